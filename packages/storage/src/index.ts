@@ -1,0 +1,2 @@
+export type { KeyValueStore, SetOptions } from './keyValueStore.ts';
+export { MemoryStore } from './memoryStore.ts';

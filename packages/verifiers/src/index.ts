@@ -1,0 +1,4 @@
+import 'reflect-metadata';
+
+export * from './verifier.ts';
+export * from './verificationError.ts';
