@@ -1,0 +1,147 @@
+/**
+ * CONTRACT between the Rego core (parser/compiler/evaluator) and the named builtins
+ * (`packages/rego/src/builtins/**`). Stable: fields are only ever added.
+ *
+ * How a builtin is written
+ * ------------------------
+ * ```ts
+ * import { registerBuiltins, operandError, builtinError, type BuiltinDefinition } from '../builtinContract.ts';
+ * import { typeName, type Value } from '../value.ts';
+ *
+ * const upper: BuiltinDefinition = {
+ *   name: 'upper',
+ *   arity: 1,
+ *   impl: ([s]) => {
+ *     if (typeof s !== 'string') throw operandError('upper', 1, 'string', s);
+ *     return s.toUpperCase();
+ *   },
+ * };
+ * registerBuiltins({ upper });   // or registerBuiltins([upper, ...])
+ * ```
+ *
+ * - `impl` receives the already-evaluated argument Values (never undefined: if any argument is
+ *   undefined the core does not call the builtin) and the evaluation context.
+ * - Return a Value for the result; return `undefined` when the call is undefined (the
+ *   expression then fails, like OPA builtins that "return no result").
+ * - Relations (`walk`, `graph.reachable_paths`-style builtins that yield SEVERAL outputs): set
+ *   `relation: true` and return an array of outputs; the core tries each one (backtracking).
+ * - Raise errors by THROWING a `BuiltinError` made with `operandError` (→ `eval_type_error`,
+ *   message "upper: operand 1 must be string but got number") or `builtinError`
+ *   (→ `eval_builtin_error`, message "<name>: <text>"). Never throw a raw TypeError/RangeError:
+ *   the core converts stray exceptions into `eval_builtin_error` but loses the message quality.
+ * - Strict mode (`strict_error` in the OPA corpus, regorus' default): the CORE decides. In
+ *   non-strict mode a thrown BuiltinError makes the expression undefined; in strict mode it
+ *   aborts evaluation with that error. Builtins just throw; `ctx.strict` is there only for the
+ *   rare builtin whose behaviour itself depends on it. Set `halt: true` on an error that must
+ *   abort even in non-strict mode.
+ * - Builtins must not loop unboundedly on hostile input: for work proportional to a
+ *   user-controlled size (numbers.range, strings.repeat-like output, regex on huge strings...)
+ *   call `ctx.charge(n)` which throws `eval_budget_exceeded` when the evaluation budget is spent.
+ * - Values are immutable once returned: build fresh arrays/ObjectValue/SetValue, never mutate an
+ *   argument.
+ *
+ * Registration and precedence
+ * ---------------------------
+ * The registry is one process-wide map (name → definition). `registerBuiltins` overwrites an
+ * existing name, so the last registration wins. Load order: the core's temporary
+ * `coreBuiltins.ts` first, then `builtins/index.ts` — so `builtins/` overrides the core's
+ * temporary `count`, `object.union_n`, `sprintf`.
+ *
+ * `builtins/index.ts` (owned by the builtins engineer) must register everything as a SIDE
+ * EFFECT of being imported (call `registerBuiltins(...)` at module top level). The core imports
+ * it once from `engine.ts` (`import './builtins/index.ts'`).
+ */
+import type { Value } from './value.ts';
+import { typeName } from './value.ts';
+
+/** Result of a JSON-typed host function (see CompileOptions.hostFunctions in index.ts). */
+export type HostJson = null | boolean | number | string | HostJson[] | { [k: string]: HostJson };
+
+/** What a builtin may use from the running evaluation. */
+export interface BuiltinContext {
+  /** The name the builtin was called under (e.g. 'strings.replace_n'). */
+  readonly name: string;
+  /** Strict builtin errors (see header). */
+  readonly strict: boolean;
+  /** Nanoseconds since the Unix epoch, fixed for one evaluation (time.now_ns must return this). */
+  readonly nowNs: bigint;
+  /**
+   * Per-evaluation memo shared by all builtins of one evaluation, e.g. `rand.intn` must return
+   * the same value for the same (str, n) within one query: key it `rand.intn:${str}:${n}`.
+   */
+  readonly cache: Map<string, unknown>;
+  /** Sink for `print` (one line per call, already formatted by the builtin). */
+  print(line: string): void;
+  /** Sink for `trace` notes. */
+  trace(note: string): void;
+  /** Charges `steps` units of work against the evaluation budget; throws when exhausted. */
+  charge(steps: number): void;
+  /** Host functions registered by the embedder (JSON in/out), by name. */
+  hostFunction(name: string): ((args: HostJson[]) => HostJson | undefined) | undefined;
+}
+
+export type BuiltinImpl = (args: readonly Value[], ctx: BuiltinContext) => Value | undefined;
+
+export interface BuiltinDefinition {
+  /** Full dotted name as written in Rego: 'count', 'strings.replace_n', 'time.now_ns'. */
+  readonly name: string;
+  /** Number of input arguments (not counting the optional output argument), or 'variadic' (print). */
+  readonly arity: number | 'variadic';
+  readonly impl: BuiltinImpl;
+  /** The builtin yields several outputs (impl returns an array of them); see header. */
+  readonly relation?: boolean;
+  /** Non-deterministic (time.now_ns, rand.intn, uuid.rfc4122, http.send): never constant-folded. */
+  readonly nondeterministic?: boolean;
+}
+
+export type BuiltinErrorCode = 'eval_type_error' | 'eval_builtin_error';
+
+/** Error thrown by builtin implementations. */
+export class BuiltinError extends Error {
+  readonly code: BuiltinErrorCode;
+  /** Abort the evaluation even in non-strict mode. */
+  readonly halt: boolean;
+  constructor(code: BuiltinErrorCode, message: string, options?: { halt?: boolean }) {
+    super(message);
+    this.name = 'BuiltinError';
+    this.code = code;
+    this.halt = options?.halt ?? false;
+  }
+}
+
+/**
+ * OPA-style operand type error: `operandError('count', 1, 'one of {array, object, set, string}', 5)`
+ * → eval_type_error "count: operand 1 must be one of {array, object, set, string} but got number".
+ * `got` may be a Value (its type name is used) or an explicit string via `gotText`.
+ */
+export function operandError(fn: string, position: number, expected: string, got: Value): BuiltinError {
+  return new BuiltinError('eval_type_error', `${fn}: operand ${position} must be ${expected} but got ${typeName(got)}`);
+}
+
+/** eval_type_error with a free-form text after "<fn>: operand <n> ". */
+export function operandErrorText(fn: string, position: number, text: string): BuiltinError {
+  return new BuiltinError('eval_type_error', `${fn}: operand ${position} ${text}`);
+}
+
+/** eval_builtin_error "<fn>: <message>". */
+export function builtinError(fn: string, message: string, options?: { halt?: boolean }): BuiltinError {
+  return new BuiltinError('eval_builtin_error', `${fn}: ${message}`, options);
+}
+
+const registry = new Map<string, BuiltinDefinition>();
+
+/** Registers (or replaces) builtins; accepts an array or a name-keyed record. */
+export function registerBuiltins(defs: readonly BuiltinDefinition[] | Readonly<Record<string, BuiltinDefinition>>): void {
+  const list: readonly BuiltinDefinition[] = Array.isArray(defs) ? defs : Object.values(defs as Readonly<Record<string, BuiltinDefinition>>);
+  for (const def of list) registry.set(def.name, def);
+}
+
+/** The registered builtin with that name, if any. */
+export function lookupBuiltin(name: string): BuiltinDefinition | undefined {
+  return registry.get(name);
+}
+
+/** Names of all registered builtins (for diagnostics and capability listings). */
+export function builtinNames(): string[] {
+  return [...registry.keys()].sort();
+}
