@@ -1,0 +1,23 @@
+export { ERROR_TYPE_PREFIX, KBS_ERROR_VARIANTS, KBS_ERROR_VARIANT_NAMES, errorTypeUri, errorVariantOf, ProtocolError, JweError } from './errors.ts';
+export type { ErrorInformation, KbsErrorVariant } from './errors.ts';
+export { b64url, b64std } from './base64.ts';
+export type { Base64Codec } from './base64.ts';
+export { canonicalJson } from './canonicalJson.ts';
+export { runtimeDataDigest, primaryRuntimeData, deviceRuntimeData, DEFAULT_RUNTIME_HASH } from './runtimeData.ts';
+export type { RuntimeHashAlgorithm } from './runtimeData.ts';
+export { parseTeePubKey, teePubKeyFromKey, EC_COORDINATE_LENGTH, ML_KEM_768_PUBLIC_KEY_LENGTH } from './teePubKey.ts';
+export type { TeePubKey, EcTeePubKey, RsaTeePubKey, AkpTeePubKey } from './teePubKey.ts';
+export {
+  KBS_PROTOCOL_VERSION,
+  HASH_ALGORITHMS,
+  TEE_NAMES,
+  parseAuthRequest,
+  parseChallenge,
+  parseAttestationRequest,
+  parseAdditionalEvidence,
+  parseAttestResponse,
+  parseJweResponse,
+  parseErrorInformation,
+} from './messages.ts';
+export type { AuthRequest, Challenge, InitData, RuntimeData, TeeEvidence, AttestationRequest, AttestResponse, JweResponse, Json, HashAlgorithmName, TeeWireName } from './messages.ts';
+export { encryptForTeeKey, decryptJweResponse } from './jwe.ts';
