@@ -1,2 +1,18 @@
 export type { KeyValueStore, SetOptions } from './keyValueStore.ts';
 export { MemoryStore } from './memoryStore.ts';
+export { SqliteStore, type SqliteStoreOptions } from './sqliteStore.ts';
+export { LocalFsStore, localFsFileName, type LocalFsStoreOptions } from './localFsStore.ts';
+export { DirectoryTree } from './directoryTree.ts';
+export { ResourceRepository, REPOSITORY_NAMESPACE, type ResourceRepositoryOptions } from './resourceRepository.ts';
+export {
+  openStore,
+  parseStorageBackendConfig,
+  parseStorageType,
+  repositoryTreeRoot,
+  DEFAULT_LOCAL_FS_DIR,
+  DEFAULT_SQLITE_PATH,
+  type OpenStoreOptions,
+  type StorageBackendConfig,
+  type StorageType,
+} from './storageConfig.ts';
+export { StorageError, type StorageErrorCode } from './storageError.ts';

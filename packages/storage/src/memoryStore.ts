@@ -1,4 +1,5 @@
 import type { KeyValueStore, SetOptions } from './keyValueStore.ts';
+import { StorageError } from './storageError.ts';
 
 interface Entry {
   readonly value: Uint8Array;
@@ -12,12 +13,14 @@ interface Entry {
 export class MemoryStore implements KeyValueStore {
   readonly #namespaces = new Map<string, Map<string, Entry>>();
   readonly #now: () => number;
+  #closed = false;
 
   constructor(now: () => number = Date.now) {
     this.#now = now;
   }
 
   #live(namespace: string, key: string): Entry | undefined {
+    if (this.#closed) throw new StorageError('closed', 'store is closed');
     const entries = this.#namespaces.get(namespace);
     const entry = entries?.get(key);
     if (entry?.expiresAtMs !== undefined && entry.expiresAtMs <= this.#now()) {
@@ -50,12 +53,14 @@ export class MemoryStore implements KeyValueStore {
   }
 
   async list(namespace: string, prefix = ''): Promise<string[]> {
+    if (this.#closed) throw new StorageError('closed', 'store is closed');
     const entries = this.#namespaces.get(namespace);
     if (entries === undefined) return [];
     return [...entries.keys()].filter((key) => key.startsWith(prefix) && this.#live(namespace, key) !== undefined).sort();
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     this.#namespaces.clear();
   }
 }

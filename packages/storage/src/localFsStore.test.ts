@@ -1,0 +1,78 @@
+/**
+ * Invariant: LocalFsStore is byte-compatible with upstream's on-disk layout
+ * (`<dir>/<namespace>/<key with "/" as \x2F>`) and no key or namespace can address a file
+ * outside its namespace directory.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, expect, test } from 'vitest';
+import { LocalFsStore, localFsFileName } from './localFsStore.ts';
+import { StorageError } from './storageError.ts';
+
+const dirs: string[] = [];
+function root(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'localfs-'));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+test('writes upstream file names and reads files upstream wrote', async () => {
+  const dir = root();
+  const store = new LocalFsStore({ dirPath: dir });
+  await store.set('repository', 'default/key/testfile', new TextEncoder().encode('secret'));
+  expect(readFileSync(join(dir, 'repository', 'default\\x2Fkey\\x2Ftestfile'), 'utf8')).toBe('secret');
+  expect(readdirSync(join(dir, 'repository'))).toEqual(['default\\x2Fkey\\x2Ftestfile']);
+
+  mkdirSync(join(dir, 'kbs'), { recursive: true });
+  writeFileSync(join(dir, 'kbs', 'resource-policy.rego'), 'package policy\n');
+  expect(new TextDecoder().decode(await store.get('kbs', 'resource-policy.rego'))).toBe('package policy\n');
+  expect(await store.list('repository')).toEqual(['default/key/testfile']);
+});
+
+test('no temporary or bookkeeping files appear in namespace directories', async () => {
+  const dir = root();
+  const store = new LocalFsStore({ dirPath: dir });
+  await store.set('kbs_protocol_session', 'abc', new Uint8Array([1]), { expiresAtMs: Date.now() + 60_000 });
+  await store.set('kbs_protocol_session', 'def', new Uint8Array([2]), { overwrite: false });
+  expect(readdirSync(join(dir, 'kbs_protocol_session')).sort()).toEqual(['abc', 'def']);
+});
+
+test.each([
+  ['..'],
+  ['.'],
+  ['a\\b'],
+  ['a b'],
+  ['%2e%2e'],
+  [''],
+  ['a\u0000b'],
+  ['ümlaut'],
+])('rejects key %j with a typed error', async (key) => {
+  const dir = root();
+  const store = new LocalFsStore({ dirPath: dir });
+  await expect(store.set('repository', key, new Uint8Array([1]))).rejects.toBeInstanceOf(StorageError);
+  await expect(store.get('repository', key)).rejects.toBeInstanceOf(StorageError);
+  expect(existsSync(join(dir, 'repository'))).toBe(false);
+});
+
+test('a key full of dots and slashes stays one flat file inside the namespace', async () => {
+  const dir = root();
+  const store = new LocalFsStore({ dirPath: dir });
+  await store.set('repository', '../../x', new Uint8Array([1]));
+  expect(readdirSync(join(dir, 'repository'))).toEqual(['..\\x2F..\\x2Fx']);
+  expect(existsSync(join(dir, '..', 'x'))).toBe(false);
+});
+
+test.each([['..'], ['.'], ['a/b'], ['.trustee-tmp'], [''], ['/abs']])('rejects namespace %j', async (namespace) => {
+  const store = new LocalFsStore({ dirPath: root() });
+  await expect(store.get(namespace, 'k')).rejects.toBeInstanceOf(StorageError);
+  await expect(store.list(namespace)).rejects.toBeInstanceOf(StorageError);
+});
+
+test('localFsFileName escapes every slash', () => {
+  expect(localFsFileName('a/b/c')).toBe('a\\x2Fb\\x2Fc');
+  expect(() => localFsFileName('..')).toThrow(StorageError);
+});

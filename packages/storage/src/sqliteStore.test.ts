@@ -1,0 +1,96 @@
+/**
+ * Invariant: several SqliteStore instances (standing in for several KBS processes) on one
+ * database file see each other's writes immediately, agree on create-if-absent races, and the
+ * sweeper removes expired rows from disk.
+ */
+import Database from 'better-sqlite3';
+import { fork } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, expect, test } from 'vitest';
+import { SqliteStore } from './sqliteStore.ts';
+
+const dirs: string[] = [];
+function dbPath(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sqlite-store-'));
+  dirs.push(dir);
+  return join(dir, 'nested', 'kbs.sqlite');
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+test('two instances on one file share writes, deletes and create-if-absent', async () => {
+  const path = dbPath();
+  const a = new SqliteStore({ path, sweepIntervalMs: 0 });
+  const b = new SqliteStore({ path, sweepIntervalMs: 0 });
+  await a.set('kbs_protocol_session', 'abc', bytes('authed'));
+  expect(new TextDecoder().decode(await b.get('kbs_protocol_session', 'abc'))).toBe('authed');
+  expect(await b.set('kbs', 'resource-policy.rego', bytes('b'), { overwrite: false })).toBe(true);
+  expect(await a.set('kbs', 'resource-policy.rego', bytes('a'), { overwrite: false })).toBe(false);
+  expect(new TextDecoder().decode(await a.get('kbs', 'resource-policy.rego'))).toBe('b');
+  expect(await b.delete('kbs_protocol_session', 'abc')).toBe(true);
+  expect(await a.get('kbs_protocol_session', 'abc')).toBeUndefined();
+  await a.close();
+  await b.close();
+});
+
+test('uses the WAL journal (readers never block the writer)', async () => {
+  const path = dbPath();
+  const store = new SqliteStore({ path, sweepIntervalMs: 0 });
+  await store.set('kbs', 'k', bytes('v'));
+  const db = new Database(path, { readonly: true });
+  expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+  db.close();
+  await store.close();
+});
+
+test('writes from another OS process are visible (busy timeout handles the lock)', async () => {
+  const path = dbPath();
+  const store = new SqliteStore({ path, sweepIntervalMs: 0 });
+  await store.set('kbs', 'parent', bytes('p'));
+  const script = join(dirs[0] ?? tmpdir(), 'writer.cjs');
+  writeFileSync(
+    script,
+    `const Database = require(${JSON.stringify(require_resolve())});
+     const db = new Database(process.argv[2], { timeout: 5000 });
+     db.pragma('journal_mode = WAL');
+     const put = db.prepare('INSERT INTO kv (namespace, key, value, expires_at) VALUES (?, ?, ?, NULL) ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value');
+     for (let i = 0; i < 200; i++) put.run('kbs', 'child-' + i, Buffer.from(String(i)));
+     db.close();`,
+  );
+  const writes = Promise.all(Array.from({ length: 200 }, (_, i) => store.set('kbs', `parent-${i}`, bytes(String(i)))));
+  await new Promise<void>((resolve, reject) => {
+    const child = fork(script, [path], { stdio: 'inherit' });
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writer exited ${code}`))));
+  });
+  await writes;
+  const keys = await store.list('kbs');
+  expect(keys.filter((key) => key.startsWith('child-'))).toHaveLength(200);
+  expect(keys.filter((key) => key.startsWith('parent-'))).toHaveLength(200);
+  await store.close();
+});
+
+test('sweepExpired deletes expired rows only', async () => {
+  let now = 1000;
+  const path = dbPath();
+  const store = new SqliteStore({ path, now: () => now, sweepIntervalMs: 0 });
+  await store.set('s', 'old', bytes('x'), { expiresAtMs: 1500 });
+  await store.set('s', 'young', bytes('y'), { expiresAtMs: 5000 });
+  await store.set('s', 'forever', bytes('z'));
+  now = 2000;
+  expect(store.sweepExpired()).toBe(1);
+  const db = new Database(path, { readonly: true });
+  const rows = db.prepare('SELECT key FROM kv ORDER BY key').all() as Array<{ key: string }>;
+  expect(rows.map((row) => row.key)).toEqual(['forever', 'young']);
+  db.close();
+  await store.close();
+});
+
+function require_resolve(): string {
+  return createRequire(import.meta.url).resolve('better-sqlite3');
+}
