@@ -1,0 +1,80 @@
+/**
+ * KBS configuration files in upstream's TOML format (kbs-protocol §6), as an operator migrating
+ * from Rust Trustee would have them: `AuthenticatedAuthorization` with an Ed25519
+ * `public_key_uri`, `insecure_http = true`, builtin AS, resource plugin on `kvstorage`.
+ */
+import { join } from 'node:path';
+
+export type TokenTrust =
+  | { readonly kind: 'insecure-header-jwk' }
+  | { readonly kind: 'cert-chain'; readonly signerKeyPath: string; readonly signerCertChainPath: string; readonly caCertPath: string };
+
+export type Storage =
+  | { readonly kind: 'LocalFs'; readonly dir: string }
+  | { readonly kind: 'Sqlite'; readonly path: string }
+  | { readonly kind: 'Memory' };
+
+export interface KbsConfigOptions {
+  readonly adminPublicKeyPath: string;
+  readonly storage: Storage;
+  readonly tokenTrust: TokenTrust;
+  /** `[attestation_service] timeout`, minutes (session lifetime). */
+  readonly sessionTimeoutMinutes?: number;
+  /** `[http_server] payload_request_size`, MiB. */
+  readonly payloadRequestSizeMiB?: number;
+  readonly issuer?: string;
+}
+
+const q = (value: string): string => JSON.stringify(value);
+
+export function kbsConfigToml(options: KbsConfigOptions): string {
+  const lines: string[] = [
+    '[http_server]',
+    'sockets = ["127.0.0.1:0"]',
+    'insecure_http = true',
+  ];
+  if (options.payloadRequestSizeMiB !== undefined) lines.push(`payload_request_size = ${options.payloadRequestSizeMiB}`);
+  lines.push('', '[attestation_token]');
+  if (options.tokenTrust.kind === 'insecure-header-jwk') {
+    lines.push('insecure_header_jwk = true');
+  } else {
+    lines.push(`trusted_certs_paths = [${q(options.tokenTrust.caCertPath)}]`, 'insecure_header_jwk = false');
+  }
+  lines.push('', '[attestation_service]', 'type = "coco_as_builtin"');
+  if (options.sessionTimeoutMinutes !== undefined) lines.push(`timeout = ${options.sessionTimeoutMinutes}`);
+  lines.push('', '[attestation_service.attestation_token_broker]', 'duration_min = 5');
+  if (options.tokenTrust.kind === 'cert-chain') {
+    lines.push(
+      '',
+      '[attestation_service.attestation_token_broker.signer]',
+      `key_path = ${q(options.tokenTrust.signerKeyPath)}`,
+      `cert_path = ${q(options.tokenTrust.signerCertChainPath)}`,
+    );
+  }
+  lines.push(
+    '',
+    '[attestation_service.rvps_config]',
+    'type = "BuiltIn"',
+    '',
+    '[admin]',
+    'authorization_mode = "AuthenticatedAuthorization"',
+    '',
+    '[admin.authentication.bearer_jwt]',
+    `identity_providers = [{ issuer = ${q(options.issuer ?? 'TrusteeInDocker')}, public_key_uri = ${q(options.adminPublicKeyPath)} }]`,
+    '',
+    '[admin.authorization.regex_acl]',
+    'acls = [{ role = "admin", allowed_endpoints = "^/kbs/.+$" }]',
+    '',
+  );
+  if (options.storage.kind === 'LocalFs') {
+    lines.push('[storage_backend]', 'storage_type = "LocalFs"', '', '[storage_backend.backends.local_fs]', `dir_path = ${q(options.storage.dir)}`, '');
+  } else if (options.storage.kind === 'Sqlite') {
+    lines.push('[storage_backend]', 'storage_type = "Sqlite"', '', '[storage_backend.backends.sqlite]', `path = ${q(options.storage.path)}`, '');
+  }
+  lines.push('[[plugins]]', 'name = "resource"', 'storage_backend_type = "kvstorage"', '');
+  return lines.join('\n');
+}
+
+export function localFsStorage(dir: string): Storage {
+  return { kind: 'LocalFs', dir: join(dir, 'storage') };
+}

@@ -1,0 +1,127 @@
+/**
+ * Starts the KBS as a real process (`tsx services/kbs/src/main.ts --config-file F`), waits for
+ * its `listening on http://HOST:PORT` line, and guarantees it is gone afterwards: the process
+ * runs in its own process group under coreutils `timeout` (a hard ceiling if this test process
+ * itself is killed), `stop()` sends SIGTERM to the whole group and SIGKILL after a grace
+ * period, and an exit hook kills whatever is still registered.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KBS_MAIN, REPO_ROOT, TSX_BIN } from './paths.ts';
+
+export interface KbsProcess {
+  /** Base URL, e.g. `http://127.0.0.1:41234`. */
+  readonly url: string;
+  readonly configPath: string;
+  /** Everything the process wrote so far (stdout and stderr interleaved), for failure messages. */
+  output(): string;
+  /** Whether the process is still running. */
+  alive(): boolean;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code (null when killed). */
+  stop(graceMs?: number): Promise<number | null>;
+}
+
+export interface StartKbsOptions {
+  /** Directory the config file is written to. */
+  readonly dir: string;
+  readonly configName?: string;
+  readonly startTimeoutMs?: number;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** Hard ceiling for any KBS process, in seconds, in case this process dies without cleanup. */
+const PROCESS_CEILING_S = 900;
+const running = new Set<ChildProcess>();
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+process.once('exit', () => {
+  for (const child of running) killGroup(child, 'SIGKILL');
+});
+
+const LISTENING = /listening on (https?:\/\/[^\s"'\\,}]+)/;
+
+export async function startKbs(configToml: string, options: StartKbsOptions): Promise<KbsProcess> {
+  const configPath = join(options.dir, options.configName ?? 'kbs-config.toml');
+  writeFileSync(configPath, configToml);
+  const child = spawn('timeout', ['-s', 'KILL', String(PROCESS_CEILING_S), TSX_BIN, KBS_MAIN, '--config-file', configPath], {
+    cwd: REPO_ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', ...options.env },
+  });
+  running.add(child);
+  let output = '';
+  let exited = false;
+  const exitPromise = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
+      exited = true;
+      running.delete(child);
+      resolve(code);
+    });
+  });
+
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`KBS did not print "listening on" within ${options.startTimeoutMs ?? 30_000} ms:\n${output}`));
+    }, options.startTimeoutMs ?? 30_000);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString('utf8');
+      const match = LISTENING.exec(output);
+      if (match?.[1] !== undefined) {
+        clearTimeout(timer);
+        resolve(match[1].replace(/\/$/, ''));
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    void exitPromise.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`KBS exited with code ${String(code)} before listening:\n${output}`));
+    });
+  }).catch(async (error: unknown) => {
+    killGroup(child, 'SIGKILL');
+    await exitPromise;
+    throw error;
+  });
+
+  return {
+    url,
+    configPath,
+    output: () => output,
+    alive: () => !exited,
+    async stop(graceMs = 5000) {
+      if (exited) return exitPromise;
+      killGroup(child, 'SIGTERM');
+      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
+      const code = await exitPromise;
+      clearTimeout(timer);
+      // tsx's own child may outlive the wrapper for a moment; make sure the group is empty.
+      killGroup(child, 'SIGKILL');
+      return code;
+    },
+  };
+}
+
+/** Starts a KBS that is expected NOT to come up; resolves with its exit code and output. */
+export async function expectKbsStartFailure(configToml: string, options: StartKbsOptions): Promise<{ code: number | null; output: string }> {
+  try {
+    const kbs = await startKbs(configToml, { ...options, startTimeoutMs: options.startTimeoutMs ?? 20_000 });
+    const output = kbs.output();
+    await kbs.stop();
+    throw new Error(`KBS started although it should have refused the config:\n${output}`);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const match = /exited with code (\S+) before listening:\n([\s\S]*)$/.exec(message);
+    if (match === null) throw error;
+    return { code: match[1] === 'null' ? null : Number(match[1]), output: match[2] ?? '' };
+  }
+}

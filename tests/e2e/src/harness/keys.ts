@@ -1,0 +1,92 @@
+/**
+ * Key material for the e2e configs, generated fresh per run: the Ed25519 admin key pair of
+ * upstream's setup.sh, TEE key PEMs for `--tee-key-file`, and a CA + EC P-256 token-signer
+ * chain for the `trusted_certs_paths` configuration (kbs-protocol §4.1, §6.8).
+ */
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { generateKeyPairSync, webcrypto, type KeyObject } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface AdminKeys {
+  readonly privateKey: KeyObject;
+  readonly privateKeyPath: string;
+  readonly publicKeyPath: string;
+}
+
+export function writeAdminKeys(dir: string, name = 'admin'): AdminKeys {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const privateKeyPath = join(dir, `${name}-private.key`);
+  const publicKeyPath = join(dir, `${name}-public.pub`);
+  writeFileSync(privateKeyPath, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+  writeFileSync(publicKeyPath, publicKey.export({ format: 'pem', type: 'spki' }));
+  return { privateKey, privateKeyPath, publicKeyPath };
+}
+
+export interface SignerChain {
+  /** EC P-256 PKCS#8 PEM of the token signer. */
+  readonly keyPath: string;
+  /** Leaf + CA, PEM. */
+  readonly certChainPath: string;
+  /** CA certificate only (what relying parties trust). */
+  readonly caCertPath: string;
+}
+
+// The WebCrypto types x509 expects are DOM types that this Node-only project does not load.
+type X509Crypto = Parameters<typeof x509.cryptoProvider.set>[0];
+type X509KeyPair = x509.X509CertificateCreateSelfSignedParams['keys'];
+type X509Key = x509.X509CertificateCreateWithKeyParams['signingKey'];
+
+const ECDSA_P256 = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+
+async function toPkcs8Pem(key: webcrypto.CryptoKey): Promise<string> {
+  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
+  const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
+  return `-----BEGIN PRIVATE KEY-----\n${lines.join('\n')}\n-----END PRIVATE KEY-----\n`;
+}
+
+/** A CA and an EC P-256 token-signer certificate issued by it, written as PEM files. */
+export async function writeSignerChain(dir: string, name = 'token'): Promise<SignerChain> {
+  x509.cryptoProvider.set(webcrypto as unknown as X509Crypto);
+  const caKeys = (await webcrypto.subtle.generateKey(ECDSA_P256, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const leafKeys = (await webcrypto.subtle.generateKey(ECDSA_P256, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const now = Date.now();
+  const notBefore = new Date(now - 3600_000);
+  const notAfter = new Date(now + 30 * 24 * 3600_000);
+  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '01',
+    name: `CN=${name}-e2e-root`,
+    notBefore,
+    notAfter,
+    keys: caKeys as unknown as X509KeyPair,
+    signingAlgorithm: ECDSA_P256,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey as unknown as X509Key),
+    ],
+  });
+  const leaf = await x509.X509CertificateGenerator.create({
+    serialNumber: '02',
+    subject: 'CN=CoCo-AS',
+    issuer: ca.subject,
+    notBefore,
+    notAfter,
+    publicKey: leafKeys.publicKey as unknown as X509Key,
+    signingKey: caKeys.privateKey as unknown as X509Key,
+    signingAlgorithm: ECDSA_P256,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey as unknown as X509Key),
+    ],
+  });
+  const keyPath = join(dir, `${name}.key`);
+  const certChainPath = join(dir, `${name}-cert-chain.pem`);
+  const caCertPath = join(dir, `${name}-ca-cert.pem`);
+  writeFileSync(keyPath, await toPkcs8Pem(leafKeys.privateKey), { mode: 0o600 });
+  writeFileSync(certChainPath, `${leaf.toString('pem')}\n${ca.toString('pem')}\n`);
+  writeFileSync(caCertPath, `${ca.toString('pem')}\n`);
+  return { keyPath, certChainPath, caCertPath };
+}

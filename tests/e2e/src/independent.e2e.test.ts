@@ -1,0 +1,197 @@
+/**
+ * Invariant: a KBS started from an upstream-format config (AuthenticatedAuthorization with an
+ * Ed25519 public_key_uri, insecure_http, builtin AS, LocalFs storage) is interoperable with a
+ * second, independent implementation of the guest (RCAR 0.4.0 + sample attester + JWE with the
+ * Rust client's rebuilt-AAD rule) and of the operator (hand-minted EdDSA admin JWT), and denies
+ * sample evidence under its built-in default resource policy.
+ *
+ * Nothing here imports @trustee/protocol or @trustee/kbs-client: the client side is
+ * tests/e2e/src/independent/, written from kbs-protocol.md with node:crypto only.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kbsConfigToml, localFsStorage } from './harness/configs.ts';
+import { describeResponse, expectErrorInformation } from './harness/errors.ts';
+import { startKbs, type KbsProcess } from './harness/kbsProcess.ts';
+import { writeAdminKeys, type AdminKeys } from './harness/keys.ts';
+import { capabilities } from './harness/paths.ts';
+import { makeTempDir, removeTempDir } from './harness/tempDir.ts';
+import { b64stdDecode, b64urlDecode } from './independent/base64.ts';
+import { decodeJwt, IndependentGuest, SESSION_COOKIE, verifyWithHeaderJwk } from './independent/guest.ts';
+import { httpRequest, jsonBody, parseSetCookies } from './independent/http.ts';
+import { IndependentOperator, mintAdminToken, POLICIES } from './independent/operator.ts';
+import { generateTeeKey, type TeeKeyKind } from './independent/teeKey.ts';
+
+const RESOURCE_PATH = 'default/key/independent';
+const SECRET = Buffer.from('independent secret \u2603 \u0000\u00ff', 'utf8');
+
+describe.skipIf(!capabilities.kbs)('independent guest and operator against a KBS from an upstream config', () => {
+  let dir: string;
+  let admin: AdminKeys;
+  let kbs: KbsProcess;
+  let operator: IndependentOperator;
+
+  beforeAll(async () => {
+    dir = makeTempDir();
+    admin = writeAdminKeys(dir);
+    kbs = await startKbs(
+      kbsConfigToml({ adminPublicKeyPath: admin.publicKeyPath, storage: localFsStorage(dir), tokenTrust: { kind: 'insecure-header-jwk' } }),
+      { dir },
+    );
+    operator = new IndependentOperator(kbs.url, mintAdminToken(admin.privateKey));
+  });
+
+  afterAll(async () => {
+    await kbs?.stop();
+    if (dir !== undefined) removeTempDir(dir);
+  });
+
+  it('answers /auth with a 32-byte standard-base64 nonce, extra-params "" and a kbs-session-id cookie', async () => {
+    const guest = new IndependentGuest(kbs.url, generateTeeKey('P-256'));
+    const before = Date.now();
+    const response = await guest.auth();
+    expect(response.status, describeResponse(response)).toBe(200);
+    expect(String(response.headers['content-type'])).toMatch(/^application\/json/);
+    const challenge = jsonBody(response) as Record<string, unknown>;
+    expect(Object.keys(challenge).sort()).toEqual(['extra-params', 'nonce']);
+    expect(challenge['extra-params']).toBe('');
+    expect(challenge.nonce).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    expect(b64stdDecode(challenge.nonce as string)).toHaveLength(32);
+    const cookie = parseSetCookies(response).find((c) => c.name === SESSION_COOKIE);
+    expect(cookie?.value).toMatch(/^[0-9a-f]{32}$/);
+    const expires = Date.parse(cookie?.attributes.expires ?? '');
+    // Default session timeout is 5 minutes; allow for clock granularity of the HTTP-date.
+    expect(expires).toBeGreaterThan(before + 4 * 60_000);
+    expect(expires).toBeLessThan(before + 6 * 60_000);
+
+    const second = await new IndependentGuest(kbs.url, guest.teeKey).auth();
+    expect((jsonBody(second) as { nonce: string }).nonce).not.toBe(challenge.nonce);
+  });
+
+  it('lets the operator upload a resource with a hand-minted EdDSA admin token', async () => {
+    const response = await operator.setResource(RESOURCE_PATH, SECRET);
+    expect(response.status, describeResponse(response)).toBe(200);
+  });
+
+  it('denies sample evidence under the built-in default resource policy (PolicyDeny 401)', async () => {
+    const guest = new IndependentGuest(kbs.url, generateTeeKey('P-256'));
+    await guest.rcar();
+    expectErrorInformation(await guest.getResource(RESOURCE_PATH), 401, 'PolicyDeny');
+    expectErrorInformation(await guest.getResource(RESOURCE_PATH, { bearer: guest.token ?? '' }), 401, 'PolicyDeny');
+  });
+
+  it('accepts an allow-all resource policy sent as base64url without padding and lists it', async () => {
+    const set = await operator.setResourcePolicy(POLICIES.allowAll);
+    expect(set.status, describeResponse(set)).toBe(200);
+    const list = await operator.getResourcePolicy();
+    expect(list.status, describeResponse(list)).toBe(200);
+    expect(jsonBody(list)).toEqual(expect.arrayContaining(['resource-policy']));
+  });
+
+  it.each<TeeKeyKind>(['P-256', 'P-521', 'RSA'])(
+    'releases the secret to a %s TEE key over the cookie session and with Bearer, decryptable with the Rust AAD rule',
+    async (kind) => {
+      const guest = new IndependentGuest(kbs.url, generateTeeKey(kind));
+      const token = await guest.rcar();
+
+      // The token is an ES256 JWT signed by the key in its header, and it binds our tee-pubkey
+      // at the EAR path of §4.2.
+      expect(verifyWithHeaderJwk(token)).toBe(true);
+      const claims = decodeJwt(token).payload as { submods?: Record<string, Record<string, unknown>>; exp?: unknown };
+      expect(typeof claims.exp).toBe('number');
+      const annotated = claims.submods?.cpu0?.['ear.veraison.annotated-evidence'] as Record<string, unknown> | undefined;
+      const runtimeDataClaims = annotated?.runtime_data_claims as Record<string, unknown> | undefined;
+      expect(runtimeDataClaims?.['tee-pubkey']).toEqual(guest.teeKey.publicJwk);
+      expect(runtimeDataClaims?.nonce).toBe(guest.challenge?.nonce);
+      expect(annotated?.sample).toBeTypeOf('object');
+
+      for (const response of [await guest.getResource(RESOURCE_PATH), await guest.getResource(RESOURCE_PATH, { bearer: token, cookie: null })]) {
+        expect(response.status, describeResponse(response)).toBe(200);
+        expect(String(response.headers['content-type'])).toMatch(/^application\/json/);
+        const body = jsonBody(response) as Record<string, unknown>;
+        expect(Object.keys(body)).toEqual(['protected', 'encrypted_key', 'iv', 'ciphertext', 'tag']);
+        for (const value of Object.values(body)) expect(value).toMatch(/^[A-Za-z0-9_-]+$/);
+        expect(b64urlDecode(body.iv as string)).toHaveLength(12);
+        expect(b64urlDecode(body.tag as string)).toHaveLength(16);
+
+        const decrypted = guest.decrypt(response);
+        expect(decrypted.rustAad, 'protected header must be in the Rust client serialisation').toBe(body.protected);
+        expect(decrypted.plaintext.equals(SECRET)).toBe(true);
+        const headerJson = b64urlDecode(body.protected as string).toString('utf8');
+        if (kind === 'RSA') {
+          expect(headerJson).toBe('{"alg":"RSA-OAEP-256","enc":"A256GCM"}');
+        } else {
+          expect(headerJson).toMatch(
+            new RegExp(`^\\{"alg":"ECDH-ES\\+A256KW","enc":"A256GCM","epk":\\{"crv":"${kind}","kty":"EC","x":"[A-Za-z0-9_-]+","y":"[A-Za-z0-9_-]+"\\}\\}$`),
+          );
+          const epk = decrypted.header.others.epk as { x: string; y: string };
+          const size = kind === 'P-256' ? 32 : 66;
+          expect(b64urlDecode(epk.x)).toHaveLength(size);
+          expect(b64urlDecode(epk.y)).toHaveLength(size);
+          expect(b64urlDecode(body.encrypted_key as string)).toHaveLength(40);
+        }
+      }
+    },
+  );
+
+  it('returns the stored token again for a second /attest on an attested session', async () => {
+    const guest = new IndependentGuest(kbs.url, generateTeeKey('P-256'));
+    const first = await guest.rcar();
+    const again = await guest.attest();
+    expect(again.status, describeResponse(again)).toBe(200);
+    expect((jsonBody(again) as { token: string }).token).toBe(first);
+  });
+
+  it('answers /healthz and /metrics without authentication', async () => {
+    const health = await httpRequest(kbs.url, { method: 'GET', path: '/healthz' });
+    expect(health.status).toBe(200);
+    const metrics = await httpRequest(kbs.url, { method: 'GET', path: '/metrics' });
+    expect(metrics.status).toBe(200);
+    expect(String(metrics.headers['content-type'])).toMatch(/^text\/plain/);
+  });
+
+  it('registers sample reference values and reads them back', async () => {
+    const cases: Array<[string, unknown]> = [
+      ['launch_digest', ['abcde']],
+      ['svn', ['1']],
+      ['major_version', 1],
+      ['minimum_minor_version', 4],
+    ];
+    for (const [name, value] of cases) {
+      const set = await operator.registerSampleReferenceValue(name, value);
+      expect(set.status, describeResponse(set)).toBe(200);
+    }
+    for (const [name, value] of cases) {
+      const get = await operator.getReferenceValue(name);
+      expect(get.status, describeResponse(get)).toBe(200);
+      expect(jsonBody(get)).toEqual(value);
+    }
+    expectErrorInformation(await operator.getReferenceValue('no-such-reference-value'), 401, 'RvpsError');
+  });
+
+  it('appraises with the default CPU policy and the reference values, and an uploaded attestation policy takes effect', async () => {
+    // The reference values registered above make the default CPU policy affirm sample evidence
+    // (as-rvps §4.4), so the `affirming` resource policy releases the secret.
+    const affirming = await operator.setResourcePolicy(POLICIES.affirming);
+    expect(affirming.status, describeResponse(affirming)).toBe(200);
+    const guest = new IndependentGuest(kbs.url, generateTeeKey('P-256'));
+    const token = await guest.rcar();
+    const submod = (decodeJwt(token).payload.submods as Record<string, Record<string, unknown>>).cpu0;
+    expect(submod?.['ear.status']).toBe('affirming');
+    expect(guest.decrypt(await guest.getResource(RESOURCE_PATH)).plaintext.equals(SECRET)).toBe(true);
+
+    // An attestation policy that marks every executable as contraindicated is used for the next
+    // attestation: the token says so and the affirming resource policy refuses the secret.
+    const contraindicated =
+      'package policy\nimport rego.v1\n\ntrust_claims := {"executables": 96, "hardware": 2, "configuration": 2}\n';
+    const setPolicy = await operator.setAttestationPolicy(contraindicated, 'default_cpu');
+    expect(setPolicy.status, describeResponse(setPolicy)).toBe(200);
+    const denied = new IndependentGuest(kbs.url, generateTeeKey('P-256'));
+    const deniedToken = await denied.rcar();
+    const deniedSubmod = (decodeJwt(deniedToken).payload.submods as Record<string, Record<string, unknown>>).cpu0;
+    expect(deniedSubmod?.['ear.status']).toBe('contraindicated');
+    expectErrorInformation(await denied.getResource(RESOURCE_PATH), 401, 'PolicyDeny');
+
+    const restore = await operator.setResourcePolicy(POLICIES.allowAll);
+    expect(restore.status, describeResponse(restore)).toBe(200);
+  });
+});
