@@ -1,0 +1,34 @@
+/**
+ * Registers every named builtin family with the evaluator (side effect of importing this
+ * module) and lists the OPA builtins deliberately left out, with the reason.
+ */
+import { registerBuiltins, type BuiltinDefinition } from '../builtinContract.ts';
+import { collectionBuiltins } from './collections.ts';
+import { encodingBuiltins } from './encoding.ts';
+import { numberBuiltins } from './numbers.ts';
+import { stringBuiltins } from './strings.ts';
+import { timeBuiltins } from './time.ts';
+import { unitBuiltins } from './units.ts';
+
+/** OPA builtins this engine does not provide, and why (printed by the conformance runner). */
+export const SKIPPED_BUILTINS: Readonly<Record<string, string>> = {
+  'http.send': 'performs network I/O; policies must not reach the network from the AS/KBS',
+  'net.lookup_ip_addr': 'performs DNS resolution (network I/O)',
+  'providers.aws.sign_req': 'companion of http.send (AWS SigV4 request signing for outbound calls)',
+  'opa.runtime': 'describes the OPA server runtime (config, env), which this embedded engine does not have',
+  'rego.metadata.chain': 'needs rule annotations from the compiler (OPA runtime feature)',
+  'rego.metadata.rule': 'needs rule annotations from the compiler (OPA runtime feature)',
+  'rego.parse_module': 'returns OPA\'s internal AST JSON, which has no counterpart in this engine',
+};
+
+/** Every builtin definition provided by this directory. */
+export const ALL_BUILTINS: readonly BuiltinDefinition[] = [
+  ...collectionBuiltins,
+  ...encodingBuiltins,
+  ...numberBuiltins,
+  ...stringBuiltins,
+  ...timeBuiltins,
+  ...unitBuiltins,
+];
+
+registerBuiltins(ALL_BUILTINS);

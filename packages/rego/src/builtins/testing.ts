@@ -1,0 +1,51 @@
+/**
+ * A small real BuiltinContext for unit tests of builtin families (no evaluator needed): calls a
+ * registered builtin by name with Values, with a fixed clock, a shared per-"evaluation" cache and
+ * a step budget.
+ */
+import { BuiltinError, lookupBuiltin, type BuiltinContext } from '../builtinContract.ts';
+import { fromJson, type Value } from '../value.ts';
+import './index.ts';
+
+export interface TestEvaluation {
+  call(name: string, ...args: Value[]): Value | undefined;
+  readonly prints: string[];
+  readonly traces: string[];
+}
+
+export function testEvaluation(options: { nowNs?: bigint; budget?: number } = {}): TestEvaluation {
+  const cache = new Map<string, unknown>();
+  const prints: string[] = [];
+  const traces: string[] = [];
+  let remaining = options.budget ?? 10_000_000;
+  const makeContext = (name: string): BuiltinContext => ({
+    name,
+    strict: true,
+    nowNs: options.nowNs ?? 1_700_000_000_000_000_000n,
+    cache,
+    print: (line) => prints.push(line),
+    trace: (note) => traces.push(note),
+    charge: (steps) => {
+      remaining -= steps;
+      if (remaining < 0) throw new BuiltinError('eval_builtin_error', 'evaluation budget exceeded', { halt: true });
+    },
+    hostFunction: () => undefined,
+  });
+  return {
+    prints,
+    traces,
+    call(name, ...args) {
+      const def = lookupBuiltin(name);
+      if (def === undefined) throw new Error(`no builtin ${name}`);
+      return def.impl(args, makeContext(name));
+    },
+  };
+}
+
+/** Shorthand: one call in a fresh evaluation. */
+export function callBuiltin(name: string, ...args: Value[]): Value | undefined {
+  return testEvaluation().call(name, ...args);
+}
+
+/** Converts plain JSON test data to a Value. */
+export const v = (x: unknown): Value => fromJson(x);
