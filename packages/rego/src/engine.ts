@@ -1,0 +1,156 @@
+/**
+ * Compiled policy objects: parsing, compiling, the bounded compile cache, and evaluation entry
+ * points returning internal Values (index.ts wraps them as JSON).
+ */
+import { createHash } from 'node:crypto';
+import type { Body, Module, Term } from './ast.ts';
+import { lookupBuiltin } from './builtinContract.ts';
+import { CORE_OPERATORS, compileModules, compileQuery, isUserVar, type CompiledProgram } from './compiler.ts';
+import { RegoError } from './errors.ts';
+import { Evaluator, type HostFn } from './evaluator.ts';
+import { parseModule, parseQuery } from './parser.ts';
+import { ObjectValue, fromJson, type Value } from './value.ts';
+import './coreBuiltins.ts';
+import './builtins/index.ts';
+
+export interface SourceModule {
+  readonly name: string;
+  readonly source: string;
+}
+
+export interface EngineCompileOptions {
+  readonly regoVersion?: 'v0' | 'v1';
+  readonly hostFunctionNames?: readonly string[];
+}
+
+export interface EngineEvalOptions {
+  readonly input?: Value;
+  readonly data?: Value;
+  readonly maxSteps?: number;
+  readonly timeoutMs?: number;
+  readonly strictBuiltinErrors?: boolean;
+  readonly hostFunctions?: ReadonlyMap<string, HostFn>;
+  readonly print?: (line: string) => void;
+  readonly maxDepth?: number;
+}
+
+export const DEFAULT_MAX_STEPS = 1_000_000;
+export const DEFAULT_TIMEOUT_MS = 1000;
+
+const EMPTY_DATA = new ObjectValue();
+
+export class Program {
+  private readonly queryCache = new Map<string, Body>();
+  constructor(
+    readonly hash: string,
+    readonly program: CompiledProgram,
+    private readonly hostFunctionNames: ReadonlySet<string>,
+  ) {}
+
+  compileQueryText(query: string): Body {
+    let body = this.queryCache.get(query);
+    if (body === undefined) {
+      body = compileQuery(parseQuery(query, { v1: true }), this.program, (name) => this.arity(name));
+      if (this.queryCache.size > 256) this.queryCache.clear();
+      this.queryCache.set(query, body);
+    }
+    return body;
+  }
+
+  private arity(name: string): number | undefined {
+    const core = CORE_OPERATORS[name];
+    if (core !== undefined) return core;
+    if (name.startsWith('data.')) return this.program.functions.get(name)?.[0]?.rule.args?.length;
+    if (this.hostFunctionNames.has(name)) return -1;
+    const b = lookupBuiltin(name);
+    if (b === undefined) return undefined;
+    return b.arity === 'variadic' ? -1 : b.arity;
+  }
+
+  /** Runs a compiled query, returning one Map of user-visible bindings per solution. */
+  run(body: Body, options: EngineEvalOptions = {}): Array<Map<string, Value>> {
+    const ev = this.evaluator(options);
+    const out: Array<Map<string, Value>> = [];
+    guardStack(() =>
+      ev.query(body, (env) => {
+        const row = new Map<string, Value>();
+        for (const [k, v] of env) if (isUserVar(k)) row.set(k, v);
+        out.push(row);
+      }),
+    );
+    return out;
+  }
+
+  /** Evaluates one term (e.g. a rule ref); the first value or undefined. */
+  evalTerm(term: Term, options: EngineEvalOptions = {}): Value | undefined {
+    const ev = this.evaluator(options);
+    let result: Value | undefined;
+    guardStack(() =>
+      ev.evalTerm(term, new Map(), (v) => {
+        result = v;
+        return true;
+      }),
+    );
+    return result;
+  }
+
+  private evaluator(options: EngineEvalOptions): Evaluator {
+    const hosts = options.hostFunctions ?? new Map<string, HostFn>();
+    return new Evaluator(this.program, {
+      input: options.input,
+      data: options.data ?? EMPTY_DATA,
+      maxSteps: options.maxSteps ?? DEFAULT_MAX_STEPS,
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      strict: options.strictBuiltinErrors ?? false,
+      hostFunctions: hosts,
+      ...(options.print ? { print: options.print } : {}),
+      ...(options.maxDepth !== undefined ? { maxDepth: options.maxDepth } : {}),
+    });
+  }
+}
+
+function guardStack<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof RangeError && /call stack/i.test(e.message)) throw new RegoError('eval_budget_exceeded', 'maximum call stack size exceeded');
+    throw e;
+  }
+}
+
+/** Detects the Rego version of a module: `import rego.v1` makes it v1 regardless of the default. */
+function parseWithVersion(m: SourceModule, version: 'v0' | 'v1'): Module {
+  return parseModule(m.source, m.name, { v1: version === 'v1' });
+}
+
+const CACHE_LIMIT = 64;
+const cache = new Map<string, Program>();
+
+export function compileProgram(modules: readonly SourceModule[], options: EngineCompileOptions = {}): Program {
+  const version = options.regoVersion ?? 'v1';
+  const hostNames = [...(options.hostFunctionNames ?? [])].sort();
+  const h = createHash('sha256');
+  for (const m of modules) h.update(m.name).update('\0').update(m.source).update('\0');
+  const hash = h.digest('hex');
+  const cacheKey = `${hash}|${version}|${hostNames.join(',')}`;
+  const hit = cache.get(cacheKey);
+  if (hit) {
+    cache.delete(cacheKey);
+    cache.set(cacheKey, hit);
+    return hit;
+  }
+  const parsed = modules.map((m) => parseWithVersion(m, version));
+  const hostSet = new Set(hostNames);
+  const compiled = compileModules(parsed, { hostFunctions: hostSet });
+  const program = new Program(hash, compiled, hostSet);
+  cache.set(cacheKey, program);
+  if (cache.size > CACHE_LIMIT) {
+    const oldest = cache.keys().next().value;
+    if (oldest !== undefined) cache.delete(oldest);
+  }
+  return program;
+}
+
+export function toValue(x: unknown): Value {
+  return fromJson(x);
+}

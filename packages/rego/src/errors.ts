@@ -1,0 +1,34 @@
+/** Typed errors of the Rego engine (codes follow OPA's). */
+
+export type RegoErrorCode =
+  | 'rego_parse_error'
+  | 'rego_compile_error'
+  | 'rego_type_error'
+  | 'rego_unsafe_var_error'
+  | 'rego_recursion_error'
+  | 'eval_conflict_error'
+  | 'eval_type_error'
+  | 'eval_builtin_error'
+  | 'eval_budget_exceeded'
+  | 'eval_undefined_function';
+
+export interface RegoLocation {
+  readonly row: number;
+  readonly col: number;
+  readonly file?: string;
+}
+
+export class RegoError extends Error {
+  readonly code: RegoErrorCode;
+  readonly location?: RegoLocation;
+  /** The message without code and location prefix. */
+  readonly detail: string;
+  constructor(code: RegoErrorCode, detail: string, location?: RegoLocation) {
+    const where = location ? `${location.file ?? ''}:${location.row}:${location.col}: ` : '';
+    super(`${where}${code}: ${detail}`);
+    this.name = 'RegoError';
+    this.code = code;
+    this.detail = detail;
+    if (location) this.location = location;
+  }
+}

@@ -1,0 +1,1010 @@
+/**
+ * Top-down evaluator with backtracking in continuation-passing style: every enumerating step
+ * calls its continuation once per solution; a continuation returns true to stop the search.
+ * Bindings live in one Map per rule/function invocation and are undone after each continuation.
+ */
+import type { Body, Literal, Term } from './ast.ts';
+import { BuiltinError, lookupBuiltin, type BuiltinContext, type HostJson } from './builtinContract.ts';
+import { CORE_OPERATORS, type CompiledProgram, type CompiledRule, type RuleNode } from './compiler.ts';
+import { RegoError, type RegoErrorCode } from './errors.ts';
+import { arith, compareOp } from './operators.ts';
+import {
+  ObjectValue,
+  SetValue,
+  compare,
+  equals,
+  fromJson,
+  isInteger,
+  keyOf,
+  toJson,
+  toRegoText,
+  typeName,
+  type Value,
+} from './value.ts';
+
+type Env = Map<string, Value>;
+type K = () => boolean;
+type KV = (v: Value) => boolean;
+
+export type HostFn = (args: HostJson[]) => HostJson | undefined;
+
+export interface EvalSettings {
+  readonly input: Value | undefined;
+  readonly data: Value;
+  readonly maxSteps: number;
+  readonly timeoutMs: number;
+  readonly strict: boolean;
+  readonly hostFunctions: ReadonlyMap<string, HostFn>;
+  readonly print?: (line: string) => void;
+  readonly nowNs?: bigint;
+  readonly maxDepth?: number;
+}
+
+interface Overlay {
+  readonly path: Value[];
+  readonly value: Value;
+}
+
+type Mock = { kind: 'value'; value: Value } | { kind: 'fn'; name: string };
+
+const UNDEF = Symbol('undefined');
+type Cached = Value | typeof UNDEF;
+
+export class Evaluator {
+  private steps = 0;
+  private readonly deadline: number;
+  private cache = new Map<RuleNode, Cached>();
+  private keyCache = new Map<RuleNode, Map<string, Cached>>();
+  private readonly inProgress = new Set<unknown>();
+  private input: Value | undefined;
+  private overlays: Overlay[] = [];
+  private mocks = new Map<string, Mock>();
+  private depth = 0;
+  private readonly maxDepth: number;
+  private readonly builtinCache = new Map<string, unknown>();
+  private readonly nowNs: bigint;
+
+  constructor(
+    private readonly program: CompiledProgram,
+    private readonly settings: EvalSettings,
+  ) {
+    this.deadline = Date.now() + settings.timeoutMs;
+    this.input = settings.input;
+    this.maxDepth = settings.maxDepth ?? 400;
+    this.nowNs = settings.nowNs ?? BigInt(Date.now()) * 1_000_000n;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // budget
+
+  private step(): void {
+    if (++this.steps > this.settings.maxSteps) throw new RegoError('eval_budget_exceeded', `evaluation exceeded ${this.settings.maxSteps} steps`);
+    if ((this.steps & 1023) === 0 && Date.now() > this.deadline) throw new RegoError('eval_budget_exceeded', `evaluation exceeded ${this.settings.timeoutMs} ms`);
+  }
+
+  charge(n: number): void {
+    this.steps += Math.max(0, Math.floor(n));
+    this.step();
+  }
+
+  private enter(): void {
+    if (++this.depth > this.maxDepth) throw new RegoError('eval_budget_exceeded', `evaluation exceeded maximum depth ${this.maxDepth}`);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // queries
+
+  /** Runs a compiled query body; calls onSolution with the bindings for each solution. */
+  query(body: Body, onSolution: (env: Env) => void): void {
+    const env: Env = new Map();
+    this.evalBody(body, 0, env, () => {
+      onSolution(env);
+      return false;
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // bodies and literals
+
+  evalBody(body: Body, i: number, env: Env, k: K): boolean {
+    if (i === body.length) return k();
+    this.step();
+    const lit = body[i] as Literal;
+    const next: K = i + 1 === body.length ? k : () => this.evalBody(body, i + 1, env, k);
+    if (lit.with.length > 0) return this.evalWith(lit, env, next);
+    return this.evalLiteral(lit, env, next);
+  }
+
+  private evalLiteral(lit: Literal, env: Env, k: K): boolean {
+    if (lit.negated) {
+      let found = false;
+      this.evalPositive(lit, env, () => {
+        found = true;
+        return true;
+      });
+      return found ? false : k();
+    }
+    return this.evalPositive(lit, env, k);
+  }
+
+  private evalPositive(lit: Literal, env: Env, k: K): boolean {
+    switch (lit.kind) {
+      case 'expr':
+        return this.evalExpr(lit.term, env, k);
+      case 'some':
+        return k();
+      case 'somein':
+        return this.evalTerm(lit.domain, env, (coll) =>
+          this.iterate(coll, (key, val) => {
+            if (lit.key === undefined) return this.unifyValue(lit.value, val, env, k);
+            return this.unifyValue(lit.key, key, env, () => this.unifyValue(lit.value, val, env, k));
+          }),
+        );
+      case 'every':
+        return this.evalTerm(lit.domain, env, (coll) => {
+          let ok = true;
+          this.iterate(coll, (key, val) => {
+            let found = false;
+            const inner = (): boolean => {
+              this.evalBody(lit.body, 0, env, () => {
+                found = true;
+                return true;
+              });
+              return false;
+            };
+            if (lit.key === undefined) this.unifyValue(lit.value, val, env, inner);
+            else this.unifyValue(lit.key, key, env, () => this.unifyValue(lit.value, val, env, inner));
+            if (!found) {
+              ok = false;
+              return true;
+            }
+            return false;
+          });
+          return ok ? k() : false;
+        });
+      case 'notbody':
+        return this.evalBody(lit.body, 0, env, k);
+    }
+  }
+
+  /** Iterates a collection as (key, value): arrays by index, objects by key, sets as (v, v). */
+  private iterate(coll: Value, f: (k: Value, v: Value) => boolean): boolean {
+    if (Array.isArray(coll)) {
+      for (let i = 0; i < coll.length; i++) {
+        this.step();
+        if (f(i, coll[i] as Value)) return true;
+      }
+    } else if (coll instanceof ObjectValue) {
+      for (const [key, v] of coll.entries()) {
+        this.step();
+        if (f(key, v)) return true;
+      }
+    } else if (coll instanceof SetValue) {
+      for (const v of coll.values()) {
+        this.step();
+        if (f(v, v)) return true;
+      }
+    }
+    return false;
+  }
+
+  private evalExpr(t: Term, env: Env, k: K): boolean {
+    if (t.t === 'call' && t.fn.t === 'var') {
+      const name = t.fn.name;
+      if (name === 'eq' || name === 'assign') return this.unify(t.args[0] as Term, t.args[1] as Term, env, k);
+    }
+    return this.evalTerm(t, env, (v) => (v === false ? false : k()));
+  }
+
+  private evalWith(lit: Literal, env: Env, k: K): boolean {
+    // evaluate the replacement values first (in the current context)
+    const values: Array<{ target: Term; value: Value | Mock }> = [];
+    for (const w of lit.with) {
+      let v: Value | Mock | undefined;
+      if (w.value.t === 'call' && w.value.args.length === 0 && w.value.fn.t === 'var' && isFunctionName(this.program, w.value.fn.name, this.settings.hostFunctions)) {
+        v = { kind: 'fn', name: w.value.fn.name };
+      } else {
+        this.evalTerm(w.value, env, (x) => {
+          v = x;
+          return true;
+        });
+      }
+      if (v === undefined) return false;
+      values.push({ target: w.target, value: v });
+    }
+    const saved = { input: this.input, overlays: this.overlays, mocks: this.mocks, cache: this.cache, keyCache: this.keyCache };
+    const apply = (): void => {
+      let input = saved.input;
+      let overlays = saved.overlays;
+      let mocks = saved.mocks;
+      for (const { target, value } of values) {
+        if (target.t === 'call' && target.fn.t === 'var') {
+          if (mocks === saved.mocks) mocks = new Map(mocks);
+          const m: Mock = isMock(value) ? value : { kind: 'value', value };
+          mocks.set(target.fn.name, m);
+          continue;
+        }
+        const path = withPath(target);
+        const val = isMock(value) ? null : value;
+        if (path[0] === 'input') {
+          input = path.length === 1 ? val : upsert(input, path.slice(1), val);
+        } else {
+          overlays = [...overlays.filter((o) => !startsWith(o.path, path.slice(1))), { path: path.slice(1), value: val }];
+        }
+      }
+      this.input = input;
+      this.overlays = overlays;
+      this.mocks = mocks;
+      this.cache = new Map();
+      this.keyCache = new Map();
+    };
+    const restore = (): void => {
+      this.input = saved.input;
+      this.overlays = saved.overlays;
+      this.mocks = saved.mocks;
+      this.cache = saved.cache;
+      this.keyCache = saved.keyCache;
+    };
+    apply();
+    const inner = { input: this.input, overlays: this.overlays, mocks: this.mocks, cache: this.cache, keyCache: this.keyCache };
+    try {
+      return this.evalLiteral(lit, env, () => {
+        restore();
+        try {
+          return k();
+        } finally {
+          this.input = inner.input;
+          this.overlays = inner.overlays;
+          this.mocks = inner.mocks;
+          this.cache = inner.cache;
+          this.keyCache = inner.keyCache;
+        }
+      });
+    } finally {
+      restore();
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // unification
+
+  private unify(a: Term, b: Term, env: Env, k: K): boolean {
+    const pa = this.hasUnbound(a, env);
+    if (pa) {
+      const pb = this.hasUnbound(b, env);
+      if (pb) {
+        if (a.t === 'arr' && b.t === 'arr') {
+          if (a.items.length !== b.items.length) return false;
+          return this.unifyItems(a.items, b.items, 0, env, k);
+        }
+        if (a.t === 'var' && b.t !== 'var') return this.evalTerm(b, env, (v) => this.unifyValue(a, v, env, k));
+        if (b.t === 'var' && a.t !== 'var') return this.evalTerm(a, env, (v) => this.unifyValue(b, v, env, k));
+        if (a.t === 'obj' && b.t === 'obj') {
+          if (a.entries.length !== b.entries.length) return false;
+          return this.evalTerm({ t: 'arr', items: b.entries.map((e) => e[0]), loc: b.loc }, env, () => this.evalTerm(b, env, (v) => this.unifyValue(a, v, env, k)));
+        }
+        throw new RegoError('rego_unsafe_var_error', 'unification of two unbound terms', a.loc);
+      }
+      return this.evalTerm(b, env, (v) => this.unifyValue(a, v, env, k));
+    }
+    return this.evalTerm(a, env, (v) => this.unifyValue(b, v, env, k));
+  }
+
+  private unifyItems(a: Term[], b: Term[], i: number, env: Env, k: K): boolean {
+    if (i === a.length) return k();
+    return this.unify(a[i] as Term, b[i] as Term, env, () => this.unifyItems(a, b, i + 1, env, k));
+  }
+
+  /** Does the term contain a var that is not bound (in pattern positions or refs)? */
+  private hasUnbound(t: Term, env: Env): boolean {
+    switch (t.t) {
+      case 'var':
+        return t.name !== 'input' && t.name !== 'data' && !env.has(t.name);
+      case 'arr':
+        return t.items.some((i) => this.hasUnbound(i, env));
+      case 'obj':
+        return t.entries.some(([, v]) => this.hasUnbound(v, env));
+      default:
+        return false;
+    }
+  }
+
+  unifyValue(t: Term, v: Value, env: Env, k: K): boolean {
+    switch (t.t) {
+      case 'var': {
+        if (t.name === 'input' || t.name === 'data') return this.evalTerm(t, env, (x) => (equals(x, v) ? k() : false));
+        const cur = env.get(t.name);
+        if (cur !== undefined) return equals(cur, v) ? k() : false;
+        env.set(t.name, v);
+        try {
+          return k();
+        } finally {
+          env.delete(t.name);
+        }
+      }
+      case 'val':
+        return equals(t.v, v) ? k() : false;
+      case 'arr': {
+        if (!Array.isArray(v) || v.length !== t.items.length) return false;
+        const go = (i: number): boolean => (i === v.length ? k() : this.unifyValue(t.items[i] as Term, v[i] as Value, env, () => go(i + 1)));
+        return go(0);
+      }
+      case 'obj': {
+        if (!(v instanceof ObjectValue) || v.size !== t.entries.length) return false;
+        const go = (i: number): boolean => {
+          if (i === t.entries.length) return k();
+          const [kt, vt] = t.entries[i] as [Term, Term];
+          return this.evalTerm(kt, env, (key) => {
+            const x = v.get(key);
+            if (x === undefined) return false;
+            return this.unifyValue(vt, x, env, () => go(i + 1));
+          });
+        };
+        return go(0);
+      }
+      default:
+        return this.evalTerm(t, env, (x) => (equals(x, v) ? k() : false));
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // terms
+
+  evalTerm(t: Term, env: Env, k: KV): boolean {
+    switch (t.t) {
+      case 'val':
+        return k(t.v);
+      case 'var': {
+        const v = env.get(t.name);
+        if (v !== undefined) return k(v);
+        if (t.name === 'input') return this.input === undefined ? false : k(this.input);
+        if (t.name === 'data') return this.evalDataRef([], 0, env, k);
+        throw new RegoError('rego_unsafe_var_error', `var ${t.name.replace(/\$\d+$/, '')} is unsafe`, t.loc);
+      }
+      case 'ref':
+        return this.evalRef(t, env, k);
+      case 'arr':
+        return this.evalItems(t.items, 0, [], env, (items) => k(items));
+      case 'set':
+        return this.evalItems(t.items, 0, [], env, (items) => k(SetValue.of(items)));
+      case 'obj':
+        return this.evalEntries(t.entries, 0, new ObjectValue(), env, k);
+      case 'acomp': {
+        const out: Value[] = [];
+        this.evalBody(t.body, 0, env, () =>
+          this.evalTerm(t.term, env, (v) => {
+            out.push(v);
+            return false;
+          }),
+        );
+        return k(out);
+      }
+      case 'scomp': {
+        const out = new SetValue();
+        this.evalBody(t.body, 0, env, () =>
+          this.evalTerm(t.term, env, (v) => {
+            out.add(v);
+            return false;
+          }),
+        );
+        return k(out);
+      }
+      case 'ocomp': {
+        const out = new ObjectValue();
+        this.evalBody(t.body, 0, env, () =>
+          this.evalTerm(t.key, env, (key) =>
+            this.evalTerm(t.value, env, (v) => {
+              const prev = out.get(key);
+              if (prev !== undefined && !equals(prev, v)) throw new RegoError('eval_conflict_error', 'object keys must be unique', t.loc);
+              out.set(key, v);
+              return false;
+            }),
+          ),
+        );
+        return k(out);
+      }
+      case 'call':
+        return this.evalCall(t, env, k);
+      case 'tmpl': {
+        let s = '';
+        for (const p of t.parts) {
+          if (typeof p === 'string') {
+            s += p;
+            continue;
+          }
+          const vals: Value[] = [];
+          this.evalTerm(p, env, (v) => {
+            vals.push(v);
+            return false;
+          });
+          if (vals.length === 0) s += '<undefined>';
+          else if (vals.length > 1) throw new RegoError('eval_conflict_error', 'template expression produced multiple outputs', t.loc);
+          else s += typeof vals[0] === 'string' ? vals[0] : toRegoText(vals[0] as Value);
+        }
+        return k(s);
+      }
+    }
+  }
+
+  private evalItems(items: Term[], i: number, acc: Value[], env: Env, k: (items: Value[]) => boolean): boolean {
+    if (i === items.length) return k(acc.slice());
+    return this.evalTerm(items[i] as Term, env, (v) => {
+      acc.push(v);
+      try {
+        return this.evalItems(items, i + 1, acc, env, k);
+      } finally {
+        acc.pop();
+      }
+    });
+  }
+
+  private evalEntries(entries: Array<[Term, Term]>, i: number, acc: ObjectValue, env: Env, k: KV): boolean {
+    if (i === entries.length) return k(acc.clone());
+    const [kt, vt] = entries[i] as [Term, Term];
+    return this.evalTerm(kt, env, (key) =>
+      this.evalTerm(vt, env, (v) => {
+        const had = acc.get(key);
+        if (had !== undefined && !equals(had, v)) throw new RegoError('eval_conflict_error', 'object keys must be unique', kt.loc);
+        acc.set(key, v);
+        try {
+          return this.evalEntries(entries, i + 1, acc, env, k);
+        } finally {
+          if (had === undefined) acc.delete(key);
+          else acc.set(key, had);
+        }
+      }),
+    );
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // references
+
+  private evalRef(t: Extract<Term, { t: 'ref' }>, env: Env, k: KV): boolean {
+    const head = t.head;
+    if (head.t === 'var') {
+      if (head.name === 'data' && !env.has('data')) return this.evalDataRef(t.path, 0, env, k);
+      if (head.name === 'input' && !env.has('input')) {
+        if (this.input === undefined) return false;
+        return this.walkValue(this.input, t.path, 0, env, k);
+      }
+    }
+    return this.evalTerm(head, env, (v) => this.walkValue(v, t.path, 0, env, k));
+  }
+
+  private walkValue(v: Value, path: Term[], i: number, env: Env, k: KV): boolean {
+    if (i === path.length) return k(v);
+    const p = path[i] as Term;
+    if (p.t === 'val') {
+      const x = index(v, p.v);
+      return x === undefined ? false : this.walkValue(x, path, i + 1, env, k);
+    }
+    if (this.isGroundable(p, env)) {
+      return this.evalTerm(p, env, (key) => {
+        const x = index(v, key);
+        return x === undefined ? false : this.walkValue(x, path, i + 1, env, k);
+      });
+    }
+    return this.iterate(v, (key, x) => this.unifyValue(p, key, env, () => this.walkValue(x, path, i + 1, env, k)));
+  }
+
+  /** A path term can be evaluated as a value (no unbound vars in pattern positions). */
+  private isGroundable(p: Term, env: Env): boolean {
+    return !this.hasUnbound(p, env);
+  }
+
+  private evalDataRef(path: Term[], i: number, env: Env, k: KV): boolean {
+    return this.walkData(this.program.root, this.settings.data, path, i, env, k);
+  }
+
+  private overlayAt(nodePath: Value[]): Overlay | undefined {
+    for (const o of this.overlays) if (o.path.length === nodePath.length && startsWith(nodePath, o.path)) return o;
+    return undefined;
+  }
+
+  private walkData(node: RuleNode | undefined, base: Value | undefined, path: Term[], i: number, env: Env, k: KV): boolean {
+    if (this.overlays.length > 0 && node) {
+      const o = this.overlayAt(node.path);
+      if (o) return this.walkValue(o.value, path, i, env, k);
+    }
+    if (!node || (!node.hasVirtual && !this.overlaysBelow(node.path))) return base === undefined ? false : this.walkValue(base, path, i, env, k);
+    if (node.hasRules()) {
+      // ground key into a partial rule: evaluate only that key
+      const p = path[i];
+      if (p !== undefined && node.dynamic.length > 0 && node.complete.length === 0 && node.multi.length === 0 && node.children.size === 0 && this.overlays.length === 0 && this.isGroundable(p, env)) {
+        return this.evalTerm(p, env, (key) => {
+          const v = this.nodeKeyValue(node, key);
+          return v === undefined ? false : this.walkValue(v, path, i + 1, env, k);
+        });
+      }
+      const v = this.nodeValue(node);
+      return v === undefined ? false : this.walkValue(v, path, i, env, k);
+    }
+    if (i === path.length) {
+      const v = this.materialize(node, base);
+      return v === undefined ? false : k(v);
+    }
+    const p = path[i] as Term;
+    const step = (key: Value): boolean => {
+      const child = node.children.get(keyOf(key));
+      const childBase = base === undefined ? undefined : index(base, key);
+      return this.walkData(child, childBase, path, i + 1, env, k);
+    };
+    if (p.t === 'val') return step(p.v);
+    if (this.isGroundable(p, env)) return this.evalTerm(p, env, step);
+    // enumerate virtual children and base keys
+    const keys = new Map<string, Value>();
+    for (const [kk, c] of node.children) if (c.hasVirtual || this.overlaysBelow(c.path)) keys.set(kk, c.key);
+    if (base instanceof ObjectValue) for (const key of base.keys()) keys.set(keyOf(key), key);
+    const sorted = [...keys.values()].sort(compare);
+    for (const key of sorted) {
+      this.step();
+      if (this.unifyValue(p, key, env, () => step(key))) return true;
+    }
+    return false;
+  }
+
+  private overlaysBelow(path: Value[]): boolean {
+    for (const o of this.overlays) if (o.path.length > path.length && startsWith(o.path, path)) return true;
+    return false;
+  }
+
+  /** Full value of a data subtree: base data with virtual documents and overlays merged in. */
+  private materialize(node: RuleNode | undefined, base: Value | undefined): Value | undefined {
+    if (node && this.overlays.length > 0) {
+      const o = this.overlayAt(node.path);
+      if (o) return o.value;
+    }
+    if (!node || (!node.hasVirtual && !this.overlaysBelow(node.path))) return base;
+    if (node.hasRules()) {
+      let v = this.nodeValue(node);
+      if (v instanceof ObjectValue && node.children.size > 0) {
+        v = v.clone();
+        for (const c of node.children.values()) {
+          const cv = this.materialize(c, undefined);
+          if (cv !== undefined) (v as ObjectValue).set(c.key, cv);
+        }
+      }
+      return v;
+    }
+    const out = base instanceof ObjectValue ? base.clone() : new ObjectValue();
+    for (const c of node.children.values()) {
+      if (!c.hasVirtual && !this.overlaysBelow(c.path) && !this.overlayAt(c.path)) continue;
+      const cv = this.materialize(c, base instanceof ObjectValue ? base.get(c.key) : undefined);
+      if (cv !== undefined) out.set(c.key, cv);
+      else out.delete(c.key);
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // rules
+
+  private nodeValue(node: RuleNode): Value | undefined {
+    const cached = this.cache.get(node);
+    if (cached !== undefined) return cached === UNDEF ? undefined : cached;
+    if (this.inProgress.has(node)) throw new RegoError('rego_recursion_error', `rule data.${node.path.map(String).join('.')} is recursive`);
+    this.inProgress.add(node);
+    this.enter();
+    let result: Value | undefined;
+    try {
+      result = this.computeNode(node);
+    } finally {
+      this.inProgress.delete(node);
+      this.depth--;
+    }
+    this.cache.set(node, result === undefined ? UNDEF : result);
+    return result;
+  }
+
+  private computeNode(node: RuleNode): Value | undefined {
+    if (node.complete.length > 0 || (node.defaultRule && node.multi.length === 0 && node.dynamic.length === 0)) {
+      let value: Value | undefined;
+      for (const cr of node.complete) {
+        const v = this.evalCompleteRule(cr);
+        if (v === undefined) continue;
+        if (value !== undefined && !equals(value, v)) throw new RegoError('eval_conflict_error', 'complete rules must not produce multiple outputs', cr.rule.loc);
+        value = v;
+      }
+      if (value === undefined && node.defaultRule) {
+        this.evalTerm(node.defaultRule.rule.value, new Map(), (v) => {
+          value = v;
+          return true;
+        });
+      }
+      return value;
+    }
+    if (node.multi.length > 0) {
+      const out = new SetValue();
+      for (const cr of node.multi) {
+        const env: Env = new Map();
+        this.evalBody(cr.rule.body, 0, env, () =>
+          this.evalTerm(cr.rule.key as Term, env, (v) => {
+            out.add(v);
+            return false;
+          }),
+        );
+      }
+      return out;
+    }
+    // dynamic (ref-head / partial object) rules
+    const out = new ObjectValue();
+    for (const cr of node.dynamic) this.collectDynamic(cr, out, undefined);
+    if (out.size === 0 && node.defaultRule) {
+      let value: Value | undefined;
+      this.evalTerm(node.defaultRule.rule.value, new Map(), (v) => {
+        value = v;
+        return true;
+      });
+      return value;
+    }
+    return out;
+  }
+
+  /** Evaluates a dynamic rule, inserting its solutions into `out` (optionally only for one key). */
+  private collectDynamic(cr: CompiledRule, out: ObjectValue, onlyKey: Value | undefined): void {
+    const rule = cr.rule;
+    const run = (body: Body, valueTerm: Term): boolean => {
+      const env: Env = new Map();
+      let any = false;
+      const withKey = (k: K): boolean => (onlyKey === undefined ? k() : this.unifyValue(cr.suffix[0] as Term, onlyKey, env, k));
+      withKey(() =>
+        this.evalBody(body, 0, env, () =>
+          this.evalItems(cr.suffix, 0, [], env, (keys) => {
+            if (rule.kind === 'multi') {
+              return this.evalTerm(rule.key as Term, env, (elem) => {
+                any = true;
+                insertPath(out, keys, elem, true, rule);
+                return false;
+              });
+            }
+            return this.evalTerm(valueTerm, env, (v) => {
+              any = true;
+              insertPath(out, keys, v, false, rule);
+              return false;
+            });
+          }),
+        ),
+      );
+      return any;
+    };
+    if (run(rule.body, rule.value)) return;
+    for (const e of rule.elses) if (run(e.body, e.value)) return;
+  }
+
+  private nodeKeyValue(node: RuleNode, key: Value): Value | undefined {
+    let m = this.keyCache.get(node);
+    if (!m) this.keyCache.set(node, (m = new Map()));
+    const kk = keyOf(key);
+    const c = m.get(kk);
+    if (c !== undefined) return c === UNDEF ? undefined : c;
+    const full = this.cache.get(node);
+    if (full !== undefined) return full === UNDEF ? undefined : index(full, key);
+    const marker = { node, kk };
+    if (this.inProgress.has(node)) throw new RegoError('rego_recursion_error', `rule data.${node.path.map(String).join('.')} is recursive`);
+    this.inProgress.add(node);
+    this.enter();
+    const out = new ObjectValue();
+    try {
+      for (const cr of node.dynamic) this.collectDynamic(cr, out, key);
+    } finally {
+      this.inProgress.delete(node);
+      this.depth--;
+    }
+    void marker;
+    const v = out.get(key);
+    m.set(kk, v === undefined ? UNDEF : v);
+    return v;
+  }
+
+  private evalCompleteRule(cr: CompiledRule): Value | undefined {
+    const rule = cr.rule;
+    const branches: Array<{ body: Body; value: Term }> = [{ body: rule.body, value: rule.value }, ...rule.elses];
+    for (const br of branches) {
+      let value: Value | undefined;
+      const env: Env = new Map();
+      this.evalBody(br.body, 0, env, () =>
+        this.evalTerm(br.value, env, (v) => {
+          if (value !== undefined && !equals(value, v)) throw new RegoError('eval_conflict_error', 'complete rules must not produce multiple outputs', rule.loc);
+          value = v;
+          return false;
+        }),
+      );
+      if (value !== undefined) return value;
+    }
+    return undefined;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // calls
+
+  private evalCall(t: Extract<Term, { t: 'call' }>, env: Env, k: KV): boolean {
+    const name = (t.fn as { name: string }).name;
+    if (name === 'print') return this.evalPrint(t, env, k);
+    const n = this.arity(name);
+    const inputs = n >= 0 && t.args.length === n + 1 ? t.args.slice(0, n) : t.args;
+    const out = n >= 0 && t.args.length === n + 1 ? t.args[n] : undefined;
+    return this.evalItems(inputs, 0, [], env, (args) =>
+      this.callFunction(name, args, t, (result) => {
+        if (out === undefined) return k(result);
+        return this.unifyValue(out, result, env, () => k(true));
+      }),
+    );
+  }
+
+  private arity(name: string): number {
+    const core = CORE_OPERATORS[name];
+    if (core !== undefined) return core;
+    if (name.startsWith('data.')) return this.program.functions.get(name)?.[0]?.rule.args?.length ?? -1;
+    const b = lookupBuiltin(name);
+    if (b) return b.arity === 'variadic' ? -1 : b.arity;
+    return -1;
+  }
+
+  /** Calls a function by resolved name with evaluated args; k gets each result. */
+  private callFunction(name: string, args: Value[], t: Term, k: KV): boolean {
+    const mock = this.mocks.size > 0 ? this.mocks.get(name) : undefined;
+    if (mock) {
+      if (mock.kind === 'value') return k(mock.value);
+      if (mock.name !== name) {
+        const saved = this.mocks;
+        // a mock calling the function it replaces uses the original
+        this.mocks = new Map(saved);
+        this.mocks.delete(name);
+        try {
+          return this.callFunction(mock.name, args, t, k);
+        } finally {
+          this.mocks = saved;
+        }
+      }
+    }
+    this.step();
+    switch (name) {
+      case 'equal':
+        return k(equals(args[0] as Value, args[1] as Value));
+      case 'neq':
+        return k(!equals(args[0] as Value, args[1] as Value));
+      case 'lt':
+      case 'lte':
+      case 'gt':
+      case 'gte':
+        return k(compareOp(name, args[0] as Value, args[1] as Value));
+      case 'plus':
+      case 'minus':
+      case 'mul':
+      case 'div':
+      case 'rem':
+      case 'and':
+      case 'or': {
+        const r = this.guard(name, () => arith(name, args[0] as Value, args[1] as Value));
+        return r === undefined ? false : k(r);
+      }
+      case 'internal.member_2':
+        return k(member(args[0] as Value, args[1] as Value));
+      case 'internal.member_3':
+        return k(member3(args[0] as Value, args[1] as Value, args[2] as Value));
+      case 'eq':
+        return k(equals(args[0] as Value, args[1] as Value));
+      case 'assign':
+        return k(equals(args[0] as Value, args[1] as Value));
+    }
+    if (name.startsWith('data.')) {
+      const r = this.evalFunction(name, args, t);
+      return r === undefined ? false : k(r);
+    }
+    const host = this.settings.hostFunctions.get(name);
+    if (host) {
+      let r: HostJson | undefined;
+      try {
+        r = host(args.map((a) => toJson(a)));
+      } catch (e) {
+        if (e instanceof RegoError) throw e;
+        throw new RegoError('eval_builtin_error', `${name}: ${e instanceof Error ? e.message : String(e)}`, t.loc);
+      }
+      return r === undefined ? false : k(fromJson(r));
+    }
+    const def = lookupBuiltin(name);
+    if (!def) throw new RegoError('eval_undefined_function', `undefined function ${name}`, t.loc);
+    const r = this.guard(name, () => def.impl(args, this.builtinContext(name)));
+    if (r === undefined) return false;
+    if (def.relation) {
+      if (!Array.isArray(r)) return false;
+      for (const x of r) if (k(x)) return true;
+      return false;
+    }
+    return k(r);
+  }
+
+  /** Runs a builtin, converting its errors according to strict mode. */
+  private guard(name: string, f: () => Value | undefined): Value | undefined {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof RegoError) throw e;
+      if (e instanceof BuiltinError) {
+        if (this.settings.strict || e.halt) throw new RegoError(e.code, e.message);
+        return undefined;
+      }
+      if (e instanceof RangeError && /call stack/i.test(e.message)) throw new RegoError('eval_budget_exceeded', 'maximum call stack exceeded');
+      const code: RegoErrorCode = 'eval_builtin_error';
+      if (this.settings.strict) throw new RegoError(code, `${name}: ${e instanceof Error ? e.message : String(e)}`);
+      return undefined;
+    }
+  }
+
+  private builtinContext(name: string): BuiltinContext {
+    return {
+      name,
+      strict: this.settings.strict,
+      nowNs: this.nowNs,
+      cache: this.builtinCache,
+      print: (line) => this.settings.print?.(line),
+      trace: (note) => this.settings.print?.(note),
+      charge: (n) => this.charge(n),
+      hostFunction: (n) => this.settings.hostFunctions.get(n),
+    };
+  }
+
+  private evalFunction(name: string, args: Value[], t: Term): Value | undefined {
+    const defs = this.program.functions.get(name);
+    if (!defs || defs.length === 0) throw new RegoError('eval_undefined_function', `undefined function ${name}`, t.loc);
+    if (this.inProgress.has(name)) throw new RegoError('rego_recursion_error', `function ${name} is recursive`, t.loc);
+    this.inProgress.add(name);
+    this.enter();
+    let result: Value | undefined;
+    try {
+      for (const cr of defs) {
+        const rule = cr.rule;
+        if (rule.isDefault) continue;
+        const params = rule.args ?? [];
+        if (params.length !== args.length) continue;
+        const branches: Array<{ body: Body; value: Term }> = [{ body: rule.body, value: rule.value }, ...rule.elses];
+        for (const br of branches) {
+          let found = false;
+          const env: Env = new Map();
+          const bindParams = (i: number): boolean => {
+            if (i === params.length) {
+              return this.evalBody(br.body, 0, env, () =>
+                this.evalTerm(br.value, env, (v) => {
+                  found = true;
+                  if (result !== undefined && !equals(result, v)) throw new RegoError('eval_conflict_error', 'functions must not produce multiple outputs for same inputs', rule.loc);
+                  result = v;
+                  return false;
+                }),
+              );
+            }
+            return this.unifyValue(params[i] as Term, args[i] as Value, env, () => bindParams(i + 1));
+          };
+          bindParams(0);
+          if (found) break;
+        }
+      }
+      if (result === undefined) {
+        const def = defs.find((d) => d.rule.isDefault);
+        if (def) {
+          this.evalTerm(def.rule.value, new Map(), (v) => {
+            result = v;
+            return true;
+          });
+        }
+      }
+    } finally {
+      this.inProgress.delete(name);
+      this.depth--;
+    }
+    return result;
+  }
+
+  private evalPrint(t: Extract<Term, { t: 'call' }>, env: Env, k: KV): boolean {
+    const parts: string[] = [];
+    for (const a of t.args) {
+      const vals: Value[] = [];
+      this.evalTerm(a, env, (v) => {
+        vals.push(v);
+        return false;
+      });
+      if (vals.length === 0) parts.push('<undefined>');
+      else parts.push(vals.map((v) => (typeof v === 'string' ? v : toRegoText(v))).join(' '));
+    }
+    this.settings.print?.(parts.join(' '));
+    return k(true);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+function isMock(v: Value | Mock): v is Mock {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof ObjectValue) && !(v instanceof SetValue) && 'kind' in v && (v.kind === 'fn' || v.kind === 'value');
+}
+
+function isFunctionName(program: CompiledProgram, name: string, hosts: ReadonlyMap<string, HostFn>): boolean {
+  if (name.startsWith('data.')) return program.functions.has(name);
+  return CORE_OPERATORS[name] !== undefined || lookupBuiltin(name) !== undefined || hosts.has(name);
+}
+
+function withPath(t: Term): Value[] {
+  if (t.t === 'var') return [t.name];
+  if (t.t === 'ref' && t.head.t === 'var') return [t.head.name, ...t.path.map((p) => (p.t === 'val' ? p.v : '?'))];
+  throw new RegoError('rego_type_error', 'invalid with target', t.loc);
+}
+
+function startsWith(path: Value[], prefix: Value[]): boolean {
+  if (prefix.length > path.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (!equals(path[i] as Value, prefix[i] as Value)) return false;
+  return true;
+}
+
+/** Returns a copy of `doc` with `value` placed at `path` (creating objects as needed). */
+export function upsert(doc: Value | undefined, path: Value[], value: Value): Value {
+  if (path.length === 0) return value;
+  const obj = doc instanceof ObjectValue ? doc.clone() : new ObjectValue();
+  const [head, ...rest] = path as [Value, ...Value[]];
+  obj.set(head, upsert(obj.get(head), rest, value));
+  return obj;
+}
+
+export function index(v: Value, key: Value): Value | undefined {
+  if (v instanceof ObjectValue) return v.get(key);
+  if (Array.isArray(v)) {
+    if (typeof key === 'number' && Number.isInteger(key) && key >= 0 && key < v.length) return v[key];
+    return undefined;
+  }
+  if (v instanceof SetValue) return v.has(key) ? key : undefined;
+  return undefined;
+}
+
+function member(x: Value, coll: Value): boolean {
+  if (Array.isArray(coll)) return coll.some((e) => equals(e, x));
+  if (coll instanceof SetValue) return coll.has(x);
+  if (coll instanceof ObjectValue) return coll.values().some((e) => equals(e, x));
+  return false;
+}
+
+function member3(key: Value, x: Value, coll: Value): boolean {
+  if (Array.isArray(coll)) return isInteger(key) && typeof key === 'number' && key >= 0 && key < coll.length && equals(coll[key] as Value, x);
+  if (coll instanceof ObjectValue) {
+    const v = coll.get(key);
+    return v !== undefined && equals(v, x);
+  }
+  if (coll instanceof SetValue) return equals(key, x) && coll.has(x);
+  return false;
+}
+
+function insertPath(out: ObjectValue, keys: Value[], v: Value, multi: boolean, rule: { loc: { row: number; col: number; file: string } }): void {
+  let cur = out;
+  const last = multi ? keys.length : keys.length - 1;
+  for (let i = 0; i < last; i++) {
+    const key = keys[i] as Value;
+    let next = cur.get(key);
+    if (next === undefined) {
+      next = new ObjectValue();
+      cur.set(key, next);
+    } else if (!(next instanceof ObjectValue)) {
+      if (multi && i === last - 1 && next instanceof SetValue) break;
+      throw new RegoError('eval_conflict_error', 'object keys must be unique', rule.loc);
+    }
+    cur = next as ObjectValue;
+  }
+  if (multi) {
+    if (keys.length === 0) return;
+    // the set lives at the full key path
+    let parent = out;
+    for (let i = 0; i < keys.length - 1; i++) parent = parent.get(keys[i] as Value) as ObjectValue;
+    const lastKey = keys[keys.length - 1] as Value;
+    const existing = parent.get(lastKey);
+    let set: SetValue;
+    if (existing instanceof SetValue) set = existing;
+    else if (existing === undefined || (existing instanceof ObjectValue && existing.size === 0)) {
+      set = new SetValue();
+      parent.set(lastKey, set);
+    } else throw new RegoError('eval_conflict_error', 'object keys must be unique', rule.loc);
+    set.add(v);
+    return;
+  }
+  const key = keys[keys.length - 1] as Value;
+  const prev = cur.get(key);
+  if (prev !== undefined && !equals(prev, v)) throw new RegoError('eval_conflict_error', 'object keys must be unique', rule.loc);
+  cur.set(key, v);
+}
+
+export { typeName };

@@ -1,0 +1,128 @@
+/**
+ * @trustee/rego — a Rego (OPA v1) interpreter in TypeScript.
+ *
+ * ```ts
+ * const policy = compilePolicy('package policy\ndefault allow := false\nallow if input.x == 1');
+ * policy.evaluateRule('data.policy.allow', { input: { x: 1 } }); // true
+ * ```
+ */
+import type { Term } from './ast.ts';
+import { RegoError } from './errors.ts';
+import { compileProgram, type Program } from './engine.ts';
+import type { HostFn } from './evaluator.ts';
+import { parseModule, parseTermText } from './parser.ts';
+import { fromJson, toJson, type RegoJson, type Value } from './value.ts';
+
+export { RegoError } from './errors.ts';
+export type { RegoErrorCode, RegoLocation } from './errors.ts';
+export type { RegoJson } from './value.ts';
+
+export interface PolicyModule {
+  readonly name: string;
+  readonly source: string;
+}
+
+export type HostFunction = (args: RegoJson[]) => RegoJson | undefined;
+
+export interface CompileOptions {
+  /** Default 'v1'; modules importing rego.v1 are v1 anyway. */
+  readonly regoVersion?: 'v0' | 'v1';
+  readonly hostFunctions?: Readonly<Record<string, HostFunction>>;
+}
+
+export interface EvalOptions {
+  readonly input?: RegoJson;
+  /** Base document merged under data. */
+  readonly data?: RegoJson;
+  /** Default 1,000,000 steps. */
+  readonly maxSteps?: number;
+  /** Default 1000 ms. */
+  readonly timeoutMs?: number;
+  /** Per-evaluation override/addition of host functions. */
+  readonly hostFunctions?: Readonly<Record<string, HostFunction>>;
+  /** Builtin errors abort evaluation (OPA strict mode) instead of making the expression undefined. */
+  readonly strictBuiltinErrors?: boolean;
+  /** Sink for `print` output. */
+  readonly print?: (line: string) => void;
+}
+
+export interface CompiledPolicy {
+  /** Hex sha256 of the module sources. */
+  readonly hash: string;
+  /** Evaluates a rule reference such as 'data.policy.allow'; returns its JSON value (sets as arrays) or undefined. */
+  evaluateRule(ref: string, options?: EvalOptions): RegoJson | undefined;
+  /** Evaluates a query string; returns the result set like OPA (one binding map per solution). */
+  evaluateQuery(query: string, options?: EvalOptions): Array<Record<string, RegoJson>>;
+}
+
+function normalizeModules(modules: string | readonly PolicyModule[]): readonly PolicyModule[] {
+  return typeof modules === 'string' ? [{ name: 'policy.rego', source: modules }] : modules;
+}
+
+class Policy implements CompiledPolicy {
+  private readonly refCache = new Map<string, Term>();
+  constructor(
+    private readonly program: Program,
+    private readonly hostFunctions: Readonly<Record<string, HostFunction>>,
+  ) {}
+
+  get hash(): string {
+    return this.program.hash;
+  }
+
+  evaluateRule(ref: string, options: EvalOptions = {}): RegoJson | undefined {
+    let term = this.refCache.get(ref);
+    if (term === undefined) {
+      const parsed = parseTermText(ref);
+      if (parsed.t !== 'ref' && parsed.t !== 'var') throw new RegoError('rego_parse_error', `not a rule reference: ${ref}`);
+      const body = this.program.compileQueryText(ref);
+      const lit = body[0];
+      if (body.length !== 1 || lit === undefined || lit.kind !== 'expr') throw new RegoError('rego_parse_error', `not a rule reference: ${ref}`);
+      term = lit.term;
+      if (this.refCache.size > 256) this.refCache.clear();
+      this.refCache.set(ref, term);
+    }
+    const v = this.program.evalTerm(term, this.evalOptions(options));
+    return v === undefined ? undefined : toJson(v);
+  }
+
+  evaluateQuery(query: string, options: EvalOptions = {}): Array<Record<string, RegoJson>> {
+    const body = this.program.compileQueryText(query);
+    return this.program.run(body, this.evalOptions(options)).map((row) => {
+      const out: Record<string, RegoJson> = {};
+      for (const [k, v] of row) out[k] = toJson(v);
+      return out;
+    });
+  }
+
+  private evalOptions(options: EvalOptions): Parameters<Program['run']>[1] {
+    const hosts = new Map<string, HostFn>();
+    for (const [k, f] of Object.entries(this.hostFunctions)) hosts.set(k, f as HostFn);
+    if (options.hostFunctions) for (const [k, f] of Object.entries(options.hostFunctions)) hosts.set(k, f as HostFn);
+    const input: Value | undefined = options.input === undefined ? undefined : fromJson(options.input);
+    return {
+      ...(input !== undefined ? { input } : {}),
+      ...(options.data !== undefined ? { data: fromJson(options.data) } : {}),
+      ...(options.maxSteps !== undefined ? { maxSteps: options.maxSteps } : {}),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.strictBuiltinErrors !== undefined ? { strictBuiltinErrors: options.strictBuiltinErrors } : {}),
+      ...(options.print ? { print: options.print } : {}),
+      hostFunctions: hosts,
+    };
+  }
+}
+
+/** Compiles (or fetches from the bounded cache) a policy. Throws RegoError on bad Rego. */
+export function compilePolicy(modules: string | readonly PolicyModule[], options: CompileOptions = {}): CompiledPolicy {
+  const hostFunctions = options.hostFunctions ?? {};
+  const program = compileProgram(normalizeModules(modules), {
+    ...(options.regoVersion ? { regoVersion: options.regoVersion } : {}),
+    hostFunctionNames: Object.keys(hostFunctions),
+  });
+  return new Policy(program, hostFunctions);
+}
+
+/** Parses a module; throws RegoError (rego_parse_error) with line:column on bad syntax. */
+export function checkPolicySyntax(source: string, options: CompileOptions = {}): void {
+  parseModule(source, 'policy.rego', { v1: (options.regoVersion ?? 'v1') === 'v1' });
+}
