@@ -4,3 +4,7 @@ export * from './verifier.ts';
 export * from './verificationError.ts';
 export { getVerifier, supportedTees } from './registry.ts';
 export { sampleVerifier, sampleDeviceVerifier } from './sample/index.ts';
+export * from './snp/index.ts';
+export * from './az-snp-vtpm/index.ts';
+export * from './tpm/index.ts';
+export { ByteReader } from './binary/index.ts';

@@ -2,13 +2,17 @@
  * TeeName → Verifier. Each TEE's engineer adds one line here when their verifier works; a TEE
  * without a line is rejected with a typed `unsupported` error rather than a crash.
  */
+import { azSnpVtpmVerifier } from './az-snp-vtpm/index.ts';
 import { sampleDeviceVerifier, sampleVerifier } from './sample/index.ts';
+import { snpVerifier } from './snp/index.ts';
 import { isTeeName, type TeeName, type Verifier } from './verifier.ts';
 import { VerificationError } from './verificationError.ts';
 
 const VERIFIERS: Partial<Record<TeeName, Verifier>> = {
   sample: sampleVerifier,
   sampledevice: sampleDeviceVerifier,
+  snp: snpVerifier,
+  'az-snp-vtpm': azSnpVtpmVerifier,
 };
 
 /**

@@ -8,7 +8,6 @@ export {
   parseHclReport,
   parseHclRuntimeClaims,
   HCL_AK_KEY_ID,
-  SNP_REPORT_SIZE,
   TD_REPORT_SIZE,
   type HclReport,
   type HclRuntimeClaims,
