@@ -6,6 +6,7 @@ import { registerBuiltins, type BuiltinDefinition } from '../builtinContract.ts'
 import { collectionBuiltins } from './collections.ts';
 import { encodingBuiltins } from './encoding.ts';
 import { numberBuiltins } from './numbers.ts';
+import { regexBuiltins } from './regex.ts';
 import { stringBuiltins } from './strings.ts';
 import { timeBuiltins } from './time.ts';
 import { unitBuiltins } from './units.ts';
@@ -26,6 +27,7 @@ export const ALL_BUILTINS: readonly BuiltinDefinition[] = [
   ...collectionBuiltins,
   ...encodingBuiltins,
   ...numberBuiltins,
+  ...regexBuiltins,
   ...stringBuiltins,
   ...timeBuiltins,
   ...unitBuiltins,

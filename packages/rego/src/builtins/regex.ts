@@ -1,0 +1,366 @@
+/**
+ * regex.* and glob.* builtins: RE2 patterns translated to JS (see re2.ts), Go's FindAll /
+ * ReplaceAll / Split semantics, gobwas-style globs with delimiters, OPA's template matching.
+ */
+import { builtinError, operandError, operandErrorText, type BuiltinContext, type BuiltinDefinition } from '../builtinContract.ts';
+import type { Value } from '../value.ts';
+import { integerArg, stringArg } from './args.ts';
+import { Re2SyntaxError, translateRe2, type TranslatedRegex } from './re2.ts';
+import { RegexTimeoutError, findAllIndices, matches, type MatchIndices } from './regexRunner.ts';
+
+const MAX_SUBJECT_LENGTH = 4 * 1024 * 1024;
+const cache = new Map<string, TranslatedRegex>();
+
+function compile(fn: string, pattern: string): TranslatedRegex {
+  const cached = cache.get(pattern);
+  if (cached !== undefined) return cached;
+  let tr: TranslatedRegex;
+  try {
+    tr = translateRe2(pattern);
+  } catch (error) {
+    if (error instanceof Re2SyntaxError) throw builtinError(fn, error.message);
+    throw error;
+  }
+  if (cache.size >= 1000) cache.clear();
+  cache.set(pattern, tr);
+  return tr;
+}
+
+function run<T>(fn: string, ctx: BuiltinContext, subject: string, body: () => T): T {
+  if (subject.length > MAX_SUBJECT_LENGTH) throw builtinError(fn, 'input string too large for regular expression matching');
+  ctx.charge(Math.ceil(subject.length / 32) + 1);
+  try {
+    return body();
+  } catch (error) {
+    if (error instanceof RegexTimeoutError) throw builtinError(fn, error.message);
+    if (error instanceof SyntaxError || error instanceof RangeError) throw builtinError(fn, error.message);
+    throw error;
+  }
+}
+
+/** Go's Regexp.Expand template substitution ($1, $name, ${name}, $$). */
+function expand(template: string, subject: string, m: MatchIndices, names: ReadonlyArray<string | undefined>): string {
+  let out = '';
+  for (let i = 0; i < template.length; ) {
+    const c = template[i] as string;
+    if (c !== '$') {
+      out += c;
+      i++;
+      continue;
+    }
+    const next = template[i + 1];
+    if (next === '$') {
+      out += '$';
+      i += 2;
+      continue;
+    }
+    let name: string;
+    let consumed: number;
+    if (next === '{') {
+      const close = template.indexOf('}', i + 2);
+      const inner = close < 0 ? '' : template.slice(i + 2, close);
+      if (close < 0 || !/^[A-Za-z0-9_]+$/.test(inner)) {
+        out += '$';
+        i++;
+        continue;
+      }
+      name = inner;
+      consumed = close + 1 - i;
+    } else {
+      const match = /^[A-Za-z0-9_]+/.exec(template.slice(i + 1));
+      if (match === null) {
+        out += '$';
+        i++;
+        continue;
+      }
+      name = match[0];
+      consumed = 1 + name.length;
+    }
+    i += consumed;
+    let group = -1;
+    if (/^[0-9]+$/.test(name)) group = Number(name);
+    else group = names.indexOf(name) + 1 || -1;
+    if (group >= 0 && 2 * group + 1 < m.length) {
+      const start = m[2 * group] as number;
+      const end = m[2 * group + 1] as number;
+      if (start >= 0) out += subject.slice(start, end);
+    }
+  }
+  return out;
+}
+
+function replaceAll(fn: string, ctx: BuiltinContext, subject: string, pattern: string, replacement: string): string {
+  const tr = compile(fn, pattern);
+  return run(fn, ctx, subject, () => {
+    const all = findAllIndices(tr, subject, -1);
+    let out = '';
+    let last = 0;
+    for (const m of all) {
+      out += subject.slice(last, m[0]) + expand(replacement, subject, m, tr.groupNames);
+      last = m[1] as number;
+      if (out.length > MAX_SUBJECT_LENGTH * 4) throw builtinError(fn, 'result string too large');
+    }
+    return out + subject.slice(last);
+  });
+}
+
+function split(fn: string, ctx: BuiltinContext, pattern: string, subject: string): string[] {
+  const tr = compile(fn, pattern);
+  return run(fn, ctx, subject, () => {
+    if (subject === '') return [''];
+    const all = findAllIndices(tr, subject, -1);
+    const out: string[] = [];
+    let begin = 0;
+    let end = 0;
+    for (const m of all) {
+      end = m[0] as number;
+      if ((m[1] as number) !== 0) out.push(subject.slice(begin, end));
+      begin = m[1] as number;
+    }
+    if (end !== subject.length) out.push(subject.slice(begin));
+    return out;
+  });
+}
+
+/** OPA's regex.template_match: literal text outside delimiters, RE2 inside, anchored. */
+function templateMatch(fn: string, ctx: BuiltinContext, args: readonly Value[]): boolean {
+  const template = stringArg(fn, args[0] as Value, 1);
+  const subject = stringArg(fn, args[1] as Value, 2);
+  const open = stringArg(fn, args[2] as Value, 3);
+  const close = stringArg(fn, args[3] as Value, 4);
+  if (Array.from(open).length !== 1 || Array.from(close).length !== 1) {
+    throw builtinError(fn, 'delimiters must be single characters');
+  }
+  let source = '^';
+  let level = 0;
+  let start = 0;
+  const chars = Array.from(template);
+  const quote = (s: string): string => s.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+  let literal = '';
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i] as string;
+    if (c === open) {
+      level++;
+      if (level === 1) {
+        source += quote(literal);
+        literal = '';
+        start = i + 1;
+      }
+      continue;
+    }
+    if (c === close && level > 0) {
+      level--;
+      if (level === 0) {
+        const inner = chars.slice(start, i).join('');
+        source += `(${inner})`;
+        continue;
+      }
+      continue;
+    }
+    if (level === 0) literal += c;
+  }
+  if (level !== 0) throw builtinError(fn, `unbalanced braces in ${JSON.stringify(template)}`);
+  source += `${quote(literal)}$`;
+  const tr = compile(fn, source);
+  return run(fn, ctx, subject, () => matches(tr, subject));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Globs (gobwas/glob semantics)
+
+function escapeClassChar(c: string): string {
+  return /[\\\]^-]/.test(c) ? `\\${c}` : c;
+}
+
+/** Compiles a gobwas glob to a translated regex (anchored). */
+export function compileGlob(pattern: string, delimiters: readonly string[]): TranslatedRegex {
+  const chars = Array.from(pattern);
+  const notDelimiter = delimiters.length === 0 ? '[\\s\\S]' : `[^${delimiters.map(escapeClassChar).join('')}]`;
+  let pos = 0;
+  let stars = 0;
+  const parse = (inAlternative: boolean): string => {
+    let out = '';
+    while (pos < chars.length) {
+      const c = chars[pos] as string;
+      if (inAlternative && (c === ',' || c === '}')) return out;
+      pos++;
+      switch (c) {
+        case '*':
+          stars++;
+          if (chars[pos] === '*') {
+            while (chars[pos] === '*') pos++;
+            out += '[\\s\\S]*';
+          } else {
+            out += `${notDelimiter}*`;
+          }
+          break;
+        case '?':
+          out += notDelimiter;
+          break;
+        case '\\': {
+          const next = chars[pos];
+          if (next === undefined) throw new Error('unexpected end of input');
+          pos++;
+          out += next.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+          break;
+        }
+        case '[': {
+          let negate = false;
+          if (chars[pos] === '!') {
+            negate = true;
+            pos++;
+          }
+          let body = '';
+          let closed = false;
+          while (pos < chars.length) {
+            const d = chars[pos++] as string;
+            if (d === ']') {
+              closed = true;
+              break;
+            }
+            if (chars[pos] === '-' && chars[pos + 1] !== undefined && chars[pos + 1] !== ']') {
+              const hi = chars[pos + 1] as string;
+              if (hi < d) throw new Error(`hi character '${hi}' should be greater than lo '${d}'`);
+              body += `${escapeClassChar(d)}-${escapeClassChar(hi)}`;
+              pos += 2;
+            } else {
+              body += escapeClassChar(d);
+            }
+          }
+          if (!closed) throw new Error('unexpected end of input');
+          if (body === '') throw new Error('unexpected end of input');
+          out += `[${negate ? '^' : ''}${body}]`;
+          break;
+        }
+        case '{': {
+          const alternatives: string[] = [];
+          for (;;) {
+            alternatives.push(parse(true));
+            const d = chars[pos];
+            if (d === undefined) throw new Error('unexpected end of input');
+            pos++;
+            if (d === '}') break;
+          }
+          out += `(?:${alternatives.join('|')})`;
+          break;
+        }
+        default:
+          out += c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+      }
+    }
+    if (inAlternative) throw new Error('unexpected end of input');
+    return out;
+  };
+  const body = parse(false);
+  return { source: `^(?:${body})$`, flags: 'u', groupCount: 0, groupNames: [], risky: stars >= 3 };
+}
+
+const globCache = new Map<string, TranslatedRegex>();
+
+function globMatch(fn: string, ctx: BuiltinContext, args: readonly Value[]): boolean {
+  const pattern = stringArg(fn, args[0] as Value, 1);
+  const delimiterArg = args[1] as Value;
+  let delimiters: string[];
+  if (delimiterArg === null) delimiters = [];
+  else if (Array.isArray(delimiterArg)) {
+    delimiters = delimiterArg.map((d) => {
+      if (typeof d !== 'string') throw operandErrorText(fn, 2, `must be array of strings but got array containing ${d === null ? 'null' : typeof d}`);
+      if (Array.from(d).length !== 1) throw operandErrorText(fn, 2, 'must be array of runes but got array containing string');
+      return d;
+    });
+    if (delimiters.length === 0) delimiters = ['.'];
+  } else {
+    throw operandError(fn, 2, 'one of {array, null}', delimiterArg);
+  }
+  const subject = stringArg(fn, args[2] as Value, 3);
+  const key = `${pattern}\u0000${delimiters.join('')}`;
+  let tr = globCache.get(key);
+  if (tr === undefined) {
+    try {
+      tr = compileGlob(pattern, delimiters);
+    } catch (error) {
+      throw builtinError(fn, error instanceof Error ? error.message : String(error));
+    }
+    if (globCache.size >= 1000) globCache.clear();
+    globCache.set(key, tr);
+  }
+  const compiled = tr;
+  return run(fn, ctx, subject, () => matches(compiled, subject));
+}
+
+/** gobwas QuoteMeta: escapes the glob metacharacters. */
+function quoteMeta(s: string): string {
+  return s.replace(/[*?\\[\]{}]/g, '\\$&');
+}
+
+function limitArg(fn: string, v: Value): number {
+  const n = integerArg(fn, v, 3);
+  if (n < 0n) return -1;
+  return n > 1_000_000_000n ? 1_000_000_000 : Number(n);
+}
+
+export const regexBuiltins: BuiltinDefinition[] = [
+  {
+    name: 'regex.match', arity: 2,
+    impl: ([p, s], ctx) => {
+      const tr = compile(ctx.name, stringArg(ctx.name, p as Value, 1));
+      const subject = stringArg(ctx.name, s as Value, 2);
+      return run(ctx.name, ctx, subject, () => matches(tr, subject));
+    },
+  },
+  {
+    name: 're_match', arity: 2,
+    impl: ([p, s], ctx) => {
+      const tr = compile(ctx.name, stringArg(ctx.name, p as Value, 1));
+      const subject = stringArg(ctx.name, s as Value, 2);
+      return run(ctx.name, ctx, subject, () => matches(tr, subject));
+    },
+  },
+  {
+    name: 'regex.is_valid', arity: 1,
+    impl: ([p]) => {
+      if (typeof p !== 'string') return false;
+      try {
+        translateRe2(p);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  },
+  {
+    name: 'regex.find_n', arity: 3,
+    impl: ([p, s, n], ctx) => {
+      const tr = compile(ctx.name, stringArg(ctx.name, p as Value, 1));
+      const subject = stringArg(ctx.name, s as Value, 2);
+      const limit = limitArg(ctx.name, n as Value);
+      return run(ctx.name, ctx, subject, () => findAllIndices(tr, subject, limit).map((m) => subject.slice(m[0], m[1])));
+    },
+  },
+  {
+    name: 'regex.find_all_string_submatch_n', arity: 3,
+    impl: ([p, s, n], ctx) => {
+      const tr = compile(ctx.name, stringArg(ctx.name, p as Value, 1));
+      const subject = stringArg(ctx.name, s as Value, 2);
+      const limit = limitArg(ctx.name, n as Value);
+      return run(ctx.name, ctx, subject, () => findAllIndices(tr, subject, limit).map((m) => {
+        const row: Value[] = [];
+        for (let g = 0; g < m.length; g += 2) row.push((m[g] as number) < 0 ? '' : subject.slice(m[g], m[g + 1]));
+        return row;
+      }));
+    },
+  },
+  {
+    name: 'regex.split', arity: 2,
+    impl: ([p, s], ctx) => split(ctx.name, ctx, stringArg(ctx.name, p as Value, 1), stringArg(ctx.name, s as Value, 2)),
+  },
+  {
+    name: 'regex.replace', arity: 3,
+    impl: ([s, p, r], ctx) => replaceAll(
+      ctx.name, ctx, stringArg(ctx.name, s as Value, 1), stringArg(ctx.name, p as Value, 2), stringArg(ctx.name, r as Value, 3),
+    ),
+  },
+  { name: 'regex.template_match', arity: 4, impl: (args, ctx) => templateMatch(ctx.name, ctx, args) },
+  { name: 'glob.match', arity: 3, impl: (args, ctx) => globMatch(ctx.name, ctx, args) },
+  { name: 'glob.quote_meta', arity: 1, impl: ([s], ctx) => quoteMeta(stringArg(ctx.name, s as Value, 1)) },
+];
