@@ -1,0 +1,33 @@
+/**
+ * `POST /kbs/v0/attestation-policy` (spec §3.1): `{"policy_id", "policy": b64url-nopad Rego,
+ * "type"?}` handed to the attestation service, which syntax-checks before storing. Every
+ * failure is upstream's `Set Attestation Policy failed`.
+ */
+import type { AttestationBackend } from '../backends.ts';
+import { kbsErrors, parseJsonBody } from '../errors.ts';
+import { decodePolicyText } from './policyBody.ts';
+
+const POLICY_ID = /^[A-Za-z0-9_.-]{1,128}$/;
+
+export async function handleSetAttestationPolicy(body: Uint8Array, attestation: AttestationBackend): Promise<void> {
+  const json = parseJsonBody(body, (message) => kbsErrors.setAttestationPolicyFailed(`invalid JSON: ${message}`));
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw kbsErrors.setAttestationPolicyFailed('body must be a JSON object');
+  const record = json as Record<string, unknown>;
+  const policyId = record['policy_id'];
+  if (typeof policyId !== 'string' || !POLICY_ID.test(policyId) || policyId.startsWith('.')) {
+    throw kbsErrors.setAttestationPolicyFailed('`policy_id` must be 1-128 characters of [A-Za-z0-9_.-]');
+  }
+  const type = record['type'];
+  if (type !== undefined && type !== 'rego') throw kbsErrors.setAttestationPolicyFailed('`type` must be "rego"');
+  let source: string;
+  try {
+    source = decodePolicyText(record['policy']);
+  } catch (error) {
+    throw kbsErrors.setAttestationPolicyFailed((error as Error).message);
+  }
+  try {
+    await attestation.setPolicy(policyId, source);
+  } catch (error) {
+    throw kbsErrors.setAttestationPolicyFailed((error as Error).message);
+  }
+}

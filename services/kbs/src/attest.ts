@@ -1,0 +1,99 @@
+/**
+ * RCAR step 3, `POST /kbs/v0/attest` (spec §1.4): session → nonce (byte-exact, single use) →
+ * one verification request per piece of evidence → the attestation service's token → session
+ * becomes Attested. Causes are logged, never returned: upstream's detail is always
+ * "RCAR handshake Attest failed".
+ */
+import { parseAdditionalEvidence, parseAttestationRequest, ProtocolError, TEE_NAMES, type Json, type TeeWireName } from '@trustee/protocol';
+import type { AttestationBackend, VerificationRequest } from './backends.ts';
+import { KbsError, kbsErrors, parseJsonBody } from './errors.ts';
+import { sessionIdFromCookie, type Session, type SessionManager } from './sessions.ts';
+
+export interface AttestDeps {
+  readonly sessions: SessionManager;
+  readonly attestation: AttestationBackend;
+}
+
+export interface AttestResult {
+  readonly token: string;
+  readonly session: Session;
+  /** TEE of the primary evidence, for metrics; undefined when the stored token was replayed. */
+  readonly tee: TeeWireName | undefined;
+}
+
+function isTee(value: string): value is TeeWireName {
+  return (TEE_NAMES as readonly string[]).includes(value);
+}
+
+/** Builds the verification list exactly as upstream's `__attest` does (spec §1.4 step 5). */
+export function buildVerificationRequests(tee: TeeWireName, body: ReturnType<typeof parseAttestationRequest>): VerificationRequest[] {
+  const { nonce } = body['runtime-data'];
+  const teePubKey = body['runtime-data']['tee-pubkey'];
+  const additional = body['tee-evidence'].additional_evidence;
+  const initData = body['init-data'];
+  if (initData !== undefined && initData !== null && initData.format !== 'toml') {
+    throw kbsErrors.attestFailed(`Unsupported initdata format ${JSON.stringify(initData.format)}`);
+  }
+  // SE binds with SHA-512, every other TEE with SHA-384 (T:kbs/src/attestation/coco/builtin.rs).
+  const hashFor = (name: TeeWireName): 'sha384' | 'sha512' => (name === 'se' ? 'sha512' : 'sha384');
+  const primary: VerificationRequest = {
+    tee,
+    evidence: body['tee-evidence'].primary_evidence,
+    runtimeData: { structured: { 'tee-pubkey': teePubKey as unknown as Json, nonce, 'additional-evidence': additional } },
+    runtimeDataHashAlgorithm: hashFor(tee),
+    ...(initData !== undefined && initData !== null ? { initData: { toml: initData.body } } : {}),
+  };
+  let devices: Record<string, Json>;
+  try {
+    devices = parseAdditionalEvidence(additional);
+  } catch (error) {
+    throw kbsErrors.attestFailed(`invalid additional_evidence: ${(error as Error).message}`);
+  }
+  const requests = [primary];
+  for (const [name, evidence] of Object.entries(devices)) {
+    if (!isTee(name)) throw kbsErrors.attestFailed(`unknown tee ${JSON.stringify(name)} in additional_evidence`);
+    requests.push({
+      tee: name,
+      evidence,
+      runtimeData: { structured: { nonce, 'tee-pubkey': teePubKey as unknown as Json } },
+      runtimeDataHashAlgorithm: hashFor(name),
+    });
+  }
+  return requests;
+}
+
+export async function handleAttest(cookieHeader: string | undefined, body: Uint8Array, deps: AttestDeps): Promise<AttestResult> {
+  const id = sessionIdFromCookie(cookieHeader);
+  if (id === undefined) throw kbsErrors.attestFailed('no kbs-session-id cookie');
+  const json = parseJsonBody(body, (message) => kbsErrors.attestFailed(`invalid request body: ${message}`));
+  let request;
+  try {
+    request = parseAttestationRequest(json);
+  } catch (error) {
+    if (error instanceof ProtocolError) throw kbsErrors.attestFailed(`invalid request body: ${error.message}`);
+    throw error;
+  }
+  const session = await deps.sessions.get(id);
+  if (session === undefined) throw kbsErrors.attestFailed('session not found or expired');
+  if (session.state.status === 'Attested') return { token: session.state.token, session, tee: undefined };
+
+  const { challenge, request: authRequest } = session.state;
+  if (request['runtime-data'].nonce !== challenge.nonce) throw kbsErrors.attestFailed('nonce does not match the challenge');
+  const tee = authRequest.tee;
+  if (!isTee(tee)) throw kbsErrors.attestFailed('session carries an unknown tee');
+  const requests = buildVerificationRequests(tee, request);
+
+  if (!(await deps.sessions.claimChallenge(session))) throw kbsErrors.attestFailed('challenge already used');
+  let token: string;
+  try {
+    token = await deps.attestation.evaluate(requests, ['default']);
+  } catch (error) {
+    // The nonce is spent: the guest starts over with /auth, as the real client does on 401.
+    await deps.sessions.delete(session.id);
+    if (error instanceof KbsError) throw error;
+    const code = (error as { code?: unknown }).code;
+    throw kbsErrors.attestFailed(`evidence rejected${typeof code === 'string' ? ` (${code})` : ''}: ${(error as Error).message}`, error);
+  }
+  const attested = await deps.sessions.markAttested(session, token);
+  return { token, session: attested, tee };
+}

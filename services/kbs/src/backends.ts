@@ -1,0 +1,32 @@
+/**
+ * The narrow views the KBS routes have of their collaborators. The builtin attestation service
+ * and token verifier of @trustee/attestation satisfy them structurally; tests pass the real
+ * implementations, and the composition root (`main.ts`) wires them.
+ */
+import type { Json, TeePubKey, TeeWireName } from '@trustee/protocol';
+
+export type JsonObject = { [key: string]: Json };
+export type HashAlgorithm = 'sha256' | 'sha384' | 'sha512';
+
+/** One piece of evidence to verify (the @trustee/attestation `VerificationRequest`). */
+export interface VerificationRequest {
+  readonly tee: TeeWireName;
+  readonly evidence: Json;
+  readonly runtimeData?: { readonly structured: Json } | { readonly raw: Uint8Array };
+  readonly initData?: { readonly toml: string } | { readonly digest: Uint8Array };
+  readonly runtimeDataHashAlgorithm?: HashAlgorithm;
+}
+
+/** What /attest and the admin passthrough routes need from the attestation service. */
+export interface AttestationBackend {
+  evaluate(requests: readonly VerificationRequest[], policyIds: readonly string[]): Promise<string>;
+  setPolicy(policyId: string, regoSource: string): Promise<void>;
+  registerReferenceValue(message: string): Promise<void>;
+  queryReferenceValue(id: string): Promise<Json | undefined>;
+}
+
+/** The `[attestation_token]` verifier (spec §4.1/§4.2). */
+export interface TokenVerifier {
+  verify(jwt: string): Promise<JsonObject>;
+  extractTeePubKey(claims: JsonObject): TeePubKey | undefined;
+}

@@ -1,0 +1,191 @@
+/**
+ * The KBS configuration: upstream's TOML (T:kbs/src/config.rs) read as-is — upstream's sample
+ * configs load unchanged — validated at start with path-precise messages. Unknown keys are
+ * ignored like upstream except inside `[admin]` (deny_unknown_fields). Insecure settings load
+ * but are reported in `warnings` so the composition root can print them loudly.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse as parseToml } from 'smol-toml';
+import { parseStorageBackendConfig, parseStorageType, StorageError, type StorageBackendConfig, type StorageType } from '@trustee/storage';
+import { parseAdminConfig, type AdminConfig } from './admin/adminConfig.ts';
+import {
+  ConfigError,
+  optionalBoolean,
+  optionalInteger,
+  optionalString,
+  optionalTable,
+  requiredString,
+  stringArray,
+  table,
+  tableArray,
+  type Table,
+} from './configError.ts';
+
+export interface SocketAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface HttpServerConfig {
+  readonly sockets: readonly SocketAddress[];
+  readonly insecureHttp: boolean;
+  readonly privateKey: string | undefined;
+  readonly certificate: string | undefined;
+  readonly payloadRequestSizeMiB: number;
+}
+
+export interface AttestationTokenConfig {
+  readonly trustedCertsPaths: string[];
+  readonly trustedJwkSets: string[];
+  readonly extraTeekeyPaths: string[];
+  readonly insecureHeaderJwk: boolean;
+}
+
+export interface AttestationServiceSection {
+  readonly type: 'coco_as_builtin';
+  /** Session (cookie) lifetime in minutes. */
+  readonly timeoutMinutes: number;
+  /** The raw table, for @trustee/attestation's `parseAttestationServiceConfig`. */
+  readonly raw: Table;
+}
+
+export type PluginConfig =
+  | { readonly name: 'resource'; readonly backend: 'kvstorage' }
+  | { readonly name: 'resource'; readonly backend: 'LocalFs'; readonly dirPath: string }
+  | { readonly name: 'sample'; readonly item: string };
+
+export interface KbsConfig {
+  readonly httpServer: HttpServerConfig;
+  readonly attestationToken: AttestationTokenConfig;
+  readonly attestationService: AttestationServiceSection;
+  readonly admin: AdminConfig;
+  readonly storage: StorageBackendConfig;
+  readonly sessionStorageType: StorageType | undefined;
+  readonly plugins: readonly PluginConfig[];
+  /** Insecure settings in use, one sentence each. */
+  readonly warnings: readonly string[];
+}
+
+const DEFAULT_LEGACY_REPOSITORY = '/opt/confidential-containers/kbs/repository';
+
+function parseSocket(value: string, path: string): SocketAddress {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+  const port = match === null ? NaN : Number(match[3]);
+  if (match === null || port > 65535) throw new ConfigError(`${path}: expected "ip:port", got ${JSON.stringify(value)}`);
+  return { host: match[1] ?? match[2] ?? '', port };
+}
+
+function parseHttpServer(raw: unknown, path: string): HttpServerConfig {
+  if (raw === undefined) throw new ConfigError(`${path}: the [http_server] table is required`);
+  const http = table(raw, path);
+  const socketStrings = http['sockets'] === undefined ? ['127.0.0.1:8080'] : stringArray(http, 'sockets', path);
+  if (socketStrings.length === 0) throw new ConfigError(`${path}.sockets: at least one socket required`);
+  const sockets = socketStrings.map((socket, index) => parseSocket(socket, `${path}.sockets[${index}]`));
+  const insecureHttp = optionalBoolean(http, 'insecure_http', path) ?? false;
+  const privateKey = optionalString(http, 'private_key', path);
+  const certificate = optionalString(http, 'certificate', path);
+  if (!insecureHttp && certificate === undefined) throw new ConfigError(`${path}.certificate: Missing certificate (required unless insecure_http = true)`);
+  if (!insecureHttp && privateKey === undefined) throw new ConfigError(`${path}.private_key: Missing private key (required unless insecure_http = true)`);
+  const payloadRequestSizeMiB = optionalInteger(http, 'payload_request_size', path, 1, 1024) ?? 2;
+  optionalInteger(http, 'worker_count', path, 1, 1024);
+  return { sockets, insecureHttp, privateKey, certificate, payloadRequestSizeMiB };
+}
+
+function parseAttestationToken(raw: unknown, path: string): AttestationTokenConfig {
+  const token = raw === undefined ? {} : table(raw, path);
+  const config = {
+    trustedCertsPaths: stringArray(token, 'trusted_certs_paths', path),
+    trustedJwkSets: stringArray(token, 'trusted_jwk_sets', path),
+    extraTeekeyPaths: stringArray(token, 'extra_teekey_paths', path),
+    insecureHeaderJwk: optionalBoolean(token, 'insecure_header_jwk', path) ?? false,
+  };
+  config.extraTeekeyPaths.forEach((pointer, index) => {
+    if (pointer !== '' && !pointer.startsWith('/')) throw new ConfigError(`${path}.extra_teekey_paths[${index}]: expected a JSON pointer starting with "/"`);
+  });
+  if (config.trustedCertsPaths.length === 0 && config.trustedJwkSets.length === 0 && !config.insecureHeaderJwk) {
+    throw new ConfigError(`${path}: trusted_certs_paths or trusted_jwk_sets required (or insecure_header_jwk = true): tokens, including those of attested sessions, are always re-verified`);
+  }
+  return config;
+}
+
+function parseAttestationService(raw: unknown, path: string): AttestationServiceSection {
+  const section = raw === undefined ? {} : table(raw, path);
+  const type = optionalString(section, 'type', path) ?? 'coco_as_builtin';
+  if (type !== 'coco_as_builtin' && type !== 'CoCoASBuiltIn') {
+    throw new ConfigError(`${path}.type: "${type}" is not supported by trustee-ts (supported: coco_as_builtin)`);
+  }
+  const timeoutMinutes = optionalInteger(section, 'timeout', path, 1, 7 * 24 * 60) ?? 5;
+  return { type: 'coco_as_builtin', timeoutMinutes, raw: section };
+}
+
+function parsePlugins(root: Table, path: string): PluginConfig[] {
+  const plugins = tableArray(root, 'plugins', path).map((plugin, index): PluginConfig => {
+    const at = `${path}[${index}]`;
+    const name = requiredString(plugin, 'name', at);
+    switch (name) {
+      case 'resource':
+      case 'Resource': {
+        const backend = optionalString(plugin, 'storage_backend_type', at) ?? 'kvstorage';
+        if (backend === 'kvstorage' || backend === 'KvStorage') return { name: 'resource', backend: 'kvstorage' };
+        if (backend === 'LocalFs' || backend === 'local_fs') {
+          return { name: 'resource', backend: 'LocalFs', dirPath: optionalString(plugin, 'dir_path', at) ?? DEFAULT_LEGACY_REPOSITORY };
+        }
+        throw new ConfigError(`${at}.storage_backend_type: "${backend}" is not supported by trustee-ts (supported: kvstorage, LocalFs)`);
+      }
+      case 'sample':
+      case 'Sample':
+        return { name: 'sample', item: requiredString(plugin, 'item', at) };
+      default:
+        throw new ConfigError(`${at}.name: plugin "${name}" is not supported by trustee-ts (supported: resource, sample)`);
+    }
+  });
+  const seen = new Set<string>();
+  plugins.forEach((plugin, index) => {
+    if (seen.has(plugin.name)) throw new ConfigError(`${path}[${index}].name: plugin "${plugin.name}" configured twice`);
+    seen.add(plugin.name);
+  });
+  return plugins;
+}
+
+/** Validates a parsed TOML document. Relative paths stay relative to the working directory, like upstream. */
+export function parseKbsConfig(raw: unknown): KbsConfig {
+  const root = table(raw, '(root)');
+  const httpServer = parseHttpServer(root['http_server'], 'http_server');
+  const attestationToken = parseAttestationToken(root['attestation_token'], 'attestation_token');
+  const attestationService = parseAttestationService(root['attestation_service'], 'attestation_service');
+  const admin = parseAdminConfig(root['admin'], 'admin');
+  let storage: StorageBackendConfig;
+  let sessionStorageType: StorageType | undefined;
+  try {
+    storage = parseStorageBackendConfig(root['storage_backend'], 'storage_backend');
+    sessionStorageType = root['session_storage_type'] === undefined ? undefined : parseStorageType(root['session_storage_type'], 'session_storage_type');
+  } catch (error) {
+    if (error instanceof StorageError) throw new ConfigError(error.message);
+    throw error;
+  }
+  optionalTable(root, 'policy_engine', '(root)');
+  const plugins = parsePlugins(root, 'plugins');
+
+  const warnings: string[] = [];
+  if (httpServer.insecureHttp) warnings.push('http_server.insecure_http = true: the KBS serves plain HTTP; secrets and admin tokens travel unencrypted outside a trusted network');
+  if (attestationToken.insecureHeaderJwk) warnings.push('attestation_token.insecure_header_jwk = true: any token carrying its own key in the header is trusted; anyone can mint tokens that release secrets');
+  if (admin.mode === 'InsecureAllowAll') warnings.push('admin.authorization_mode = "InsecureAllowAll": every admin endpoint is open to anyone who can reach the KBS');
+  return { httpServer, attestationToken, attestationService, admin, storage, sessionStorageType, plugins, warnings };
+}
+
+/** Reads and parses a TOML config file. */
+export async function loadKbsConfig(file: string): Promise<KbsConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseToml(text);
+  } catch (error) {
+    throw new ConfigError(`${file}: invalid TOML: ${(error as Error).message}`);
+  }
+  return parseKbsConfig(raw);
+}

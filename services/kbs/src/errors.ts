@@ -1,0 +1,120 @@
+/**
+ * The KBS error registry. Every failure leaves the server as `ErrorInformation` JSON
+ * (`{type, detail}`, spec §2.5) with upstream's type URIs, statuses and detail texts, so the
+ * real guest client (which parses every non-200 body) and scripts grepping for upstream
+ * messages keep working. Three codes are ours, for conditions upstream leaves to actix with a
+ * non-JSON body: MethodNotAllowed (405), PayloadTooLarge (413), InternalError (500).
+ */
+import { ERROR_TYPE_PREFIX, type ErrorInformation } from '@trustee/protocol';
+
+export type KbsErrorCode =
+  | 'AdminAuthInitialization'
+  | 'AdminAuthAccess'
+  | 'AttestationError'
+  | 'HTTPFailed'
+  | 'HTTPSFailed'
+  | 'InvalidRequestPath'
+  | 'JweError'
+  | 'PluginManagerInitialization'
+  | 'PluginNotFound'
+  | 'PluginInternalError'
+  | 'PolicyDeny'
+  | 'ParsePolicyError'
+  | 'PolicyEngineError'
+  | 'RvpsError'
+  | 'SerdeError'
+  | 'StorageBackendInitialization'
+  | 'TokenNotFound'
+  | 'TokenVerifierError'
+  | 'PrometheusError'
+  | 'MethodNotAllowed'
+  | 'PayloadTooLarge'
+  | 'InternalError';
+
+/** HTTP status per code. 404 only for the two path errors, 401 for every other upstream variant. */
+export const KBS_ERROR_STATUS: Readonly<Record<KbsErrorCode, number>> = {
+  AdminAuthInitialization: 401,
+  AdminAuthAccess: 401,
+  AttestationError: 401,
+  HTTPFailed: 401,
+  HTTPSFailed: 401,
+  InvalidRequestPath: 404,
+  JweError: 401,
+  PluginManagerInitialization: 401,
+  PluginNotFound: 404,
+  PluginInternalError: 401,
+  PolicyDeny: 401,
+  ParsePolicyError: 401,
+  PolicyEngineError: 401,
+  RvpsError: 401,
+  SerdeError: 401,
+  StorageBackendInitialization: 401,
+  TokenNotFound: 401,
+  TokenVerifierError: 401,
+  PrometheusError: 401,
+  MethodNotAllowed: 405,
+  PayloadTooLarge: 413,
+  InternalError: 500,
+};
+
+/**
+ * A failure with its wire form. `detail` goes to the client; `reason` (never secrets, tokens or
+ * evidence) only to the log, for the cases where upstream hides the cause from the client.
+ */
+export class KbsError extends Error {
+  readonly code: KbsErrorCode;
+  readonly detail: string;
+  readonly reason: string | undefined;
+
+  constructor(code: KbsErrorCode, detail: string, reason?: string, options?: { cause?: unknown }) {
+    super(`${code}: ${detail}${reason === undefined ? '' : ` (${reason})`}`, options);
+    this.name = 'KbsError';
+    this.code = code;
+    this.detail = detail;
+    this.reason = reason;
+  }
+
+  get status(): number {
+    return KBS_ERROR_STATUS[this.code];
+  }
+
+  toErrorInformation(): ErrorInformation {
+    return { type: ERROR_TYPE_PREFIX + this.code, detail: this.detail };
+  }
+}
+
+/** The detail texts of upstream's Display impls, in one place. */
+export const kbsErrors = {
+  authFailed: (cause: string) => new KbsError('AttestationError', `Attestation error: RCAR handshake Auth failed: ${cause}`),
+  attestFailed: (reason: string, cause?: unknown) =>
+    new KbsError('AttestationError', 'Attestation error: RCAR handshake Attest failed', reason, { cause }),
+  setAttestationPolicyFailed: (reason: string) => new KbsError('AttestationError', 'Attestation error: Set Attestation Policy failed', reason),
+  tokenNotFound: () => new KbsError('TokenNotFound', 'Attestation Token not found'),
+  tokenVerifier: (reason: string) => new KbsError('TokenVerifierError', 'Token Verifier error', reason),
+  policyDeny: (reason?: string) => new KbsError('PolicyDeny', 'Access denied by policy', reason),
+  policyEngine: (message: string) => new KbsError('PolicyEngineError', `Policy engine error: ${message}`),
+  pluginInternal: (reason: string) => new KbsError('PluginInternalError', 'Plugin internal error', reason),
+  pluginNotFound: (name: string) => new KbsError('PluginNotFound', `Plugin ${name} not found`),
+  invalidRequestPath: (path: string) => new KbsError('InvalidRequestPath', `Request path ${path} is invalid`),
+  jwe: (reason: string) => new KbsError('JweError', 'JWE failed', reason),
+  adminAccess: (endpoint: string, reason: string) => new KbsError('AdminAuthAccess', `admin access denied for endpoint ${endpoint}: ${reason}`),
+  /** Upstream converts admin failures on plugin admin paths through this variant (spec §2.5 quirk). */
+  adminAuthInitialization: (reason: string) => new KbsError('AdminAuthInitialization', `failed to initialize [admin] configuration: ${reason}`),
+  parsePolicy: (message: string) => new KbsError('ParsePolicyError', `Failed to parse policy: ${message}`),
+  rvps: (message: string) => new KbsError('RvpsError', `RVPS configuration failed: ${message}`),
+  serde: (reason: string) => new KbsError('SerdeError', 'Serialize/Deserialize failed', reason),
+  methodNotAllowed: (method: string, path: string) => new KbsError('MethodNotAllowed', `Method ${method} is not allowed for ${path}`),
+  payloadTooLarge: (limitBytes: number) => new KbsError('PayloadTooLarge', `Request body exceeds the limit of ${limitBytes} bytes`),
+  internal: (requestId: string) => new KbsError('InternalError', `Internal error (request id ${requestId})`),
+} as const;
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Parses a JSON request body (strict UTF-8, like serde); any failure becomes the caller's typed error. */
+export function parseJsonBody(body: Uint8Array, onError: (message: string) => KbsError): unknown {
+  try {
+    return JSON.parse(UTF8.decode(body));
+  } catch (error) {
+    throw onError((error as Error).message);
+  }
+}

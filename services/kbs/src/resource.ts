@@ -1,0 +1,170 @@
+/**
+ * Plugin requests, `/kbs/v0/{plugin}/{rest...}` (spec §2.2, §5): the plugin decides per request
+ * whether it is an admin call or a token + resource-policy call; encrypted answers are JWEs to
+ * the TEE key found in the verified token.
+ */
+import { encryptForTeeKey } from '@trustee/protocol';
+import type { ResourceRepository } from '@trustee/storage';
+import type { JsonObject, TokenVerifier } from './backends.ts';
+import { KbsError, kbsErrors } from './errors.ts';
+import type { ResourcePolicy } from './resourcePolicy.ts';
+import type { SessionManager } from './sessions.ts';
+import { sessionIdFromCookie } from './sessions.ts';
+
+export interface PluginRequest {
+  readonly method: string;
+  /** Path segments after the plugin name. */
+  readonly path: readonly string[];
+  readonly query: Readonly<Record<string, string>>;
+  readonly body: Uint8Array;
+}
+
+export interface KbsPlugin {
+  readonly name: string;
+  /** `true` → the request needs admin authorization; `false` → attestation token + resource policy. */
+  requiresAdmin(request: PluginRequest): boolean;
+  handle(request: PluginRequest): Promise<Uint8Array>;
+  /** Whether the answer must be encrypted to the TEE key. */
+  encrypted(request: PluginRequest): boolean;
+}
+
+/** `[A-Za-z0-9_-]+[A-Za-z0-9_.-]*`, exactly three segments (T:…/resource/backend.rs). */
+const RESOURCE_SEGMENT = /^[A-Za-z0-9_-]+[A-Za-z0-9_.-]*$/;
+
+export function isValidResourcePath(path: readonly string[]): boolean {
+  return path.length === 3 && path.every((segment) => RESOURCE_SEGMENT.test(segment));
+}
+
+/** The `resource` plugin: GET releases (encrypted), POST/DELETE are admin writes. */
+export class ResourcePlugin implements KbsPlugin {
+  readonly name = 'resource';
+  readonly #repository: ResourceRepository;
+
+  constructor(repository: ResourceRepository) {
+    this.#repository = repository;
+  }
+
+  requiresAdmin(request: PluginRequest): boolean {
+    return request.method === 'POST' || request.method === 'DELETE';
+  }
+
+  encrypted(request: PluginRequest): boolean {
+    return request.method === 'GET';
+  }
+
+  async handle(request: PluginRequest): Promise<Uint8Array> {
+    if (!isValidResourcePath(request.path)) throw kbsErrors.pluginInternal('invalid resource path');
+    const key = request.path.join('/');
+    switch (request.method) {
+      case 'GET': {
+        const value = await this.#repository.read(key);
+        if (value === undefined) throw kbsErrors.pluginInternal('resource not found');
+        return value;
+      }
+      case 'POST':
+        await this.#repository.write(key, request.body);
+        return new Uint8Array();
+      case 'DELETE':
+        if (!(await this.#repository.delete(key))) throw kbsErrors.pluginInternal('resource not found');
+        return new Uint8Array();
+      default:
+        throw kbsErrors.pluginInternal(`method ${request.method} not supported by the resource plugin`);
+    }
+  }
+}
+
+/** The `sample` plugin (upstream demo): every method is admin-only and answers a fixed text. */
+export class SamplePlugin implements KbsPlugin {
+  readonly name = 'sample';
+
+  requiresAdmin(): boolean {
+    return true;
+  }
+
+  encrypted(): boolean {
+    return false;
+  }
+
+  async handle(): Promise<Uint8Array> {
+    return new TextEncoder().encode('sample plugin response');
+  }
+}
+
+export interface PluginResponse {
+  readonly contentType: 'application/json' | 'text/xml';
+  readonly body: Uint8Array | string;
+}
+
+export interface PluginDeps {
+  readonly plugins: ReadonlyMap<string, KbsPlugin>;
+  readonly sessions: SessionManager | undefined;
+  readonly tokenVerifier: TokenVerifier;
+  readonly policy: ResourcePolicy;
+  /** Rejects with KbsError (AdminAuthInitialization, upstream's quirk for plugin admin paths) when denied. */
+  authorizeAdmin(headers: RequestHeaders, uri: string): Promise<void>;
+  readonly onPolicyDecision?: (result: 'allow' | 'deny' | 'error') => void;
+}
+
+export interface RequestHeaders {
+  readonly cookie?: string | undefined;
+  readonly authorization?: string | undefined;
+}
+
+const BEARER = /^Bearer +([^\s]+)\s*$/i;
+
+/** Token of an attested, live session first, else the Bearer header (spec §2.2 step 3). */
+async function findToken(headers: RequestHeaders, sessions: SessionManager | undefined): Promise<string> {
+  const id = sessionIdFromCookie(headers.cookie);
+  if (id !== undefined && sessions !== undefined) {
+    const session = await sessions.get(id);
+    if (session?.state.status === 'Attested') return session.state.token;
+  }
+  const match = headers.authorization === undefined ? null : BEARER.exec(headers.authorization);
+  if (match?.[1] === undefined) throw kbsErrors.tokenNotFound();
+  return match[1];
+}
+
+export async function handlePluginRequest(pluginName: string, request: PluginRequest, headers: RequestHeaders, uri: string, deps: PluginDeps): Promise<PluginResponse> {
+  const plugin = deps.plugins.get(pluginName);
+  if (plugin === undefined) throw kbsErrors.pluginNotFound(pluginName);
+
+  if (plugin.requiresAdmin(request)) {
+    await deps.authorizeAdmin(headers, uri);
+    return { contentType: 'text/xml', body: await plugin.handle(request) };
+  }
+
+  const token = await findToken(headers, deps.sessions);
+  let claims: JsonObject;
+  try {
+    claims = await deps.tokenVerifier.verify(token);
+  } catch (error) {
+    throw kbsErrors.tokenVerifier((error as Error).message);
+  }
+  let allowed: boolean;
+  try {
+    allowed = await deps.policy.allows(claims, { plugin: pluginName, 'resource-path': request.path, query: request.query });
+  } catch (error) {
+    deps.onPolicyDecision?.('error');
+    throw error;
+  }
+  deps.onPolicyDecision?.(allowed ? 'allow' : 'deny');
+  if (!allowed) throw kbsErrors.policyDeny(`${ALLOW_RULE_NAME} is not true for ${pluginName}/${request.path.join('/')}`);
+
+  const plaintext = await plugin.handle(request);
+  if (!plugin.encrypted(request)) return { contentType: 'text/xml', body: plaintext };
+  let teePubKey;
+  try {
+    teePubKey = deps.tokenVerifier.extractTeePubKey(claims);
+  } catch (error) {
+    throw kbsErrors.tokenVerifier(`tee-pubkey in the token claims is invalid: ${(error as Error).message}`);
+  }
+  if (teePubKey === undefined) throw kbsErrors.tokenVerifier('no tee-pubkey in the token claims');
+  try {
+    return { contentType: 'application/json', body: JSON.stringify(encryptForTeeKey(plaintext, teePubKey)) };
+  } catch (error) {
+    if (error instanceof KbsError) throw error;
+    throw kbsErrors.jwe((error as Error).message);
+  }
+}
+
+const ALLOW_RULE_NAME = 'data.policy.allow';

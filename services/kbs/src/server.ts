@@ -1,0 +1,225 @@
+/**
+ * The KBS HTTP surface (spec §0): one dispatcher under `/kbs/v0/` whose first path segment
+ * picks a built-in step or a plugin, plus `/metrics` and `/healthz`. Bodies are taken raw (the
+ * steps parse them, so malformed JSON gets the step's upstream error, not a framework 400), and
+ * every failure — ours or fastify's — leaves as ErrorInformation JSON.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Server as HttpsServer } from 'node:https';
+import Fastify, { LogController, type FastifyError, type FastifyHttpsOptions, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { AdminDenied, type AdminAuthorizer } from './admin/authorizer.ts';
+import { handleSetAttestationPolicy } from './admin/attestationPolicy.ts';
+import { handleQueryReferenceValue, handleRegisterReferenceValue } from './admin/referenceValue.ts';
+import { handleListResourcePolicies, handleSetResourcePolicy } from './admin/resourcePolicyAdmin.ts';
+import { handleAttest } from './attest.ts';
+import { handleAuth } from './auth.ts';
+import type { AttestationBackend, TokenVerifier } from './backends.ts';
+import { KbsError, kbsErrors } from './errors.ts';
+import type { KbsMetrics, RouteLabel } from './metrics.ts';
+import { handlePluginRequest, type KbsPlugin, type RequestHeaders } from './resource.ts';
+import type { ResourcePolicy } from './resourcePolicy.ts';
+import { sessionCookie, type SessionManager } from './sessions.ts';
+
+export const KBS_PREFIX = '/kbs/v0/';
+const KBS_METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const;
+
+export interface KbsServerDeps {
+  /** Present when an attestation service is configured (enables auth/attest/attestation-policy/reference-value). */
+  readonly attestation?: { readonly backend: AttestationBackend; readonly sessions: SessionManager } | undefined;
+  readonly tokenVerifier: TokenVerifier;
+  readonly policy: ResourcePolicy;
+  readonly admin: AdminAuthorizer;
+  readonly plugins: ReadonlyMap<string, KbsPlugin>;
+  readonly metrics: KbsMetrics;
+  /** `payload_request_size` MiB in bytes. */
+  readonly bodyLimitBytes: number;
+  readonly logger?: FastifyServerOptions['logger'];
+  readonly https?: { readonly key: Buffer; readonly cert: Buffer } | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    kbsRoute: RouteLabel;
+  }
+}
+
+function errorReply(reply: FastifyReply, error: KbsError): FastifyReply {
+  return reply.code(error.status).type('application/json').send(JSON.stringify(error.toErrorInformation()));
+}
+
+function headersOf(request: FastifyRequest): RequestHeaders {
+  return { cookie: request.headers.cookie, authorization: request.headers.authorization };
+}
+
+function splitUrl(url: string): { path: string; query: string } {
+  const q = url.indexOf('?');
+  return q < 0 ? { path: url, query: '' } : { path: url.slice(0, q), query: url.slice(q + 1) };
+}
+
+function parseQuery(query: string): Record<string, string> {
+  return Object.fromEntries(new URLSearchParams(query));
+}
+
+const BUILTIN_ROUTES: Readonly<Record<string, RouteLabel>> = {
+  auth: 'auth',
+  attest: 'attest',
+  'attestation-policy': 'attestation-policy',
+  'resource-policy': 'resource-policy',
+  'reference-value': 'reference-value',
+};
+
+export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
+  const processTag = randomBytes(3).toString('hex');
+  let requestCounter = 0;
+  const options: FastifyServerOptions = {
+    logger: deps.logger ?? false,
+    bodyLimit: deps.bodyLimitBytes,
+    // Per-request access lines would log at every RCAR step; we log failures ourselves.
+    logController: new LogController({ disableRequestLogging: true }),
+    exposeHeadRoutes: false,
+    routerOptions: { maxParamLength: 8192 },
+    genReqId: () => `${processTag}-${(requestCounter++).toString(36)}`,
+    // Keep-alive connections from many guests: do not let fastify close idle ones too early.
+    keepAliveTimeout: 75_000,
+  };
+  const app =
+    deps.https === undefined
+      ? Fastify(options)
+      : (Fastify({ ...(options as unknown as FastifyHttpsOptions<HttpsServer>), https: { key: deps.https.key, cert: deps.https.cert } }) as unknown as FastifyInstance);
+
+  app.decorateRequest('kbsRoute', 'other');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  app.addHook('onResponse', async (request, reply) => {
+    deps.metrics.observeRequest(request.kbsRoute, request.method, reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((error: FastifyError | KbsError, request, reply) => {
+    let kbsError: KbsError;
+    if (error instanceof KbsError) {
+      kbsError = error;
+    } else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      kbsError = kbsErrors.payloadTooLarge(deps.bodyLimitBytes);
+    } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      // Malformed requests fastify rejects before a handler runs (bad content length, aborted body...).
+      kbsError = kbsErrors.serde(error.code ?? 'malformed request');
+    } else {
+      request.log.error({ err: error }, 'unexpected error');
+      return errorReply(reply, kbsErrors.internal(request.id));
+    }
+    request.log.info({ code: kbsError.code, status: kbsError.status, reason: kbsError.reason }, kbsError.detail);
+    return errorReply(reply, kbsError);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const { path } = splitUrl(request.url);
+    if (path.startsWith(KBS_PREFIX) || path === '/metrics' || path === '/healthz') {
+      return errorReply(reply, kbsErrors.methodNotAllowed(request.method, path));
+    }
+    return errorReply(reply, kbsErrors.invalidRequestPath(path));
+  });
+
+  app.get('/healthz', async (request, reply) => {
+    request.kbsRoute = 'healthz';
+    return reply.code(200).send();
+  });
+
+  app.get('/metrics', async (request, reply) => {
+    request.kbsRoute = 'metrics';
+    return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  app.post('/metrics', async (request, reply) => {
+    request.kbsRoute = 'metrics';
+    return errorReply(reply, kbsErrors.methodNotAllowed('POST', '/metrics'));
+  });
+
+  const authorizeBuiltin = async (request: FastifyRequest, endpoint: string): Promise<void> => {
+    try {
+      await deps.admin.authorize(request.headers.authorization, request.url);
+    } catch (error) {
+      if (error instanceof AdminDenied) throw kbsErrors.adminAccess(endpoint, error.message);
+      throw error;
+    }
+  };
+
+  app.route({
+    method: [...KBS_METHODS],
+    url: `${KBS_PREFIX}*`,
+    handler: async (request, reply) => {
+      const { path, query } = splitUrl(request.url);
+      const rawSegments = path.slice(KBS_PREFIX.length).split('/');
+      let segments: string[];
+      try {
+        segments = rawSegments.map((segment) => decodeURIComponent(segment));
+      } catch {
+        throw kbsErrors.invalidRequestPath(path);
+      }
+      const name = segments[0] ?? '';
+      const rest = segments.slice(1);
+      const body = (request.body as Buffer | undefined) ?? new Uint8Array();
+      const method = request.method;
+      const attestation = deps.attestation;
+      request.kbsRoute = BUILTIN_ROUTES[name] ?? 'plugin';
+
+      if (attestation !== undefined && name === 'auth' && method === 'POST') {
+        const { challenge, session } = await handleAuth(body, attestation.sessions);
+        return reply.header('set-cookie', sessionCookie(session)).type('application/json').send(JSON.stringify(challenge));
+      }
+      if (attestation !== undefined && name === 'attest' && method === 'POST') {
+        try {
+          const result = await handleAttest(request.headers.cookie, body, { sessions: attestation.sessions, attestation: attestation.backend });
+          deps.metrics.attestation(result.tee ?? 'replayed', result.tee === undefined ? 'replayed' : 'success');
+          return reply.header('set-cookie', sessionCookie(result.session)).type('application/json').send(JSON.stringify({ token: result.token }));
+        } catch (error) {
+          deps.metrics.attestation('unknown', 'failure');
+          throw error;
+        }
+      }
+      if (attestation !== undefined && name === 'attestation-policy' && method === 'POST') {
+        await authorizeBuiltin(request, path);
+        await handleSetAttestationPolicy(body, attestation.backend);
+        return reply.code(200).send();
+      }
+      if (name === 'resource-policy' && method === 'POST') {
+        await authorizeBuiltin(request, path);
+        await handleSetResourcePolicy(body, deps.policy);
+        return reply.code(200).send();
+      }
+      if (name === 'resource-policy' && method === 'GET') {
+        await authorizeBuiltin(request, path);
+        return reply.type('application/json').send(await handleListResourcePolicies(deps.policy));
+      }
+      if (attestation !== undefined && name === 'reference-value' && method === 'POST') {
+        await authorizeBuiltin(request, path);
+        await handleRegisterReferenceValue(body, attestation.backend);
+        return reply.type('application/json').send('');
+      }
+      if (attestation !== undefined && name === 'reference-value' && method === 'GET') {
+        await authorizeBuiltin(request, path);
+        return reply.type('application/json').send(await handleQueryReferenceValue(rest.join('/'), attestation.backend));
+      }
+
+      request.kbsRoute = 'plugin';
+      const response = await handlePluginRequest(name, { method, path: rest, query: parseQuery(query), body }, headersOf(request), request.url, {
+        plugins: deps.plugins,
+        sessions: attestation?.sessions,
+        tokenVerifier: deps.tokenVerifier,
+        policy: deps.policy,
+        authorizeAdmin: async (headers, uri) => {
+          try {
+            await deps.admin.authorize(headers.authorization, uri);
+          } catch (error) {
+            if (error instanceof AdminDenied) throw kbsErrors.adminAuthInitialization(error.message);
+            throw error;
+          }
+        },
+        onPolicyDecision: (result) => deps.metrics.policyDecision(result),
+      });
+      const payload = typeof response.body === 'string' ? response.body : Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength);
+      return reply.type(response.contentType).send(payload);
+    },
+  });
+
+  return app;
+}
