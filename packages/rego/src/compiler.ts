@@ -46,8 +46,10 @@ export class RuleNode {
   readonly dynamic: CompiledRule[] = [];
   readonly funcs: CompiledRule[] = [];
   defaultRule: CompiledRule | undefined;
-  /** Whether this node or any descendant holds rules (non-function). */
+  /** Whether this node or any descendant holds rules (non-function) or is a package. */
   hasVirtual = false;
+  /** A package is declared at this path (its document exists, possibly empty). */
+  isPackage = false;
   constructor(
     readonly path: Value[],
     readonly key: Value,
@@ -426,7 +428,8 @@ export function allVars(t: Term, out: Set<string>): void {
   }
 }
 
-function literalVars(l: Literal, out: Set<string>): void {
+function literalVars(l: Literal, out: Set<string>, shallow = false): void {
+  const allVars = shallow ? shallowVars : allVarsDeep;
   switch (l.kind) {
     case 'expr':
       allVars(l.term, out);
@@ -440,17 +443,56 @@ function literalVars(l: Literal, out: Set<string>): void {
       allVars(l.domain, out);
       break;
     case 'every':
-      if (l.key) allVars(l.key, out);
-      allVars(l.value, out);
+      if (!shallow && l.key) allVars(l.key, out);
+      if (!shallow) allVars(l.value, out);
       allVars(l.domain, out);
-      for (const b of l.body) literalVars(b, out);
+      if (!shallow) for (const b of l.body) literalVars(b, out);
       break;
     case 'notbody':
-      for (const b of l.body) literalVars(b, out);
+      if (!shallow) for (const b of l.body) literalVars(b, out);
       break;
   }
   for (const w of l.with) {
     allVars(w.value, out);
+  }
+}
+
+function allVarsDeep(t: Term, out: Set<string>): void {
+  allVars(t, out);
+}
+
+/** Vars of a term outside comprehension interiors. */
+function shallowVars(t: Term, out: Set<string>): void {
+  switch (t.t) {
+    case 'acomp':
+    case 'scomp':
+    case 'ocomp':
+      return;
+    case 'var':
+      if (!ROOTS.has(t.name)) out.add(t.name);
+      return;
+    case 'ref':
+      shallowVars(t.head, out);
+      for (const p of t.path) shallowVars(p, out);
+      return;
+    case 'arr':
+    case 'set':
+      for (const i of t.items) shallowVars(i, out);
+      return;
+    case 'obj':
+      for (const [k, v] of t.entries) {
+        shallowVars(k, out);
+        shallowVars(v, out);
+      }
+      return;
+    case 'call':
+      for (const a of t.args) shallowVars(a, out);
+      return;
+    case 'tmpl':
+      for (const p of t.parts) if (typeof p !== 'string') shallowVars(p, out);
+      return;
+    default:
+      return;
   }
 }
 
@@ -618,7 +660,7 @@ function bothPatterns(a: Term, b: Term): boolean {
  */
 export function reorderBody(body: Body, bound: ReadonlySet<string>, enclosing: ReadonlySet<string>, arity: FunctionArity): Body {
   const bodyVars = new Set<string>(enclosing);
-  for (const l of body) literalVars(l, bodyVars);
+  for (const l of body) literalVars(l, bodyVars, true);
   const outer = bodyVars;
   const boundNow = new Set(bound);
   const remaining = [...body];
@@ -701,6 +743,7 @@ export function compileModules(modules: Module[], ctx: CompileContext): Compiled
   const program = new CompiledProgram(modules, ctx);
   // names per package
   const pkgRuleNames = new Map<string, Set<string>>();
+  const functionArity = new Map<string, number>();
   const allFunctionNames = new Set<string>();
   for (const m of modules) {
     const k = keyOf(m.pkg);
@@ -718,10 +761,7 @@ export function compileModules(modules: Module[], ctx: CompileContext): Compiled
   const arity = (name: string): number | undefined => {
     const core = CORE_OPERATORS[name];
     if (core !== undefined) return core;
-    if (name.startsWith('data.')) {
-      const rules = program.functions.get(name);
-      return rules?.[0]?.rule.args?.length;
-    }
+    if (name.startsWith('data.')) return functionArity.get(name);
     if (ctx.hostFunctions.has(name)) return -1;
     const b = lookupBuiltin(name);
     if (b === undefined) return undefined;
@@ -752,8 +792,14 @@ export function compileModules(modules: Module[], ctx: CompileContext): Compiled
     }
     list.push({ rule, suffix: [], node: program.root, file: env.module.file });
     program.functions.set(name, list);
+    functionArity.set(name, rule.args?.length ?? 0);
   }
   for (const list of program.functions.values()) list.length = 0;
+  for (const m of modules) {
+    let node = program.root;
+    for (const seg of m.pkg) node = node.child(seg);
+    node.isPackage = true;
+  }
   for (const { rule, env } of pending) {
     const compiled = compileRule(rule, env, arity);
     placeRule(program, env, compiled);
@@ -763,7 +809,7 @@ export function compileModules(modules: Module[], ctx: CompileContext): Compiled
 }
 
 function markVirtual(n: RuleNode): boolean {
-  let any = n.hasRules();
+  let any = n.hasRules() || n.isPackage;
   for (const c of n.children.values()) if (markVirtual(c)) any = true;
   n.hasVirtual = any;
   return any;

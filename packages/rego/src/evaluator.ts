@@ -142,6 +142,7 @@ export class Evaluator {
         );
       case 'every':
         return this.evalTerm(lit.domain, env, (coll) => {
+          if (!(Array.isArray(coll) || coll instanceof ObjectValue || coll instanceof SetValue)) return false;
           let ok = true;
           this.iterate(coll, (key, val) => {
             let found = false;
@@ -493,7 +494,7 @@ export class Evaluator {
   }
 
   private evalDataRef(path: Term[], i: number, env: Env, k: KV): boolean {
-    return this.walkData(this.program.root, this.settings.data, path, i, env, k);
+    return this.walkData(this.program.root, this.settings.data, [], path, i, env, k);
   }
 
   private overlayAt(nodePath: Value[]): Overlay | undefined {
@@ -501,39 +502,42 @@ export class Evaluator {
     return undefined;
   }
 
-  private walkData(node: RuleNode | undefined, base: Value | undefined, path: Term[], i: number, env: Env, k: KV): boolean {
-    if (this.overlays.length > 0 && node) {
-      const o = this.overlayAt(node.path);
+  private walkData(node: RuleNode | undefined, base: Value | undefined, cur: Value[], path: Term[], i: number, env: Env, k: KV): boolean {
+    const overlaid = this.overlays.length > 0;
+    if (overlaid) {
+      const o = this.overlayAt(cur);
       if (o) return this.walkValue(o.value, path, i, env, k);
     }
-    if (!node || (!node.hasVirtual && !this.overlaysBelow(node.path))) return base === undefined ? false : this.walkValue(base, path, i, env, k);
-    if (node.hasRules()) {
+    const below = overlaid && this.overlaysBelow(cur);
+    if ((!node || !node.hasVirtual) && !below) return base === undefined ? false : this.walkValue(base, path, i, env, k);
+    if (node && node.hasRules() && !below) {
       // ground key into a partial rule: evaluate only that key
       const p = path[i];
-      if (p !== undefined && node.dynamic.length > 0 && node.complete.length === 0 && node.multi.length === 0 && node.children.size === 0 && this.overlays.length === 0 && this.isGroundable(p, env)) {
+      if (p !== undefined && node.dynamic.length > 0 && node.complete.length === 0 && node.multi.length === 0 && node.children.size === 0 && this.isGroundable(p, env)) {
         return this.evalTerm(p, env, (key) => {
           const v = this.nodeKeyValue(node, key);
           return v === undefined ? false : this.walkValue(v, path, i + 1, env, k);
         });
       }
-      const v = this.nodeValue(node);
+      const v = this.materialize(node, base, cur);
       return v === undefined ? false : this.walkValue(v, path, i, env, k);
     }
-    if (i === path.length) {
-      const v = this.materialize(node, base);
-      return v === undefined ? false : k(v);
+    if (i === path.length || (node && node.hasRules())) {
+      const v = this.materialize(node, base, cur);
+      return v === undefined ? false : this.walkValue(v, path, i, env, k);
     }
     const p = path[i] as Term;
     const step = (key: Value): boolean => {
-      const child = node.children.get(keyOf(key));
+      const child = node?.children.get(keyOf(key));
       const childBase = base === undefined ? undefined : index(base, key);
-      return this.walkData(child, childBase, path, i + 1, env, k);
+      return this.walkData(child, childBase, [...cur, key], path, i + 1, env, k);
     };
     if (p.t === 'val') return step(p.v);
     if (this.isGroundable(p, env)) return this.evalTerm(p, env, step);
-    // enumerate virtual children and base keys
+    // enumerate virtual children, overlays and base keys
     const keys = new Map<string, Value>();
-    for (const [kk, c] of node.children) if (c.hasVirtual || this.overlaysBelow(c.path)) keys.set(kk, c.key);
+    if (node) for (const [kk, c] of node.children) if (c.hasVirtual || (overlaid && this.overlaysBelow(c.path))) keys.set(kk, c.key);
+    if (overlaid) for (const o of this.overlays) if (o.path.length > cur.length && startsWith(o.path, cur)) keys.set(keyOf(o.path[cur.length] as Value), o.path[cur.length] as Value);
     if (base instanceof ObjectValue) for (const key of base.keys()) keys.set(keyOf(key), key);
     const sorted = [...keys.values()].sort(compare);
     for (const key of sorted) {
@@ -549,31 +553,40 @@ export class Evaluator {
   }
 
   /** Full value of a data subtree: base data with virtual documents and overlays merged in. */
-  private materialize(node: RuleNode | undefined, base: Value | undefined): Value | undefined {
-    if (node && this.overlays.length > 0) {
-      const o = this.overlayAt(node.path);
+  private materialize(node: RuleNode | undefined, base: Value | undefined, cur: Value[]): Value | undefined {
+    const overlaid = this.overlays.length > 0;
+    if (overlaid) {
+      const o = this.overlayAt(cur);
       if (o) return o.value;
     }
-    if (!node || (!node.hasVirtual && !this.overlaysBelow(node.path))) return base;
-    if (node.hasRules()) {
-      let v = this.nodeValue(node);
-      if (v instanceof ObjectValue && node.children.size > 0) {
-        v = v.clone();
-        for (const c of node.children.values()) {
-          const cv = this.materialize(c, undefined);
-          if (cv !== undefined) (v as ObjectValue).set(c.key, cv);
-        }
+    const below = overlaid && this.overlaysBelow(cur);
+    if ((!node || !node.hasVirtual) && !below) return base;
+    let out: Value | undefined;
+    if (node && node.hasRules()) {
+      out = this.nodeValue(node);
+      if (out instanceof ObjectValue && (node.children.size > 0 || below)) out = out.clone();
+      else return out;
+    } else out = base instanceof ObjectValue ? base.clone() : new ObjectValue();
+    const obj = out as ObjectValue;
+    const baseObj = node && node.hasRules() ? undefined : base instanceof ObjectValue ? base : undefined;
+    if (node) {
+      for (const c of node.children.values()) {
+        const cpath = [...cur, c.key];
+        if (!c.hasVirtual && !(overlaid && (this.overlaysBelow(cpath) || this.overlayAt(cpath)))) continue;
+        const cv = this.materialize(c, baseObj?.get(c.key), cpath);
+        if (cv !== undefined) obj.set(c.key, cv);
+        else obj.delete(c.key);
       }
-      return v;
     }
-    const out = base instanceof ObjectValue ? base.clone() : new ObjectValue();
-    for (const c of node.children.values()) {
-      if (!c.hasVirtual && !this.overlaysBelow(c.path) && !this.overlayAt(c.path)) continue;
-      const cv = this.materialize(c, base instanceof ObjectValue ? base.get(c.key) : undefined);
-      if (cv !== undefined) out.set(c.key, cv);
-      else out.delete(c.key);
+    if (overlaid) {
+      for (const o of this.overlays) {
+        if (o.path.length <= cur.length || !startsWith(o.path, cur)) continue;
+        const key = o.path[cur.length] as Value;
+        if (node?.children.has(keyOf(key))) continue;
+        obj.set(key, upsert(obj.get(key), o.path.slice(cur.length + 1), o.value));
+      }
     }
-    return out;
+    return obj;
   }
 
   // ------------------------------------------------------------------------------------------

@@ -366,7 +366,7 @@ export class Parser {
       lit = { kind: 'expr', negated, term, with: [], loc };
     }
     lit.negated = negated;
-    while (this.isIdent('with') && !this.tok.nl) {
+    while (this.isIdent('with') && !this.adjacentRefFollows()) {
       const wloc = this.loc();
       this.next();
       const target = this.parseTermIn(false);
