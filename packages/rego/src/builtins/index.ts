@@ -5,11 +5,15 @@
 import { registerBuiltins, type BuiltinDefinition } from '../builtinContract.ts';
 import { collectionBuiltins } from './collections.ts';
 import { encodingBuiltins } from './encoding.ts';
+import { graphBuiltins } from './graph.ts';
+import { netBuiltins } from './net.ts';
 import { numberBuiltins } from './numbers.ts';
 import { regexBuiltins } from './regex.ts';
+import { semverBuiltins } from './semver.ts';
 import { stringBuiltins } from './strings.ts';
 import { timeBuiltins } from './time.ts';
 import { unitBuiltins } from './units.ts';
+import { uuidBuiltins } from './uuid.ts';
 
 /** OPA builtins this engine does not provide, and why (printed by the conformance runner). */
 export const SKIPPED_BUILTINS: Readonly<Record<string, string>> = {
@@ -26,11 +30,15 @@ export const SKIPPED_BUILTINS: Readonly<Record<string, string>> = {
 export const ALL_BUILTINS: readonly BuiltinDefinition[] = [
   ...collectionBuiltins,
   ...encodingBuiltins,
+  ...graphBuiltins,
+  ...netBuiltins,
   ...numberBuiltins,
   ...regexBuiltins,
+  ...semverBuiltins,
   ...stringBuiltins,
   ...timeBuiltins,
   ...unitBuiltins,
+  ...uuidBuiltins,
 ];
 
 registerBuiltins(ALL_BUILTINS);
