@@ -63,10 +63,12 @@ function reachablePaths(fn: string, ctx: BuiltinContext, g: Value, initial: Valu
       result.add(extended);
       return;
     }
-    const seen = reached.clone().add(root);
+    // OPA's reached set is shared by the whole subtree below one first-level neighbor, and
+    // leaves (no edges) are never marked reached: siblings see each other's interior nodes.
+    reached.add(root);
     for (const neighbor of neighbors) {
-      if (seen.has(neighbor)) result.add(extended);
-      else build(neighbor, extended, seen);
+      if (reached.has(neighbor)) result.add(extended);
+      else build(neighbor, extended, reached);
     }
   };
   for (const node of initialNodes(fn, initial)) {

@@ -41,8 +41,7 @@ function parseUuid(s: string): Value | undefined {
   out.set('version', version);
   out.set('variant', variantName(b[8] as number));
   if (version === 1 || version === 2) {
-    let timeLow = BigInt(b.readUInt32BE(0));
-    if (version === 2) timeLow = 0n;
+    const timeLow = BigInt(b.readUInt32BE(0));
     const timeMid = BigInt(b.readUInt16BE(4));
     const timeHigh = BigInt(b.readUInt16BE(6) & 0x0fff);
     const timestamp = (timeHigh << 48n) | (timeMid << 32n) | timeLow;
@@ -57,6 +56,14 @@ function parseUuid(s: string): Value | undefined {
       out.set('domain', domain === 0 ? 'Person' : domain === 1 ? 'Group' : domain === 2 ? 'Org' : `Domain${domain}`);
       out.set('id', b.readUInt32BE(0));
     }
+  }
+  if (version === 6) {
+    const timestamp = (BigInt(b.readUInt32BE(0)) << 28n) | (BigInt(b.readUInt16BE(4)) << 12n) | BigInt(b.readUInt16BE(6) & 0x0fff);
+    out.set('time', normalizeBigInt((timestamp - UUID_EPOCH_OFFSET) * 100n));
+  }
+  if (version === 7) {
+    const millis = (BigInt(b.readUInt32BE(0)) << 16n) | BigInt(b.readUInt16BE(4));
+    out.set('time', normalizeBigInt(millis * 1_000_000n));
   }
   return out;
 }
