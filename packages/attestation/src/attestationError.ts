@@ -1,0 +1,50 @@
+/**
+ * The one error type of @trustee/attestation. `code` is stable so services can map it to their
+ * own registries (HTTP status, KBS `ErrorInformation` variant).
+ */
+export const ATTESTATION_ERROR_CODES = [
+  /** The request itself is unusable: no requests, bad runtime data, unknown hash algorithm. */
+  'invalid_request',
+  /** Init-data TOML that does not parse or lacks `version`/`algorithm`/`data`. */
+  'invalid_init_data',
+  /** The TEE has no verifier in this build. */
+  'unsupported_tee',
+  /** The evidence is malformed or failed verification (see `cause`: a VerificationError). */
+  'verification_failed',
+  /** Collateral (VCEK, PCS TCB info, CRL) could not be obtained. */
+  'collateral_unavailable',
+  /** `<policy_ids[0]>_<tee class>` is not stored. */
+  'policy_not_found',
+  /** Policy text that does not parse/compile (set-policy) or an unusable policy id. */
+  'invalid_policy',
+  /** The Rego evaluation failed (conflict, type error, budget exceeded). */
+  'policy_evaluation_failed',
+  /** `data.policy.trust_claims` or `data.policy.extensions` has the wrong shape. */
+  'invalid_policy_result',
+  /** RVPS registration message rejected (version, type, payload). */
+  'invalid_reference_value',
+  /** RVPS backend failure (storage, remote RVPS, timeout). */
+  'rvps_error',
+  /** The EAR could not be assembled or signed (e.g. empty profile/build/developer). */
+  'token_issue_failed',
+  /** An attestation token failed verification (signature, chain, expiry, kid, alg). */
+  'token_invalid',
+  /** The token carries no usable TEE public key. */
+  'tee_pubkey_invalid',
+  /** Configuration rejected at startup (path-precise message). */
+  'invalid_config',
+  /** Storage failure while reading or writing policies or keys. */
+  'storage_error',
+] as const;
+
+export type AttestationErrorCode = (typeof ATTESTATION_ERROR_CODES)[number];
+
+export class AttestationError extends Error {
+  readonly code: AttestationErrorCode;
+
+  constructor(code: AttestationErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AttestationError';
+    this.code = code;
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * @trustee/attestation — the attestation service core: verify evidence, appraise it with Rego
+ * policies and reference values, issue EAR tokens; plus the built-in RVPS and the verifier of
+ * attestation tokens used by the KBS.
+ *
+ * Typical KBS wiring (builtin AS):
+ * ```ts
+ * import { createAttestationService, parseAttestationServiceConfig, createTokenVerifier } from '@trustee/attestation';
+ * const config = parseAttestationServiceConfig(kbsToml.attestation_service, 'attestation_service');
+ * const as = await createAttestationService({ store, config, log });
+ * const token = await as.evaluate([{
+ *   tee: 'sample',
+ *   evidence: attestation['tee-evidence'].primary_evidence,
+ *   runtimeData: { structured: { 'tee-pubkey': key, nonce, 'additional-evidence': '' } },
+ *   initData: { toml: initDataToml },               // or { digest: bytes }, or omitted
+ *   runtimeDataHashAlgorithm: 'sha384',              // 'sha512' for se
+ * }], ['default']);
+ * const verifier = await createTokenVerifier({ trustedCertsPaths: [], trustedJwkSets: [], extraTeekeyPaths: [], insecureHeaderJwk: true });
+ * const claims = await verifier.verify(token);
+ * const teePubKey = verifier.extractTeePubKey(claims);
+ * ```
+ *
+ * Differences from upstream, on purpose:
+ * - Without `attestation_token_broker.signer`, the signing key is generated once and persisted
+ *   in the store (namespace `attestation_service_keys`), not regenerated per process.
+ * - Reference-value expiry is enforced (expired values read as absent).
+ * - An unknown trust-claim name in a policy is an `invalid_policy_result` error (upstream panics).
+ * - `evaluate` with empty `policyIds` uses `["default"]` (upstream's transports do the same).
+ * - The default GPU policy reads the sample device's `device_svn` from the RVPS (upstream reads
+ *   `data.reference.device_svn`, which is never populated).
+ * - `rvps_config.type = "GrpcRemote"` requires the caller to pass `referenceValues` (a client).
+ */
+import 'reflect-metadata';
+
+export { AttestationError, ATTESTATION_ERROR_CODES, type AttestationErrorCode } from './attestationError.ts';
+export type { Json, JsonObject } from './json.ts';
+export type { AttestationLogger } from './logger.ts';
+export {
+  parseAttestationServiceConfig,
+  TOKEN_BROKER_DEFAULTS,
+  DEFAULT_RVPS_ADDRESS,
+  type AttestationServiceConfig,
+  type AttestationServiceType,
+  type TokenBrokerConfig,
+  type TokenSignerConfig,
+  type RvpsConfig,
+  type StorageType,
+} from './config.ts';
+export {
+  createAttestationService,
+  MAX_VERIFICATION_REQUESTS,
+  type AttestationService,
+  type AttestationServiceDeps,
+  type VerificationRequest,
+} from './attestationService.ts';
+export { expectedReportData, HASH_ALGORITHMS, type HashAlgorithm, type RuntimeDataInput, type ExpectedReportData } from './expectedReportData.ts';
+export { expectedInitData, parseInitDataToml, transformInitDataClaims, type InitDataInput, type ExpectedInitData } from './initData.ts';
+export { transformClaims, type TransformClaimsInput } from './transformClaims.ts';
+export {
+  TRUST_CLAIM_NAMES,
+  tierOf,
+  statusOf,
+  parseTrustClaims,
+  parseExtensions,
+  type TrustClaimName,
+  type TrustVector,
+  type EarStatus,
+  type AppraisalExtension,
+} from './trustVector.ts';
+export { buildEar, type SubmodAppraisal } from './token/buildEar.ts';
+export { SIGNING_KEY_NAMESPACE, SIGNING_KEY_NAME, type SignerJwk } from './token/tokenSigner.ts';
+export {
+  createTokenVerifier,
+  resolvePointer,
+  TEE_PUBKEY_POINTERS,
+  EXP_LEEWAY_SECONDS,
+  type TokenVerifier,
+  type TokenVerifierConfig,
+  type TokenVerifierDeps,
+} from './token/tokenVerifier.ts';
+export type { Fetch } from './token/loadJwkSet.ts';
+export { verifyCertificateChain } from './token/verifyCertificateChain.ts';
+export { POLICY_NAMESPACE, assertPolicyId } from './policy/policyStore.ts';
+export { DEFAULT_POLICY_IDS, defaultPolicies } from './policy/defaultPolicies.ts';
+export { QUERY_REFERENCE_VALUE } from './policy/evaluateAppraisalPolicy.ts';
+export { createBuiltinRvps, REFERENCE_VALUE_NAMESPACE, type BuiltinRvps, type BuiltinRvpsOptions, type ReferenceValueRecord } from './rvps/builtinRvps.ts';
+export { sampleExtractor } from './rvps/extractors/sampleExtractor.ts';
+export { parseRegistrationMessage, RVPS_MESSAGE_VERSION, type RegistrationMessage } from './rvps/registrationMessage.ts';
+export type { ReferenceValueProvider, Extractor, ExtractedReferenceValue, ExtractorContext } from './rvps/referenceValueProvider.ts';

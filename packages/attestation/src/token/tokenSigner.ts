@@ -1,0 +1,155 @@
+/**
+ * The EAR signing key (as-rvps §2.1): ES256 over P-256 only. With `signer.key_path` the PEM key
+ * is used; without it a key is generated ONCE and persisted in the key-value store, so restarts
+ * and replicas sharing the store keep issuing tokens verifiable with the same JWK (upstream
+ * generates an ephemeral key per process).
+ */
+import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { CompactSign, type CompactJWSHeaderParameters, type JWK } from 'jose';
+import type { KeyValueStore } from '@trustee/storage';
+import { AttestationError } from '../attestationError.ts';
+import type { TokenSignerConfig } from '../config.ts';
+import type { AttestationLogger } from '../logger.ts';
+
+export const SIGNING_KEY_NAMESPACE = 'attestation_service_keys';
+export const SIGNING_KEY_NAME = 'ear-signing-key.pem';
+const P256_ONLY = 'Only P-256 attestation token signing keys are supported';
+
+/** The public JWK placed in every token header and served as the JWKS. */
+export interface SignerJwk {
+  readonly kty: 'EC';
+  readonly crv: 'P-256';
+  readonly alg: 'ES256';
+  readonly x: string;
+  readonly y: string;
+  readonly x5u?: string;
+  readonly x5c?: readonly string[];
+}
+
+export interface TokenSigner {
+  readonly jwk: SignerJwk;
+  /** Signs the payload bytes as a compact JWS with header `{"typ":"JWT","alg":"ES256","jwk":…}`. */
+  sign(payload: Uint8Array): Promise<string>;
+}
+
+export async function loadTokenSigner(signer: TokenSignerConfig | undefined, store: KeyValueStore, log: AttestationLogger): Promise<TokenSigner> {
+  const privateKey = signer === undefined ? await persistedKey(store, log) : await configuredKey(signer.keyPath);
+  const chain = signer?.certPath === undefined ? undefined : await readCertificateChain(signer.certPath);
+  const { x, y } = coordinates(privateKey);
+  const jwk: SignerJwk = {
+    kty: 'EC',
+    crv: 'P-256',
+    alg: 'ES256',
+    x,
+    y,
+    ...(signer?.certUrl === undefined ? {} : { x5u: signer.certUrl }),
+    ...(chain === undefined ? {} : { x5c: chain.map((cert) => cert.raw.toString('base64')) }),
+  };
+  const leaf = chain?.[0];
+  if (leaf !== undefined && !leaf.publicKey.equals(createPublicKey(privateKey))) {
+    log.warn('attestation token signer: the first certificate of cert_path does not certify the signing key; verifiers using x5c will reject the tokens');
+  }
+  // Member order is the wire order: {"typ":"JWT","alg":"ES256","jwk":{...}}.
+  const header: CompactJWSHeaderParameters = { typ: 'JWT', alg: 'ES256', jwk: jwk as JWK };
+  return {
+    jwk,
+    async sign(payload) {
+      try {
+        return await new CompactSign(payload).setProtectedHeader(header).sign(privateKey);
+      } catch (error) {
+        throw new AttestationError('token_issue_failed', `cannot sign the attestation token: ${(error as Error).message}`, { cause: error });
+      }
+    },
+  };
+}
+
+async function configuredKey(keyPath: string): Promise<KeyObject> {
+  let pem: string;
+  try {
+    pem = await readFile(keyPath, 'utf8');
+  } catch (error) {
+    throw new AttestationError('invalid_config', `attestation_token_broker.signer.key_path: cannot read ${keyPath}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { cause: error });
+  }
+  return parseP256PrivateKey(pem, `attestation_token_broker.signer.key_path (${keyPath})`);
+}
+
+/** Parses a PEM private key and insists on P-256. */
+export function parseP256PrivateKey(pem: string, where: string): KeyObject {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: pem, format: 'pem' });
+  } catch {
+    throw new AttestationError('invalid_config', `${where}: not a PEM private key`);
+  }
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new AttestationError('invalid_config', P256_ONLY);
+  }
+  return key;
+}
+
+async function persistedKey(store: KeyValueStore, log: AttestationLogger): Promise<KeyObject> {
+  const existing = await storage(() => store.get(SIGNING_KEY_NAMESPACE, SIGNING_KEY_NAME));
+  if (existing !== undefined) {
+    log.info('attestation token signer: using the P-256 key persisted in storage (no signer.key_path configured)');
+    return parseP256PrivateKey(new TextDecoder().decode(existing), 'persisted attestation token signing key');
+  }
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  // Two replicas starting together both generate; overwrite=false lets the first write win and
+  // both continue with the stored key.
+  await storage(() => store.set(SIGNING_KEY_NAMESPACE, SIGNING_KEY_NAME, new TextEncoder().encode(pem), { overwrite: false }));
+  const stored = await storage(() => store.get(SIGNING_KEY_NAMESPACE, SIGNING_KEY_NAME));
+  if (stored === undefined) throw new AttestationError('storage_error', 'attestation token signing key vanished from storage after it was written');
+  log.info('attestation token signer: generated a P-256 key and persisted it in storage (no signer.key_path configured)');
+  return parseP256PrivateKey(new TextDecoder().decode(stored), 'persisted attestation token signing key');
+}
+
+function coordinates(privateKey: KeyObject): { x: string; y: string } {
+  const jwk = createPublicKey(privateKey).export({ format: 'jwk' });
+  if (typeof jwk.x !== 'string' || typeof jwk.y !== 'string') throw new AttestationError('invalid_config', P256_ONLY);
+  return { x: leftPad32(jwk.x), y: leftPad32(jwk.y) };
+}
+
+function leftPad32(coordinate: string): string {
+  const bytes = Buffer.from(coordinate, 'base64url');
+  if (bytes.length > 32) throw new AttestationError('invalid_config', P256_ONLY);
+  return Buffer.concat([Buffer.alloc(32 - bytes.length), bytes]).toString('base64url');
+}
+
+/** Every CERTIFICATE block of a PEM file, in file order, each parsed (so garbage fails at startup). */
+export async function readCertificateChain(path: string): Promise<X509Certificate[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new AttestationError('invalid_config', `attestation_token_broker.signer.cert_path: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { cause: error });
+  }
+  const certificates = parsePemCertificates(text);
+  if (certificates.length === 0) throw new AttestationError('invalid_config', `attestation_token_broker.signer.cert_path: ${path} holds no PEM certificate`);
+  return certificates;
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/g;
+
+export function parsePemCertificates(text: string): X509Certificate[] {
+  const certificates: X509Certificate[] = [];
+  for (const match of text.matchAll(PEM_CERTIFICATE)) {
+    const der = Buffer.from((match[1] ?? '').replace(/\s+/g, ''), 'base64');
+    try {
+      certificates.push(new X509Certificate(der));
+    } catch {
+      throw new AttestationError('invalid_config', 'a PEM CERTIFICATE block is not a valid X.509 certificate');
+    }
+  }
+  return certificates;
+}
+
+async function storage<T>(action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    if (error instanceof AttestationError) throw error;
+    throw new AttestationError('storage_error', `signing key storage: ${(error as Error).message}`, { cause: error });
+  }
+}

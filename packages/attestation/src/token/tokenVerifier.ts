@@ -1,0 +1,245 @@
+/**
+ * Verification of attestation tokens for the KBS `[attestation_token]` section
+ * (kbs-protocol §4.1, §4.2): tokens from our own AS (ES256, signer JWK in the header, optional
+ * x5c chain), from another Trustee (passport mode) or from a JWKS-publishing issuer (by kid).
+ */
+import { X509Certificate, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
+import { parseTeePubKey, ProtocolError, type TeePubKey } from '@trustee/protocol';
+import { AttestationError } from '../attestationError.ts';
+import { isJsonObject, jsonKind, type Json, type JsonObject } from '../json.ts';
+import { loadJwkSet, type Fetch } from './loadJwkSet.ts';
+import { parsePemCertificates } from './tokenSigner.ts';
+import { verifyCertificateChain } from './verifyCertificateChain.ts';
+
+export interface TokenVerifierConfig {
+  /** PEM files (each may hold a chain) whose certificates anchor `jwk.x5c` chains. */
+  readonly trustedCertsPaths: readonly string[];
+  /** JWK sets (path, `file://`, `https://`) whose keys are found by the token's `kid`. */
+  readonly trustedJwkSets: readonly string[];
+  /** JSON pointers tried first when looking for the TEE public key. */
+  readonly extraTeekeyPaths: readonly string[];
+  /** Trust whatever JWK the token header carries (development only). */
+  readonly insecureHeaderJwk: boolean;
+}
+
+export interface TokenVerifierDeps {
+  readonly now?: () => Date;
+  /** For `https://` JWK sets; default the global fetch. */
+  readonly fetch?: Fetch;
+  /** Per request; default 10 s. */
+  readonly jwksTimeoutMs?: number;
+}
+
+export interface TokenVerifier {
+  /**
+   * Verifies signature, key trust and `exp` (required, 60 s leeway; `nbf`/`aud` unchecked like
+   * upstream) and returns the claims.
+   * @throws AttestationError `token_invalid`
+   */
+  verify(jwt: string): Promise<JsonObject>;
+  /**
+   * The TEE public key from verified claims: the first JSON pointer present among
+   * `extra_teekey_paths` then upstream's fixed list must parse as a kbs-types TeePubKey.
+   * `undefined` when none is present.
+   * @throws AttestationError `tee_pubkey_invalid` when the first present value is not a TeePubKey.
+   */
+  extractTeePubKey(claims: JsonObject): TeePubKey | undefined;
+}
+
+/** Upstream's fixed tee-pubkey locations, in the order tried (after `extra_teekey_paths`). */
+export const TEE_PUBKEY_POINTERS = [
+  '/tdx/attester_runtime_data/tee-pubkey',
+  '/tdx/attester_user_data/tee-pubkey',
+  '/customized_claims/runtime_data/tee-pubkey',
+  '/submods/cpu0/ear.veraison.annotated-evidence/runtime_data_claims/tee-pubkey',
+  '/tee-pubkey',
+] as const;
+
+export const EXP_LEEWAY_SECONDS = 60;
+const MAX_TOKEN_LENGTH = 4 * 1024 * 1024;
+
+/**
+ * Builds a verifier; certificates and JWK sets are loaded once, now.
+ *
+ * @example
+ * const verifier = await createTokenVerifier({ trustedCertsPaths: ['/etc/kbs/as-ca.pem'], trustedJwkSets: [], extraTeekeyPaths: [], insecureHeaderJwk: false });
+ * const claims = await verifier.verify(bearerToken);
+ * const teeKey = verifier.extractTeePubKey(claims);
+ * @throws AttestationError `invalid_config` when nothing is trusted and `insecureHeaderJwk` is false,
+ *   or a trusted file/URL cannot be loaded.
+ */
+export async function createTokenVerifier(config: TokenVerifierConfig, deps: TokenVerifierDeps = {}): Promise<TokenVerifier> {
+  const now = deps.now ?? (() => new Date());
+  if (config.trustedCertsPaths.length === 0 && config.trustedJwkSets.length === 0 && !config.insecureHeaderJwk) {
+    throw new AttestationError(
+      'invalid_config',
+      'attestation_token: no trusted_certs_paths or trusted_jwk_sets configured and insecure_header_jwk is false; tokens could never be verified',
+    );
+  }
+  for (const pointer of config.extraTeekeyPaths) {
+    if (pointer !== '' && !pointer.startsWith('/')) throw new AttestationError('invalid_config', `attestation_token.extra_teekey_paths: ${JSON.stringify(pointer)} is not a JSON pointer`);
+  }
+  const trustedCerts: X509Certificate[] = [];
+  for (const path of config.trustedCertsPaths) {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      throw new AttestationError('invalid_config', `attestation_token.trusted_certs_paths: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    const certificates = parsePemCertificates(text);
+    if (certificates.length === 0) throw new AttestationError('invalid_config', `attestation_token.trusted_certs_paths: ${path} holds no PEM certificate`);
+    trustedCerts.push(...certificates);
+  }
+  const jwksByKid = new Map<string, JsonObject>();
+  for (const location of config.trustedJwkSets) {
+    const keys = await loadJwkSet(location, { ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }), ...(deps.jwksTimeoutMs === undefined ? {} : { timeoutMs: deps.jwksTimeoutMs }) });
+    for (const key of keys) {
+      const kid = Object.hasOwn(key, 'kid') ? key.kid : undefined;
+      if (typeof kid === 'string' && !jwksByKid.has(kid)) jwksByKid.set(kid, key);
+    }
+  }
+  const pointers = [...config.extraTeekeyPaths, ...TEE_PUBKEY_POINTERS];
+
+  function selectKey(header: Record<string, unknown>): JsonObject {
+    const headerJwk = Object.hasOwn(header, 'jwk') ? header.jwk : undefined;
+    if (headerJwk !== undefined) {
+      if (!isJsonObject(headerJwk)) throw invalid(`header jwk must be an object, found ${jsonKind(headerJwk)}`);
+      if (config.insecureHeaderJwk) return headerJwk;
+      if (trustedCerts.length === 0) throw invalid('the token carries a header jwk but no trusted_certs_paths are configured to vouch for it');
+      checkX5c(headerJwk, trustedCerts, now());
+      return headerJwk;
+    }
+    const kid = Object.hasOwn(header, 'kid') ? header.kid : undefined;
+    if (typeof kid !== 'string') throw invalid('the token has neither a header jwk nor a kid');
+    const key = jwksByKid.get(kid);
+    if (key === undefined) throw invalid(`kid ${JSON.stringify(kid.slice(0, 128))} is not in any trusted JWK set`);
+    return key;
+  }
+
+  return {
+    async verify(jwt) {
+      if (typeof jwt !== 'string' || jwt.length === 0 || jwt.length > MAX_TOKEN_LENGTH) throw invalid('token must be a non-empty compact JWS');
+      let header: Record<string, unknown>;
+      try {
+        header = decodeProtectedHeader(jwt) as Record<string, unknown>;
+      } catch {
+        throw invalid('token header is not a base64url JSON object');
+      }
+      const jwk = selectKey(header);
+      const alg = Object.hasOwn(jwk, 'alg') ? jwk.alg : undefined;
+      if (typeof alg !== 'string' || alg.length === 0) throw invalid('the verification JWK carries no alg');
+      let key: Awaited<ReturnType<typeof importJWK>>;
+      try {
+        key = await importJWK(publicJwk(jwk), alg);
+      } catch (error) {
+        throw invalid(`the verification JWK cannot be used with ${alg}: ${(error as Error).message}`);
+      }
+      let payload: Uint8Array;
+      try {
+        ({ payload } = await compactVerify(jwt, key, { algorithms: [alg] }));
+      } catch (error) {
+        throw invalid(`signature verification failed: ${(error as Error).message}`);
+      }
+      let claims: unknown;
+      try {
+        claims = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+      } catch {
+        throw invalid('token payload is not JSON');
+      }
+      if (!isJsonObject(claims)) throw invalid('token payload is not a JSON object');
+      const exp = Object.hasOwn(claims, 'exp') ? claims.exp : undefined;
+      if (typeof exp !== 'number' || !Number.isFinite(exp)) throw invalid('token has no numeric exp claim');
+      const nowSeconds = Math.floor(now().getTime() / 1000);
+      if (exp < nowSeconds - EXP_LEEWAY_SECONDS) throw invalid('token expired');
+      return claims;
+    },
+    extractTeePubKey(claims) {
+      for (const pointer of pointers) {
+        const value = resolvePointer(claims, pointer);
+        if (value === undefined) continue;
+        try {
+          return parseTeePubKey(value);
+        } catch (error) {
+          const reason = error instanceof ProtocolError ? error.message : 'not a TEE public key';
+          throw new AttestationError('tee_pubkey_invalid', `tee-pubkey at ${pointer}: ${reason}`, { cause: error });
+        }
+      }
+      return undefined;
+    },
+  };
+}
+
+/** Only the public members jose needs; a private `d` in a hostile header is never imported. */
+function publicJwk(jwk: JsonObject): JWK {
+  const out: JWK = {};
+  for (const member of ['kty', 'crv', 'x', 'y', 'n', 'e'] as const) {
+    const value = Object.hasOwn(jwk, member) ? jwk[member] : undefined;
+    if (typeof value === 'string') out[member] = value;
+  }
+  return out;
+}
+
+function checkX5c(jwk: JsonObject, trusted: readonly X509Certificate[], now: Date): void {
+  const x5c = Object.hasOwn(jwk, 'x5c') ? jwk.x5c : undefined;
+  if (!Array.isArray(x5c) || x5c.length === 0) throw invalid('the header jwk has no x5c chain to verify against trusted_certs_paths');
+  const chain = x5c.map((entry, index) => parseX5cEntry(entry, index));
+  const [leaf, ...intermediates] = chain;
+  if (leaf === undefined) throw invalid('the header jwk has an empty x5c chain');
+  assertSameKey(leaf, jwk);
+  const result = verifyCertificateChain(leaf, intermediates, trusted, now);
+  if (!result.ok) throw invalid(`x5c chain is not trusted: ${result.problems.join('; ')}`);
+}
+
+function parseX5cEntry(entry: Json, index: number): X509Certificate {
+  if (typeof entry !== 'string') throw invalid(`x5c[${index}] must be a string`);
+  // Standard base64 per RFC 7517; newlines tolerated and base64url accepted like upstream.
+  const compact = entry.replace(/[\r\n]/g, '');
+  const der = /^[A-Za-z0-9+/]*={0,2}$/.test(compact) ? Buffer.from(compact, 'base64') : /^[A-Za-z0-9_-]*$/.test(compact) ? Buffer.from(compact, 'base64url') : undefined;
+  if (der === undefined || der.length === 0) throw invalid(`x5c[${index}] is not base64`);
+  try {
+    return new X509Certificate(der);
+  } catch {
+    throw invalid(`x5c[${index}] is not an X.509 certificate`);
+  }
+}
+
+/** The leaf certificate must certify exactly the header JWK (RSA, or EC P-256). */
+function assertSameKey(leaf: X509Certificate, jwk: JsonObject): void {
+  const kty = Object.hasOwn(jwk, 'kty') ? jwk.kty : undefined;
+  const crv = Object.hasOwn(jwk, 'crv') ? jwk.crv : undefined;
+  if (kty !== 'RSA' && !(kty === 'EC' && crv === 'P-256')) throw invalid('header jwk must be RSA or EC P-256 when verified through x5c');
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: publicJwk(jwk) as JsonWebKey, format: 'jwk' });
+  } catch {
+    throw invalid('header jwk is not a valid public key');
+  }
+  if (!leaf.publicKey.equals(key)) throw invalid('the x5c leaf certificate does not certify the header jwk');
+}
+
+/** RFC 6901 JSON pointer; `undefined` when any step is absent (serde_json `pointer`). */
+export function resolvePointer(document: Json, pointer: string): Json | undefined {
+  if (pointer === '') return document;
+  if (!pointer.startsWith('/')) return undefined;
+  let current: Json | undefined = document;
+  for (const raw of pointer.slice(1).split('/')) {
+    const token = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    if (Array.isArray(current)) {
+      if (!/^(0|[1-9][0-9]*)$/.test(token)) return undefined;
+      current = current[Number(token)];
+    } else if (isJsonObject(current)) {
+      current = Object.hasOwn(current, token) ? current[token] : undefined;
+    } else {
+      return undefined;
+    }
+    if (current === undefined) return undefined;
+  }
+  return current;
+}
+
+function invalid(message: string): AttestationError {
+  return new AttestationError('token_invalid', message);
+}
