@@ -358,7 +358,7 @@ function needVars(t: Term, out: Set<string>, outer: ReadonlySet<string>): void {
       return;
     case 'ref':
       needVars(t.head, out, outer);
-      for (const p of t.path) if (p.t !== 'var') needVars(p, out, outer);
+      for (const p of t.path) if (p.t !== 'var') patternNeeds(p, out, outer);
       return;
     case 'arr':
     case 'set':
@@ -503,7 +503,10 @@ function genVars(t: Term, out: Set<string>): void {
       genVars(t.head, out);
       for (const p of t.path) {
         if (p.t === 'var') out.add(p.name);
-        else genVars(p, out);
+        else if (p.t === 'arr' || p.t === 'obj') {
+          patternVarNames(p, (n) => out.add(n));
+          genVars(p, out);
+        } else genVars(p, out);
       }
       return;
     case 'arr':
@@ -845,15 +848,19 @@ function compileRule(rule: Rule, env: ModuleEnv, arity: FunctionArity): Rule {
   const bound = new Set<string>();
   if (args) for (const a of args) allVars(a, bound);
   const headUse = new Set<string>();
-  for (const t of ref.slice(1)) allVars(t, headUse);
-  if (key) allVars(key, headUse);
-  allVars(value, headUse);
+  for (const t of ref.slice(1)) shallowVars(t, headUse);
+  if (key) shallowVars(key, headUse);
+  shallowVars(value, headUse);
+  const headGen = new Set<string>();
+  for (const t of ref.slice(1)) genVars(t, headGen);
+  if (key) genVars(key, headGen);
+  genVars(value, headGen);
   const reordered = reorderBody(body, bound, headUse, arity);
   // check head safety
   const after = new Set(bound);
   for (const l of reordered) literalVars(l, after);
   for (const v of headUse) {
-    if (!after.has(v)) {
+    if (!after.has(v) && !headGen.has(v)) {
       throw new RegoError('rego_unsafe_var_error', `var ${v.replace(/\$\d+$/, '')} is unsafe`, rule.loc);
     }
   }
@@ -861,7 +868,7 @@ function compileRule(rule: Rule, env: ModuleEnv, arity: FunctionArity): Rule {
     const eb = new Set<string>();
     if (e.args) for (const a of e.args) allVars(a, eb);
     const eu = new Set<string>();
-    allVars(e.value, eu);
+    shallowVars(e.value, eu);
     return { value: reorderTerm(e.value, eb, eu, arity), body: reorderBody(e.body, eb, eu, arity), loc: e.loc };
   });
   return { ...rule, args, body: reordered, ref, key: key === undefined ? undefined : reorderTerm(key, after, after, arity), value: reorderTerm(value, after, after, arity), elses: reorderedElses };

@@ -282,7 +282,19 @@ export class Evaluator {
         if (b.t === 'var' && a.t !== 'var') return this.evalTerm(a, env, (v) => this.unifyValue(b, v, env, k));
         if (a.t === 'obj' && b.t === 'obj') {
           if (a.entries.length !== b.entries.length) return false;
-          return this.evalTerm({ t: 'arr', items: b.entries.map((e) => e[0]), loc: b.loc }, env, () => this.evalTerm(b, env, (v) => this.unifyValue(a, v, env, k)));
+          return this.evalItems(a.entries.map((e) => e[0]), 0, [], env, (ka) =>
+            this.evalItems(b.entries.map((e) => e[0]), 0, [], env, (kb) => {
+              const left: Term[] = [];
+              const right: Term[] = [];
+              for (let i = 0; i < ka.length; i++) {
+                const j = kb.findIndex((x) => equals(x, ka[i] as Value));
+                if (j < 0) return false;
+                left.push((a.entries[i] as [Term, Term])[1]);
+                right.push((b.entries[j] as [Term, Term])[1]);
+              }
+              return this.unifyItems(left, right, 0, env, k);
+            }),
+          );
         }
         throw new RegoError('rego_unsafe_var_error', 'unification of two unbound terms', a.loc);
       }
@@ -529,7 +541,9 @@ export class Evaluator {
     const p = path[i] as Term;
     const step = (key: Value): boolean => {
       const child = node?.children.get(keyOf(key));
-      const childBase = base === undefined ? undefined : index(base, key);
+      let childBase = base === undefined ? undefined : index(base, key);
+      // OPA's store addresses base documents by string keys: data[2] finds "2"
+      if (childBase === undefined && base instanceof ObjectValue && typeof key === 'number') childBase = base.get(String(key));
       return this.walkData(child, childBase, [...cur, key], path, i + 1, env, k);
     };
     if (p.t === 'val') return step(p.v);
@@ -574,8 +588,10 @@ export class Evaluator {
         const cpath = [...cur, c.key];
         if (!c.hasVirtual && !(overlaid && (this.overlaysBelow(cpath) || this.overlayAt(cpath)))) continue;
         const cv = this.materialize(c, baseObj?.get(c.key), cpath);
-        if (cv !== undefined) obj.set(c.key, cv);
-        else obj.delete(c.key);
+        if (cv !== undefined) {
+          const prev = node.hasRules() ? obj.get(c.key) : undefined;
+          obj.set(c.key, prev === undefined ? cv : mergeDocs(prev, cv));
+        } else if (!node.hasRules()) obj.delete(c.key);
       }
     }
     if (overlaid) {
@@ -981,6 +997,25 @@ function member3(key: Value, x: Value, coll: Value): boolean {
   }
   if (coll instanceof SetValue) return equals(key, x) && coll.has(x);
   return false;
+}
+
+/** Merges two rule-produced documents at the same path (objects deeply, sets by union). */
+function mergeDocs(a: Value, b: Value): Value {
+  if (a instanceof ObjectValue && b instanceof ObjectValue) {
+    const out = a.clone();
+    for (const [k, v] of b.entries()) {
+      const prev = out.get(k);
+      out.set(k, prev === undefined ? v : mergeDocs(prev, v));
+    }
+    return out;
+  }
+  if (a instanceof SetValue && b instanceof SetValue) {
+    const out = a.clone();
+    for (const v of b.values()) out.add(v);
+    return out;
+  }
+  if (equals(a, b)) return a;
+  throw new RegoError('eval_conflict_error', 'object keys must be unique');
 }
 
 function insertPath(out: ObjectValue, keys: Value[], v: Value, multi: boolean, rule: { loc: { row: number; col: number; file: string } }): void {

@@ -147,11 +147,12 @@ export class Parser {
       if (segs[1] !== 'keywords') this.fail('invalid import, must be `future.keywords`');
       const which = segs[2];
       if (which === undefined) for (const k of FUTURE_KEYWORDS) this.kw.add(k);
-      else if (typeof which === 'string' && FUTURE_KEYWORDS.includes(which)) this.kw.add(which);
+      else if (typeof which === 'string' && (FUTURE_KEYWORDS.includes(which) || which === 'not')) this.kw.add(which);
       else this.fail(`unexpected keyword, must be one of [${FUTURE_KEYWORDS.join(' ')}]`);
     } else if (root === 'rego') {
       if (segs.length !== 2 || (segs[1] !== 'v1' && segs[1] !== 'v2')) this.fail('invalid import, must be `rego.v1`');
       for (const k of FUTURE_KEYWORDS) this.kw.add(k);
+      if (segs[1] === 'v2') this.kw.add('not');
       this.v1 = true;
     }
     return { path, alias, loc };
@@ -227,7 +228,7 @@ export class Parser {
       rules.push({ kind, isDefault, ref, args, key: undefined, value, body: [], elses: [], loc, bodyless: true });
       return;
     }
-    if (this.isKw('contains') && !this.tok.nl) {
+    if (this.isKw('contains') && !this.tok.nl && !this.adjacentRefFollows()) {
       this.next();
       key = this.parseTermIn(false);
       kind = 'multi';
@@ -249,7 +250,7 @@ export class Parser {
     }
     const { body, bodyless } = this.parseRuleBody(true);
     const elses: RuleElse[] = [];
-    while (this.isIdent('else')) {
+    while (this.isIdent('else') && !this.adjacentRefFollows()) {
       if (kind === 'multi') this.fail('else keyword cannot be used on multi-value rules');
       const eloc = this.loc();
       this.next();
@@ -296,7 +297,7 @@ export class Parser {
    * and so is the body.
    */
   private parseRuleBody(_main: boolean): { body: Body; bodyless: boolean } {
-    if (this.isKw('if') && this.kw.has('if')) {
+    if (this.isKw('if') && this.kw.has('if') && !this.adjacentRefFollows()) {
       this.next();
       if (this.isOp('{')) {
         return { body: this.parseBraceBodyOrObjectLiteralQuery(), bodyless: false };
@@ -355,7 +356,10 @@ export class Parser {
       negated = true;
     }
     let lit: Literal;
-    if (this.isKw('some') && !this.adjacentRefFollows() && this.peek().kind !== 'op') {
+    if (negated && this.kw.has('not') && this.isOp('{')) {
+      const body = this.parseBraceBody();
+      lit = { kind: 'notbody', body, with: [], loc, negated: false };
+    } else if (this.isKw('some') && !this.adjacentRefFollows() && this.peek().kind !== 'op') {
       if (negated) this.fail('unexpected some keyword after not');
       lit = this.parseSome(loc);
     } else if (this.isKw('every') && this.kw.has('every') && !this.adjacentRefFollows()) {
@@ -380,7 +384,7 @@ export class Parser {
 
   private parseSome(loc: Loc): Literal {
     this.next();
-    const first = this.parseTermIn(true, true);
+    const first = this.parseTermIn(true);
     // `some x in xs` / `some k, v in xs` come back as internal.member calls
     if (first.t === 'call' && first.fn.t === 'var' && (first.fn.name === 'internal.member_2' || first.fn.name === 'internal.member_3')) {
       if (first.fn.name === 'internal.member_2') return { kind: 'somein', key: undefined, value: first.args[0] as Term, domain: first.args[1] as Term, with: [], loc, negated: false };
@@ -403,7 +407,7 @@ export class Parser {
 
   private parseEvery(loc: Loc): Literal {
     this.next();
-    const dom = this.parseTermIn(true, true);
+    const dom = this.parseTermIn(true);
     if (dom.t !== 'call' || dom.fn.t !== 'var' || (dom.fn.name !== 'internal.member_2' && dom.fn.name !== 'internal.member_3')) this.fail('expected `x in xs` or `k, v in xs` after every');
     const body = this.parseBraceBody();
     if (dom.fn.name === 'internal.member_2') return { kind: 'every', key: undefined, value: dom.args[0] as Term, domain: dom.args[1] as Term, body, with: [], loc, negated: false };
