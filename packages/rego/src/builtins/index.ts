@@ -6,6 +6,7 @@ import { registerBuiltins, type BuiltinDefinition } from '../builtinContract.ts'
 import { collectionBuiltins } from './collections.ts';
 import { encodingBuiltins } from './encoding.ts';
 import { graphBuiltins } from './graph.ts';
+import { jwtBuiltins } from './jwt.ts';
 import { netBuiltins } from './net.ts';
 import { numberBuiltins } from './numbers.ts';
 import { regexBuiltins } from './regex.ts';
@@ -31,6 +32,7 @@ export const ALL_BUILTINS: readonly BuiltinDefinition[] = [
   ...collectionBuiltins,
   ...encodingBuiltins,
   ...graphBuiltins,
+  ...jwtBuiltins,
   ...netBuiltins,
   ...numberBuiltins,
   ...regexBuiltins,
