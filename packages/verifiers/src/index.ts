@@ -7,4 +7,5 @@ export { sampleVerifier, sampleDeviceVerifier } from './sample/index.ts';
 export * from './snp/index.ts';
 export * from './az-snp-vtpm/index.ts';
 export * from './tpm/index.ts';
+export * from './tdx/index.ts';
 export { ByteReader } from './binary/index.ts';

@@ -4,6 +4,7 @@
  */
 import { azSnpVtpmVerifier } from './az-snp-vtpm/index.ts';
 import { sampleDeviceVerifier, sampleVerifier } from './sample/index.ts';
+import { tdxVerifier } from './tdx/index.ts';
 import { snpVerifier } from './snp/index.ts';
 import { isTeeName, type TeeName, type Verifier } from './verifier.ts';
 import { VerificationError } from './verificationError.ts';
@@ -11,6 +12,7 @@ import { VerificationError } from './verificationError.ts';
 const VERIFIERS: Partial<Record<TeeName, Verifier>> = {
   sample: sampleVerifier,
   sampledevice: sampleDeviceVerifier,
+  tdx: tdxVerifier,
   snp: snpVerifier,
   'az-snp-vtpm': azSnpVtpmVerifier,
 };

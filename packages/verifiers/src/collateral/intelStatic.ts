@@ -12,6 +12,15 @@ export interface IntelBundleKey {
 
 /** Reads the TEE and FMSPC from the TCB info and the CA type from the PCK CRL issuer. */
 export function intelBundleKey(collateral: IntelCollateral): IntelBundleKey {
+  try {
+    return bundleKey(collateral);
+  } catch (error) {
+    const message = error instanceof VerificationError ? error.message : (error as Error).message;
+    throw VerificationError.single('collateral_unavailable', 'collateral.intel.bundle', `unreadable collateral bundle: ${message}`);
+  }
+}
+
+function bundleKey(collateral: IntelCollateral): IntelBundleKey {
   const members = topLevelMembers(collateral.tcbInfo, 'collateral.intel.tcb_info');
   const info = JSON.parse(members.get('tcbInfo') ?? 'null') as { id?: unknown; fmspc?: unknown } | null;
   if (info === null || typeof info.fmspc !== 'string') {

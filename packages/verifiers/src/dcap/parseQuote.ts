@@ -163,7 +163,9 @@ export function splitPemCertificates(pem: string, what: string): Uint8Array[] {
     if (body.length === 0 || body.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(body)) {
       throw VerificationError.single('malformed_evidence', `${what}.pem`, 'certificate block is not valid base64');
     }
-    out.push(new Uint8Array(Buffer.from(body, 'base64')));
+    const der = Buffer.from(body, 'base64');
+    if (der.toString('base64') !== body) throw VerificationError.single('malformed_evidence', `${what}.pem`, 'certificate block is not canonical base64');
+    out.push(new Uint8Array(der));
     consumed = re.lastIndex;
   }
   if (!/^[\s\0]*$/.test(pem.slice(consumed))) {

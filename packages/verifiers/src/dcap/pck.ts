@@ -93,22 +93,25 @@ export function parsePckPlatformInfo(leaf: ParsedCertificate, intermediate: Pars
     ca: pckCaType(intermediate),
   };
   const instance = get('6');
-  if (instance === undefined) return info;
-  const config = new Map<string, boolean>();
   const configNode = get('7');
-  if (configNode !== undefined) {
-    for (const entry of derChildren(expectTag(configNode, DER_SEQUENCE, 'dcap.pck.configuration'), 'dcap.pck.configuration')) {
-      const [oidNode, valueNode] = derChildren(expectTag(entry, DER_SEQUENCE, 'dcap.pck.configuration'), 'dcap.pck.configuration');
-      const oid = derOid(expectTag(oidNode, 0x06, 'dcap.pck.configuration.oid'), 'dcap.pck.configuration.oid');
-      const flag = expectTag(valueNode, DER_BOOLEAN, 'dcap.pck.configuration.value');
-      config.set(oid, flag.value[0] !== 0);
-    }
+  if (info.ca === 'processor') {
+    if (instance !== undefined || configNode !== undefined) throw malformed('platform_instance_id', 'a Processor-CA PCK certificate carries platform instance data');
+    return info;
   }
-  return {
-    ...info,
-    platformInstanceId: octets(instance, 16, 'platform_instance_id'),
-    dynamicPlatform: config.get(`${SGX_EXTENSION_OID}.7.1`) ?? false,
-    cachedKeys: config.get(`${SGX_EXTENSION_OID}.7.2`) ?? false,
-    smtEnabled: config.get(`${SGX_EXTENSION_OID}.7.3`) ?? false,
+  if (instance === undefined || configNode === undefined) throw malformed('platform_instance_id', 'a Platform-CA PCK certificate lacks the platform instance id or configuration');
+  const config = new Map<string, boolean>();
+  for (const entry of derChildren(expectTag(configNode, DER_SEQUENCE, 'dcap.pck.configuration'), 'dcap.pck.configuration')) {
+    const [oidNode, valueNode] = derChildren(expectTag(entry, DER_SEQUENCE, 'dcap.pck.configuration'), 'dcap.pck.configuration');
+    const oid = derOid(expectTag(oidNode, 0x06, 'dcap.pck.configuration.oid'), 'dcap.pck.configuration.oid');
+    const flag = expectTag(valueNode, DER_BOOLEAN, 'dcap.pck.configuration.value');
+    config.set(oid, flag.value[0] !== 0);
+  }
+  const flag = (n: number): boolean => {
+    const value = config.get(`${SGX_EXTENSION_OID}.7.${n}`);
+    if (value === undefined) throw malformed('configuration', `missing configuration flag ${n}`);
+    return value;
   };
+  // upstream reads the id as a little-endian u128 and prints it big-endian: the bytes reversed
+  const platformInstanceId = Uint8Array.from(octets(instance, 16, 'platform_instance_id')).reverse();
+  return { ...info, platformInstanceId, dynamicPlatform: flag(1), cachedKeys: flag(2), smtEnabled: flag(3) };
 }

@@ -22,8 +22,9 @@ export function decodeBase64Std(text: string, field: string, maxBytes: number): 
   if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) {
     throw VerificationError.single('malformed_evidence', field, 'not standard base64', 'padded base64', `${text.length} chars`);
   }
-  if ((text.length / 4) * 3 > maxBytes + 2) {
-    throw VerificationError.single('malformed_evidence', field, 'too large', `<= ${maxBytes} bytes`, `${(text.length / 4) * 3} bytes`);
+  const decodedLength = (text.length / 4) * 3 - (text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0);
+  if (decodedLength > maxBytes) {
+    throw VerificationError.single('malformed_evidence', field, 'too large', `<= ${maxBytes} bytes`, `${decodedLength} bytes`);
   }
   const bytes = new Uint8Array(Buffer.from(text, 'base64'));
   if (Buffer.from(bytes).toString('base64') !== text) {

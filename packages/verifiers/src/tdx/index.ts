@@ -1,0 +1,15 @@
+/**
+ * Intel TDX (DCAP) verifier and the building blocks a CLI or another verifier needs: quote and
+ * CCEL parsing, DCAP verification against given collateral, offline collateral bundles.
+ */
+export { createTdxVerifier, tdxVerifier, parseTdxEvidence, checkTdxBindings, checkRtmrReplay, decodeBase64Std, type TdxEvidence, type TdxVerifierOptions } from './tdxVerifier.ts';
+export { tdxParsedClaims, tdxQuoteClaims, decodeTdAttributes } from './tdxClaims.ts';
+export { verifyTdQuote, fetchIntelCollateral, type VerifiedTdQuote } from './verifyTdQuote.ts';
+export { verifyTdxEvidenceOffline, type OfflineTdxOptions } from './verifyOffline.ts';
+export { parseDcapQuote, type DcapQuote, type TdReportBody, type SgxReportBody, type QuoteHeader } from '../dcap/parseQuote.ts';
+export { verifyDcapQuote, verifyPckChain, INTEL_SGX_ROOT_CA_SHA256, type DcapTrustOptions, type DcapVerification, type VerifiedPckChain } from '../dcap/verifyQuote.ts';
+export type { PckPlatformInfo } from '../dcap/pck.ts';
+export type { TcbStatus } from '../dcap/tcbInfo.ts';
+export { parseCcel, replayCcel, TCG_ALG_SHA384, type CcelEntry } from '../eventlog/parseCcel.ts';
+export { intelCollateralFromJson, intelCollateralToJson, parseIntelCollateralText, loadIntelCollateral, type IntelCollateralJson } from '../collateral/intelBundle.ts';
+export { staticIntelCollateral, intelBundleKey, type IntelBundleKey } from '../collateral/intelStatic.ts';
