@@ -79,6 +79,10 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
     exposeHeadRoutes: false,
     routerOptions: { maxParamLength: 8192 },
     genReqId: () => `${processTag}-${(requestCounter++).toString(36)}`,
+    // A URL the router cannot decode (bad percent-encoding) is an invalid path, as JSON.
+    frameworkErrors: (_error, request, reply) => {
+      void errorReply(reply, kbsErrors.invalidRequestPath(splitUrl(request.url).path));
+    },
     // Keep-alive connections from many guests: do not let fastify close idle ones too early.
     keepAliveTimeout: 75_000,
   };

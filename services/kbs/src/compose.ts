@@ -1,0 +1,116 @@
+/**
+ * Wiring: config → storage → attestation service, token verifier, resource policy, admin
+ * authorizer, plugins → one fastify app per socket. `main.ts` is the process around it; tests
+ * and benchmarks call it in-process.
+ */
+import { readFile } from 'node:fs/promises';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { createAttestationService, createTokenVerifier, parseAttestationServiceConfig } from '@trustee/attestation';
+import { openStore, ResourceRepository, repositoryTreeRoot, type KeyValueStore } from '@trustee/storage';
+import { createAdminAuthorizer } from './admin/authorizer.ts';
+import type { AttestationBackend, TokenVerifier } from './backends.ts';
+import type { KbsConfig } from './config.ts';
+import { ConfigError } from './configError.ts';
+import { KbsMetrics } from './metrics.ts';
+import { ResourcePlugin, SamplePlugin, type KbsPlugin } from './resource.ts';
+import { ResourcePolicy } from './resourcePolicy.ts';
+import { buildKbsServer } from './server.ts';
+import { SessionManager } from './sessions.ts';
+
+export interface ComposeOptions {
+  /** Injected clock (ms since the epoch) for sessions, admin tokens and the AS. */
+  readonly now?: () => number;
+  readonly logger?: FastifyServerOptions['logger'];
+  /** Replace the store the config names (tests). */
+  readonly store?: KeyValueStore;
+  readonly maxSessions?: number;
+  readonly defaultMetrics?: boolean;
+}
+
+export interface ComposedKbs {
+  /** One app per `http_server.sockets` entry, same state behind all of them. */
+  readonly apps: readonly FastifyInstance[];
+  readonly store: KeyValueStore;
+  readonly policy: ResourcePolicy;
+  readonly sessions: SessionManager;
+  readonly attestation: AttestationBackend;
+  readonly tokenVerifier: TokenVerifier;
+  close(): Promise<void>;
+}
+
+export async function composeKbs(config: KbsConfig, options: ComposeOptions = {}): Promise<ComposedKbs> {
+  const now = options.now ?? Date.now;
+  const clock = { now: () => new Date(now()) };
+  const store = options.store ?? openStore(config.storage, { now });
+  const sessionStore = options.store === undefined && config.sessionStorageType !== undefined ? openStore(config.storage, { now, storageType: config.sessionStorageType }) : store;
+
+  const attestationConfig = parseAttestationServiceConfig(config.attestationService.raw, 'attestation_service');
+  const service = await createAttestationService({ store, config: attestationConfig, ...clock });
+  const attestation: AttestationBackend = {
+    evaluate: (requests, policyIds) => service.evaluate(requests as Parameters<typeof service.evaluate>[0], policyIds),
+    setPolicy: (id, source) => service.setPolicy(id, source),
+    registerReferenceValue: (message) => service.registerReferenceValue(message),
+    queryReferenceValue: (id) => service.queryReferenceValue(id),
+  };
+  const tokenVerifier = await createTokenVerifier(config.attestationToken, clock);
+  const sessions = new SessionManager(sessionStore, {
+    timeoutMinutes: config.attestationService.timeoutMinutes,
+    now,
+    ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
+  });
+  const policy = new ResourcePolicy(store);
+  await policy.installDefault();
+  const admin = await createAdminAuthorizer(config.admin, now);
+
+  const plugins = new Map<string, KbsPlugin>();
+  for (const plugin of config.plugins) {
+    if (plugin.name === 'sample') plugins.set('sample', new SamplePlugin());
+    else if (plugin.backend === 'kvstorage') {
+      const treeRoot = repositoryTreeRoot(config.storage);
+      plugins.set('resource', new ResourcePlugin(new ResourceRepository({ store, ...(treeRoot === undefined ? {} : { treeRoot }) })));
+    } else plugins.set('resource', new ResourcePlugin(new ResourceRepository({ treeRoot: plugin.dirPath })));
+  }
+
+  let https: { key: Buffer; cert: Buffer } | undefined;
+  if (!config.httpServer.insecureHttp) {
+    const { privateKey, certificate } = config.httpServer;
+    if (privateKey === undefined || certificate === undefined) throw new ConfigError('http_server: Missing certificate or private key');
+    https = {
+      key: await readFile(privateKey).catch(() => {
+        throw new ConfigError(`http_server.private_key: cannot read ${privateKey}`);
+      }),
+      cert: await readFile(certificate).catch(() => {
+        throw new ConfigError(`http_server.certificate: cannot read ${certificate}`);
+      }),
+    };
+  }
+
+  const metrics = new KbsMetrics({ defaultMetrics: options.defaultMetrics ?? false });
+  const apps = config.httpServer.sockets.map(() =>
+    buildKbsServer({
+      attestation: { backend: attestation, sessions },
+      tokenVerifier,
+      policy,
+      admin,
+      plugins,
+      metrics,
+      bodyLimitBytes: config.httpServer.payloadRequestSizeMiB * 1024 * 1024,
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+      https,
+    }),
+  );
+
+  return {
+    apps,
+    store,
+    policy,
+    sessions,
+    attestation,
+    tokenVerifier,
+    async close() {
+      await Promise.all(apps.map((app) => app.close()));
+      if (sessionStore !== store) await sessionStore.close();
+      if (options.store === undefined) await store.close();
+    },
+  };
+}
