@@ -177,7 +177,7 @@ function runOpaCase(c: OpaCase): string | undefined {
     want.add(rowKey(o));
   }
   if (got.size !== want.size || [...want].some((w) => !got.has(w))) {
-    const show = (s: Set<string>): string => [...s].map((x) => x.replace(/\u0001/g, '')).join(' | ').slice(0, 400);
+    const show = (s: Set<string>): string => [...s].map((x) => x.split(String.fromCharCode(1)).join("")).join(" | ").slice(0, 400);
     return `result mismatch\n      got:  ${show(got)}\n      want: ${show(want)}`;
   }
   return undefined;

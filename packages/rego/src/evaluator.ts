@@ -48,6 +48,8 @@ interface Overlay {
 type Mock = { kind: 'value'; value: Value } | { kind: 'fn'; name: string };
 
 const UNDEF = Symbol('undefined');
+/** evalOne's answer when a term may have several values (falls back to the CPS path). */
+const MULTI = Symbol('multi');
 type Cached = Value | typeof UNDEF;
 
 export class Evaluator {
@@ -363,7 +365,108 @@ export class Evaluator {
   // ------------------------------------------------------------------------------------------
   // terms
 
+  /**
+   * Fast path for terms with at most one value (no unbound vars to enumerate): returns the
+   * value, undefined, or MULTI when the general CPS evaluation is needed.
+   */
+  private evalOne(t: Term, env: Env): Value | undefined | typeof MULTI {
+    switch (t.t) {
+      case 'val':
+        return t.v;
+      case 'var': {
+        const v = env.get(t.name);
+        if (v !== undefined) return v;
+        if (t.name === 'input') return this.input;
+        return MULTI;
+      }
+      case 'ref': {
+        if (this.overlays.length > 0) return MULTI;
+        const keys: Value[] = [];
+        for (const p of t.path) {
+          if (p.t === 'val') keys.push(p.v);
+          else {
+            const v = this.evalOne(p, env);
+            if (v === MULTI || v === undefined) return v;
+            keys.push(v);
+          }
+        }
+        const head = t.head;
+        let cur: Value | undefined;
+        let i = 0;
+        if (head.t === 'var' && head.name === 'data' && !env.has('data')) {
+          let node: RuleNode | undefined = this.program.root;
+          let base: Value | undefined = this.settings.data;
+          for (; i < keys.length; i++) {
+            if (!node || !node.hasVirtual) break;
+            if (node.hasRules()) {
+              if (node.dynamic.length > 0 && node.complete.length === 0 && node.multi.length === 0 && node.children.size === 0) {
+                cur = this.nodeKeyValue(node, keys[i] as Value);
+                i++;
+                node = undefined;
+                base = undefined;
+                break;
+              }
+              break;
+            }
+            const key = keys[i] as Value;
+            let nb: Value | undefined = base === undefined ? undefined : index(base, key);
+            if (nb === undefined && base instanceof ObjectValue && typeof key === 'number') nb = base.get(String(key));
+            base = nb;
+            node = node.children.get(keyOf(key));
+          }
+          if (node || base !== undefined) {
+            if (node && node.hasVirtual) cur = this.materialize(node, base, node.path);
+            else cur = base;
+          }
+        } else {
+          const h = this.evalOne(head, env);
+          if (h === MULTI) return MULTI;
+          cur = h;
+        }
+        for (; i < keys.length && cur !== undefined; i++) cur = index(cur, keys[i] as Value);
+        return cur;
+      }
+      case 'call': {
+        const name = (t.fn as { name: string }).name;
+        if (name === 'print' || name === 'eq' || name === 'assign') return MULTI;
+        const n = this.arity(name);
+        if (n >= 0 && t.args.length !== n) return MULTI;
+        if (n < 0 && !this.settings.hostFunctions.has(name)) return MULTI;
+        const args: Value[] = [];
+        for (const a of t.args) {
+          const v = this.evalOne(a, env);
+          if (v === MULTI || v === undefined) return v;
+          args.push(v);
+        }
+        let result: Value | undefined;
+        let count = 0;
+        this.callFunction(name, args, t, (v) => {
+          result = v;
+          count++;
+          return false;
+        });
+        if (count > 1) return MULTI;
+        return result;
+      }
+      case 'arr': {
+        const out: Value[] = [];
+        for (const item of t.items) {
+          const v = this.evalOne(item, env);
+          if (v === MULTI || v === undefined) return v;
+          out.push(v);
+        }
+        return out;
+      }
+      default:
+        return MULTI;
+    }
+  }
+
   evalTerm(t: Term, env: Env, k: KV): boolean {
+    if (t.t === 'ref' || t.t === 'call') {
+      const v = this.evalOne(t, env);
+      if (v !== MULTI) return v === undefined ? false : k(v);
+    }
     switch (t.t) {
       case 'val':
         return k(t.v);

@@ -61,10 +61,13 @@ function normalizeModules(modules: string | readonly PolicyModule[]): readonly P
 
 class Policy implements CompiledPolicy {
   private readonly refCache = new Map<string, Term>();
+  private readonly hosts = new Map<string, HostFn>();
   constructor(
     private readonly program: Program,
     private readonly hostFunctions: Readonly<Record<string, HostFunction>>,
-  ) {}
+  ) {
+    for (const [k, f] of Object.entries(hostFunctions)) this.hosts.set(k, f as HostFn);
+  }
 
   get hash(): string {
     return this.program.hash;
@@ -96,9 +99,11 @@ class Policy implements CompiledPolicy {
   }
 
   private evalOptions(options: EvalOptions): Parameters<Program['run']>[1] {
-    const hosts = new Map<string, HostFn>();
-    for (const [k, f] of Object.entries(this.hostFunctions)) hosts.set(k, f as HostFn);
-    if (options.hostFunctions) for (const [k, f] of Object.entries(options.hostFunctions)) hosts.set(k, f as HostFn);
+    let hosts = this.hosts;
+    if (options.hostFunctions) {
+      hosts = new Map(this.hosts);
+      for (const [k, f] of Object.entries(options.hostFunctions)) hosts.set(k, f as HostFn);
+    }
     const input: Value | undefined = options.input === undefined ? undefined : fromJson(options.input);
     return {
       ...(input !== undefined ? { input } : {}),
