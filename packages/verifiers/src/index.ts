@@ -8,4 +8,5 @@ export * from './snp/index.ts';
 export * from './az-snp-vtpm/index.ts';
 export * from './tpm/index.ts';
 export * from './tdx/index.ts';
+export * from './az-tdx-vtpm/index.ts';
 export { ByteReader } from './binary/index.ts';

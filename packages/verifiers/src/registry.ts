@@ -5,6 +5,7 @@
 import { azSnpVtpmVerifier } from './az-snp-vtpm/index.ts';
 import { sampleDeviceVerifier, sampleVerifier } from './sample/index.ts';
 import { tdxVerifier } from './tdx/index.ts';
+import { azTdxVtpmVerifier } from './az-tdx-vtpm/index.ts';
 import { snpVerifier } from './snp/index.ts';
 import { isTeeName, type TeeName, type Verifier } from './verifier.ts';
 import { VerificationError } from './verificationError.ts';
@@ -13,6 +14,7 @@ const VERIFIERS: Partial<Record<TeeName, Verifier>> = {
   sample: sampleVerifier,
   sampledevice: sampleDeviceVerifier,
   tdx: tdxVerifier,
+  'az-tdx-vtpm': azTdxVtpmVerifier,
   snp: snpVerifier,
   'az-snp-vtpm': azSnpVtpmVerifier,
 };
