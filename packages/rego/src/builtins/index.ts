@@ -4,8 +4,10 @@
  */
 import { registerBuiltins, type BuiltinDefinition } from '../builtinContract.ts';
 import { collectionBuiltins } from './collections.ts';
+import { cryptoBuiltins } from './crypto.ts';
 import { encodingBuiltins } from './encoding.ts';
 import { graphBuiltins } from './graph.ts';
+import { jsonOpsBuiltins } from './jsonOps.ts';
 import { jwtBuiltins } from './jwt.ts';
 import { netBuiltins } from './net.ts';
 import { numberBuiltins } from './numbers.ts';
@@ -30,8 +32,10 @@ export const SKIPPED_BUILTINS: Readonly<Record<string, string>> = {
 /** Every builtin definition provided by this directory. */
 export const ALL_BUILTINS: readonly BuiltinDefinition[] = [
   ...collectionBuiltins,
+  ...cryptoBuiltins,
   ...encodingBuiltins,
   ...graphBuiltins,
+  ...jsonOpsBuiltins,
   ...jwtBuiltins,
   ...netBuiltins,
   ...numberBuiltins,
