@@ -1,0 +1,178 @@
+/**
+ * Invariant: upstream-format KBS TOML loads as upstream reads it (defaults, aliases, unknown
+ * keys ignored outside [admin]), insecure settings are reported, and every bad config fails at
+ * start with a message naming the exact TOML path.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { afterAll, describe, expect, test } from 'vitest';
+import { parse as parseToml } from 'smol-toml';
+import { composeKbs } from './compose.ts';
+import { loadKbsConfig, parseKbsConfig } from './config.ts';
+import { cleanupHarnessDirs, writeTempFile } from './testing/fixture.ts';
+
+afterAll(() => cleanupHarnessDirs());
+
+/** The dev sample (builtin AS, HTTP, open admin) in upstream's layout (spec §6.7). */
+const DEV_SAMPLE = `
+[http_server]
+insecure_http = true
+
+[attestation_token]
+insecure_header_jwk = true
+
+[attestation_service]
+type = "coco_as_builtin"
+
+[attestation_service.attestation_token_broker]
+duration_min = 5
+
+[attestation_service.rvps_config]
+type = "BuiltIn"
+
+[admin]
+authorization_mode = "InsecureAllowAll"
+
+[storage_backend]
+storage_type = "LocalFs"
+
+[storage_backend.backends.local_fs]
+dir_path = "/opt/confidential-containers/storage"
+
+[[plugins]]
+name = "resource"
+storage_backend_type = "kvstorage"
+`;
+
+function authenticatedSample(publicKeyPath: string): string {
+  return `
+[http_server]
+sockets = ["0.0.0.0:8080"]
+insecure_http = true
+payload_request_size = 4
+worker_count = 2
+some_future_key = "ignored"
+
+[attestation_token]
+trusted_certs_paths = ["/opt/confidential-containers/kbs/user-keys/ca-cert.pem"]
+
+[attestation_service]
+type = "coco_as_builtin"
+timeout = 7
+
+[admin]
+authorization_mode = "AuthenticatedAuthorization"
+
+[admin.authentication.bearer_jwt]
+identity_providers = [{ issuer = "TrusteeInDocker", audience = "KBS", public_key_uri = "${publicKeyPath}" }]
+
+[admin.authorization.regex_acl]
+acls = [{ role = "admin", allowed_endpoints = "^/kbs/.+$" }]
+
+[[plugins]]
+name = "resource"
+`;
+}
+
+describe('upstream samples load as-is', () => {
+  test('the dev sample: builtin AS, LocalFs storage, resource plugin, three loud warnings', () => {
+    const config = parseKbsConfig(parseToml(DEV_SAMPLE));
+    expect(config.httpServer).toEqual({ sockets: [{ host: '127.0.0.1', port: 8080 }], insecureHttp: true, privateKey: undefined, certificate: undefined, payloadRequestSizeMiB: 2 });
+    expect(config.attestationService.timeoutMinutes).toBe(5);
+    expect(config.storage.storageType).toBe('LocalFs');
+    expect(config.storage.localFs.dirPath).toBe('/opt/confidential-containers/storage');
+    expect(config.plugins).toEqual([{ name: 'resource', backend: 'kvstorage' }]);
+    expect(config.admin).toEqual({ mode: 'InsecureAllowAll' });
+    expect(config.warnings).toHaveLength(3);
+    expect(config.warnings.join('\n')).toMatch(/insecure_http[\s\S]*insecure_header_jwk[\s\S]*InsecureAllowAll/);
+  });
+
+  test('AuthenticatedAuthorization with an Ed25519 public_key_uri, unknown keys outside [admin] ignored', async () => {
+    const publicKey = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    const keyPath = writeTempFile('public.pub', publicKey);
+    const file = writeTempFile('kbs-config.toml', authenticatedSample(keyPath));
+    const config = await loadKbsConfig(file);
+    expect(config.httpServer.sockets).toEqual([{ host: '0.0.0.0', port: 8080 }]);
+    expect(config.httpServer.payloadRequestSizeMiB).toBe(4);
+    expect(config.attestationService.timeoutMinutes).toBe(7);
+    expect(config.storage.storageType).toBe('Memory');
+    expect(config.admin).toEqual({
+      mode: 'AuthenticatedAuthorization',
+      identityProviders: [{ issuer: 'TrusteeInDocker', audience: 'KBS', publicKeyUri: keyPath }],
+      acls: [{ role: 'admin', allowedEndpoints: '^/kbs/.+$' }],
+    });
+    expect(config.warnings).toEqual(['http_server.insecure_http = true: the KBS serves plain HTTP; secrets and admin tokens travel unencrypted outside a trusted network']);
+  });
+
+  test('the dev sample composes into a working KBS (Memory store instead of /opt)', async () => {
+    const raw = parseToml(DEV_SAMPLE) as Record<string, unknown>;
+    delete raw['storage_backend'];
+    const kbs = await composeKbs(parseKbsConfig(raw));
+    const response = await kbs.apps[0]?.inject({ method: 'GET', url: '/kbs/v0/resource-policy' });
+    expect(response?.statusCode).toBe(200);
+    await kbs.close();
+  });
+
+  test('sockets with port 0 and IPv6 parse', () => {
+    const raw = parseToml(DEV_SAMPLE) as Record<string, Record<string, unknown>>;
+    (raw['http_server'] ?? {})['sockets'] = ['127.0.0.1:0', '[::1]:8443'];
+    expect(parseKbsConfig(raw).httpServer.sockets).toEqual([
+      { host: '127.0.0.1', port: 0 },
+      { host: '::1', port: 8443 },
+    ]);
+  });
+});
+
+type Edit = (raw: Record<string, Record<string, unknown>>) => void;
+const adminAuth = (providers: unknown, acls: unknown = [{ role: 'admin', allowed_endpoints: '^/kbs/.+$' }]) => ({
+  authorization_mode: 'AuthenticatedAuthorization',
+  authentication: { bearer_jwt: { identity_providers: providers } },
+  authorization: { regex_acl: { acls } },
+});
+
+describe('bad configs fail with path-precise messages', () => {
+  test.each<[string, Edit, string]>([
+    ['no [http_server]', (raw) => delete raw['http_server'], 'http_server: the [http_server] table is required'],
+    ['no [admin]', (raw) => delete raw['admin'], 'admin: the [admin] table is required'],
+    ['legacy admin type', (raw) => (raw['admin'] = { type: 'DenyAll' }), 'admin: unknown field `type`'],
+    ['admin typo', (raw) => (raw['admin'] = { authorization_mode: 'DenyAll', authorisation: {} }), 'admin: unknown field `authorisation`'],
+    ['unknown mode', (raw) => (raw['admin'] = { authorization_mode: 'Simple' }), 'admin.authorization_mode: unknown mode "Simple"'],
+    ['provider without key', (raw) => (raw['admin'] = adminAuth([{ issuer: 'x' }])), 'admin.authentication.bearer_jwt.identity_providers[0]: public_key_uri or jwk_set_uri required'],
+    ['second provider without key', (raw) => (raw['admin'] = adminAuth([{ public_key_uri: '/k.pem' }, { audience: 'kbs' }])), 'admin.authentication.bearer_jwt.identity_providers[1]: public_key_uri or jwk_set_uri required'],
+    ['provider unknown field', (raw) => (raw['admin'] = adminAuth([{ public_key_uri: '/k.pem', iss: 'x' }])), 'admin.authentication.bearer_jwt.identity_providers[0]: unknown field `iss`'],
+    ['no providers', (raw) => (raw['admin'] = adminAuth([])), 'admin.authentication.bearer_jwt.identity_providers: at least one identity provider required'],
+    ['unanchored ACL', (raw) => (raw['admin'] = adminAuth([{ public_key_uri: '/k.pem' }], [{ role: 'admin', allowed_endpoints: '/kbs/.+' }])), 'admin.authorization.regex_acl.acls[0].allowed_endpoints: must start with ^/kbs and end with $'],
+    ['ACL without role', (raw) => (raw['admin'] = adminAuth([{ public_key_uri: '/k.pem' }], [{ allowed_endpoints: '^/kbs/.+$' }])), 'admin.authorization.regex_acl.acls[0].role: required'],
+    ['bad ACL regex', (raw) => (raw['admin'] = adminAuth([{ public_key_uri: '/k.pem' }], [{ role: 'a', allowed_endpoints: '^/kbs/(+$' }])), 'admin.authorization.regex_acl.acls[0].allowed_endpoints: invalid regular expression'],
+    ['AuthenticatedAuthorization without authentication', (raw) => (raw['admin'] = { authorization_mode: 'AuthenticatedAuthorization' }), 'admin.authentication: required for AuthenticatedAuthorization'],
+    ['no token trust anchors', (raw) => (raw['attestation_token'] = {}), 'attestation_token: trusted_certs_paths or trusted_jwk_sets required'],
+    ['bad socket', (raw) => ((raw['http_server'] ?? {})['sockets'] = ['localhost']), 'http_server.sockets[0]: expected "ip:port"'],
+    ['socket not a string', (raw) => ((raw['http_server'] ?? {})['sockets'] = [8080]), 'http_server.sockets[0]: expected a string'],
+    ['HTTPS without certificate', (raw) => ((raw['http_server'] ?? {})['insecure_http'] = false), 'http_server.certificate: Missing certificate'],
+    ['payload size 0', (raw) => ((raw['http_server'] ?? {})['payload_request_size'] = 0), 'http_server.payload_request_size: expected an integer from 1 to 1024'],
+    ['grpc AS', (raw) => (raw['attestation_service'] = { type: 'coco_as_grpc' }), 'attestation_service.type: "coco_as_grpc" is not supported'],
+    ['timeout string', (raw) => (raw['attestation_service'] = { timeout: '5' }), 'attestation_service.timeout: expected an integer'],
+    ['Postgres storage', (raw) => (raw['storage_backend'] = { storage_type: 'Postgres' }), 'storage_backend.storage_type: Postgres is not supported by trustee-ts'],
+    ['bad session storage', (raw) => (raw['session_storage_type'] = 'Redis' as unknown as Record<string, unknown>), 'session_storage_type: Redis is not supported'],
+    ['unknown plugin', (raw) => (raw['plugins'] = [{ name: 'nebula-ca' }] as unknown as Record<string, unknown>), 'plugins[0].name: plugin "nebula-ca" is not supported'],
+    ['sample plugin without item', (raw) => (raw['plugins'] = [{ name: 'sample' }] as unknown as Record<string, unknown>), 'plugins[0].item: required'],
+    ['duplicate plugin', (raw) => (raw['plugins'] = [{ name: 'resource' }, { name: 'resource' }] as unknown as Record<string, unknown>), 'plugins[1].name: plugin "resource" configured twice'],
+    ['bad extra_teekey_paths', (raw) => (raw['attestation_token'] = { insecure_header_jwk: true, extra_teekey_paths: ['tee-pubkey'] }), 'attestation_token.extra_teekey_paths[0]: expected a JSON pointer'],
+  ])('%s', (_name, edit, message) => {
+    const raw = parseToml(DEV_SAMPLE) as Record<string, Record<string, unknown>>;
+    edit(raw);
+    expect(() => parseKbsConfig(raw)).toThrow(message);
+  });
+
+  test('invalid TOML and missing files name the file', async () => {
+    await expect(loadKbsConfig('/nonexistent/kbs-config.toml')).rejects.toThrow('/nonexistent/kbs-config.toml: cannot read (ENOENT)');
+    const file = writeTempFile('broken.toml', '[http_server\ninsecure_http = true');
+    await expect(loadKbsConfig(file)).rejects.toThrow(`${file}: invalid TOML`);
+  });
+
+  test('an unreadable admin public key fails at compose time', async () => {
+    const raw = parseToml(DEV_SAMPLE) as Record<string, unknown>;
+    delete raw['storage_backend'];
+    raw['admin'] = adminAuth([{ public_key_uri: '/nonexistent/admin.pub' }]);
+    await expect(composeKbs(parseKbsConfig(raw))).rejects.toThrow();
+  });
+});
