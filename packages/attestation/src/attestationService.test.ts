@@ -291,6 +291,11 @@ describe('createAttestationService: policies', () => {
     const v0 = await failure(service.setPolicy('mine', 'package policy\n\nallow { true }\n'));
     expect(v0.code).toBe('invalid_policy');
     expect((await failure(service.setPolicy('../x', 'package policy\n'))).code).toBe('invalid_policy');
+    const unsafe = await failure(service.setPolicy('mine', 'package policy\n\nimport rego.v1\n\nallow if { x == 1 }\n'));
+    expect(unsafe.code).toBe('invalid_policy');
+    const unknownFunction = await failure(service.setPolicy('mine', 'package policy\n\nimport rego.v1\n\nallow if { no_such_fn(1) }\n'));
+    expect(unknownFunction.code).toBe('invalid_policy');
+    await service.setPolicy('mine', 'package policy\n\nimport rego.v1\n\nallow if { query_reference_value("a") == 1 }\n');
   });
 
   test('every default policy parses', async () => {

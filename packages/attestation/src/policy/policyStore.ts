@@ -1,4 +1,4 @@
-import { checkPolicySyntax, RegoError } from '@trustee/rego';
+import { checkPolicySyntax, compilePolicy, RegoError } from '@trustee/rego';
 import type { KeyValueStore } from '@trustee/storage';
 import { AttestationError } from '../attestationError.ts';
 
@@ -62,12 +62,17 @@ export function assertPolicyId(policyId: string): void {
   }
 }
 
-/** Parses the Rego text; a syntax error becomes `invalid_policy` with its line:column. */
+/**
+ * Parses and compiles the Rego text; an error becomes `invalid_policy` with its line:column.
+ * Compiling (not only parsing, as upstream does) turns unsafe variables and unknown functions
+ * into a set-policy error instead of a failure of every later attestation.
+ */
 export function assertPolicySource(source: string): void {
   if (typeof source !== 'string') throw new AttestationError('invalid_policy', 'policy must be text');
   if (Buffer.byteLength(source, 'utf8') > MAX_POLICY_BYTES) throw new AttestationError('invalid_policy', `policy is larger than ${MAX_POLICY_BYTES} bytes`);
   try {
     checkPolicySyntax(source);
+    compilePolicy([{ name: 'policy.rego', source }], { hostFunctions: { query_reference_value: () => null } });
   } catch (error) {
     if (error instanceof RegoError) throw new AttestationError('invalid_policy', `invalid Rego policy: ${error.message}`, { cause: error });
     throw new AttestationError('invalid_policy', 'invalid Rego policy', { cause: error });
