@@ -3,6 +3,9 @@
  * reading the same reference-value ids with the same JSON types (lists for `in`, scalars for
  * `==`), so reference values registered for upstream behave the same here.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { MemoryStore } from '@trustee/storage';
 import type { JsonObject } from '../json.ts';
@@ -161,5 +164,22 @@ describe('GPU, switch and ppcie defaults', () => {
     ['ppcie', 'default_ppcie', { nvidia: {} }, {}, { executables: 0, hardware: 0, configuration: 2 }],
   ])('%s', async (_name, policy, input, values, expected) => {
     expect(await appraise(policy, input, values)).toEqual({ ...zeros, ...expected });
+  });
+});
+
+// Real upstream claim shape: trustee's own expected TDX claims for tdx_quote_4.dat + CCEL
+// (read in place from ../shared, never copied into the repository).
+const vectors = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../../shared/vectors');
+const tdxClaimsPath = join(vectors, 'tdx/trustee-parse_tdx_claims_expected.json');
+
+describe.skipIf(!existsSync(tdxClaimsPath))('default_cpu on upstream TDX claims', () => {
+  test('debug TD without kernel events: RTMR path 4, hardware 2 when UpToDate, configuration 36', async () => {
+    const claims = JSON.parse(readFileSync(tdxClaimsPath, 'utf8')) as JsonObject;
+    const { init_data: _init, report_data: _report, ...tdxClaims } = claims;
+    const quote = tdxClaims.quote as { body: Record<string, string> };
+    const input = { tdx: { ...tdxClaims, tcb_status: 'UpToDate', collateral_expiration_status: '0' } };
+    const values = { mr_td: [quote.body.mr_td], rtmr_1: [quote.body.rtmr_1], rtmr_2: [quote.body.rtmr_2], xfam: [quote.body.xfam] };
+    expect(await appraise('default_cpu', input, values)).toEqual({ ...zeros, executables: 4, hardware: 2, configuration: 36 });
+    expect(await appraise('default_cpu', input)).toEqual({ ...zeros, executables: 33, hardware: 97, configuration: 36 });
   });
 });
