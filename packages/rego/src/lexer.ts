@@ -118,7 +118,7 @@ export function tokenize(src: string, file: string): Token[] {
     }
     if (c === 34) {
       i++;
-      const value = readQuoted(src, i, (msg, at) => fail(msg, at), false);
+      const value = readQuoted(src, i, (msg) => fail(msg, start), false);
       i = value.end;
       push('string', value.text);
       continue;

@@ -1,0 +1,140 @@
+// Invariant: evaluation follows OPA's semantics (undefined propagation, conflicts, with,
+// safety reordering) and hostile policies end with a typed error inside the budget instead of
+// hanging the process or overflowing the stack.
+import { describe, expect, it } from 'vitest';
+import { compilePolicy, RegoError, type RegoJson } from './index.ts';
+
+function errorOf(f: () => unknown): RegoError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof RegoError) return e;
+    throw e;
+  }
+  throw new Error('expected a RegoError');
+}
+
+const rule = (src: string, ref: string, input?: RegoJson): RegoJson | undefined =>
+  compilePolicy(`package t\nimport rego.v1\n${src}`).evaluateRule(ref, input === undefined ? {} : { input });
+
+describe('core semantics', () => {
+  it('undefined propagates and `not` turns it into success', () => {
+    expect(rule('p if input.a.b.c', 'data.t.p', {})).toBeUndefined();
+    expect(rule('p if not input.a.b.c', 'data.t.p', {})).toBe(true);
+    expect(rule('default p := false\np if input.x == 1', 'data.t.p', { x: 2 })).toBe(false);
+  });
+
+  it('only false and undefined fail a body expression', () => {
+    expect(rule('p if { 0; ""; null; [] }', 'data.t.p')).toBe(true);
+    expect(rule('p if { false }', 'data.t.p')).toBeUndefined();
+  });
+
+  it('reorders literals so vars are bound before use', () => {
+    expect(rule('p := y if { y := x + 1; x := input.n }', 'data.t.p', { n: 41 })).toBe(42);
+  });
+
+  it('compares across types with OPA ordering and numbers by value', () => {
+    expect(rule('p := [1 == 1.0, 1 < "a", null < false, [4] > 5, {1} > {"a": 1}]', 'data.t.p')).toEqual([true, true, true, true, true]);
+  });
+
+  it('iterates objects with some k, v in', () => {
+    expect(rule('p contains k if { some k, v in input; v > 1 }', 'data.t.p', { a: 1, b: 2, c: 3 })).toEqual(['b', 'c']);
+  });
+
+  it('`in` on a non-collection is false', () => {
+    expect(rule('p := 1 in null', 'data.t.p')).toBe(false);
+    expect(rule('p := 1 in {"a": 1}', 'data.t.p')).toBe(true);
+  });
+
+  it('supports with on input, data and functions', () => {
+    const src = 'f(x) := x\nq := f(input.v)\np := x if { x := q with input.v as 7 }\nr := x if { x := data.d.e with data.d.e as 3 }\ns := x if { x := q with f as 9 }\n';
+    expect(rule(src, 'data.t.p')).toBe(7);
+    expect(rule(src, 'data.t.r')).toBe(3);
+    expect(rule(src, 'data.t.s', { v: 1 })).toBe(9);
+  });
+
+  it('returns OPA-like query result sets', () => {
+    const p = compilePolicy('package t\nxs := [1, 2, 3]');
+    expect(p.evaluateQuery('x := data.t.xs[i]; x > 1')).toEqual([
+      { i: 1, x: 2 },
+      { i: 2, x: 3 },
+    ]);
+  });
+
+  it('calls host functions synchronously, per policy and per evaluation', () => {
+    const src = 'package policy\nok if input.v in rv("ids")\n';
+    const p = compilePolicy(src, { hostFunctions: { rv: () => ['a', 'b'] } });
+    expect(p.evaluateRule('data.policy.ok', { input: { v: 'a' } })).toBe(true);
+    expect(p.evaluateRule('data.policy.ok', { input: { v: 'a' }, hostFunctions: { rv: () => null } })).toBeUndefined();
+  });
+
+  it('reports unknown functions at compile time', () => {
+    const e = errorOf(() => compilePolicy('package t\np := nosuch.fn(1)'));
+    expect(e.code).toBe('rego_type_error');
+    expect(e.message).toContain('undefined function nosuch.fn');
+  });
+
+  it('reports unsafe vars at compile time', () => {
+    const e = errorOf(() => compilePolicy('package t\np if { x > 1 }'));
+    expect(e.code).toBe('rego_unsafe_var_error');
+    expect(e.message).toContain('var x is unsafe');
+  });
+});
+
+describe('conflicts', () => {
+  it.each([
+    ['p := 1\np := 2', 'data.t.p', 'complete rules must not produce multiple outputs'],
+    ['p := x if { some x in [1, 2] }', 'data.t.p', 'complete rules must not produce multiple outputs'],
+    ['f(_) := 1\nf(_) := 2\np := f(0)', 'data.t.p', 'functions must not produce multiple outputs for same inputs'],
+    ['o[k] := v if { some v in [1, 2]; k := "a" }', 'data.t.o', 'object keys must be unique'],
+    ['p := {k: v | some v in [1, 2]; k := "a"}', 'data.t.p', 'object keys must be unique'],
+  ])('%j → eval_conflict_error', (src, ref, message) => {
+    const e = errorOf(() => rule(src, ref));
+    expect(e.code).toBe('eval_conflict_error');
+    expect(e.message).toContain(message);
+  });
+
+  it('equal values from several definitions are not a conflict', () => {
+    expect(rule('p := 1 if true\np := 1 if true', 'data.t.p')).toBe(1);
+  });
+});
+
+describe('hostile policies', () => {
+  const huge = 'xs := [i | some i in [0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31]]\n';
+
+  it('a cartesian explosion stops at the step budget', () => {
+    const p = compilePolicy(`package t\n${huge}p := count([1 | xs[_]; xs[_]; xs[_]; xs[_]; xs[_]; xs[_]])`);
+    const e = errorOf(() => p.evaluateRule('data.t.p', { maxSteps: 100_000 }));
+    expect(e.code).toBe('eval_budget_exceeded');
+  });
+
+  it('nested comprehensions stop at the wall-clock budget', () => {
+    const p = compilePolicy(`package t\n${huge}p := [[[[[[1 | xs[_]] | xs[_]] | xs[_]] | xs[_]] | xs[_]] | xs[_]]`);
+    const e = errorOf(() => p.evaluateRule('data.t.p', { maxSteps: Number.MAX_SAFE_INTEGER, timeoutMs: 50 }));
+    expect(e.code).toBe('eval_budget_exceeded');
+  });
+
+  it('recursive functions are rejected, not run forever', () => {
+    const p = compilePolicy('package t\nf(x) := y if { y := f(x + 1) }\np := f(0)');
+    expect(errorOf(() => p.evaluateRule('data.t.p')).code).toBe('rego_recursion_error');
+  });
+
+  it('recursive rules are rejected', () => {
+    const p = compilePolicy('package t\np if q\nq if p');
+    expect(errorOf(() => p.evaluateRule('data.t.p')).code).toBe('rego_recursion_error');
+  });
+
+  it('a very long rule chain hits the depth limit instead of overflowing the stack', () => {
+    const n = 5000;
+    const lines = Array.from({ length: n }, (_, i) => `r${i} := r${i + 1}`);
+    lines.push(`r${n} := 1`);
+    const p = compilePolicy(`package t\n${lines.join('\n')}`);
+    expect(errorOf(() => p.evaluateRule('data.t.r0')).code).toBe('eval_budget_exceeded');
+  });
+
+  it('the engine stays usable after a budget error', () => {
+    const p = compilePolicy(`package t\n${huge}p := count([1 | xs[_]; xs[_]; xs[_]; xs[_]])\nq := 1`);
+    expect(errorOf(() => p.evaluateRule('data.t.p', { maxSteps: 1000 })).code).toBe('eval_budget_exceeded');
+    expect(p.evaluateRule('data.t.q')).toBe(1);
+  });
+});
