@@ -13,3 +13,5 @@ export type { TcbStatus } from '../dcap/tcbInfo.ts';
 export { parseCcel, replayCcel, TCG_ALG_SHA384, type CcelEntry } from '../eventlog/parseCcel.ts';
 export { intelCollateralFromJson, intelCollateralToJson, parseIntelCollateralText, loadIntelCollateral, type IntelCollateralJson } from '../collateral/intelBundle.ts';
 export { staticIntelCollateral, intelBundleKey, type IntelBundleKey } from '../collateral/intelStatic.ts';
+export { createIntelPcsClient, INTEL_PCS_URL, rootCaCrlDistributionPoint, type IntelPcsClient, type IntelPcsOptions, type FetchFunction } from '../collateral/intelPcs.ts';
+export { createIntelCollateralCache, collateralFreshUntil, INTEL_COLLATERAL_NAMESPACE, type IntelCollateralCache, type IntelCollateralCacheOptions } from '../collateral/intelCache.ts';
