@@ -1,0 +1,231 @@
+/**
+ * Invariant: each builtin family returns OPA's values and raises OPA's error class and text for
+ * bad input — never a raw JS exception — and hostile sizes end in an error, not a hang.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, expect, test } from 'vitest';
+import { BuiltinError } from '../builtinContract.ts';
+import { ObjectValue, SetValue, toRegoText, type Value } from '../value.ts';
+import { callBuiltin, testEvaluation, v } from './testing.ts';
+
+function text(name: string, ...args: Value[]): string {
+  const result = callBuiltin(name, ...args);
+  return result === undefined ? 'undefined' : toRegoText(result);
+}
+
+function errorOf(name: string, ...args: Value[]): { code: string; message: string } {
+  try {
+    callBuiltin(name, ...args);
+  } catch (error) {
+    expect(error).toBeInstanceOf(BuiltinError);
+    const e = error as BuiltinError;
+    return { code: e.code, message: e.message };
+  }
+  throw new Error(`${name} did not fail`);
+}
+
+describe('strings', () => {
+  test.each([
+    ['sprintf', ['%d items, %s, %.2f, %x, %v', v([3, 'ok', 3.14159, 255, { a: [1, 'b'] }])], '"3 items, ok, 3.14, ff, {\\"a\\": [1, \\"b\\"]}"'],
+    ['sprintf', ['%d %s', v(['a'])], '"%!d(string=a) %!s(MISSING)"'],
+    ['sprintf', ['%v %v %v', v([1e-7, 1234567.5, 1000000])], '"1e-07 1.2345675e+06 1000000"'],
+    ['sprintf', ['%s', [123456789123456789123n]], '"123456789123456789123"'],
+    ['format_int', [-5.7, 2], '"-101"'],
+    ['indexof', ['aéb', 'b'], '2'],
+    ['substring', ['héllo', 1, 3], '"éll"'],
+    ['split', ['a.b.c', '.'], '["a", "b", "c"]'],
+    ['strings.split_n', ['a.b.c.d', '.', -2], '["c", "d"]'],
+    ['replace', ['abc', '', '-'], '"-a-b-c-"'],
+    ['strings.replace_n', [v({ a: '1', '': 'X' }), 'ab'], '"X1XbX"'],
+    ['trim_space', ['\u0085 x \t'], '"x"'],
+    ['strings.count', ['cheese', ''], '7'],
+    ['strings.reverse', ['ab😀'], '"😀ba"'],
+    ['strings.render_template', ['{{range $i, $n := .names}}{{if $i}},{{end}}hi {{$n}}{{end}} {{.missing}}', v({ names: ['a', 'b'] })], '"hi a,hi b <undefined>"'],
+  ] as Array<[string, Value[], string]>)('%s (case %#)', (name, args, expected) => {
+    expect(text(name, ...args)).toBe(expected);
+  });
+
+  test('type errors name the builtin and operand', () => {
+    expect(errorOf('strings.reverse', 1)).toEqual({ code: 'eval_type_error', message: 'strings.reverse: operand 1 must be string but got number' });
+    expect(errorOf('concat', ',', v([1]))).toEqual({ code: 'eval_type_error', message: 'concat: operand 2 must be array of strings but got array containing number' });
+    expect(errorOf('substring', 'abc', -1, 1).message).toBe('substring: negative offset');
+  });
+
+  test('huge formatting widths fail instead of allocating', () => {
+    expect(errorOf('sprintf', '%999999999d', v([1])).code).toBe('eval_builtin_error');
+  });
+});
+
+describe('numbers, aggregates, collections', () => {
+  test.each([
+    ['sum', [v([1, 2.5])], '3.5'],
+    ['product', [[18446744073709551617n, 2]], '36893488147419103234'],
+    ['round', [-2.5], '-3'],
+    ['abs', [-9223372036854775808n], '9223372036854775808'],
+    ['numbers.range', [2, -1], '[2, 1, 0, -1]'],
+    ['numbers.range_step', [10, 3, 2], '[10, 8, 6, 4]'],
+    ['bits.lsh', [9223372036854775807n, 1], '18446744073709551614'],
+    ['to_number', ['-42.0'], '-42'],
+    ['count', ['héllo'], '5'],
+    ['object.get', [v({ a: { b: [{ c: 1 }] } }), v(['a', 'b', 0, 'c']), 2], '1'],
+    ['object.union_n', [v([{ a: { b: 2 } }, { a: 4 }, { a: { c: 3 } }])], '{"a": {"c": 3}}'],
+    ['object.subset', [v([1, 2, 3, 4]), v([2, 3])], 'true'],
+    ['array.flatten', [v([[1, [2]], 3])], '[1, [2], 3]'],
+  ] as Array<[string, Value[], string]>)('%s (case %#)', (name, args, expected) => {
+    expect(text(name, ...args)).toBe(expected);
+  });
+
+  test('hostile range sizes are refused', () => {
+    expect(errorOf('numbers.range', 0, 1_000_000_000_000).code).toBe('eval_builtin_error');
+    expect(errorOf('numbers.range_step', 0, 10, -2).message).toBe('numbers.range_step: step must be a positive integer');
+    expect(errorOf('bits.lsh', 1, -1).message).toContain('must be an unsigned integer number but got a negative integer');
+  });
+
+  test('rand.intn and uuid.rfc4122 are stable within one evaluation', () => {
+    const evaluation = testEvaluation();
+    expect(evaluation.call('rand.intn', 'k', 1000)).toBe(evaluation.call('rand.intn', 'k', 1000));
+    expect(evaluation.call('uuid.rfc4122', 'k')).toBe(evaluation.call('uuid.rfc4122', 'k'));
+  });
+});
+
+describe('units, time, semver, uuid', () => {
+  test.each([
+    ['units.parse', ['1.1Ki'], '1126.4'],
+    ['units.parse', ['100m'], '0.1'],
+    ['units.parse_bytes', ['1.1KB'], '1100'],
+    ['units.parse_bytes', ['10EiB'], '11529215046068469760'],
+    ['time.parse_rfc3339_ns', ['1677-09-21T00:12:43.145224192-00:00'], '-9223372036854775808'],
+    ['time.parse_ns', ['RFC822Z', '02 Jun 17 19:00 -0700'], '1496455200000000000'],
+    ['time.format', [v([1670006453141828752, 'Asia/Kolkata', 'Mon Jan 02 15:04:05 -0700 2006'])], '"Sat Dec 03 00:10:53 +0530 2022"'],
+    ['time.date', [v([1517814000000000000, 'America/Los_Angeles'])], '[2018, 2, 4]'],
+    ['time.add_date', [1585852421593912000n, 3, 9, 12], '1705257221593912000'],
+    ['time.diff', [1703444325734390000n, 1257894000000000000n], '[14, 1, 13, 19, 58, 45]'],
+    ['time.parse_duration_ns', ['1h30m0.5s'], '5400500000000'],
+    ['semver.compare', ['1.0.0-alpha', '1.0.0'], '-1'],
+    ['uuid.parse', ['{00000000-0000-4000-8000-000000000000}'], '{"variant": "RFC4122", "version": 4}'],
+  ] as Array<[string, Value[], string]>)('%s (case %#)', (name, args, expected) => {
+    expect(text(name, ...args)).toBe(expected);
+  });
+
+  test('Go-style time errors', () => {
+    expect(errorOf('time.parse_ns', '2006-01-02', '2020-02-30').message).toBe('time.parse_ns: parsing time "2020-02-30": day out of range');
+    expect(errorOf('time.parse_rfc3339_ns', '2262-04-11T23:47:16.854775808-00:00').message).toContain('time outside of valid range');
+    expect(errorOf('time.parse_duration_ns', '1x').message).toContain('time: unknown unit "x" in duration "1x"');
+    expect(errorOf('units.parse', '100 k').message).toBe('units.parse: spaces not allowed in resource strings');
+  });
+});
+
+describe('regex and glob', () => {
+  test.each([
+    ['regex.replace', ['-wy-wxxy-', 'w(x*)y', '0'], '"-0-0-"'],
+    ['regex.find_n', ['a*', 'baaac', -1], '["", "aaa", ""]'],
+    ['regex.split', ['[a-z]+$', 'foobar baz'], '["foobar ", ""]'],
+    ['regex.find_all_string_submatch_n', ['(?P<x>a)(b)?', 'aab', -1], '[["a", "a", ""], ["ab", "a", "b"]]'],
+    ['regex.match', ['\\Aa[[:digit:]]\\z', 'a1'], 'true'],
+    ['regex.template_match', ['urn:foo:{.*}', 'urn:foo:bar:baz', '{', '}'], 'true'],
+    ['glob.match', ['*.github.com', v([]), 'api.github.com'], 'true'],
+    ['glob.match', ['*', v(['.', '/']), 'a/b'], 'false'],
+    ['glob.match', ['{**/,}x', null, 'x'], 'true'],
+  ] as Array<[string, Value[], string]>)('%s (case %#)', (name, args, expected) => {
+    expect(text(name, ...args)).toBe(expected);
+  });
+
+  test('non-RE2 syntax is rejected, not reinterpreted', () => {
+    expect(errorOf('regex.match', 'a(?=b)', 'ab').message).toContain('invalid or unsupported Perl syntax');
+    expect(errorOf('regex.match', '(a)\\1', 'aa').message).toContain('invalid escape sequence');
+    expect(callBuiltin('regex.is_valid', '++')).toBe(false);
+  });
+
+  test('a catastrophically backtracking pattern ends with an error', () => {
+    expect(errorOf('regex.match', '(a+)+$', `${'a'.repeat(40)}!`).message).toContain('time limit');
+  });
+});
+
+describe('net.cidr', () => {
+  test.each([
+    ['net.cidr_contains', ['10.0.0.0/8', '10.1.2.3'], 'true'],
+    ['net.cidr_intersects', ['fd00::/8', 'fd12::/16'], 'true'],
+    ['net.cidr_merge', [v(['192.0.128.0/24', '192.0.129.0/24'])], '{"192.0.128.0/23"}'],
+    ['net.cidr_merge', [v(['2601:600:8a80:207e:a57d:7567:e2c9:e7b3/64'])], '{"2601:600:8a80:207e::/64"}'],
+    ['net.cidr_expand', ['192.168.0.0/31'], '{"192.168.0.0", "192.168.0.1"}'],
+    ['net.cidr_is_valid', ['192.168.1.1/33'], 'false'],
+  ] as Array<[string, Value[], string]>)('%s (case %#)', (name, args, expected) => {
+    expect(text(name, ...args)).toBe(expected);
+  });
+
+  test('expanding a huge network is refused', () => {
+    expect(errorOf('net.cidr_expand', '10.0.0.0/8').code).toBe('eval_builtin_error');
+  });
+});
+
+describe('encoding and json', () => {
+  test.each([
+    ['json.marshal', [v({ b: '<x>', a: [1, 2] })], '"{\\"a\\":[1,2],\\"b\\":\\"\\\\u003cx\\\\u003e\\"}"'],
+    ['json.unmarshal', ['{"n": 18446744073709551617}'], '{"n": 18446744073709551617}'],
+    ['yaml.unmarshal', ['a: yes\nb: [1, 2]\n'], '{"a": true, "b": [1, 2]}'],
+    ['base64url.decode', ['aGVsbG8'], '"hello"'],
+    ['urlquery.encode_object', [v({ b: ['x y', 'z&'], a: 'c' })], '"a=c&b=x+y&b=z%26"'],
+    ['json.remove', [v({ a: { b: 1, c: 2 }, d: 3 }), v(['a/b', 'd'])], '{"a": {"c": 2}}'],
+    ['json.filter', [v({ a: { b: 1, c: 2 }, d: 3 }), v(['a/b'])], '{"a": {"b": 1}}'],
+    ['json.patch', [v({ a: [1] }), v([{ op: 'add', path: '/a/-', value: 2 }, { op: 'test', path: '/a/1', value: 2 }])], '{"a": [1, 2]}'],
+    ['crypto.sha256', ['abc'], '"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"'],
+    ['crypto.hmac.equal', ['abc', 'abd'], 'false'],
+  ] as Array<[string, Value[], string]>)('%s (case %#)', (name, args, expected) => {
+    expect(text(name, ...args)).toBe(expected);
+  });
+
+  test('deeply nested JSON is refused without a stack overflow', () => {
+    expect(errorOf('json.unmarshal', `${'['.repeat(5000)}${']'.repeat(5000)}`).code).toBe('eval_builtin_error');
+  });
+
+  test('Go-style decode errors', () => {
+    expect(errorOf('hex.decode', 'fghijkl').message).toContain("invalid byte: U+0067 'g'");
+    expect(errorOf('yaml.unmarshal', '[1,2,3').message).toContain('yaml: line 1: did not find');
+  });
+});
+
+describe('io.jwt', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = ObjectValue.fromRecord(privateKey.export({ format: 'jwk' }) as Record<string, string>);
+  const publicPem = publicKey.export({ format: 'pem', type: 'spki' }).toString();
+  const now = 1_700_000_000;
+
+  test('encode_sign then verify and decode_verify round-trip with real ES256 signatures', () => {
+    const token = callBuiltin('io.jwt.encode_sign', v({ alg: 'ES256', typ: 'JWT' }), v({ iss: 'opa', exp: now + 60 }), jwk) as string;
+    expect(callBuiltin('io.jwt.verify_es256', token, publicPem)).toBe(true);
+    const tampered = `${token.slice(0, -4)}${token.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
+    expect(callBuiltin('io.jwt.verify_es256', tampered, publicPem)).toBe(false);
+    const evaluation = testEvaluation({ nowNs: BigInt(now) * 1_000_000_000n });
+    const ok = evaluation.call('io.jwt.decode_verify', token, v({ cert: publicPem, iss: 'opa' })) as Value[];
+    expect(ok[0]).toBe(true);
+    const wrongIssuer = evaluation.call('io.jwt.decode_verify', token, v({ cert: publicPem, iss: 'other' })) as Value[];
+    expect(wrongIssuer[0]).toBe(false);
+    const expired = testEvaluation({ nowNs: BigInt(now + 60) * 1_000_000_000n }).call('io.jwt.decode_verify', token, v({ cert: publicPem })) as Value[];
+    expect(expired[0]).toBe(false);
+  });
+
+  test('HMAC tokens verify only with the right secret', () => {
+    const key = v({ kty: 'oct', k: Buffer.from('secret').toString('base64url') });
+    const token = callBuiltin('io.jwt.encode_sign', v({ alg: 'HS256' }), v({ sub: '0' }), key) as string;
+    expect(callBuiltin('io.jwt.verify_hs256', token, 'secret')).toBe(true);
+    expect(callBuiltin('io.jwt.verify_hs256', token, 'Secret')).toBe(false);
+  });
+
+  test('malformed tokens raise OPA errors', () => {
+    expect(errorOf('io.jwt.decode', 'abc').message).toContain('encoded JWT had no period separators');
+    expect(errorOf('io.jwt.decode', 'a.b').message).toContain('encoded JWT must have 3 sections, found 2');
+    expect(errorOf('io.jwt.decode_verify', 'a.b.c', v({})).message).toContain('no key constraint');
+  });
+});
+
+describe('graph', () => {
+  test('walk yields every path and value', () => {
+    const pairs = callBuiltin('walk', v({ a: [1] })) as Value[];
+    expect(pairs.map((p) => toRegoText(p))).toEqual(['[[], {"a": [1]}]', '[["a"], [1]]', '[["a", 0], 1]']);
+  });
+
+  test('reachable follows edges from the initial nodes', () => {
+    const graph = v({ a: ['b'], b: ['c'], c: [], d: ['a'] });
+    expect(callBuiltin('graph.reachable', graph, v(['a']))).toEqual(SetValue.of(['a', 'b', 'c']));
+  });
+});
