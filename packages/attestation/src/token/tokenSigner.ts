@@ -6,7 +6,7 @@
  */
 import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { CompactSign, type CompactJWSHeaderParameters, type JWK } from 'jose';
+import { CompactSign, importPKCS8, type CompactJWSHeaderParameters, type JWK } from 'jose';
 import type { KeyValueStore } from '@trustee/storage';
 import { AttestationError } from '../attestationError.ts';
 import type { TokenSignerConfig } from '../config.ts';
@@ -52,11 +52,13 @@ export async function loadTokenSigner(signer: TokenSignerConfig | undefined, sto
   }
   // Member order is the wire order: {"typ":"JWT","alg":"ES256","jwk":{...}}.
   const header: CompactJWSHeaderParameters = { typ: 'JWT', alg: 'ES256', jwk: jwk as JWK };
+  // Imported once: jose would otherwise convert the KeyObject on every signature.
+  const signingKey = await importPKCS8(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 'ES256');
   return {
     jwk,
     async sign(payload) {
       try {
-        return await new CompactSign(payload).setProtectedHeader(header).sign(privateKey);
+        return await new CompactSign(payload).setProtectedHeader(header).sign(signingKey);
       } catch (error) {
         throw new AttestationError('token_issue_failed', `cannot sign the attestation token: ${(error as Error).message}`, { cause: error });
       }

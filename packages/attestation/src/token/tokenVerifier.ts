@@ -59,6 +59,7 @@ export const TEE_PUBKEY_POINTERS = [
 
 export const EXP_LEEWAY_SECONDS = 60;
 const MAX_TOKEN_LENGTH = 4 * 1024 * 1024;
+const MAX_CACHED_KEYS = 256;
 
 /**
  * Builds a verifier; certificates and JWK sets are loaded once, now.
@@ -102,6 +103,17 @@ export async function createTokenVerifier(config: TokenVerifierConfig, deps: Tok
     }
   }
   const pointers = [...config.extraTeekeyPaths, ...TEE_PUBKEY_POINTERS];
+  // Importing a JWK costs more than verifying the signature; the same few keys sign every token.
+  const importedKeys = new Map<string, Awaited<ReturnType<typeof importJWK>>>();
+  async function importKey(jwk: JWK, alg: string): Promise<Awaited<ReturnType<typeof importJWK>>> {
+    const cacheKey = `${alg}\u0000${JSON.stringify(jwk)}`;
+    const cached = importedKeys.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const key = await importJWK(jwk, alg);
+    if (importedKeys.size >= MAX_CACHED_KEYS) importedKeys.clear();
+    importedKeys.set(cacheKey, key);
+    return key;
+  }
 
   function selectKey(header: Record<string, unknown>): JsonObject {
     const headerJwk = Object.hasOwn(header, 'jwk') ? header.jwk : undefined;
@@ -133,7 +145,7 @@ export async function createTokenVerifier(config: TokenVerifierConfig, deps: Tok
       if (typeof alg !== 'string' || alg.length === 0) throw invalid('the verification JWK carries no alg');
       let key: Awaited<ReturnType<typeof importJWK>>;
       try {
-        key = await importJWK(publicJwk(jwk), alg);
+        key = await importKey(publicJwk(jwk), alg);
       } catch (error) {
         throw invalid(`the verification JWK cannot be used with ${alg}: ${(error as Error).message}`);
       }
