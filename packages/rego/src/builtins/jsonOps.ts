@@ -2,7 +2,7 @@
  * json.filter, json.remove (paths as "a/b/0" strings or arrays of segments) and json.patch
  * (RFC 6902 operations over RFC 6901 pointers). A failing patch raises eval_builtin_error.
  */
-import { builtinError, operandError, operandErrorText, type BuiltinContext, type BuiltinDefinition } from '../builtinContract.ts';
+import { operandError, operandErrorText, type BuiltinContext, type BuiltinDefinition } from '../builtinContract.ts';
 import { ObjectValue, SetValue, equals, toJsonText, typeName, type Value } from '../value.ts';
 import { collectionElements, objectArg } from './args.ts';
 
@@ -184,7 +184,10 @@ function addAt(doc: Value, path: readonly string[], value: Value): Value {
       const i = arrayIndex(last, container.length, true);
       return [...container.slice(0, i), value, ...container.slice(i)];
     }
-    if (container instanceof SetValue) return container.clone().add(value);
+    if (container instanceof SetValue) {
+      if (segmentKey(value) !== last) throw new PatchError('set member does not match its path');
+      return container.clone().add(value);
+    }
     throw new PatchError('cannot add to a scalar');
   });
 }
@@ -271,7 +274,8 @@ export const jsonOpsBuiltins: BuiltinDefinition[] = [
       try {
         return applyPatch(d as Value, p as Value, ctx);
       } catch (error) {
-        if (error instanceof PatchError) throw builtinError(ctx.name, error.message);
+        // OPA: a patch that cannot be applied makes the call undefined.
+        if (error instanceof PatchError) return undefined;
         throw error;
       }
     },
