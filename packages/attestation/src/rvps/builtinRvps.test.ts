@@ -4,7 +4,10 @@
  * treats expired values as absent.
  */
 import { describe, expect, test } from 'vitest';
-import { MemoryStore } from '@trustee/storage';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalFsStore, MemoryStore } from '@trustee/storage';
 import { AttestationError } from '../attestationError.ts';
 import { createBuiltinRvps, REFERENCE_VALUE_NAMESPACE } from './builtinRvps.ts';
 import { defaultExpiration, formatExpiration, parseExpiration } from './expiration.ts';
@@ -95,5 +98,20 @@ describe('expiration', () => {
 
   test.each(['2026-01-01T00:00:00.000Z', '2026-13-01T00:00:00Z', '2026-02-30T00:00:00Z', '2026-01-01 00:00:00Z', ''])('parseExpiration rejects %j', (text) => {
     expect(parseExpiration(text)).toBeUndefined();
+  });
+});
+
+describe('createBuiltinRvps over a key-validating store', () => {
+  test('an id the backend rejects reads as absent; registering it is a typed error', async () => {
+    const store = new LocalFsStore({ dirPath: mkdtempSync(join(tmpdir(), 'rvps-')) });
+    const rvps = createBuiltinRvps(store);
+    expect(await rvps.query('rvps:///github.com/x:latest')).toBeUndefined();
+    const error = await rvps.register(sampleMessage({ 'a:b': 1 })).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect((error as AttestationError).code).toBe('invalid_reference_value');
+    await rvps.register(sampleMessage({ 'rvps/github.com/x': ['1'] }));
+    expect(await rvps.query('rvps/github.com/x')).toEqual(['1']);
   });
 });

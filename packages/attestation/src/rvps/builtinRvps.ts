@@ -1,4 +1,4 @@
-import type { KeyValueStore } from '@trustee/storage';
+import { StorageError, type KeyValueStore } from '@trustee/storage';
 import { AttestationError } from '../attestationError.ts';
 import { isJsonObject, own, type Json } from '../json.ts';
 import { defaultExpiration, formatExpiration, parseExpiration } from './expiration.ts';
@@ -52,7 +52,14 @@ export function createBuiltinRvps(store: KeyValueStore, options: BuiltinRvpsOpti
 
   async function getRecord(id: string): Promise<ReferenceValueRecord | undefined> {
     if (typeof id !== 'string') throw new AttestationError('rvps_error', 'reference value id must be a string');
-    const bytes = await storage(() => store.get(namespace, id));
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await store.get(namespace, id);
+    } catch (error) {
+      // An id the backend cannot even store (e.g. `rvps:///…:tag` on LocalFs) was never registered.
+      if (error instanceof StorageError && error.code === 'invalid_key') return undefined;
+      throw new AttestationError('rvps_error', `reference value storage: ${(error as Error).message}`, { cause: error });
+    }
     if (bytes === undefined) return undefined;
     const record = decodeRecord(bytes, id);
     const expiration = parseExpiration(record.expiration);
@@ -75,9 +82,14 @@ export function createBuiltinRvps(store: KeyValueStore, options: BuiltinRvpsOpti
       for (const value of values) {
         const expiration = value.expiration ?? defaultExpiry;
         const record: ReferenceValueRecord = { version: RVPS_MESSAGE_VERSION, name: value.name, expiration: formatExpiration(expiration), value: value.value };
-        await storage(() =>
-          store.set(namespace, value.name, new TextEncoder().encode(JSON.stringify(record)), { overwrite: true, expiresAtMs: expiration.getTime() }),
-        );
+        try {
+          await store.set(namespace, value.name, new TextEncoder().encode(JSON.stringify(record)), { overwrite: true, expiresAtMs: expiration.getTime() });
+        } catch (error) {
+          if (error instanceof StorageError && error.code === 'invalid_key') {
+            throw new AttestationError('invalid_reference_value', `reference value name ${JSON.stringify(value.name.slice(0, 128))} is not a valid storage key: ${error.message}`);
+          }
+          throw new AttestationError('rvps_error', `reference value storage: ${(error as Error).message}`, { cause: error });
+        }
       }
     },
     async query(id) {
