@@ -4,7 +4,7 @@ import { parseCachedAmdCertificate } from '../snp/certificateCache.ts';
 import { azSnpClaims } from '../snp/snpClaims.ts';
 import { parseSnpReport, type SnpReport } from '../snp/snpReport.ts';
 import { parseAmdCertificate } from '../snp/vekCertificate.ts';
-import { verifySnpReport } from '../snp/verifySnpReport.ts';
+import { checkSnpReport, verifyReportSignatureAsync } from '../snp/verifySnpReport.ts';
 import { checkHclBinding, checkUserData } from '../tpm/hclBinding.ts';
 import { parseHclReport, parseHclRuntimeClaims } from '../tpm/hclReport.ts';
 import { checkInitDataPcr, INIT_DATA_PCR, pcrClaims, verifyTpmQuote, type VerifiedTpmQuote } from '../tpm/verifyTpmQuote.ts';
@@ -34,13 +34,9 @@ export interface VerifiedAzSnpVtpm {
 export function createAzSnpVtpmVerifier(options: AzSnpVtpmVerifierOptions = {}): Verifier {
   return {
     tee: 'az-snp-vtpm',
-    evaluate(evidence: Json, expected: VerificationExpectations, context: VerifierContext): Promise<VerifiedClaims[]> {
-      try {
-        const verified = verifyAzSnpVtpmEvidence(parseAzSnpVtpmEvidence(evidence), expected, { now: context.now(), trustAnchors: options.trustAnchors ?? amdTrustAnchors() });
-        return Promise.resolve([{ teeClass: 'cpu', claims: verified.claims }]);
-      } catch (error) {
-        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-      }
+    async evaluate(evidence: Json, expected: VerificationExpectations, context: VerifierContext): Promise<VerifiedClaims[]> {
+      const verified = await verifyAzSnpVtpmEvidence(parseAzSnpVtpmEvidence(evidence), expected, { now: context.now(), trustAnchors: options.trustAnchors ?? amdTrustAnchors() });
+      return [{ teeClass: 'cpu', claims: verified.claims }];
     },
   };
 }
@@ -48,12 +44,12 @@ export function createAzSnpVtpmVerifier(options: AzSnpVtpmVerifierOptions = {}):
 /** The `az-snp-vtpm` verifier over AMD's production roots. */
 export const azSnpVtpmVerifier: Verifier = createAzSnpVtpmVerifier();
 
-/** Verifies parsed Azure SNP vTPM evidence synchronously (the verifier and the CLI use it). */
-export function verifyAzSnpVtpmEvidence(
+/** Verifies parsed Azure SNP vTPM evidence (the verifier and the CLI use it). */
+export async function verifyAzSnpVtpmEvidence(
   evidence: AzSnpVtpmEvidence,
   expected: VerificationExpectations,
   options: { readonly now: Date; readonly trustAnchors: AmdTrustAnchors },
-): VerifiedAzSnpVtpm {
+): Promise<VerifiedAzSnpVtpm> {
   const expectedReportData = expected.reportData;
   if (expectedReportData === undefined) {
     throw VerificationError.single('verification_failed', 'az-snp-vtpm.report_data', 'expected report data is required for a vTPM quote (the nonce)');
@@ -66,12 +62,15 @@ export function verifyAzSnpVtpmEvidence(
   const report = parseSnpReport(hcl.hardwareReport);
   const vcek = typeof evidence.vcek === 'string' ? parseAmdCertificate(evidence.vcek, 'vcek') : parseCachedAmdCertificate(evidence.vcek, 'vcek');
 
+  // The report's ECDSA check runs on the thread pool while the quote is checked here.
+  const reportSignature = verifyReportSignatureAsync(report, vcek);
   const failures: FailedCheck[] = [];
   const quote = collect(failures, () => verifyTpmQuote(evidence.tpmQuote, runtime.akPublicKey, expectedReportData));
   failures.push(...checkHclBinding(hcl, report.reportData, 'az-snp-vtpm'));
   if (evidence.version >= 2) failures.push(...checkUserData(runtime, expectedReportData, 'az-snp-vtpm'));
+  const signatureValid = await reportSignature;
   collect(failures, () =>
-    verifySnpReport(report, { vek: vcek, kind: 'vcek' }, { anchors: options.trustAnchors, now: options.now, expected, bindings: 'none', maxVmpl: 0 }),
+    checkSnpReport(report, { vek: vcek, kind: 'vcek' }, { anchors: options.trustAnchors, now: options.now, expected, bindings: 'none', maxVmpl: 0 }, signatureValid),
   );
   if (quote !== undefined) failures.push(...checkInitDataPcr(quote.pcrs, expected.initDataDigest, 'az-snp-vtpm'));
   if (failures.length > 0 || quote === undefined) throw new VerificationError('verification_failed', failures);

@@ -8,7 +8,7 @@ import { parseSnpEvidence, type SnpCertEntry, type SnpEvidence } from './snpEvid
 import type { SnpReport } from './snpReport.ts';
 import { parseCachedAmdCertificate } from './certificateCache.ts';
 import type { AmdCertificate } from './vekCertificate.ts';
-import { verifySnpReport, type SnpReportEndorsement } from './verifySnpReport.ts';
+import { verifySnpReportAsync, type SnpReportEndorsement } from './verifySnpReport.ts';
 
 export interface SnpVerifierOptions {
   /**
@@ -30,7 +30,7 @@ export function createSnpVerifier(options: SnpVerifierOptions = {}): Verifier {
       const anchors = options.trustAnchors ?? amdTrustAnchors();
       const parsed = parseSnpEvidence(evidence);
       const endorsement = await selectEndorsement(parsed, context.collateral);
-      verifySnpReport(parsed.report, endorsement, { anchors, now: context.now(), expected });
+      await verifySnpReportAsync(parsed.report, endorsement, { anchors, now: context.now(), expected });
       return [{ teeClass: 'cpu', claims: snpClaims(parsed.report) }];
     },
   };

@@ -48,10 +48,23 @@ const MAX_CERT_SIZE = 16 * 1024;
 export function parseAmdCertificate(input: Uint8Array | string, field: string): AmdCertificate {
   const der = toDer(input, field);
   let x509: X509Certificate;
+  let publicKey: KeyObject;
+  let notBefore: Date;
+  let notAfter: Date;
+  let subjectCn: string | undefined;
+  let issuerCn: string | undefined;
   try {
     x509 = new X509Certificate(der);
+    publicKey = x509.publicKey;
+    notBefore = new Date(x509.validFrom);
+    notAfter = new Date(x509.validTo);
+    subjectCn = commonName(x509.subject);
+    issuerCn = commonName(x509.issuer);
   } catch {
-    throw VerificationError.single('malformed_evidence', field, 'not an X.509 certificate');
+    throw VerificationError.single('malformed_evidence', field, 'not an X.509 certificate (or its public key does not decode)');
+  }
+  if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) {
+    throw VerificationError.single('malformed_evidence', field, 'certificate validity dates do not parse');
   }
   const extensions = readExtensions(der, field);
   const int = (oid: string): number | undefined => {
@@ -65,11 +78,11 @@ export function parseAmdCertificate(input: Uint8Array | string, field: string): 
     der,
     fingerprint: createHash('sha256').update(der).digest('hex'),
     x509,
-    publicKey: x509.publicKey,
-    subjectCn: commonName(x509.subject),
-    issuerCn: commonName(x509.issuer),
-    notBefore: new Date(x509.validFrom),
-    notAfter: new Date(x509.validTo),
+    publicKey,
+    subjectCn,
+    issuerCn,
+    notBefore,
+    notAfter,
     productName: productNode !== undefined && (productNode.tag === 0x16 || productNode.tag === 0x0c) ? Buffer.from(productNode.value).toString('latin1') : undefined,
     hwid: hwidOf(extensions.get(AMD_OID.hwid)),
     tcb: { bootloader: int(AMD_OID.bootloader), tee: int(AMD_OID.tee), snp: int(AMD_OID.snp), microcode: int(AMD_OID.microcode), fmc: int(AMD_OID.fmc) },

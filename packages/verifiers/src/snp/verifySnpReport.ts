@@ -45,6 +45,19 @@ export interface VerifiedSnpReport {
  * verifySnpReport(parseSnpReport(bytes), { vek, kind: 'vcek' }, { anchors: amdTrustAnchors(), now: new Date(), expected });
  */
 export function verifySnpReport(report: SnpReport, endorsement: SnpReportEndorsement, options: SnpCheckOptions): VerifiedSnpReport {
+  return checkSnpReport(report, endorsement, options, verifyReportSignature(report, endorsement.vek));
+}
+
+/**
+ * As `verifySnpReport`, with the ECDSA verification run on libuv's thread pool (node's callback
+ * form of `crypto.verify`), so concurrent attestations use every core and the event loop stays free.
+ */
+export async function verifySnpReportAsync(report: SnpReport, endorsement: SnpReportEndorsement, options: SnpCheckOptions): Promise<VerifiedSnpReport> {
+  return checkSnpReport(report, endorsement, options, await verifyReportSignatureAsync(report, endorsement.vek));
+}
+
+/** The checks of `verifySnpReport` given the outcome of the report signature verification. */
+export function checkSnpReport(report: SnpReport, endorsement: SnpReportEndorsement, options: SnpCheckOptions, signatureValid: boolean): VerifiedSnpReport {
   const failures: FailedCheck[] = [];
   const { vek, kind } = endorsement;
 
@@ -78,7 +91,7 @@ export function verifySnpReport(report: SnpReport, endorsement: SnpReportEndorse
 
   failures.push(...verifyVekChain({ product, kind, vek, ark: endorsement.ark, intermediate: endorsement.intermediate }, options.anchors, options.now));
 
-  if (!verifyReportSignature(report, vek)) {
+  if (!signatureValid) {
     failures.push({ check: 'snp.report.signature', message: `report signature does not verify with the ${kind.toUpperCase()}` });
   }
 
@@ -115,17 +128,36 @@ export function verifySnpReport(report: SnpReport, endorsement: SnpReportEndorse
  * zero-extended to 72 bytes; node wants big-endian r‖s of 48 bytes each.
  */
 export function verifyReportSignature(report: SnpReport, vek: AmdCertificate): boolean {
-  const r = littleEndianTo48(report.signature.r);
-  const s = littleEndianTo48(report.signature.s);
-  if (r === undefined || s === undefined) return false;
-  const signature = new Uint8Array(96);
-  signature.set(r, 0);
-  signature.set(s, 48);
+  const signature = p1363Signature(report);
+  if (signature === undefined) return false;
   try {
     return cryptoVerify('sha384', report.signedBytes, { key: vek.publicKey, dsaEncoding: 'ieee-p1363' }, signature);
   } catch {
     return false;
   }
+}
+
+/** `verifyReportSignature` on the thread pool. */
+export function verifyReportSignatureAsync(report: SnpReport, vek: AmdCertificate): Promise<boolean> {
+  const signature = p1363Signature(report);
+  if (signature === undefined) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    try {
+      cryptoVerify('sha384', report.signedBytes, { key: vek.publicKey, dsaEncoding: 'ieee-p1363' }, signature, (error, ok) => resolve(error === null && ok));
+    } catch {
+      resolve(false);
+    }
+  });
+}
+
+function p1363Signature(report: SnpReport): Uint8Array | undefined {
+  const r = littleEndianTo48(report.signature.r);
+  const s = littleEndianTo48(report.signature.s);
+  if (r === undefined || s === undefined) return undefined;
+  const signature = new Uint8Array(96);
+  signature.set(r, 0);
+  signature.set(s, 48);
+  return signature;
 }
 
 function littleEndianTo48(value: Uint8Array): Uint8Array | undefined {
