@@ -18,7 +18,11 @@ export interface JwkSetLoadOptions {
 const MAX_JWKS_BYTES = 1024 * 1024;
 
 export async function loadJwkSet(location: string, options: JwkSetLoadOptions = {}): Promise<JsonObject[]> {
-  if (/^https?:\/\//i.test(location)) return loadRemote(location, options);
+  if (/^https:\/\//i.test(location)) return loadRemote(location, options);
+  // A trust anchor fetched over plain HTTP could be swapped by anyone on the path.
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location) && !location.startsWith('file://')) {
+    throw new AttestationError('invalid_config', `attestation_token.trusted_jwk_sets: ${location}: only https:// and file:// URLs (or plain paths) are accepted`);
+  }
   const path = location.startsWith('file://') ? fileURLToPath(location) : location;
   let text: string;
   try {
@@ -44,7 +48,7 @@ async function loadRemote(url: string, options: JwkSetLoadOptions): Promise<Json
   } catch {
     jwksUri = undefined;
   }
-  if (typeof jwksUri !== 'string' || !/^https?:\/\//i.test(jwksUri)) {
+  if (typeof jwksUri !== 'string' || !/^https:\/\//i.test(jwksUri)) {
     throw new AttestationError('invalid_config', `attestation_token.trusted_jwk_sets: ${url} is neither a JWK set nor an OpenID provider with jwks_uri`);
   }
   const viaDiscovery = parseJwkSet(await fetchText(jwksUri, options));

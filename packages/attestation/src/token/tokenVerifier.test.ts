@@ -293,6 +293,7 @@ describe('createTokenVerifier: configuration', () => {
     ['file without certificates', { trustedCertsPaths: [writeTemp('empty.pem', 'nothing')] }],
     ['JWK set that is not one', { trustedJwkSets: [writeTemp('bad.json', '{"k": 1}')] }],
     ['extra_teekey_paths entry that is not a pointer', { insecureHeaderJwk: true, extraTeekeyPaths: ['tee-pubkey'] }],
+    ['plain http JWK set', { trustedJwkSets: ['http://issuer.example/jwks'] }],
   ])('%s is a startup error', async (_name, config) => {
     expect((await rejection(verifier(config))).code).toBe('invalid_config');
   });
