@@ -23,8 +23,12 @@ export class RegoError extends Error {
   readonly location?: RegoLocation;
   /** The message without code and location prefix. */
   readonly detail: string;
-  constructor(code: RegoErrorCode, detail: string, location?: RegoLocation) {
-    const where = location ? `${location.file ?? ''}:${location.row}:${location.col}: ` : '';
+  /**
+   * Compile-time errors print `file:row:col:`; evaluation errors print OPA's `file:row:` (pass
+   * `rowOnly`), which is what OPA's error texts (and its conformance cases) contain.
+   */
+  constructor(code: RegoErrorCode, detail: string, location?: RegoLocation, rowOnly = false) {
+    const where = location ? `${location.file ?? ''}:${location.row}${rowOnly ? '' : `:${location.col}`}: ` : '';
     super(`${where}${code}: ${detail}`);
     this.name = 'RegoError';
     this.code = code;

@@ -511,7 +511,7 @@ export class Evaluator {
           this.evalTerm(t.key, env, (key) =>
             this.evalTerm(t.value, env, (v) => {
               const prev = out.get(key);
-              if (prev !== undefined && !equals(prev, v)) throw new RegoError('eval_conflict_error', 'object keys must be unique', t.loc);
+              if (prev !== undefined && !equals(prev, v)) throw new RegoError('eval_conflict_error', 'object keys must be unique', t.loc, true);
               out.set(key, v);
               return false;
             }),
@@ -560,7 +560,7 @@ export class Evaluator {
     return this.evalTerm(kt, env, (key) =>
       this.evalTerm(vt, env, (v) => {
         const had = acc.get(key);
-        if (had !== undefined && !equals(had, v)) throw new RegoError('eval_conflict_error', 'object keys must be unique', kt.loc);
+        if (had !== undefined && !equals(had, v)) throw new RegoError('eval_conflict_error', 'object keys must be unique', kt.loc, true);
         acc.set(key, v);
         try {
           return this.evalEntries(entries, i + 1, acc, env, k);
@@ -734,7 +734,7 @@ export class Evaluator {
       for (const cr of node.complete) {
         const v = this.evalCompleteRule(cr);
         if (v === undefined) continue;
-        if (value !== undefined && !equals(value, v)) throw new RegoError('eval_conflict_error', 'complete rules must not produce multiple outputs', cr.rule.loc);
+        if (value !== undefined && !equals(value, v)) throw new RegoError('eval_conflict_error', 'complete rules must not produce multiple outputs', cr.rule.loc, true);
         value = v;
       }
       if (value === undefined && node.defaultRule) {
@@ -836,7 +836,7 @@ export class Evaluator {
       const env: Env = new Map();
       this.evalBody(br.body, 0, env, () =>
         this.evalTerm(br.value, env, (v) => {
-          if (value !== undefined && !equals(value, v)) throw new RegoError('eval_conflict_error', 'complete rules must not produce multiple outputs', rule.loc);
+          if (value !== undefined && !equals(value, v)) throw new RegoError('eval_conflict_error', 'complete rules must not produce multiple outputs', rule.loc, true);
           value = v;
           return false;
         }),
@@ -907,7 +907,7 @@ export class Evaluator {
       case 'rem':
       case 'and':
       case 'or': {
-        const r = this.guard(name, () => arith(name, args[0] as Value, args[1] as Value));
+        const r = this.guard(name, t, () => arith(name, args[0] as Value, args[1] as Value));
         return r === undefined ? false : k(r);
       }
       case 'internal.member_2':
@@ -936,7 +936,7 @@ export class Evaluator {
     }
     const def = lookupBuiltin(name);
     if (!def) throw new RegoError('eval_undefined_function', `undefined function ${name}`, t.loc);
-    const r = this.guard(name, () => def.impl(args, this.builtinContext(name)));
+    const r = this.guard(name, t, () => def.impl(args, this.builtinContext(name)));
     if (r === undefined) return false;
     if (def.relation) {
       if (!Array.isArray(r)) return false;
@@ -947,18 +947,18 @@ export class Evaluator {
   }
 
   /** Runs a builtin, converting its errors according to strict mode. */
-  private guard(name: string, f: () => Value | undefined): Value | undefined {
+  private guard(name: string, t: Term, f: () => Value | undefined): Value | undefined {
     try {
       return f();
     } catch (e) {
       if (e instanceof RegoError) throw e;
       if (e instanceof BuiltinError) {
-        if (this.settings.strict || e.halt) throw new RegoError(e.code, e.message);
+        if (this.settings.strict || e.halt) throw new RegoError(e.code, e.message, t.loc, true);
         return undefined;
       }
       if (e instanceof RangeError && /call stack/i.test(e.message)) throw new RegoError('eval_budget_exceeded', 'maximum call stack exceeded');
       const code: RegoErrorCode = 'eval_builtin_error';
-      if (this.settings.strict) throw new RegoError(code, `${name}: ${e instanceof Error ? e.message : String(e)}`);
+      if (this.settings.strict) throw new RegoError(code, `${name}: ${e instanceof Error ? e.message : String(e)}`, t.loc, true);
       return undefined;
     }
   }
@@ -998,7 +998,7 @@ export class Evaluator {
               return this.evalBody(br.body, 0, env, () =>
                 this.evalTerm(br.value, env, (v) => {
                   found = true;
-                  if (result !== undefined && !equals(result, v)) throw new RegoError('eval_conflict_error', 'functions must not produce multiple outputs for same inputs', rule.loc);
+                  if (result !== undefined && !equals(result, v)) throw new RegoError('eval_conflict_error', 'functions must not produce multiple outputs for same inputs', rule.loc, true);
                   result = v;
                   return false;
                 }),
@@ -1132,7 +1132,7 @@ function insertPath(out: ObjectValue, keys: Value[], v: Value, multi: boolean, r
       cur.set(key, next);
     } else if (!(next instanceof ObjectValue)) {
       if (multi && i === last - 1 && next instanceof SetValue) break;
-      throw new RegoError('eval_conflict_error', 'object keys must be unique', rule.loc);
+      throw new RegoError('eval_conflict_error', 'object keys must be unique', rule.loc, true);
     }
     cur = next as ObjectValue;
   }
@@ -1148,13 +1148,13 @@ function insertPath(out: ObjectValue, keys: Value[], v: Value, multi: boolean, r
     else if (existing === undefined || (existing instanceof ObjectValue && existing.size === 0)) {
       set = new SetValue();
       parent.set(lastKey, set);
-    } else throw new RegoError('eval_conflict_error', 'object keys must be unique', rule.loc);
+    } else throw new RegoError('eval_conflict_error', 'object keys must be unique', rule.loc, true);
     set.add(v);
     return;
   }
   const key = keys[keys.length - 1] as Value;
   const prev = cur.get(key);
-  if (prev !== undefined && !equals(prev, v)) throw new RegoError('eval_conflict_error', 'object keys must be unique', rule.loc);
+  if (prev !== undefined && !equals(prev, v)) throw new RegoError('eval_conflict_error', 'object keys must be unique', rule.loc, true);
   cur.set(key, v);
 }
 

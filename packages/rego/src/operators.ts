@@ -104,6 +104,7 @@ export function arith(op: 'plus' | 'minus' | 'mul' | 'div' | 'rem' | 'and' | 'or
     return out;
   }
   if (op === 'minus' && (a instanceof SetValue || b instanceof SetValue)) {
+    if (isNumber(a)) throw operandError(op, 2, 'number', b);
     if (!(a instanceof SetValue)) throw operandError(op, 1, 'one of {number, set}', a);
     if (!(b instanceof SetValue)) throw operandError(op, 2, 'set', b);
     const out = new SetValue();
@@ -111,6 +112,7 @@ export function arith(op: 'plus' | 'minus' | 'mul' | 'div' | 'rem' | 'and' | 'or
     return out;
   }
   if (!isNumber(a)) throw operandError(op, 1, op === 'minus' ? 'one of {number, set}' : 'number', a);
+  if (op === 'minus' && b instanceof SetValue) throw operandError(op, 2, 'number', b);
   if (!isNumber(b)) throw operandError(op, 2, 'number', b);
   switch (op) {
     case 'plus':

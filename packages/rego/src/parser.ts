@@ -359,7 +359,7 @@ export class Parser {
     if (negated && this.kw.has('not') && this.isOp('{')) {
       const body = this.parseBraceBody();
       lit = { kind: 'notbody', body, with: [], loc, negated: false };
-    } else if (this.isKw('some') && !this.adjacentRefFollows() && this.peek().kind !== 'op') {
+    } else if (this.isKw('some') && !this.adjacentRefFollows() && (this.peek().kind !== 'op' || ['[', '{', '(', '-'].includes(this.peek().value))) {
       if (negated) this.fail('unexpected some keyword after not');
       lit = this.parseSome(loc);
     } else if (this.isKw('every') && this.kw.has('every') && !this.adjacentRefFollows()) {
@@ -568,7 +568,7 @@ export class Parser {
             term = this.parseBrace();
           } else if (t.value === '(') {
             this.next();
-            term = this.parseTermIn(false);
+            term = this.parseTermIn(true);
             this.expectOp(')');
           } else if (t.value === '-') {
             const n = this.peek();
