@@ -118,11 +118,11 @@ export function createIntelCollateralCache(options: IntelCollateralCacheOptions)
     return entry;
   }
 
-  const fresh = (entry: Entry | undefined): entry is Entry => entry !== undefined && now().getTime() + ahead < entry.freshUntil;
+  const fresh = (entry: Entry | undefined): boolean => entry !== undefined && now().getTime() + ahead < entry.freshUntil;
 
   async function refresh(key: string, request: IntelCollateralRequest): Promise<IntelCollateral> {
     const stale = memory.get(key) ?? (await readStore(key));
-    if (fresh(stale)) return stale.collateral;
+    if (stale !== undefined && fresh(stale)) return stale.collateral;
     try {
       const collateral = await options.upstream(request);
       return (await write(key, collateral)).collateral;
@@ -136,7 +136,7 @@ export function createIntelCollateralCache(options: IntelCollateralCacheOptions)
     getIntelCollateral(request: IntelCollateralRequest): Promise<IntelCollateral> {
       const key = cacheKey(request);
       const hot = memory.get(key);
-      if (fresh(hot)) return Promise.resolve(hot.collateral);
+      if (hot !== undefined && fresh(hot)) return Promise.resolve(hot.collateral);
       let pending = inflight.get(key);
       if (pending === undefined) {
         pending = refresh(key, request).finally(() => inflight.delete(key));

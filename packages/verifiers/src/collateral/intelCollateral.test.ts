@@ -18,7 +18,7 @@ import { createTdxVerifier } from '../tdx/tdxVerifier.ts';
 import { verifyTdxEvidenceOffline } from '../tdx/verifyOffline.ts';
 import { hasTdxVectors, vectorCollateral, vectorQuote, DCAPQVL_COLLATERAL } from '../testing/tdxVectors.ts';
 import { VerificationError } from '../verificationError.ts';
-import type { IntelCollateral } from '../verifier.ts';
+import type { IntelCollateral, IntelCollateralRequest } from '../verifier.ts';
 
 let platform: TdxTestPlatform;
 let collateral: IntelCollateral;
@@ -121,7 +121,7 @@ describe('PCS/PCCS client', () => {
 });
 
 describe('collateral cache', () => {
-  function counting(): { calls: () => number; upstream: (r: ReturnType<typeof request>) => Promise<IntelCollateral> } {
+  function counting(): { calls: () => number; upstream: (r: IntelCollateralRequest) => Promise<IntelCollateral> } {
     let calls = 0;
     const client = createIntelPcsClient({ url: base });
     return { calls: () => calls, upstream: async (r) => ((calls += 1), client.fetchCollateral(r)) };
