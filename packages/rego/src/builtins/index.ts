@@ -17,6 +17,7 @@ import { stringBuiltins } from './strings.ts';
 import { timeBuiltins } from './time.ts';
 import { unitBuiltins } from './units.ts';
 import { uuidBuiltins } from './uuid.ts';
+import { x509Builtins } from './x509.ts';
 
 /** OPA builtins this engine does not provide, and why (printed by the conformance runner). */
 export const SKIPPED_BUILTINS: Readonly<Record<string, string>> = {
@@ -45,6 +46,7 @@ export const ALL_BUILTINS: readonly BuiltinDefinition[] = [
   ...timeBuiltins,
   ...unitBuiltins,
   ...uuidBuiltins,
+  ...x509Builtins,
 ];
 
 registerBuiltins(ALL_BUILTINS);
