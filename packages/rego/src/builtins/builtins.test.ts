@@ -229,3 +229,76 @@ describe('graph', () => {
     expect(callBuiltin('graph.reachable', graph, v(['a']))).toEqual(SetValue.of(['a', 'b', 'c']));
   });
 });
+
+describe('crypto.x509', () => {
+  // Self-signed test root and a leaf it issued (generated with openssl for this test; no secrets).
+  const root = `-----BEGIN CERTIFICATE-----
+MIIBrTCCAVOgAwIBAgIUO1yStdgzOLXBsk4A4UYj7CRUovswCgYIKoZIzj0EAwIw
+KzEVMBMGA1UECgwMVHJ1c3RlZSBUZXN0MRIwEAYDVQQDDAlUZXN0IFJvb3QwIBcN
+MjYxMTIzMDk1MTUwWhgPMjEyNjEwMzAwOTUxNTBaMCsxFTATBgNVBAoMDFRydXN0
+ZWUgVGVzdDESMBAGA1UEAwwJVGVzdCBSb290MFkwEwYHKoZIzj0CAQYIKoZIzj0D
+AQcDQgAETSxWD2w4vQdx1aHJL65oMw7pQ2YoYUnNhnDZnDg8zKxr+DcS25abnx99
+btC1IUbtmrz7L9pTo8KcFUcCE1UJwKNTMFEwHQYDVR0OBBYEFB572KWNa7eRLZs8
+KGfDuSNI3ibAMB8GA1UdIwQYMBaAFB572KWNa7eRLZs8KGfDuSNI3ibAMA8GA1Ud
+EwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIhAMf8Vpx297Zoq/HdLsntLZqg
+Q9sXkWGgPCy5BblsUflLAiAJUuh9OzfbgnjaXhVgZ0dlciEhOyW8o4KaApl0Lzkk
+IA==
+-----END CERTIFICATE-----
+`;
+  const leaf = `-----BEGIN CERTIFICATE-----
+MIIBvDCCAWKgAwIBAgIUaKI7EEW0PEQoBGcxCQ8OLpERioAwCgYIKoZIzj0EAwIw
+KzEVMBMGA1UECgwMVHJ1c3RlZSBUZXN0MRIwEAYDVQQDDAlUZXN0IFJvb3QwIBcN
+MjYxMTIzMDk1MTUwWhgPMjEyNjEwMzAwOTUxNTBaMBcxFTATBgNVBAMMDGxlYWYu
+ZXhhbXBsZTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABKu5OFSWfjbCrskce8UE
+t87hsH/gEqRFELa/o8AZoMvFEvE+kcTOTwoa7QW3bkXtROKea8uImrgNEqCkoxZR
+OAujdjB0MDIGA1UdEQQrMCmCDGxlYWYuZXhhbXBsZYYZc3BpZmZlOi8vZXhhbXBs
+ZS5vcmcvbGVhZjAdBgNVHQ4EFgQUshogTAlb8m5WbIYDkoJlWUxnSYgwHwYDVR0j
+BBgwFoAUHnvYpY1rt5EtmzwoZ8O5I0jeJsAwCgYIKoZIzj0EAwIDSAAwRQIgWW41
+BxwKmL4srVdGt/gJA+Ar69ioD2OCNSg6aNFR7NUCIQCu2SUUfIte27FmxOBRGbFm
+4/DU8XZ+5yHH7G9Rxy7Xhw==
+-----END CERTIFICATE-----
+`;
+  const leafKey = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg3cMAq+7QPsvwy9tk
+RYgKjxpDu8Uvag6LcC5Gqlt2rBShRANCAASruThUln42wq7JHHvFBLfO4bB/4BKk
+RRC2v6PAGaDLxRLxPpHEzk8KGu0Ft25F7UTinmvLiJq4DRKgpKMWUTgL
+-----END PRIVATE KEY-----
+`;
+  const csr = `-----BEGIN CERTIFICATE REQUEST-----
+MIHQMHkCAQAwFzEVMBMGA1UEAwwMbGVhZi5leGFtcGxlMFkwEwYHKoZIzj0CAQYI
+KoZIzj0DAQcDQgAEq7k4VJZ+NsKuyRx7xQS3zuGwf+ASpEUQtr+jwBmgy8US8T6R
+xM5PChrtBbduRe1E4p5ry4iauA0SoKSjFlE4C6AAMAoGCCqGSM49BAMCA0cAMEQC
+ID4CzOWtC6JgzUgOaD9ybfQM3jcp+9Ggl56fUzOTn8qeAiAGk/cCHGxB4bdiseLQ
+E4+EvW5dS3f82+nnS1e3zazFFQ==
+-----END CERTIFICATE REQUEST-----
+`;
+
+  test('parse_certificates renders Go-shaped fields', () => {
+    const certs = callBuiltin('crypto.x509.parse_certificates', `${leaf}${root}`) as ObjectValue[];
+    expect(certs).toHaveLength(2);
+    const first = certs[0] as ObjectValue;
+    expect(toRegoText((first.get('Subject') as ObjectValue).get('CommonName') as Value)).toBe('"leaf.example"');
+    expect(toRegoText(first.get('DNSNames') as Value)).toBe('["leaf.example"]');
+    expect(toRegoText(first.get('URIStrings') as Value)).toBe('["spiffe://example.org/leaf"]');
+    expect(first.get('IsCA')).toBe(false);
+    expect((certs[1] as ObjectValue).get('IsCA')).toBe(true);
+  });
+
+  test('parse_and_verify_certificates accepts root-first chains and rejects tampered order', () => {
+    const evaluation = testEvaluation({ nowNs: BigInt(Date.now()) * 1_000_000n });
+    const ok = evaluation.call('crypto.x509.parse_and_verify_certificates', `${root}${leaf}`) as Value[];
+    expect(ok[0]).toBe(true);
+    const bad = evaluation.call('crypto.x509.parse_and_verify_certificates', `${leaf}${root}`) as Value[];
+    expect(bad[0]).toBe(false);
+  });
+
+  test('CSR subject, keypair matching and malformed input', () => {
+    const request = callBuiltin('crypto.x509.parse_certificate_request', csr) as ObjectValue;
+    expect(((request.get('Subject') as ObjectValue).get('CommonName'))).toBe('leaf.example');
+    const pair = callBuiltin('crypto.x509.parse_keypair', leaf, leafKey) as ObjectValue;
+    expect((pair.get('Certificate') as Value[])).toHaveLength(1);
+    expect(errorOf('crypto.x509.parse_keypair', root, leafKey).message).toContain('private key does not match public key');
+    expect(errorOf('crypto.x509.parse_certificates', 'bm90IGEgY2VydA==').message).toContain('x509: malformed certificate');
+    expect(errorOf('crypto.x509.parse_certificates', 'not base64!').message).toContain('illegal base64');
+  });
+});
