@@ -90,6 +90,37 @@ describe.skipIf(!hasVectors('az-snp-vtpm/trustee-evidence-v0.json', 'az-snp-vtpm
     }
   });
 
+  test.each([0, 1, 2])('v%i: every 37th byte of the signed SNP report, of the TPMS_ATTEST and of the runtime claims, flipped → rejected', async (v) => {
+    const reportData = v === 2 ? V2_REPORT_DATA : challenge;
+    const seed = load(v) as Record<string, Json>;
+    const hclOf = (e: Record<string, Json>): Buffer => (v === 0 ? Buffer.from(e['report'] as number[]) : Buffer.from(e['hcl_report'] as string, 'base64url'));
+    const withHcl = (e: Record<string, Json>, hcl: Buffer): Json => (v === 0 ? { ...e, report: Array.from(hcl) } : { ...e, hcl_report: hcl.toString('base64url') });
+    const hcl = hclOf(seed);
+    const varSize = hcl.readUInt32LE(0x4d0);
+    const offsets = [
+      ...Array.from({ length: Math.ceil(0x2a0 / 37) }, (_, i) => 0x20 + i * 37),
+      ...Array.from({ length: Math.ceil(varSize / 37) }, (_, i) => 0x4d4 + i * 37),
+    ];
+    for (const offset of offsets) {
+      const bytes = Buffer.from(hcl);
+      bytes[offset] = (bytes[offset] as number) ^ 0x01;
+      const result = await failure(withHcl(seed, bytes), reportData).catch((error: unknown) => ({ code: `escaped: ${String(error)}`, checks: [] }));
+      expect(['verification_failed', 'malformed_evidence', 'unsupported'], `hcl offset 0x${offset.toString(16)}`).toContain(result.code);
+    }
+    const quote = v === 0 ? Buffer.from((seed['quote'] as Record<string, number[]>)['message'] ?? []) : Buffer.from((seed['tpm_quote'] as Record<string, string>)['message'] ?? '', 'hex');
+    for (let offset = 0; offset < quote.byteLength; offset += 37) {
+      const bytes = Buffer.from(quote);
+      bytes[offset] = (bytes[offset] as number) ^ 0x01;
+      const mutated =
+        v === 0
+          ? { ...seed, quote: { ...(seed['quote'] as Record<string, Json>), message: Array.from(bytes) } }
+          : { ...seed, tpm_quote: { ...(seed['tpm_quote'] as Record<string, Json>), message: bytes.toString('hex') } };
+      const result = await failure(mutated, reportData).catch((error: unknown) => ({ code: `escaped: ${String(error)}`, checks: [] as string[] }));
+      expect(['verification_failed', 'malformed_evidence'], `quote offset ${offset}`).toContain(result.code);
+      if (result.code === 'verification_failed') expect(result.checks, `quote offset ${offset}`).toContain('tpm_quote.signature');
+    }
+  });
+
   test('another VCEK (wrong chip) is rejected', async () => {
     if (!hasVectors('snp/trustee-test-vcek.der')) return;
     const v1 = load(1) as Record<string, Json>;
