@@ -63,8 +63,9 @@ export class Evaluator {
   private mocks = new Map<string, Mock>();
   private depth = 0;
   private readonly maxDepth: number;
-  private readonly builtinCache = new Map<string, unknown>();
-  private readonly nowNs: bigint;
+  private builtinCacheMap: Map<string, unknown> | undefined;
+  private nowNsValue: bigint | undefined;
+
 
   constructor(
     private readonly program: CompiledProgram,
@@ -73,7 +74,17 @@ export class Evaluator {
     this.deadline = Date.now() + settings.timeoutMs;
     this.input = settings.input;
     this.maxDepth = settings.maxDepth ?? 400;
-    this.nowNs = settings.nowNs ?? BigInt(Date.now()) * 1_000_000n;
+  }
+
+  /** time.now_ns is fixed for one evaluation (taken at first use). */
+  private get nowNs(): bigint {
+    if (this.nowNsValue === undefined) this.nowNsValue = this.settings.nowNs ?? BigInt(Date.now()) * 1_000_000n;
+    return this.nowNsValue;
+  }
+
+  private get builtinCache(): Map<string, unknown> {
+    if (this.builtinCacheMap === undefined) this.builtinCacheMap = new Map();
+    return this.builtinCacheMap;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -393,6 +404,7 @@ export class Evaluator {
         const head = t.head;
         let cur: Value | undefined;
         let i = 0;
+        let inBase = false;
         if (head.t === 'var' && head.name === 'data' && !env.has('data')) {
           let node: RuleNode | undefined = this.program.root;
           let base: Value | undefined = this.settings.data;
@@ -416,14 +428,17 @@ export class Evaluator {
           }
           if (node || base !== undefined) {
             if (node && node.hasVirtual) cur = this.materialize(node, base, node.path);
-            else cur = base;
+            else {
+              cur = base;
+              inBase = true;
+            }
           }
         } else {
           const h = this.evalOne(head, env);
           if (h === MULTI) return MULTI;
           cur = h;
         }
-        for (; i < keys.length && cur !== undefined; i++) cur = index(cur, keys[i] as Value);
+        for (; i < keys.length && cur !== undefined; i++) cur = inBase ? baseIndex(cur, keys[i] as Value) : index(cur, keys[i] as Value);
         return cur;
       }
       case 'call': {
@@ -587,9 +602,18 @@ export class Evaluator {
     return this.evalTerm(head, env, (v) => this.walkValue(v, t.path, 0, env, k));
   }
 
-  private walkValue(v: Value, path: Term[], i: number, env: Env, k: KV): boolean {
+  private walkValue(v: Value, path: Term[], i: number, env: Env, k: KV, base = false): boolean {
     if (i === path.length) return k(v);
     const p = path[i] as Term;
+    if (base) {
+      if (this.isGroundable(p, env)) {
+        return this.evalTerm(p, env, (key) => {
+          const x = baseIndex(v, key);
+          return x === undefined ? false : this.walkValue(x, path, i + 1, env, k, true);
+        });
+      }
+      return this.iterate(v, (key, x) => this.unifyValue(p, key, env, () => this.walkValue(x, path, i + 1, env, k, true)));
+    }
     if (p.t === 'val') {
       const x = index(v, p.v);
       return x === undefined ? false : this.walkValue(x, path, i + 1, env, k);
@@ -624,7 +648,7 @@ export class Evaluator {
       if (o) return this.walkValue(o.value, path, i, env, k);
     }
     const below = overlaid && this.overlaysBelow(cur);
-    if ((!node || !node.hasVirtual) && !below) return base === undefined ? false : this.walkValue(base, path, i, env, k);
+    if ((!node || !node.hasVirtual) && !below) return base === undefined ? false : this.walkValue(base, path, i, env, k, true);
     if (node && node.hasRules() && !below) {
       // ground key into a partial rule: evaluate only that key
       const p = path[i];
@@ -855,6 +879,22 @@ export class Evaluator {
     const n = this.arity(name);
     const inputs = n >= 0 && t.args.length === n + 1 ? t.args.slice(0, n) : t.args;
     const out = n >= 0 && t.args.length === n + 1 ? t.args[n] : undefined;
+    const deferred = inputs.some((a) => a.t === 'var' && !env.has(a.t === 'var' ? a.name : '') && a.name !== 'input' && a.name !== 'data');
+    if (deferred) {
+      // a bare var bound by a ref in another argument (`x == xs[x]`): evaluate the others first
+      const order = inputs.map((a, idx) => [a, idx] as const).sort((p, q) => Number(p[0].t === 'var') - Number(q[0].t === 'var'));
+      return this.evalItems(
+        order.map((o) => o[0]),
+        0,
+        [],
+        env,
+        (vals) => {
+          const args: Value[] = new Array<Value>(vals.length);
+          order.forEach((o, j) => (args[o[1]] = vals[j] as Value));
+          return this.callFunction(name, args, t, (result) => (out === undefined ? k(result) : this.unifyValue(out, result, env, () => k(true))));
+        },
+      );
+    }
     return this.evalItems(inputs, 0, [], env, (args) =>
       this.callFunction(name, args, t, (result) => {
         if (out === undefined) return k(result);
@@ -864,6 +904,15 @@ export class Evaluator {
   }
 
   private arity(name: string): number {
+    let n = this.program.arityCache.get(name);
+    if (n === undefined) {
+      n = this.computeArity(name);
+      this.program.arityCache.set(name, n);
+    }
+    return n;
+  }
+
+  private computeArity(name: string): number {
     const core = CORE_OPERATORS[name];
     if (core !== undefined) return core;
     if (name.startsWith('data.')) return this.program.functions.get(name)?.[0]?.rule.args?.length ?? -1;
@@ -964,11 +1013,17 @@ export class Evaluator {
   }
 
   private builtinContext(name: string): BuiltinContext {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
     return {
       name,
       strict: this.settings.strict,
-      nowNs: this.nowNs,
-      cache: this.builtinCache,
+      get nowNs() {
+        return self.nowNs;
+      },
+      get cache() {
+        return self.builtinCache;
+      },
       print: (line) => this.settings.print?.(line),
       trace: (note) => this.settings.print?.(note),
       charge: (n) => this.charge(n),
@@ -1083,6 +1138,13 @@ export function index(v: Value, key: Value): Value | undefined {
   }
   if (v instanceof SetValue) return v.has(key) ? key : undefined;
   return undefined;
+}
+
+/** Indexing inside base documents: OPA's store addresses object members by string, so 2 finds "2". */
+function baseIndex(v: Value, key: Value): Value | undefined {
+  const x = index(v, key);
+  if (x === undefined && typeof key === 'number' && v instanceof ObjectValue) return v.get(String(key));
+  return x;
 }
 
 function member(x: Value, coll: Value): boolean {

@@ -147,7 +147,7 @@ export function tokenize(src: string, file: string): Token[] {
       while (true) {
         if (i >= n) fail('non-terminated template string', start);
         const d = src.charCodeAt(i);
-        if (!rawT && d === 92) {
+        if (d === 92 && (!rawT || src.charCodeAt(i + 1) === 123)) {
           i += 2;
           continue;
         }

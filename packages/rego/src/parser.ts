@@ -768,12 +768,12 @@ export class Parser {
     const fail = (msg: string): never => this.fail(msg, t);
     while (i < body.length) {
       const c = body[i] as string;
+      if (c === '\\' && body[i + 1] === '{') {
+        lit += '{';
+        i += 2;
+        continue;
+      }
       if (!t.raw && c === '\\') {
-        if (body[i + 1] === '{') {
-          lit += '{';
-          i += 2;
-          continue;
-        }
         // reuse JSON escape decoding for one escape
         const one = readQuoted(body.slice(i, i + 6) + '"', 0, (m) => fail(m), false);
         const consumed = body[i + 1] === 'u' ? 6 : 2;
