@@ -300,7 +300,19 @@ export class Parser {
     if (this.isKw('if') && this.kw.has('if') && !this.adjacentRefFollows()) {
       this.next();
       if (this.isOp('{')) {
-        return { body: this.parseBraceBodyOrObjectLiteralQuery(), bodyless: false };
+        const save = this.pos;
+        try {
+          return { body: this.parseBraceBodyOrObjectLiteralQuery(), bodyless: false };
+        } catch (e) {
+          // `if {x: 1 | ...}`: the body is a single comprehension/literal term
+          if (!(e instanceof RegoError)) throw e;
+          this.pos = save;
+          try {
+            return { body: [this.parseLiteral()], bodyless: false };
+          } catch {
+            throw e;
+          }
+        }
       }
       const lit = this.parseLiteral();
       return { body: [lit], bodyless: false };
