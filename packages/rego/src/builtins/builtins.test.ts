@@ -302,3 +302,25 @@ E4+EvW5dS3f82+nnS1e3zazFFQ==
     expect(errorOf('crypto.x509.parse_certificates', 'not base64!').message).toContain('illegal base64');
   });
 });
+
+describe('json schema', () => {
+  const schema = v({ properties: { id: { type: 'integer', minimum: 1 }, tags: { type: 'array', uniqueItems: true } }, required: ['id'], additionalProperties: false });
+
+  test.each([
+    [{ id: 5 }, 'true', '[]'],
+    [{ id: 'x' }, 'false', '[{"desc": "Invalid type. Expected: integer, given: string", "error": "id: Invalid type. Expected: integer, given: string", "field": "id", "type": "invalid_type"}]'],
+    [{}, 'false', '[{"desc": "id is required", "error": "(root): id is required", "field": "(root)", "type": "required"}]'],
+    [{ id: 0, extra: 1 }, 'false', '[{"desc": "Must be greater than or equal to 1", "error": "id: Must be greater than or equal to 1", "field": "id", "type": "number_gte"}, {"desc": "Additional property extra is not allowed", "error": "(root): Additional property extra is not allowed", "field": "(root)", "type": "additional_property_not_allowed"}]'],
+  ])('match_schema(%j)', (document, valid, errors) => {
+    const [ok, list] = callBuiltin('json.match_schema', v(document), schema) as [Value, Value];
+    expect(toRegoText(ok)).toBe(valid);
+    expect(toRegoText(list)).toBe(errors);
+  });
+
+  test('verify_schema reports unknown primitive types like gojsonschema', () => {
+    expect(toRegoText(callBuiltin('json.verify_schema', '{"type": "boolean"}') as Value)).toBe('[true, null]');
+    const [ok, message] = callBuiltin('json.verify_schema', v({ type: 'unknown' })) as [Value, Value];
+    expect(ok).toBe(false);
+    expect(message).toContain('has a primitive type that is NOT VALID -- given: /unknown/');
+  });
+});

@@ -8,6 +8,7 @@ import { cryptoBuiltins } from './crypto.ts';
 import { encodingBuiltins } from './encoding.ts';
 import { graphBuiltins } from './graph.ts';
 import { jsonOpsBuiltins } from './jsonOps.ts';
+import { jsonSchemaBuiltins } from './jsonSchema.ts';
 import { jwtBuiltins } from './jwt.ts';
 import { netBuiltins } from './net.ts';
 import { numberBuiltins } from './numbers.ts';
@@ -37,6 +38,7 @@ export const ALL_BUILTINS: readonly BuiltinDefinition[] = [
   ...encodingBuiltins,
   ...graphBuiltins,
   ...jsonOpsBuiltins,
+  ...jsonSchemaBuiltins,
   ...jwtBuiltins,
   ...netBuiltins,
   ...numberBuiltins,
