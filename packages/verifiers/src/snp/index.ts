@@ -12,3 +12,4 @@ export { snpClaims, azSnpClaims } from './snpClaims.ts';
 export { createSnpVerifier, snpVerifier, endorsementFromCertEntries, type SnpVerifierOptions } from './snpVerifier.ts';
 export { verifyRawSnpReport, type RawSnpReportOptions, type RawSnpReportResult } from './verifyRawSnpReport.ts';
 export { parseSnpCertTable } from './certTable.ts';
+export { verifySnpEvidenceFile, type SnpEvidenceFileOptions, type SnpEvidenceFileResult, type SnpEvidenceFileFormat } from './verifySnpEvidenceFile.ts';
