@@ -239,7 +239,8 @@ export class Parser {
     }
     void assign;
     // v0 partial set `p[x] { ... }` / `p[x]` with no value: last ref element becomes the key
-    if (kind === 'complete' && value === undefined && !this.v1 && !this.kw.has('if') && ref.length === 2 && ref[1]?.t !== 'val') {
+    // (v0 without `if`: `p.q { ... }` is the legacy spelling of `p contains "q"`)
+    if (kind === 'complete' && value === undefined && !this.v1 && !this.kw.has('if') && ref.length === 2) {
       key = ref[1];
       ref = [ref[0] as Term];
       kind = 'multi';
@@ -671,10 +672,16 @@ export class Parser {
     }
     const first = this.parseTermIn(false, true);
     if (this.isOp('|')) {
+      const save = this.pos;
       this.next();
-      const body = this.parseQueryUntil(']');
-      this.expectOp(']');
-      return { t: 'acomp', term: first, body, loc };
+      const body = this.tryParse(() => {
+        const b = this.parseQueryUntil(']');
+        this.expectOp(']');
+        return b;
+      });
+      if (body !== undefined) return { t: 'acomp', term: first, body, loc };
+      // `[x | y, 5]`: an array whose first element is the set union `x | y`
+      this.pos = save;
     }
     const items = [this.continueOr(first)];
     while (this.isOp(',')) {
@@ -753,10 +760,15 @@ export class Parser {
       return { t: 'obj', entries, loc };
     }
     if (this.isOp('|')) {
+      const save = this.pos;
       this.next();
-      const body = this.parseQueryUntil('}');
-      this.expectOp('}');
-      return { t: 'scomp', term: first, body, loc };
+      const body = this.tryParse(() => {
+        const b = this.parseQueryUntil('}');
+        this.expectOp('}');
+        return b;
+      });
+      if (body !== undefined) return { t: 'scomp', term: first, body, loc };
+      this.pos = save;
     }
     const items = [this.continueOr(first)];
     while (this.isOp(',')) {
