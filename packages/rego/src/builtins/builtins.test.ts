@@ -126,6 +126,8 @@ describe('regex and glob', () => {
     ['glob.match', ['*.github.com', v([]), 'api.github.com'], 'true'],
     ['glob.match', ['*', v(['.', '/']), 'a/b'], 'false'],
     ['glob.match', ['{**/,}x', null, 'x'], 'true'],
+    ['regex.globs_match', ['a.a.[0-9]+z', '.b.b2359825792*594823z'], 'true'],
+    ['regex.globs_match', ['[a-z]+', '[0-9]*'], 'false'],
   ] as Array<[string, Value[], string]>)('%s (case %#)', (name, args, expected) => {
     expect(text(name, ...args)).toBe(expected);
   });

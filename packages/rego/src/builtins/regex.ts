@@ -5,6 +5,7 @@
 import { builtinError, operandError, operandErrorText, type BuiltinContext, type BuiltinDefinition } from '../builtinContract.ts';
 import type { Value } from '../value.ts';
 import { integerArg, stringArg } from './args.ts';
+import { GlobSyntaxError, globsIntersect } from './globIntersect.ts';
 import { Re2SyntaxError, translateRe2, type TranslatedRegex } from './re2.ts';
 import { RegexTimeoutError, findAllIndices, matches, type MatchIndices } from './regexRunner.ts';
 
@@ -361,6 +362,20 @@ export const regexBuiltins: BuiltinDefinition[] = [
     ),
   },
   { name: 'regex.template_match', arity: 4, impl: (args, ctx) => templateMatch(ctx.name, ctx, args) },
+  {
+    name: 'regex.globs_match', arity: 2,
+    impl: ([a, b], ctx) => {
+      const x = stringArg(ctx.name, a as Value, 1);
+      const y = stringArg(ctx.name, b as Value, 2);
+      ctx.charge(Array.from(x).length * Array.from(y).length + 1);
+      try {
+        return globsIntersect(x, y);
+      } catch (error) {
+        if (error instanceof GlobSyntaxError) throw builtinError(ctx.name, error.message);
+        throw error;
+      }
+    },
+  },
   { name: 'glob.match', arity: 3, impl: (args, ctx) => globMatch(ctx.name, ctx, args) },
   { name: 'glob.quote_meta', arity: 1, impl: ([s], ctx) => quoteMeta(stringArg(ctx.name, s as Value, 1)) },
 ];
