@@ -8,7 +8,8 @@ import type { IntelCollateral } from '../verifier.ts';
  * - ours (`IntelCollateralJson`): the `IntelCollateral` members, CRLs as hex;
  * - dcap-qvl's `QuoteCollateralV3` (`tcb_info`, `tcb_info_signature`, `qe_identity`, ...),
  *   the form of `tdx/*_collateral.json` in the shared vectors.
- * A directory holds one such JSON file per FMSPC/CA (`<anything>.json`); see `loadIntelBundleDir`.
+ * A directory holds such JSON files (`*.json`); Intel PcsClientTool files are accepted too
+ * (`intelCollateralFromPcsClientTool`). See `loadIntelCollateral`.
  */
 export interface IntelCollateralJson {
   readonly tcbInfoIssuerChain: string;
@@ -81,26 +82,99 @@ export function intelCollateralToJson(collateral: IntelCollateral): IntelCollate
   };
 }
 
-/** Parses a collateral JSON text in either accepted form. */
+/** Parses a collateral JSON text in either single-bundle form. */
 export function parseIntelCollateralText(json: string): IntelCollateral {
-  let value: unknown;
+  return intelCollateralFromJson(parseJson(json));
+}
+
+function parseJson(json: string): unknown {
   try {
-    value = JSON.parse(json);
+    return JSON.parse(json);
   } catch {
     throw bad('collateral file is not JSON');
   }
-  return intelCollateralFromJson(value);
+}
+
+/** Parses a collateral file in any accepted form (one bundle, or a PcsClientTool file with many). */
+export function parseIntelCollateralFile(json: string, updateType: 'early' | 'standard' = 'early'): IntelCollateral[] {
+  const value = parseJson(json);
+  if (typeof value === 'object' && value !== null && 'collaterals' in value) return intelCollateralFromPcsClientTool(value, updateType);
+  return [intelCollateralFromJson(value)];
 }
 
 /**
  * Loads collateral from a file (one bundle) or a directory (every `*.json` bundle in it).
  * Returns the bundles in directory order; `selectIntelCollateral` picks the one for a quote.
  */
-export async function loadIntelCollateral(path: string): Promise<IntelCollateral[]> {
-  const info = await stat(path);
-  if (!info.isDirectory()) return [parseIntelCollateralText(await readFile(path, 'utf8'))];
+export async function loadIntelCollateral(path: string, updateType: 'early' | 'standard' = 'early'): Promise<IntelCollateral[]> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch {
+    throw bad(`collateral path ${path} does not exist`);
+  }
+  if (!info.isDirectory()) return parseIntelCollateralFile(await readFile(path, 'utf8'), updateType);
   const names = (await readdir(path)).filter((n) => n.endsWith('.json')).sort();
   const out: IntelCollateral[] = [];
-  for (const name of names) out.push(parseIntelCollateralText(await readFile(join(path, name), 'utf8')));
+  for (const name of names) out.push(...parseIntelCollateralFile(await readFile(join(path, name), 'utf8'), updateType));
   return out;
+}
+
+function urlDecoded(value: unknown, what: string): string {
+  if (typeof value !== 'string') throw bad(`missing "${what}"`);
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw bad(`"${what}" is not URL-encoded PEM`);
+  }
+}
+
+/**
+ * Bundles from an Intel PcsClientTool file (upstream's `collateral_service = "file://..."`):
+ * `{"collaterals": {"tcbinfos": [{fmspc, sgx_tcbinfo, sgx_tcbinfo_early, tdx_tcbinfo, tdx_tcbinfo_early}],
+ * "pckcacrl": {processorCrl, platformCrl}, "qeidentity"(_early), "tdqeidentity"(_early),
+ * "certificates": {"TCB-Info-Issuer-Chain", "SGX-Enclave-Identity-Issuer-Chain",
+ * "SGX-PCK-Certificate-Issuer-Chain": {PROCESSOR, PLATFORM}}, "rootcacrl", "rootcacrl_cdp"}}`.
+ * `early` falls back to the standard entry when no `_early` one exists. The signed objects are
+ * re-serialised compactly in file order, as upstream re-serialises them.
+ */
+export function intelCollateralFromPcsClientTool(value: unknown, updateType: 'early' | 'standard' = 'early'): IntelCollateral[] {
+  const root = value as { collaterals?: Record<string, unknown> } | null;
+  const c = root?.collaterals;
+  if (typeof c !== 'object' || c === null) throw bad('not a PcsClientTool file (no "collaterals")');
+  const pick = (standard: unknown, early: unknown): unknown => (updateType === 'early' ? (early ?? standard) : standard);
+  const certs = (c['certificates'] ?? {}) as Record<string, unknown>;
+  const pckChains = certs['SGX-PCK-Certificate-Issuer-Chain'] as Record<string, unknown> | undefined;
+  const crls = (c['pckcacrl'] ?? {}) as Record<string, unknown>;
+  const tcbInfoIssuerChain = urlDecoded(certs['TCB-Info-Issuer-Chain'], 'TCB-Info-Issuer-Chain');
+  const qeIdentityIssuerChain = urlDecoded(certs['SGX-Enclave-Identity-Issuer-Chain'], 'SGX-Enclave-Identity-Issuer-Chain');
+  const rootCaCrl = hexBytes(c, 'rootcacrl');
+  const entries = c['tcbinfos'];
+  if (!Array.isArray(entries)) throw bad('"tcbinfos" must be an array');
+  const out: IntelCollateral[] = [];
+  for (const raw of entries as Array<Record<string, unknown>>) {
+    for (const tee of ['sgx', 'tdx'] as const) {
+      const tcbInfo = pick(raw[`${tee}_tcbinfo`], raw[`${tee}_tcbinfo_early`]);
+      const qeIdentity = tee === 'tdx' ? pick(c['tdqeidentity'], c['tdqeidentity_early']) : pick(c['qeidentity'], c['qeidentity_early']);
+      if (tcbInfo === undefined || tcbInfo === null || qeIdentity === undefined || qeIdentity === null || pckChains === undefined) continue;
+      for (const ca of ['processor', 'platform'] as const) {
+        out.push({
+          tcbInfoIssuerChain,
+          tcbInfo: JSON.stringify(tcbInfo),
+          qeIdentityIssuerChain,
+          qeIdentity: JSON.stringify(qeIdentity),
+          pckCrlIssuerChain: urlDecoded(pckChains[ca.toUpperCase()], `SGX-PCK-Certificate-Issuer-Chain.${ca.toUpperCase()}`),
+          rootCaCrl,
+          pckCrl: hexBytes(crls, ca === 'processor' ? 'processorCrl' : 'platformCrl'),
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** The `rootcacrl_cdp` of a PcsClientTool file, when present. */
+export function pcsClientToolRootCrlCdp(value: unknown): string | undefined {
+  const cdp = (value as { collaterals?: { rootcacrl_cdp?: unknown } } | null)?.collaterals?.rootcacrl_cdp;
+  return typeof cdp === 'string' ? cdp : undefined;
 }

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { MemoryStore } from '@trustee/storage';
 import { createIntelPcsClient, decodeCrlBody, rootCaCrlDistributionPoint } from './intelPcs.ts';
 import { createIntelCollateralCache, collateralFreshUntil } from './intelCache.ts';
-import { intelCollateralFromJson, intelCollateralToJson, loadIntelCollateral } from './intelBundle.ts';
+import { intelCollateralFromJson, intelCollateralFromPcsClientTool, intelCollateralToJson, loadIntelCollateral } from './intelBundle.ts';
+import { createIntelCollateralSource, parseDcapVerifierConfig } from './intelConfig.ts';
 import { staticIntelCollateral } from './intelStatic.ts';
 import { createTdxTestPlatform, TDX_FACTORY_NOW, tdxEvidence, type TdxTestPlatform } from '../testing/tdxFactory.ts';
 import { createTdxVerifier } from '../tdx/tdxVerifier.ts';
@@ -215,5 +216,54 @@ describe('offline verification from files', () => {
     const evidence = { quote: Buffer.from(vectorQuote('tdx/dcapqvl-tdx_quote')).toString('base64'), cc_eventlog: null };
     const [result] = await verifyTdxEvidenceOffline(evidence, { collateral: join(VECTORS_DIR as string, DCAPQVL_COLLATERAL), now: new Date('2025-07-01T00:00:00Z') });
     expect(result?.claims.tcb_status).toBe('UpToDate');
+  });
+});
+
+describe('dcap_verifier config and PcsClientTool files', () => {
+  test('config parsing follows upstream defaults', () => {
+    expect(parseDcapVerifierConfig(undefined)).toEqual({ collateralService: 'https://api.trustedservices.intel.com/sgx/certification/v4/', tcbUpdateType: 'early' });
+    expect(parseDcapVerifierConfig({ collateral_service: 'https://pccs:8081/sgx/certification/v4/', tcb_update_type: 'standard', extra: 1 })).toEqual({ collateralService: 'https://pccs:8081/sgx/certification/v4/', tcbUpdateType: 'standard' });
+    expect(() => parseDcapVerifierConfig({ tcb_update_type: 'early' })).toThrow(/collateral_service.*required/);
+    expect(() => parseDcapVerifierConfig({ collateral_service: 'ftp://x' })).toThrow(/unsupported scheme/);
+    expect(() => parseDcapVerifierConfig({ collateral_service: 'https://x', tcb_update_type: 'all' })).toThrow(/early/);
+  });
+
+  test('file:// PcsClientTool collateral verifies, and is re-read when the file changes', async () => {
+    const tool = (c: IntelCollateral): unknown => ({
+      collaterals: {
+        tcbinfos: [{ fmspc: platform.pck.fmspc.toLowerCase(), tdx_tcbinfo: JSON.parse(c.tcbInfo) as unknown }],
+        pckcacrl: { processorCrl: Buffer.from(c.pckCrl).toString('hex'), platformCrl: Buffer.from(c.pckCrl).toString('hex') },
+        tdqeidentity: JSON.parse(c.qeIdentity) as unknown,
+        certificates: {
+          'TCB-Info-Issuer-Chain': encodeURIComponent(c.tcbInfoIssuerChain),
+          'SGX-Enclave-Identity-Issuer-Chain': encodeURIComponent(c.qeIdentityIssuerChain),
+          'SGX-PCK-Certificate-Issuer-Chain': { PROCESSOR: encodeURIComponent(c.pckCrlIssuerChain), PLATFORM: encodeURIComponent(c.pckCrlIssuerChain) },
+        },
+        rootcacrl: Buffer.from(c.rootCaCrl).toString('hex'),
+      },
+    });
+    const dir = await mkdtemp(join(tmpdir(), 'tdx-pcs-tool-'));
+    const file = join(dir, 'collateral.json');
+    try {
+      await writeFile(file, JSON.stringify(tool(collateral)));
+      const source = createIntelCollateralSource(parseDcapVerifierConfig({ collateral_service: `file://${file}` }), { store: new MemoryStore() });
+      const verifier = createTdxVerifier({ trustAnchors: platform.trustAnchors });
+      const evaluate = async (): Promise<unknown> => (await verifier.evaluate(tdxEvidence(platform.quote()), { reportData: undefined, initDataDigest: undefined }, { now: () => TDX_FACTORY_NOW, collateral: source }))[0]?.claims.tcb_status;
+      expect(await evaluate()).toBe('UpToDate');
+      const outOfDate = await platform.collateral({ tcbLevels: [{ sgx: Array(16).fill(0), pceSvn: 0, tdx: Array(16).fill(0), status: 'OutOfDate' }] });
+      await writeFile(file, JSON.stringify(tool(outOfDate)));
+      const { utimes } = await import('node:fs/promises');
+      await utimes(file, new Date(), new Date(Date.now() + 5000));
+      expect(await evaluate()).toBe('OutOfDate');
+      expect(intelCollateralFromPcsClientTool(tool(collateral))).toHaveLength(2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('https:// config builds the PCS client behind the cache', async () => {
+    mode = 'ok';
+    const source = createIntelCollateralSource(parseDcapVerifierConfig({ collateral_service: base }), { store: new MemoryStore(), now: () => TDX_FACTORY_NOW });
+    expect(await (source.getIntelCollateral as (r: IntelCollateralRequest) => Promise<IntelCollateral>)(request())).toEqual(collateral);
   });
 });

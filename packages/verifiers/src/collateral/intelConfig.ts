@@ -1,0 +1,105 @@
+import { readFile, stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { KeyValueStore } from '@trustee/storage';
+import { VerificationError } from '../verificationError.ts';
+import type { CollateralSource, IntelCollateral, IntelCollateralRequest } from '../verifier.ts';
+import { parseIntelCollateralFile, pcsClientToolRootCrlCdp } from './intelBundle.ts';
+import { createIntelCollateralCache } from './intelCache.ts';
+import { createIntelPcsClient, INTEL_PCS_URL, rootCaCrlDistributionPoint, type FetchFunction } from './intelPcs.ts';
+import { staticIntelCollateral } from './intelStatic.ts';
+
+/** Upstream's `verifier_config.dcap_verifier` (`QcnlConfig`), used by tdx, sgx and az-tdx-vtpm. */
+export interface DcapVerifierConfig {
+  /** `https://…` (PCS or PCCS; only scheme://host:port is used) or `file:///path.json` (offline). */
+  readonly collateralService: string;
+  readonly tcbUpdateType: 'early' | 'standard';
+  readonly useSecureCert?: boolean;
+}
+
+export const DEFAULT_DCAP_VERIFIER_CONFIG: DcapVerifierConfig = { collateralService: INTEL_PCS_URL, tcbUpdateType: 'early' };
+
+function configError(path: string, message: string): Error {
+  return new Error(`${path}: ${message}`);
+}
+
+/**
+ * Parses `dcap_verifier` as upstream does: absent → Intel PCS, `early`; present → the
+ * `collateral_service` key is required; unknown keys are ignored (serde default).
+ */
+export function parseDcapVerifierConfig(raw: unknown, path = 'verifier_config.dcap_verifier'): DcapVerifierConfig {
+  if (raw === undefined || raw === null) return DEFAULT_DCAP_VERIFIER_CONFIG;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw configError(path, 'must be a table/object');
+  const o = raw as Record<string, unknown>;
+  const service = o['collateral_service'];
+  if (typeof service !== 'string') throw configError(`${path}.collateral_service`, 'is required (a PCS/PCCS URL or file:// path)');
+  let url: URL;
+  try {
+    url = new URL(service);
+  } catch {
+    throw configError(`${path}.collateral_service`, `invalid URL ${JSON.stringify(service)}`);
+  }
+  if (!['https:', 'http:', 'file:'].includes(url.protocol)) throw configError(`${path}.collateral_service`, `unsupported scheme ${url.protocol}`);
+  const update = o['tcb_update_type'] ?? 'early';
+  if (update !== 'early' && update !== 'standard') throw configError(`${path}.tcb_update_type`, 'must be "early" or "standard"');
+  const secure = o['use_secure_cert'];
+  if (secure !== undefined && typeof secure !== 'boolean') throw configError(`${path}.use_secure_cert`, 'must be a boolean');
+  return { collateralService: service, tcbUpdateType: update, ...(secure === undefined ? {} : { useSecureCert: secure }) };
+}
+
+/**
+ * Offline collateral from a file (PcsClientTool or bundle JSON), re-read only when its mtime
+ * changes, as upstream's `file://` backend. The root CA CRL's distribution point must match the
+ * file's `rootcacrl_cdp` when both are known.
+ */
+export function fileIntelCollateral(path: string, updateType: 'early' | 'standard' = 'early'): CollateralSource {
+  let cached: { mtimeMs: number; source: CollateralSource; cdp: string | undefined } | undefined;
+  return {
+    async getIntelCollateral(request: IntelCollateralRequest): Promise<IntelCollateral> {
+      let mtimeMs: number;
+      try {
+        mtimeMs = (await stat(path)).mtimeMs;
+      } catch {
+        throw VerificationError.single('collateral_unavailable', 'collateral.intel.file', `collateral file ${path} is not readable`);
+      }
+      if (cached === undefined || cached.mtimeMs !== mtimeMs) {
+        const text = await readFile(path, 'utf8');
+        const bundles = parseIntelCollateralFile(text, updateType);
+        let cdp: string | undefined;
+        try {
+          cdp = pcsClientToolRootCrlCdp(JSON.parse(text) as unknown);
+        } catch {
+          cdp = undefined;
+        }
+        cached = { mtimeMs, source: staticIntelCollateral(bundles), cdp };
+      }
+      const collateral = await (cached.source.getIntelCollateral as (r: IntelCollateralRequest) => Promise<IntelCollateral>)(request);
+      const requested = rootCaCrlDistributionPoint(collateral.qeIdentityIssuerChain);
+      if (cached.cdp !== undefined && requested !== undefined && cached.cdp !== requested) {
+        throw VerificationError.single('collateral_unavailable', 'collateral.intel.file.rootcacrl_cdp', 'the file\'s root CA CRL is for another distribution point', requested, cached.cdp);
+      }
+      return collateral;
+    },
+  };
+}
+
+/**
+ * The Intel collateral source for a `dcap_verifier` config: `file://` → offline file; otherwise
+ * the PCS/PCCS client behind the persistent cache on `store`.
+ *
+ * @example
+ * const intel = createIntelCollateralSource(parseDcapVerifierConfig(config.verifier_config?.dcap_verifier), { store });
+ */
+export function createIntelCollateralSource(
+  config: DcapVerifierConfig,
+  deps: { readonly store: KeyValueStore; readonly now?: () => Date; readonly fetch?: FetchFunction; readonly timeoutMs?: number },
+): CollateralSource {
+  const url = new URL(config.collateralService);
+  if (url.protocol === 'file:') return fileIntelCollateral(fileURLToPath(url), config.tcbUpdateType);
+  const pcs = createIntelPcsClient({
+    url: config.collateralService,
+    updateType: config.tcbUpdateType,
+    ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
+    ...(deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs }),
+  });
+  return createIntelCollateralCache({ store: deps.store, upstream: (request) => pcs.fetchCollateral(request), ...(deps.now === undefined ? {} : { now: deps.now }) });
+}
