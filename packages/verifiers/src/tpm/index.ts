@@ -13,4 +13,4 @@ export {
   type HclRuntimeClaims,
 } from './hclReport.ts';
 export { checkHclBinding, checkUserData } from './hclBinding.ts';
-export { parseVtpmQuoteJson, parseVtpmQuoteLegacy } from './quoteJson.ts';
+export { parseVtpmQuoteJson, parseVtpmQuoteLegacy, parseVtpmQuoteBincode } from './quoteJson.ts';
