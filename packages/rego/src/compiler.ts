@@ -111,9 +111,22 @@ export function isUserVar(name: string): boolean {
 // Scope handling
 
 interface Scope {
-  /** Local name → internal name. */
+  /** Local name → internal name, for declarations already seen (in source order). */
   readonly locals: Map<string, string>;
+  /** Declarations (`:=`, `some`) of this body not reached yet, name → internal name. */
+  readonly pending?: Map<string, string>;
   readonly parent: Scope | undefined;
+}
+
+/** Names a literal declares (`some x`, `x := ...`, `some k, v in ...`). */
+function declaredBy(lit: Literal, f: (name: string) => void): void {
+  if (lit.kind === 'some') for (const v of lit.vars) f(v.name);
+  else if (lit.kind === 'somein') {
+    if (lit.key) patternVarNames(lit.key, f);
+    patternVarNames(lit.value, f);
+  } else if (lit.kind === 'expr' && lit.term.t === 'call' && lit.term.fn.t === 'var' && lit.term.fn.name === 'assign') {
+    patternVarNames(lit.term.args[0] as Term, f);
+  }
 }
 
 function lookupLocal(scope: Scope | undefined, name: string): string | undefined {
@@ -186,6 +199,18 @@ class Rewriter {
     if (name === '_') return { t: 'var', name: freshName('_'), loc: t.loc };
     const local = lookupLocal(scope, name);
     if (local !== undefined) return local === name ? t : { t: 'var', name: local, loc: t.loc };
+    const own = scope?.pending?.get(name);
+    if (own !== undefined) return own === name ? t : { t: 'var', name: own, loc: t.loc };
+    if (scope) {
+      // declared LATER in an enclosing body: here it is a separate local (OPA scoping)
+      for (let s = scope.parent; s; s = s.parent) {
+        if (s.pending?.has(name)) {
+          const fresh = freshName(name);
+          scope.locals.set(name, fresh);
+          return { t: 'var', name: fresh, loc: t.loc };
+        }
+      }
+    }
     if (name === 'input' || name === 'data') return t;
     const imp = this.env.imports.get(name);
     if (imp !== undefined) return imp;
@@ -233,25 +258,23 @@ class Rewriter {
 
   /** Pre-scans a body for declarations and creates the nested scope (renaming them). */
   newScope(body: Body, parent: Scope | undefined, rename = true): Scope {
-    const locals = new Map<string, string>();
+    const pending = new Map<string, string>();
     const declare = (name: string): void => {
-      if (name === '_' || locals.has(name)) return;
-      locals.set(name, rename ? freshName(name) : name);
+      if (name === '_' || pending.has(name)) return;
+      pending.set(name, rename ? freshName(name) : name);
     };
-    for (const lit of body) {
-      if (lit.kind === 'some') for (const v of lit.vars) declare(v.name);
-      else if (lit.kind === 'somein') {
-        if (lit.key) patternVarNames(lit.key, declare);
-        patternVarNames(lit.value, declare);
-      } else if (lit.kind === 'expr' && lit.term.t === 'call' && lit.term.fn.t === 'var' && lit.term.fn.name === 'assign') {
-        patternVarNames(lit.term.args[0] as Term, declare);
-      }
-    }
-    return { locals, parent };
+    for (const lit of body) declaredBy(lit, declare);
+    return { locals: new Map(), pending, parent };
   }
 
   body(body: Body, scope: Scope): Body {
-    return body.map((lit) => this.literal(lit, scope));
+    return body.map((lit) => {
+      declaredBy(lit, (name) => {
+        const internal = scope.pending?.get(name);
+        if (internal !== undefined && !scope.locals.has(name)) scope.locals.set(name, internal);
+      });
+      return this.literal(lit, scope);
+    });
   }
 
   private withs(ws: With[], scope: Scope | undefined): With[] {
@@ -836,7 +859,7 @@ function compileRule(rule: Rule, env: ModuleEnv, arity: FunctionArity): Rule {
   allVarsRaw(rule.value, (n) => headVars.add(n));
   const bodyVarsRaw = new Set<string>();
   for (const l of rule.body) for (const n of rawLiteralVars(l)) bodyVarsRaw.add(n);
-  for (const n of headVars) if (bodyVarsRaw.has(n) && !env.ruleNames.has(n) && !scope.locals.has(n)) scope.locals.set(n, n);
+  for (const n of headVars) if (bodyVarsRaw.has(n) && !env.ruleNames.has(n) && !scope.locals.has(n) && !scope.pending?.has(n)) scope.locals.set(n, n);
   const args = rule.args?.map((a) => rw.term(a, scope));
   const body = rw.body(rule.body, scope);
   const ref = [rule.ref[0] as Term, ...rule.ref.slice(1).map((t) => rw.term(t, scope))];
