@@ -3,13 +3,18 @@
 // quote's report_data commits to the HCL runtime claims, (v2) user-data carries the nonce and PCR8
 // carries the init-data digest; real Trustee evidence verifies with its recorded facts.
 import { beforeAll, describe, expect, test } from 'vitest';
-import { createHash } from 'node:crypto';
+import { createHash, verify as cryptoVerify } from 'node:crypto';
 import { azTdxVtpmVerifier, createAzTdxVtpmVerifier } from './azTdxVtpmVerifier.ts';
 import { staticIntelCollateral } from '../collateral/intelStatic.ts';
 import { createTdxTestPlatform, TDX_FACTORY_NOW, type TdxTestPlatform } from '../testing/tdxFactory.ts';
 import { createTestAzTdxVtpmEvidence } from '../testing/tdxAzureFactory.ts';
 import { assembledCollateral, hasTdxVectors } from '../testing/tdxVectors.ts';
-import { readVectorText } from '../testing/snpVectors.ts';
+import { readVector, readVectorText } from '../testing/snpVectors.ts';
+import { parseDcapQuote } from '../dcap/parseQuote.ts';
+import { createTdxVerifier } from '../tdx/tdxVerifier.ts';
+import { checkHclBinding } from '../tpm/hclBinding.ts';
+import { parseHclReport, parseHclRuntimeClaims } from '../tpm/hclReport.ts';
+import { parseTpmsAttest } from '../tpm/tpmsAttest.ts';
 import { flipByte, sampleOffsets } from '../testing/tdxTamper.ts';
 import { VerificationError } from '../verificationError.ts';
 import type { CollateralSource, Json, JsonObject, VerificationExpectations } from '../verifier.ts';
@@ -139,5 +144,33 @@ describe.skipIf(!hasTdxVectors('az-tdx-vtpm/trustee-evidence-v0.json', 'az-tdx-v
     const hcl = flipByte(Uint8Array.from(evidence.hcl_report), 0x880);
     const error = await rejection(azTdxVtpmVerifier.evaluate({ ...evidence, hcl_report: Array.from(hcl) } as unknown as Json, { reportData: Buffer.from('challenge'), initDataDigest: undefined }, context()));
     expect(error.failures.map((f) => f.check)).toContain('az-tdx-vtpm.hcl_var_data');
+  });
+});
+
+describe.skipIf(!hasTdxVectors('az-tdx-vtpm/trustee-2023-hcl-report.bin', 'az-tdx-vtpm/trustee-2023-td-quote.bin', 'az-tdx-vtpm/trustee-2023-tpm-quote.msg', 'az-tdx-vtpm/trustee-2023-tpm-quote.sig', 'az-tdx-vtpm/azcvm-hcl-report-tdx.bin'))('2023 Azure TDX CVM artefacts (no PCR values shipped)', () => {
+  test('HCL runtime claims bind the TD quote; the TD quote passes DCAP; the TPM quote is signed by HCLAkPub over "tdx challenge"', async () => {
+    const hcl = parseHclReport(readVector('az-tdx-vtpm/trustee-2023-hcl-report.bin'));
+    expect(hcl.reportType).toBe('tdx');
+    const runtime = parseHclRuntimeClaims(hcl.varData);
+    const quoteBytes = readVector('az-tdx-vtpm/trustee-2023-td-quote.bin');
+    const quote = parseDcapQuote(quoteBytes);
+    if (quote.body.tee !== 'tdx') throw new Error('not a TD quote');
+    expect(checkHclBinding(hcl, quote.body.td.reportData, 'az')).toEqual([]);
+    expect(checkHclBinding(hcl, flipByte(quote.body.td.reportData, 0), 'az').map((f) => f.check)).toEqual(['az.hcl_var_data']);
+    const [result] = await createTdxVerifier().evaluate({ quote: Buffer.from(quoteBytes).toString('base64'), cc_eventlog: null }, { reportData: undefined, initDataDigest: undefined }, {
+      now: () => new Date('2025-10-28T12:00:00Z'),
+      collateral: staticIntelCollateral([assembledCollateral({ tcbInfo: 'tdx/teekit-tcbInfo-tdx-00806f050000.json', qeIdentity: 'tdx/trustee-enclaveIdentity.json' })]),
+    });
+    expect(((result?.claims.quote as JsonObject).body as JsonObject).mr_td).toBe('75f3acc2e1dfc3acf404d7eaa69a2eefcd0475a0dd6516ef5ba3cb83399c61b4aa1c638e3622bb650a514bfc6e858886');
+    const message = readVector('az-tdx-vtpm/trustee-2023-tpm-quote.msg');
+    expect(cryptoVerify('sha256', message, runtime.akPublicKey, readVector('az-tdx-vtpm/trustee-2023-tpm-quote.sig'))).toBe(true);
+    expect(Buffer.from(parseTpmsAttest(message).extraData).toString()).toBe('tdx challenge');
+  });
+
+  test('the standalone az-cvm-vtpm HCL report parses and binds its TDREPORT', () => {
+    const hcl = parseHclReport(readVector('az-tdx-vtpm/azcvm-hcl-report-tdx.bin'));
+    expect(hcl.reportType).toBe('tdx');
+    // TDREPORT: REPORTMACSTRUCT.report_data at offset 128
+    expect(checkHclBinding(hcl, hcl.hardwareReport.subarray(128, 192), 'az')).toEqual([]);
   });
 });
