@@ -916,6 +916,13 @@ function rawLiteralVars(l: Literal): Set<string> {
 function placeRule(program: CompiledProgram, env: ModuleEnv, rule: Rule): void {
   const full: Term[] = [...env.pkgPath.map((p) => ({ t: 'val', v: p, loc: rule.loc }) as Term), { t: 'val', v: (rule.ref[0] as VarTerm).name, loc: rule.loc }, ...rule.ref.slice(1)];
   if (rule.kind === 'func') {
+    // the objects enclosing a ref-head function exist in the package document (as {})
+    let parent = program.root;
+    for (const t of full.slice(0, -1)) {
+      if (t.t !== 'val') break;
+      parent = parent.child(t.v);
+      parent.isPackage = true;
+    }
     const name = ['data', ...full.map((t) => (t.t === 'val' ? t.v : '?'))].join('.');
     const list = program.functions.get(name) ?? [];
     list.push({ rule, suffix: [], node: program.root, file: env.module.file });
