@@ -21,7 +21,7 @@ export { parseSnpEvidence, type SnpEvidence, type SnpCertEntry, type SnpCertType
 export { productFromReport, productFromName } from './product.ts';
 export { parseAmdCertificate, splitPemBundle, AMD_OID, type AmdCertificate } from './vekCertificate.ts';
 export { verifyVekChain, type VekKind, type VekChainInput } from './verifyVekChain.ts';
-export { verifySnpReport, verifySnpReportAsync, verifyReportSignature, verifyReportSignatureAsync, type SnpReportEndorsement, type SnpCheckOptions, type VerifiedSnpReport } from './verifySnpReport.ts';
+export { verifySnpReport, verifySnpReportAsync, checkSnpReport, verifyReportSignature, verifyReportSignatureAsync, type SnpReportEndorsement, type SnpCheckOptions, type VerifiedSnpReport } from './verifySnpReport.ts';
 export { snpClaims, azSnpClaims } from './snpClaims.ts';
 export { createSnpVerifier, snpVerifier, endorsementFromCertEntries, type SnpVerifierOptions } from './snpVerifier.ts';
 export { verifyRawSnpReport, type RawSnpReportOptions, type RawSnpReportResult } from './verifyRawSnpReport.ts';
