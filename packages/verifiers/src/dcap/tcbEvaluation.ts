@@ -8,7 +8,7 @@ import type { SgxReportBody, TdReportBody } from './parseQuote.ts';
  */
 
 export type TcbOutcome =
-  | { readonly ok: true; readonly status: TcbStatus; readonly level: TcbLevel; readonly advisoryIds: readonly string[]; readonly moduleLevel?: IsvTcbLevel; readonly qeLevel: IsvTcbLevel }
+  | { readonly ok: true; readonly status: TcbResult; readonly level: TcbLevel; readonly advisoryIds: readonly string[]; readonly moduleLevel?: IsvTcbLevel; readonly qeLevel: IsvTcbLevel }
   | { readonly ok: false; readonly check: string; readonly message: string; readonly expected?: string; readonly found?: string };
 
 function hex(b: Uint8Array): string {
@@ -32,23 +32,32 @@ export function matchIsvLevel(levels: readonly IsvTcbLevel[], isvSvn: number): I
   return levels.find((level) => level.isvSvn <= isvSvn);
 }
 
-/** Platform TCB level: all SGX components, PCESVN and (TDX) TEE_TCB_SVN components ≥ the level's. */
-export function matchPlatformLevel(info: TcbInfo, pck: PckPlatformInfo, teeTcbSvn: Uint8Array | undefined): TcbLevel | undefined {
-  const skipModuleBytes = teeTcbSvn !== undefined && (teeTcbSvn[1] as number) > 0 && info.tdxModuleIdentities !== undefined;
-  return info.tcbLevels.find((level) => {
-    for (let i = 0; i < 16; i++) if ((pck.sgxTcbComponents[i] as number) < (level.sgxComponents[i] as number)) return false;
-    if (pck.pceSvn < level.pceSvn) return false;
-    if (teeTcbSvn !== undefined) {
-      const tdx = level.tdxComponents;
-      if (tdx === undefined) return false;
-      for (let i = skipModuleBytes ? 2 : 0; i < 16; i++) if ((teeTcbSvn[i] as number) < (tdx[i] as number)) return false;
-    }
-    return true;
-  });
+function sgxMatches(level: TcbLevel, pck: PckPlatformInfo): boolean {
+  for (let i = 0; i < 16; i++) if ((pck.sgxTcbComponents[i] as number) < (level.sgxComponents[i] as number)) return false;
+  return pck.pceSvn >= level.pceSvn;
 }
 
+/** TEE_TCB_SVN ≥ the level's TDX components; bytes 0..1 (module SVN, version) are skipped when TEE_TCB_SVN[1] > 0. */
+function tdxMatches(level: TcbLevel, teeTcbSvn: Uint8Array): boolean {
+  const tdx = level.tdxComponents;
+  if (tdx === undefined) return false;
+  for (let i = (teeTcbSvn[1] as number) > 0 ? 2 : 0; i < 16; i++) if ((teeTcbSvn[i] as number) < (tdx[i] as number)) return false;
+  return true;
+}
+
+/**
+ * Platform TCB levels (levels are ordered newest first): the SGX level is the first whose 16 SGX
+ * components and PCESVN the PCK certificate meets; for TDX the TDX level is the first that also
+ * meets TEE_TCB_SVN.
+ */
+export function matchPlatformLevel(info: TcbInfo, pck: PckPlatformInfo, teeTcbSvn: Uint8Array | undefined): TcbLevel | undefined {
+  return info.tcbLevels.find((level) => sgxMatches(level, pck) && (teeTcbSvn === undefined || tdxMatches(level, teeTcbSvn)));
+}
+
+export type TcbResult = TcbStatus | 'TDRelaunchAdvised' | 'TDRelaunchAdvisedConfigurationNeeded';
+
 /** Folds a component status (TDX module or QE) that is OutOfDate into the platform status. */
-function converge(platform: TcbStatus, component: TcbStatus): TcbStatus {
+function converge(platform: TcbResult, component: TcbStatus): TcbResult {
   if (component === 'OutOfDate' || component === 'OutOfDateConfigurationNeeded') {
     if (platform === 'UpToDate' || platform === 'SWHardeningNeeded') return 'OutOfDate';
     if (platform === 'ConfigurationNeeded' || platform === 'ConfigurationAndSWHardeningNeeded') return 'OutOfDateConfigurationNeeded';
@@ -120,15 +129,50 @@ function evaluateTdxModule(info: TcbInfo, body: TdReportBody): { ok: true; level
   return { ok: true, level };
 }
 
+const isConfigurationNeeded = (status: TcbResult): boolean =>
+  status === 'ConfigurationNeeded' || status === 'OutOfDateConfigurationNeeded' || status === 'ConfigurationAndSWHardeningNeeded' || status === 'TDRelaunchAdvisedConfigurationNeeded';
+
 /**
- * Full TCB evaluation. A missing platform level, a revoked level or an identity mismatch is
- * terminal (`ok: false`), as QVL treats them.
+ * TD relaunch (TDX 1.5 bodies): the platform is current for SGX, the TDX level is out of date
+ * only because the TDX module the TD was launched with is old, and the module now running
+ * (TEE_TCB_SVN2) is at the latest level — relaunching the TD would bring it up to date.
+ */
+function checkRelaunch(info: TcbInfo, td: TdReportBody, sgxStatus: TcbStatus, tdxStatus: TcbResult, moduleStatus: TcbStatus, qeStatus: TcbStatus): TcbResult | Extract<TcbOutcome, { ok: false }> {
+  const svn2 = td.teeTcbSvn2;
+  if (svn2 === undefined) return tdxStatus;
+  if (qeStatus === 'OutOfDate' || qeStatus === 'OutOfDateConfigurationNeeded' || qeStatus === 'Revoked') return tdxStatus;
+  if (!['UpToDate', 'SWHardeningNeeded', 'ConfigurationNeeded', 'ConfigurationAndSWHardeningNeeded'].includes(sgxStatus)) return tdxStatus;
+  if (tdxStatus !== 'OutOfDate' && tdxStatus !== 'OutOfDateConfigurationNeeded') return tdxStatus;
+  if (moduleStatus !== 'OutOfDate') return tdxStatus;
+  const latest = info.tcbLevels[0];
+  if (latest === undefined) return tdxStatus;
+  const latestTdx = latest.tdxComponents ?? [];
+  let moduleCurrent: boolean;
+  if (svn2[1] === 0) {
+    moduleCurrent = (svn2[0] as number) >= (latestTdx[0] ?? 0);
+  } else {
+    const id = `TDX_${(svn2[1] as number).toString(16).toUpperCase().padStart(2, '0')}`;
+    const identity = info.tdxModuleIdentities?.find((m) => m.id.toUpperCase() === id);
+    if (identity === undefined) return { ok: false, check: 'dcap.tdx_module.identity', message: 'TCB info has no identity for the running TDX module (TEE_TCB_SVN2)', expected: id };
+    const latestModule = identity.tcbLevels[0];
+    if (latestModule === undefined) return { ok: false, check: 'dcap.tdx_module.tcb_level', message: `${id} has no TCB levels` };
+    moduleCurrent = (svn2[0] as number) >= latestModule.isvSvn;
+  }
+  if (!moduleCurrent || (svn2[2] as number) < (latestTdx[2] ?? 0)) return tdxStatus;
+  return isConfigurationNeeded(sgxStatus) || isConfigurationNeeded(tdxStatus) ? 'TDRelaunchAdvisedConfigurationNeeded' : 'TDRelaunchAdvised';
+}
+
+/**
+ * Full TCB evaluation in the order of Intel's QVL: QE identity, SGX and TDX platform levels,
+ * TDX module level, TD relaunch (TDX 1.5), QE level. A missing level, a revoked level or an
+ * identity mismatch is terminal (`ok: false`).
  */
 export function evaluateTcb(info: TcbInfo, identity: QeIdentity, pck: PckPlatformInfo, qeReport: SgxReportBody, td: TdReportBody | undefined): TcbOutcome {
   const qe = evaluateQeIdentity(identity, qeReport);
   if (!qe.ok) return qe;
+  const sgxLevel = info.tcbLevels.find((level) => sgxMatches(level, pck));
   const level = matchPlatformLevel(info, pck, td?.teeTcbSvn);
-  if (level === undefined) {
+  if (sgxLevel === undefined || level === undefined) {
     return {
       ok: false,
       check: 'dcap.tcb.level',
@@ -136,16 +180,23 @@ export function evaluateTcb(info: TcbInfo, identity: QeIdentity, pck: PckPlatfor
       found: `sgx=[${pck.sgxTcbComponents.join(',')}] pcesvn=${pck.pceSvn}${td === undefined ? '' : ` tee_tcb_svn=${hex(td.teeTcbSvn)}`}`,
     };
   }
-  let status: TcbStatus = level.tcbStatus;
+  let status: TcbResult = level.tcbStatus;
   const advisoryIds = [...level.advisoryIds];
   let moduleLevel: IsvTcbLevel | undefined;
   if (td !== undefined) {
     const module = evaluateTdxModule(info, td);
     if (!module.ok) return module;
+    const moduleStatus: TcbStatus = module.level?.tcbStatus ?? 'UpToDate';
     if (module.level !== undefined) {
       moduleLevel = module.level;
       status = converge(status, module.level.tcbStatus);
       advisoryIds.push(...module.level.advisoryIds);
+    }
+    if (status === 'Revoked') return { ok: false, check: 'dcap.tcb.revoked', message: 'the TDX TCB level is revoked', found: status };
+    if (td.kind === 'tdx15') {
+      const relaunch = checkRelaunch(info, td, sgxLevel.tcbStatus, status, moduleStatus, qe.level.tcbStatus);
+      if (typeof relaunch !== 'string') return relaunch;
+      status = relaunch;
     }
   }
   status = converge(status, qe.level.tcbStatus);

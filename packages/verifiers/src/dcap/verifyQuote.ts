@@ -5,7 +5,7 @@ import type { IntelCollateral, JsonObject } from '../verifier.ts';
 import { INTEL_QE_VENDOR_ID, TEE_TYPE_SGX, TEE_TYPE_TDX, type DcapQuote } from './parseQuote.ts';
 import { parsePckPlatformInfo, type PckPlatformInfo } from './pck.ts';
 import { parseSignedJson } from './signedJson.ts';
-import { evaluateTcb } from './tcbEvaluation.ts';
+import { evaluateTcb, type TcbResult } from './tcbEvaluation.ts';
 import { parseQeIdentity, parseTcbInfo, type QeIdentity, type TcbInfo, type TcbStatus } from './tcbInfo.ts';
 import { isCrlSignedBy, isSignedBy, parseCrl, parsePemChain, rootKeyId, verifyP256Raw, type ParsedCertificate, type ParsedCrl } from './x509.ts';
 
@@ -35,7 +35,7 @@ export interface VerifiedPckChain {
 
 export interface DcapVerification {
   readonly platform: PckPlatformInfo;
-  readonly tcbStatus: Exclude<TcbStatus, 'Revoked'>;
+  readonly tcbStatus: Exclude<TcbResult, 'Revoked'>;
   readonly advisoryIds: readonly string[];
   /** Some certificate, CRL, TCB info or QE identity is past its nextUpdate / notAfter. */
   readonly collateralExpired: boolean;
@@ -285,7 +285,7 @@ export function verifyDcapQuote(quote: DcapQuote, collateral: IntelCollateral, o
   if (!outcome.ok) {
     throw VerificationError.single('verification_failed', outcome.check, outcome.message, outcome.expected, outcome.found);
   }
-  const tcbStatus = outcome.status as Exclude<TcbStatus, 'Revoked'>;
+  const tcbStatus = outcome.status as Exclude<TcbResult, 'Revoked'>;
 
   const supplemental: JsonObject = {
     earliest_issue_date: rfc3339(new Date(Math.min(...issued))),

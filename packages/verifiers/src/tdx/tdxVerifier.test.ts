@@ -194,6 +194,28 @@ describe('tdx verifier on factory evidence', () => {
       expect(checks(error)).toEqual([check]);
     });
 
+    describe('TD relaunch (TDX 1.5 bodies)', () => {
+      const levels = (status: string): CollateralOptions => ({
+        tcbLevels: [
+          { sgx: platform.pck.sgxTcbComponents, pceSvn: platform.pck.pceSvn, tdx: [0, 0, 5, ...Array(13).fill(0)], status: 'UpToDate' },
+          { sgx: platform.pck.sgxTcbComponents, pceSvn: platform.pck.pceSvn, tdx: [0, 0, 2, ...Array(13).fill(0)], status },
+        ],
+        moduleLevels: [{ isvsvn: 5, status: 'UpToDate' }, { isvsvn: 0, status: 'OutOfDate' }],
+      });
+      const launched = Uint8Array.of(3, 1, 2);
+      test.each([
+        ['running module at the latest level', Uint8Array.of(5, 1, 5), 'OutOfDate', 5, 'TDRelaunchAdvised'],
+        ['… with ConfigurationNeeded', Uint8Array.of(5, 1, 5), 'ConfigurationNeeded', 5, 'TDRelaunchAdvisedConfigurationNeeded'],
+        ['running module below the latest level', Uint8Array.of(4, 1, 5), 'OutOfDate', 5, 'OutOfDate'],
+        ['running TDX components below the latest level', Uint8Array.of(5, 1, 4), 'OutOfDate', 5, 'OutOfDate'],
+        ['a TDX 1.0 body never relaunches', Uint8Array.of(5, 1, 5), 'OutOfDate', 4, 'OutOfDate'],
+      ] as Array<[string, Uint8Array, string, 4 | 5, string]>)('%s → %s', async (_name, svn2, platformStatus, version, expected) => {
+        const quote = platform.quote({ version, ...(version === 5 ? { bodyType: 3 as const } : {}), teeTcbSvn: launched, teeTcbSvn2: svn2 });
+        const claims = await run(tdxEvidence(quote), none, { collateral: await platform.collateralSource(levels(platformStatus)) });
+        expect(claims.tcb_status).toBe(expected);
+      });
+    });
+
     test('an unknown TDX module major version has no identity', async () => {
       const error = await rejection(run(tdxEvidence(platform.quote({ teeTcbSvn: Uint8Array.of(3, 7, 2) }))));
       expect(error.failures[0]).toMatchObject({ check: 'dcap.tdx_module.identity', expected: 'TDX_07' });

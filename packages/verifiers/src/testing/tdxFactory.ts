@@ -46,6 +46,8 @@ export interface TdxQuoteOptions {
   readonly mrConfigId?: Uint8Array;
   readonly rtmrs?: readonly Uint8Array[];
   readonly teeTcbSvn?: Uint8Array;
+  /** TDX 1.5 bodies only: SVNs of the TDX module now running (default zeros). */
+  readonly teeTcbSvn2?: Uint8Array;
   readonly tdAttributes?: Uint8Array;
   readonly mrSignerSeam?: Uint8Array;
   readonly seamAttributes?: Uint8Array;
@@ -262,7 +264,7 @@ export async function createTdxTestPlatform(options: PckOptions = {}): Promise<T
       fixed(rtmrs[0], 48), fixed(rtmrs[1], 48), fixed(rtmrs[2], 48), fixed(rtmrs[3], 48),
       fixed(q.reportData, 64),
     ];
-    if (bodyType === 3) bodyParts.push(new Uint8Array(16), fixed(createHash('sha384').update('mr_servicetd').digest(), 48));
+    if (bodyType === 3) bodyParts.push(fixed(q.teeTcbSvn2, 16), fixed(createHash('sha384').update('mr_servicetd').digest(), 48));
     const body = Buffer.concat(bodyParts);
     const descriptor = version === 5 ? Buffer.concat([le16(bodyType), le32(body.length)]) : Buffer.alloc(0);
     const signed = Buffer.concat([header, descriptor, body]);
