@@ -6,7 +6,7 @@ import { INTEL_QE_VENDOR_ID, TEE_TYPE_SGX, TEE_TYPE_TDX, type DcapQuote } from '
 import { parsePckPlatformInfo, type PckPlatformInfo } from './pck.ts';
 import { parseSignedJson } from './signedJson.ts';
 import { evaluateTcb, type TcbResult } from './tcbEvaluation.ts';
-import { parseQeIdentity, parseTcbInfo, type QeIdentity, type TcbInfo, type TcbStatus } from './tcbInfo.ts';
+import { parseQeIdentity, parseTcbInfo, type QeIdentity, type TcbInfo } from './tcbInfo.ts';
 import { isCrlSignedBy, isSignedBy, parseCrl, parsePemChain, rootKeyId, verifyP256Raw, type ParsedCertificate, type ParsedCrl } from './x509.ts';
 
 /** SHA-256 (DER) of the production Intel SGX Root CA, the default DCAP trust anchor. */
