@@ -693,31 +693,90 @@ export function reorderBody(body: Body, bound: ReadonlySet<string>, enclosing: R
   for (const l of body) literalVars(l, bodyVars, true);
   const outer = bodyVars;
   const boundNow = new Set(bound);
-  const remaining = [...body];
+  const n = body.length;
+  const placed = new Array<boolean>(n).fill(false);
   const out: Body = [];
-  while (remaining.length > 0) {
-    let placed = false;
-    for (let i = 0; i < remaining.length; i++) {
-      const lit = remaining[i] as Literal;
-      const outs = literalPlan(lit, boundNow, outer, arity);
-      if (outs !== undefined) {
-        remaining.splice(i, 1);
-        out.push(reorderNested(lit, boundNow, outer, arity));
-        for (const v of outs) boundNow.add(v);
-        placed = true;
-        break;
-      }
-    }
-    if (!placed) {
-      const lit = remaining[0] as Literal;
+  // Always place the first placeable literal in source order (OPA's choice). A literal that
+  // cannot run yet is re-examined only when one of its vars becomes bound: O(n log n) instead
+  // of rescanning the body after every placement (hostile policies have huge bodies).
+  const heap = new MinHeap();
+  for (let i = 0; i < n; i++) heap.push(i);
+  const waiting = new Map<string, number[]>();
+  while (out.length < n) {
+    const i = heap.pop();
+    if (i === undefined) {
+      const first = placed.indexOf(false);
+      const lit = body[first] as Literal;
       const vs = new Set<string>();
       literalVars(lit, vs);
       const unsafe = [...vs].filter((v) => !boundNow.has(v) && isUserVar(v)).sort();
       const name = unsafe[0] ?? [...vs].find((v) => !boundNow.has(v)) ?? '?';
       throw new RegoError('rego_unsafe_var_error', `var ${name.replace(/\$\d+$/, '')} is unsafe`, lit.loc);
     }
+    if (placed[i]) continue;
+    const lit = body[i] as Literal;
+    const outs = literalPlan(lit, boundNow, outer, arity);
+    if (outs === undefined) {
+      const vs = new Set<string>();
+      literalVars(lit, vs);
+      for (const v of vs) {
+        if (boundNow.has(v)) continue;
+        let list = waiting.get(v);
+        if (!list) waiting.set(v, (list = []));
+        list.push(i);
+      }
+      continue;
+    }
+    placed[i] = true;
+    out.push(reorderNested(lit, boundNow, outer, arity));
+    for (const v of outs) {
+      if (boundNow.has(v)) continue;
+      boundNow.add(v);
+      const list = waiting.get(v);
+      if (list) {
+        for (const j of list) if (!placed[j]) heap.push(j);
+        waiting.delete(v);
+      }
+    }
   }
   return out;
+}
+
+/** Minimal binary min-heap of literal indices. */
+class MinHeap {
+  private readonly items: number[] = [];
+  push(x: number): void {
+    const a = this.items;
+    a.push(x);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if ((a[p] as number) <= x) break;
+      a[i] = a[p] as number;
+      i = p;
+    }
+    a[i] = x;
+  }
+  pop(): number | undefined {
+    const a = this.items;
+    if (a.length === 0) return undefined;
+    const top = a[0] as number;
+    const last = a.pop() as number;
+    if (a.length > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= a.length) break;
+        const r = l + 1;
+        const c = r < a.length && (a[r] as number) < (a[l] as number) ? r : l;
+        if ((a[c] as number) >= last) break;
+        a[i] = a[c] as number;
+        i = c;
+      }
+      a[i] = last;
+    }
+    return top;
+  }
 }
 
 function reorderNested(lit: Literal, bound: ReadonlySet<string>, outer: ReadonlySet<string>, arity: FunctionArity): Literal {

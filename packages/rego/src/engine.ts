@@ -50,7 +50,7 @@ export class Program {
   compileQueryText(query: string): Body {
     let body = this.queryCache.get(query);
     if (body === undefined) {
-      body = compileQuery(parseQuery(query, { v1: true }), this.program, (name) => this.arity(name));
+      body = guardCompile(() => compileQuery(parseQuery(query, { v1: true }), this.program, (name) => this.arity(name)));
       if (this.queryCache.size > 256) this.queryCache.clear();
       this.queryCache.set(query, body);
     }
@@ -118,6 +118,17 @@ function guardStack<T>(f: () => T): T {
   }
 }
 
+/** Parsing/compiling hostile sources must fail with a typed error, never a raw RangeError. */
+export function guardCompile<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof RegoError) throw e;
+    if (e instanceof RangeError) throw new RegoError('rego_compile_error', `policy too complex to compile (${e.message})`);
+    throw e;
+  }
+}
+
 /** Detects the Rego version of a module: `import rego.v1` makes it v1 regardless of the default. */
 function parseWithVersion(m: SourceModule, version: 'v0' | 'v1'): Module {
   return parseModule(m.source, m.name, { v1: version === 'v1' });
@@ -139,9 +150,8 @@ export function compileProgram(modules: readonly SourceModule[], options: Engine
     cache.set(cacheKey, hit);
     return hit;
   }
-  const parsed = modules.map((m) => parseWithVersion(m, version));
   const hostSet = new Set(hostNames);
-  const compiled = compileModules(parsed, { hostFunctions: hostSet });
+  const compiled = guardCompile(() => compileModules(modules.map((m) => parseWithVersion(m, version)), { hostFunctions: hostSet }));
   const program = new Program(hash, compiled, hostSet);
   cache.set(cacheKey, program);
   if (cache.size > CACHE_LIMIT) {

@@ -132,6 +132,24 @@ describe('hostile policies', () => {
     expect(errorOf(() => p.evaluateRule('data.t.r0')).code).toBe('eval_budget_exceeded');
   });
 
+  it('a huge operator chain fails compilation with a typed error', () => {
+    const src = 'package t\np := ' + Array.from({ length: 20_000 }, (_, i) => String(i)).join(' + ');
+    expect(errorOf(() => compilePolicy(src)).code).toBe('rego_compile_error');
+  });
+
+  it('a long body with reversed dependencies compiles without quadratic reordering', () => {
+    const n = 1000;
+    const lines = Array.from({ length: n }, (_, i) => `x${i} := x${i + 1} + 1`);
+    const p = compilePolicy(`package t
+p := x0 if {\n${lines.join('\n')}\nx${n} := 0\n}`);
+    expect(p.evaluateRule('data.t.p')).toBe(n);
+  });
+
+  it('a catastrophic regex ends with an error (strict) instead of hanging', () => {
+    const p = compilePolicy('package t\ns := concat("", [x | some _ in numbers.range(1, 40); x := "a"])\np := regex.match("^(a+)+$", concat("", [s, "b"]))');
+    expect(errorOf(() => p.evaluateRule('data.t.p', { strictBuiltinErrors: true })).code).toBe('eval_builtin_error');
+  });
+
   it('the engine stays usable after a budget error', () => {
     const p = compilePolicy(`package t\n${huge}p := count([1 | xs[_]; xs[_]; xs[_]; xs[_]])\nq := 1`);
     expect(errorOf(() => p.evaluateRule('data.t.p', { maxSteps: 1000 })).code).toBe('eval_budget_exceeded');

@@ -120,12 +120,51 @@ export class Evaluator {
   // bodies and literals
 
   evalBody(body: Body, i: number, env: Env, k: K): boolean {
-    if (i === body.length) return k();
-    this.step();
-    const lit = body[i] as Literal;
-    const next: K = i + 1 === body.length ? k : () => this.evalBody(body, i + 1, env, k);
-    if (lit.with.length > 0) return this.evalWith(lit, env, next);
-    return this.evalLiteral(lit, env, next);
+    // Straight-line literals with a single value (checks, `x := <single value>`) run in a loop:
+    // long bodies then cost no stack, and the common case allocates no continuation.
+    let bound: string[] | undefined;
+    try {
+      for (; i < body.length; i++) {
+        const lit = body[i] as Literal;
+        if (lit.with.length > 0 || lit.kind !== 'expr') break;
+        const t = lit.term;
+        if (t.t === 'call' && t.fn.t === 'var' && (t.fn.name === 'assign' || t.fn.name === 'eq')) {
+          if (lit.negated) break;
+          const a = t.args[0] as Term;
+          const b = t.args[1] as Term;
+          if (a.t === 'var' && a.name !== 'input' && a.name !== 'data' && !env.has(a.name)) {
+            const v = this.evalOne(b, env);
+            if (v === MULTI) break;
+            this.step();
+            if (v === undefined) return false;
+            env.set(a.name, v);
+            (bound ??= []).push(a.name);
+            continue;
+          }
+          if (this.hasUnbound(a, env) || this.hasUnbound(b, env)) break;
+          const va = this.evalOne(a, env);
+          if (va === MULTI) break;
+          const vb = this.evalOne(b, env);
+          if (vb === MULTI) break;
+          this.step();
+          if (va === undefined || vb === undefined || !equals(va, vb)) return false;
+          continue;
+        }
+        const v = this.evalOne(t, env);
+        if (v === MULTI) break;
+        this.step();
+        const ok = v !== undefined && v !== false;
+        if (ok === lit.negated) return false;
+      }
+      if (i === body.length) return k();
+      this.step();
+      const lit = body[i] as Literal;
+      const next: K = i + 1 === body.length ? k : () => this.evalBody(body, i + 1, env, k);
+      if (lit.with.length > 0) return this.evalWith(lit, env, next);
+      return this.evalLiteral(lit, env, next);
+    } finally {
+      if (bound !== undefined) for (const name of bound) env.delete(name);
+    }
   }
 
   private evalLiteral(lit: Literal, env: Env, k: K): boolean {

@@ -8,7 +8,7 @@
  */
 import type { Term } from './ast.ts';
 import { RegoError } from './errors.ts';
-import { compileProgram, type Program } from './engine.ts';
+import { compileProgram, guardCompile, type Program } from './engine.ts';
 import type { HostFn } from './evaluator.ts';
 import { parseModule, parseTermText } from './parser.ts';
 import { fromJson, toJson, type RegoJson, type Value } from './value.ts';
@@ -76,7 +76,7 @@ class Policy implements CompiledPolicy {
   evaluateRule(ref: string, options: EvalOptions = {}): RegoJson | undefined {
     let term = this.refCache.get(ref);
     if (term === undefined) {
-      const parsed = parseTermText(ref);
+      const parsed = guardCompile(() => parseTermText(ref));
       if (parsed.t !== 'ref' && parsed.t !== 'var') throw new RegoError('rego_parse_error', `not a rule reference: ${ref}`);
       const body = this.program.compileQueryText(ref);
       const lit = body[0];
@@ -129,5 +129,5 @@ export function compilePolicy(modules: string | readonly PolicyModule[], options
 
 /** Parses a module; throws RegoError (rego_parse_error) with line:column on bad syntax. */
 export function checkPolicySyntax(source: string, options: CompileOptions = {}): void {
-  parseModule(source, 'policy.rego', { v1: (options.regoVersion ?? 'v1') === 'v1' });
+  guardCompile(() => parseModule(source, 'policy.rego', { v1: (options.regoVersion ?? 'v1') === 'v1' }));
 }
