@@ -181,6 +181,7 @@ export function evaluateTcb(info: TcbInfo, identity: QeIdentity, pck: PckPlatfor
     };
   }
   let status: TcbResult = level.tcbStatus;
+  // QVL's supplemental sa_list carries the matched platform (TDX) level's advisories only
   const advisoryIds = [...level.advisoryIds];
   let moduleLevel: IsvTcbLevel | undefined;
   if (td !== undefined) {
@@ -190,7 +191,6 @@ export function evaluateTcb(info: TcbInfo, identity: QeIdentity, pck: PckPlatfor
     if (module.level !== undefined) {
       moduleLevel = module.level;
       status = converge(status, module.level.tcbStatus);
-      advisoryIds.push(...module.level.advisoryIds);
     }
     if (status === 'Revoked') return { ok: false, check: 'dcap.tcb.revoked', message: 'the TDX TCB level is revoked', found: status };
     if (td.kind === 'tdx15') {
@@ -200,7 +200,6 @@ export function evaluateTcb(info: TcbInfo, identity: QeIdentity, pck: PckPlatfor
     }
   }
   status = converge(status, qe.level.tcbStatus);
-  advisoryIds.push(...qe.level.advisoryIds);
   if (status === 'Revoked') {
     return { ok: false, check: 'dcap.tcb.revoked', message: 'the platform TCB level is revoked', found: status };
   }

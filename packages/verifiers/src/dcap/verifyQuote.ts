@@ -14,6 +14,12 @@ export const INTEL_SGX_ROOT_CA_SHA256 = '44a0196b2b99f889b8e149e95b807a350e74249
 
 export interface DcapTrustOptions {
   /**
+   * Reject collateral outside its validity window (a certificate, CRL, TCB info or QE identity
+   * not yet valid or past nextUpdate/notAfter). Default `false`, as Intel's QVL and upstream:
+   * such collateral only sets `collateral_expiration_status` = "1" for the policy to judge.
+   */
+  readonly strictCollateralValidity?: boolean;
+  /**
    * SHA-256 fingerprints (hex, DER) of the accepted root CAs. Defaults to the Intel SGX Root CA
    * only; test roots are accepted only when listed here explicitly.
    */
@@ -271,13 +277,19 @@ export function verifyDcapQuote(quote: DcapQuote, collateral: IntelCollateral, o
     { what: 'TCB info', from: tcbInfo.issueDate, until: tcbInfo.nextUpdate },
     { what: 'QE identity', from: qeIdentity.issueDate, until: qeIdentity.nextUpdate },
   ];
-  for (const w of windows) {
-    if (w.from.getTime() > now) failures.push(fail('dcap.collateral.not_yet_valid', `${w.what} is not valid yet`, `issued before ${rfc3339(options.now)}`, rfc3339(w.from)));
-  }
   const issued = windows.map((w) => w.from.getTime());
   const expiries = windows.flatMap((w) => (w.until === undefined ? [] : [w.until.getTime()]));
   const earliestExpiration = Math.min(...expiries);
-  const collateralExpired = now > earliestExpiration;
+  // QVL: expired when earliest_expiration_date <= now; a window that has not started yet is
+  // reported the same way (its validity check yields an "expired" status, not a failure)
+  const notYetValid = windows.filter((w) => w.from.getTime() > now);
+  const collateralExpired = earliestExpiration <= now || notYetValid.length > 0;
+  if (options.strictCollateralValidity === true) {
+    for (const w of notYetValid) failures.push(fail('dcap.collateral.not_yet_valid', `${w.what} is not valid yet`, `issued before ${rfc3339(options.now)}`, rfc3339(w.from)));
+    for (const w of windows) {
+      if (w.until !== undefined && w.until.getTime() <= now) failures.push(fail('dcap.collateral.expired', `${w.what} has expired`, `valid after ${rfc3339(options.now)}`, rfc3339(w.until)));
+    }
+  }
 
   if (failures.length > 0) throw new VerificationError('verification_failed', failures);
 

@@ -81,8 +81,8 @@ describe.skipIf(!hasTdxVectors(...FILES))('real TDX vectors (../shared/vectors)'
       platform_instance_id: expect.stringMatching(/^[0-9a-f]{32}$/),
     });
     // the collateral's own window ends at 2025-07-19T10:00:35Z (the PCK CRL)
-    expect((await verify(vectorQuote('tdx/dcapqvl-tdx_quote'), vectorCollateral(DCAPQVL_COLLATERAL), '2025-07-19T10:00:35Z')).collateral_expiration_status).toBe('0');
-    expect((await verify(vectorQuote('tdx/dcapqvl-tdx_quote'), vectorCollateral(DCAPQVL_COLLATERAL), '2025-07-19T10:00:36Z')).collateral_expiration_status).toBe('1');
+    expect((await verify(vectorQuote('tdx/dcapqvl-tdx_quote'), vectorCollateral(DCAPQVL_COLLATERAL), '2025-07-19T10:00:34Z')).collateral_expiration_status).toBe('0');
+    expect((await verify(vectorQuote('tdx/dcapqvl-tdx_quote'), vectorCollateral(DCAPQVL_COLLATERAL), '2025-07-19T10:00:35Z')).collateral_expiration_status).toBe('1');
   });
 
   test('CCEL of the COS-113 quote replays to its RTMRs; report_data equals the go-tdx-guest nonce', async () => {
@@ -117,12 +117,21 @@ describe.skipIf(!hasTdxVectors(...FILES))('real TDX vectors (../shared/vectors)'
     ['tdx/dcapqvl-tdx-quote.hex', () => vectorCollateral(DCAPQVL_COLLATERAL), AT_2025_07, 'dcap.tcb.level'],
     ['tdx/dcapqvl-quote-from-tappd.hex', () => vectorCollateral(DCAPQVL_COLLATERAL), AT_2025_07, 'dcap.tcb.level'],
     ['tdx/gotdx-tdx_prod_quote_SPR_E4.dat', collateral50806, AT_2025_10, 'dcap.tcb.level'],
-    // 2023 PCS files: signed by the key of a TCB Signing certificate issued in 2025 (the only chain in the corpus)
-    ['tdx/trustee-tdx_quote_4.dat', () => assembledCollateral({ tcbInfo: 'tdx/gotdx-sample_tcbInfo_response', qeIdentity: 'tdx/gotdx-sample_qeIdentity_response' }), '2023-06-20T00:00:00Z', 'dcap.collateral.not_yet_valid'],
   ])('%s is rejected (%s … %s)', async (file, collateral, now, check) => {
     const error = await rejection(verify(vectorQuote(file), collateral(), now));
     expect(error.code).toBe('verification_failed');
     expect(error.failures.map((f) => f.check)).toContain(check);
+  });
+
+  test('2023 PCS collateral: quote_4 is UpToDate; the 2025 signing certificate makes it "expired" (strict mode rejects)', async () => {
+    // the corpus ships these 2023 files without their issuer chain; the 2025 TCB Signing certificate has the same key
+    const collateral = assembledCollateral({ tcbInfo: 'tdx/gotdx-sample_tcbInfo_response', qeIdentity: 'tdx/gotdx-sample_qeIdentity_response' });
+    const claims = await verify(vectorQuote('tdx/trustee-tdx_quote_4.dat'), collateral, '2023-06-20T00:00:00Z');
+    expect(claims).toMatchObject({ tcb_status: 'UpToDate', tcb_date: '2023-02-15T00:00:00Z', collateral_expiration_status: '1' });
+    const strict = createTdxVerifier({ strictCollateralValidity: true });
+    const evidence = { quote: Buffer.from(vectorQuote('tdx/trustee-tdx_quote_4.dat')).toString('base64'), cc_eventlog: null };
+    const error = await rejection(strict.evaluate(evidence, none, { now: () => new Date('2023-06-20T00:00:00Z'), collateral: staticIntelCollateral([collateral]) }));
+    expect(error.failures.map((f) => f.check)).toContain('dcap.collateral.not_yet_valid');
   });
 
   test('Trustee expected claims for tdx_quote_4 + CCEL_data match exactly (parsed claims)', () => {

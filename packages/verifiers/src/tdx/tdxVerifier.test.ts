@@ -171,9 +171,9 @@ describe('tdx verifier on factory evidence', () => {
       ['ConfigurationNeeded', { tcbLevels: [{ sgx: Array(16).fill(0), pceSvn: 0, tdx: Array(16).fill(0), status: 'ConfigurationNeeded' }] }, 'ConfigurationNeeded', []],
       ['ConfigurationAndSWHardeningNeeded', { tcbLevels: [{ sgx: Array(16).fill(0), pceSvn: 0, tdx: Array(16).fill(0), status: 'ConfigurationAndSWHardeningNeeded' }] }, 'ConfigurationAndSWHardeningNeeded', []],
       ['OutOfDateConfigurationNeeded', { tcbLevels: [{ sgx: Array(16).fill(0), pceSvn: 0, tdx: Array(16).fill(0), status: 'OutOfDateConfigurationNeeded' }] }, 'OutOfDateConfigurationNeeded', []],
-      ['module OutOfDate converges UpToDate → OutOfDate', { moduleLevels: [{ isvsvn: 9, status: 'UpToDate' }, { isvsvn: 0, status: 'OutOfDate', advisoryIds: ['INTEL-SA-00960'] }] }, 'OutOfDate', ['INTEL-SA-00960']],
+      ['module OutOfDate converges UpToDate → OutOfDate (advisories: platform level only, as QVL)', { moduleLevels: [{ isvsvn: 9, status: 'UpToDate' }, { isvsvn: 0, status: 'OutOfDate', advisoryIds: ['INTEL-SA-00960'] }] }, 'OutOfDate', []],
       ['module OutOfDate converges ConfigurationNeeded → OutOfDateConfigurationNeeded', { tcbLevels: [{ sgx: Array(16).fill(0), pceSvn: 0, tdx: Array(16).fill(0), status: 'ConfigurationNeeded' }], moduleLevels: [{ isvsvn: 0, status: 'OutOfDate' }] }, 'OutOfDateConfigurationNeeded', []],
-      ['QE OutOfDate converges SWHardeningNeeded → OutOfDate', { tcbLevels: [{ sgx: Array(16).fill(0), pceSvn: 0, tdx: Array(16).fill(0), status: 'SWHardeningNeeded' }], qeLevels: [{ isvsvn: 9, status: 'UpToDate' }, { isvsvn: 0, status: 'OutOfDate', advisoryIds: ['INTEL-SA-00999'] }] }, 'OutOfDate', ['INTEL-SA-00999']],
+      ['QE OutOfDate converges SWHardeningNeeded → OutOfDate', { tcbLevels: [{ sgx: Array(16).fill(0), pceSvn: 0, tdx: Array(16).fill(0), status: 'SWHardeningNeeded' }], qeLevels: [{ isvsvn: 9, status: 'UpToDate' }, { isvsvn: 0, status: 'OutOfDate', advisoryIds: ['INTEL-SA-00999'] }] }, 'OutOfDate', []],
     ];
     test.each(table)('%s', async (_name, options, status, advisories) => {
       const claims = await run(tdxEvidence(platform.quote()), none, { collateral: await platform.collateralSource(options) });
@@ -245,15 +245,20 @@ describe('tdx verifier on factory evidence', () => {
       expect(claims.collateral_expiration_status).toBe('1');
     });
 
-    test('expiry boundary: valid at exactly nextUpdate, expired one second later', async () => {
+    test('expiry boundary (QVL: expired when nextUpdate <= now)', async () => {
       const nextUpdate = new Date(TDX_FACTORY_NOW.getTime() + 30 * 86_400_000);
-      expect((await run(tdxEvidence(platform.quote()), none, { now: nextUpdate })).collateral_expiration_status).toBe('0');
-      expect((await run(tdxEvidence(platform.quote()), none, { now: new Date(nextUpdate.getTime() + 1000) })).collateral_expiration_status).toBe('1');
+      expect((await run(tdxEvidence(platform.quote()), none, { now: new Date(nextUpdate.getTime() - 1000) })).collateral_expiration_status).toBe('0');
+      expect((await run(tdxEvidence(platform.quote()), none, { now: nextUpdate })).collateral_expiration_status).toBe('1');
     });
 
-    test('collateral issued after "now" is rejected', async () => {
-      const error = await rejection(run(tdxEvidence(platform.quote()), none, { now: new Date(TDX_FACTORY_NOW.getTime() - 2 * 86_400_000) }));
+    test('collateral issued after "now" is flagged like expired collateral, and rejected in strict mode', async () => {
+      const early = new Date(TDX_FACTORY_NOW.getTime() - 2 * 86_400_000);
+      expect((await run(tdxEvidence(platform.quote()), none, { now: early })).collateral_expiration_status).toBe('1');
+      const strict = createTdxVerifier({ trustAnchors: platform.trustAnchors, strictCollateralValidity: true });
+      const error = await rejection(strict.evaluate(tdxEvidence(platform.quote()), none, { now: () => early, collateral: source }));
       expect(new Set(checks(error))).toEqual(new Set(['dcap.collateral.not_yet_valid']));
+      const late = await rejection(strict.evaluate(tdxEvidence(platform.quote()), none, { now: () => new Date(TDX_FACTORY_NOW.getTime() + 60 * 86_400_000), collateral: source }));
+      expect(new Set(checks(late))).toEqual(new Set(['dcap.collateral.expired']));
     });
 
     test('a revoked PCK certificate is rejected', async () => {
