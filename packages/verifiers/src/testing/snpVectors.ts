@@ -18,7 +18,14 @@ function findVectorsDir(): string | undefined {
   return undefined;
 }
 
-export const VECTORS_DIR = findVectorsDir();
+/** `TRUSTEE_VECTORS_DIR` overrides the location; `TRUSTEE_VECTORS_DIR=none` runs as if absent. */
+function vectorsDirFromEnv(): string | undefined {
+  const fromEnv = process.env['TRUSTEE_VECTORS_DIR'];
+  if (fromEnv === undefined || fromEnv === '') return findVectorsDir();
+  return fromEnv === 'none' || !existsSync(fromEnv) ? undefined : fromEnv;
+}
+
+export const VECTORS_DIR = vectorsDirFromEnv();
 
 /** True when the shared vectors directory and every named file exist. */
 export function hasVectors(...files: string[]): boolean {
