@@ -326,3 +326,36 @@ describe('json schema', () => {
     expect(message).toContain('has a primitive type that is NOT VALID -- given: /unknown/');
   });
 });
+
+describe('graphql', () => {
+  const schema = `
+    type Query { employee(id: String!): Employee }
+    type Employee { id: String! salary: Int! }
+  `;
+
+  test('parse_query returns the pruned gqlparser AST', () => {
+    expect(toRegoText(callBuiltin('graphql.parse_query', '{ node(id: 4) { id } }') as Value)).toBe(
+      '{"Operations": [{"Name": "", "Operation": "query", "SelectionSet": [{"Alias": "node", "Arguments": [{"Name": "id", "Value": {"ExpectedTypeHasDefault": false, "Kind": 1, "Raw": "4"}}], "Name": "node", "SelectionSet": [{"Alias": "id", "Name": "id"}]}]}]}',
+    );
+  });
+
+  test.each([
+    ['{ employee(id: "a") { salary } }', true],
+    ['{ employee { salary } }', false],
+    ['{ employee(id: "a") }', false],
+    ['{ employee(id: "a") { bonus } }', false],
+    ['query Q($v: String!) { employee(id: "a") { id } }', false],
+    ['mutation { x }', false],
+  ])('is_valid(%s) = %s', (query, valid) => {
+    expect(callBuiltin('graphql.is_valid', query, schema)).toBe(valid);
+  });
+
+  test('validation and syntax errors carry gqlparser texts and locations', () => {
+    expect(errorOf('graphql.parse', '{\n  employee { id }\n}', schema).message).toBe(
+      'graphql.parse: Field "employee" argument "id" of type "String!" is required, but it was not provided in GraphQL string at location 2:3',
+    );
+    expect(errorOf('graphql.parse_query', '{ f(').message).toBe('graphql.parse_query: Expected Name, found <EOF> in GraphQL string at location 1:5');
+    expect(callBuiltin('graphql.schema_is_valid', 'type A implements Missing { id: ID }')).toBe(false);
+    expect(callBuiltin('graphql.schema_is_valid', schema)).toBe(true);
+  });
+});

@@ -7,6 +7,7 @@ import { collectionBuiltins } from './collections.ts';
 import { cryptoBuiltins } from './crypto.ts';
 import { encodingBuiltins } from './encoding.ts';
 import { graphBuiltins } from './graph.ts';
+import { graphqlBuiltins } from './graphql.ts';
 import { jsonOpsBuiltins } from './jsonOps.ts';
 import { jsonSchemaBuiltins } from './jsonSchema.ts';
 import { jwtBuiltins } from './jwt.ts';
@@ -37,6 +38,7 @@ export const ALL_BUILTINS: readonly BuiltinDefinition[] = [
   ...cryptoBuiltins,
   ...encodingBuiltins,
   ...graphBuiltins,
+  ...graphqlBuiltins,
   ...jsonOpsBuiltins,
   ...jsonSchemaBuiltins,
   ...jwtBuiltins,
