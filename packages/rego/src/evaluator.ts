@@ -1051,24 +1051,25 @@ export class Evaluator {
     }
   }
 
+  private ctx: EvalBuiltinContext | undefined;
+
+  /** One context object per evaluation, its `name` set before each builtin call. */
   private builtinContext(name: string): BuiltinContext {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const self = this;
-    return {
-      name,
-      strict: this.settings.strict,
-      get nowNs() {
-        return self.nowNs;
-      },
-      get cache() {
-        return self.builtinCache;
-      },
-      print: (line) => this.settings.print?.(line),
-      trace: (note) => this.settings.print?.(note),
-      charge: (n) => this.charge(n),
-      hostFunction: (n) => this.settings.hostFunctions.get(n),
-    };
+    if (this.ctx === undefined) this.ctx = new EvalBuiltinContext(this, this.settings);
+    this.ctx.name = name;
+    return this.ctx;
   }
+
+  /** @internal for EvalBuiltinContext */
+  currentNowNs(): bigint {
+    return this.nowNs;
+  }
+
+  /** @internal for EvalBuiltinContext */
+  sharedBuiltinCache(): Map<string, unknown> {
+    return this.builtinCache;
+  }
+
 
   private evalFunction(name: string, args: Value[], t: Term): Value | undefined {
     const defs = this.program.functions.get(name);
@@ -1138,6 +1139,35 @@ export class Evaluator {
 
 // ---------------------------------------------------------------------------------------------
 // helpers
+
+class EvalBuiltinContext implements BuiltinContext {
+  name = '';
+  readonly strict: boolean;
+  constructor(
+    private readonly ev: Evaluator,
+    private readonly settings: EvalSettings,
+  ) {
+    this.strict = settings.strict;
+  }
+  get nowNs(): bigint {
+    return this.ev.currentNowNs();
+  }
+  get cache(): Map<string, unknown> {
+    return this.ev.sharedBuiltinCache();
+  }
+  print(line: string): void {
+    this.settings.print?.(line);
+  }
+  trace(note: string): void {
+    this.settings.print?.(note);
+  }
+  charge(steps: number): void {
+    this.ev.charge(steps);
+  }
+  hostFunction(name: string): HostFn | undefined {
+    return this.settings.hostFunctions.get(name);
+  }
+}
 
 function isMock(v: Value | Mock): v is Mock {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof ObjectValue) && !(v instanceof SetValue) && 'kind' in v && (v.kind === 'fn' || v.kind === 'value');
