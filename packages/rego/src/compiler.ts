@@ -282,13 +282,20 @@ class Rewriter {
   }
 
   private withTarget(t: Term, scope: Scope | undefined): Term {
-    // input/data paths stay refs; anything else names a function to mock
-    const root = t.t === 'var' ? t.name : t.t === 'ref' && t.head.t === 'var' ? t.head.name : undefined;
-    if (root === 'input' || root === 'data') return this.term(t, undefined);
+    // input/data paths (also through imports and rule names) stay refs, unless they name a
+    // user function; anything else names a builtin to mock
+    const rewritten = t.t === 'var' || t.t === 'ref' ? this.term(t, undefined) : t;
+    const root = rewritten.t === 'var' ? rewritten.name : rewritten.t === 'ref' && rewritten.head.t === 'var' ? rewritten.head.name : undefined;
+    if (root === 'input' || root === 'data') {
+      const dotted = rewritten.t === 'ref' ? refDotted(rewritten) : root;
+      if (root === 'data' && dotted !== undefined && this.env.allFunctionNames.has(dotted)) {
+        return { t: 'call', fn: { t: 'var', name: dotted, loc: t.loc }, args: [], loc: t.loc };
+      }
+      return rewritten;
+    }
     const name = t.t === 'var' ? t.name : t.t === 'ref' ? refDotted(t) : undefined;
     if (name === undefined) throw new RegoError('rego_type_error', 'invalid with target', t.loc);
     const resolved = this.resolveFunctionName({ t: 'var', name, loc: t.loc }, scope, t.loc);
-    if (resolved.startsWith('data.')) return { t: 'call', fn: { t: 'var', name: resolved, loc: t.loc }, args: [], loc: t.loc };
     return { t: 'call', fn: { t: 'var', name: resolved, loc: t.loc }, args: [], loc: t.loc };
   }
 

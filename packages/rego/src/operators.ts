@@ -68,6 +68,9 @@ function isZero(v: Num): boolean {
 
 function div(a: Num, b: Num): Num {
   if (isZero(b)) throw new BuiltinError('eval_builtin_error', 'div: divide by zero');
+  const isInt = (v: Num): boolean => typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v));
+  // integers divide exactly when the result is a finite decimal; other operands divide as floats
+  if (typeof a === 'number' && typeof b === 'number' && !(isInt(a) && isInt(b))) return makeNumber(a / b);
   const [ca, ea] = toDecimal(a);
   const [cb, eb] = toDecimal(b);
   // exact when the quotient is a finite decimal of reasonable length
