@@ -7,10 +7,15 @@ import { parsePckPlatformInfo, type PckPlatformInfo } from './pck.ts';
 import { parseSignedJson } from './signedJson.ts';
 import { evaluateTcb, type TcbResult } from './tcbEvaluation.ts';
 import { parseQeIdentity, parseTcbInfo, type QeIdentity, type TcbInfo } from './tcbInfo.ts';
-import { isCrlSignedBy, isSignedBy, parseCrl, parsePemChain, rootKeyId, verifyP256Raw, type ParsedCertificate, type ParsedCrl } from './x509.ts';
+import { isCrlSignedBy, isSignedBy, parseCrl, parsePemChain, publicKeyOf, rootKeyId, verifyP256Raw, type ParsedCertificate, type ParsedCrl } from './x509.ts';
 
 /** SHA-256 (DER) of the production Intel SGX Root CA, the default DCAP trust anchor. */
 export const INTEL_SGX_ROOT_CA_SHA256 = '44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3';
+/**
+ * SHA-384 of the Intel SGX Root CA public key (DCAP's `root_key_id`). QVL pins the root key, not
+ * the certificate, so a re-issued root certificate with the same key is accepted too.
+ */
+export const INTEL_SGX_ROOT_KEY_ID = '46e403bd34f05a3f2817ab9badcaacc7ffc98e0f261008cd30dae936cace18d5dcf58eef31463613de1570d516200993';
 
 export interface DcapTrustOptions {
   /**
@@ -20,8 +25,9 @@ export interface DcapTrustOptions {
    */
   readonly strictCollateralValidity?: boolean;
   /**
-   * SHA-256 fingerprints (hex, DER) of the accepted root CAs. Defaults to the Intel SGX Root CA
-   * only; test roots are accepted only when listed here explicitly.
+   * Accepted root CAs, each as the SHA-256 fingerprint of its DER certificate or the SHA-384 key
+   * id of its public key (`root_key_id`). Defaults to the Intel SGX Root CA only; test roots are
+   * accepted only when listed here explicitly.
    */
   readonly trustAnchors?: readonly string[];
 }
@@ -75,7 +81,7 @@ const qeIdentityMemo = new Memo<QeIdentity>(64);
 const crlMemo = new Memo<ParsedCrl>(64);
 
 function anchorsOf(options: DcapTrustOptions): ReadonlySet<string> {
-  return new Set((options.trustAnchors ?? [INTEL_SGX_ROOT_CA_SHA256]).map((a) => a.toLowerCase().replace(/:/g, '')));
+  return new Set((options.trustAnchors ?? [INTEL_SGX_ROOT_CA_SHA256, INTEL_SGX_ROOT_KEY_ID]).map((a) => a.toLowerCase().replace(/:/g, '')));
 }
 
 function fail(check: string, message: string, expected?: string, found?: string): FailedCheck {
@@ -95,7 +101,7 @@ function verifyChainSignatures(pem: string, what: string, expectedLength: number
     throw VerificationError.single('verification_failed', `${what}.length`, 'unexpected number of certificates in the chain', String(expectedLength), String(certs.length));
   }
   const root = certs[certs.length - 1] as ParsedCertificate;
-  if (!anchors.has(root.fingerprint256)) {
+  if (!anchors.has(root.fingerprint256) && !anchors.has(rootKeyId(root))) {
     throw VerificationError.single('verification_failed', `${what}.root`, 'the chain does not end in a trusted root CA', [...anchors].join(' | '), root.fingerprint256);
   }
   if (!isSignedBy(root, root)) throw VerificationError.single('verification_failed', `${what}.root`, 'the root CA is not self-signed');
@@ -148,7 +154,7 @@ function signedCollateral<T>(
     if (cached !== undefined) return { value: cached, chain };
     const signed = parseSignedJson(text, member, what);
     const value = parse(signed.value);
-    if (!verifyP256Raw(Buffer.from(signed.body, 'utf8'), signed.signature, (chain[0] as ParsedCertificate).x509.publicKey)) {
+    if (!verifyP256Raw(Buffer.from(signed.body, 'utf8'), signed.signature, publicKeyOf(chain[0] as ParsedCertificate))) {
       throw VerificationError.single('verification_failed', `${what}.signature`, `the ${member} signature does not verify with "${(chain[0] as ParsedCertificate).commonName}"`);
     }
     memo.set(key, value);
@@ -222,7 +228,7 @@ export function verifyDcapQuote(quote: DcapQuote, collateral: IntelCollateral, o
   } else if (!verifyP256Raw(quote.signedBytes, quote.signature, attestationKey)) {
     failures.push(fail('dcap.quote.signature', 'the quote signature does not verify with the attestation key'));
   }
-  if (!verifyP256Raw(quote.qeReport.raw, quote.qeReportSignature, chain.leaf.x509.publicKey)) {
+  if (!verifyP256Raw(quote.qeReport.raw, quote.qeReportSignature, publicKeyOf(chain.leaf))) {
     failures.push(fail('dcap.qe_report.signature', 'the QE report is not signed by the PCK certificate'));
   }
   const binding = createHash('sha256').update(quote.attestationKey).update(quote.qeAuthData).digest();

@@ -168,8 +168,8 @@ export function isCrlSignedBy(crl: ParsedCrl, issuer: ParsedCertificate): boolea
 }
 
 /** ECDSA P-256 / SHA-256 over `data` with a raw r ‖ s signature. */
-export function verifyP256Raw(data: Uint8Array, signature: Uint8Array, key: KeyObject): boolean {
-  if (signature.length !== 64) return false;
+export function verifyP256Raw(data: Uint8Array, signature: Uint8Array, key: KeyObject | undefined): boolean {
+  if (signature.length !== 64 || key === undefined) return false;
   try {
     return cryptoVerify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, signature);
   } catch {
@@ -177,8 +177,21 @@ export function verifyP256Raw(data: Uint8Array, signature: Uint8Array, key: KeyO
   }
 }
 
-/** SHA-384 of the uncompressed EC point of a certificate's key: DCAP's `root_key_id`. */
+/** A certificate's public key, or `undefined` when node cannot load it (malformed key). */
+export function publicKeyOf(cert: ParsedCertificate): KeyObject | undefined {
+  try {
+    return cert.x509.publicKey;
+  } catch {
+    return undefined;
+  }
+}
+
+/** SHA-384 of the uncompressed EC point of a certificate's key: DCAP's `root_key_id` ('' when unreadable). */
 export function rootKeyId(cert: ParsedCertificate): string {
-  const spki = cert.x509.publicKey.export({ format: 'der', type: 'spki' });
-  return createHash('sha384').update(spki.subarray(spki.length - 65)).digest('hex');
+  try {
+    const spki = cert.x509.publicKey.export({ format: 'der', type: 'spki' });
+    return createHash('sha384').update(spki.subarray(spki.length - 65)).digest('hex');
+  } catch {
+    return '';
+  }
 }

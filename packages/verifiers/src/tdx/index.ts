@@ -7,7 +7,7 @@ export { tdxParsedClaims, tdxQuoteClaims, decodeTdAttributes } from './tdxClaims
 export { verifyTdQuote, fetchIntelCollateral, type VerifiedTdQuote } from './verifyTdQuote.ts';
 export { verifyTdxEvidenceOffline, type OfflineTdxOptions } from './verifyOffline.ts';
 export { parseDcapQuote, type DcapQuote, type TdReportBody, type SgxReportBody, type QuoteHeader } from '../dcap/parseQuote.ts';
-export { verifyDcapQuote, verifyPckChain, INTEL_SGX_ROOT_CA_SHA256, type DcapTrustOptions, type DcapVerification, type VerifiedPckChain } from '../dcap/verifyQuote.ts';
+export { verifyDcapQuote, verifyPckChain, INTEL_SGX_ROOT_CA_SHA256, INTEL_SGX_ROOT_KEY_ID, type DcapTrustOptions, type DcapVerification, type VerifiedPckChain } from '../dcap/verifyQuote.ts';
 export type { PckPlatformInfo } from '../dcap/pck.ts';
 export type { TcbStatus } from '../dcap/tcbInfo.ts';
 export { parseCcel, replayCcel, TCG_ALG_SHA384, type CcelEntry } from '../eventlog/parseCcel.ts';

@@ -82,6 +82,13 @@ describe('tdx verifier on factory evidence', () => {
     expect(error.failures[0]?.expected).toContain('44a0196b2b99f889');
   });
 
+  test('a trust anchor may be given as the root key id (SHA-384 of the root public key) instead of the certificate fingerprint', async () => {
+    const spki = platform.root.cert.publicKey.rawData;
+    const keyId = createHash('sha384').update(Buffer.from(spki).subarray(-65)).digest('hex');
+    const claims = await run(tdxEvidence(platform.quote()), none, { anchors: [keyId] });
+    expect(claims.root_key_id).toBe(keyId);
+  });
+
   test('td_attributes decoding: debug and perfmon bits', async () => {
     const claims = await run(tdxEvidence(platform.quote({ tdAttributes: Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0x80) })));
     expect(claims.td_attributes).toMatchObject({ debug: true, perfmon: true, septve_disable: false });
