@@ -897,11 +897,13 @@ export class Evaluator {
     for (const br of branches) {
       let value: Value | undefined;
       const env: Env = new Map();
+      // a constant value cannot conflict with itself: stop at the first solution (OPA's early exit)
+      const constant = br.value.t === 'val';
       this.evalBody(br.body, 0, env, () =>
         this.evalTerm(br.value, env, (v) => {
           if (value !== undefined && !equals(value, v)) throw new RegoError('eval_conflict_error', 'complete rules must not produce multiple outputs', rule.loc, true);
           value = v;
-          return false;
+          return constant;
         }),
       );
       if (value !== undefined) return value;
@@ -1095,7 +1097,7 @@ export class Evaluator {
                   found = true;
                   if (result !== undefined && !equals(result, v)) throw new RegoError('eval_conflict_error', 'functions must not produce multiple outputs for same inputs', rule.loc, true);
                   result = v;
-                  return false;
+                  return br.value.t === 'val';
                 }),
               );
             }
