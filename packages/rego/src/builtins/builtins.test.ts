@@ -359,3 +359,19 @@ describe('graphql', () => {
     expect(callBuiltin('graphql.schema_is_valid', schema)).toBe(true);
   });
 });
+
+describe('http.send and runtime', () => {
+  test('http.send validates its request like OPA, then refuses network access', () => {
+    expect(errorOf('http.send', v({ bad_key: 1, method: 'get', url: 'http://127.0.0.1:1' }))).toEqual({
+      code: 'eval_type_error', message: 'http.send: operand 1 invalid request parameters(s): {"bad_key"}',
+    });
+    expect(errorOf('http.send', v({ method: 'get' })).message).toBe('http.send: operand 1 missing required request parameters(s): {"url"}');
+    expect(errorOf('http.send', v({ method: 'get', url: 'http://127.0.0.1:1' })).message).toContain('network access is disabled');
+  });
+
+  test('opa.runtime is empty and test.sleep is bounded', () => {
+    expect(toRegoText(callBuiltin('opa.runtime') as Value)).toBe('{}');
+    expect(callBuiltin('test.sleep', '1ms')).toBe(null);
+    expect(errorOf('test.sleep', '1h').code).toBe('eval_builtin_error');
+  });
+});

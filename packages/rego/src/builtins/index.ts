@@ -8,6 +8,7 @@ import { cryptoBuiltins } from './crypto.ts';
 import { encodingBuiltins } from './encoding.ts';
 import { graphBuiltins } from './graph.ts';
 import { graphqlBuiltins } from './graphql.ts';
+import { httpBuiltins } from './http.ts';
 import { jsonOpsBuiltins } from './jsonOps.ts';
 import { jsonSchemaBuiltins } from './jsonSchema.ts';
 import { jwtBuiltins } from './jwt.ts';
@@ -23,10 +24,9 @@ import { x509Builtins } from './x509.ts';
 
 /** OPA builtins this engine does not provide, and why (printed by the conformance runner). */
 export const SKIPPED_BUILTINS: Readonly<Record<string, string>> = {
-  'http.send': 'performs network I/O; policies must not reach the network from the AS/KBS',
+  'http.send': 'declared and validates its request like OPA (so `with http.send as ...` mocks work), then refuses: no network I/O from policies',
   'net.lookup_ip_addr': 'performs DNS resolution (network I/O)',
   'providers.aws.sign_req': 'companion of http.send (AWS SigV4 request signing for outbound calls)',
-  'opa.runtime': 'describes the OPA server runtime (config, env), which this embedded engine does not have',
   'rego.metadata.chain': 'needs rule annotations from the compiler (OPA runtime feature)',
   'rego.metadata.rule': 'needs rule annotations from the compiler (OPA runtime feature)',
   'rego.parse_module': 'returns OPA\'s internal AST JSON, which has no counterpart in this engine',
@@ -39,6 +39,7 @@ export const ALL_BUILTINS: readonly BuiltinDefinition[] = [
   ...encodingBuiltins,
   ...graphBuiltins,
   ...graphqlBuiltins,
+  ...httpBuiltins,
   ...jsonOpsBuiltins,
   ...jsonSchemaBuiltins,
   ...jwtBuiltins,
