@@ -3,7 +3,6 @@ import { amdTrustAnchors, type AmdTrustAnchors } from '../snp/amdTrustAnchors.ts
 import { parseCachedAmdCertificate } from '../snp/certificateCache.ts';
 import { azSnpClaims } from '../snp/snpClaims.ts';
 import { parseSnpReport, type SnpReport } from '../snp/snpReport.ts';
-import { parseAmdCertificate } from '../snp/vekCertificate.ts';
 import { checkSnpReport, verifyReportSignatureAsync } from '../snp/verifySnpReport.ts';
 import { checkHclBinding, checkUserData } from '../tpm/hclBinding.ts';
 import { parseHclReport, parseHclRuntimeClaims } from '../tpm/hclReport.ts';
@@ -60,7 +59,7 @@ export async function verifyAzSnpVtpmEvidence(
   }
   const runtime = parseHclRuntimeClaims(hcl.varData);
   const report = parseSnpReport(hcl.hardwareReport);
-  const vcek = typeof evidence.vcek === 'string' ? parseAmdCertificate(evidence.vcek, 'vcek') : parseCachedAmdCertificate(evidence.vcek, 'vcek');
+  const vcek = parseCachedAmdCertificate(evidence.vcek, 'vcek');
 
   // The report's ECDSA check runs on the thread pool while the quote is checked here.
   const reportSignature = verifyReportSignatureAsync(report, vcek);

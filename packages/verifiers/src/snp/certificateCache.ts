@@ -8,8 +8,8 @@ import { parseAmdCertificate, type AmdCertificate } from './vekCertificate.ts';
 const cache = new Map<string, AmdCertificate>();
 const CACHE_LIMIT = 1024;
 
-export function parseCachedAmdCertificate(input: Uint8Array, field: string): AmdCertificate {
-  const key = createHash('sha256').update(input).digest('hex');
+export function parseCachedAmdCertificate(input: Uint8Array | string, field: string): AmdCertificate {
+  const key = createHash('sha256').update(typeof input === 'string' ? `pem:${input}` : input).digest('hex');
   const hit = cache.get(key);
   if (hit !== undefined) return hit;
   const parsed = parseAmdCertificate(input, field);

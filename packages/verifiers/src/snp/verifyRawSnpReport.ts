@@ -50,7 +50,7 @@ export function verifyRawSnpReport(bytes: Uint8Array, options: RawSnpReportOptio
   const report = parseSnpReport(bytes);
   let endorsement: SnpReportEndorsement;
   if (options.vek !== undefined) {
-    const vek = typeof options.vek === 'string' ? parseAmdCertificate(options.vek, 'vek') : parseCachedAmdCertificate(options.vek, 'vek');
+    const vek = parseCachedAmdCertificate(options.vek, 'vek');
     const signingKey = signingKeyOf(report.keyInfo);
     endorsement = { vek, kind: options.kind ?? (signingKey === 'vlek' ? 'vlek' : 'vcek') };
   } else if (options.certTable !== undefined) {
