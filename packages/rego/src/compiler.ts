@@ -6,7 +6,7 @@
 import type { Body, Literal, Loc, Module, Rule, Term, VarTerm, With } from './ast.ts';
 import { lookupBuiltin } from './builtinContract.ts';
 import { RegoError } from './errors.ts';
-import { keyOf, type Value } from './value.ts';
+import { ObjectValue, SetValue, equals, keyOf, type Value } from './value.ts';
 
 /** Names the evaluator implements itself (operators and language-level calls). */
 export const CORE_OPERATORS: Record<string, number> = {
@@ -171,11 +171,11 @@ class Rewriter {
         return { t: 'ref', head, path, loc: t.loc };
       }
       case 'arr':
-        return { t: 'arr', items: t.items.map((i) => this.term(i, scope)), loc: t.loc };
+        return foldConstant({ t: 'arr', items: t.items.map((i) => this.term(i, scope)), loc: t.loc });
       case 'set':
-        return { t: 'set', items: t.items.map((i) => this.term(i, scope)), loc: t.loc };
+        return foldConstant({ t: 'set', items: t.items.map((i) => this.term(i, scope)), loc: t.loc });
       case 'obj':
-        return { t: 'obj', entries: t.entries.map(([k, v]) => [this.term(k, scope), this.term(v, scope)] as [Term, Term]), loc: t.loc };
+        return foldConstant({ t: 'obj', entries: t.entries.map(([k, v]) => [this.term(k, scope), this.term(v, scope)] as [Term, Term]), loc: t.loc });
       case 'acomp':
       case 'scomp': {
         const inner = this.newScope(t.body, scope);
@@ -355,6 +355,36 @@ class Rewriter {
         return { kind: 'notbody', body: this.body(lit.body, inner), with: w, loc: lit.loc, negated: lit.negated };
       }
     }
+  }
+}
+
+/**
+ * Composite literals made only of constants become one constant (built once at compile time,
+ * and no per-element evaluation at run time). Objects with duplicate keys of different values
+ * are left alone so the evaluator raises the conflict.
+ */
+function foldConstant(t: Term): Term {
+  switch (t.t) {
+    case 'arr':
+      if (!t.items.every((i) => i.t === 'val')) return t;
+      return { t: 'val', v: t.items.map((i) => (i as { v: Value }).v), loc: t.loc };
+    case 'set':
+      if (!t.items.every((i) => i.t === 'val')) return t;
+      return { t: 'val', v: SetValue.of(t.items.map((i) => (i as { v: Value }).v)), loc: t.loc };
+    case 'obj': {
+      if (!t.entries.every(([k, v]) => k.t === 'val' && v.t === 'val')) return t;
+      const o = new ObjectValue();
+      for (const [k, v] of t.entries) {
+        const key = (k as { v: Value }).v;
+        const val = (v as { v: Value }).v;
+        const prev = o.get(key);
+        if (prev !== undefined && !equals(prev, val)) return t;
+        o.set(key, val);
+      }
+      return { t: 'val', v: o, loc: t.loc };
+    }
+    default:
+      return t;
   }
 }
 

@@ -511,13 +511,35 @@ export class Evaluator {
         }
         return out;
       }
+      case 'set': {
+        const out = new SetValue();
+        for (const item of t.items) {
+          const v = this.evalOne(item, env);
+          if (v === MULTI || v === undefined) return v;
+          out.add(v);
+        }
+        return out;
+      }
+      case 'obj': {
+        const out = new ObjectValue();
+        for (const [kt, vt] of t.entries) {
+          const key = this.evalOne(kt, env);
+          if (key === MULTI || key === undefined) return key;
+          const v = this.evalOne(vt, env);
+          if (v === MULTI || v === undefined) return v;
+          const prev = out.get(key);
+          if (prev !== undefined && !equals(prev, v)) throw new RegoError('eval_conflict_error', 'object keys must be unique', kt.loc, true);
+          out.set(key, v);
+        }
+        return out;
+      }
       default:
         return MULTI;
     }
   }
 
   evalTerm(t: Term, env: Env, k: KV): boolean {
-    if (t.t === 'ref' || t.t === 'call') {
+    if (t.t === 'ref' || t.t === 'call' || t.t === 'arr' || t.t === 'obj' || t.t === 'set') {
       const v = this.evalOne(t, env);
       if (v !== MULTI) return v === undefined ? false : k(v);
     }
@@ -969,9 +991,8 @@ export class Evaluator {
       if (mock.kind === 'value') return k(mock.value);
       if (mock.name !== name) {
         const saved = this.mocks;
-        // a mock calling the function it replaces uses the original
-        this.mocks = new Map(saved);
-        this.mocks.delete(name);
+        // a mock runs against the original functions (it neither calls itself nor other mocks)
+        this.mocks = new Map();
         try {
           return this.callFunction(mock.name, args, t, k);
         } finally {
