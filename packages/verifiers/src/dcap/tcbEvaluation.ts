@@ -100,7 +100,7 @@ export function evaluateQeIdentity(identity: QeIdentity, qeReport: SgxReportBody
 function evaluateTdxModule(info: TcbInfo, body: TdReportBody): { ok: true; level?: IsvTcbLevel } | Extract<TcbOutcome, { ok: false }> {
   const svn = body.teeTcbSvn;
   const major = svn[1] as number;
-  if (major === 0 || info.tdxModuleIdentities === undefined) {
+  if (major === 0) {
     const module = info.tdxModule;
     if (module === undefined) return { ok: true };
     if (!equalBytes(body.mrSignerSeam, module.mrSigner)) {
@@ -112,9 +112,10 @@ function evaluateTdxModule(info: TcbInfo, body: TdReportBody): { ok: true; level
     return { ok: true };
   }
   const id = `TDX_${major.toString(16).toUpperCase().padStart(2, '0')}`;
-  const identity = info.tdxModuleIdentities.find((m) => m.id.toUpperCase() === id);
+  const identities = info.tdxModuleIdentities ?? [];
+  const identity = identities.find((m) => m.id.toUpperCase() === id);
   if (identity === undefined) {
-    return { ok: false, check: 'dcap.tdx_module.identity', message: 'TCB info has no identity for this TDX module', expected: id, found: info.tdxModuleIdentities.map((m) => m.id).join(',') };
+    return { ok: false, check: 'dcap.tdx_module.identity', message: 'TCB info has no identity for this TDX module', expected: id, found: identities.map((m) => m.id).join(',') || 'none' };
   }
   if (!equalBytes(body.mrSignerSeam, identity.mrSigner)) {
     return { ok: false, check: 'dcap.tdx_module.mrsigner', message: `MRSIGNER_SEAM does not match ${id}`, expected: hex(identity.mrSigner), found: hex(body.mrSignerSeam) };
