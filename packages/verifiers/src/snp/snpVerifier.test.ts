@@ -182,3 +182,15 @@ describe('trust anchors', () => {
     expect((await checksOf(milanOnly.evaluate(evidence, none, context))).checks).toEqual(['snp.vek.trust_anchor']);
   });
 });
+
+test('a VEK whose key is not P-384 (the test ASK, an RSA key) is reported as such', async () => {
+  const pki = await testAmdPki('Milan');
+  const { bytes } = await createTestSnpReport();
+  try {
+    verifyRawSnpReport(bytes, { vek: pki.askDer, kind: 'vcek', trustAnchors: anchors, now: new Date('2030-01-01T00:00:00Z') });
+    expect.unreachable();
+  } catch (error) {
+    expect((error as VerificationError).failures.map((f) => f.check)).toContain('snp.vek.key');
+    expect((error as VerificationError).failures.map((f) => f.check)).not.toContain('snp.report.signature');
+  }
+});

@@ -91,7 +91,9 @@ export function checkSnpReport(report: SnpReport, endorsement: SnpReportEndorsem
 
   failures.push(...verifyVekChain({ product, kind, vek, ark: endorsement.ark, intermediate: endorsement.intermediate }, options.anchors, options.now));
 
-  if (!signatureValid) {
+  if (!isP384(vek)) {
+    failures.push({ check: 'snp.vek.key', message: 'VEK public key is not ECDSA P-384', expected: 'ec secp384r1', found: `${vek.publicKey.asymmetricKeyType ?? '?'} ${vek.publicKey.asymmetricKeyDetails?.namedCurve ?? ''}`.trim() });
+  } else if (!signatureValid) {
     failures.push({ check: 'snp.report.signature', message: `report signature does not verify with the ${kind.toUpperCase()}` });
   }
 
@@ -129,7 +131,7 @@ export function checkSnpReport(report: SnpReport, endorsement: SnpReportEndorsem
  */
 export function verifyReportSignature(report: SnpReport, vek: AmdCertificate): boolean {
   const signature = p1363Signature(report);
-  if (signature === undefined) return false;
+  if (signature === undefined || !isP384(vek)) return false;
   try {
     return cryptoVerify('sha384', report.signedBytes, { key: vek.publicKey, dsaEncoding: 'ieee-p1363' }, signature);
   } catch {
@@ -140,7 +142,7 @@ export function verifyReportSignature(report: SnpReport, vek: AmdCertificate): b
 /** `verifyReportSignature` on the thread pool. */
 export function verifyReportSignatureAsync(report: SnpReport, vek: AmdCertificate): Promise<boolean> {
   const signature = p1363Signature(report);
-  if (signature === undefined) return Promise.resolve(false);
+  if (signature === undefined || !isP384(vek)) return Promise.resolve(false);
   return new Promise((resolve) => {
     try {
       cryptoVerify('sha384', report.signedBytes, { key: vek.publicKey, dsaEncoding: 'ieee-p1363' }, signature, (error, ok) => resolve(error === null && ok));
@@ -148,6 +150,10 @@ export function verifyReportSignatureAsync(report: SnpReport, vek: AmdCertificat
       resolve(false);
     }
   });
+}
+
+function isP384(vek: AmdCertificate): boolean {
+  return vek.publicKey.asymmetricKeyType === 'ec' && vek.publicKey.asymmetricKeyDetails?.namedCurve === 'secp384r1';
 }
 
 function p1363Signature(report: SnpReport): Uint8Array | undefined {
