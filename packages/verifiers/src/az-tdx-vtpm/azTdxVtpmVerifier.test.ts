@@ -144,6 +144,8 @@ describe.skipIf(!hasTdxVectors('az-tdx-vtpm/trustee-evidence-v0.json', 'az-tdx-v
     const hcl = flipByte(Uint8Array.from(evidence.hcl_report), 0x880);
     const error = await rejection(azTdxVtpmVerifier.evaluate({ ...evidence, hcl_report: Array.from(hcl) } as unknown as Json, { reportData: Buffer.from('challenge'), initDataDigest: undefined }, context()));
     expect(error.failures.map((f) => f.check)).toContain('az-tdx-vtpm.hcl_var_data');
+    const initData = await rejection(azTdxVtpmVerifier.evaluate(evidence as unknown as Json, { reportData: Buffer.from('challenge'), initDataDigest: Buffer.alloc(32, 9) }, context()));
+    expect(initData.failures.map((f) => f.check)).toEqual(['az-tdx-vtpm.init_data']);
   });
 });
 

@@ -71,6 +71,33 @@ describe.skipIf(!hasTdxVectors(...FILES))('real TDX vectors (../shared/vectors)'
     expect(claims.root_key_id).toBe('46e403bd34f05a3f2817ab9badcaacc7ffc98e0f261008cd30dae936cace18d5dcf58eef31463613de1570d516200993');
   });
 
+  test.each(valid)('%s: sampled signed bytes and every binding field, tampered, are rejected by name', async (file, collateral, now) => {
+    const original = vectorQuote(file);
+    const parsed = parseDcapQuote(original);
+    if (parsed.body.tee !== 'tdx') throw new Error('not a TD quote');
+    const signedEnd = parsed.signedBytes.length;
+    const sigStart = signedEnd + 4;
+    const qeReportStart = sigStart + 128 + 6;
+    const regions: Array<[number, number, string]> = [
+      [12, signedEnd, 'dcap.quote.signature'],
+      [sigStart, sigStart + 64, 'dcap.quote.signature'],
+      [qeReportStart, qeReportStart + 384, 'dcap.qe_report.signature'],
+      [qeReportStart + 384, qeReportStart + 448, 'dcap.qe_report.signature'],
+    ];
+    const bundle = collateral();
+    for (const [from, to, check] of regions) {
+      for (const at of sampleOffsets(from, to, 6)) {
+        const error = await rejection(verify(flipByte(original, at), bundle, now));
+        expect(error.failures.map((f) => f.check)).toContain(check);
+      }
+    }
+    const body = parsed.body.td;
+    const wrongReportData = await rejection(verify(original, bundle, now, { reportData: flipByte(body.reportData, 63), initDataDigest: undefined }));
+    expect(wrongReportData.failures).toEqual([expect.objectContaining({ check: 'tdx.report_data', found: Buffer.from(body.reportData).toString('hex') })]);
+    const wrongInitData = await rejection(verify(original, bundle, now, { reportData: undefined, initDataDigest: flipByte(body.mrConfigId, 0) }));
+    expect(wrongInitData.failures).toEqual([expect.objectContaining({ check: 'tdx.init_data', found: Buffer.from(body.mrConfigId).toString('hex') })]);
+  });
+
   test('dcap-qvl sample: supplemental claims', async () => {
     const claims = await verify(vectorQuote('tdx/dcapqvl-tdx_quote'), vectorCollateral(DCAPQVL_COLLATERAL), AT_2025_07);
     expect(claims).toMatchObject({
@@ -89,6 +116,16 @@ describe.skipIf(!hasTdxVectors(...FILES))('real TDX vectors (../shared/vectors)'
     const nonce = readVector('tdx/gotdx-ccel-nonce.dat');
     const claims = await verify(vectorQuote('tdx/gotdx-ccel-cos-113-tdx-quote.dat'), collateral00806(), AT_2025_10, { reportData: nonce, initDataDigest: undefined }, readVector('tdx/gotdx-ccel-ccel_data.dat'));
     expect((claims.uefi_event_logs as Json[]).length).toBe(43);
+  });
+
+  test('a flipped digest byte in the COS-113 CCEL breaks the replay of its RTMR', async () => {
+    const ccel = readVector('tdx/gotdx-ccel-ccel_data.dat');
+    const entries = parseCcel(ccel);
+    const first = entries.find((e) => e.index === 2);
+    if (first === undefined) throw new Error('no RTMR1 event');
+    const offset = Buffer.from(ccel).indexOf(Buffer.from(first.digests[0]?.digest ?? []));
+    const error = await rejection(verify(vectorQuote('tdx/gotdx-ccel-cos-113-tdx-quote.dat'), collateral00806(), AT_2025_10, none, flipByte(ccel, offset + 5)));
+    expect(error.failures.map((f) => f.check)).toEqual(['tdx.ccel.rtmr_1']);
   });
 
   test('GCP quote report_data = SHA-512(verifier nonce val ‖ iat)', async () => {
