@@ -360,6 +360,27 @@ export class Evaluator {
     return this.unify(a[i] as Term, b[i] as Term, env, () => this.unifyItems(a, b, i + 1, env, k));
   }
 
+  /** Does the term use any unbound var (anywhere, comprehensions excluded)? */
+  private hasFreeVars(t: Term, env: Env): boolean {
+    switch (t.t) {
+      case 'var':
+        return t.name !== 'input' && t.name !== 'data' && !env.has(t.name);
+      case 'ref':
+        return this.hasFreeVars(t.head, env) || t.path.some((p) => this.hasFreeVars(p, env));
+      case 'arr':
+      case 'set':
+        return t.items.some((i) => this.hasFreeVars(i, env));
+      case 'obj':
+        return t.entries.some(([k, v]) => this.hasFreeVars(k, env) || this.hasFreeVars(v, env));
+      case 'call':
+        return t.args.some((a) => this.hasFreeVars(a, env));
+      case 'tmpl':
+        return t.parts.some((p) => typeof p !== 'string' && this.hasFreeVars(p, env));
+      default:
+        return false;
+    }
+  }
+
   /** Does the term contain a var that is not bound (in pattern positions or refs)? */
   private hasUnbound(t: Term, env: Env): boolean {
     switch (t.t) {
@@ -1111,18 +1132,36 @@ export class Evaluator {
         for (const br of branches) {
           let found = false;
           const env: Env = new Map();
+          // params such as template strings may use vars only the body binds: compare them after it
+          const deferred: number[] = [];
+          const checkDeferred = (j: number, k: K): boolean => {
+            if (j === deferred.length) return k();
+            const idx = deferred[j] as number;
+            return this.unifyValue(params[idx] as Term, args[idx] as Value, env, () => checkDeferred(j + 1, k));
+          };
           const bindParams = (i: number): boolean => {
             if (i === params.length) {
               return this.evalBody(br.body, 0, env, () =>
+                checkDeferred(0, () =>
                 this.evalTerm(br.value, env, (v) => {
                   found = true;
                   if (result !== undefined && !equals(result, v)) throw new RegoError('eval_conflict_error', 'functions must not produce multiple outputs for same inputs', rule.loc, true);
                   result = v;
                   return br.value.t === 'val';
                 }),
+                ),
               );
             }
-            return this.unifyValue(params[i] as Term, args[i] as Value, env, () => bindParams(i + 1));
+            const param = params[i] as Term;
+            if ((param.t === 'tmpl' || param.t === 'call') && this.hasFreeVars(param, env)) {
+              deferred.push(i);
+              try {
+                return bindParams(i + 1);
+              } finally {
+                deferred.pop();
+              }
+            }
+            return this.unifyValue(param, args[i] as Value, env, () => bindParams(i + 1));
           };
           bindParams(0);
           if (found) break;
