@@ -292,6 +292,12 @@ E4+EvW5dS3f82+nnS1e3zazFFQ==
     expect(ok[0]).toBe(true);
     const bad = evaluation.call('crypto.x509.parse_and_verify_certificates', `${leaf}${root}`) as Value[];
     expect(bad[0]).toBe(false);
+    const named = evaluation.call('crypto.x509.parse_and_verify_certificates_with_options', `${root}${leaf}`, v({ DNSName: 'leaf.example' })) as Value[];
+    expect(named[0]).toBe(true);
+    const otherName = evaluation.call('crypto.x509.parse_and_verify_certificates_with_options', `${root}${leaf}`, v({ DNSName: 'other.example' })) as Value[];
+    expect(otherName[0]).toBe(false);
+    const expired = evaluation.call('crypto.x509.parse_and_verify_certificates_with_options', `${root}${leaf}`, v({ CurrentTime: 0 })) as Value[];
+    expect(expired[0]).toBe(false);
   });
 
   test('CSR subject, keypair matching and malformed input', () => {

@@ -253,6 +253,42 @@ export const collectionBuiltins: BuiltinDefinition[] = [
       return out;
     },
   },
+  {
+    name: 'set_diff', arity: 2,
+    impl: ([a, b], ctx) => {
+      const x = setArg(ctx.name, a as Value, 1);
+      const y = setArg(ctx.name, b as Value, 2);
+      return SetValue.of(x.values().filter((e) => !y.has(e)));
+    },
+  },
+  // deprecated casts, still accepted by Rego v0 policies
+  { name: 'cast_array', arity: 1, impl: ([v], ctx) => [...elementsOrThrow(ctx.name, v as Value, 1, oneOf('array', 'set'))] },
+  { name: 'cast_set', arity: 1, impl: ([v], ctx) => SetValue.of(elementsOrThrow(ctx.name, v as Value, 1, oneOf('array', 'set'))) },
+  {
+    name: 'cast_string', arity: 1,
+    impl: ([v], ctx) => {
+      if (typeof v !== 'string') throw operandError(ctx.name, 1, 'string', v as Value);
+      return v;
+    },
+  },
+  {
+    name: 'cast_boolean', arity: 1,
+    impl: ([v], ctx) => {
+      if (typeof v !== 'boolean') throw operandError(ctx.name, 1, 'boolean', v as Value);
+      return v;
+    },
+  },
+  {
+    name: 'cast_null', arity: 1,
+    impl: ([v], ctx) => {
+      if (v !== null) throw operandError(ctx.name, 1, 'null', v as Value);
+      return null;
+    },
+  },
+  {
+    name: 'cast_object', arity: 1,
+    impl: ([v], ctx) => objectArg(ctx.name, v as Value, 1),
+  },
   // objects
   { name: 'object.get', arity: 3, impl: (args, ctx) => objectGet(ctx.name, args) },
   { name: 'object.keys', arity: 1, impl: ([o], ctx) => SetValue.of(objectArg(ctx.name, o as Value, 1).keys()) },

@@ -123,6 +123,13 @@ export const numberBuiltins: BuiltinDefinition[] = [
   isType('is_set', (v) => v instanceof SetValue),
   isType('is_object', (v) => v instanceof ObjectValue),
   isType('is_null', (v) => v === null),
+  {
+    name: 'trace', arity: 1,
+    impl: ([note], ctx) => {
+      ctx.trace(stringArg(ctx.name, note as Value, 1));
+      return true;
+    },
+  },
   { name: 'type_name', arity: 1, impl: ([v]) => typeName(v as Value) },
   { name: 'to_number', arity: 1, impl: ([v], ctx) => toNumber(ctx.name, v as Value) },
 ];

@@ -184,7 +184,16 @@ function parseCertificates(text: string): Value {
  * intermediates. Verifies leaf → intermediates → root at the evaluation time and returns the
  * chain leaf first, like Go's Verify.
  */
-function parseAndVerify(text: string, ctx: BuiltinContext): Value {
+interface VerifyOptions { nowMs: number; dnsName?: string; keyUsages?: string[] }
+
+const EXT_KEY_USAGES: Readonly<Record<string, string>> = {
+  KeyUsageAny: '2.5.29.37.0', KeyUsageServerAuth: '1.3.6.1.5.5.7.3.1', KeyUsageClientAuth: '1.3.6.1.5.5.7.3.2',
+  KeyUsageCodeSigning: '1.3.6.1.5.5.7.3.3', KeyUsageEmailProtection: '1.3.6.1.5.5.7.3.4',
+  KeyUsageIPSECEndSystem: '1.3.6.1.5.5.7.3.5', KeyUsageIPSECTunnel: '1.3.6.1.5.5.7.3.6', KeyUsageIPSECUser: '1.3.6.1.5.5.7.3.7',
+  KeyUsageTimeStamping: '1.3.6.1.5.5.7.3.8', KeyUsageOCSPSigning: '1.3.6.1.5.5.7.3.9',
+};
+
+function parseAndVerify(text: string, options: VerifyOptions): Value {
   const invalid: Value = [false, []];
   let parsed: ParsedCertificate[];
   try {
@@ -194,15 +203,53 @@ function parseAndVerify(text: string, ctx: BuiltinContext): Value {
   }
   if (parsed.length < 2) return invalid;
   const chain = [...parsed].reverse();
-  const nowMs = Number(ctx.nowNs / 1_000_000n);
   for (let i = 0; i < chain.length; i++) {
     const cert = (chain[i] as ParsedCertificate).x509;
     const issuer = (chain[Math.min(i + 1, chain.length - 1)] as ParsedCertificate).x509;
-    if (nowMs < Date.parse(cert.validFrom) || nowMs > Date.parse(cert.validTo)) return invalid;
+    if (options.nowMs < Date.parse(cert.validFrom) || options.nowMs > Date.parse(cert.validTo)) return invalid;
     if (!cert.checkIssued(issuer) || !cert.verify(issuer.publicKey)) return invalid;
     if (i > 0 && !cert.ca) return invalid;
   }
+  const leaf = (chain[0] as ParsedCertificate).x509;
+  if (options.dnsName !== undefined && leaf.checkHost(options.dnsName) === undefined) return invalid;
+  if (options.keyUsages !== undefined && options.keyUsages.length > 0) {
+    const wanted = options.keyUsages.map((u) => EXT_KEY_USAGES[u]);
+    const present = leaf.keyUsage ?? [];
+    // Go: a certificate without an extended key usage extension is valid for any usage.
+    const ok = present.length === 0 || present.includes('2.5.29.37.0') || wanted.includes('2.5.29.37.0')
+      || wanted.some((oid) => oid !== undefined && present.includes(oid));
+    if (!ok) return invalid;
+  }
   return [true, chain.map((p) => toValue(p.json))];
+}
+
+function verifyOptions(fn: string, v: Value, ctx: BuiltinContext): VerifyOptions {
+  if (!(v instanceof ObjectValue)) throw builtinError(fn, 'operand 2 must be object');
+  const options: VerifyOptions = { nowMs: Number(ctx.nowNs / 1_000_000n) };
+  for (const [k, val] of v.entries()) {
+    switch (k) {
+      case 'DNSName':
+        if (typeof val !== 'string') throw builtinError(fn, "'DNSName' should be a string");
+        options.dnsName = val;
+        break;
+      case 'CurrentTime':
+        if (typeof val !== 'number' && typeof val !== 'bigint') throw builtinError(fn, "'CurrentTime' should be a number");
+        options.nowMs = Number(BigInt(val) / 1_000_000n);
+        break;
+      case 'MaxConstraintComparisons':
+        if (typeof val !== 'number' && typeof val !== 'bigint') throw builtinError(fn, "'MaxConstraintComparisons' should be a number");
+        break;
+      case 'KeyUsages':
+        if (!Array.isArray(val) || !val.every((u) => typeof u === 'string' && EXT_KEY_USAGES[u] !== undefined)) {
+          throw builtinError(fn, "'KeyUsages' should be an array of known key usages");
+        }
+        options.keyUsages = val as string[];
+        break;
+      default:
+        throw builtinError(fn, `invalid key option: ${String(k)}`);
+    }
+  }
+  return options;
 }
 
 function parseCertificateRequest(text: string): Value {
@@ -311,7 +358,11 @@ export const x509Builtins: BuiltinDefinition[] = [
   { name: 'crypto.x509.parse_certificates', arity: 1, impl: ([s], ctx) => wrap(ctx.name, () => parseCertificates(stringArg(ctx.name, s as Value, 1))) },
   {
     name: 'crypto.x509.parse_and_verify_certificates', arity: 1,
-    impl: ([s], ctx) => wrap(ctx.name, () => parseAndVerify(stringArg(ctx.name, s as Value, 1), ctx)),
+    impl: ([s], ctx) => wrap(ctx.name, () => parseAndVerify(stringArg(ctx.name, s as Value, 1), { nowMs: Number(ctx.nowNs / 1_000_000n) })),
+  },
+  {
+    name: 'crypto.x509.parse_and_verify_certificates_with_options', arity: 2,
+    impl: ([s, o], ctx) => wrap(ctx.name, () => parseAndVerify(stringArg(ctx.name, s as Value, 1), verifyOptions(ctx.name, o as Value, ctx))),
   },
   {
     name: 'crypto.x509.parse_certificate_request', arity: 1,
