@@ -1,4 +1,4 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VerificationError } from '../verificationError.ts';
 import type { IntelCollateral } from '../verifier.ts';
@@ -177,4 +177,19 @@ export function intelCollateralFromPcsClientTool(value: unknown, updateType: 'ea
 export function pcsClientToolRootCrlCdp(value: unknown): string | undefined {
   const cdp = (value as { collaterals?: { rootcacrl_cdp?: unknown } } | null)?.collaterals?.rootcacrl_cdp;
   return typeof cdp === 'string' ? cdp : undefined;
+}
+
+/**
+ * Writes bundles as a directory `loadIntelCollateral` reads back: one `<tee>-<FMSPC>-<ca>.json`
+ * per bundle in our JSON form (`keyOf` names a bundle; the cache's key function fits).
+ */
+export async function writeIntelCollateralDir(dir: string, bundles: readonly IntelCollateral[], keyOf: (bundle: IntelCollateral) => string): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const names: string[] = [];
+  for (const bundle of bundles) {
+    const name = `${keyOf(bundle).replace(/[^A-Za-z0-9_-]+/g, '-')}.json`;
+    await writeFile(join(dir, name), `${JSON.stringify(intelCollateralToJson(bundle), null, 1)}\n`);
+    names.push(name);
+  }
+  return names;
 }

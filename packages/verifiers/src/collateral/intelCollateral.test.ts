@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { MemoryStore } from '@trustee/storage';
 import { createIntelPcsClient, decodeCrlBody, rootCaCrlDistributionPoint } from './intelPcs.ts';
 import { createIntelCollateralCache, collateralFreshUntil } from './intelCache.ts';
-import { intelCollateralFromJson, intelCollateralFromPcsClientTool, intelCollateralToJson, loadIntelCollateral } from './intelBundle.ts';
+import { intelCollateralFromJson, intelCollateralFromPcsClientTool, intelCollateralToJson, loadIntelCollateral, writeIntelCollateralDir } from './intelBundle.ts';
 import { createIntelCollateralSource, parseDcapVerifierConfig } from './intelConfig.ts';
-import { staticIntelCollateral } from './intelStatic.ts';
+import { intelBundleKey, staticIntelCollateral } from './intelStatic.ts';
 import { createTdxTestPlatform, TDX_FACTORY_NOW, tdxEvidence, type TdxTestPlatform } from '../testing/tdxFactory.ts';
 import { createTdxVerifier } from '../tdx/tdxVerifier.ts';
 import { verifyTdxEvidenceOffline } from '../tdx/verifyOffline.ts';
@@ -180,6 +180,16 @@ describe('collateral cache', () => {
     expect(await cache.importBundles([collateral])).toBe(1);
     const exported = await cache.exportBundles();
     expect(exported.map((c) => intelCollateralFromJson(JSON.parse(JSON.stringify(intelCollateralToJson(c)))))).toEqual([collateral]);
+    const dir = await mkdtemp(join(tmpdir(), 'tdx-export-'));
+    try {
+      const keyOf = (c: IntelCollateral): string => { const k = intelBundleKey(c); return `${k.tee}:${k.fmspc}:${k.pckCa ?? 'unknown'}`; };
+      expect(await writeIntelCollateralDir(dir, exported, keyOf)).toEqual([`tdx-${platform.pck.fmspc}-platform.json`]);
+      const reimported = createIntelCollateralCache({ store: new MemoryStore(), upstream: () => Promise.reject(new Error('offline')), now: () => TDX_FACTORY_NOW });
+      expect(await reimported.importBundles(await loadIntelCollateral(dir))).toBe(1);
+      expect(await reimported.getIntelCollateral(request())).toEqual(collateral);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
     const [result] = await createTdxVerifier({ trustAnchors: platform.trustAnchors }).evaluate(tdxEvidence(platform.quote()), { reportData: undefined, initDataDigest: undefined }, { now: () => TDX_FACTORY_NOW, collateral: cache });
     expect(result?.claims.tcb_status).toBe('UpToDate');
   });

@@ -15,5 +15,5 @@ export { intelCollateralFromJson, intelCollateralToJson, parseIntelCollateralTex
 export { staticIntelCollateral, intelBundleKey, type IntelBundleKey } from '../collateral/intelStatic.ts';
 export { createIntelPcsClient, INTEL_PCS_URL, rootCaCrlDistributionPoint, type IntelPcsClient, type IntelPcsOptions, type FetchFunction } from '../collateral/intelPcs.ts';
 export { createIntelCollateralCache, collateralFreshUntil, INTEL_COLLATERAL_NAMESPACE, type IntelCollateralCache, type IntelCollateralCacheOptions } from '../collateral/intelCache.ts';
-export { parseIntelCollateralFile, intelCollateralFromPcsClientTool } from '../collateral/intelBundle.ts';
+export { parseIntelCollateralFile, intelCollateralFromPcsClientTool, writeIntelCollateralDir } from '../collateral/intelBundle.ts';
 export { parseDcapVerifierConfig, createIntelCollateralSource, fileIntelCollateral, DEFAULT_DCAP_VERIFIER_CONFIG, type DcapVerifierConfig } from '../collateral/intelConfig.ts';
