@@ -35,8 +35,10 @@ const MAX_PATTERN_LENGTH = 64 * 1024;
 
 interface Flags { i: boolean; m: boolean; s: boolean; U: boolean }
 
-function escapeLiteral(cp: number): string {
+/** A code point as JS regex source; `-` needs escaping only inside a class (u-mode rejects `\-` outside). */
+function escapeLiteral(cp: number, inClass = true): string {
   const ch = String.fromCodePoint(cp);
+  if (ch === '-' && !inClass) return ch;
   if (/[\\^$.*+?()[\]{}|/-]/.test(ch)) return `\\${ch}`;
   if (cp < 0x20 || cp === 0x7f) return `\\x${cp.toString(16).padStart(2, '0')}`;
   return ch;
@@ -167,9 +169,9 @@ export function translateRe2(pattern: string): TranslatedRegex {
   const literalSource = (cp: number, flags: Flags): string => {
     if (flags.i && !globalFlags.i) {
       const variants = caseVariants(cp);
-      if (variants.length > 1) return `[${variants.map(escapeLiteral).join('')}]`;
+      if (variants.length > 1) return `[${variants.map((v) => escapeLiteral(v)).join('')}]`;
     }
-    return escapeLiteral(cp);
+    return escapeLiteral(cp, false);
   };
 
   const parseClass = (flags: Flags): string => {

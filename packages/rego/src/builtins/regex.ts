@@ -202,7 +202,7 @@ export function compileGlob(pattern: string, delimiters: readonly string[]): Tra
           const next = chars[pos];
           if (next === undefined) throw new Error('unexpected end of input');
           pos++;
-          out += next.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+          out += next.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
           break;
         }
         case '[': {
@@ -246,7 +246,7 @@ export function compileGlob(pattern: string, delimiters: readonly string[]): Tra
           break;
         }
         default:
-          out += c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+          out += c.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
       }
     }
     if (inAlternative) throw new Error('unexpected end of input');
