@@ -68,15 +68,6 @@ export class RuleNode {
   }
 }
 
-export interface FunctionTarget {
-  readonly name: string;
-  readonly rules: CompiledRule[];
-}
-
-export interface HostFunctionSignature {
-  readonly name: string;
-}
-
 export interface CompileContext {
   readonly hostFunctions: ReadonlySet<string>;
 }

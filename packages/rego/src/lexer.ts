@@ -30,10 +30,8 @@ export interface Token {
   readonly raw?: boolean;
 }
 
-const OPS3 = new Set([':=']);
 const OPS2 = new Set([':=', '==', '!=', '<=', '>=']);
 const OPS1 = new Set(['{', '}', '[', ']', '(', ')', '.', ',', ';', ':', '=', '<', '>', '+', '-', '*', '/', '%', '&', '|', '!']);
-void OPS3;
 
 export const MAX_SOURCE_LENGTH = 4 * 1024 * 1024;
 
@@ -94,7 +92,7 @@ export function tokenize(src: string, file: string): Token[] {
       push('ident', src.slice(start, i));
       continue;
     }
-    if (isDigit(c) || (c === 46 && isDigit(src.charCodeAt(i + 1)) && false)) {
+    if (isDigit(c)) {
       while (i < n && isDigit(src.charCodeAt(i))) i++;
       if (src.charCodeAt(i) === 46 && isDigit(src.charCodeAt(i + 1))) {
         i++;
@@ -110,9 +108,7 @@ export function tokenize(src: string, file: string): Token[] {
           while (i < n && isDigit(src.charCodeAt(i))) i++;
         }
       }
-      if (i < n && (isIdentStart(src.charCodeAt(i)) || src.charCodeAt(i) === 46)) {
-        if (src.charCodeAt(i) === 46) fail('invalid number', start, startRow);
-      }
+      if (i < n && src.charCodeAt(i) === 46 && isDigit(src.charCodeAt(i - 1))) fail('invalid number', start, startRow);
       push('number', src.slice(start, i));
       continue;
     }

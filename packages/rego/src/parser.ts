@@ -201,7 +201,6 @@ export class Parser {
     let key: Term | undefined;
     let value: Term | undefined;
     let kind: Rule['kind'] = 'complete';
-    let assign = false;
 
     if (this.isOp('(') && !this.tok.ws) {
       this.next();
@@ -233,11 +232,9 @@ export class Parser {
       key = this.parseTermIn(false);
       kind = 'multi';
     } else if (this.isOp(':=') || this.isOp('=')) {
-      assign = this.tok.value === ':=';
       this.next();
       value = this.parseTermIn(false);
     }
-    void assign;
     // v0 partial set `p[x] { ... }` / `p[x]` with no value: last ref element becomes the key
     // (v0 without `if`: `p.q { ... }` is the legacy spelling of `p contains "q"`)
     if (kind === 'complete' && value === undefined && !this.v1 && !this.kw.has('if') && ref.length === 2) {
@@ -799,10 +796,8 @@ export class Parser {
       }
       if (!t.raw && c === '\\') {
         // reuse JSON escape decoding for one escape
-        const one = readQuoted(body.slice(i, i + 6) + '"', 0, (m) => fail(m), false);
         const consumed = body[i + 1] === 'u' ? 6 : 2;
         lit += readQuoted(body.slice(i, i + consumed) + '"', 0, (m) => fail(m), false).text;
-        void one;
         i += consumed;
         continue;
       }
@@ -841,7 +836,6 @@ export class Parser {
       i++;
     }
     if (lit || parts.length === 0) parts.push(lit);
-    void loc;
     return { t: 'tmpl', parts, loc };
   }
 
