@@ -9,7 +9,7 @@ import { staticIntelCollateral } from '../collateral/intelStatic.ts';
 import { parseDcapQuote } from '../dcap/parseQuote.ts';
 import { verifyPckChain } from '../dcap/verifyQuote.ts';
 import { parseCcel } from '../eventlog/parseCcel.ts';
-import { readVector, readVectorText } from '../testing/snpVectors.ts';
+import { hasVectors, readVector, readVectorText } from '../testing/snpVectors.ts';
 import { assembledCollateral, DCAPQVL_COLLATERAL, DCAPQVL_OUTDATED_COLLATERAL, hasTdxVectors, vectorCollateral, vectorQuote } from '../testing/tdxVectors.ts';
 import { VerificationError } from '../verificationError.ts';
 import type { IntelCollateral, Json, JsonObject, VerificationExpectations } from '../verifier.ts';
@@ -169,6 +169,12 @@ describe.skipIf(!hasTdxVectors(...FILES))('real TDX vectors (../shared/vectors)'
     const evidence = { quote: Buffer.from(vectorQuote('tdx/trustee-tdx_quote_4.dat')).toString('base64'), cc_eventlog: null };
     const error = await rejection(strict.evaluate(evidence, none, { now: () => new Date('2023-06-20T00:00:00Z'), collateral: staticIntelCollateral([collateral]) }));
     expect(error.failures.map((f) => f.check)).toContain('dcap.collateral.not_yet_valid');
+  });
+
+  test.skipIf(!hasVectors('sgx/dcapqvl-sgx_quote'))('an SGX v3 quote sent as TDX evidence is malformed', async () => {
+    const error = await rejection(verify(readVector('sgx/dcapqvl-sgx_quote'), vectorCollateral(DCAPQVL_COLLATERAL), AT_2025_07));
+    expect(error.code).toBe('malformed_evidence');
+    expect(error.failures[0]?.check).toBe('tdx.quote.version');
   });
 
   test('Trustee expected claims for tdx_quote_4 + CCEL_data match exactly (parsed claims)', () => {
