@@ -231,7 +231,7 @@ export function translateRe2(pattern: string): TranslatedRegex {
         continue;
       }
       parts.push(escapeLiteral(lo));
-      if (flags.i && !globalFlags.i) parts.push(...caseVariants(lo).filter((x) => x !== lo).map(escapeLiteral));
+      if (flags.i && !globalFlags.i) parts.push(...caseVariants(lo).filter((x) => x !== lo).map((x) => escapeLiteral(x)));
     }
     return `[${negated ? '^' : ''}${parts.join('')}]`;
   };
