@@ -27,6 +27,7 @@ export const CORE_OPERATORS: Record<string, number> = {
   or: 2,
   'internal.member_2': 2,
   'internal.member_3': 3,
+  'internal.template_with': 1,
   print: -1,
 };
 

@@ -1046,6 +1046,12 @@ export class Evaluator {
         return k(member(args[0] as Value, args[1] as Value));
       case 'internal.member_3':
         return k(member3(args[0] as Value, args[1] as Value, args[2] as Value));
+      case 'internal.template_with': {
+        const set = args[0];
+        if (!(set instanceof SetValue) || set.size === 0) return false;
+        if (set.size > 1) throw new RegoError('eval_conflict_error', 'template expression produced multiple outputs', t.loc, true);
+        return k(set.values()[0] as Value);
+      }
       case 'eq':
         return k(equals(args[0] as Value, args[1] as Value));
       case 'assign':

@@ -10,6 +10,7 @@ import { ObjectValue, SetValue, parseNumber, type Value } from './value.ts';
 const KEYWORDS_V1 = new Set(['if', 'contains', 'in', 'every', 'some', 'not', 'with', 'as', 'default', 'else', 'import', 'package', 'true', 'false', 'null']);
 const FUTURE_KEYWORDS = ['if', 'contains', 'in', 'every'];
 const MAX_DEPTH = 200;
+let templateWithCount = 0;
 
 export interface ParseOptions {
   readonly v1: boolean;
@@ -40,24 +41,24 @@ export class Parser {
   // ------------------------------------------------------------------------------------------
   // token helpers
 
-  private get tok(): Token {
+  get tok(): Token {
     return this.toks[this.pos] as Token;
   }
   private peek(k = 1): Token {
     return this.toks[Math.min(this.pos + k, this.toks.length - 1)] as Token;
   }
-  private next(): Token {
+  next(): Token {
     const t = this.tok;
     if (this.pos < this.toks.length - 1) this.pos++;
     return t;
   }
-  private loc(t: Token = this.tok): Loc {
+  loc(t: Token = this.tok): Loc {
     return { row: t.row, col: t.col, file: this.file };
   }
   private isOp(v: string, t: Token = this.tok): boolean {
     return t.kind === 'op' && t.value === v;
   }
-  private isIdent(v: string, t: Token = this.tok): boolean {
+  isIdent(v: string, t: Token = this.tok): boolean {
     return t.kind === 'ident' && t.value === v;
   }
   private isKw(v: string, t: Token = this.tok): boolean {
@@ -66,7 +67,7 @@ export class Parser {
   fail(msg: string, t: Token = this.tok): never {
     throw new RegoError('rego_parse_error', msg, this.loc(t));
   }
-  private unexpected(expected?: string, t: Token = this.tok): never {
+  unexpected(expected?: string, t: Token = this.tok): never {
     const what = t.kind === 'eof' ? 'eof token' : t.kind === 'ident' ? `ident token` : t.kind === 'op' ? `${t.value} token` : `${t.kind} token`;
     const near = t.kind === 'eof' ? '' : ` near ${JSON.stringify(t.text.slice(0, 40))}`;
     this.fail(`unexpected ${what}${expected ? `: expected ${expected}` : ''}${near}`, t);
@@ -826,7 +827,22 @@ export class Parser {
         if (lit) parts.push(lit);
         lit = '';
         const sub = new Parser(inner, this.file, { v1: true });
-        const term = sub.parseTermIn(false);
+        let term = sub.parseTermIn(false);
+        if (sub.isIdent('with')) {
+          // `{x with input as y}`: evaluate as `{v | v := x with input as y}` and take its one value
+          const withs: With[] = [];
+          while (sub.isIdent('with')) {
+            const wloc = sub.loc();
+            sub.next();
+            const target = sub.parseTermIn(false);
+            if (!sub.isIdent('as')) sub.unexpected('as');
+            sub.next();
+            withs.push({ target, value: sub.parseTermIn(false), loc: wloc });
+          }
+          const v: Term = { t: 'var', name: `tmpl$${++templateWithCount}`, loc };
+          const body: Body = [{ kind: 'expr', negated: false, term: { t: 'call', fn: { t: 'var', name: 'assign', loc }, args: [v, term], loc }, with: withs, loc }];
+          term = { t: 'call', fn: { t: 'var', name: 'internal.template_with', loc }, args: [{ t: 'scomp', term: v, body, loc }], loc };
+        }
         if (sub.tok.kind !== 'eof') sub.unexpected();
         parts.push(term);
         i = j;
