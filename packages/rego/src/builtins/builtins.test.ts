@@ -125,6 +125,8 @@ describe('regex and glob', () => {
     ['regex.match', ['^v?\\d+\\.\\d+\\.\\d+(-[a-zA-Z0-9.]+)?$', 'v1.2.3-rc.1'], 'true'],
     ['regex.match', ['^[0-9a-f]{8}-[0-9a-f]{4}$', 'deadbeef-0123'], 'true'],
     ['regex.match', ['a\\-b', 'a-b'], 'true'],
+    ['regex.match', ['^\\p{Greek}+\\pL$', 'αβx'], 'true'],
+    ['regex.match', ['(?i)straße', 'STRAßE'], 'true'],
     ['glob.match', ['api-*.example.com', v([]), 'api-1.example.com'], 'true'],
     ['regex.template_match', ['urn:foo:{.*}', 'urn:foo:bar:baz', '{', '}'], 'true'],
     ['glob.match', ['*.github.com', v([]), 'api.github.com'], 'true'],

@@ -131,11 +131,18 @@ export function translateRe2(pattern: string): TranslatedRegex {
           negate = !negate;
           name = name.slice(1);
         }
-        const jsName = name === 'Any' ? undefined : name;
-        try {
-          if (jsName !== undefined) new RegExp(`\\p{${jsName}}`, 'u');
-        } catch {
-          throw new Re2SyntaxError('invalid character class range', `\\${c}{${name}}`);
+        // RE2 accepts general categories (L, Lu) and script names (Greek); JS spells scripts Script=.
+        let jsName: string | undefined;
+        if (name !== 'Any') {
+          jsName = [name, `Script=${name}`].find((candidate) => {
+            try {
+              new RegExp(`\\p{${candidate}}`, 'u');
+              return true;
+            } catch {
+              return false;
+            }
+          });
+          if (jsName === undefined) throw new Re2SyntaxError('invalid character class range', `\\${c}{${name}}`);
         }
         const body = jsName === undefined ? (negate ? '' : '\\u{0}-\\u{10ffff}') : `\\${negate ? 'P' : 'p'}{${jsName}}`;
         return inClass ? { classBody: body } : { source: body === '' ? '[]' : `[${body}]` };
