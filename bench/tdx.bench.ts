@@ -1,7 +1,8 @@
 /**
  * TDX verification throughput with a warm collateral cache (the AS hot path): evidence JSON →
  * base64 → quote parse → quote + QE report ECDSA signatures → QE binding → CRL lookups → TCB
- * level matching → claims. Verified PCK chains, TCB-info/QE-identity signatures and CRL
+ * level matching → claims. Verified PCK chains, QE report signatures (constant per enclave and
+ * attestation key), TCB-info/QE-identity signatures and CRL
  * signatures are immutable facts and memoised, so they cost once per chain/collateral.
  *
  *   pnpm exec tsx bench/tdx.bench.ts [seconds=5]

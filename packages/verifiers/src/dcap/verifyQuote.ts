@@ -79,6 +79,9 @@ const signedChainMemo = new Memo<ParsedCertificate[]>(256);
 const tcbInfoMemo = new Memo<TcbInfo>(256);
 const qeIdentityMemo = new Memo<QeIdentity>(64);
 const crlMemo = new Memo<ParsedCrl>(64);
+/** QE reports are constant per quoting enclave and attestation key: their verified signatures too. */
+const qeReportMemo = new Memo<true>(1024);
+const attestationKeyMemo = new Memo<KeyObject>(1024);
 
 function anchorsOf(options: DcapTrustOptions): ReadonlySet<string> {
   return new Set((options.trustAnchors ?? [INTEL_SGX_ROOT_CA_SHA256, INTEL_SGX_ROOT_KEY_ID]).map((a) => a.toLowerCase().replace(/:/g, '')));
@@ -222,14 +225,21 @@ export function verifyDcapQuote(quote: DcapQuote, collateral: IntelCollateral, o
   const platform = chain.platform;
 
   // Quote signature by the attestation key, and the attestation key's binding to the QE report.
-  const attestationKey = rawP256Key(quote.attestationKey);
+  const attestationKeyHex = hex(quote.attestationKey);
+  let attestationKey = attestationKeyMemo.get(attestationKeyHex);
+  if (attestationKey === undefined) {
+    attestationKey = rawP256Key(quote.attestationKey);
+    if (attestationKey !== undefined) attestationKeyMemo.set(attestationKeyHex, attestationKey);
+  }
   if (attestationKey === undefined) {
     failures.push(fail('dcap.quote.attestation_key', 'the attestation key is not a P-256 point'));
   } else if (!verifyP256Raw(quote.signedBytes, quote.signature, attestationKey)) {
     failures.push(fail('dcap.quote.signature', 'the quote signature does not verify with the attestation key'));
   }
-  if (!verifyP256Raw(quote.qeReport.raw, quote.qeReportSignature, publicKeyOf(chain.leaf))) {
-    failures.push(fail('dcap.qe_report.signature', 'the QE report is not signed by the PCK certificate'));
+  const qeReportKey = `${chain.leaf.fingerprint256}|${hex(quote.qeReportSignature)}|${sha256(quote.qeReport.raw)}`;
+  if (qeReportMemo.get(qeReportKey) === undefined) {
+    if (verifyP256Raw(quote.qeReport.raw, quote.qeReportSignature, publicKeyOf(chain.leaf))) qeReportMemo.set(qeReportKey, true);
+    else failures.push(fail('dcap.qe_report.signature', 'the QE report is not signed by the PCK certificate'));
   }
   const binding = createHash('sha256').update(quote.attestationKey).update(quote.qeAuthData).digest();
   const qeReportData = quote.qeReport.reportData;
