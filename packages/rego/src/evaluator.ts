@@ -787,16 +787,20 @@ export class Evaluator {
     let out: Value | undefined;
     if (node && node.hasRules()) {
       out = this.nodeValue(node);
-      if (out instanceof ObjectValue && (node.children.size > 0 || below)) out = out.clone();
+      if (out instanceof ObjectValue && (node.children.size > 0 || below)) out = structural.has(out) ? structuralObject(out.clone()) : out.clone();
       else return out;
-    } else out = base instanceof ObjectValue ? base.clone() : new ObjectValue();
+    } else out = structuralObject(base instanceof ObjectValue ? base.clone() : new ObjectValue());
     const obj = out as ObjectValue;
     const baseObj = node && node.hasRules() ? undefined : base instanceof ObjectValue ? base : undefined;
     if (node) {
       for (const c of node.children.values()) {
         const cpath = [...cur, c.key];
         if (!c.hasVirtual && !(overlaid && (this.overlaysBelow(cpath) || this.overlayAt(cpath)))) continue;
-        const cv = this.materialize(c, baseObj?.get(c.key), cpath);
+        let cv = this.materialize(c, baseObj?.get(c.key), cpath);
+        // OPA merges a package's extent over its base document; where a rule and base data both
+        // define a non-object value, the base document wins
+        const baseChild = baseObj?.get(c.key);
+        if (cv !== undefined && baseChild !== undefined && c.hasRules() && !(cv instanceof ObjectValue && baseChild instanceof ObjectValue)) cv = baseChild;
         if (cv !== undefined) {
           const prev = node.hasRules() ? obj.get(c.key) : undefined;
           obj.set(c.key, prev === undefined ? cv : mergeDocs(prev, cv));
@@ -866,6 +870,7 @@ export class Evaluator {
     }
     // dynamic (ref-head / partial object) rules
     const out = new ObjectValue();
+    structural.add(out);
     for (const cr of node.dynamic) this.collectDynamic(cr, out, undefined);
     if (out.size === 0 && node.defaultRule) {
       let value: Value | undefined;
@@ -1302,9 +1307,20 @@ function member3(key: Value, x: Value, coll: Value): boolean {
 }
 
 /** Merges two rule-produced documents at the same path (objects deeply, sets by union). */
+/**
+ * Objects that only exist to hold the documents of ref-head rules and packages (as opposed to
+ * object VALUES produced by a rule): only these may be merged with other rules' documents.
+ */
+const structural = new WeakSet<ObjectValue>();
+
+function structuralObject(o: ObjectValue = new ObjectValue()): ObjectValue {
+  structural.add(o);
+  return o;
+}
+
 function mergeDocs(a: Value, b: Value): Value {
-  if (a instanceof ObjectValue && b instanceof ObjectValue) {
-    const out = a.clone();
+  if (a instanceof ObjectValue && b instanceof ObjectValue && structural.has(a) && structural.has(b)) {
+    const out = structuralObject(a.clone());
     for (const [k, v] of b.entries()) {
       const prev = out.get(k);
       out.set(k, prev === undefined ? v : mergeDocs(prev, v));
@@ -1327,7 +1343,7 @@ function insertPath(out: ObjectValue, keys: Value[], v: Value, multi: boolean, r
     const key = keys[i] as Value;
     let next = cur.get(key);
     if (next === undefined) {
-      next = new ObjectValue();
+      next = structuralObject();
       cur.set(key, next);
     } else if (!(next instanceof ObjectValue)) {
       if (multi && i === last - 1 && next instanceof SetValue) break;
