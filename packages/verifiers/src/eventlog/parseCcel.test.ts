@@ -158,6 +158,7 @@ describe('malformed logs', () => {
     ['first event not EV_NO_ACTION', (b: Buffer) => b.writeUInt32LE(5, 4), 'ccel.spec_event'],
     ['unknown event type', (b: Buffer) => b.writeUInt32LE(0x77, 4 + 4 + 20 + 4 + 33 + 4), 'ccel.event.type'],
     ['digest algorithm without a size', (b: Buffer) => b.writeUInt16LE(0x0b, 4 + 4 + 20 + 4 + 33 + 12), 'ccel.event.digest'],
+    ['more digests than declared banks', (b: Buffer) => b.writeUInt32LE(0xffffffff, 4 + 4 + 20 + 4 + 33 + 8), 'ccel.event.digest_count'],
     ['huge event size', (b: Buffer) => b.writeUInt32LE(0xffffffff, 4 + 4 + 20 + 4 + 33 + 14 + 48), 'ccel.event.data'],
   ] as Array<[string, (b: Buffer) => void, string]>)('%s', (_name, mutate, check) => {
     const copy = Buffer.from(good);

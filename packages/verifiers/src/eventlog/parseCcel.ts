@@ -225,6 +225,8 @@ export function parseCcel(bytes: Uint8Array): CcelEntry[] {
     const typeName = EVENT_TYPES[type];
     if (typeName === undefined) throw malformed('event.type', `unknown event type 0x${type.toString(16)}`);
     const digestCount = r.u32le('event.digest_count');
+    // one digest per bank the Spec ID event declares; more would only cost hashing time
+    if (digestCount > sizes.size) throw malformed('event.digest_count', `${digestCount} digests, but the Spec ID event declares ${sizes.size} algorithm(s)`);
     const digests: EventDigest[] = [];
     for (let i = 0; i < digestCount; i++) {
       const algId = r.u16le('event.digest.algorithm');
