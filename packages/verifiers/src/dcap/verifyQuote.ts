@@ -156,10 +156,11 @@ function signedCollateral<T>(
     const cached = memo.get(key);
     if (cached !== undefined) return { value: cached, chain };
     const signed = parseSignedJson(text, member, what);
-    const value = parse(signed.value);
+    // signature first: nothing unsigned is interpreted
     if (!verifyP256Raw(Buffer.from(signed.body, 'utf8'), signed.signature, publicKeyOf(chain[0] as ParsedCertificate))) {
       throw VerificationError.single('verification_failed', `${what}.signature`, `the ${member} signature does not verify with "${(chain[0] as ParsedCertificate).commonName}"`);
     }
+    const value = parse(signed.value);
     memo.set(key, value);
     return { value, chain };
   } catch (error) {
