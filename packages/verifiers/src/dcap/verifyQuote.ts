@@ -283,7 +283,7 @@ export function verifyDcapQuote(quote: DcapQuote, collateral: IntelCollateral, o
     if (cert !== undefined && rootCrl.revoked.has(cert.serial)) failures.push(fail(`${what}.revoked`, `"${cert.commonName}" is revoked by the root CA CRL`, 'not revoked', cert.serial));
   }
 
-  // Validity windows: not-yet-valid fails; expired only flags collateral_expiration_status.
+  // Validity windows of every certificate, CRL and signed JSON (QVL qve_get_collateral_dates).
   const windows: Array<{ what: string; from: Date; until: Date | undefined }> = [
     ...[chain.leaf, chain.intermediate, chain.root].map((c) => ({ what: `PCK chain "${c.commonName}"`, from: c.notBefore, until: c.notAfter })),
     ...tcb.chain.map((c) => ({ what: `TCB info issuer "${c.commonName}"`, from: c.notBefore, until: c.notAfter })),
