@@ -387,3 +387,25 @@ describe('http.send and runtime', () => {
     expect(errorOf('test.sleep', '1h').code).toBe('eval_builtin_error');
   });
 });
+
+describe('providers.aws.sign_req', () => {
+  const config = v({ aws_access_key: 'AKIDEXAMPLE', aws_secret_access_key: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', aws_service: 's3', aws_region: 'us-east-1' });
+
+  test('adds a SigV4 Authorization header computed from the request, key and time', () => {
+    const signed = callBuiltin('providers.aws.sign_req', v({ method: 'get', url: 'https://example.com/a b?x=1' }), config, 1451311705000000000n) as ObjectValue;
+    const headers = signed.get('headers') as ObjectValue;
+    expect(headers.get('x-amz-date')).toBe('20151228T140825Z');
+    expect(headers.get('host')).toBe('example.com');
+    expect(String(headers.get('Authorization'))).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/20151228\/us-east-1\/s3\/aws4_request,SignedHeaders=host;x-amz-content-sha256;x-amz-date,Signature=[0-9a-f]{64}$/);
+    const other = callBuiltin('providers.aws.sign_req', v({ method: 'get', url: 'https://example.com/a b?x=2' }), config, 1451311705000000000n) as ObjectValue;
+    expect((other.get('headers') as ObjectValue).get('Authorization')).not.toBe(headers.get('Authorization'));
+  });
+
+  test('validates the request and configuration like OPA', () => {
+    expect(errorOf('providers.aws.sign_req', v({}), config, 0).message).toBe('providers.aws.sign_req: operand 1 missing required request parameters(s): {"method", "url"}');
+    expect(errorOf('providers.aws.sign_req', v({ method: 'get', url: 'http://x' }), v({ example: 1 }), 0).message).toBe(
+      'providers.aws.sign_req: operand 2 missing required AWS config parameters(s): {"aws_access_key", "aws_region", "aws_secret_access_key", "aws_service"}',
+    );
+    expect(errorOf('providers.aws.sign_req', v({ method: 'get', url: 'http://x' }), config, 1.5).message).toContain('could not convert time_ns value into a unix timestamp');
+  });
+});

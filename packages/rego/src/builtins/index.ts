@@ -3,6 +3,7 @@
  * module) and lists the OPA builtins deliberately left out, with the reason.
  */
 import { registerBuiltins, type BuiltinDefinition } from '../builtinContract.ts';
+import { awsBuiltins } from './aws.ts';
 import { collectionBuiltins } from './collections.ts';
 import { cryptoBuiltins } from './crypto.ts';
 import { encodingBuiltins } from './encoding.ts';
@@ -26,7 +27,6 @@ import { x509Builtins } from './x509.ts';
 export const SKIPPED_BUILTINS: Readonly<Record<string, string>> = {
   'http.send': 'declared and validates its request like OPA (so `with http.send as ...` mocks work), then refuses: no network I/O from policies',
   'net.lookup_ip_addr': 'performs DNS resolution (network I/O)',
-  'providers.aws.sign_req': 'companion of http.send (AWS SigV4 request signing for outbound calls)',
   'rego.metadata.chain': 'needs rule annotations from the compiler (OPA runtime feature)',
   'rego.metadata.rule': 'needs rule annotations from the compiler (OPA runtime feature)',
   'rego.parse_module': 'returns OPA\'s internal AST JSON, which has no counterpart in this engine',
@@ -34,6 +34,7 @@ export const SKIPPED_BUILTINS: Readonly<Record<string, string>> = {
 
 /** Every builtin definition provided by this directory. */
 export const ALL_BUILTINS: readonly BuiltinDefinition[] = [
+  ...awsBuiltins,
   ...collectionBuiltins,
   ...cryptoBuiltins,
   ...encodingBuiltins,
