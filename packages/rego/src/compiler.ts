@@ -260,8 +260,15 @@ class Rewriter {
   }
 
   body(body: Body, scope: Scope): Body {
+    const declaredHere = new Set<string>();
     return body.map((lit) => {
       declaredBy(lit, (name) => {
+        if (name === '_') return;
+        // OPA: a var is declared (`:=`, `some`) once per body, and never over a function argument
+        if (declaredHere.has(name) || (scope.locals.has(name) && !scope.pending?.has(name))) {
+          throw new RegoError('rego_compile_error', `var ${name} assigned above`, lit.loc);
+        }
+        declaredHere.add(name);
         const internal = scope.pending?.get(name);
         if (internal !== undefined && !scope.locals.has(name)) scope.locals.set(name, internal);
       });
@@ -901,6 +908,10 @@ export function compileModules(modules: Module[], ctx: CompileContext): Compiled
     for (const rule of m.rules) pending.push({ rule, env });
   }
   // first pass: register function arities (needed while reordering)
+  for (const { rule } of pending) {
+    const head = rule.ref[0];
+    if (head?.t === 'var' && (head.name === 'input' || head.name === 'data')) throw new RegoError('rego_compile_error', `${head.name} cannot be shadowed`, rule.loc);
+  }
   for (const { rule, env } of pending) {
     if (rule.kind !== 'func') continue;
     const name = ['data', ...env.pkgPath, ...rule.ref.map((x) => (x.t === 'var' ? x.name : x.t === 'val' ? x.v : '?'))].join('.');

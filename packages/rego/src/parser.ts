@@ -27,6 +27,8 @@ export class Parser {
   /** Future keywords enabled (all of them in v1). */
   private readonly kw = new Set<string>();
   private v1: boolean;
+  private regoImport = false;
+  private futureImport = false;
 
   constructor(
     private readonly src: string,
@@ -146,12 +148,17 @@ export class Parser {
     }
     if (root === 'future') {
       if (segs[1] !== 'keywords') this.fail('invalid import, must be `future.keywords`');
+      if (this.regoImport) this.fail('the `rego.v1` import implies `future.keywords`, these are therefore mutually exclusive (this import shadows previous import)');
+      this.futureImport = true;
       const which = segs[2];
       if (which === undefined) for (const k of FUTURE_KEYWORDS) this.kw.add(k);
       else if (typeof which === 'string' && (FUTURE_KEYWORDS.includes(which) || which === 'not')) this.kw.add(which);
       else this.fail(`unexpected keyword, must be one of [${FUTURE_KEYWORDS.join(' ')}]`);
     } else if (root === 'rego') {
       if (segs.length !== 2 || (segs[1] !== 'v1' && segs[1] !== 'v2')) this.fail('invalid import, must be `rego.v1`');
+      if (this.regoImport) this.fail('this import shadows previous import of `rego.v1`', this.toks[this.pos - 1]);
+      this.regoImport = true;
+      if (this.futureImport) this.fail('the `rego.v1` import implies `future.keywords`, these are therefore mutually exclusive (this import shadows previous import)');
       for (const k of FUTURE_KEYWORDS) this.kw.add(k);
       if (segs[1] === 'v2') this.kw.add('not');
       this.v1 = true;
@@ -262,6 +269,9 @@ export class Parser {
       elses.push({ value: ev ?? { t: 'val', v: true, loc: eloc }, body: eb.body, loc: eloc });
     }
     if (kind === 'multi' && key === undefined) this.fail('invalid rule');
+    if (this.v1 && kind === 'complete' && value === undefined && bodyless && elses.length === 0) {
+      this.fail(ref.length === 2 ? 'rule must have a body or assignment (`contains` keyword is required for partial set rules)' : 'rule must have a body or assignment', start);
+    }
     const v: Term = value ?? { t: 'val', v: true, loc };
     rules.push({ kind, isDefault: false, ref, args, key, value: v, body, elses, loc, bodyless });
     // v0: additional bodies `p { a } { b }` define more rules with the same head
