@@ -44,6 +44,13 @@ describe('parse errors', () => {
     expect(parseError(deep).code).toBe('rego_parse_error');
   });
 
+  it.each([
+    ['a v1 rule without body or value', 'package p\np\n', 'rule must have a body or assignment'],
+    ['rego.v1 with future.keywords', 'package p\nimport rego.v1\nimport future.keywords.in\n', 'mutually exclusive'],
+  ])('rejects %s', (_label, src, message) => {
+    expect(parseError(src).detail).toContain(message);
+  });
+
   it('checkPolicySyntax throws RegoError and accepts good policies', () => {
     expect(() => checkPolicySyntax('package policy\ndefault allow := false\n')).not.toThrow();
     expect(() => checkPolicySyntax('package policy\nallow if {')).toThrow(RegoError);
@@ -52,7 +59,8 @@ describe('parse errors', () => {
 
 describe('syntax coverage', () => {
   it.each([
-    ['imports', 'package p\nimport rego.v1\nimport data.x.y as z\nimport input\nimport future.keywords.in\n'],
+    ['imports', 'package p\nimport rego.v1\nimport data.x.y as z\nimport input\n'],
+    ['future keywords', 'package p\nimport future.keywords.in\nimport future.keywords.if\n'],
     ['default, else chains', 'package p\ndefault a := 1\na := 2 if input.x\nb := 1 if { false } else := 2 if { true } else := 3\n'],
     ['partial set and object', 'package p\ns contains x if { some x in [1] }\no[k] := v if { some k, v in {"a": 1} }\n'],
     ['ref heads', 'package p\na.b.c := 1\nq[x].r contains y if { x := "k"; y := 2 }\n'],
