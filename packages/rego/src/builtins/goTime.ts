@@ -93,6 +93,7 @@ export function fixedZone(name: string, offset: number): Zone {
 }
 
 const zoneCache = new Map<string, Zone>();
+const ABBREVIATION_LOCALES = ['en-US', 'en-GB', 'en-IN', 'en-AU', 'ja-JP'];
 const MAX_DATE_SECONDS = 8.64e12;
 
 function numericAbbreviation(offset: number): string {
@@ -110,13 +111,14 @@ export function loadZone(name: string): Zone {
   const cached = zoneCache.get(ianaName);
   if (cached !== undefined) return cached;
   let numeric: Intl.DateTimeFormat;
-  let named: Intl.DateTimeFormat;
+  let named: Intl.DateTimeFormat[];
   try {
     numeric = new Intl.DateTimeFormat('en-US', {
       timeZone: ianaName, hourCycle: 'h23', era: 'short',
       year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
     });
-    named = new Intl.DateTimeFormat('en-US', { timeZone: ianaName, timeZoneName: 'short' });
+    // tzdata abbreviations (CET, IST, AEDT, JST) are only spelled out by the region's locale.
+    named = ABBREVIATION_LOCALES.map((locale) => new Intl.DateTimeFormat(locale, { timeZone: ianaName, timeZoneName: 'short' }));
   } catch {
     throw new GoTimeError(`unknown time zone ${name}`);
   }
@@ -132,10 +134,14 @@ export function loadZone(name: string): Zone {
       const local = daysFromCivil(year, Number(fields['month']), Number(fields['day'])) * SECONDS_PER_DAY
         + Number(fields['hour']) * 3600 + Number(fields['minute']) * 60 + Number(fields['second']);
       const offset = local - Math.floor(clamped);
-      const short = named.formatToParts(date).find((part) => part.type === 'timeZoneName')?.value ?? '';
-      const abbreviation = short === '' || /^GMT[+-]/.test(short) || short === 'GMT' && offset !== 0
-        ? numericAbbreviation(offset)
-        : short;
+      let abbreviation = numericAbbreviation(offset);
+      for (const format of named) {
+        const short = format.formatToParts(date).find((part) => part.type === 'timeZoneName')?.value ?? '';
+        if (/^[A-Z]{2,5}$/.test(short) && !(short === 'GMT' && offset !== 0)) {
+          abbreviation = short;
+          break;
+        }
+      }
       return { offset, abbreviation };
     },
   };
