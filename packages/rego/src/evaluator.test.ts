@@ -74,6 +74,19 @@ describe('core semantics', () => {
     expect(e.message).toContain('undefined function nosuch.fn');
   });
 
+  it.each([
+    ['a var declared twice', 'package t\np if { x := 1; x := 2 }', 'var x assigned above'],
+    ['a rule named input', 'package t\ninput := 1', 'input cannot be shadowed'],
+  ])('rejects %s at compile time', (_label, src, message) => {
+    const e = errorOf(() => compilePolicy(src));
+    expect(e.code).toBe('rego_compile_error');
+    expect(e.message).toContain(message);
+  });
+
+  it('a comprehension does not capture a var declared later in the body', () => {
+    expect(rule('xs := {"a", "b"}\np := x if { y := {x | xs[x]}; x := count(y) }', 'data.t.p')).toBe(2);
+  });
+
   it('reports unsafe vars at compile time', () => {
     const e = errorOf(() => compilePolicy('package t\np if { x > 1 }'));
     expect(e.code).toBe('rego_unsafe_var_error');
