@@ -177,6 +177,9 @@ describe('encoding and json', () => {
     ['json.remove', [v({ a: { b: 1, c: 2 }, d: 3 }), v(['a/b', 'd'])], '{"a": {"c": 2}}'],
     ['json.filter', [v({ a: { b: 1, c: 2 }, d: 3 }), v(['a/b'])], '{"a": {"b": 1}}'],
     ['json.patch', [v({ a: [1] }), v([{ op: 'add', path: '/a/-', value: 2 }, { op: 'test', path: '/a/1', value: 2 }])], '{"a": [1, 2]}'],
+    ['json.patch', [v({ a: 1 }), v([{ op: 'remove', path: '' }, { op: 'add', path: '', value: { b: 2 } }])], '{"b": 2}'],
+    ['json.patch', [v({ a: 1 }), v([{ op: 'test', path: '/a', value: 2 }])], 'undefined'],
+    ['json.filter', [v({ a: [[1], { b: 1 }] }), v([['a', 1]])], '{"a": []}'],
     ['crypto.sha256', ['abc'], '"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"'],
     ['crypto.hmac.equal', ['abc', 'abd'], 'false'],
   ] as Array<[string, Value[], string]>)('%s (case %#)', (name, args, expected) => {

@@ -3,14 +3,14 @@
  * (RFC 6902 operations over RFC 6901 pointers). A failing patch raises eval_builtin_error.
  */
 import { operandError, operandErrorText, type BuiltinContext, type BuiltinDefinition } from '../builtinContract.ts';
-import { ObjectValue, SetValue, equals, toJsonText, typeName, type Value } from '../value.ts';
+import { ObjectValue, SetValue, equals, keyOf, typeName, type Value } from '../value.ts';
 import { collectionElements, objectArg } from './args.ts';
 
 interface PathTree { leaf: boolean; children: Map<string, PathTree> }
 
+/** Tree key of a path segment: typed, so the number 1 selects a set member or object key 1 while an array index is selected by the string "1". */
 function segmentKey(v: Value): string {
-  if (typeof v === 'string') return v;
-  return toJsonText(v);
+  return keyOf(v);
 }
 
 function unescapePointer(s: string): string {
@@ -58,7 +58,7 @@ function removePaths(value: Value, tree: PathTree): Value {
   if (Array.isArray(value)) {
     const out: Value[] = [];
     value.forEach((v, i) => {
-      const child = tree.children.get(String(i));
+      const child = tree.children.get(segmentKey(String(i)));
       if (child === undefined) out.push(v);
       else if (!child.leaf) out.push(removePaths(v, child));
     });
@@ -89,7 +89,7 @@ function filterPaths(value: Value, tree: PathTree): Value {
   if (Array.isArray(value)) {
     const out: Value[] = [];
     value.forEach((v, i) => {
-      const child = tree.children.get(String(i));
+      const child = tree.children.get(segmentKey(String(i)));
       if (child !== undefined) out.push(filterPaths(v, child));
     });
     return out;
@@ -111,7 +111,8 @@ function filterPaths(value: Value, tree: PathTree): Value {
 class PatchError extends Error {}
 
 function parsePointer(path: Value): string[] {
-  if (Array.isArray(path)) return path.map(segmentKey);
+  // Array-form patch paths may index arrays with numbers.
+  if (Array.isArray(path)) return path.map((p) => (typeof p === 'number' && Number.isInteger(p) ? String(p) : segmentKey(p)));
   if (typeof path !== 'string') throw new PatchError('path must be a string');
   if (path === '' || path === '/') return [];
   // OPA also accepts pointers without the leading slash ("foo/b").
@@ -214,10 +215,11 @@ function removeAt(doc: Value, path: readonly string[]): Value {
   });
 }
 
-function applyPatch(doc: Value, patch: Value, ctx: BuiltinContext): Value {
+/** Applies RFC 6902 operations; undefined when the document itself was removed. */
+function applyPatch(doc: Value, patch: Value, ctx: BuiltinContext): Value | undefined {
   const ops = collectionElements(patch);
   if (ops === undefined) throw new PatchError('patch must be an array');
-  let current = doc;
+  let document: Value | undefined = doc;
   for (const op of ops) {
     ctx.charge(1);
     if (!(op instanceof ObjectValue)) throw new PatchError('operation must be an object');
@@ -235,9 +237,24 @@ function applyPatch(doc: Value, patch: Value, ctx: BuiltinContext): Value {
       if (f === undefined) throw new PatchError(`missing from for ${String(kind)}`);
       return parsePointer(f);
     };
+    if (document === undefined) {
+      // Only a whole-document add can follow the removal of the document.
+      if (kind === 'add' && target.length === 0) {
+        document = value();
+        continue;
+      }
+      throw new PatchError('the document was removed');
+    }
+    let current: Value = document;
     switch (kind) {
       case 'add': current = addAt(current, target, value()); break;
-      case 'remove': current = removeAt(current, target); break;
+      case 'remove':
+        if (target.length === 0) {
+          document = undefined;
+          continue;
+        }
+        current = removeAt(current, target);
+        break;
       case 'replace':
         getAt(current, target);
         current = target.length === 0 ? value() : addAt(removeAt(current, target), target, value());
@@ -255,8 +272,9 @@ function applyPatch(doc: Value, patch: Value, ctx: BuiltinContext): Value {
         break;
       default: throw new PatchError(`unknown operation ${JSON.stringify(kind ?? null)}`);
     }
+    document = current;
   }
-  return current;
+  return document;
 }
 
 export const jsonOpsBuiltins: BuiltinDefinition[] = [
