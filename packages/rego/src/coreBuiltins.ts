@@ -3,7 +3,7 @@
  * `count`, `object.union_n`, `sprintf`. Registered FIRST; `builtins/index.ts` registers after
  * and supersedes them (builtins engineer: feel free to provide better versions, same names).
  */
-import { operandError, registerBuiltins, type BuiltinDefinition } from './builtinContract.ts';
+import { lookupBuiltin, operandError, registerBuiltins, type BuiltinDefinition } from './builtinContract.ts';
 import { ObjectValue, SetValue, isNumber, numberToString, toRegoText, type Value } from './value.ts';
 
 const count: BuiltinDefinition = {
@@ -58,4 +58,5 @@ const sprintf: BuiltinDefinition = {
   },
 };
 
-registerBuiltins([count, unionN, sprintf]);
+// never replace a definition from builtins/, whichever module is imported first
+registerBuiltins([count, unionN, sprintf].filter((def) => lookupBuiltin(def.name) === undefined));
