@@ -75,6 +75,10 @@ describe('numbers, aggregates, collections', () => {
     expect(text(name, ...args)).toBe(expected);
   });
 
+  test('exact arithmetic refuses absurd magnitudes instead of exhausting memory', () => {
+    expect(errorOf('product', new Array<Value>(40).fill(10n ** 9000n)).message).toBe('product: number out of range');
+  });
+
   test('hostile range sizes are refused', () => {
     expect(errorOf('numbers.range', 0, 1_000_000_000_000).code).toBe('eval_builtin_error');
     expect(errorOf('numbers.range_step', 0, 10, -2).message).toBe('numbers.range_step: step must be a positive integer');
@@ -113,6 +117,8 @@ describe('units, time, semver, uuid', () => {
     expect(errorOf('time.parse_rfc3339_ns', '2262-04-11T23:47:16.854775808-00:00').message).toContain('time outside of valid range');
     expect(errorOf('time.parse_duration_ns', '1x').message).toContain('time: unknown unit "x" in duration "1x"');
     expect(errorOf('units.parse', '100 k').message).toBe('units.parse: spaces not allowed in resource strings');
+    expect(errorOf('units.parse', '1e999999').message).toBe('units.parse: exponent too large');
+    expect(errorOf('units.parse_bytes', '1e9999999').message).toBe('units.parse_bytes: exponent too large');
   });
 });
 

@@ -2,7 +2,7 @@
  * Aggregates (count, sum, product, max, min, sort, all, any), arrays (array.*), sets
  * (intersection, union), objects (object.*) and the `walk`-free object path helpers.
  */
-import { operandError, operandErrorText, type BuiltinContext, type BuiltinDefinition } from '../builtinContract.ts';
+import { builtinError, operandError, operandErrorText, type BuiltinContext, type BuiltinDefinition } from '../builtinContract.ts';
 import {
   ObjectValue, SetValue, compare, equals, isNumber, toBigInt, typeName, type Value,
 } from '../value.ts';
@@ -168,6 +168,16 @@ function setsOfSets(fn: string, v: Value): SetValue[] {
   });
 }
 
+/** Exact arithmetic that refuses absurd magnitudes with an eval_builtin_error. */
+function arithmetic<T>(fn: string, body: () => T): T {
+  try {
+    return body();
+  } catch (error) {
+    if (error instanceof RangeError) throw builtinError(fn, error.message);
+    throw error;
+  }
+}
+
 function chargeSize(ctx: BuiltinContext, n: number): void {
   ctx.charge(Math.ceil(n / 16) + 1);
 }
@@ -179,7 +189,7 @@ export const collectionBuiltins: BuiltinDefinition[] = [
     impl: ([v], ctx) => {
       const nums = numbersOf(ctx.name, v as Value);
       chargeSize(ctx, nums.length);
-      return nums.reduce<NumberValue>((acc, n) => add(acc, n), 0);
+      return arithmetic(ctx.name, () => nums.reduce<NumberValue>((acc, n) => add(acc, n), 0));
     },
   },
   {
@@ -187,7 +197,7 @@ export const collectionBuiltins: BuiltinDefinition[] = [
     impl: ([v], ctx) => {
       const nums = numbersOf(ctx.name, v as Value);
       chargeSize(ctx, nums.length);
-      return nums.reduce<NumberValue>((acc, n) => multiply(acc, n), 1);
+      return arithmetic(ctx.name, () => nums.reduce<NumberValue>((acc, n) => multiply(acc, n), 1));
     },
   },
   { name: 'max', arity: 1, impl: ([v], ctx) => extreme(ctx.name, v as Value, 1) },

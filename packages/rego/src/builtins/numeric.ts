@@ -9,6 +9,13 @@ type Num = number | bigint | BigDecimal;
 
 /** Refuses decimal work on absurd exponents (hostile 1e-9999 × 1e9999 chains). */
 const MAX_EXPONENT_GAP = 20_000;
+/** Largest integer magnitude kept exact (about 30,000 decimal digits). */
+const MAX_BITS = 100_000;
+
+function bitLength(x: bigint): number {
+  const magnitude = x < 0n ? -x : x;
+  return magnitude === 0n ? 0 : magnitude.toString(16).length * 4;
+}
 
 function align(a: Num, b: Num): [bigint, bigint, number] {
   const [ca, ea] = toDecimal(a);
@@ -47,7 +54,9 @@ export function multiply(a: Num, b: Num): Num {
   const [ca, ea] = toDecimal(a);
   const [cb, eb] = toDecimal(b);
   if (Math.abs(ea + eb) > MAX_EXPONENT_GAP) throw new RangeError('number out of range');
-  return fromDecimal(ca * cb, ea + eb);
+  const product = ca * cb;
+  if (bitLength(product) > MAX_BITS) throw new RangeError('number out of range');
+  return fromDecimal(product, ea + eb);
 }
 
 export function sign(a: Num): number {

@@ -9,7 +9,8 @@ import { ALL_BUILTINS } from './index.ts';
 import { testEvaluation } from './testing.ts';
 
 const POOL: Value[] = [
-  null, true, false, 0, -1, 2, 1.5, -2.5, 18446744073709551617n, new BigDecimal(1n, -400),
+  null, true, false, 0, -1, 2, 1.5, -2.5, 18446744073709551617n, new BigDecimal(1n, -400), 10n ** 9000n, new BigDecimal(3n, -9000),
+  [10n ** 9000n, 10n ** 9000n, 10n ** 9000n, 10n ** 9000n], [new BigDecimal(1n, -9000), 10n ** 9000n],
   '', 'x', 'a.b.c', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----', '{"a":1}', 'eyJhbGciOiJIUzI1NiJ9.e30.c2ln',
   '10.0.0.0/30', '1.2.3.4', '2006-01-02', '[', '\u0000', '😀',
   [], [1, 'a'], [[1, 2]], ['a', 'b'],

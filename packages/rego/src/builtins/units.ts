@@ -3,7 +3,7 @@
  * units), with OPA's number/unit split, exact decimal arithmetic and OPA's error texts.
  */
 import { builtinError, type BuiltinDefinition } from '../builtinContract.ts';
-import { fromDecimal, normalizeBigInt, type Value } from '../value.ts';
+import { MAX_DECIMAL_EXPONENT, fromDecimal, normalizeBigInt, type Value } from '../value.ts';
 import { stringArg } from './args.ts';
 
 const MAX_EXPONENT_DIGITS = 6;
@@ -46,7 +46,10 @@ function parseDecimal(text: string): [bigint, number] | undefined {
   if (whole === '' && fraction === '') return undefined;
   let coef = BigInt(`${whole}${fraction}` || '0');
   if (m[1] === '-') coef = -coef;
-  return [coef, Number(m[4] ?? '0') - fraction.length];
+  const exp = Number(m[4] ?? '0') - fraction.length;
+  // Same bound as number literals: a million-digit integer is not a quantity.
+  if (Math.abs(exp) > MAX_DECIMAL_EXPONENT) throw new ExponentTooLarge();
+  return [coef, exp];
 }
 
 const SI: Readonly<Record<string, bigint>> = { k: 1000n, m: 1000n ** 2n, g: 1000n ** 3n, t: 1000n ** 4n, p: 1000n ** 5n, e: 1000n ** 6n };
@@ -85,7 +88,12 @@ function parseUnits(fn: string, raw: string): Value {
   if (num === '') throw builtinError(fn, 'no amount provided');
   const multiplier = unitsMultiplier(unit);
   if (multiplier === undefined) throw builtinError(fn, `unit ${unit.length > 1 ? unit[0] + unit.slice(1).toLowerCase() : unit} not recognized`);
-  const decimal = parseDecimal(num);
+  let decimal: [bigint, number] | undefined;
+  try {
+    decimal = parseDecimal(num);
+  } catch {
+    throw builtinError(fn, 'exponent too large');
+  }
   if (decimal === undefined) throw builtinError(fn, 'could not parse amount to a number');
   const coef = decimal[0] * multiplier[0];
   const exp = decimal[1] + multiplier[1];
@@ -114,7 +122,12 @@ function parseBytes(fn: string, raw: string): Value {
   if (num === '') throw builtinError(fn, 'no byte amount provided');
   const multiplier = bytesMultiplier(unit);
   if (multiplier === undefined) throw builtinError(fn, `byte unit ${unit} not recognized`);
-  const decimal = parseDecimal(num);
+  let decimal: [bigint, number] | undefined;
+  try {
+    decimal = parseDecimal(num);
+  } catch {
+    throw builtinError(fn, 'exponent too large');
+  }
   if (decimal === undefined) throw builtinError(fn, 'could not parse byte amount to a number');
   const [coef, exp] = decimal;
   const scaled = coef * multiplier;
