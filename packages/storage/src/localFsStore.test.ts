@@ -61,9 +61,11 @@ test.each([
 test('a key full of dots and slashes stays one flat file inside the namespace', async () => {
   const dir = root();
   const store = new LocalFsStore({ dirPath: dir });
-  await store.set('repository', '../../x', new Uint8Array([1]));
-  expect(readdirSync(join(dir, 'repository'))).toEqual(['..\\x2F..\\x2Fx']);
-  expect(existsSync(join(dir, '..', 'x'))).toBe(false);
+  const name = `escape-${process.pid}-${Date.now()}`;
+  await store.set('repository', `../../${name}`, new Uint8Array([1]));
+  expect(readdirSync(join(dir, 'repository'))).toEqual([`..\\x2F..\\x2F${name}`]);
+  expect(existsSync(join(dir, '..', name))).toBe(false);
+  expect(existsSync(join(dir, '..', '..', name))).toBe(false);
 });
 
 test.each([['..'], ['.'], ['a/b'], ['.trustee-tmp'], [''], ['/abs']])('rejects namespace %j', async (namespace) => {

@@ -13,6 +13,12 @@ export interface SqliteStoreOptions {
   readonly sweepIntervalMs?: number;
   /** How long a writer waits for another process's lock before failing. Default 5 s. */
   readonly busyTimeoutMs?: number;
+  /**
+   * `FULL` (default): every commit is fsynced before `set` resolves. `NORMAL`: WAL commits are
+   * atomic and consistent but the last ones may be lost on power failure — for short-lived,
+   * re-creatable state such as RCAR sessions, where an fsync per handshake step would dominate.
+   */
+  readonly synchronous?: 'FULL' | 'NORMAL';
 }
 
 interface Statements {
@@ -47,7 +53,7 @@ export class SqliteStore implements KeyValueStore {
     try {
       this.#db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
       this.#db.pragma('journal_mode = WAL');
-      this.#db.pragma('synchronous = FULL');
+      this.#db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
       this.#db.exec(
         `CREATE TABLE IF NOT EXISTS kv (
            namespace TEXT NOT NULL,

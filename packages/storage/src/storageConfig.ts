@@ -88,6 +88,11 @@ export interface OpenStoreOptions {
   readonly now?: () => number;
   /** Open this type instead of `config.storageType` (upstream's `session_storage_type`). */
   readonly storageType?: StorageType;
+  /**
+   * The data is short-lived and re-creatable (RCAR sessions): SQLite skips the per-commit
+   * fsync (`synchronous=NORMAL`); other backends ignore it.
+   */
+  readonly ephemeral?: boolean;
 }
 
 /** Opens the store a `[storage_backend]` config names. */
@@ -100,7 +105,7 @@ export function openStore(config: StorageBackendConfig, options: OpenStoreOption
     case 'LocalFs':
       return new LocalFsStore({ dirPath: config.localFs.dirPath, ...clock });
     case 'Sqlite':
-      return new SqliteStore({ path: config.sqlite.path, ...clock });
+      return new SqliteStore({ path: config.sqlite.path, ...clock, ...(options.ephemeral === true ? { synchronous: 'NORMAL' as const } : {}) });
   }
 }
 

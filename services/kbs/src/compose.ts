@@ -42,7 +42,13 @@ export async function composeKbs(config: KbsConfig, options: ComposeOptions = {}
   const now = options.now ?? Date.now;
   const clock = { now: () => new Date(now()) };
   const store = options.store ?? openStore(config.storage, { now });
-  const sessionStore = options.store === undefined && config.sessionStorageType !== undefined ? openStore(config.storage, { now, storageType: config.sessionStorageType }) : store;
+  // Sessions get their own handle: for SQLite one that does not fsync every handshake step (a
+  // session lost to a power cut only makes the guest re-handshake). Memory must stay shared.
+  const sessionType = config.sessionStorageType ?? config.storage.storageType;
+  const sessionStore =
+    options.store === undefined && (config.sessionStorageType !== undefined || sessionType === 'Sqlite')
+      ? openStore(config.storage, { now, storageType: sessionType, ephemeral: true })
+      : store;
 
   const attestationConfig = parseAttestationServiceConfig(config.attestationService.raw, 'attestation_service');
   const service = await createAttestationService({ store, config: attestationConfig, ...clock });

@@ -11,6 +11,8 @@
  *   kbs.sqlite                               all state (policies, resources, sessions, RVs)
  * Later starts reuse everything, so tokens and the admin token survive restarts.
  */
+// @peculiar/x509 needs the Reflect metadata polyfill loaded before it.
+import 'reflect-metadata';
 import { createPrivateKey, generateKeyPairSync, webcrypto } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
