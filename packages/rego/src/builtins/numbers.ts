@@ -2,7 +2,7 @@
  * Number builtins (abs, round, ceil, floor, numbers.range, numbers.range_step, rand.intn), bit
  * operations on arbitrary-size integers (bits.*), and type builtins (is_*, type_name, to_number).
  */
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { builtinError, operandError, operandErrorText, type BuiltinContext, type BuiltinDefinition } from '../builtinContract.ts';
 import {
   BigDecimal, ObjectValue, SetValue, isNumber, normalizeBigInt, parseNumber, typeName, type Value,
@@ -53,6 +53,12 @@ function normalizeMantissa(m: string): string {
   return out;
 }
 
+/** Uniform-enough random integer in [0, limit) for limits beyond randomInt's 2^48 range. */
+function randomBelow(limit: bigint): Value {
+  const bytes = randomBytes(Math.ceil(limit.toString(16).length / 2) + 16);
+  return normalizeBigInt(BigInt(`0x${bytes.toString('hex')}`) % limit);
+}
+
 const isType = (name: string, test: (v: Value) => boolean): BuiltinDefinition => ({
   name, arity: 1, impl: ([v]) => test(v as Value),
 });
@@ -86,8 +92,7 @@ export const numberBuiltins: BuiltinDefinition[] = [
       const key = `rand.intn:${JSON.stringify(seed)}:${limit}`;
       const cached = ctx.cache.get(key);
       if (cached !== undefined) return cached as Value;
-      const bound = limit > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(limit);
-      const result = randomInt(0, bound);
+      const result = limit <= 1n << 48n ? randomInt(0, Number(limit)) : randomBelow(limit);
       ctx.cache.set(key, result);
       return result;
     },
