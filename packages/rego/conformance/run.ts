@@ -229,6 +229,7 @@ interface RegorusCase {
   skip?: boolean;
   strict?: boolean;
   rego_v0?: boolean;
+  entry_points?: string[];
   skip_interpreter?: boolean;
   allow_interpreter_success?: boolean;
   sort_bindings?: boolean;
@@ -284,7 +285,11 @@ function runRegorusCase(c: RegorusCase, v1Default: boolean, rvm: boolean): strin
   else inputs.push(c.input === undefined ? undefined : fromRegorus(c.input));
   const results: Array<Value | undefined> = [];
   try {
-    for (const input of inputs) results.push(regorusResult(program, body, input, data, strict));
+    if (rvm && Array.isArray(c.entry_points) && c.want_results !== undefined) {
+      // several entry points: one result per entry point, compared with want_results
+      const values = c.entry_points.map((ep) => regorusResult(program, program.compileQueryText(ep), inputs[0], data, strict) ?? null);
+      results.push(values);
+    } else for (const input of inputs) results.push(regorusResult(program, body, input, data, strict));
   } catch (e) {
     if (expectedError !== undefined) return undefined;
     return `unexpected error: ${errorText(e)}`;

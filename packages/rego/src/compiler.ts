@@ -933,8 +933,21 @@ export function compileModules(modules: Module[], ctx: CompileContext): Compiled
     const compiled = compileRule(rule, env, arity);
     placeRule(program, env, compiled);
   }
+  checkRuleKinds(program.root);
   markVirtual(program.root);
   return program;
+}
+
+/** One document cannot be both a complete value, a set and an object built by partial rules. */
+function checkRuleKinds(n: RuleNode): void {
+  const objectRules = n.dynamic.some((r) => r.rule.kind === 'complete');
+  const setRules = n.multi.length > 0;
+  const kinds = Number(n.complete.length > 0) + Number(setRules) + Number(objectRules);
+  if (kinds > 1) {
+    const first = n.complete[0] ?? n.multi[0] ?? n.dynamic[0];
+    throw new RegoError('rego_type_error', `conflicting rules data.${n.path.map(String).join('.')} found (rule has multiple types)`, first?.rule.loc);
+  }
+  for (const c of n.children.values()) checkRuleKinds(c);
 }
 
 function markVirtual(n: RuleNode): boolean {
