@@ -8,6 +8,9 @@
  * Nothing here imports @trustee/protocol or @trustee/kbs-client: the client side is
  * tests/e2e/src/independent/, written from kbs-protocol.md with node:crypto only.
  */
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kbsConfigToml, localFsStorage } from './harness/configs.ts';
 import { describeResponse, expectErrorInformation } from './harness/errors.ts';
@@ -15,9 +18,10 @@ import { startKbs, type KbsProcess } from './harness/kbsProcess.ts';
 import { writeAdminKeys, type AdminKeys } from './harness/keys.ts';
 import { capabilities } from './harness/paths.ts';
 import { makeTempDir, removeTempDir } from './harness/tempDir.ts';
-import { b64stdDecode, b64urlDecode } from './independent/base64.ts';
+import { b64stdDecode, b64stdEncode, b64urlDecode } from './independent/base64.ts';
 import { decodeJwt, IndependentGuest, SESSION_COOKIE, verifyWithHeaderJwk } from './independent/guest.ts';
 import { httpRequest, jsonBody, parseSetCookies } from './independent/http.ts';
+import { es256HeaderJwk, signEs256Jwt } from './independent/jwt.ts';
 import { IndependentOperator, mintAdminToken, POLICIES } from './independent/operator.ts';
 import { generateTeeKey, type TeeKeyKind } from './independent/teeKey.ts';
 
@@ -29,14 +33,13 @@ describe.skipIf(!capabilities.kbs)('independent guest and operator against a KBS
   let admin: AdminKeys;
   let kbs: KbsProcess;
   let operator: IndependentOperator;
+  let configToml: string;
 
   beforeAll(async () => {
     dir = makeTempDir();
     admin = writeAdminKeys(dir);
-    kbs = await startKbs(
-      kbsConfigToml({ adminPublicKeyPath: admin.publicKeyPath, storage: localFsStorage(dir), tokenTrust: { kind: 'insecure-header-jwk' } }),
-      { dir },
-    );
+    configToml = kbsConfigToml({ adminPublicKeyPath: admin.publicKeyPath, storage: localFsStorage(dir), tokenTrust: { kind: 'insecure-header-jwk' } });
+    kbs = await startKbs(configToml, { dir });
     operator = new IndependentOperator(kbs.url, mintAdminToken(admin.privateKey));
   });
 
@@ -193,5 +196,145 @@ describe.skipIf(!capabilities.kbs)('independent guest and operator against a KBS
 
     const restore = await operator.setResourcePolicy(POLICIES.allowAll);
     expect(restore.status, describeResponse(restore)).toBe(200);
+  });
+
+  it('re-sends the same session cookie, with the same expiry, on /attest', async () => {
+    const guest = new IndependentGuest(kbs.url, generateTeeKey('P-256'));
+    const auth = await guest.auth();
+    const attest = await guest.attest();
+    expect(attest.status, describeResponse(attest)).toBe(200);
+    const fromAuth = parseSetCookies(auth).find((c) => c.name === SESSION_COOKIE);
+    const fromAttest = parseSetCookies(attest).find((c) => c.name === SESSION_COOKIE);
+    expect(fromAttest?.value).toBe(fromAuth?.value);
+    expect(fromAttest?.attributes.expires).toBe(fromAuth?.attributes.expires);
+  });
+
+  it('accepts /auth and /attest bodies without a JSON Content-Type (upstream does not check it)', async () => {
+    const guest = new IndependentGuest(kbs.url, generateTeeKey('P-256'));
+    const auth = await httpRequest(kbs.url, {
+      method: 'POST',
+      path: '/kbs/v0/auth',
+      body: JSON.stringify({ version: '0.4.0', tee: 'sample', 'extra-params': '' }),
+    });
+    expect(auth.status, describeResponse(auth)).toBe(200);
+    guest.challenge = { nonce: (jsonBody(auth) as { nonce: string }).nonce, extraParams: '' };
+    guest.sessionId = parseSetCookies(auth).find((c) => c.name === SESSION_COOKIE)?.value;
+    const attest = await httpRequest(kbs.url, {
+      method: 'POST',
+      path: '/kbs/v0/attest',
+      headers: { 'content-type': 'text/plain', cookie: `${SESSION_COOKIE}=${guest.sessionId ?? ''}` },
+      body: JSON.stringify(guest.buildAttestation()),
+    });
+    expect(attest.status, describeResponse(attest)).toBe(200);
+  });
+
+  it('stores uploads as raw bytes whatever their Content-Type', async () => {
+    const notJson = Buffer.from([0x7b, 0x00, 0xff, 0x22]);
+    for (const [i, contentType] of [undefined, 'application/json', 'text/plain', 'application/x-www-form-urlencoded'].entries()) {
+      const path = `default/raw/ctype${i}`;
+      const headers: Record<string, string> = { authorization: `Bearer ${operator.token ?? ''}` };
+      if (contentType !== undefined) headers['content-type'] = contentType;
+      const upload = await httpRequest(kbs.url, { method: 'POST', path: `/kbs/v0/resource/${path}`, headers, body: notJson });
+      expect(upload.status, `${String(contentType)}: ${describeResponse(upload)}`).toBe(200);
+      const guest = new IndependentGuest(kbs.url, generateTeeKey('P-256'));
+      await guest.rcar();
+      expect(guest.decrypt(await guest.getResource(path)).plaintext.equals(notJson), String(contentType)).toBe(true);
+    }
+  });
+
+  it('binds composite evidence: sampledevice additional evidence becomes submod gpu0', async () => {
+    const guest = new IndependentGuest(kbs.url, generateTeeKey('P-256'));
+    await guest.auth();
+    const body = guest.buildAttestation({ sampleDevice: true });
+    const response = await guest.attest(body);
+    expect(response.status, describeResponse(response)).toBe(200);
+    const submods = decodeJwt(guest.token ?? '').payload.submods as Record<string, Record<string, unknown>>;
+    expect(Object.keys(submods).sort()).toEqual(['cpu0', 'gpu0']);
+    const cpuRuntime = (submods.cpu0?.['ear.veraison.annotated-evidence'] as Record<string, Record<string, unknown>>).runtime_data_claims;
+    expect(cpuRuntime?.['additional-evidence']).toBe(body['tee-evidence'].additional_evidence);
+    const gpuRuntime = (submods.gpu0?.['ear.veraison.annotated-evidence'] as Record<string, Record<string, unknown>>).runtime_data_claims;
+    expect(gpuRuntime).toEqual({ nonce: guest.challenge?.nonce, 'tee-pubkey': guest.teeKey.publicJwk });
+
+    // The same device evidence with a primary binding that ignores it is refused.
+    const cheat = new IndependentGuest(kbs.url, generateTeeKey('P-256'));
+    await cheat.auth();
+    const honest = cheat.buildAttestation({ sampleDevice: true });
+    const withoutDevice = cheat.buildAttestation();
+    const mixed = { ...honest, 'tee-evidence': { ...honest['tee-evidence'], primary_evidence: withoutDevice['tee-evidence'].primary_evidence } };
+    expectErrorInformation(await cheat.attest(mixed), 401, 'AttestationError');
+  });
+
+  it('hashes TOML init-data with its own algorithm and exposes its data table as claims', async () => {
+    const toml = 'version = "0.1.0"\nalgorithm = "sha384"\n\n[data]\n"custom" = "value"\n"aa.toml" = \'\'\'\n[token_configs.kbs]\nurl = "http://kbs"\n\'\'\'\n';
+    const guest = new IndependentGuest(kbs.url, generateTeeKey('P-256'));
+    await guest.auth();
+    const response = await guest.attest(guest.buildAttestation({ initData: { format: 'toml', body: toml } }));
+    expect(response.status, describeResponse(response)).toBe(200);
+    const cpu0 = (decodeJwt(guest.token ?? '').payload.submods as Record<string, Record<string, unknown>>).cpu0;
+    const annotated = cpu0?.['ear.veraison.annotated-evidence'] as Record<string, unknown>;
+    expect(annotated.init_data).toBe(b64stdEncode(createHash('sha384').update(toml, 'utf8').digest()));
+    expect(annotated.init_data_claims).toEqual({ custom: 'value', 'aa.toml': { token_configs: { kbs: { url: 'http://kbs' } } } });
+
+    const json = new IndependentGuest(kbs.url, generateTeeKey('P-256'));
+    await json.auth();
+    expectErrorInformation(await json.attest(json.buildAttestation({ initData: { format: 'json', body: '{}' } })), 401, 'AttestationError');
+  });
+
+  it('gives the resource policy the resource path and the query string as data', async () => {
+    const policy = 'package policy\nimport rego.v1\n\ndefault allow := false\n\nallow if {\n  data.plugin == "resource"\n  data["resource-path"] == ["default", "key", "independent"]\n  data.query.purpose == "boot"\n}\n';
+    expect((await operator.setResourcePolicy(policy)).status).toBe(200);
+    try {
+      const guest = new IndependentGuest(kbs.url, generateTeeKey('P-256'));
+      await guest.rcar();
+      expect(guest.decrypt(await guest.getResource(`${RESOURCE_PATH}?purpose=boot`)).plaintext.equals(SECRET)).toBe(true);
+      expectErrorInformation(await guest.getResource(`${RESOURCE_PATH}?purpose=other`), 401, 'PolicyDeny');
+      expectErrorInformation(await guest.getResource(RESOURCE_PATH), 401, 'PolicyDeny');
+    } finally {
+      expect((await operator.setResourcePolicy(POLICIES.allowAll)).status).toBe(200);
+    }
+  });
+
+  it('uses upstream detail texts in its error bodies', async () => {
+    const guest = new IndependentGuest(kbs.url, generateTeeKey('P-256'));
+    expect(expectErrorInformation(await guest.getResource(RESOURCE_PATH, { cookie: null }), 401, 'TokenNotFound').detail).toBe('Attestation Token not found');
+    expect(expectErrorInformation(await httpRequest(kbs.url, { method: 'GET', path: '/kbs/v0/nope/x' }), 404, 'PluginNotFound').detail).toBe('Plugin nope not found');
+    expect(expectErrorInformation(await guest.getResource(RESOURCE_PATH, { bearer: 'x.y.z', cookie: null }), 401, 'TokenVerifierError').detail).toBe('Token Verifier error');
+    await guest.rcar();
+    expect(expectErrorInformation(await guest.getResource('default/key/absent'), 401, 'PluginInternalError').detail).toBe('Plugin internal error');
+    expect((await operator.setResourcePolicy(POLICIES.denyAll)).status).toBe(200);
+    try {
+      expect(expectErrorInformation(await guest.getResource(RESOURCE_PATH), 401, 'PolicyDeny').detail).toBe('Access denied by policy');
+    } finally {
+      expect((await operator.setResourcePolicy(POLICIES.allowAll)).status).toBe(200);
+    }
+  });
+
+  it('with insecure_header_jwk, trusts any self-signed token (what the cert-chain suite must refuse)', async () => {
+    const guest = new IndependentGuest(kbs.url, generateTeeKey('P-256'));
+    const token = await guest.rcar();
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const forged = signEs256Jwt({ typ: 'JWT', alg: 'ES256', jwk: es256HeaderJwk(privateKey) }, decodeJwt(token).payload, privateKey);
+    expect(guest.decrypt(await guest.getResource(RESOURCE_PATH, { bearer: forged, cookie: null })).plaintext.equals(SECRET)).toBe(true);
+  });
+
+  it('keeps the upstream LocalFs layout, survives a restart, and serves a volume written by upstream', async () => {
+    const storage = join(dir, 'storage');
+    // Upstream names files after the key with every "/" replaced by the four characters \x2F.
+    expect(readFileSync(join(storage, 'repository', 'default\\x2Fkey\\x2Findependent')).equals(SECRET)).toBe(true);
+    expect(readFileSync(join(storage, 'kbs', 'resource-policy.rego'), 'utf8')).toBe(POLICIES.allowAll);
+
+    // SIGTERM is a clean shutdown (exit code 0), as for a Kubernetes rolling update.
+    expect(await kbs.stop()).toBe(0);
+    const migrated = Buffer.from('written by a Rust KBS');
+    mkdirSync(join(storage, 'repository'), { recursive: true });
+    writeFileSync(join(storage, 'repository', 'legacy\\x2Fkey\\x2Fmigrated'), migrated);
+    kbs = await startKbs(configToml, { dir, configName: 'restarted.toml' });
+
+    const guest = new IndependentGuest(kbs.url, generateTeeKey('RSA'));
+    await guest.rcar();
+    // The stored allow-all policy was not replaced by the built-in default on restart.
+    expect(guest.decrypt(await guest.getResource(RESOURCE_PATH)).plaintext.equals(SECRET)).toBe(true);
+    expect(guest.decrypt(await guest.getResource('legacy/key/migrated')).plaintext.equals(migrated)).toBe(true);
+    expect(existsSync(join(storage, 'kbs', 'resource-policy.rego'))).toBe(true);
   });
 });

@@ -4,10 +4,10 @@
  * negative tests can send one step wrong and check that the KBS refuses it.
  */
 import { createPublicKey, verify } from 'node:crypto';
-import { b64stdDecode, b64urlDecode } from './base64.ts';
+import { b64stdDecode, b64stdEncode, b64urlDecode } from './base64.ts';
 import { httpRequest, jsonBody, parseSetCookies, type HttpResponse } from './http.ts';
 import { decryptJwe, parseJweResponse, type DecryptedJwe } from './jwe.ts';
-import { digest, primaryRuntimeData, sampleEvidence, type HashName } from './runtimeData.ts';
+import { deviceRuntimeData, digest, primaryRuntimeData, sampleEvidence, type HashName } from './runtimeData.ts';
 import type { TeeKeyPair, TeePubKeyJwk } from './teeKey.ts';
 
 export const SESSION_COOKIE = 'kbs-session-id';
@@ -62,16 +62,33 @@ export class IndependentGuest {
     return 'sha384';
   }
 
-  /** The attestation body the Rust guest sends for the current challenge, with honest sample evidence. */
-  buildAttestation(options: { readonly nonce?: string; readonly reportData?: Uint8Array } = {}): AttestationBody {
+  /**
+   * The attestation body the Rust guest sends for the current challenge, with honest sample
+   * evidence. With `sampleDevice`, a `sampledevice` attester contributes additional evidence
+   * bound to H(JCS({nonce, tee-pubkey})), and the primary binding covers its JSON text (§1.5).
+   */
+  buildAttestation(
+    options: {
+      readonly nonce?: string;
+      readonly reportData?: Uint8Array;
+      readonly initData?: { readonly format: string; readonly body: string };
+      readonly sampleDevice?: boolean;
+    } = {},
+  ): AttestationBody {
     if (this.challenge === undefined) throw new Error('auth first');
     const nonce = options.nonce ?? this.challenge.nonce;
     const teePubKey = this.teeKey.publicJwk;
-    const reportData = options.reportData ?? digest(primaryRuntimeData(nonce, teePubKey, ''), this.negotiatedHash());
+    const hash = this.negotiatedHash();
+    let additionalEvidence = '';
+    if (options.sampleDevice === true) {
+      const deviceDigest = digest(deviceRuntimeData(nonce, teePubKey), hash);
+      additionalEvidence = JSON.stringify({ sampledevice: { svn: '2', report_data: b64stdEncode(deviceDigest) } });
+    }
+    const reportData = options.reportData ?? digest(primaryRuntimeData(nonce, teePubKey, additionalEvidence), hash);
     return {
-      'init-data': null,
+      'init-data': options.initData === undefined ? null : { format: options.initData.format, body: options.initData.body },
       'runtime-data': { nonce, 'tee-pubkey': teePubKey },
-      'tee-evidence': { primary_evidence: sampleEvidence(reportData), additional_evidence: '' },
+      'tee-evidence': { primary_evidence: sampleEvidence(reportData), additional_evidence: additionalEvidence },
     };
   }
 
