@@ -785,6 +785,8 @@ export class Evaluator {
     const below = overlaid && this.overlaysBelow(cur);
     if ((!node || !node.hasVirtual) && !below) return base;
     let out: Value | undefined;
+    // base data at the path of a rule shadows the rule's scalar value (OPA and regorus agree)
+    if (node && node.hasRules() && base !== undefined && !(base instanceof ObjectValue)) return base;
     if (node && node.hasRules()) {
       out = this.nodeValue(node);
       if (out instanceof ObjectValue && (node.children.size > 0 || below)) out = structural.has(out) ? structuralObject(out.clone()) : out.clone();
