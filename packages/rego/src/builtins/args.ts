@@ -89,6 +89,7 @@ export function guarded<T>(fn: string, body: () => T): T {
   } catch (error) {
     if (error instanceof BuiltinError) throw error;
     if (error instanceof Error && error.name === 'RegoError') throw error;
+    if (error instanceof RangeError && /call stack/i.test(error.message)) throw builtinError(fn, 'input nests too deeply');
     const message = error instanceof Error ? error.message : String(error);
     throw builtinError(fn, message);
   }

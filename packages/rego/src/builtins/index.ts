@@ -3,6 +3,7 @@
  * module) and lists the OPA builtins deliberately left out, with the reason.
  */
 import { registerBuiltins, type BuiltinDefinition } from '../builtinContract.ts';
+import { guarded } from './args.ts';
 import { awsBuiltins } from './aws.ts';
 import { collectionBuiltins } from './collections.ts';
 import { cryptoBuiltins } from './crypto.ts';
@@ -55,4 +56,6 @@ export const ALL_BUILTINS: readonly BuiltinDefinition[] = [
   ...x509Builtins,
 ];
 
-registerBuiltins(ALL_BUILTINS);
+// Last line of defence: a stray JS exception (e.g. stack overflow on absurdly deep input) still
+// surfaces as an eval_builtin_error naming the builtin, never as a raw RangeError/TypeError.
+registerBuiltins(ALL_BUILTINS.map((def) => ({ ...def, impl: (args, ctx) => guarded(ctx.name, () => def.impl(args, ctx)) })));

@@ -9,6 +9,8 @@ import './index.ts';
 
 export interface TestEvaluation {
   call(name: string, ...args: Value[]): Value | undefined;
+  /** The context this evaluation hands to builtins (for calling a definition's impl directly). */
+  context(name: string): BuiltinContext;
   readonly prints: string[];
   readonly traces: string[];
 }
@@ -34,6 +36,7 @@ export function testEvaluation(options: { nowNs?: bigint; budget?: number } = {}
   return {
     prints,
     traces,
+    context: makeContext,
     call(name, ...args) {
       const def = lookupBuiltin(name);
       if (def === undefined) throw new Error(`no builtin ${name}`);
