@@ -163,6 +163,16 @@ p := x0 if {\n${lines.join('\n')}\nx${n} := 0\n}`);
     expect(errorOf(() => p.evaluateRule('data.t.p', { strictBuiltinErrors: true })).code).toBe('eval_builtin_error');
   });
 
+  it('absurdly deep or cyclic input ends with a typed error', () => {
+    let deep: RegoJson = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    const p = compilePolicy('package t\np := count(input)');
+    expect(errorOf(() => p.evaluateRule('data.t.p', { input: deep })).code).toBe('eval_budget_exceeded');
+    const cyclic: Record<string, unknown> = {};
+    cyclic['self'] = cyclic;
+    expect(errorOf(() => p.evaluateRule('data.t.p', { input: cyclic as RegoJson })).code).toBe('eval_budget_exceeded');
+  });
+
   it('the engine stays usable after a budget error', () => {
     const p = compilePolicy(`package t\n${huge}p := count([1 | xs[_]; xs[_]; xs[_]; xs[_]])\nq := 1`);
     expect(errorOf(() => p.evaluateRule('data.t.p', { maxSteps: 1000 })).code).toBe('eval_budget_exceeded');

@@ -74,6 +74,14 @@ class Policy implements CompiledPolicy {
   }
 
   evaluateRule(ref: string, options: EvalOptions = {}): RegoJson | undefined {
+    return guardDepth(() => this.evaluateRuleUnguarded(ref, options));
+  }
+
+  evaluateQuery(query: string, options: EvalOptions = {}): Array<Record<string, RegoJson>> {
+    return guardDepth(() => this.evaluateQueryUnguarded(query, options));
+  }
+
+  private evaluateRuleUnguarded(ref: string, options: EvalOptions): RegoJson | undefined {
     let term = this.refCache.get(ref);
     if (term === undefined) {
       const parsed = guardCompile(() => parseTermText(ref));
@@ -89,7 +97,7 @@ class Policy implements CompiledPolicy {
     return v === undefined ? undefined : toJson(v);
   }
 
-  evaluateQuery(query: string, options: EvalOptions = {}): Array<Record<string, RegoJson>> {
+  private evaluateQueryUnguarded(query: string, options: EvalOptions): Array<Record<string, RegoJson>> {
     const body = this.program.compileQueryText(query);
     return this.program.run(body, this.evalOptions(options)).map((row) => {
       const out: Record<string, RegoJson> = {};
@@ -114,6 +122,16 @@ class Policy implements CompiledPolicy {
       ...(options.print ? { print: options.print } : {}),
       hostFunctions: hosts,
     };
+  }
+}
+
+/** Hostile inputs (absurdly deep or cyclic JSON) end as a typed error, not a raw RangeError. */
+function guardDepth<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof RangeError) throw new RegoError('eval_budget_exceeded', `input or result too deeply nested (${e.message})`);
+    throw e;
   }
 }
 
