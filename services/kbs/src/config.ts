@@ -114,7 +114,12 @@ function parseAttestationService(raw: unknown, path: string): AttestationService
   if (type !== 'coco_as_builtin' && type !== 'CoCoASBuiltIn') {
     throw new ConfigError(`${path}.type: "${type}" is not supported by trustee-ts (supported: coco_as_builtin)`);
   }
-  const timeoutMinutes = optionalInteger(section, 'timeout', path, 1, 7 * 24 * 60) ?? 5;
+  // Upstream takes whole minutes; a fraction (e.g. 0.05 = 3 s) is accepted for tests and demos.
+  const timeout = section['timeout'];
+  if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0 || timeout > 7 * 24 * 60)) {
+    throw new ConfigError(`${path}.timeout: expected a number of minutes greater than 0 and at most ${7 * 24 * 60}`);
+  }
+  const timeoutMinutes = timeout ?? 5;
   return { type: 'coco_as_builtin', timeoutMinutes, raw: section };
 }
 

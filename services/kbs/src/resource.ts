@@ -124,13 +124,23 @@ async function findToken(headers: RequestHeaders, sessions: SessionManager | und
   return match[1];
 }
 
+/** Upstream wraps every plugin failure (storage backend errors included) as PluginInternalError. */
+async function runPlugin(plugin: KbsPlugin, request: PluginRequest): Promise<Uint8Array> {
+  try {
+    return await plugin.handle(request);
+  } catch (error) {
+    if (error instanceof KbsError) throw error;
+    throw kbsErrors.pluginInternal(`${plugin.name} plugin failed: ${(error as Error).message}`);
+  }
+}
+
 export async function handlePluginRequest(pluginName: string, request: PluginRequest, headers: RequestHeaders, uri: string, deps: PluginDeps): Promise<PluginResponse> {
   const plugin = deps.plugins.get(pluginName);
   if (plugin === undefined) throw kbsErrors.pluginNotFound(pluginName);
 
   if (plugin.requiresAdmin(request)) {
     await deps.authorizeAdmin(headers, uri);
-    return { contentType: 'text/xml', body: await plugin.handle(request) };
+    return { contentType: 'text/xml', body: await runPlugin(plugin, request) };
   }
 
   const token = await findToken(headers, deps.sessions);
@@ -150,7 +160,7 @@ export async function handlePluginRequest(pluginName: string, request: PluginReq
   deps.onPolicyDecision?.(allowed ? 'allow' : 'deny');
   if (!allowed) throw kbsErrors.policyDeny(`${ALLOW_RULE_NAME} is not true for ${pluginName}/${request.path.join('/')}`);
 
-  const plaintext = await plugin.handle(request);
+  const plaintext = await runPlugin(plugin, request);
   if (!plugin.encrypted(request)) return { contentType: 'text/xml', body: plaintext };
   let teePubKey;
   try {

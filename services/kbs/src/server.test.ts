@@ -7,7 +7,10 @@ import { generateKeyPairSync } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { CompactSign, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeEach, describe, expect, test } from 'vitest';
-import type { MemoryStore } from '@trustee/storage';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryStore, type SetOptions } from '@trustee/storage';
 import { ALLOW_ALL_RESOURCE_POLICY, DEFAULT_RESOURCE_POLICY } from './resourcePolicy.ts';
 import { cleanupHarnessDirs, ERR, errorOf, Guest, policyBody, startHarness, type Harness } from './testing/fixture.ts';
 
@@ -510,6 +513,62 @@ describe('raw HTTP (no client-side path normalisation)', () => {
     expect(await snapshot(h.store)).toEqual(before);
     const plain = await rawRequest('POST', '/kbs/v0/resource/default/key/plain', { authorization: `Bearer ${admin}` }, 'no-content-type');
     expect(plain.status).toBe(200);
+  });
+});
+
+describe('storage wiring', () => {
+  test('LocalFs storage also serves a nested CSI-style tree under <dir_path>/repository', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kbs-localfs-'));
+    try {
+      mkdirSync(join(dir, 'repository', 'default', 'akv'), { recursive: true });
+      writeFileSync(join(dir, 'repository', 'default', 'akv', 'coco_one'), 'from-csi-mount');
+      writeFileSync(join(dir, 'outside-secret'), 'never');
+      await h.close();
+      h = await startHarness({ edit: (raw) => (raw['storage_backend'] = { storage_type: 'LocalFs', backends: { local_fs: { dir_path: dir } } }), useConfiguredStore: true });
+      admin = await h.adminToken();
+      await setResourcePolicy(ALLOW_ALL_RESOURCE_POLICY);
+      const guest = new Guest(h.app);
+      await guest.rcar();
+      const response = await guest.getResource('default/akv/coco_one');
+      expect(response.statusCode, response.body).toBe(200);
+      expect(guest.decrypt(response)).toBe('from-csi-mount');
+      expect(errorOf(await guest.getResource('default/akv/missing')).type).toBe(`${ERR}PluginInternalError`);
+      // Flat upstream layout for what the KBS itself writes.
+      await setResource('default/key/flat', 'flat-value');
+      expect(readFileSync(join(dir, 'repository', 'default\\x2Fkey\\x2Fflat'), 'utf8')).toBe('flat-value');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a failing store: resource backend errors are PluginInternalError; anything unexpected is a generic 500 with a request id', async () => {
+    class FailingStore extends MemoryStore {
+      failing = new Set<string>();
+      override async get(namespace: string, key: string): Promise<Uint8Array | undefined> {
+        if (this.failing.has(namespace)) throw new Error('disk on fire /secret/path');
+        return super.get(namespace, key);
+      }
+      override async set(namespace: string, key: string, value: Uint8Array, options?: SetOptions): Promise<boolean> {
+        if (this.failing.has(namespace)) throw new Error('disk on fire /secret/path');
+        return super.set(namespace, key, value, options);
+      }
+    }
+    const store = new FailingStore();
+    await h.close();
+    h = await startHarness({ store });
+    admin = await h.adminToken();
+    await setResourcePolicy(ALLOW_ALL_RESOURCE_POLICY);
+    const guest = new Guest(h.app);
+    await guest.rcar();
+    store.failing.add('repository');
+    expect(errorOf(await guest.getResource('default/key/one'))).toEqual({ type: `${ERR}PluginInternalError`, detail: 'Plugin internal error' });
+    store.failing.add('kbs_protocol_session');
+    const response = await new Guest(h.app).auth();
+    expect(response.statusCode).toBe(500);
+    const body = errorOf(response);
+    expect(body.type).toBe(`${ERR}InternalError`);
+    expect(body.detail).toMatch(/^Internal error \(request id [0-9a-f]+-[0-9a-z]+\)$/);
+    expect(response.body).not.toContain('disk on fire');
   });
 });
 

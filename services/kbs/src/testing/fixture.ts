@@ -55,6 +55,10 @@ export interface HarnessOptions {
   readonly edit?: (raw: Record<string, unknown>) => void;
   readonly installTestPolicy?: boolean;
   readonly maxSessions?: number;
+  /** Use this store instead of a fresh MemoryStore. */
+  readonly store?: MemoryStore;
+  /** Open the store the config names (e.g. LocalFs) instead of a MemoryStore. */
+  readonly useConfiguredStore?: boolean;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -66,8 +70,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const config = parseKbsConfig(raw);
   // Real time, rounded: the dev token-signer certificate is valid from its creation on.
   const clock = { now: Math.floor(Date.now() / 1000) * 1000 };
-  const store = new MemoryStore(() => clock.now);
-  const kbs = await composeKbs(config, { now: () => clock.now, store, ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }) });
+  const store = options.store ?? new MemoryStore(() => clock.now);
+  const kbs = await composeKbs(config, {
+    now: () => clock.now,
+    ...(options.useConfiguredStore === true ? {} : { store }),
+    ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
+  });
   const app = kbs.apps[0];
   if (app === undefined) throw new Error('no app');
   await app.ready();
