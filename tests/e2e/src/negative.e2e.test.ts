@@ -354,6 +354,73 @@ describe.skipIf(!capabilities.kbs)('hostile requests against the KBS process', (
     });
   });
 
+  describe('hostile structure and volume', () => {
+    const deep = (depth: number, leaf = '0'): string => `${'['.repeat(depth)}${leaf}${']'.repeat(depth)}`;
+    const deepObject = (depth: number): string => `${'{"a":'.repeat(depth)}0${'}'.repeat(depth)}`;
+
+    it.each([
+      ['deeply nested extra-params array', () => `{"version":"0.4.0","tee":"sample","extra-params":${deep(200_000)}}`],
+      ['deeply nested extra-params object', () => `{"version":"0.4.0","tee":"sample","extra-params":${deepObject(100_000)}}`],
+      ['moderately nested extra-params (5 000)', () => `{"version":"0.4.0","tee":"sample","extra-params":${deep(5_000)}}`],
+    ])('/auth with %s gets a JSON answer, never a 500', async (_name, body) => {
+      const response = await httpRequest(kbs.url, { method: 'POST', path: '/kbs/v0/auth', headers: { 'content-type': 'application/json' }, body: body() });
+      expect([200, 401, 413], describeResponse(response)).toContain(response.status);
+      if (response.status !== 200) expectErrorInformation(response, response.status, response.status === 413 ? ['SerdeError', 'AttestationError'] as const : 'AttestationError');
+      expect(kbs.alive()).toBe(true);
+    });
+
+    it.each([
+      ['deeply nested primary evidence', (g: IndependentGuest) => JSON.stringify({ ...g.buildAttestation(), 'tee-evidence': { primary_evidence: 'PLACEHOLDER', additional_evidence: '' } }).replace('"PLACEHOLDER"', deep(200_000))],
+      ['deeply nested additional evidence text', (g: IndependentGuest) => JSON.stringify({ ...g.buildAttestation(), 'tee-evidence': { primary_evidence: { svn: '1', report_data: '' }, additional_evidence: `{"sampledevice":${deep(100_000)}}` } })],
+      ['additional evidence naming an unknown TEE', (g: IndependentGuest) => JSON.stringify({ ...g.buildAttestation(), 'tee-evidence': { primary_evidence: { svn: '1', report_data: '' }, additional_evidence: '{"nosuchtee":{}}' } })],
+      ['additional evidence that is not JSON', (g: IndependentGuest) => JSON.stringify({ ...g.buildAttestation(), 'tee-evidence': { primary_evidence: { svn: '1', report_data: '' }, additional_evidence: '{not json' } })],
+      ['init-data TOML without algorithm', (g: IndependentGuest) => JSON.stringify(g.buildAttestation({ initData: { format: 'toml', body: 'version = "0.1.0"\n[data]\n' } }))],
+      ['init-data that is not TOML', (g: IndependentGuest) => JSON.stringify(g.buildAttestation({ initData: { format: 'toml', body: '[[[' } }))],
+      ['init-data with an unknown hash', (g: IndependentGuest) => JSON.stringify(g.buildAttestation({ initData: { format: 'toml', body: 'version = "0.1.0"\nalgorithm = "md5"\n[data]\n' } }))],
+      ['tee-pubkey of an unknown kty', (g: IndependentGuest) => JSON.stringify({ ...g.buildAttestation(), 'runtime-data': { nonce: g.challenge?.nonce, 'tee-pubkey': { kty: 'OKP', crv: 'X25519', x: 'AA' } } })],
+      ['tee-pubkey EC with non-string x', (g: IndependentGuest) => JSON.stringify({ ...g.buildAttestation(), 'runtime-data': { nonce: g.challenge?.nonce, 'tee-pubkey': { kty: 'EC', crv: 'P-256', alg: 'ECDH-ES+A256KW', x: 1, y: [] } } })],
+    ])('/attest with %s → AttestationError 401', async (_name, body) => {
+      const g = guest();
+      await g.auth();
+      const response = await g.attest(body(g));
+      expectErrorInformation(response, 401, 'AttestationError');
+      expect(kbs.alive()).toBe(true);
+    });
+
+    it('an attested P-384 key (which the KBS cannot encrypt to) gets JweError at resource time', async () => {
+      const g = guest();
+      await g.auth();
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'secp384r1' });
+      const jwk = privateKey.export({ format: 'jwk' });
+      const key = { kty: 'EC' as const, crv: 'P-384', alg: 'ECDH-ES+A256KW', x: jwk.x ?? '', y: jwk.y ?? '' };
+      const nonce = g.challenge?.nonce ?? '';
+      const reportData = digest(primaryRuntimeData(nonce, key, ''), 'sha384');
+      const attest = await g.attest({ 'init-data': null, 'runtime-data': { nonce, 'tee-pubkey': key }, 'tee-evidence': { primary_evidence: sampleEvidence(reportData), additional_evidence: '' } });
+      expect(attest.status, describeResponse(attest)).toBe(200);
+      expectErrorInformation(await g.getResource(RESOURCE), 401, 'JweError');
+    });
+
+    it('an oversized Authorization header is refused without killing the process', async () => {
+      const response = await httpRequest(kbs.url, {
+        method: 'GET',
+        path: `/kbs/v0/resource/${RESOURCE}`,
+        headers: { authorization: `Bearer ${'A'.repeat(200_000)}` },
+      }).catch((error: unknown) => ({ status: -1, headers: {}, body: Buffer.from(String(error)) }));
+      expect(response.status, describeResponse(response)).not.toBe(200);
+      expect(response.status).toBeLessThan(500);
+      expect(kbs.alive()).toBe(true);
+      expect((await httpRequest(kbs.url, { method: 'GET', path: '/healthz' })).status).toBe(200);
+    });
+
+    it('serves a burst of 40 concurrent handshakes, each bound to its own key', async () => {
+      const guests = Array.from({ length: 40 }, () => guest());
+      const tokens = await Promise.all(guests.map((g) => g.rcar()));
+      expect(new Set(tokens).size).toBe(40);
+      const responses = await Promise.all(guests.map((g) => g.getResource(RESOURCE)));
+      responses.forEach((response, i) => expect(guests[i]?.decrypt(response).plaintext.equals(SECRET)).toBe(true));
+    });
+  });
+
   describe('routing, size and path handling', () => {
     it.each([
       ['GET', '/kbs/v0/nope/a/b'],
