@@ -99,4 +99,3 @@ export function guarded<T>(fn: string, body: () => T): T {
 export const MAX_GENERATED_ELEMENTS = 10_000_000;
 export const MAX_GENERATED_STRING_LENGTH = 64 * 1024 * 1024;
 
-export { BigDecimal };

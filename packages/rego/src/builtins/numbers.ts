@@ -5,7 +5,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { builtinError, operandError, operandErrorText, type BuiltinContext, type BuiltinDefinition } from '../builtinContract.ts';
 import {
-  BigDecimal, ObjectValue, SetValue, isNumber, normalizeBigInt, parseNumber, typeName, type Value,
+  ObjectValue, SetValue, isNumber, normalizeBigInt, parseNumber, typeName, type Value,
 } from '../value.ts';
 import { MAX_GENERATED_ELEMENTS, integerArg, numberArg, stringArg } from './args.ts';
 import { absolute, ceil, floor, round } from './numeric.ts';
@@ -139,4 +139,3 @@ export const numberBuiltins: BuiltinDefinition[] = [
   { name: 'to_number', arity: 1, impl: ([v], ctx) => toNumber(ctx.name, v as Value) },
 ];
 
-export { BigDecimal };

@@ -103,4 +103,4 @@ export function isIntegral(a: Num): boolean {
   return typeof a === 'bigint' || (typeof a === 'number' && Number.isInteger(a));
 }
 
-export { fromDecimal, toDecimal };
+export { toDecimal };

@@ -4,7 +4,7 @@
  */
 import { builtinError, operandError, operandErrorText, type BuiltinContext, type BuiltinDefinition } from '../builtinContract.ts';
 import {
-  BigDecimal, ObjectValue, SetValue, equals, isNumber, toBigInt, toRegoText, type Value,
+  BigDecimal, SetValue, equals, isNumber, toBigInt, toRegoText, type Value,
 } from '../value.ts';
 import {
   MAX_GENERATED_STRING_LENGTH, collectionElements, integerArg, numberArg, objectArg, oneOf,
@@ -308,4 +308,3 @@ export const stringBuiltins: BuiltinDefinition[] = [
   },
 ];
 
-export { ObjectValue };
