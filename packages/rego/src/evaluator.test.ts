@@ -68,6 +68,26 @@ describe('core semantics', () => {
     expect(p.evaluateRule('data.policy.ok', { input: { v: 'a' }, hostFunctions: { rv: () => null } })).toBeUndefined();
   });
 
+  it('a throwing host function aborts with eval_builtin_error', () => {
+    const p = compilePolicy('package policy\nok if rv("x")', {
+      hostFunctions: {
+        rv: () => {
+          throw new Error('rvps unreachable');
+        },
+      },
+    });
+    const e = errorOf(() => p.evaluateRule('data.policy.ok'));
+    expect(e.code).toBe('eval_builtin_error');
+    expect(e.message).toContain('rvps unreachable');
+  });
+
+  it('print writes to the sink, undefined operands as <undefined>', () => {
+    const lines: string[] = [];
+    const p = compilePolicy('package t\np if { print("x", 1, input.nope, {"a": [1]}) }');
+    expect(p.evaluateRule('data.t.p', { print: (l) => lines.push(l) })).toBe(true);
+    expect(lines).toEqual(['x 1 <undefined> {"a": [1]}']);
+  });
+
   it('reports unknown functions at compile time', () => {
     const e = errorOf(() => compilePolicy('package t\np := nosuch.fn(1)'));
     expect(e.code).toBe('rego_type_error');
