@@ -80,5 +80,5 @@ export const uuidBuiltins: BuiltinDefinition[] = [
       return id;
     },
   },
-  { name: 'uuid.parse', arity: 1, impl: ([s]) => (typeof s === 'string' ? parseUuid(s) : undefined) },
+  { name: 'uuid.parse', arity: 1, impl: ([s], ctx) => parseUuid(stringArg(ctx.name, s as Value, 1)) },
 ];
