@@ -7,7 +7,7 @@
  * The KBS trusts attestation tokens through a CA (`trusted_certs_paths`) whose token-signer key
  * the test holds, so it can also present correctly signed but expired tokens.
  */
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHmac, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,6 +67,11 @@ describe.skipIf(!capabilities.kbs)('hostile requests against the KBS process', (
         storage: { kind: 'LocalFs', dir: storageDir },
         tokenTrust: { kind: 'cert-chain', signerKeyPath: chain.keyPath, signerCertChainPath: chain.certChainPath, caCertPath: chain.caCertPath },
         payloadRequestSizeMiB: 1,
+        audience: 'KBS',
+        extraAcls: [
+          { role: 'public-writer', allowedEndpoints: '^/kbs/v0/resource/public/.+$' },
+          { role: 'policy-admin', allowedEndpoints: '^/kbs/v0/resource-policy$' },
+        ],
       }),
       { dir },
     );
@@ -317,6 +322,61 @@ describe.skipIf(!capabilities.kbs)('hostile requests against the KBS process', (
       expectErrorInformation(await op.deleteResource(RESOURCE), 401, ['AdminAuthInitialization', 'AdminAuthAccess']);
     });
 
+    it.each<[string, () => string]>([
+      ['HS256 keyed with the public key PEM (key confusion)', () => {
+        const header = b64urlEncode(Buffer.from('{"alg":"HS256","typ":"JWT"}'));
+        const payload = mintAdminToken(admin.privateKey).split('.')[1] ?? '';
+        const mac = createHmac('sha256', readFileSync(admin.publicKeyPath)).update(`${header}.${payload}`).digest();
+        return `${header}.${payload}.${b64urlEncode(mac)}`;
+      }],
+      ['header alg ES256 over an EdDSA signature', () => mintAdminToken(admin.privateKey, { header: { alg: 'ES256', typ: 'JWT' } })],
+      ['audience other than the configured one', () => mintAdminToken(admin.privateKey, { claims: { aud: ['other'] } })],
+      ['no audience while one is configured', () => mintAdminToken(admin.privateKey, { claims: { aud: undefined } })],
+    ])('admin token with %s → AdminAuthAccess 401', async (_name, token) => {
+      expectErrorInformation(await new IndependentOperator(kbs.url, token()).setResourcePolicy(POLICIES.denyAll), 401, 'AdminAuthAccess');
+    });
+
+    it('accepts the configured audience as a plain string as well as in an array', async () => {
+      const response = await new IndependentOperator(kbs.url, mintAdminToken(admin.privateKey, { claims: { aud: 'KBS' } })).getResourcePolicy();
+      expect(response.status, describeResponse(response)).toBe(200);
+    });
+
+    it('scopes roles by regex_acl: policy-admin reaches resource-policy only', async () => {
+      const op = new IndependentOperator(kbs.url, mintAdminToken(admin.privateKey, { claims: { role: 'policy-admin' } }));
+      expect((await op.getResourcePolicy()).status).toBe(200);
+      expect((await op.setResourcePolicy(POLICIES.allowAll)).status).toBe(200);
+      expectErrorInformation(await op.setAttestationPolicy(POLICIES.denyAll), 401, 'AdminAuthAccess');
+      expectErrorInformation(await op.setResource(RESOURCE, Buffer.from('x')), 401, ['AdminAuthInitialization', 'AdminAuthAccess']);
+      // Upstream matches the ACL against path plus query string.
+      const withQuery = await httpRequest(kbs.url, { method: 'GET', path: '/kbs/v0/resource-policy?x=1', headers: { authorization: `Bearer ${op.token ?? ''}` } });
+      expectErrorInformation(withQuery, 401, 'AdminAuthAccess');
+    });
+
+    it('scopes roles by regex_acl: public-writer writes under public/ and nowhere else, whatever the encoding', async () => {
+      const token = mintAdminToken(admin.privateKey, { claims: { role: 'public-writer' } });
+      const op = new IndependentOperator(kbs.url, token);
+      expect((await op.setResource('public/key/scoped', Buffer.from('ok'))).status).toBe(200);
+      expect((await operator.deleteResource('public/key/scoped')).status).toBe(200);
+      for (const path of [
+        `/kbs/v0/resource/${RESOURCE}`,
+        '/kbs/v0/resource/public/../default/key/negative',
+        '/kbs/v0/resource/public%2F..%2Fdefault/key/negative',
+        '/kbs/v0/resource/public/..%2F..%2Fdefault/key/negative',
+        `/kbs/v0/resource/${RESOURCE}?/kbs/v0/resource/public/a`,
+        `/kbs/v0/resource/${RESOURCE}#/kbs/v0/resource/public/a`,
+      ]) {
+        const response = await httpRequest(kbs.url, {
+          method: 'POST',
+          path,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+          body: 'hijacked',
+        });
+        expect(response.status, `${path}: ${describeResponse(response)}`).not.toBe(200);
+        expect(String((jsonBody(response) as { type?: unknown }).type)).toMatch(new RegExp(`^${ERROR_TYPE_PREFIX}`));
+      }
+      expect(repositoryFiles()).toEqual(repositoryBefore);
+    });
+
     it.each([
       ['set-attestation-policy', (op: IndependentOperator) => op.setAttestationPolicy(POLICIES.denyAll)],
       ['get-resource-policy', (op: IndependentOperator) => op.getResourcePolicy()],
@@ -398,6 +458,25 @@ describe.skipIf(!capabilities.kbs)('hostile requests against the KBS process', (
       const attest = await g.attest({ 'init-data': null, 'runtime-data': { nonce, 'tee-pubkey': key }, 'tee-evidence': { primary_evidence: sampleEvidence(reportData), additional_evidence: '' } });
       expect(attest.status, describeResponse(attest)).toBe(200);
       expectErrorInformation(await g.getResource(RESOURCE), 401, 'JweError');
+    });
+
+    it.each<[string, Record<string, unknown>]>([
+      ['a P-256 point that is not on the curve', { kty: 'EC', crv: 'P-256', alg: 'ECDH-ES+A256KW', x: b64urlEncode(Buffer.alloc(32, 1)), y: b64urlEncode(Buffer.alloc(32, 2)) }],
+      ['P-256 coordinates of 31 bytes', { kty: 'EC', crv: 'P-256', alg: 'ECDH-ES+A256KW', x: b64urlEncode(Buffer.alloc(31, 1)), y: b64urlEncode(Buffer.alloc(31, 2)) }],
+      ['an RSA modulus of one byte', { kty: 'RSA', alg: 'RSA-OAEP-256', n: 'AQ', e: 'AQAB' }],
+      ['an RSA key with an unsupported alg', { kty: 'RSA', alg: 'RSA-OAEP-512', n: b64urlEncode(Buffer.alloc(256, 0xc3)), e: 'AQAB' }],
+      ['an EC key with alg ECDH-ES', { kty: 'EC', crv: 'P-256', alg: 'ECDH-ES', x: b64urlEncode(Buffer.alloc(32, 1)), y: b64urlEncode(Buffer.alloc(32, 2)) }],
+    ])('attesting %s never yields a 500 and releases nothing', async (_name, key) => {
+      const g = guest();
+      await g.auth();
+      const nonce = g.challenge?.nonce ?? '';
+      const reportData = digest(primaryRuntimeData(nonce, key as never, ''), 'sha384');
+      const attest = await g.attest({ 'init-data': null, 'runtime-data': { nonce, 'tee-pubkey': key }, 'tee-evidence': { primary_evidence: sampleEvidence(reportData), additional_evidence: '' } });
+      if (attest.status !== 200) {
+        expectErrorInformation(attest, 401, 'AttestationError');
+        return;
+      }
+      expectErrorInformation(await g.getResource(RESOURCE), 401, ['JweError', 'TokenVerifierError']);
     });
 
     it('an oversized Authorization header is refused without killing the process', async () => {

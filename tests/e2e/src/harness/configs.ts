@@ -23,6 +23,10 @@ export interface KbsConfigOptions {
   /** `[http_server] payload_request_size`, MiB. */
   readonly payloadRequestSizeMiB?: number;
   readonly issuer?: string;
+  /** `audience` of the identity provider (optional upstream). */
+  readonly audience?: string;
+  /** Extra `regex_acl` entries after `{role = "admin", allowed_endpoints = "^/kbs/.+$"}`. */
+  readonly extraAcls?: ReadonlyArray<{ readonly role: string; readonly allowedEndpoints: string }>;
 }
 
 const q = (value: string): string => JSON.stringify(value);
@@ -60,10 +64,14 @@ export function kbsConfigToml(options: KbsConfigOptions): string {
     'authorization_mode = "AuthenticatedAuthorization"',
     '',
     '[admin.authentication.bearer_jwt]',
-    `identity_providers = [{ issuer = ${q(options.issuer ?? 'TrusteeInDocker')}, public_key_uri = ${q(options.adminPublicKeyPath)} }]`,
+    `identity_providers = [{ issuer = ${q(options.issuer ?? 'TrusteeInDocker')}, ${
+      options.audience === undefined ? '' : `audience = ${q(options.audience)}, `
+    }public_key_uri = ${q(options.adminPublicKeyPath)} }]`,
     '',
     '[admin.authorization.regex_acl]',
-    'acls = [{ role = "admin", allowed_endpoints = "^/kbs/.+$" }]',
+    `acls = [${[{ role: 'admin', allowedEndpoints: '^/kbs/.+$' }, ...(options.extraAcls ?? [])]
+      .map((acl) => `{ role = ${q(acl.role)}, allowed_endpoints = ${q(acl.allowedEndpoints)} }`)
+      .join(', ')}]`,
     '',
   );
   if (options.storage.kind === 'LocalFs') {
