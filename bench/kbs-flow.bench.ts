@@ -3,7 +3,9 @@
  * flow, N concurrent guests over keep-alive HTTP, against a KBS started as a real process
  * (`tsx services/kbs/src/main.ts --config-file F`) with SQLite storage on a temp dir.
  *
- *   pnpm exec tsx bench/kbs-flow.bench.ts [seconds=10] [guests=32]
+ *   pnpm exec tsx bench/kbs-flow.bench.ts [seconds=10] [guests=32] [workers=1]
+ *
+ * `workers` sets `http_server.worker_count` (node:cluster processes sharing the SQLite file).
  *
  * The resource policy is set to allow-all (the built-in default denies sample evidence). The
  * first response of each guest is decrypted to prove the flow is real; later ones only parsed,
@@ -22,6 +24,7 @@ import { devConfigToml, prepareDevEnvironment } from '../services/kbs/src/devSet
 
 const seconds = Math.min(Number(process.argv[2] ?? 10), 120);
 const guests = Math.min(Number(process.argv[3] ?? 32), 1024);
+const workers = Math.min(Number(process.argv[4] ?? 1), 16);
 const root = resolve(import.meta.dirname, '..');
 
 interface Reply {
@@ -55,7 +58,7 @@ function percentile(sorted: number[], p: number): string {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kbs-bench-'));
   const paths = await prepareDevEnvironment(dir);
-  writeFileSync(paths.configFile, devConfigToml(paths, '127.0.0.1:0'));
+  writeFileSync(paths.configFile, devConfigToml(paths, '127.0.0.1:0').replace('insecure_http = true', `insecure_http = true\nworker_count = ${workers}`));
   // KBS_BENCH_PROFILE_DIR=<dir> writes a V8 CPU profile of the KBS process there.
   const profileDir = process.env['KBS_BENCH_PROFILE_DIR'];
   const child = spawn(process.execPath, [...(profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]), '--import', 'tsx', join(root, 'services/kbs/src/main.ts'), '--config-file', paths.configFile], {
@@ -137,7 +140,7 @@ async function main(): Promise<void> {
     const elapsed = (performance.now() - start) / 1000;
 
     const sorted = (values: number[]): number[] => [...values].sort((a, b) => a - b);
-    console.log(`KBS flow bench: ${guests} concurrent guests, ${elapsed.toFixed(1)} s, SQLite (WAL, synchronous=FULL), builtin AS, sample TEE, P-256 JWE`);
+    console.log(`KBS flow bench: ${guests} concurrent guests, ${workers} KBS worker(s), ${elapsed.toFixed(1)} s, SQLite (WAL, synchronous=FULL), builtin AS, sample TEE, P-256 JWE`);
     console.log(`  flows/s (auth+attest+resource): ${(flow.length / elapsed).toFixed(0)}   (${flow.length} flows, ${failures} failed${failures > 0 ? `: ${lastFailure}` : ''})`);
     const f = sorted(flow);
     console.log(`  flow latency ms: p50 ${percentile(f, 50)}  p99 ${percentile(f, 99)}`);

@@ -49,7 +49,7 @@ function authenticatedSample(publicKeyPath: string): string {
 sockets = ["0.0.0.0:8080"]
 insecure_http = true
 payload_request_size = 4
-worker_count = 2
+worker_count = 1
 some_future_key = "ignored"
 
 [attestation_token]
@@ -76,7 +76,7 @@ name = "resource"
 describe('upstream samples load as-is', () => {
   test('the dev sample: builtin AS, LocalFs storage, resource plugin, three loud warnings', () => {
     const config = parseKbsConfig(parseToml(DEV_SAMPLE));
-    expect(config.httpServer).toEqual({ sockets: [{ host: '127.0.0.1', port: 8080 }], insecureHttp: true, privateKey: undefined, certificate: undefined, payloadRequestSizeMiB: 2 });
+    expect(config.httpServer).toEqual({ sockets: [{ host: '127.0.0.1', port: 8080 }], insecureHttp: true, privateKey: undefined, certificate: undefined, payloadRequestSizeMiB: 2, workerCount: 1 });
     expect(config.attestationService.timeoutMinutes).toBe(5);
     expect(config.storage.storageType).toBe('LocalFs');
     expect(config.storage.localFs.dirPath).toBe('/opt/confidential-containers/storage');
@@ -150,6 +150,10 @@ describe('bad configs fail with path-precise messages', () => {
     ['HTTPS without certificate', (raw) => ((raw['http_server'] ?? {})['insecure_http'] = false), 'http_server.certificate: Missing certificate'],
     ['payload size 0', (raw) => ((raw['http_server'] ?? {})['payload_request_size'] = 0), 'http_server.payload_request_size: expected an integer from 1 to 1024'],
     ['timeout 0', (raw) => (raw['attestation_service'] = { timeout: 0 }), 'attestation_service.timeout: expected a number of minutes greater than 0'],
+    ['workers with Memory storage', (raw) => {
+      (raw['http_server'] ?? {})['worker_count'] = 2;
+      raw['storage_backend'] = { storage_type: 'Memory' };
+    }, 'http_server.worker_count: several workers need a shared store'],
     ['grpc AS', (raw) => (raw['attestation_service'] = { type: 'coco_as_grpc' }), 'attestation_service.type: "coco_as_grpc" is not supported'],
     ['timeout string', (raw) => (raw['attestation_service'] = { timeout: '5' }), 'attestation_service.timeout: expected a number of minutes'],
     ['Postgres storage', (raw) => (raw['storage_backend'] = { storage_type: 'Postgres' }), 'storage_backend.storage_type: Postgres is not supported by trustee-ts'],

@@ -32,6 +32,11 @@ export interface HttpServerConfig {
   readonly privateKey: string | undefined;
   readonly certificate: string | undefined;
   readonly payloadRequestSizeMiB: number;
+  /**
+   * Server processes (upstream `worker_count`). Default 1: several processes need a store they
+   * can share (Sqlite or LocalFs); with Memory storage only 1 is accepted.
+   */
+  readonly workerCount: number;
 }
 
 export interface AttestationTokenConfig {
@@ -87,8 +92,8 @@ function parseHttpServer(raw: unknown, path: string): HttpServerConfig {
   if (!insecureHttp && certificate === undefined) throw new ConfigError(`${path}.certificate: Missing certificate (required unless insecure_http = true)`);
   if (!insecureHttp && privateKey === undefined) throw new ConfigError(`${path}.private_key: Missing private key (required unless insecure_http = true)`);
   const payloadRequestSizeMiB = optionalInteger(http, 'payload_request_size', path, 1, 1024) ?? 2;
-  optionalInteger(http, 'worker_count', path, 1, 1024);
-  return { sockets, insecureHttp, privateKey, certificate, payloadRequestSizeMiB };
+  const workerCount = optionalInteger(http, 'worker_count', path, 1, 256) ?? 1;
+  return { sockets, insecureHttp, privateKey, certificate, payloadRequestSizeMiB, workerCount };
 }
 
 function parseAttestationToken(raw: unknown, path: string): AttestationTokenConfig {
@@ -169,6 +174,10 @@ export function parseKbsConfig(raw: unknown): KbsConfig {
     throw error;
   }
   optionalTable(root, 'policy_engine', '(root)');
+  const sessionsShared = (sessionStorageType ?? storage.storageType) !== 'Memory';
+  if (httpServer.workerCount > 1 && (storage.storageType === 'Memory' || !sessionsShared)) {
+    throw new ConfigError('http_server.worker_count: several workers need a shared store (storage_backend Sqlite or LocalFs); Memory storage is per process');
+  }
   const plugins = parsePlugins(root, 'plugins');
 
   const warnings: string[] = [];

@@ -5,18 +5,28 @@
  * line per socket `listening on http://HOST:PORT` (https:// with TLS) on **stdout**; port 0
  * prints the ephemeral port. Logs (JSON, no secrets) and warnings go to stderr. SIGTERM/SIGINT
  * close the listeners and the store, then exit 0. Startup errors print `error: ...` and exit 1.
+ *
+ * With `http_server.worker_count = N > 1` (shared Sqlite/LocalFs store required) the process
+ * forks N workers through node:cluster; they share the listening sockets (also an ephemeral
+ * port) and the store, and the primary prints the `listening on` lines once all are ready.
  */
 import 'reflect-metadata';
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { composeKbs } from './compose.ts';
-import { loadKbsConfig } from './config.ts';
+import { loadKbsConfig, type KbsConfig } from './config.ts';
 import { ConfigError } from './configError.ts';
 import { prepareDevEnvironment } from './devSetup.ts';
 
 const USAGE = `usage: kbs --config-file <kbs-config.toml>
        kbs --dev [--data-dir ./data]   (development KBS, generates keys and config on first start)`;
 
-async function main(): Promise<void> {
+interface ListeningMessage {
+  readonly kind: 'listening';
+  readonly urls: string[];
+}
+
+async function resolveConfig(): Promise<KbsConfig | undefined> {
   const { values } = parseArgs({
     options: {
       'config-file': { type: 'string', short: 'c' },
@@ -28,13 +38,14 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(USAGE);
-    return;
+    return undefined;
   }
   let configFile = values['config-file'] ?? process.env['KBS_CONFIG_FILE'];
   if (values.dev) {
     const paths = await prepareDevEnvironment(values['data-dir']);
     configFile ??= paths.configFile;
-    console.error(`trustee-ts dev KBS
+    if (cluster.isPrimary) {
+      console.error(`trustee-ts dev KBS
   config:             ${paths.configFile}
   state (SQLite):     ${paths.database}
   admin token:        ${paths.adminToken}
@@ -42,18 +53,20 @@ async function main(): Promise<void> {
   admin public key:   ${paths.adminPublicKey}
   token signer key:   ${paths.tokenSignerKey}
   token signer cert:  ${paths.tokenSignerCert}`);
+    }
   }
   if (configFile === undefined) throw new ConfigError(`no configuration: pass --config-file or --dev\n${USAGE}`);
+  return loadKbsConfig(configFile);
+}
 
-  const config = await loadKbsConfig(configFile);
-  for (const warning of config.warnings) console.error(`WARN *** INSECURE CONFIGURATION *** ${warning}`);
-
+/** Composes and listens; returns the URLs actually bound. */
+async function serve(config: KbsConfig): Promise<string[]> {
   const kbs = await composeKbs(config, { logger: { level: process.env['KBS_LOG_LEVEL'] ?? 'info', stream: process.stderr }, defaultMetrics: true });
   let closing = false;
   const shutdown = (signal: string): void => {
     if (closing) process.exit(1);
     closing = true;
-    console.error(`${signal} received, shutting down`);
+    if (cluster.isPrimary) console.error(`${signal} received, shutting down`);
     kbs.close().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -64,8 +77,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // A worker whose primary died must not linger.
+  if (cluster.isWorker) process.on('disconnect', () => shutdown('disconnect'));
 
   const scheme = config.httpServer.insecureHttp ? 'http' : 'https';
+  const urls: string[] = [];
   for (const [index, socket] of config.httpServer.sockets.entries()) {
     const app = kbs.apps[index];
     if (app === undefined) continue;
@@ -73,8 +89,53 @@ async function main(): Promise<void> {
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : socket.port;
     const host = socket.host.includes(':') ? `[${socket.host}]` : socket.host;
-    console.log(`listening on ${scheme}://${host}:${port}`);
+    urls.push(`${scheme}://${host}:${port}`);
   }
+  return urls;
+}
+
+async function runPrimary(config: KbsConfig): Promise<void> {
+  const workers = Array.from({ length: config.httpServer.workerCount }, () => cluster.fork());
+  let stopping = false;
+  const ready = new Set<number>();
+  for (const worker of workers) {
+    worker.on('message', (message: ListeningMessage) => {
+      if (message.kind !== 'listening' || ready.has(worker.id)) return;
+      ready.add(worker.id);
+      if (ready.size === workers.length) for (const url of message.urls) console.log(`listening on ${url}`);
+    });
+  }
+  cluster.on('exit', (worker, code) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    console.error(`error: worker ${worker.id} exited (${code ?? 'signal'}); stopping`);
+    stopping = true;
+    for (const other of Object.values(cluster.workers ?? {})) other?.process.kill('SIGTERM');
+    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(1);
+  });
+  const shutdown = (signal: string): void => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    console.error(`${signal} received, shutting down`);
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+async function main(): Promise<void> {
+  const config = await resolveConfig();
+  if (config === undefined) return;
+  if (cluster.isPrimary) for (const warning of config.warnings) console.error(`WARN *** INSECURE CONFIGURATION *** ${warning}`);
+  if (cluster.isPrimary && config.httpServer.workerCount > 1) {
+    await runPrimary(config);
+    return;
+  }
+  const urls = await serve(config);
+  if (cluster.isWorker) process.send?.({ kind: 'listening', urls } satisfies ListeningMessage);
+  else for (const url of urls) console.log(`listening on ${url}`);
 }
 
 main().catch((error: unknown) => {
