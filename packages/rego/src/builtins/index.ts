@@ -24,12 +24,13 @@ import { unitBuiltins } from './units.ts';
 import { uuidBuiltins } from './uuid.ts';
 import { x509Builtins } from './x509.ts';
 
-/** OPA builtins this engine does not provide, and why (printed by the conformance runner). */
+/**
+ * OPA builtins this directory does not provide (or provides only as a refusal), and why; printed
+ * by the conformance runner. rego.metadata.rule/chain are implemented by the evaluator itself.
+ */
 export const SKIPPED_BUILTINS: Readonly<Record<string, string>> = {
   'http.send': 'declared and validates its request like OPA (so `with http.send as ...` mocks work), then refuses: no network I/O from policies',
   'net.lookup_ip_addr': 'performs DNS resolution (network I/O)',
-  'rego.metadata.chain': 'needs rule annotations from the compiler (OPA runtime feature)',
-  'rego.metadata.rule': 'needs rule annotations from the compiler (OPA runtime feature)',
   'rego.parse_module': 'returns OPA\'s internal AST JSON, which has no counterpart in this engine',
 };
 
