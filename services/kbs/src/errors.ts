@@ -3,7 +3,8 @@
  * (`{type, detail}`, spec §2.5) with upstream's type URIs, statuses and detail texts, so the
  * real guest client (which parses every non-200 body) and scripts grepping for upstream
  * messages keep working. Three codes are ours, for conditions upstream leaves to actix with a
- * non-JSON body: MethodNotAllowed (405), PayloadTooLarge (413), InternalError (500).
+ * non-JSON body: BadRequest (400, malformed HTTP), MethodNotAllowed (405), PayloadTooLarge (413),
+ * HeadersTooLarge (431), InternalError (500).
  */
 import { ERROR_TYPE_PREFIX, type ErrorInformation } from '@trustee/protocol';
 
@@ -27,8 +28,10 @@ export type KbsErrorCode =
   | 'TokenNotFound'
   | 'TokenVerifierError'
   | 'PrometheusError'
+  | 'BadRequest'
   | 'MethodNotAllowed'
   | 'PayloadTooLarge'
+  | 'HeadersTooLarge'
   | 'InternalError';
 
 /** HTTP status per code. 404 only for the two path errors, 401 for every other upstream variant. */
@@ -52,8 +55,10 @@ export const KBS_ERROR_STATUS: Readonly<Record<KbsErrorCode, number>> = {
   TokenNotFound: 401,
   TokenVerifierError: 401,
   PrometheusError: 401,
+  BadRequest: 400,
   MethodNotAllowed: 405,
   PayloadTooLarge: 413,
+  HeadersTooLarge: 431,
   InternalError: 500,
 };
 
@@ -105,6 +110,8 @@ export const kbsErrors = {
   serde: (reason: string) => new KbsError('SerdeError', 'Serialize/Deserialize failed', reason),
   methodNotAllowed: (method: string, path: string) => new KbsError('MethodNotAllowed', `Method ${method} is not allowed for ${path}`),
   payloadTooLarge: (limitBytes: number) => new KbsError('PayloadTooLarge', `Request body exceeds the limit of ${limitBytes} bytes`),
+  badRequest: () => new KbsError('BadRequest', 'Malformed HTTP request'),
+  headersTooLarge: () => new KbsError('HeadersTooLarge', 'Request headers too large'),
   internal: (requestId: string) => new KbsError('InternalError', `Internal error (request id ${requestId})`),
 } as const;
 

@@ -5,6 +5,7 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { CompactSign, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -514,6 +515,26 @@ describe('raw HTTP (no client-side path normalisation)', () => {
     const plain = await rawRequest('POST', '/kbs/v0/resource/default/key/plain', { authorization: `Bearer ${admin}` }, 'no-content-type');
     expect(plain.status).toBe(200);
   });
+});
+
+test('malformed HTTP and oversized headers get ErrorInformation on the raw socket', async () => {
+  if (!h.app.server.listening) await h.app.listen({ host: '127.0.0.1', port: 0 });
+  const address = h.app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const send = (raw: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.end(raw));
+      let text = '';
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+  const garbage = await send('NOT HTTP AT ALL\r\n\r\n');
+  expect(garbage).toMatch(/^HTTP\/1\.1 400 /);
+  expect(JSON.parse(garbage.slice(garbage.indexOf('\r\n\r\n') + 4))).toEqual({ type: `${ERR}BadRequest`, detail: 'Malformed HTTP request' });
+  const huge = await send(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`);
+  expect(huge).toMatch(/^HTTP\/1\.1 431 /);
+  expect(huge).toContain(`${ERR}HeadersTooLarge`);
 });
 
 describe('storage wiring', () => {

@@ -83,6 +83,16 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
     frameworkErrors: (_error, request, reply) => {
       void errorReply(reply, kbsErrors.invalidRequestPath(splitUrl(request.url).path));
     },
+    // Malformed HTTP never reaches a route: answer ErrorInformation on the raw socket, then close.
+    clientErrorHandler: (error, socket) => {
+      if (!socket.writable) return;
+      const kbsError = (error as NodeJS.ErrnoException).code === 'HPE_HEADER_OVERFLOW' ? kbsErrors.headersTooLarge() : kbsErrors.badRequest();
+      const body = JSON.stringify(kbsError.toErrorInformation());
+      socket.end(
+        `HTTP/1.1 ${kbsError.status} ${kbsError.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
     // Keep-alive connections from many guests: do not let fastify close idle ones too early.
     keepAliveTimeout: 75_000,
   };
