@@ -85,5 +85,9 @@ export { DEFAULT_POLICY_IDS, defaultPolicies } from './policy/defaultPolicies.ts
 export { QUERY_REFERENCE_VALUE } from './policy/evaluateAppraisalPolicy.ts';
 export { createBuiltinRvps, REFERENCE_VALUE_NAMESPACE, type BuiltinRvps, type BuiltinRvpsOptions, type ReferenceValueRecord } from './rvps/builtinRvps.ts';
 export { sampleExtractor } from './rvps/extractors/sampleExtractor.ts';
+export { swidExtractor } from './rvps/extractors/swidExtractor.ts';
+export { corimExtractor } from './rvps/extractors/corimExtractor.ts';
 export { parseRegistrationMessage, RVPS_MESSAGE_VERSION, type RegistrationMessage } from './rvps/registrationMessage.ts';
 export type { ReferenceValueProvider, Extractor, ExtractedReferenceValue, ExtractorContext } from './rvps/referenceValueProvider.ts';
+export { createGrpcRvpsClient, rvpsTarget, HEALTHCHECK_REFERENCE_VALUE_ID, type GrpcRvpsClient, type GrpcRvpsClientOptions } from './rvps/grpcRvpsClient.ts';
+export { collateralFromVerifierConfig, type VerifierCollateralDeps } from './verifierCollateral.ts';

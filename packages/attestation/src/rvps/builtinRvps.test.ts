@@ -61,7 +61,7 @@ describe('createBuiltinRvps', () => {
   test('extractors plug in by type', async () => {
     const custom: Extractor = { type: 'corim', extract: (payload) => [{ name: 'corim/digests', value: [payload] }] };
     const rvps = createBuiltinRvps(new MemoryStore(), { extractors: [custom] });
-    expect(rvps.extractorTypes).toEqual(['corim', 'sample']);
+    expect(rvps.extractorTypes).toEqual(['corim', 'sample', 'swid']);
     await rvps.register(JSON.stringify({ version: '0.1.0', type: 'corim', payload: 'abc' }));
     expect(await rvps.query('corim/digests')).toEqual(['abc']);
   });
@@ -70,7 +70,7 @@ describe('createBuiltinRvps', () => {
     ['not JSON', '{', 'not valid JSON'],
     ['array', '[]', 'must be a JSON object'],
     ['other version', sampleMessage({ a: 1 }, { version: '0.2.0' }), 'Version unmatched!'],
-    ['unknown type', JSON.stringify({ type: 'swid', payload: '' }), 'Could not find extractor for swid'],
+    ['unknown type', JSON.stringify({ type: 'in-toto', payload: '' }), 'Could not find extractor for in-toto'],
     ['provenance instead of payload', JSON.stringify({ type: 'sample', provenance: 'e30=' }), 'payload must be a string'],
     ['payload not base64', JSON.stringify({ type: 'sample', payload: '!!' }), 'not standard base64'],
     ['payload not an object', JSON.stringify({ type: 'sample', payload: Buffer.from('[1]').toString('base64') }), 'must be a JSON object'],

@@ -2,7 +2,9 @@ import { StorageError, type KeyValueStore } from '@trustee/storage';
 import { AttestationError } from '../attestationError.ts';
 import { isJsonObject, own, type Json } from '../json.ts';
 import { defaultExpiration, formatExpiration, parseExpiration } from './expiration.ts';
+import { corimExtractor } from './extractors/corimExtractor.ts';
 import { sampleExtractor } from './extractors/sampleExtractor.ts';
+import { swidExtractor } from './extractors/swidExtractor.ts';
 import type { Extractor, ReferenceValueProvider } from './referenceValueProvider.ts';
 import { RVPS_MESSAGE_VERSION, parseRegistrationMessage } from './registrationMessage.ts';
 
@@ -19,7 +21,7 @@ export interface ReferenceValueRecord {
 
 export interface BuiltinRvpsOptions {
   readonly now?: () => Date;
-  /** Extra or replacement extractors by type (e.g. `swid`, `corim`); `sample` is always present unless replaced. */
+  /** Extra or replacement extractors by type; `sample`, `swid` and `corim` are always present unless replaced (upstream enables all three). */
   readonly extractors?: readonly Extractor[];
   /** Namespace override (tests, or a separate RVPS storage). */
   readonly namespace?: string;
@@ -47,7 +49,7 @@ export interface BuiltinRvps extends ReferenceValueProvider {
 export function createBuiltinRvps(store: KeyValueStore, options: BuiltinRvpsOptions = {}): BuiltinRvps {
   const now = options.now ?? (() => new Date());
   const namespace = options.namespace ?? REFERENCE_VALUE_NAMESPACE;
-  const extractors = new Map<string, Extractor>([[sampleExtractor.type, sampleExtractor]]);
+  const extractors = new Map<string, Extractor>([sampleExtractor, swidExtractor, corimExtractor].map((extractor) => [extractor.type, extractor]));
   for (const extractor of options.extractors ?? []) extractors.set(extractor.type, extractor);
 
   async function getRecord(id: string): Promise<ReferenceValueRecord | undefined> {
