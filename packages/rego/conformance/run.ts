@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { Body } from '../src/ast.ts';
 import * as builtinsIndex from '../src/builtins/index.ts';
+import { CORE_OPERATORS } from '../src/compiler.ts';
 import { compileProgram, type Program } from '../src/engine.ts';
 import { RegoError } from '../src/errors.ts';
 import { constantValue, parseTermText } from '../src/parser.ts';
@@ -435,7 +436,9 @@ function main(): void {
   const notProvided = (builtinsIndex as Record<string, unknown>)['SKIPPED_BUILTINS'];
   if (notProvided !== null && typeof notProvided === 'object') {
     console.log('Builtins deliberately not provided (their cases are counted as failed):');
-    for (const [name, reason] of Object.entries(notProvided as Record<string, unknown>)) console.log(`  ${name}: ${String(reason)}`);
+    for (const [name, reason] of Object.entries(notProvided as Record<string, unknown>)) {
+      if (CORE_OPERATORS[name] === undefined) console.log(`  ${name}: ${String(reason)}`);
+    }
   }
   const isOpaFolder = (f: string): boolean => f.startsWith('opa/') || f.startsWith('opa-extra/');
   const core = sum((f, cls) => isOpaFolder(f) && cls === 'core');

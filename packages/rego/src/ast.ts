@@ -85,6 +85,8 @@ export interface Rule {
   readonly loc: Loc;
   /** True when the body was empty in the source (a constant rule). */
   readonly bodyless: boolean;
+  /** `# METADATA` annotations written just above the rule (normalised, with `scope`). */
+  readonly annotations?: Value;
 }
 
 export interface Import {
@@ -101,4 +103,6 @@ export interface Module {
   readonly imports: Import[];
   readonly rules: Rule[];
   readonly v1: boolean;
+  /** `# METADATA` annotations of the package statement. */
+  readonly annotations?: Value;
 }

@@ -28,11 +28,15 @@ export const CORE_OPERATORS: Record<string, number> = {
   'internal.member_2': 2,
   'internal.member_3': 3,
   'internal.template_with': 1,
+  'rego.metadata.rule': 0,
+  'rego.metadata.chain': 0,
   print: -1,
 };
 
 export interface CompiledRule {
   readonly rule: Rule;
+  /** Package path (below data) of the module defining the rule. */
+  readonly pkg?: Value[];
   /** Head terms after the node's static path (vars or other non-constant terms first). */
   readonly suffix: Term[];
   readonly node: RuleNode;
@@ -79,6 +83,8 @@ export class CompiledProgram {
   readonly functions = new Map<string, CompiledRule[]>();
   /** Evaluator's memo of function arities by name. */
   readonly arityCache = new Map<string, number>();
+  /** `# METADATA` annotations of packages, by keyOf(package path). */
+  readonly packageAnnotations = new Map<string, Value>();
   constructor(
     readonly modules: Module[],
     readonly ctx: CompileContext,
@@ -928,6 +934,7 @@ export function compileModules(modules: Module[], ctx: CompileContext): Compiled
     let node = program.root;
     for (const seg of m.pkg) node = node.child(seg);
     node.isPackage = true;
+    if (m.annotations !== undefined) program.packageAnnotations.set(keyOf(m.pkg), m.annotations);
   }
   for (const { rule, env } of pending) {
     const compiled = compileRule(rule, env, arity);
@@ -1037,7 +1044,7 @@ function placeRule(program: CompiledProgram, env: ModuleEnv, rule: Rule): void {
     }
     const name = ['data', ...full.map((t) => (t.t === 'val' ? t.v : '?'))].join('.');
     const list = program.functions.get(name) ?? [];
-    list.push({ rule, suffix: [], node: program.root, file: env.module.file });
+    list.push({ rule, pkg: env.pkgPath, suffix: [], node: program.root, file: env.module.file });
     program.functions.set(name, list);
     return;
   }
@@ -1050,7 +1057,7 @@ function placeRule(program: CompiledProgram, env: ModuleEnv, rule: Rule): void {
     node = node.child(t.v);
   }
   const suffix = full.slice(i);
-  const cr: CompiledRule = { rule, suffix, node, file: env.module.file };
+  const cr: CompiledRule = { rule, pkg: env.pkgPath, suffix, node, file: env.module.file };
   if (rule.isDefault) {
     if (node.defaultRule !== undefined) throw new RegoError('rego_type_error', `multiple default rules ${['data', ...node.path].join('.')} found`, rule.loc);
     node.defaultRule = cr;

@@ -88,6 +88,13 @@ describe('core semantics', () => {
     expect(lines).toEqual(['x 1 <undefined> {"a": [1]}']);
   });
 
+  it('exposes # METADATA annotations through rego.metadata.rule and chain', () => {
+    const src = '# METADATA\n# description: suite\npackage t\n\n# METADATA\n# title: T\n# authors:\n# - Ann <ann@example.com>\np := rego.metadata.rule()\n\nc := rego.metadata.chain()\n';
+    const p = compilePolicy(src);
+    expect(p.evaluateRule('data.t.p')).toEqual({ authors: [{ name: 'Ann', email: 'ann@example.com' }], scope: 'rule', title: 'T' });
+    expect(p.evaluateRule('data.t.c')).toEqual([{ path: ['t', 'c'] }, { annotations: { description: 'suite', scope: 'package' }, path: ['t'] }]);
+  });
+
   it('reports unknown functions at compile time', () => {
     const e = errorOf(() => compilePolicy('package t\np := nosuch.fn(1)'));
     expect(e.code).toBe('rego_type_error');

@@ -64,6 +64,8 @@ export class Evaluator {
   private depth = 0;
   private readonly maxDepth: number;
   private builtinCacheMap: Map<string, unknown> | undefined;
+  /** Rules being evaluated, innermost last (for rego.metadata.rule/chain). */
+  private readonly ruleStack: Array<{ readonly cr: CompiledRule; readonly path: Value[] }> = [];
   private nowNsValue: bigint | undefined;
 
 
@@ -861,11 +863,13 @@ export class Evaluator {
       const out = new SetValue();
       for (const cr of node.multi) {
         const env: Env = new Map();
-        this.evalBody(cr.rule.body, 0, env, () =>
-          this.evalTerm(cr.rule.key as Term, env, (v) => {
-            out.add(v);
-            return false;
-          }),
+        this.inRule(cr, node.path, () =>
+          this.evalBody(cr.rule.body, 0, env, () =>
+            this.evalTerm(cr.rule.key as Term, env, (v) => {
+              out.add(v);
+              return false;
+            }),
+          ),
         );
       }
       return out;
@@ -887,6 +891,10 @@ export class Evaluator {
 
   /** Evaluates a dynamic rule, inserting its solutions into `out` (optionally only for one key). */
   private collectDynamic(cr: CompiledRule, out: ObjectValue, onlyKey: Value | undefined): void {
+    this.inRule(cr, cr.node.path, () => this.collectDynamicIn(cr, out, onlyKey));
+  }
+
+  private collectDynamicIn(cr: CompiledRule, out: ObjectValue, onlyKey: Value | undefined): void {
     const rule = cr.rule;
     const run = (body: Body, valueTerm: Term): boolean => {
       const env: Env = new Map();
@@ -941,7 +949,20 @@ export class Evaluator {
     return v;
   }
 
+  private inRule<T>(cr: CompiledRule, path: Value[], f: () => T): T {
+    this.ruleStack.push({ cr, path });
+    try {
+      return f();
+    } finally {
+      this.ruleStack.pop();
+    }
+  }
+
   private evalCompleteRule(cr: CompiledRule): Value | undefined {
+    return this.inRule(cr, cr.node.path, () => this.evalCompleteRuleIn(cr));
+  }
+
+  private evalCompleteRuleIn(cr: CompiledRule): Value | undefined {
     const rule = cr.rule;
     const branches: Array<{ body: Body; value: Term }> = [{ body: rule.body, value: rule.value }, ...rule.elses];
     for (const br of branches) {
@@ -1053,6 +1074,12 @@ export class Evaluator {
         return k(member(args[0] as Value, args[1] as Value));
       case 'internal.member_3':
         return k(member3(args[0] as Value, args[1] as Value, args[2] as Value));
+      case 'rego.metadata.rule': {
+        const ann = this.ruleStack[this.ruleStack.length - 1]?.cr.rule.annotations;
+        return k(ann instanceof ObjectValue && ann.get('scope') === 'rule' ? ann : new ObjectValue());
+      }
+      case 'rego.metadata.chain':
+        return k(this.metadataChain());
       case 'internal.template_with': {
         const set = args[0];
         if (!(set instanceof SetValue) || set.size === 0) return false;
@@ -1089,6 +1116,33 @@ export class Evaluator {
       return false;
     }
     return k(r);
+  }
+
+  /** rego.metadata.chain(): the current rule's annotations, its document's, then its package's. */
+  private metadataChain(): Value {
+    const top = this.ruleStack[this.ruleStack.length - 1];
+    if (!top) return [];
+    const entry = (path: Value[], annotations: Value | undefined): Value => {
+      const o = new ObjectValue().set('path', path);
+      if (annotations !== undefined) o.set('annotations', annotations);
+      return o;
+    };
+    const scopeOf = (a: Value | undefined): Value | undefined => (a instanceof ObjectValue ? a.get('scope') : undefined);
+    const own = top.cr.rule.annotations;
+    const chain: Value[] = [entry(top.path, scopeOf(own) === 'rule' ? own : undefined)];
+    const siblings: CompiledRule[] = top.cr.rule.kind === 'func'
+      ? (this.program.functions.get(['data', ...top.path].join('.')) ?? [])
+      : [...top.cr.node.complete, ...top.cr.node.multi, ...top.cr.node.dynamic, ...(top.cr.node.defaultRule ? [top.cr.node.defaultRule] : [])];
+    for (const s of siblings) {
+      const a = s.rule.annotations;
+      if (scopeOf(a) === 'document') chain.push(entry(top.path, a));
+    }
+    const pkg = top.cr.pkg;
+    if (pkg !== undefined) {
+      const pa = this.program.packageAnnotations.get(keyOf(pkg));
+      if (pa !== undefined) chain.push(entry(pkg, pa));
+    }
+    return chain;
   }
 
   /** Runs a builtin, converting its errors according to strict mode. */
@@ -1142,42 +1196,47 @@ export class Evaluator {
         const params = rule.args ?? [];
         if (params.length !== args.length) continue;
         const branches: Array<{ body: Body; value: Term }> = [{ body: rule.body, value: rule.value }, ...rule.elses];
-        for (const br of branches) {
-          let found = false;
-          const env: Env = new Map();
-          // params such as template strings may use vars only the body binds: compare them after it
-          const deferred: number[] = [];
-          const checkDeferred = (j: number, k: K): boolean => {
-            if (j === deferred.length) return k();
-            const idx = deferred[j] as number;
-            return this.unifyValue(params[idx] as Term, args[idx] as Value, env, () => checkDeferred(j + 1, k));
-          };
-          const bindParams = (i: number): boolean => {
-            if (i === params.length) {
-              return this.evalBody(br.body, 0, env, () =>
-                checkDeferred(0, () =>
-                this.evalTerm(br.value, env, (v) => {
-                  found = true;
-                  if (result !== undefined && !equals(result, v)) throw new RegoError('eval_conflict_error', 'functions must not produce multiple outputs for same inputs', rule.loc, true);
-                  result = v;
-                  return br.value.t === 'val';
-                }),
-                ),
-              );
-            }
-            const param = params[i] as Term;
-            if ((param.t === 'tmpl' || param.t === 'call') && this.hasFreeVars(param, env)) {
-              deferred.push(i);
-              try {
-                return bindParams(i + 1);
-              } finally {
-                deferred.pop();
+        this.ruleStack.push({ cr, path: name.split('.').slice(1) });
+        try {
+          for (const br of branches) {
+            let found = false;
+            const env: Env = new Map();
+            // params such as template strings may use vars only the body binds: compare them after it
+            const deferred: number[] = [];
+            const checkDeferred = (j: number, k: K): boolean => {
+              if (j === deferred.length) return k();
+              const idx = deferred[j] as number;
+              return this.unifyValue(params[idx] as Term, args[idx] as Value, env, () => checkDeferred(j + 1, k));
+            };
+            const bindParams = (i: number): boolean => {
+              if (i === params.length) {
+                return this.evalBody(br.body, 0, env, () =>
+                  checkDeferred(0, () =>
+                  this.evalTerm(br.value, env, (v) => {
+                    found = true;
+                    if (result !== undefined && !equals(result, v)) throw new RegoError('eval_conflict_error', 'functions must not produce multiple outputs for same inputs', rule.loc, true);
+                    result = v;
+                    return br.value.t === 'val';
+                  }),
+                  ),
+                );
               }
-            }
-            return this.unifyValue(param, args[i] as Value, env, () => bindParams(i + 1));
-          };
-          bindParams(0);
-          if (found) break;
+              const param = params[i] as Term;
+              if ((param.t === 'tmpl' || param.t === 'call') && this.hasFreeVars(param, env)) {
+                deferred.push(i);
+                try {
+                  return bindParams(i + 1);
+                } finally {
+                  deferred.pop();
+                }
+              }
+              return this.unifyValue(param, args[i] as Value, env, () => bindParams(i + 1));
+            };
+            bindParams(0);
+            if (found) break;
+          }
+        } finally {
+          this.ruleStack.pop();
         }
       }
       if (result === undefined) {

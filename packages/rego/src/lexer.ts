@@ -45,7 +45,13 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
-export function tokenize(src: string, file: string): Token[] {
+/** A `#` comment: its row and its text after the `#`. */
+export interface Comment {
+  readonly row: number;
+  readonly text: string;
+}
+
+export function tokenize(src: string, file: string, comments?: Comment[]): Token[] {
   if (src.length > MAX_SOURCE_LENGTH) throw new RegoError('rego_parse_error', 'source too large', { row: 1, col: 1, file });
   const out: Token[] = [];
   let i = 0;
@@ -72,7 +78,9 @@ export function tokenize(src: string, file: string): Token[] {
         i++;
       } else if (c === 35) {
         ws = true;
+        const from = i + 1;
         while (i < n && src.charCodeAt(i) !== 10) i++;
+        comments?.push({ row, text: src.slice(from, i).replace(/\r$/, '') });
       } else break;
     }
     const start = i;

@@ -4,8 +4,9 @@
  */
 import type { Body, Import, Literal, Loc, Module, Rule, RuleElse, Term, VarTerm, With } from './ast.ts';
 import { RegoError } from './errors.ts';
-import { tokenize, readQuoted, type Token } from './lexer.ts';
-import { ObjectValue, SetValue, parseNumber, type Value } from './value.ts';
+import { parse as parseYaml } from 'yaml';
+import { tokenize, readQuoted, type Comment, type Token } from './lexer.ts';
+import { ObjectValue, SetValue, fromJson, parseNumber, type Value } from './value.ts';
 
 const KEYWORDS_V1 = new Set(['if', 'contains', 'in', 'every', 'some', 'not', 'with', 'as', 'default', 'else', 'import', 'package', 'true', 'false', 'null']);
 const FUTURE_KEYWORDS = ['if', 'contains', 'in', 'every'];
@@ -28,6 +29,8 @@ export class Parser {
   private readonly kw = new Set<string>();
   private v1: boolean;
   private regoImport = false;
+  private readonly comments: Comment[] = [];
+  private commentRows: Map<number, string> | undefined;
   private futureImport = false;
 
   constructor(
@@ -35,7 +38,7 @@ export class Parser {
     private readonly file: string,
     options: ParseOptions,
   ) {
-    this.toks = tokenize(src, file);
+    this.toks = tokenize(src, file, this.comments);
     this.v1 = options.v1;
     if (this.v1) for (const k of FUTURE_KEYWORDS) this.kw.add(k);
   }
@@ -96,6 +99,7 @@ export class Parser {
   parseModule(): Module {
     while (this.isOp(';')) this.next();
     if (!this.isIdent('package')) this.unexpected('package');
+    const pkgAnnotations = this.annotationsAbove(this.tok.row, 'package');
     this.next();
     const pkgRef = this.parseRefOnly('package');
     const pkg = this.refToPath(pkgRef, 'package');
@@ -114,7 +118,50 @@ export class Parser {
       if (this.isIdent('package') && !this.adjacentRefFollows()) this.fail('unexpected package keyword: modules must contain exactly one package');
       this.parseRuleInto(rules);
     }
-    return { file: this.file, pkg, imports, rules, v1: this.v1 };
+    return { file: this.file, pkg, imports, rules, v1: this.v1, ...(pkgAnnotations !== undefined ? { annotations: pkgAnnotations } : {}) };
+  }
+
+  /**
+   * The `# METADATA` block ending on the line just above `row` (OPA annotations): YAML in the
+   * comment lines after the marker, normalised like OPA (authors as {name, email}, a `scope`).
+   */
+  private annotationsAbove(row: number, defaultScope: 'package' | 'rule'): Value | undefined {
+    if (this.commentRows === undefined) {
+      this.commentRows = new Map();
+      for (const c of this.comments) this.commentRows.set(c.row, c.text);
+    }
+    const byRow = this.commentRows;
+    let r = row - 1;
+    const lines: string[] = [];
+    while (byRow.has(r)) {
+      const text = byRow.get(r) as string;
+      if (text.trim() === 'METADATA') break;
+      lines.unshift(text.startsWith(' ') ? text.slice(1) : text);
+      r--;
+    }
+    if (!byRow.has(r)) return undefined;
+    let doc: unknown;
+    try {
+      doc = lines.length === 0 ? {} : parseYaml(lines.join('\n'));
+    } catch (e) {
+      throw new RegoError('rego_parse_error', `invalid METADATA block: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, { row: r, col: 1, file: this.file });
+    }
+    if (doc === null || doc === undefined) doc = {};
+    if (typeof doc !== 'object' || Array.isArray(doc)) throw new RegoError('rego_parse_error', 'invalid METADATA block: expected a YAML mapping', { row: r, col: 1, file: this.file });
+    const rec: Record<string, unknown> = { ...(doc as Record<string, unknown>) };
+    if (rec['scope'] === undefined) rec['scope'] = defaultScope;
+    if (Array.isArray(rec['authors'])) {
+      rec['authors'] = (rec['authors'] as unknown[]).map((a) => {
+        if (typeof a !== 'string') return a;
+        const m = /^(.*?)\s*<([^>]+)>\s*$/.exec(a);
+        return m ? { name: m[1], email: m[2] } : { name: a };
+      });
+    }
+    try {
+      return fromJson(rec);
+    } catch {
+      throw new RegoError('rego_parse_error', 'invalid METADATA block', { row: r, col: 1, file: this.file });
+    }
   }
 
   private adjacentRefFollows(): boolean {
@@ -196,6 +243,10 @@ export class Parser {
   private parseRuleInto(rules: Rule[]): void {
     const start = this.tok;
     const loc = this.loc(start);
+    const annotations = this.annotationsAbove(start.row, 'rule');
+    const pushRule = (r: Rule): void => {
+      rules.push(annotations !== undefined ? { ...r, annotations } : r);
+    };
     let isDefault = false;
     if (this.isIdent('default') && !this.adjacentRefFollows() && this.peek().kind === 'ident') {
       this.next();
@@ -232,7 +283,7 @@ export class Parser {
         value = this.parseTermIn(false);
       } else this.unexpected(':= or =');
       for (const r of ref.slice(1)) if (r.t !== 'val') this.fail('default rules must have ground refs', start);
-      rules.push({ kind, isDefault, ref, args, key: undefined, value, body: [], elses: [], loc, bodyless: true });
+      pushRule({ kind, isDefault, ref, args, key: undefined, value, body: [], elses: [], loc, bodyless: true });
       return;
     }
     if (this.isKw('contains') && !this.tok.nl && !this.adjacentRefFollows()) {
@@ -273,7 +324,7 @@ export class Parser {
       this.fail(ref.length === 2 ? 'rule must have a body or assignment (`contains` keyword is required for partial set rules)' : 'rule must have a body or assignment', start);
     }
     const v: Term = value ?? { t: 'val', v: true, loc };
-    rules.push({ kind, isDefault: false, ref, args, key, value: v, body, elses, loc, bodyless });
+    pushRule({ kind, isDefault: false, ref, args, key, value: v, body, elses, loc, bodyless });
     // v0: additional bodies `p { a } { b }` define more rules with the same head
     while (this.isOp('{') && !this.tok.nl && !this.v1) {
       const extra = this.parseBraceBody();
