@@ -2,7 +2,7 @@
  * The attestation service core (as-rvps §0): verify every piece of evidence, appraise each
  * resulting claim set with `<policy_ids[0]>_<tee class>`, and sign one EAR token.
  */
-import { getVerifier, VerificationError, type CollateralSource, type TeeClass, type TeeName, type VerifiedClaims } from '@trustee/verifiers';
+import { getVerifier, VerificationError, type CollateralSource, type TeeClass, type TeeName, type VerifiedClaims, type Verifier } from '@trustee/verifiers';
 import type { KeyValueStore } from '@trustee/storage';
 import { AttestationError } from './attestationError.ts';
 import type { AttestationServiceConfig } from './config.ts';
@@ -18,6 +18,7 @@ import type { ReferenceValueProvider } from './rvps/referenceValueProvider.ts';
 import { buildEar, type SubmodAppraisal } from './token/buildEar.ts';
 import { loadTokenSigner, type SignerJwk } from './token/tokenSigner.ts';
 import { transformClaims } from './transformClaims.ts';
+import { collateralFromVerifierConfig } from './verifierCollateral.ts';
 
 export interface VerificationRequest {
   /** TEE name as on the wire (`sample`, `snp`, `az-snp-vtpm`, …). */
@@ -59,8 +60,14 @@ export interface AttestationServiceDeps {
   readonly store: KeyValueStore;
   readonly config: AttestationServiceConfig;
   readonly now?: () => Date;
+  /** Default: what `config.verifierConfig` describes (KDS / PCS / offline stores), cached in `store`. */
   readonly collateral?: CollateralSource;
   readonly log?: AttestationLogger;
+  /**
+   * Verifiers that replace the registry's for some TEEs, e.g. built with an operator's own trust
+   * anchors (`createSnpVerifier({ trustAnchors })`) or, in tests, the test PKI's.
+   */
+  readonly verifiers?: Partial<Record<TeeName, Verifier>>;
   /**
    * Reference values; default: the built-in RVPS over `store`. Pass a remote client for
    * `rvps_config.type = "GrpcRemote"` (the config's address is for the caller to dial).
@@ -83,7 +90,8 @@ export async function createAttestationService(deps: AttestationServiceDeps): Pr
   const { store, config } = deps;
   const now = deps.now ?? (() => new Date());
   const log = deps.log ?? silentLogger;
-  const collateral = deps.collateral ?? {};
+  const collateral = deps.collateral ?? collateralFromVerifierConfig(config.verifierConfig, { store, now });
+  const verifiers = deps.verifiers ?? {};
   if (config.rvps.type === 'GrpcRemote' && deps.referenceValues === undefined) {
     throw new AttestationError('invalid_config', 'rvps_config.type = "GrpcRemote" needs a remote reference value provider from the caller');
   }
@@ -99,7 +107,7 @@ export async function createAttestationService(deps: AttestationServiceDeps): Pr
     const expectedInit = expectedInitData(request.initData);
     let verified: VerifiedClaims[];
     try {
-      const verifier = getVerifier(request.tee);
+      const verifier = (Object.hasOwn(verifiers, request.tee) ? verifiers[request.tee] : undefined) ?? getVerifier(request.tee);
       verified = await verifier.evaluate(request.evidence, { reportData: expectedReport.reportData, initDataDigest: expectedInit.digest }, { now, collateral });
     } catch (error) {
       throw fromVerificationError(error, request.tee, index);

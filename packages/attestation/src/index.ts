@@ -89,3 +89,5 @@ export { swidExtractor } from './rvps/extractors/swidExtractor.ts';
 export { corimExtractor } from './rvps/extractors/corimExtractor.ts';
 export { parseRegistrationMessage, RVPS_MESSAGE_VERSION, type RegistrationMessage } from './rvps/registrationMessage.ts';
 export type { ReferenceValueProvider, Extractor, ExtractedReferenceValue, ExtractorContext } from './rvps/referenceValueProvider.ts';
+export { createGrpcRvpsClient, rvpsTarget, HEALTHCHECK_REFERENCE_VALUE_ID, type GrpcRvpsClient, type GrpcRvpsClientOptions } from './rvps/grpcRvpsClient.ts';
+export { collateralFromVerifierConfig, type VerifierCollateralDeps } from './verifierCollateral.ts';

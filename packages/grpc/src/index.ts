@@ -3,5 +3,7 @@ export {
   referenceValueServiceDefinition,
   AttestationServiceClient,
   ReferenceValueProviderServiceClient,
+  healthServiceDefinition,
+  HealthClient,
 } from './protos.ts';
 export type * from './messages.ts';

@@ -79,3 +79,11 @@ export interface ReferenceValueDeleteResponse {
 }
 
 export type Empty = Record<string, never>;
+
+export interface HealthCheckRequest {
+  service: string;
+}
+
+export interface HealthCheckResponse {
+  status: 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
+}

@@ -18,9 +18,10 @@ const loaderOptions: protoLoader.Options = {
 function loadService(file: string, serviceName: string): grpc.ServiceDefinition {
   const definition = protoLoader.loadSync(file, loaderOptions);
   const loaded = grpc.loadPackageDefinition(definition);
-  const [pkg, name] = serviceName.split('.') as [string, string];
-  const namespace = loaded[pkg] as grpc.GrpcObject | undefined;
-  const ctor = namespace?.[name] as grpc.ServiceClientConstructor | undefined;
+  const parts = serviceName.split('.');
+  let namespace: grpc.GrpcObject | undefined = loaded;
+  for (const part of parts.slice(0, -1)) namespace = namespace?.[part] as grpc.GrpcObject | undefined;
+  const ctor = namespace?.[parts[parts.length - 1] as string] as grpc.ServiceClientConstructor | undefined;
   if (ctor === undefined) throw new Error(`service ${serviceName} missing from ${file}`);
   return ctor.service;
 }
@@ -30,9 +31,13 @@ export const attestationServiceDefinition = loadService('attestation.proto', 'at
 /** `reference.ReferenceValueProviderService`, served by the RVPS (and proxied by the AS). */
 export const referenceValueServiceDefinition = loadService('reference.proto', 'reference.ReferenceValueProviderService');
 
-/** Client constructors for the two services. */
+/** `grpc.health.v1.Health` (Check only), registered next to the services as upstream does. */
+export const healthServiceDefinition = loadService('health.proto', 'grpc.health.v1.Health');
+
+/** Client constructors for the services. */
 export const AttestationServiceClient = grpc.makeGenericClientConstructor(attestationServiceDefinition, 'AttestationService');
 export const ReferenceValueProviderServiceClient = grpc.makeGenericClientConstructor(
   referenceValueServiceDefinition,
   'ReferenceValueProviderService',
 );
+export const HealthClient = grpc.makeGenericClientConstructor(healthServiceDefinition, 'Health');
