@@ -419,3 +419,18 @@ describe('providers.aws.sign_req', () => {
     expect(errorOf('providers.aws.sign_req', v({ method: 'get', url: 'http://x' }), config, 1.5).message).toContain('could not convert time_ns value into a unix timestamp');
   });
 });
+
+describe('rego.parse_module', () => {
+  test('renders OPA AST JSON for package, imports and rules', () => {
+    const module = callBuiltin('rego.parse_module', 'x.rego', 'package foo.bar\n\nimport data.a\n\np if { a = true }') as ObjectValue;
+    expect(toRegoText(module.get('package') as Value)).toBe('{"path": [{"type": "var", "value": "data"}, {"type": "string", "value": "foo"}, {"type": "string", "value": "bar"}]}');
+    expect(toRegoText(module.get('imports') as Value)).toBe('[{"path": {"type": "ref", "value": [{"type": "var", "value": "data"}, {"type": "string", "value": "a"}]}}]');
+    expect(toRegoText(module.get('rules') as Value)).toBe(
+      '[{"body": [{"index": 0, "terms": [{"type": "ref", "value": [{"type": "var", "value": "eq"}]}, {"type": "var", "value": "a"}, {"type": "boolean", "value": true}]}], "head": {"name": "p", "ref": [{"type": "var", "value": "p"}], "value": {"type": "boolean", "value": true}}}]',
+    );
+  });
+
+  test('syntax errors are eval_builtin_error with the parser text', () => {
+    expect(errorOf('rego.parse_module', 'x.rego', 'package foo.').message).toContain('rego_parse_error: unexpected eof token: expected ident');
+  });
+});

@@ -17,6 +17,7 @@ import { jwtBuiltins } from './jwt.ts';
 import { netBuiltins } from './net.ts';
 import { numberBuiltins } from './numbers.ts';
 import { regexBuiltins } from './regex.ts';
+import { regoParseModuleBuiltins } from './regoParseModule.ts';
 import { semverBuiltins } from './semver.ts';
 import { stringBuiltins } from './strings.ts';
 import { timeBuiltins } from './time.ts';
@@ -31,7 +32,6 @@ import { x509Builtins } from './x509.ts';
 export const SKIPPED_BUILTINS: Readonly<Record<string, string>> = {
   'http.send': 'declared and validates its request like OPA (so `with http.send as ...` mocks work), then refuses: no network I/O from policies',
   'net.lookup_ip_addr': 'performs DNS resolution (network I/O)',
-  'rego.parse_module': 'returns OPA\'s internal AST JSON, which has no counterpart in this engine',
 };
 
 /** Every builtin definition provided by this directory. */
@@ -49,6 +49,7 @@ export const ALL_BUILTINS: readonly BuiltinDefinition[] = [
   ...netBuiltins,
   ...numberBuiltins,
   ...regexBuiltins,
+  ...regoParseModuleBuiltins,
   ...semverBuiltins,
   ...stringBuiltins,
   ...timeBuiltins,
