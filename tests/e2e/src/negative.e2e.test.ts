@@ -8,7 +8,7 @@
  * the test holds, so it can also present correctly signed but expired tokens.
  */
 import { createHmac, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -559,6 +559,37 @@ describe.skipIf(!capabilities.kbs)('hostile requests against the KBS process', (
       }
     });
 
+    it('does not follow symlinks out of the LocalFs repository (nested tree or flat file)', async () => {
+      const repo = join(storageDir, 'repository');
+      const outsideDir = join(dir, `${MARKER}-outside`);
+      const outside = join(outsideDir, 't', 'secret.txt');
+      mkdirSync(join(outsideDir, 't'), { recursive: true });
+      writeFileSync(outside, 'outside secret');
+      const links = [
+        join(repo, 'linkrepo'), // nested tree: repository/linkrepo -> a directory outside
+        join(repo, 'default\\x2Fkey\\x2Fflatlink'), // flat upstream name -> file outside
+        join(repo, 'default', 'key', 'nestedlink'), // nested tree leaf -> file outside
+      ];
+      mkdirSync(join(repo, 'default', 'key'), { recursive: true });
+      symlinkSync(outsideDir, links[0] ?? '');
+      symlinkSync(outside, links[1] ?? '');
+      symlinkSync(outside, links[2] ?? '');
+      try {
+        const g = guest();
+        await g.rcar();
+        for (const path of ['linkrepo/t/secret.txt', 'default/key/flatlink', 'default/key/nestedlink']) {
+          const response = await g.getResource(path);
+          expect(response.status, `${path}: ${describeResponse(response)}`).not.toBe(200);
+          expectErrorInformation(response, 401, 'PluginInternalError');
+        }
+      } finally {
+        for (const link of links) rmSync(link, { force: true });
+        rmSync(join(repo, 'default'), { recursive: true, force: true });
+        rmSync(outsideDir, { recursive: true, force: true });
+      }
+      expect(repositoryFiles()).toEqual(repositoryBefore);
+    });
+
     it('wrote no traversal marker anywhere near the storage', () => {
       for (const root of [dir, tmpdir(), REPO_ROOT, join(storageDir, '..', '..')]) {
         const found = readdirSync(root, { recursive: false }).map(String).filter((name) => name.includes(MARKER));
@@ -613,7 +644,7 @@ describe.skipIf(!capabilities.kbs)('session expiry', () => {
 
   it('refuses /attest and cookie GETs once the session has expired', async (ctx) => {
     if (kbs === undefined) {
-      ctx.skip(`KBS does not accept a sub-minute [attestation_service] timeout: ${startError?.split('\n').slice(0, 3).join(' ')}`);
+      ctx.skip(`KBS does not accept a sub-minute [attestation_service] timeout: ${startError?.split('\n').find((line) => line.startsWith('error:')) ?? startError ?? ''}`);
       return;
     }
     const authed = new IndependentGuest(kbs.url, generateTeeKey('P-256'));

@@ -1,0 +1,90 @@
+/**
+ * Invariant: the KBS process refuses to start on configurations upstream refuses (kbs-protocol
+ * §3.2, §4.1, §6), exits non-zero with a message that names the offending key, and never
+ * prints a stack trace; and it starts on the upstream dev config of §6.7 as written.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kbsConfigToml } from './harness/configs.ts';
+import { expectKbsStartFailure, startKbs } from './harness/kbsProcess.ts';
+import { writeAdminKeys, type AdminKeys } from './harness/keys.ts';
+import { capabilities } from './harness/paths.ts';
+import { makeTempDir, removeTempDir } from './harness/tempDir.ts';
+import { httpRequest } from './independent/http.ts';
+
+describe.skipIf(!capabilities.kbs)('KBS configuration handling at startup', () => {
+  let dir: string;
+  let admin: AdminKeys;
+  let base: string;
+
+  beforeAll(() => {
+    dir = makeTempDir();
+    admin = writeAdminKeys(dir);
+    base = kbsConfigToml({ adminPublicKeyPath: admin.publicKeyPath, storage: { kind: 'Memory' }, tokenTrust: { kind: 'insecure-header-jwk' } });
+  });
+  afterAll(() => removeTempDir(dir));
+
+  const replaceSection = (toml: string, header: string, body: string): string => {
+    const start = toml.indexOf(`${header}\n`);
+    if (start < 0) throw new Error(`no ${header} in config`);
+    const next = toml.indexOf('\n[', start + header.length);
+    return `${toml.slice(0, start)}${header}\n${body}\n${next < 0 ? '' : toml.slice(next)}`;
+  };
+
+  const cases: Array<[string, () => string, RegExp]> = [
+    ['legacy [admin] type = "Simple"', () => base.replace('authorization_mode = "AuthenticatedAuthorization"', 'type = "Simple"'), /admin/],
+    ['an unknown key inside [admin]', () => base.replace('authorization_mode = "AuthenticatedAuthorization"', 'authorization_mode = "AuthenticatedAuthorization"\ninsecure_api = true'), /admin/],
+    ['an ACL regex not anchored at ^/kbs', () => base.replace('allowed_endpoints = "^/kbs/.+$"', 'allowed_endpoints = ".*"'), /allowed_endpoints|regex|acl/i],
+    ['an identity provider without a key source', () => base.replace(/, public_key_uri = "[^"]+"/, ''), /identity_providers|public_key_uri|jwk_set_uri/],
+    ['a public_key_uri that does not exist', () => base.replace(admin.publicKeyPath, join(dir, 'missing.pub')), /missing\.pub|public_key_uri/],
+    ['no token trust anchor and insecure_header_jwk = false', () => base.replace('insecure_header_jwk = true', 'insecure_header_jwk = false'), /attestation_token|trusted_certs_paths|insecure_header_jwk/],
+    ['HTTPS without a certificate', () => base.replace('insecure_http = true', 'insecure_http = false'), /certificate|private_key/i],
+    ['an unsupported storage type', () => `${base}\n[storage_backend]\nstorage_type = "Postgres"\n`, /storage/i],
+    ['no [admin] table', () => replaceSection(base, '[admin]', '').replace(/\[admin\.[^\]]+\][^[]*/g, ''), /admin/],
+    ['a TOML syntax error', () => `${base}\n[http_server\n`, /toml|parse|syntax|line/i],
+  ];
+
+  it.each(cases)('refuses %s with a precise message and no stack trace', async (name, makeConfig, mentions) => {
+    const { code, output } = await expectKbsStartFailure(makeConfig(), { dir, configName: `${name.replace(/\W+/g, '-')}.toml` });
+    expect(code, output).not.toBe(0);
+    expect(output).toMatch(mentions);
+    expect(output, 'startup errors are messages, not stack traces').not.toMatch(/\n\s+at .+:\d+:\d+\)?\n/);
+  });
+
+  it('starts on the upstream dev config (kbs-protocol §6.7) with InsecureAllowAll admin and LocalFs', async () => {
+    const storage = join(dir, 'dev-storage');
+    const toml = [
+      '[http_server]',
+      'sockets = ["127.0.0.1:0"]',
+      'insecure_http = true',
+      '[attestation_token]',
+      'insecure_header_jwk = true',
+      '[attestation_service]',
+      'type = "coco_as_builtin"',
+      '[attestation_service.attestation_token_broker]',
+      'duration_min = 5',
+      '[attestation_service.rvps_config]',
+      'type = "BuiltIn"',
+      '[admin]',
+      'authorization_mode = "InsecureAllowAll"',
+      '[storage_backend]',
+      'storage_type = "LocalFs"',
+      '[storage_backend.backends.local_fs]',
+      `dir_path = ${JSON.stringify(storage)}`,
+      '[[plugins]]',
+      'name = "resource"',
+      'storage_backend_type = "kvstorage"',
+      '',
+    ].join('\n');
+    const kbs = await startKbs(toml, { dir, configName: 'dev.toml' });
+    try {
+      const upload = await httpRequest(kbs.url, { method: 'POST', path: '/kbs/v0/resource/default/key/dev', body: 'dev' });
+      expect(upload.status).toBe(200);
+      // InsecureAllowAll must be loud: the operator is told at startup.
+      expect(kbs.output()).toMatch(/insecure/i);
+    } finally {
+      await kbs.stop();
+    }
+  });
+});
+
