@@ -61,9 +61,19 @@ export function tokenize(src: string, file: string, comments?: Comment[]): Token
   const fail = (msg: string, at: number, r = row, ls = lineStart): never => {
     throw new RegoError('rego_parse_error', msg, { row: r, col: at - ls + 1, file });
   };
+  // token start state, read by push() (kept outside the loop: no closure per token)
+  let start = 0;
+  let col = 0;
+  let startRow = 0;
+  let nl = false;
+  let ws = false;
+  const push = (kind: TokenKind, value: string, extra?: { raw: boolean }): void => {
+    const tok: Token = { kind, value, text: src.slice(start, i), row: startRow, col, offset: start, end: i, nl, ws, ...(extra ?? {}) };
+    out.push(tok);
+  };
   while (true) {
-    let nl = false;
-    let ws = false;
+    nl = false;
+    ws = false;
     // skip whitespace and comments
     while (i < n) {
       const c = src.charCodeAt(i);
@@ -83,13 +93,9 @@ export function tokenize(src: string, file: string, comments?: Comment[]): Token
         comments?.push({ row, text: src.slice(from, i).replace(/\r$/, '') });
       } else break;
     }
-    const start = i;
-    const col = i - lineStart + 1;
-    const startRow = row;
-    const push = (kind: TokenKind, value: string, extra?: { raw: boolean }): void => {
-      const tok: Token = { kind, value, text: src.slice(start, i), row: startRow, col, offset: start, end: i, nl, ws, ...(extra ?? {}) };
-      out.push(tok);
-    };
+    start = i;
+    col = i - lineStart + 1;
+    startRow = row;
     if (i >= n) {
       push('eof', '');
       return out;
