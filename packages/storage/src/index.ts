@@ -2,6 +2,7 @@ export type { KeyValueStore, SetOptions } from './keyValueStore.ts';
 export { MemoryStore } from './memoryStore.ts';
 export { SqliteStore, type SqliteStoreOptions } from './sqliteStore.ts';
 export { LocalFsStore, localFsFileName, type LocalFsStoreOptions } from './localFsStore.ts';
+export { LocalJsonStore, type LocalJsonStoreOptions } from './localJsonStore.ts';
 export { DirectoryTree } from './directoryTree.ts';
 export { ResourceRepository, REPOSITORY_NAMESPACE, type ResourceRepositoryOptions } from './resourceRepository.ts';
 export {
@@ -10,6 +11,7 @@ export {
   parseStorageType,
   repositoryTreeRoot,
   DEFAULT_LOCAL_FS_DIR,
+  DEFAULT_LOCAL_JSON_DIR,
   DEFAULT_SQLITE_PATH,
   type OpenStoreOptions,
   type StorageBackendConfig,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { KeyValueStore } from './keyValueStore.ts';
 import { LocalFsStore } from './localFsStore.ts';
+import { LocalJsonStore } from './localJsonStore.ts';
 import { MemoryStore } from './memoryStore.ts';
 import { SqliteStore } from './sqliteStore.ts';
 
@@ -27,6 +28,7 @@ const factories: Array<[string, (clock: Clock) => KeyValueStore]> = [
   ['MemoryStore', (clock) => new MemoryStore(() => clock.now)],
   ['SqliteStore', (clock) => new SqliteStore({ path: join(tempDir(), 'kv.sqlite'), now: () => clock.now, sweepIntervalMs: 0 })],
   ['LocalFsStore', (clock) => new LocalFsStore({ dirPath: tempDir(), now: () => clock.now })],
+  ['LocalJsonStore', (clock) => new LocalJsonStore({ fileDirPath: tempDir(), now: () => clock.now })],
 ];
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);

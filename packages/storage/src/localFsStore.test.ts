@@ -78,3 +78,14 @@ test('localFsFileName escapes every slash', () => {
   expect(localFsFileName('a/b/c')).toBe('a\\x2Fb\\x2Fc');
   expect(() => localFsFileName('..')).toThrow(StorageError);
 });
+
+test('LocalJsonStore writes upstream\'s single-file layout (URL-safe base64 with padding) and reads it back', async () => {
+  const dir = root();
+  const { LocalJsonStore } = await import('./localJsonStore.ts');
+  writeFileSync(join(dir, 'repository'), JSON.stringify({ 'default/key/old': Buffer.from([0xfb, 0xff]).toString('base64url') + '=' }));
+  const store = new LocalJsonStore({ fileDirPath: dir });
+  expect(await store.get('repository', 'default/key/old')).toEqual(new Uint8Array([0xfb, 0xff]));
+  await store.set('repository', 'default/key/new', new Uint8Array([0xfb, 0xff, 0xfe, 0x01]));
+  expect(JSON.parse(readFileSync(join(dir, 'repository'), 'utf8'))).toEqual({ 'default/key/old': '-_8=', 'default/key/new': '-__-AQ==' });
+  expect(readdirSync(dir).sort()).toEqual(['repository']);
+});

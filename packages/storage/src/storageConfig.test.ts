@@ -20,6 +20,7 @@ test.each([
   ['local_fs', 'LocalFs'],
   ['Memory', 'Memory'],
   ['sqlite', 'Sqlite'],
+  ['local_json', 'LocalJson'],
 ] as const)('storage_type %s → %s', (raw, expected) => {
   expect(parseStorageBackendConfig({ storage_type: raw, unknown_key: 1 }).storageType).toBe(expected);
 });

@@ -1,21 +1,24 @@
 import { join } from 'node:path';
 import type { KeyValueStore } from './keyValueStore.ts';
 import { LocalFsStore } from './localFsStore.ts';
+import { LocalJsonStore } from './localJsonStore.ts';
 import { MemoryStore } from './memoryStore.ts';
 import { REPOSITORY_NAMESPACE } from './resourceRepository.ts';
 import { SqliteStore } from './sqliteStore.ts';
 import { StorageError } from './storageError.ts';
 
-export type StorageType = 'Memory' | 'LocalFs' | 'Sqlite';
+export type StorageType = 'Memory' | 'LocalFs' | 'LocalJson' | 'Sqlite';
 
 /** Parsed upstream `[storage_backend]` table (plus our `Sqlite` type). */
 export interface StorageBackendConfig {
   readonly storageType: StorageType;
   readonly localFs: { readonly dirPath: string };
+  readonly localJson: { readonly fileDirPath: string };
   readonly sqlite: { readonly path: string };
 }
 
 export const DEFAULT_LOCAL_FS_DIR = '/opt/confidential-containers/storage/local_fs';
+export const DEFAULT_LOCAL_JSON_DIR = '/opt/confidential-containers/storage/local_json';
 export const DEFAULT_SQLITE_PATH = '/opt/confidential-containers/storage/trustee.sqlite';
 
 const TYPE_ALIASES: Readonly<Record<string, StorageType>> = {
@@ -23,13 +26,13 @@ const TYPE_ALIASES: Readonly<Record<string, StorageType>> = {
   memory: 'Memory',
   LocalFs: 'LocalFs',
   local_fs: 'LocalFs',
+  LocalJson: 'LocalJson',
+  local_json: 'LocalJson',
   Sqlite: 'Sqlite',
   sqlite: 'Sqlite',
 };
 
 const UNSUPPORTED: Readonly<Record<string, string>> = {
-  LocalJson: 'LocalJson',
-  local_json: 'LocalJson',
   Postgres: 'Postgres',
   postgres: 'Postgres',
   Redis: 'Redis',
@@ -56,7 +59,7 @@ export function parseStorageType(value: unknown, path: string): StorageType {
   if (unsupported !== undefined) {
     throw new StorageError('invalid_config', `${path}: ${unsupported} is not supported by trustee-ts; use Sqlite (embedded, multi-process) or LocalFs`);
   }
-  throw new StorageError('invalid_config', `${path}: unknown storage type "${value}" (expected Memory, LocalFs or Sqlite)`);
+  throw new StorageError('invalid_config', `${path}: unknown storage type "${value}" (expected Memory, LocalFs, LocalJson or Sqlite)`);
 }
 
 /**
@@ -67,19 +70,22 @@ export function parseStorageType(value: unknown, path: string): StorageType {
  */
 export function parseStorageBackendConfig(raw: unknown, path = 'storage_backend'): StorageBackendConfig {
   if (raw === undefined) {
-    return { storageType: 'Memory', localFs: { dirPath: DEFAULT_LOCAL_FS_DIR }, sqlite: { path: DEFAULT_SQLITE_PATH } };
+    return { storageType: 'Memory', localFs: { dirPath: DEFAULT_LOCAL_FS_DIR }, localJson: { fileDirPath: DEFAULT_LOCAL_JSON_DIR }, sqlite: { path: DEFAULT_SQLITE_PATH } };
   }
   if (!isTable(raw)) throw new StorageError('invalid_config', `${path}: expected a table`);
   const storageType = raw['storage_type'] === undefined ? 'Memory' : parseStorageType(raw['storage_type'], `${path}.storage_type`);
   const backends = raw['backends'] ?? {};
   if (!isTable(backends)) throw new StorageError('invalid_config', `${path}.backends: expected a table`);
   const localFs = backends['local_fs'] ?? {};
+  const localJson = backends['local_json'] ?? {};
   const sqlite = backends['sqlite'] ?? {};
+  if (!isTable(localJson)) throw new StorageError('invalid_config', `${path}.backends.local_json: expected a table`);
   if (!isTable(localFs)) throw new StorageError('invalid_config', `${path}.backends.local_fs: expected a table`);
   if (!isTable(sqlite)) throw new StorageError('invalid_config', `${path}.backends.sqlite: expected a table`);
   return {
     storageType,
     localFs: { dirPath: optionalString(localFs, 'dir_path', `${path}.backends.local_fs`, DEFAULT_LOCAL_FS_DIR) },
+    localJson: { fileDirPath: optionalString(localJson, 'file_dir_path', `${path}.backends.local_json`, DEFAULT_LOCAL_JSON_DIR) },
     sqlite: { path: optionalString(sqlite, 'path', `${path}.backends.sqlite`, DEFAULT_SQLITE_PATH) },
   };
 }
@@ -104,6 +110,8 @@ export function openStore(config: StorageBackendConfig, options: OpenStoreOption
       return new MemoryStore(options.now);
     case 'LocalFs':
       return new LocalFsStore({ dirPath: config.localFs.dirPath, ...clock });
+    case 'LocalJson':
+      return new LocalJsonStore({ fileDirPath: config.localJson.fileDirPath, ...clock });
     case 'Sqlite':
       return new SqliteStore({ path: config.sqlite.path, ...clock, ...(options.ephemeral === true ? { synchronous: 'NORMAL' as const } : {}) });
   }

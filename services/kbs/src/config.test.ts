@@ -153,7 +153,7 @@ describe('bad configs fail with path-precise messages', () => {
     ['workers with Memory storage', (raw) => {
       (raw['http_server'] ?? {})['worker_count'] = 2;
       raw['storage_backend'] = { storage_type: 'Memory' };
-    }, 'http_server.worker_count: several workers need a shared store'],
+    }, 'http_server.worker_count: several workers need a store shared safely between processes'],
     ['grpc AS', (raw) => (raw['attestation_service'] = { type: 'coco_as_grpc' }), 'attestation_service.type: "coco_as_grpc" is not supported'],
     ['timeout string', (raw) => (raw['attestation_service'] = { timeout: '5' }), 'attestation_service.timeout: expected a number of minutes'],
     ['Postgres storage', (raw) => (raw['storage_backend'] = { storage_type: 'Postgres' }), 'storage_backend.storage_type: Postgres is not supported by trustee-ts'],

@@ -174,9 +174,10 @@ export function parseKbsConfig(raw: unknown): KbsConfig {
     throw error;
   }
   optionalTable(root, 'policy_engine', '(root)');
-  const sessionsShared = (sessionStorageType ?? storage.storageType) !== 'Memory';
-  if (httpServer.workerCount > 1 && (storage.storageType === 'Memory' || !sessionsShared)) {
-    throw new ConfigError('http_server.worker_count: several workers need a shared store (storage_backend Sqlite or LocalFs); Memory storage is per process');
+  // Memory is per process; LocalJson rewrites whole files, safe within one process only.
+  const multiProcessSafe = (type: StorageType): boolean => type === 'Sqlite' || type === 'LocalFs';
+  if (httpServer.workerCount > 1 && (!multiProcessSafe(storage.storageType) || !multiProcessSafe(sessionStorageType ?? storage.storageType))) {
+    throw new ConfigError('http_server.worker_count: several workers need a store shared safely between processes (storage_backend Sqlite or LocalFs)');
   }
   const plugins = parsePlugins(root, 'plugins');
 
