@@ -47,6 +47,8 @@ describe('parse errors', () => {
   it.each([
     ['a v1 rule without body or value', 'package p\np\n', 'rule must have a body or assignment'],
     ['rego.v1 with future.keywords', 'package p\nimport rego.v1\nimport future.keywords.in\n', 'mutually exclusive'],
+    ['a default value with a ref', 'package p\ndefault a := input.x\n', 'illegal default rule (value cannot contain ref)'],
+    ['a default value with a call', 'package p\ndefault a := 1 + 2\n', 'illegal default rule (value cannot contain call)'],
   ])('rejects %s', (_label, src, message) => {
     expect(parseError(src).detail).toContain(message);
   });

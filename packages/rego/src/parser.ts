@@ -283,6 +283,8 @@ export class Parser {
         value = this.parseTermIn(false);
       } else this.unexpected(':= or =');
       for (const r of ref.slice(1)) if (r.t !== 'val') this.fail('default rules must have ground refs', start);
+      const illegal = illegalDefaultValue(value);
+      if (illegal !== undefined) this.fail(`illegal default rule (value cannot contain ${illegal})`, start);
       pushRule({ kind, isDefault, ref, args, key: undefined, value, body: [], elses: [], loc, bodyless: true });
       return;
     }
@@ -928,6 +930,34 @@ export class Parser {
     const t = this.parseTermIn(false);
     if (this.tok.kind !== 'eof') this.unexpected();
     return t;
+  }
+}
+
+/** OPA: a default value is a constant; comprehensions are allowed (they are closures). */
+function illegalDefaultValue(t: Term): string | undefined {
+  switch (t.t) {
+    case 'var':
+      return 'var';
+    case 'ref':
+      return 'ref';
+    case 'call':
+    case 'tmpl':
+      return 'call';
+    case 'arr':
+    case 'set':
+      for (const i of t.items) {
+        const bad = illegalDefaultValue(i);
+        if (bad !== undefined) return bad;
+      }
+      return undefined;
+    case 'obj':
+      for (const [k, v] of t.entries) {
+        const bad = illegalDefaultValue(k) ?? illegalDefaultValue(v);
+        if (bad !== undefined) return bad;
+      }
+      return undefined;
+    default:
+      return undefined;
   }
 }
 
