@@ -1,0 +1,162 @@
+/**
+ * `rvps.json` (as-rvps §6.3): upstream's `{"storage": {storage_type, backends}, "extractors": {…}}`
+ * plus trustee-ts's `admin` section. Differences from upstream, on purpose:
+ * - No config file → SQLite at `./data/rvps.sqlite` (upstream: in-memory, values lost on restart).
+ *   A file with a `storage` section gets exactly what it says (`Memory` included).
+ * - A file that exists but does not parse, or has wrong types, stops startup (upstream logs a
+ *   warning and silently runs in memory).
+ * - The stale docker-compose keys (`storage.type`, `storage.file_path`) are recognised and
+ *   warned about; like upstream they are ignored, so that storage is in-memory.
+ */
+import { readFile } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { parseStorageBackendConfig, StorageError, type StorageBackendConfig } from '@trustee/storage';
+
+export const DEFAULT_CONFIG_PATH = '/etc/rvps.json';
+export const DEFAULT_SQLITE_PATH = join('data', 'rvps.sqlite');
+
+export interface AdminConfig {
+  /** PEM public key (EC, RSA or Ed25519) that signs admin bearer tokens. */
+  readonly publicKeyPath?: string;
+  /** JWK set file, alternative or addition to `publicKeyPath`. */
+  readonly jwksPath?: string;
+  readonly issuer?: string;
+  readonly audience?: string;
+  /** Also require the admin token for RegisterReferenceValue (default false: upstream lets anyone register). */
+  readonly protectRegister: boolean;
+}
+
+export interface RvpsConfig {
+  readonly storage: StorageBackendConfig;
+  readonly admin?: AdminConfig;
+}
+
+export interface LoadedRvpsConfig {
+  readonly config: RvpsConfig;
+  readonly warnings: readonly string[];
+}
+
+export class RvpsConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RvpsConfigError';
+  }
+}
+
+type Table = Record<string, unknown>;
+
+function isTable(value: unknown): value is Table {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function optionalString(table: Table, key: string, path: string): string | undefined {
+  const value = table[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0) throw new RvpsConfigError(`${path}.${key}: expected a non-empty string`);
+  return value;
+}
+
+const ADMIN_KEYS = ['public_key_path', 'jwks_path', 'issuer', 'audience', 'protect_register'];
+
+function parseAdmin(raw: unknown, path: string): AdminConfig {
+  if (!isTable(raw)) throw new RvpsConfigError(`${path}: expected an object`);
+  // Strict: a typo in a security section must not silently leave the admin API closed or open.
+  for (const key of Object.keys(raw)) {
+    if (!ADMIN_KEYS.includes(key)) throw new RvpsConfigError(`${path}.${key}: unknown key (expected ${ADMIN_KEYS.join(', ')})`);
+  }
+  const publicKeyPath = optionalString(raw, 'public_key_path', path);
+  const jwksPath = optionalString(raw, 'jwks_path', path);
+  if (publicKeyPath === undefined && jwksPath === undefined) throw new RvpsConfigError(`${path}: public_key_path or jwks_path required`);
+  const issuer = optionalString(raw, 'issuer', path);
+  const audience = optionalString(raw, 'audience', path);
+  const protectRegister = raw['protect_register'] ?? false;
+  if (typeof protectRegister !== 'boolean') throw new RvpsConfigError(`${path}.protect_register: expected a boolean`);
+  return {
+    protectRegister,
+    ...(publicKeyPath === undefined ? {} : { publicKeyPath }),
+    ...(jwksPath === undefined ? {} : { jwksPath }),
+    ...(issuer === undefined ? {} : { issuer }),
+    ...(audience === undefined ? {} : { audience }),
+  };
+}
+
+function defaultStorage(): StorageBackendConfig {
+  const parsed = parseStorageBackendConfig({ storage_type: 'Sqlite', backends: { sqlite: { path: DEFAULT_SQLITE_PATH } } });
+  return parsed;
+}
+
+/** Parses the decoded config document (JSON object). */
+export function parseRvpsConfig(raw: unknown): LoadedRvpsConfig {
+  if (!isTable(raw)) throw new RvpsConfigError('config: expected a JSON object');
+  const warnings: string[] = [];
+  for (const key of Object.keys(raw)) {
+    if (!['storage', 'extractors', 'admin'].includes(key)) warnings.push(`config key "${key}" is not used by the RVPS and is ignored`);
+  }
+  let storage: StorageBackendConfig;
+  const rawStorage = raw['storage'];
+  if (rawStorage === undefined) {
+    storage = defaultStorage();
+  } else {
+    if (!isTable(rawStorage)) throw new RvpsConfigError('storage: expected an object');
+    if ('type' in rawStorage || 'file_path' in rawStorage) {
+      warnings.push(
+        'storage.type / storage.file_path are stale docker-compose keys that upstream ignores; this RVPS ignores them too and keeps reference values IN MEMORY. ' +
+          'Use {"storage": {"storage_type": "Sqlite", "backends": {"sqlite": {"path": "…"}}}} (or LocalFs) to persist them.',
+      );
+    }
+    try {
+      storage = parseStorageBackendConfig(rawStorage, 'storage');
+    } catch (error) {
+      if (error instanceof StorageError) throw new RvpsConfigError(error.message);
+      throw error;
+    }
+  }
+  const extractors = raw['extractors'];
+  if (extractors !== undefined) {
+    if (!isTable(extractors)) throw new RvpsConfigError('extractors: expected an object');
+    for (const name of Object.keys(extractors)) {
+      if (name !== 'swid_extractor') warnings.push(`extractors.${name} is unknown and ignored`);
+    }
+  }
+  const admin = raw['admin'] === undefined ? undefined : parseAdmin(raw['admin'], 'admin');
+  if (admin === undefined) {
+    warnings.push('no admin key configured: ListReferenceValues/DeleteReferenceValue are refused (PERMISSION_DENIED) and anyone who can reach the RVPS can register reference values');
+  } else if (!admin.protectRegister) {
+    warnings.push('admin.protect_register is false: anyone who can reach the RVPS can register (overwrite) reference values, as with upstream');
+  }
+  return { config: { storage, ...(admin === undefined ? {} : { admin }) }, warnings };
+}
+
+/**
+ * Loads the config file. Missing file → defaults with a warning (like upstream). JSON only:
+ * upstream's `config` crate also reads TOML/YAML by extension, which no shipped deployment uses.
+ */
+export async function loadRvpsConfig(path: string): Promise<LoadedRvpsConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      const defaults = parseRvpsConfig({});
+      return {
+        config: defaults.config,
+        warnings: [`config file ${path} not found: running with defaults (SQLite at ./${DEFAULT_SQLITE_PATH})`, ...defaults.warnings],
+      };
+    }
+    throw new RvpsConfigError(`${path}: ${(error as Error).message}`);
+  }
+  const extension = extname(path).toLowerCase();
+  if (extension !== '.json' && extension !== '') throw new RvpsConfigError(`${path}: only JSON config files are supported`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new RvpsConfigError(`${path}: not valid JSON (${(error as Error).message})`);
+  }
+  try {
+    return parseRvpsConfig(raw);
+  } catch (error) {
+    if (error instanceof RvpsConfigError) throw new RvpsConfigError(`${path}: ${error.message}`);
+    throw error;
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The RVPS error registry: one stable code per failure, mapped exhaustively to a gRPC status
+ * and an HTTP status. Upstream answers every failure with ABORTED; trustee-ts keeps upstream's
+ * message texts ("Version unmatched!", "Could not find extractor for …") but gives callers a
+ * status they can act on.
+ */
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { AttestationError } from '@trustee/attestation';
+
+export type RvpsErrorCode =
+  /** The registration message or a request field is unusable (JSON, version, type, payload, id). */
+  | 'invalid_argument'
+  /** The reference value does not exist (REST only: gRPC Query answers with an absent field). */
+  | 'not_found'
+  /** Admin operation without a valid bearer token. */
+  | 'unauthenticated'
+  /** Admin operation while no admin key is configured. */
+  | 'permission_denied'
+  /** Request body over the size limit. */
+  | 'payload_too_large'
+  /** Storage or other internal failure; the client sees only a request id. */
+  | 'internal';
+
+interface Mapping {
+  readonly grpc: GrpcStatus;
+  readonly http: number;
+}
+
+export const RVPS_ERROR_STATUS: Readonly<Record<RvpsErrorCode, Mapping>> = {
+  invalid_argument: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400 },
+  not_found: { grpc: GrpcStatus.NOT_FOUND, http: 404 },
+  unauthenticated: { grpc: GrpcStatus.UNAUTHENTICATED, http: 401 },
+  permission_denied: { grpc: GrpcStatus.PERMISSION_DENIED, http: 403 },
+  payload_too_large: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 413 },
+  internal: { grpc: GrpcStatus.INTERNAL, http: 500 },
+};
+
+export class RvpsError extends Error {
+  readonly code: RvpsErrorCode;
+
+  constructor(code: RvpsErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RvpsError';
+    this.code = code;
+  }
+
+  get grpcStatus(): GrpcStatus {
+    return RVPS_ERROR_STATUS[this.code].grpc;
+  }
+
+  get httpStatus(): number {
+    return RVPS_ERROR_STATUS[this.code].http;
+  }
+}
+
+/**
+ * Any thrown value → RvpsError. Rejected registrations keep the core's message; anything else
+ * becomes `internal` with a request id, the cause going to the log only.
+ */
+export function toRvpsError(error: unknown, requestId: string): RvpsError {
+  if (error instanceof RvpsError) return error;
+  if (error instanceof AttestationError && error.code === 'invalid_reference_value') {
+    return new RvpsError('invalid_argument', error.message, { cause: error });
+  }
+  return new RvpsError('internal', `internal error (request id ${requestId})`, { cause: error });
+}

@@ -1,0 +1,109 @@
+/**
+ * gRPC transport: `reference.ReferenceValueProviderService` (upstream's Register/Query plus
+ * trustee-ts's admin-only List/Delete) and `grpc.health.v1.Health`, on one grpc-js server.
+ * Query answers an unknown or expired id with the optional field absent, as upstream does.
+ */
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import {
+  healthServiceDefinition,
+  referenceValueServiceDefinition,
+  type HealthCheckRequest,
+  type HealthCheckResponse,
+  type ReferenceValueDeleteRequest,
+  type ReferenceValueDeleteResponse,
+  type ReferenceValueListResponse,
+  type ReferenceValueQueryRequest,
+  type ReferenceValueQueryResponse,
+  type ReferenceValueRegisterRequest,
+} from '@trustee/grpc';
+import { toRvpsError } from './errors.ts';
+import { silentLogger, type RvpsLogger } from './logger.ts';
+import type { Operation, RvpsMetrics } from './metrics.ts';
+import type { ReferenceValueOperations } from './referenceValues.ts';
+
+export const REFERENCE_VALUE_SERVICE_NAME = 'reference.ReferenceValueProviderService';
+/** Same cap as upstream (tonic's default 4 MiB) — registration messages carry whole RIMs/CoRIMs. */
+export const MAX_GRPC_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+type Empty = Record<string, never>;
+
+function authorizationOf(metadata: grpc.Metadata): string | undefined {
+  const [value] = metadata.get('authorization');
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Builds the server; the caller binds it (see `bindGrpcServer`). */
+export function createGrpcServer(deps: { operations: ReferenceValueOperations; metrics?: RvpsMetrics; log?: RvpsLogger }): grpc.Server {
+  const { operations, metrics } = deps;
+  const log = deps.log ?? silentLogger;
+
+  function unary<Req, Res>(operation: Operation, handler: (request: Req, metadata: grpc.Metadata) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      const started = process.hrtime.bigint();
+      const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
+      handler(call.request, call.metadata).then(
+        (response) => {
+          metrics?.observe('grpc', operation, 'ok', seconds());
+          callback(null, response);
+        },
+        (caught: unknown) => {
+          const requestId = randomUUID();
+          const error = toRvpsError(caught, requestId);
+          metrics?.observe('grpc', operation, error.code, seconds());
+          if (error.code === 'internal') log.error('grpc request failed', { operation, requestId, cause: (caught as Error).message });
+          else log.info('grpc request rejected', { operation, code: error.code });
+          callback({ code: error.grpcStatus, details: error.message });
+        },
+      );
+    };
+  }
+
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': MAX_GRPC_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_GRPC_MESSAGE_BYTES,
+  });
+  server.addService(referenceValueServiceDefinition, {
+    RegisterReferenceValue: unary<ReferenceValueRegisterRequest, Empty>('register', async (request, metadata) => {
+      await operations.register(request.message, authorizationOf(metadata));
+      return {};
+    }),
+    QueryReferenceValue: unary<ReferenceValueQueryRequest, ReferenceValueQueryResponse>('query', async (request) => {
+      const value = await operations.query(request.reference_value_id);
+      return value === undefined ? {} : { reference_value_results: JSON.stringify(value) };
+    }),
+    ListReferenceValues: unary<Empty, ReferenceValueListResponse>('list', async (_request, metadata) => {
+      const records = await operations.list(authorizationOf(metadata));
+      return { reference_values: records.map((record) => JSON.stringify({ name: record.name, expiration: record.expiration, value: record.value })) };
+    }),
+    DeleteReferenceValue: unary<ReferenceValueDeleteRequest, ReferenceValueDeleteResponse>('delete', async (request, metadata) => {
+      return { deleted: await operations.delete(request.reference_value_id, authorizationOf(metadata)) };
+    }),
+  });
+  server.addService(healthServiceDefinition, {
+    Check: (call: grpc.ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>, callback: grpc.sendUnaryData<HealthCheckResponse>) => {
+      const service = call.request.service;
+      if (service === '' || service === REFERENCE_VALUE_SERVICE_NAME) {
+        metrics?.observe('grpc', 'health', 'ok', 0);
+        callback(null, { status: 'SERVING' });
+      } else {
+        callback({ code: grpc.status.NOT_FOUND, details: `unknown service ${JSON.stringify(service.slice(0, 128))}` });
+      }
+    },
+  });
+  return server;
+}
+
+export interface TlsFiles {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+}
+
+/** Binds `host:port` (port 0 → ephemeral) and resolves the bound port. */
+export function bindGrpcServer(server: grpc.Server, host: string, port: number, tls?: TlsFiles): Promise<number> {
+  const credentials = tls === undefined ? grpc.ServerCredentials.createInsecure() : grpc.ServerCredentials.createSsl(null, [{ cert_chain: tls.cert, private_key: tls.key }], false);
+  const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return new Promise((resolve, reject) => {
+    server.bindAsync(target, credentials, (error, boundPort) => (error === null ? resolve(boundPort) : reject(error)));
+  });
+}
