@@ -141,9 +141,25 @@ export class LocalJsonStore implements KeyValueStore {
   async list(namespace: string, prefix = ''): Promise<string[]> {
     this.#check(namespace);
     const state = await this.#state(namespace);
+    if (Object.keys(state.values).some((key) => !this.#live(state, key))) await this.#purgeExpired(namespace);
     return Object.keys(state.values)
       .filter((key) => key.startsWith(prefix) && this.#live(state, key))
       .sort();
+  }
+
+  /** Drops expired keys from the files (listing triggers it, so a periodic list sweeps). */
+  async #purgeExpired(namespace: string): Promise<void> {
+    await this.#serial(namespace, async () => {
+      const state = await this.#state(namespace);
+      const expired = Object.keys(state.values).filter((key) => !this.#live(state, key));
+      if (expired.length === 0) return;
+      for (const key of expired) {
+        delete state.values[key];
+        delete state.expiry[key];
+      }
+      await this.#write(join(this.#dir, namespace), state.values);
+      await this.#write(join(this.#dir, `.${namespace}${EXPIRY_SUFFIX}`), state.expiry);
+    });
   }
 
   async close(): Promise<void> {

@@ -15,7 +15,7 @@ import { KbsMetrics } from './metrics.ts';
 import { ResourcePlugin, SamplePlugin, type KbsPlugin } from './resource.ts';
 import { ResourcePolicy } from './resourcePolicy.ts';
 import { buildKbsServer } from './server.ts';
-import { SessionManager } from './sessions.ts';
+import { SESSION_NAMESPACE, SessionManager } from './sessions.ts';
 
 export interface ComposeOptions {
   /** Injected clock (ms since the epoch) for sessions, admin tokens and the AS. */
@@ -64,6 +64,12 @@ export async function composeKbs(config: KbsConfig, options: ComposeOptions = {}
     now,
     ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
   });
+  // Upstream sweeps expired sessions every 60 s. Listing does it for Memory/LocalFs/LocalJson
+  // (they drop expired keys as they meet them); SqliteStore has its own sweeper as well.
+  const sweeper = setInterval(() => {
+    sessionStore.list(SESSION_NAMESPACE).catch(() => undefined);
+  }, 60_000);
+  sweeper.unref();
   const policy = new ResourcePolicy(store);
   await policy.installDefault();
   const admin = await createAdminAuthorizer(config.admin, now);
@@ -114,6 +120,7 @@ export async function composeKbs(config: KbsConfig, options: ComposeOptions = {}
     attestation,
     tokenVerifier,
     async close() {
+      clearInterval(sweeper);
       await Promise.all(apps.map((app) => app.close()));
       if (sessionStore !== store) await sessionStore.close();
       if (options.store === undefined) await store.close();
