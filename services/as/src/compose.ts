@@ -1,0 +1,144 @@
+/**
+ * Composition root: config → store → collateral → RVPS (built-in or remote) → attestation core
+ * → metrics. Both transports (gRPC, REST) receive the `ComposedAs` and nothing else; tests and
+ * the benchmark compose in-process with their own store, clock and verifiers.
+ */
+import {
+  collateralFromVerifierConfig,
+  createAttestationService,
+  createBuiltinRvps,
+  createGrpcRvpsClient,
+  type AttestationService,
+  type Json,
+  type VerificationRequest,
+} from '@trustee/attestation';
+import { openStore, type KeyValueStore } from '@trustee/storage';
+import type { CollateralSource, TeeName, Verifier } from '@trustee/verifiers';
+import type { AsConfig } from './config.ts';
+import { AsConfigError } from './config.ts';
+import { toAsError } from './errors.ts';
+import { silentLog, type AsLog } from './log.ts';
+import { AsMetrics } from './metrics.ts';
+
+/** What the reference-value RPCs need; the built-in RVPS and the remote client both provide it. */
+export interface RvpsBackend {
+  query(id: string): Promise<Json | undefined>;
+  register(message: string): Promise<void>;
+  /** Records as JSON texts `{"version","name","expiration","value"}`. */
+  listRecords(): Promise<string[]>;
+  delete(id: string): Promise<boolean>;
+}
+
+export interface ComposeAsOptions {
+  readonly now?: () => Date;
+  /** Replaces the store `storage_backend` names (tests, bench). */
+  readonly store?: KeyValueStore;
+  /** Per-TEE verifiers replacing the registry's (own trust anchors; tests' test PKIs). */
+  readonly verifiers?: Partial<Record<TeeName, Verifier>>;
+  /** Replaces the collateral `verifier_config` describes. */
+  readonly collateral?: CollateralSource;
+  readonly log?: AsLog;
+  readonly defaultMetrics?: boolean;
+}
+
+export interface ComposedAs {
+  readonly service: AttestationService;
+  readonly rvps: RvpsBackend;
+  readonly metrics: AsMetrics;
+  readonly store: KeyValueStore;
+  readonly log: AsLog;
+  /** The core's evaluate with metrics and errors classified (`AsError`). */
+  evaluate(requests: readonly VerificationRequest[], policyIds: readonly string[]): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function composeAs(config: AsConfig, options: ComposeAsOptions = {}): Promise<ComposedAs> {
+  const log = options.log ?? silentLog;
+  const now = options.now ?? (() => new Date());
+  const store = options.store ?? openStore(config.storage, { now: () => now().getTime() });
+  const closers: Array<() => Promise<void> | void> = options.store === undefined ? [() => store.close()] : [];
+  const metrics = new AsMetrics({ defaultMetrics: options.defaultMetrics ?? false });
+
+  let rvps: RvpsBackend;
+  let referenceValues;
+  if (config.attestation.rvps.type === 'GrpcRemote') {
+    const client = createGrpcRvpsClient({ address: config.attestation.rvps.address });
+    closers.push(() => client.close());
+    try {
+      await client.health(2000);
+    } catch (error) {
+      await Promise.all(closers.map((close) => close()));
+      throw new AsConfigError(`rvps_config: the remote RVPS at ${client.address} does not answer: ${(error as Error).message}`, { cause: error });
+    }
+    log.info(`reference values from the remote RVPS at ${client.address}`);
+    rvps = client;
+    referenceValues = client;
+  } else {
+    const rvpsStore =
+      config.rvpsStorageType !== undefined && config.rvpsStorageType !== config.storage.storageType && options.store === undefined
+        ? openStore(config.storage, { storageType: config.rvpsStorageType, now: () => now().getTime() })
+        : store;
+    if (rvpsStore !== store) closers.push(() => rvpsStore.close());
+    const builtin = createBuiltinRvps(rvpsStore, { now });
+    rvps = {
+      query: (id) => builtin.query(id),
+      register: (message) => builtin.register(message),
+      delete: (id) => builtin.delete(id),
+      async listRecords() {
+        const records: string[] = [];
+        for (const id of await builtin.list()) {
+          const record = await builtin.getRecord(id);
+          if (record !== undefined) records.push(JSON.stringify(record));
+        }
+        return records;
+      },
+    };
+    referenceValues = builtin;
+  }
+
+  let collateral: CollateralSource;
+  try {
+    collateral = options.collateral ?? collateralFromVerifierConfig(config.attestation.verifierConfig, { store, now });
+  } catch (error) {
+    throw new AsConfigError((error as Error).message, { cause: error });
+  }
+  let service: AttestationService;
+  try {
+    service = await createAttestationService({
+      store,
+      config: config.attestation,
+      now,
+      collateral: metrics.instrument(collateral),
+      log,
+      referenceValues,
+      ...(options.verifiers === undefined ? {} : { verifiers: options.verifiers }),
+    });
+  } catch (error) {
+    await Promise.all(closers.map((close) => close()));
+    throw new AsConfigError(`attestation service: ${(error as Error).message}`, { cause: error });
+  }
+
+  return {
+    service,
+    rvps,
+    metrics,
+    store,
+    log,
+    async evaluate(requests, policyIds) {
+      const started = process.hrtime.bigint();
+      const tee = requests[0]?.tee ?? 'none';
+      try {
+        const token = await service.evaluate(requests, policyIds);
+        metrics.attestation(tee, 'ok', Number(process.hrtime.bigint() - started) / 1e9);
+        return token;
+      } catch (error) {
+        const classified = toAsError(error);
+        metrics.attestation(tee, classified.code, Number(process.hrtime.bigint() - started) / 1e9);
+        throw classified;
+      }
+    },
+    async close() {
+      for (const close of closers.reverse()) await close();
+    },
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * The AS service's one error registry: every failure has a stable code, a gRPC status and an
+ * HTTP status. Upstream answers every failure with gRPC ABORTED / HTTP 500; here a caller can
+ * tell its own mistake (INVALID_ARGUMENT / 400) from evidence that failed (PERMISSION_DENIED /
+ * 403), a missing policy (NOT_FOUND / 404), an outage (UNAVAILABLE / 503) and a server bug
+ * (INTERNAL / 500). The table is exhaustive: a new code without statuses does not compile.
+ */
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { AttestationError, type AttestationErrorCode } from '@trustee/attestation';
+import { VerificationError } from '@trustee/verifiers';
+
+export const AS_ERROR_CODES = [
+  'invalid_request',
+  'malformed_evidence',
+  'unsupported_tee',
+  'verification_failed',
+  'collateral_unavailable',
+  'policy_not_found',
+  'not_found',
+  'invalid_policy',
+  'policy_evaluation_failed',
+  'invalid_reference_value',
+  'rvps_unavailable',
+  'payload_too_large',
+  'internal',
+] as const;
+export type AsErrorCode = (typeof AS_ERROR_CODES)[number];
+
+interface Mapping {
+  readonly grpc: GrpcStatus;
+  readonly http: number;
+  /** Short description for the README table and 5xx bodies. */
+  readonly title: string;
+}
+
+export const AS_ERRORS: Readonly<Record<AsErrorCode, Mapping>> = {
+  invalid_request: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400, title: 'malformed request (base64, JSON, TEE name, hash algorithm, init-data)' },
+  malformed_evidence: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400, title: 'evidence that does not parse for its TEE' },
+  unsupported_tee: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400, title: 'a TEE without a verifier in this build' },
+  verification_failed: { grpc: GrpcStatus.PERMISSION_DENIED, http: 403, title: 'evidence parsed but failed verification (signature, chain, binding, TCB)' },
+  collateral_unavailable: { grpc: GrpcStatus.UNAVAILABLE, http: 503, title: 'VCEK / PCS collateral could not be obtained' },
+  policy_not_found: { grpc: GrpcStatus.NOT_FOUND, http: 404, title: 'the appraisal policy <id>_<class> is not stored' },
+  not_found: { grpc: GrpcStatus.NOT_FOUND, http: 404, title: 'unknown policy id (get/delete)' },
+  invalid_policy: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400, title: 'policy text that does not parse/compile, or a bad policy id' },
+  policy_evaluation_failed: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 500, title: 'the stored policy failed to evaluate or gave an unusable result' },
+  invalid_reference_value: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400, title: 'RVPS message rejected (version, type, payload)' },
+  rvps_unavailable: { grpc: GrpcStatus.UNAVAILABLE, http: 503, title: 'the RVPS (storage or remote service) failed' },
+  payload_too_large: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 413, title: 'request body over the limit' },
+  internal: { grpc: GrpcStatus.INTERNAL, http: 500, title: 'unexpected server error (see the log line with the request id)' },
+};
+
+const FROM_ATTESTATION: Readonly<Record<AttestationErrorCode, AsErrorCode>> = {
+  invalid_request: 'invalid_request',
+  invalid_init_data: 'invalid_request',
+  unsupported_tee: 'unsupported_tee',
+  verification_failed: 'verification_failed',
+  collateral_unavailable: 'collateral_unavailable',
+  policy_not_found: 'policy_not_found',
+  invalid_policy: 'invalid_policy',
+  policy_evaluation_failed: 'policy_evaluation_failed',
+  invalid_policy_result: 'policy_evaluation_failed',
+  invalid_reference_value: 'invalid_reference_value',
+  rvps_error: 'rvps_unavailable',
+  token_issue_failed: 'internal',
+  token_invalid: 'invalid_request',
+  tee_pubkey_invalid: 'invalid_request',
+  invalid_config: 'internal',
+  storage_error: 'internal',
+};
+
+/** A failure of this service, already classified. */
+export class AsError extends Error {
+  readonly code: AsErrorCode;
+
+  constructor(code: AsErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AsError';
+    this.code = code;
+  }
+
+  get grpcStatus(): GrpcStatus {
+    return AS_ERRORS[this.code].grpc;
+  }
+
+  get httpStatus(): number {
+    return AS_ERRORS[this.code].http;
+  }
+
+  /** True when the caller can do nothing about it: logged at error level, message generic. */
+  get isServerError(): boolean {
+    return this.httpStatus >= 500 && this.code !== 'collateral_unavailable' && this.code !== 'rvps_unavailable' && this.code !== 'policy_evaluation_failed';
+  }
+}
+
+/**
+ * Classifies anything thrown below the transports. Evidence that does not parse is told apart
+ * from evidence that failed through the VerificationError the core keeps as `cause`.
+ */
+export function toAsError(error: unknown): AsError {
+  if (error instanceof AsError) return error;
+  if (error instanceof AttestationError) {
+    let code = FROM_ATTESTATION[error.code];
+    if (code === 'verification_failed' && error.cause instanceof VerificationError && error.cause.code === 'malformed_evidence') code = 'malformed_evidence';
+    return new AsError(code, error.message, { cause: error });
+  }
+  if (error instanceof VerificationError) {
+    const code = error.code === 'malformed_evidence' ? 'malformed_evidence' : error.code === 'unsupported' ? 'unsupported_tee' : error.code === 'collateral_unavailable' ? 'collateral_unavailable' : 'verification_failed';
+    return new AsError(code, error.message, { cause: error });
+  }
+  return new AsError('internal', 'internal error', { cause: error });
+}

@@ -1,0 +1,121 @@
+/**
+ * The gRPC transport: `attestation.AttestationService` (upstream's three RPCs plus our
+ * get/list/delete policy), `reference.ReferenceValueProviderService` proxied to the configured
+ * RVPS, and `grpc.health.v1.Health` (SERVING), all on one server like upstream's grpc-as.
+ * Failures carry the status of the error registry (errors.ts) instead of upstream's ABORTED.
+ */
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import {
+  attestationServiceDefinition,
+  healthServiceDefinition,
+  referenceValueServiceDefinition,
+  type AttestationRequest,
+  type ChallengeRequest,
+  type DeletePolicyRequest,
+  type GetPolicyRequest,
+  type HealthCheckRequest,
+  type ReferenceValueDeleteRequest,
+  type ReferenceValueQueryRequest,
+  type ReferenceValueRegisterRequest,
+  type SetPolicyRequest,
+} from '@trustee/grpc';
+import { b64url } from '@trustee/protocol';
+import type { ComposedAs } from './compose.ts';
+import { attestationChallenge, decodeGrpcAttestationRequest, decodePolicyText } from './decodeRequest.ts';
+import { AsError, toAsError } from './errors.ts';
+
+/** Largest request message accepted (upstream's tonic default is 4 MiB). */
+export const GRPC_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+export const HEALTH_SERVICES = ['', 'attestation.AttestationService', 'reference.ReferenceValueProviderService'];
+
+type Handler<Req> = (request: Req) => Promise<object>;
+
+/** Adds the three services to a grpc-js server. */
+export function addAsServices(server: grpc.Server, as: ComposedAs): void {
+  function unary<Req>(method: string, handler: Handler<Req>): grpc.handleUnaryCall<Req, object> {
+    return (call, callback) => {
+      handler(call.request).then(
+        (response) => {
+          as.metrics.request('grpc', method, 'OK');
+          callback(null, response);
+        },
+        (error: unknown) => {
+          const classified = toAsError(error);
+          const name = grpc.status[classified.grpcStatus] ?? String(classified.grpcStatus);
+          as.metrics.request('grpc', method, name);
+          let details = classified.message;
+          if (classified.code === 'internal') {
+            const id = randomUUID();
+            as.log.error(`grpc ${method} ${id}: ${describeCause(error)}`);
+            details = `internal error (request id ${id})`;
+          } else if (classified.httpStatus >= 500) as.log.warn(`grpc ${method}: ${classified.code}: ${classified.message}`);
+          else as.log.info(`grpc ${method}: ${classified.code}`);
+          callback({ code: classified.grpcStatus, details: `${classified.code}: ${details}` });
+        },
+      );
+    };
+  }
+
+  server.addService(attestationServiceDefinition, {
+    AttestationEvaluate: unary<AttestationRequest>('AttestationEvaluate', async (request) => {
+      const { requests, policyIds } = decodeGrpcAttestationRequest(request);
+      return { attestation_token: await as.evaluate(requests, policyIds) };
+    }),
+    SetAttestationPolicy: unary<SetPolicyRequest>('SetAttestationPolicy', async (request) => {
+      await as.service.setPolicy(request.policy_id, decodePolicyText(request.policy, 'policy'));
+      return {};
+    }),
+    GetAttestationChallenge: unary<ChallengeRequest>('GetAttestationChallenge', async (request) => ({ attestation_challenge: attestationChallenge(request.inner ?? {}) })),
+    GetAttestationPolicy: unary<GetPolicyRequest>('GetAttestationPolicy', async (request) => {
+      const policy = await as.service.getPolicy(request.policy_id);
+      if (policy === undefined) throw new AsError('not_found', `policy ${JSON.stringify(request.policy_id.slice(0, 200))} not found`);
+      return { policy: b64url.encode(new TextEncoder().encode(policy)) };
+    }),
+    ListAttestationPolicies: unary<object>('ListAttestationPolicies', async () => ({ policy_ids: await as.service.listPolicies() })),
+    DeleteAttestationPolicy: unary<DeletePolicyRequest>('DeleteAttestationPolicy', async (request) => {
+      if (!(await as.service.deletePolicy(request.policy_id))) throw new AsError('not_found', `policy ${JSON.stringify(request.policy_id.slice(0, 200))} not found`);
+      return {};
+    }),
+  } as unknown as grpc.UntypedServiceImplementation);
+
+  server.addService(referenceValueServiceDefinition, {
+    QueryReferenceValue: unary<ReferenceValueQueryRequest>('QueryReferenceValue', async (request) => {
+      const value = await as.rvps.query(request.reference_value_id);
+      return value === undefined ? {} : { reference_value_results: JSON.stringify(value) };
+    }),
+    RegisterReferenceValue: unary<ReferenceValueRegisterRequest>('RegisterReferenceValue', async (request) => {
+      await as.rvps.register(request.message);
+      return {};
+    }),
+    ListReferenceValues: unary<object>('ListReferenceValues', async () => ({ reference_values: await as.rvps.listRecords() })),
+    DeleteReferenceValue: unary<ReferenceValueDeleteRequest>('DeleteReferenceValue', async (request) => ({ deleted: await as.rvps.delete(request.reference_value_id) })),
+  } as unknown as grpc.UntypedServiceImplementation);
+
+  server.addService(healthServiceDefinition, {
+    Check: (call: grpc.ServerUnaryCall<HealthCheckRequest, object>, callback: grpc.sendUnaryData<object>) => {
+      if (!HEALTH_SERVICES.includes(call.request.service)) callback({ code: grpc.status.NOT_FOUND, details: 'unknown service' });
+      else callback(null, { status: 'SERVING' });
+    },
+  } as unknown as grpc.UntypedServiceImplementation);
+}
+
+/** A new server with the AS services and upstream-like message limits. */
+export function createAsGrpcServer(as: ComposedAs): grpc.Server {
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': GRPC_MAX_MESSAGE_BYTES });
+  addAsServices(server, as);
+  return server;
+}
+
+/** Binds `host:port` (port 0 = ephemeral) and resolves the port actually bound. */
+export function bindGrpc(server: grpc.Server, socket: string, credentials: grpc.ServerCredentials): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(socket, credentials, (error, port) => (error === null ? resolve(port) : reject(error)));
+  });
+}
+
+function describeCause(error: unknown): string {
+  const cause = error instanceof AsError && error.cause !== undefined ? error.cause : error;
+  return cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+}

@@ -1,0 +1,116 @@
+/**
+ * The REST transport (upstream's restful-as routes, as-rvps §1.1) plus `GET /policy/:id` and
+ * `DELETE /policy/:id`, `GET /metrics`. Bodies are JSON (`Content-Type: application/json`,
+ * 2 MiB like actix); errors are `{"type": "<code>", "detail": "..."}` with the registry's status
+ * instead of upstream's blanket 500 text.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Server as HttpsServer } from 'node:https';
+import Fastify, { type FastifyError, type FastifyHttpsOptions, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import type { ComposedAs } from './compose.ts';
+import { attestationChallenge, decodePolicyText, decodeRestAttestationRequest } from './decodeRequest.ts';
+import { AsError, toAsError } from './errors.ts';
+
+export const REST_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+
+export interface RestServerOptions {
+  readonly https?: { readonly key: Buffer; readonly cert: Buffer };
+  readonly bodyLimitBytes?: number;
+}
+
+type RouteLabel = 'attestation' | 'policy' | 'challenge' | 'jwks' | 'healthz' | 'metrics' | 'other';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    asRoute: string;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function buildAsRestServer(as: ComposedAs, options: RestServerOptions = {}): FastifyInstance {
+  const bodyLimit = options.bodyLimitBytes ?? REST_BODY_LIMIT_BYTES;
+  const base: FastifyServerOptions = { logger: false, bodyLimit, exposeHeadRoutes: false, routerOptions: { maxParamLength: 1024 } };
+  const app =
+    options.https === undefined
+      ? Fastify(base)
+      : (Fastify({ ...(base as unknown as FastifyHttpsOptions<HttpsServer>), https: { key: options.https.key, cert: options.https.cert } }) as unknown as FastifyInstance);
+
+  app.decorateRequest('asRoute', 'other');
+  const route = (label: RouteLabel) => async (request: { asRoute: string }) => {
+    request.asRoute = label;
+  };
+  app.addHook('onResponse', async (request, reply) => {
+    as.metrics.request('http', `${request.method} ${request.asRoute}`, String(reply.statusCode));
+  });
+
+  app.setErrorHandler((error: FastifyError | AsError, request, reply) => {
+    let classified: AsError;
+    if (error instanceof AsError) classified = error;
+    else if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') classified = new AsError('payload_too_large', `request body is larger than ${bodyLimit} bytes`);
+    else if ((error as FastifyError).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') classified = new AsError('invalid_request', 'Content-Type must be application/json');
+    else if (typeof (error as FastifyError).statusCode === 'number' && ((error as FastifyError).statusCode ?? 500) < 500) {
+      // JSON syntax errors and similar rejections fastify makes before a handler runs.
+      classified = new AsError('invalid_request', `malformed request: ${error.message}`);
+    } else classified = toAsError(error);
+    return sendError(as, reply, classified, `${request.method} ${request.asRoute}`, error);
+  });
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ type: 'not_found', detail: 'no such route' }));
+
+  app.post('/attestation', { onRequest: route('attestation') }, async (request, reply) => {
+    const { requests, policyIds } = decodeRestAttestationRequest(request.body);
+    const token = await as.evaluate(requests, policyIds);
+    return reply.type('text/plain; charset=utf-8').send(token);
+  });
+
+  app.post('/policy', { onRequest: route('policy') }, async (request, reply) => {
+    const body = request.body;
+    if (!isObject(body) || typeof body['policy_id'] !== 'string') throw new AsError('invalid_request', 'body: expected {"policy_id": string, "policy": base64url}');
+    await as.service.setPolicy(body['policy_id'], decodePolicyText(body['policy'], 'policy'));
+    return reply.code(200).send();
+  });
+
+  app.get('/policy', { onRequest: route('policy') }, async (_request, reply) => {
+    const ids = await as.service.listPolicies();
+    return reply.type('application/json').send(JSON.stringify(ids.map((id) => ({ 'policy-id': id }))));
+  });
+
+  app.get<{ Params: { id: string } }>('/policy/:id', { onRequest: route('policy') }, async (request, reply) => {
+    const policy = await as.service.getPolicy(request.params.id);
+    if (policy === undefined) throw new AsError('not_found', `policy ${JSON.stringify(request.params.id.slice(0, 200))} not found`);
+    return reply.type('text/plain; charset=utf-8').send(policy);
+  });
+
+  app.delete<{ Params: { id: string } }>('/policy/:id', { onRequest: route('policy') }, async (request, reply) => {
+    if (!(await as.service.deletePolicy(request.params.id))) throw new AsError('not_found', `policy ${JSON.stringify(request.params.id.slice(0, 200))} not found`);
+    return reply.code(200).send();
+  });
+
+  app.post('/challenge', { onRequest: route('challenge') }, async (request, reply) => {
+    const body = request.body;
+    if (!isObject(body) || !Object.values(body).every((v) => typeof v === 'string')) throw new AsError('invalid_request', 'body: expected a JSON object of strings');
+    return reply.type('text/plain; charset=utf-8').send(attestationChallenge(body));
+  });
+
+  app.get('/.well-known/jwks.json', { onRequest: route('jwks') }, async (_request, reply) => reply.type('application/json').send(as.service.jwks()));
+
+  app.get('/healthz', { onRequest: route('healthz') }, async (_request, reply) => reply.code(200).send());
+
+  app.get('/metrics', { onRequest: route('metrics') }, async (_request, reply) => reply.type(as.metrics.registry.contentType).send(await as.metrics.registry.metrics()));
+
+  return app;
+}
+
+function sendError(as: ComposedAs, reply: FastifyReply, error: AsError, route: string, original: unknown): FastifyReply {
+  if (error.code === 'internal') {
+    const id = randomUUID();
+    const cause = original instanceof AsError && original.cause !== undefined ? original.cause : original;
+    as.log.error(`http ${route} ${id}: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`);
+    return reply.code(500).send({ type: 'internal', detail: `internal error (request id ${id})` });
+  }
+  if (error.httpStatus >= 500) as.log.warn(`http ${route}: ${error.code}: ${error.message}`);
+  else as.log.info(`http ${route}: ${error.code}`);
+  return reply.code(error.httpStatus).send({ type: error.code, detail: error.message });
+}
