@@ -30,21 +30,27 @@ describe.skipIf(!capabilities.kbs || !capabilities.sqliteStorage)('two KBS repli
     dir = makeTempDir();
     const admin = writeAdminKeys(dir);
     const chain = await writeSignerChain(dir);
-    const config = kbsConfigToml({
-      adminPublicKeyPath: admin.publicKeyPath,
-      storage: { kind: 'Sqlite', path: join(dir, 'shared.sqlite') },
-      tokenTrust: { kind: 'cert-chain', signerKeyPath: chain.keyPath, signerCertChainPath: chain.certChainPath, caCertPath: chain.caCertPath },
-    });
+    const config = (workerCount?: number): string =>
+      kbsConfigToml({
+        adminPublicKeyPath: admin.publicKeyPath,
+        storage: { kind: 'Sqlite', path: join(dir, 'shared.sqlite') },
+        tokenTrust: { kind: 'cert-chain', signerKeyPath: chain.keyPath, signerCertChainPath: chain.certChainPath, caCertPath: chain.caCertPath },
+        ...(workerCount === undefined ? {} : { workerCount }),
+      });
     // Start one after the other: the second start also checks that an existing store is reused.
-    a = await startKbs(config, { dir, configName: 'a.toml' });
-    b = await startKbs(config, { dir, configName: 'b.toml' });
+    // Replica B itself runs two node:cluster workers on one socket, so requests to B alone
+    // already land on different processes.
+    a = await startKbs(config(), { dir, configName: 'a.toml' });
+    b = await startKbs(config(2), { dir, configName: 'b.toml' });
     const token = mintAdminToken(admin.privateKey);
     opA = new IndependentOperator(a.url, token);
     opB = new IndependentOperator(b.url, token);
   });
 
   afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
+    const codes = await Promise.all([a?.stop(), b?.stop()]);
+    // SIGTERM is a clean shutdown for a single process and for a cluster primary with workers.
+    expect(codes).toEqual([0, 0]);
     if (dir !== undefined) removeTempDir(dir);
   });
 
@@ -99,5 +105,12 @@ describe.skipIf(!capabilities.kbs || !capabilities.sqliteStorage)('two KBS repli
       for (const r of [ra, rb]) if (r.status !== 200) expectErrorInformation(r, 401, 'AttestationError');
       if (ok.length === 2) expect(onA.token).toBe(onB.token);
     }
+  });
+
+  it('keeps sessions consistent across the cluster workers of one replica', async () => {
+    const guests = Array.from({ length: 12 }, () => new IndependentGuest(b.url, generateTeeKey('P-256')));
+    await Promise.all(guests.map((g) => g.rcar()));
+    const responses = await Promise.all(guests.flatMap((g) => [g.getResource(RESOURCE), g.getResource(RESOURCE)]));
+    responses.forEach((response, i) => expect(guests[Math.floor(i / 2)]?.decrypt(response).plaintext.toString()).toBe('v2'));
   });
 });

@@ -22,6 +22,8 @@ export interface KbsConfigOptions {
   readonly sessionTimeoutMinutes?: number;
   /** `[http_server] payload_request_size`, MiB. */
   readonly payloadRequestSizeMiB?: number;
+  /** `[http_server] worker_count` (node:cluster workers sharing the socket). */
+  readonly workerCount?: number;
   readonly issuer?: string;
   /** `audience` of the identity provider (optional upstream). */
   readonly audience?: string;
@@ -38,6 +40,7 @@ export function kbsConfigToml(options: KbsConfigOptions): string {
     'insecure_http = true',
   ];
   if (options.payloadRequestSizeMiB !== undefined) lines.push(`payload_request_size = ${options.payloadRequestSizeMiB}`);
+  if (options.workerCount !== undefined) lines.push(`worker_count = ${options.workerCount}`);
   lines.push('', '[attestation_token]');
   if (options.tokenTrust.kind === 'insecure-header-jwk') {
     lines.push('insecure_header_jwk = true');

@@ -1,14 +1,15 @@
 /**
- * Starts the KBS as a real process (`tsx services/kbs/src/main.ts --config-file F`), waits for
- * its `listening on http://HOST:PORT` line, and guarantees it is gone afterwards: the process
- * runs in its own process group under coreutils `timeout` (a hard ceiling if this test process
- * itself is killed), `stop()` sends SIGTERM to the whole group and SIGKILL after a grace
- * period, and an exit hook kills whatever is still registered.
+ * Starts the KBS as a real process (`node --import tsx services/kbs/src/main.ts --config-file F`,
+ * i.e. what the `tsx` CLI runs, minus its signal-relaying wrapper process), waits for its
+ * `listening on http://HOST:PORT` line, and guarantees it is gone afterwards: the process runs
+ * in its own process group under coreutils `timeout` (a hard ceiling if this test process itself
+ * is killed), `stop()` delivers exactly one SIGTERM to the KBS (as Kubernetes does) and SIGKILLs
+ * the whole group after a grace period, and an exit hook kills whatever is still registered.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KBS_MAIN, REPO_ROOT, TSX_BIN } from './paths.ts';
+import { KBS_MAIN, REPO_ROOT } from './paths.ts';
 
 export interface KbsProcess {
   /** Base URL, e.g. `http://127.0.0.1:41234`. */
@@ -52,7 +53,11 @@ const LISTENING = /listening on (https?:\/\/[^\s"'\\,}]+)/;
 export async function startKbs(configToml: string, options: StartKbsOptions): Promise<KbsProcess> {
   const configPath = join(options.dir, options.configName ?? 'kbs-config.toml');
   writeFileSync(configPath, configToml);
-  const child = spawn('timeout', ['-s', 'KILL', String(PROCESS_CEILING_S), TSX_BIN, KBS_MAIN, '--config-file', configPath], {
+  // `--foreground`: timeout relays signals to the KBS only, not to the whole group, so a cluster
+  // primary sees one SIGTERM (a second one means "stop now" to it). On the ceiling the KBS is
+  // SIGKILLed and its cluster workers stop on the IPC disconnect.
+  const args = ['--foreground', '-s', 'KILL', String(PROCESS_CEILING_S), process.execPath, '--import', 'tsx', KBS_MAIN, '--config-file', configPath];
+  const child = spawn('timeout', args, {
     cwd: REPO_ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -100,12 +105,17 @@ export async function startKbs(configToml: string, options: StartKbsOptions): Pr
     alive: () => !exited,
     async stop(graceMs = 5000) {
       if (exited) return exitPromise;
-      killGroup(child, 'SIGTERM');
+      // Only the `timeout` wrapper gets SIGTERM; it relays it once to the KBS.
+      if (child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
       const timer = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
       const code = await exitPromise;
       clearTimeout(timer);
-      // tsx's own child may outlive the wrapper for a moment; make sure the group is empty.
-      killGroup(child, 'SIGKILL');
+      // Cluster workers may outlive the primary for a moment; make sure the group is empty.
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // The group is already gone.
+      }
       return code;
     },
   };
