@@ -103,6 +103,8 @@ export interface PluginDeps {
   /** Rejects with KbsError (AdminAuthInitialization, upstream's quirk for plugin admin paths) when denied. */
   authorizeAdmin(headers: RequestHeaders, uri: string): Promise<void>;
   readonly onPolicyDecision?: (result: 'allow' | 'deny' | 'error') => void;
+  /** Called after a token-authorised answer was produced (audit: what went to which attested TEE). */
+  readonly onRelease?: (event: { plugin: string; path: string; issuer: string | undefined; status: string | undefined }) => void;
 }
 
 export interface RequestHeaders {
@@ -161,7 +163,11 @@ export async function handlePluginRequest(pluginName: string, request: PluginReq
   if (!allowed) throw kbsErrors.policyDeny(`${ALLOW_RULE_NAME} is not true for ${pluginName}/${request.path.join('/')}`);
 
   const plaintext = await runPlugin(plugin, request);
-  if (!plugin.encrypted(request)) return { contentType: 'text/xml', body: plaintext };
+  const release = (): void => deps.onRelease?.({ plugin: pluginName, path: request.path.join('/'), issuer: stringClaim(claims, 'iss'), status: earStatus(claims) });
+  if (!plugin.encrypted(request)) {
+    release();
+    return { contentType: 'text/xml', body: plaintext };
+  }
   let teePubKey;
   try {
     teePubKey = deps.tokenVerifier.extractTeePubKey(claims);
@@ -169,12 +175,30 @@ export async function handlePluginRequest(pluginName: string, request: PluginReq
     throw kbsErrors.tokenVerifier(`tee-pubkey in the token claims is invalid: ${(error as Error).message}`);
   }
   if (teePubKey === undefined) throw kbsErrors.tokenVerifier('no tee-pubkey in the token claims');
+  let body: string;
   try {
-    return { contentType: 'application/json', body: JSON.stringify(encryptForTeeKey(plaintext, teePubKey)) };
+    body = JSON.stringify(encryptForTeeKey(plaintext, teePubKey));
   } catch (error) {
     if (error instanceof KbsError) throw error;
     throw kbsErrors.jwe((error as Error).message);
   }
+  release();
+  return { contentType: 'application/json', body };
+}
+
+function stringClaim(claims: JsonObject, name: string): string | undefined {
+  const value = claims[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** `submods.cpu0["ear.status"]` of an EAR token, when present. */
+function earStatus(claims: JsonObject): string | undefined {
+  const submods = claims['submods'];
+  if (typeof submods !== 'object' || submods === null || Array.isArray(submods)) return undefined;
+  const cpu0 = submods['cpu0'];
+  if (typeof cpu0 !== 'object' || cpu0 === null || Array.isArray(cpu0)) return undefined;
+  const status = cpu0['ear.status'];
+  return typeof status === 'string' ? status : undefined;
 }
 
 const ALLOW_RULE_NAME = 'data.policy.allow';

@@ -537,6 +537,32 @@ test('malformed HTTP and oversized headers get ErrorInformation on the raw socke
   expect(huge).toContain(`${ERR}HeadersTooLarge`);
 });
 
+test('audit log: admin identity and releases are logged; tokens, keys and evidence never are', async () => {
+  const lines: string[] = [];
+  await h.close();
+  h = await startHarness({ logLines: lines });
+  admin = await h.adminToken({ role: 'admin', sub: 'alice' });
+  await setResource('default/key/one', 'secret-one');
+  await setResourcePolicy(ALLOW_ALL_RESOURCE_POLICY);
+  const guest = new Guest(h.app);
+  const token = await guest.rcar();
+  expect((await guest.getResource('default/key/one')).statusCode).toBe(200);
+  expect((await guest.getResource('default/key/one', { cookie: guest.cookie, bearer: 'forged.token.value' })).statusCode).toBe(200); // the session token comes first
+  await guest.attest(guest.attestation({ reportData: 'AAAA' }));
+  const bad = new Guest(h.app);
+  await bad.auth();
+  await bad.attest(bad.attestation({ reportData: Buffer.alloc(48, 9).toString('base64') }));
+  const log = lines.join('');
+  expect(log).toContain('"audit":"admin"');
+  expect(log).toContain('"role":"admin"');
+  expect(log).toContain('"subject":"alice"');
+  expect(log).toContain('"audit":"release"');
+  expect(log).toContain('"path":"default/key/one"');
+  for (const secret of [admin, token, token.split('.')[2] ?? 'x', 'secret-one', guest.nonce ?? 'x', bad.nonce ?? 'x', guest.teePubKey.kty === 'EC' ? guest.teePubKey.x : 'x']) {
+    expect(log).not.toContain(secret);
+  }
+});
+
 describe('storage wiring', () => {
   test('LocalFs storage also serves a nested CSI-style tree under <dir_path>/repository', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kbs-localfs-'));

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Server as HttpsServer } from 'node:https';
 import Fastify, { LogController, type FastifyError, type FastifyHttpsOptions, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
-import { AdminDenied, type AdminAuthorizer } from './admin/authorizer.ts';
+import { AdminDenied, type AdminAuthorizer, type AdminIdentity } from './admin/authorizer.ts';
 import { handleSetAttestationPolicy } from './admin/attestationPolicy.ts';
 import { handleQueryReferenceValue, handleRegisterReferenceValue } from './admin/referenceValue.ts';
 import { handleListResourcePolicies, handleSetResourcePolicy } from './admin/resourcePolicyAdmin.ts';
@@ -148,9 +148,13 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
     return errorReply(reply, kbsErrors.methodNotAllowed('POST', '/metrics'));
   });
 
+  // Audit trail: every admin call that got through, with who (role/sub/iss), never the token.
+  const audit = (request: FastifyRequest, identity: AdminIdentity): void => {
+    request.log.info({ audit: 'admin', method: request.method, path: splitUrl(request.url).path, ...identity }, 'admin call authorized');
+  };
   const authorizeBuiltin = async (request: FastifyRequest, endpoint: string): Promise<void> => {
     try {
-      await deps.admin.authorize(request.headers.authorization, request.url);
+      audit(request, await deps.admin.authorize(request.headers.authorization, request.url));
     } catch (error) {
       if (error instanceof AdminDenied) throw kbsErrors.adminAccess(endpoint, error.message);
       throw error;
@@ -222,13 +226,14 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
         policy: deps.policy,
         authorizeAdmin: async (headers, uri) => {
           try {
-            await deps.admin.authorize(headers.authorization, uri);
+            audit(request, await deps.admin.authorize(headers.authorization, uri));
           } catch (error) {
             if (error instanceof AdminDenied) throw kbsErrors.adminAuthInitialization(error.message);
             throw error;
           }
         },
         onPolicyDecision: (result) => deps.metrics.policyDecision(result),
+        onRelease: (event) => request.log.info({ audit: 'release', ...event }, 'plugin answer released to an attested TEE'),
       });
       const payload = typeof response.body === 'string' ? response.body : Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength);
       return reply.type(response.contentType).send(payload);

@@ -12,16 +12,23 @@ export class AdminDenied extends Error {}
 
 const BEARER = /^Bearer +([^\s]+)\s*$/i;
 
+/** Who was let in, for the audit log (never the token itself). */
+export interface AdminIdentity {
+  readonly role?: string;
+  readonly subject?: string;
+  readonly issuer?: string;
+}
+
 export interface AdminAuthorizer {
   readonly mode: AdminConfig['mode'];
-  /** Resolves when allowed; rejects with AdminDenied (reason = upstream's text) otherwise. */
-  authorize(authorization: string | undefined, uri: string): Promise<void>;
+  /** Resolves with the caller's identity when allowed; rejects with AdminDenied (reason = upstream's text) otherwise. */
+  authorize(authorization: string | undefined, uri: string): Promise<AdminIdentity>;
 }
 
 export async function createAdminAuthorizer(config: AdminConfig, now: () => number = Date.now): Promise<AdminAuthorizer> {
   switch (config.mode) {
     case 'InsecureAllowAll':
-      return { mode: config.mode, authorize: async () => {} };
+      return { mode: config.mode, authorize: async () => ({}) };
     case 'DenyAll':
       return {
         mode: config.mode,
@@ -42,6 +49,11 @@ export async function createAdminAuthorizer(config: AdminConfig, now: () => numb
           const role = claims['role'];
           if (typeof role !== 'string') throw new AdminDenied('Admin access denied: Missing required `role` claim in JWT');
           if (!acl.allows(role, uri)) throw new AdminDenied(`Admin access denied: Role ${role} not allowed for path ${uri}`);
+          return {
+            role,
+            ...(typeof claims.sub === 'string' ? { subject: claims.sub } : {}),
+            ...(typeof claims.iss === 'string' ? { issuer: claims.iss } : {}),
+          };
         },
       };
     }

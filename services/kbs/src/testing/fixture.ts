@@ -59,6 +59,8 @@ export interface HarnessOptions {
   readonly store?: MemoryStore;
   /** Open the store the config names (e.g. LocalFs) instead of a MemoryStore. */
   readonly useConfiguredStore?: boolean;
+  /** Receives the server's JSON log lines (level info). */
+  readonly logLines?: string[];
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -75,6 +77,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     now: () => clock.now,
     ...(options.useConfiguredStore === true ? {} : { store }),
     ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
+    ...(options.logLines === undefined ? {} : { logger: { level: 'info', stream: { write: (line: string) => void options.logLines?.push(line) } } }),
   });
   const app = kbs.apps[0];
   if (app === undefined) throw new Error('no app');
