@@ -51,14 +51,14 @@ export function decodeEvidence(text: unknown, field: string): Json {
 }
 
 export function parseTee(value: unknown, field: string): TeeName {
-  if (!isTeeName(value)) throw invalid(`${field}: unknown TEE ${JSON.stringify(value).slice(0, 64)} (expected one of ${TEE_NAMES.join(', ')})`);
+  if (!isTeeName(value)) throw invalid(`${field}: unknown TEE ${String(JSON.stringify(value)).slice(0, 64)} (expected one of ${TEE_NAMES.join(', ')})`);
   return value;
 }
 
 export function parseHashAlgorithm(value: unknown, field: string): HashAlgorithm {
   if (value === undefined || value === null || value === '') return 'sha384';
   if (typeof value !== 'string' || !(HASH_ALGORITHMS as readonly string[]).includes(value)) {
-    throw invalid(`${field}: unsupported hash algorithm ${JSON.stringify(value).slice(0, 32)} (${HASH_ALGORITHMS.join(', ')})`);
+    throw invalid(`${field}: unsupported hash algorithm ${String(JSON.stringify(value)).slice(0, 32)} (${HASH_ALGORITHMS.join(', ')})`);
   }
   return value as HashAlgorithm;
 }

@@ -22,6 +22,7 @@ export const AS_ERROR_CODES = [
   'invalid_reference_value',
   'rvps_unavailable',
   'payload_too_large',
+  'unsupported_media_type',
   'internal',
 ] as const;
 export type AsErrorCode = (typeof AS_ERROR_CODES)[number];
@@ -46,6 +47,7 @@ export const AS_ERRORS: Readonly<Record<AsErrorCode, Mapping>> = {
   invalid_reference_value: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400, title: 'RVPS message rejected (version, type, payload)' },
   rvps_unavailable: { grpc: GrpcStatus.UNAVAILABLE, http: 503, title: 'the RVPS (storage or remote service) failed' },
   payload_too_large: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 413, title: 'request body over the limit' },
+  unsupported_media_type: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 415, title: 'REST body without Content-Type: application/json' },
   internal: { grpc: GrpcStatus.INTERNAL, http: 500, title: 'unexpected server error (see the log line with the request id)' },
 };
 

@@ -38,6 +38,8 @@ export function buildAsRestServer(as: ComposedAs, options: RestServerOptions = {
       ? Fastify(base)
       : (Fastify({ ...(base as unknown as FastifyHttpsOptions<HttpsServer>), https: { key: options.https.key, cert: options.https.cert } }) as unknown as FastifyInstance);
 
+  // Like actix's JSON extractor: bodies must be application/json.
+  app.removeContentTypeParser('text/plain');
   app.decorateRequest('asRoute', 'other');
   const route = (label: RouteLabel) => async (request: { asRoute: string }) => {
     request.asRoute = label;
@@ -50,7 +52,7 @@ export function buildAsRestServer(as: ComposedAs, options: RestServerOptions = {
     let classified: AsError;
     if (error instanceof AsError) classified = error;
     else if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') classified = new AsError('payload_too_large', `request body is larger than ${bodyLimit} bytes`);
-    else if ((error as FastifyError).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') classified = new AsError('invalid_request', 'Content-Type must be application/json');
+    else if ((error as FastifyError).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') classified = new AsError('unsupported_media_type', 'Content-Type must be application/json');
     else if (typeof (error as FastifyError).statusCode === 'number' && ((error as FastifyError).statusCode ?? 500) < 500) {
       // JSON syntax errors and similar rejections fastify makes before a handler runs.
       classified = new AsError('invalid_request', `malformed request: ${error.message}`);

@@ -1,0 +1,110 @@
+/**
+ * Invariant: an upstream-format as-config.json loads as is (legacy keys ignored), its storage
+ * persists policies and the signing key across restarts, its token-broker settings reach the
+ * token; no file means in-memory defaults with a loud warning; a broken file is a startup error
+ * naming the key. Also the serve flags keep upstream's rules (-t and -k together).
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { composeAs } from './compose.ts';
+import { AsConfigError, loadAsConfig, parseAsConfig } from './config.ts';
+import { parseServeArgs, UsageError } from './serve.ts';
+import { b64urlJson, RUNTIME_DATA, sampleEvidence } from './testing/fixtures.ts';
+import { decodeRestAttestationRequest } from './decodeRequest.ts';
+
+function upstreamConfig(dir: string): Record<string, unknown> {
+  const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' });
+  writeFileSync(join(dir, 'token.key'), key);
+  return {
+    work_dir: '/var/lib/attestation-service/',
+    storage_backend: { storage_type: 'LocalFs', backends: { local_fs: { dir_path: join(dir, 'storage') } } },
+    rvps_config: { type: 'BuiltIn', extractors: { swid_extractor: {} } },
+    attestation_token_broker: {
+      type: 'Ear',
+      duration_min: 10,
+      issuer_name: 'test-as',
+      policy_dir: '/opt/confidential-containers/attestation-service/policies',
+      signer: { key_path: join(dir, 'token.key') },
+    },
+    verifier_config: {
+      snp_verifier: { vcek_sources: [{ type: 'OfflineStore', path: join(dir, 'kds-store') }, { type: 'KDS' }] },
+      dcap_verifier: { collateral_service: 'https://pccs.example:8081/sgx/certification/v4/', tcb_update_type: 'standard' },
+    },
+  };
+}
+
+describe('as-config.json', () => {
+  test('an upstream-format file loads, persists and shapes the token', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'as-config-'));
+    const file = join(dir, 'as-config.json');
+    writeFileSync(file, JSON.stringify(upstreamConfig(dir), null, 2));
+    const config = await loadAsConfig(file);
+    expect(config.storage).toMatchObject({ storageType: 'LocalFs', localFs: { dirPath: join(dir, 'storage') } });
+    expect(config.attestation.tokenBroker).toMatchObject({ durationMin: 10, issuerName: 'test-as', signer: { keyPath: join(dir, 'token.key') } });
+    expect(config.warnings).toEqual([]);
+
+    const first = await composeAs(config);
+    const token = await first.evaluate(decodeRestAttestationRequest({ verification_requests: [{ tee: 'sample', evidence: b64urlJson(sampleEvidence()), runtime_data: { structured: RUNTIME_DATA } }], policy_ids: [] }).requests, []);
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { iss: string; iat: number; exp: number };
+    expect(payload.iss).toBe('test-as');
+    expect(payload.exp - payload.iat).toBe(600);
+    await first.service.setPolicy('kept_cpu', 'package policy\ndefault hardware := 2\n');
+    const jwks = first.service.jwks();
+    await first.close();
+
+    const second = await composeAs(await loadAsConfig(file));
+    expect(await second.service.listPolicies()).toContain('kept_cpu');
+    expect(second.service.jwks()).toEqual(jwks);
+    await second.close();
+  });
+
+  test('no file: in-memory defaults, with a warning that nothing persists', async () => {
+    const config = await loadAsConfig(undefined);
+    expect(config.storage.storageType).toBe('Memory');
+    expect(config.attestation.rvps).toEqual({ type: 'BuiltIn' });
+    expect(config.warnings.join('\n')).toMatch(/WARNING: storage_backend is Memory .* lost when this process exits/);
+  });
+
+  test('GrpcRemote addresses get upstream\'s http:// default', () => {
+    expect(parseAsConfig({ rvps_config: { type: 'GrpcRemote', address: 'rvps:50003' } }).attestation.rvps).toEqual({ type: 'GrpcRemote', address: 'http://rvps:50003' });
+  });
+
+  test.each<[string, unknown, RegExp]>([
+    ['unsupported storage', { storage_backend: { storage_type: 'Redis' } }, /storage_backend\.storage_type: Redis is not supported/],
+    ['bad duration', { attestation_token_broker: { duration_min: 'ten' } }, /attestation_token_broker\.duration_min/],
+    ['unknown RVPS type', { rvps_config: { type: 'Remote' } }, /rvps_config\.type: unknown RVPS type/],
+    ['not an object', [], /expected a table\/object/],
+  ])('%s → AsConfigError naming the key', (_name, raw, message) => {
+    expect(() => parseAsConfig(raw)).toThrow(AsConfigError);
+    expect(() => parseAsConfig(raw)).toThrow(message);
+  });
+
+  test('unreadable and non-JSON files are startup errors', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'as-config-'));
+    await expect(loadAsConfig(join(dir, 'missing.json'))).rejects.toThrow(/cannot read config file .*ENOENT/);
+    writeFileSync(join(dir, 'bad.json'), '{"storage_backend": ');
+    await expect(loadAsConfig(join(dir, 'bad.json'))).rejects.toThrow(/not valid JSON/);
+  });
+
+  test('a verifier_config the verifiers reject stops startup', async () => {
+    await expect(composeAs(parseAsConfig({ verifier_config: { dcap_verifier: { tcb_update_type: 'early' } } }))).rejects.toThrow(/dcap_verifier\.collateral_service/);
+  });
+});
+
+describe('serve flags', () => {
+  test.each<[string[], object]>([
+    [[], { grpcSocket: '127.0.0.1:3000' }],
+    [['-c', 'f.json', '-s', '0.0.0.0:50004'], { configFile: 'f.json', grpcSocket: '0.0.0.0:50004' }],
+    [['--rest-socket', '127.0.0.1:8080'], { restSocket: '127.0.0.1:8080' }],
+    [['--socket', '[::1]:0', '--rest-socket', '[::1]:0', '-t', 'c.pem', '-k', 'k.pem'], { grpcSocket: '[::1]:0', restSocket: '[::1]:0', tls: { certPath: 'c.pem', keyPath: 'k.pem' } }],
+  ])('%j', (argv, expected) => {
+    expect(parseServeArgs(argv)).toEqual(expected);
+  });
+
+  test.each([[['-t', 'c.pem']], [['--socket', 'localhost']], [['--socket', 'h:99999']], [['--bogus']]])('%j is a usage error', (argv) => {
+    expect(() => parseServeArgs(argv)).toThrow(UsageError);
+  });
+});

@@ -1,0 +1,212 @@
+/**
+ * Invariant: the gRPC AS speaks upstream's wire contract over a real loopback socket. Evidence
+ * bound to its runtime data yields an EAR that verifies with the service's JWKS (sample, SNP and
+ * TDX through the test PKIs); every malformed or rejected request gets the status of the error
+ * registry with a message naming the problem; policies and reference values round-trip, the
+ * latter also through a second AS configured with `GrpcRemote` pointing at the first.
+ */
+import { createHash } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { compactVerify, importJWK, type JWK } from 'jose';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { AttestationServiceClient, HealthClient, ReferenceValueProviderServiceClient, type AttestationResponse, type HealthCheckResponse } from '@trustee/grpc';
+import { canonicalJson } from '@trustee/protocol';
+import { MemoryStore } from '@trustee/storage';
+import { createTestSnpReport } from '@trustee/verifiers/testing/snpFactory.ts';
+import { tdxEvidence } from '@trustee/verifiers/testing/tdxFactory.ts';
+import { composeAs } from './compose.ts';
+import { parseAsConfig } from './config.ts';
+import { startListeners, type RunningAs } from './serve.ts';
+import { b64urlJson, composeTestAs, RUNTIME_DATA, rpc, rpcError, sampleEvidence, type TestAs } from './testing/fixtures.ts';
+
+type Claims = Record<string, unknown>;
+
+let as: TestAs;
+let running: RunningAs;
+let client: grpc.Client;
+let rvpsClient: grpc.Client;
+
+beforeAll(async () => {
+  as = await composeTestAs();
+  running = await startListeners(as.composed, { grpcSocket: '127.0.0.1:0' });
+  const address = running.grpc?.address ?? '';
+  client = new AttestationServiceClient(address, grpc.credentials.createInsecure());
+  rvpsClient = new ReferenceValueProviderServiceClient(address, grpc.credentials.createInsecure());
+});
+
+afterAll(async () => {
+  client.close();
+  rvpsClient.close();
+  await running.close();
+});
+
+async function verifiedPayload(token: string): Promise<Claims> {
+  const jwks = as.composed.service.jwks() as { keys: JWK[] };
+  const key = await importJWK(jwks.keys[0] as JWK, 'ES256');
+  const { payload } = await compactVerify(token, key, { algorithms: ['ES256'] });
+  return JSON.parse(new TextDecoder().decode(payload)) as Claims;
+}
+
+function cpu0(payload: Claims): Claims {
+  return (payload['submods'] as Claims)['cpu0'] as Claims;
+}
+
+function request(item: Record<string, unknown>, policyIds: string[] = []): object {
+  return { verification_requests: [item], policy_ids: policyIds };
+}
+
+describe('AttestationEvaluate', () => {
+  test('sample evidence bound to structured runtime data → EAR verifying with the JWKS', async () => {
+    const response = await rpc<AttestationResponse>(
+      client,
+      'AttestationEvaluate',
+      request({ tee: 'sample', evidence: b64urlJson(sampleEvidence()), structured_runtime_data: JSON.stringify(RUNTIME_DATA), runtime_data_hash_algorithm: '' }),
+    );
+    const payload = await verifiedPayload(response.attestation_token);
+    const submod = cpu0(payload);
+    expect(submod['ear.appraisal-policy-id']).toBe('default');
+    expect((submod['ear.veraison.annotated-evidence'] as Claims)['runtime_data_claims']).toEqual(RUNTIME_DATA);
+  });
+
+  test('sha512 runtime-data hash and init-data TOML are honoured', async () => {
+    const runtime = { nonce: 'n', 'tee-pubkey': RUNTIME_DATA['tee-pubkey'] };
+    const evidence = { svn: '1', report_data: createHash('sha512').update(canonicalJson(runtime)).digest('base64') };
+    const toml = 'version = "0.1.0"\nalgorithm = "sha384"\n[data]\n"aa.toml" = "x = 1"\n';
+    const response = await rpc<AttestationResponse>(
+      client,
+      'AttestationEvaluate',
+      request({ tee: 'sample', evidence: b64urlJson(evidence), structured_runtime_data: JSON.stringify(runtime), runtime_data_hash_algorithm: 'sha512', init_data_toml: toml }),
+    );
+    const annotated = cpu0(await verifiedPayload(response.attestation_token))['ear.veraison.annotated-evidence'] as Claims;
+    expect(annotated['init_data_claims']).toEqual({ 'aa.toml': { x: 1 } });
+  });
+
+  test('SNP factory evidence with raw runtime data, trusted through the configured test PKI', async () => {
+    const nonce = new Uint8Array(64).fill(0x5a);
+    const snp = await createTestSnpReport({ product: 'Milan', reportData: nonce });
+    const response = await rpc<AttestationResponse>(client, 'AttestationEvaluate', request({ tee: 'snp', evidence: b64urlJson(snp.evidence), raw_runtime_data: Buffer.from(nonce).toString('base64url') }));
+    const annotated = cpu0(await verifiedPayload(response.attestation_token))['ear.veraison.annotated-evidence'] as Claims;
+    expect(annotated['report_data']).toBe(Buffer.from(nonce).toString('hex'));
+    expect(annotated['snp']).toMatchObject({ policy_debug_allowed: expect.anything() as unknown });
+  });
+
+  test('TDX factory evidence with the platform collateral', async () => {
+    const nonce = new Uint8Array(64).fill(0x11);
+    const evidence = tdxEvidence(as.tdx.quote({ reportData: nonce }));
+    const response = await rpc<AttestationResponse>(client, 'AttestationEvaluate', request({ tee: 'tdx', evidence: b64urlJson(evidence), raw_runtime_data: Buffer.from(nonce).toString('base64url') }));
+    const annotated = cpu0(await verifiedPayload(response.attestation_token))['ear.veraison.annotated-evidence'] as Claims;
+    expect(annotated['tdx']).toMatchObject({ quote: expect.anything() as unknown });
+  });
+
+  test.each<[string, Record<string, unknown>, grpc.status, RegExp]>([
+    ['padded base64url evidence', { tee: 'sample', evidence: `${b64urlJson(sampleEvidence())}=` }, grpc.status.INVALID_ARGUMENT, /invalid_request: verification_requests\[0\]\.evidence: not base64url/],
+    ['evidence that is not JSON', { tee: 'sample', evidence: Buffer.from('not json').toString('base64url') }, grpc.status.INVALID_ARGUMENT, /evidence: not a JSON document/],
+    ['unknown TEE', { tee: 'quantum', evidence: b64urlJson(sampleEvidence()) }, grpc.status.INVALID_ARGUMENT, /unknown TEE "quantum"/],
+    ['TEE without a verifier', { tee: 'cca', evidence: b64urlJson({}) }, grpc.status.INVALID_ARGUMENT, /unsupported_tee/],
+    ['unknown hash algorithm', { tee: 'sample', evidence: b64urlJson(sampleEvidence()), runtime_data_hash_algorithm: 'md5' }, grpc.status.INVALID_ARGUMENT, /unsupported hash algorithm "md5"/],
+    ['structured runtime data that is not JSON', { tee: 'sample', evidence: b64urlJson(sampleEvidence()), structured_runtime_data: '{' }, grpc.status.INVALID_ARGUMENT, /structured_runtime_data: not a JSON document/],
+    ['bad init-data TOML', { tee: 'sample', evidence: b64urlJson(sampleEvidence()), init_data_toml: 'version = ' }, grpc.status.INVALID_ARGUMENT, /invalid_request/],
+    ['malformed SNP evidence', { tee: 'snp', evidence: b64urlJson({ attestation_report: 5 }) }, grpc.status.INVALID_ARGUMENT, /malformed_evidence/],
+    ['runtime data the evidence is not bound to', { tee: 'sample', evidence: b64urlJson(sampleEvidence()), structured_runtime_data: '{"nonce":"other"}' }, grpc.status.PERMISSION_DENIED, /verification_failed: .*report_data/],
+  ])('%s → typed status', async (_name, item, status, message) => {
+    const error = await rpcError(client, 'AttestationEvaluate', request(item));
+    expect(grpc.status[error.code]).toBe(grpc.status[status]);
+    expect(error.details).toMatch(message);
+  });
+
+  test('no verification requests → INVALID_ARGUMENT', async () => {
+    const error = await rpcError(client, 'AttestationEvaluate', { verification_requests: [], policy_ids: [] });
+    expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(error.details).toMatch(/No verification requests provided/);
+  });
+
+  test('an unknown policy id → NOT_FOUND naming <id>_cpu', async () => {
+    const error = await rpcError(client, 'AttestationEvaluate', request({ tee: 'sample', evidence: b64urlJson(sampleEvidence()), structured_runtime_data: JSON.stringify(RUNTIME_DATA) }, ['nope']));
+    expect(error.code).toBe(grpc.status.NOT_FOUND);
+    expect(error.details).toMatch(/nope_cpu/);
+  });
+});
+
+describe('policies', () => {
+  const rego = 'package policy\nimport rego.v1\ndefault executables := 3\ndefault hardware := 2\ndefault configuration := 2\ntrust_claims := {"executables": executables, "hardware": hardware, "configuration": configuration}\n';
+
+  test('set / list / get / delete, and evaluation with the new policy', async () => {
+    await rpc(client, 'SetAttestationPolicy', { policy_id: 'mine_cpu', policy: Buffer.from(rego).toString('base64url') });
+    expect((await rpc<{ policy_ids: string[] }>(client, 'ListAttestationPolicies', {})).policy_ids).toEqual(expect.arrayContaining(['default_cpu', 'mine_cpu']));
+    const got = await rpc<{ policy: string }>(client, 'GetAttestationPolicy', { policy_id: 'mine_cpu' });
+    expect(Buffer.from(got.policy, 'base64url').toString('utf8')).toBe(rego);
+
+    const response = await rpc<AttestationResponse>(client, 'AttestationEvaluate', request({ tee: 'sample', evidence: b64urlJson(sampleEvidence()), structured_runtime_data: JSON.stringify(RUNTIME_DATA) }, ['mine']));
+    expect(cpu0(await verifiedPayload(response.attestation_token))['ear.status']).toBe('affirming');
+
+    await rpc(client, 'DeleteAttestationPolicy', { policy_id: 'mine_cpu' });
+    expect((await rpcError(client, 'GetAttestationPolicy', { policy_id: 'mine_cpu' })).code).toBe(grpc.status.NOT_FOUND);
+    expect((await rpcError(client, 'DeleteAttestationPolicy', { policy_id: 'mine_cpu' })).code).toBe(grpc.status.NOT_FOUND);
+  });
+
+  test.each<[string, object, RegExp]>([
+    ['padded base64url', { policy_id: 'p', policy: `${Buffer.from(rego).toString('base64url')}=` }, /policy: not base64url/],
+    ['Rego that does not parse', { policy_id: 'p', policy: Buffer.from('package policy\nallow if {').toString('base64url') }, /invalid_policy: invalid Rego policy/],
+    ['a path-traversal id', { policy_id: '../x', policy: Buffer.from(rego).toString('base64url') }, /invalid_policy: policy id/],
+  ])('SetAttestationPolicy with %s → INVALID_ARGUMENT', async (_name, body, message) => {
+    const error = await rpcError(client, 'SetAttestationPolicy', body);
+    expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(error.details).toMatch(message);
+  });
+});
+
+describe('challenge and health', () => {
+  test('GetAttestationChallenge is empty for every TEE but se', async () => {
+    expect(await rpc(client, 'GetAttestationChallenge', { inner: { tee: 'tdx', tee_params: '' } })).toEqual({ attestation_challenge: '' });
+    expect((await rpcError(client, 'GetAttestationChallenge', { inner: { tee: 'se' } })).code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect((await rpcError(client, 'GetAttestationChallenge', { inner: {} })).code).toBe(grpc.status.INVALID_ARGUMENT);
+  });
+
+  test('grpc.health.v1 reports SERVING', async () => {
+    const health = new HealthClient(running.grpc?.address ?? '', grpc.credentials.createInsecure());
+    try {
+      expect(await rpc<HealthCheckResponse>(health, 'Check', { service: '' })).toEqual({ status: 'SERVING' });
+      expect(await rpc<HealthCheckResponse>(health, 'Check', { service: 'attestation.AttestationService' })).toEqual({ status: 'SERVING' });
+      expect((await rpcError(health, 'Check', { service: 'nope' })).code).toBe(grpc.status.NOT_FOUND);
+    } finally {
+      health.close();
+    }
+  });
+});
+
+describe('reference values', () => {
+  const message = (values: Record<string, unknown>): string => JSON.stringify({ version: '0.1.0', type: 'sample', payload: Buffer.from(JSON.stringify(values)).toString('base64') });
+
+  test('register / query / list / delete through the AS', async () => {
+    await rpc(rvpsClient, 'RegisterReferenceValue', { message: message({ svn: ['1'] }) });
+    type Query = { reference_value_results?: string };
+    expect((await rpc<Query>(rvpsClient, 'QueryReferenceValue', { reference_value_id: 'svn' })).reference_value_results).toBe('["1"]');
+    expect((await rpc<Query>(rvpsClient, 'QueryReferenceValue', { reference_value_id: 'absent' })).reference_value_results).toBeUndefined();
+    const listed = await rpc<{ reference_values: string[] }>(rvpsClient, 'ListReferenceValues', {});
+    expect(listed.reference_values.map((text) => (JSON.parse(text) as { name: string }).name)).toContain('svn');
+    expect(await rpc(rvpsClient, 'DeleteReferenceValue', { reference_value_id: 'svn' })).toEqual({ deleted: true });
+    const bad = await rpcError(rvpsClient, 'RegisterReferenceValue', { message: '{"version":"0.1.0","type":"nope","payload":""}' });
+    expect(bad.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(bad.details).toMatch(/Could not find extractor for nope/);
+  });
+
+  test('a second AS with rvps_config GrpcRemote reads and writes the first one\'s values', async () => {
+    const remote = await composeAs(parseAsConfig({ rvps_config: { type: 'GrpcRemote', address: running.grpc?.address } }), { store: new MemoryStore() });
+    try {
+      await remote.rvps.register(message({ launch_digest: ['abcde'] }));
+      expect(await as.composed.rvps.query('launch_digest')).toEqual(['abcde']);
+      expect(await remote.service.queryReferenceValue('launch_digest')).toEqual(['abcde']);
+      expect(await remote.rvps.delete('launch_digest')).toBe(true);
+      expect(await as.composed.rvps.query('launch_digest')).toBeUndefined();
+    } finally {
+      await remote.close();
+    }
+  });
+
+  test('GrpcRemote pointing at nothing fails at startup', async () => {
+    const probe = new grpc.Server();
+    const port = await new Promise<number>((resolve, reject) => probe.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e === null ? resolve(p) : reject(e))));
+    probe.forceShutdown();
+    await expect(composeAs(parseAsConfig({ rvps_config: { type: 'GrpcRemote', address: `127.0.0.1:${port}` } }))).rejects.toThrow(/remote RVPS at http:\/\/127\.0\.0\.1:\d+ does not answer/);
+  });
+});
