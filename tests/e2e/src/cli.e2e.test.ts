@@ -6,7 +6,8 @@
  * --attestation-token`) works — with tokens trusted through `insecure_header_jwk` and through a
  * CA certificate chain.
  */
-import { writeFileSync } from 'node:fs';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeCli, runCli, type CliResult } from './harness/cli.ts';
@@ -16,7 +17,8 @@ import { writeAdminKeys, writeSignerChain, type AdminKeys } from './harness/keys
 import { capabilities } from './harness/paths.ts';
 import { makeTempDir, removeTempDir } from './harness/tempDir.ts';
 import { decodeJwt } from './independent/guest.ts';
-import { mintAdminToken } from './independent/operator.ts';
+import { jsonBody } from './independent/http.ts';
+import { IndependentOperator, mintAdminToken } from './independent/operator.ts';
 import { generateTeeKey, teeKeyPem, type TeeKeyKind } from './independent/teeKey.ts';
 
 const SECRET = Buffer.from('cli secret\n\u00e9\u0001 binary-safe', 'utf8');
@@ -131,6 +133,86 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli)('kbs-client CLI against 
     const result = await f.cli(['config', '--admin-token-file', tokenFile, 'set-resource-policy', '--deny-all']);
     expect(result.code, describeCli(result)).not.toBe(0);
     expect(result.stderr).toMatch(/AdminAuth|admin access denied/i);
+  });
+});
+
+describe.skipIf(!capabilities.kbs || !capabilities.cli)('kbs-client CLI conveniences and failures (same process contract as upstream)', () => {
+  let f: CliFixture;
+  beforeAll(async () => {
+    f = await setupFixture(async () => ({ kind: 'insecure-header-jwk' }), () => ({ kind: 'Memory' }));
+    const file = f.writeFile('secret.bin', SECRET);
+    expectOk(await f.config(['set-resource', '--path', RESOURCE, '--resource-file', file]));
+    expectOk(await f.config(['set-resource-policy', '--allow-all']));
+  });
+  afterAll(() => teardown(f));
+
+  const stackTrace = /\n\s+at .+:\d+:\d+/;
+
+  it('finds the admin token in ./kbs/config/docker-compose/admin-token, then in $HOME/.trustee/admin-token', async () => {
+    const token = readFileSync(f.adminTokenFile, 'utf8');
+    const cwd = makeTempDir();
+    const home = makeTempDir();
+    try {
+      mkdirSync(join(cwd, 'kbs/config/docker-compose'), { recursive: true });
+      writeFileSync(join(cwd, 'kbs/config/docker-compose/admin-token'), token);
+      const fromCwd = await runCli(['--url', f.kbs.url, 'config', 'get-resource-policy'], { cwd, home });
+      expect(expectOk(fromCwd)).toContain('resource-policy');
+
+      const elsewhere = makeTempDir();
+      mkdirSync(join(home, '.trustee'), { recursive: true });
+      writeFileSync(join(home, '.trustee/admin-token'), token);
+      const fromHome = await runCli(['--url', f.kbs.url, 'config', 'get-resource-policy'], { cwd: elsewhere, home });
+      expect(expectOk(fromHome)).toContain('resource-policy');
+      removeTempDir(elsewhere);
+
+      const anonymous = await runCli(['--url', f.kbs.url, 'config', 'get-resource-policy'], { cwd: home, home: cwd });
+      expect(anonymous.code, describeCli(anonymous)).not.toBe(0);
+    } finally {
+      removeTempDir(cwd);
+      removeTempDir(home);
+    }
+  });
+
+  it('sends the positional INIT_DATA with attest, and the token carries its claims', async () => {
+    const toml = 'version = "0.1.0"\nalgorithm = "sha256"\n\n[data]\n"purpose" = "e2e"\n';
+    const token = expectOk(await f.cli(['attest', toml])).trim();
+    const annotated = (decodeJwt(token).payload.submods as Record<string, Record<string, Record<string, unknown>>>).cpu0?.['ear.veraison.annotated-evidence'];
+    expect(annotated?.init_data_claims).toEqual({ purpose: 'e2e' });
+    expect(annotated?.init_data).toBe(createHash('sha256').update(toml).digest('base64'));
+  });
+
+  it('stores --as-integer --as-single-value reference values as scalars', async () => {
+    expectOk(await f.config(['set-sample-reference-value', '--as-integer', '--as-single-value', 'minimum_minor_version', '4']));
+    expectOk(await f.config(['set-sample-reference-value', '--as-bool', 'debug_allowed', 'false']));
+    const operator = new IndependentOperator(f.kbs.url, readFileSync(f.adminTokenFile, 'utf8').trim());
+    expect(jsonBody(await operator.getReferenceValue('minimum_minor_version'))).toBe(4);
+    expect(jsonBody(await operator.getReferenceValue('debug_allowed'))).toEqual([false]);
+  });
+
+  it.each<[string, () => string[], RegExp]>([
+    ['a resource path with two segments', () => ['get-resource', '--path', 'a/b'], /a\/b|path/i],
+    ['--attestation-token without --tee-key-file', () => ['get-resource', '--path', RESOURCE, '--attestation-token', f.adminTokenFile], /tee-key-file/],
+    ['two policy choices', () => ['config', '--admin-token-file', f.adminTokenFile, 'set-resource-policy', '--allow-all', '--deny-all'], /exactly one|allow-all|deny-all/i],
+    ['a policy file with invalid Rego', () => ['config', '--admin-token-file', f.adminTokenFile, 'set-resource-policy', '--policy-file', f.writeFile('bad.rego', 'package policy\nallow if {')], /PolicyEngineError|policy/i],
+    ['a missing admin token file', () => ['config', '--admin-token-file', join(f.dir, 'nope'), 'get-resource-policy'], /nope|token/i],
+    ['a P-384 TEE key', () => {
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'secp384r1' });
+      return ['get-resource', '--path', RESOURCE, '--tee-key-file', f.writeFile('p384.pem', privateKey.export({ format: 'pem', type: 'pkcs8' }).toString())];
+    }, /P-?256|P-?521|key/i],
+    ['an unknown subcommand', () => ['frobnicate'], /frobnicate|unknown|usage/i],
+  ])('fails with %s: non-zero exit, a message, no secret on stdout, no stack trace', async (_name, args, mentions) => {
+    const result = await f.cli(args());
+    expect(result.code, describeCli(result)).not.toBe(0);
+    expect(result.stdout.trim()).toBe('');
+    expect(result.stderr).toMatch(mentions);
+    expect(result.stderr, describeCli(result)).not.toMatch(stackTrace);
+  });
+
+  it('fails cleanly when the KBS is unreachable', async () => {
+    const result = await runCli(['--url', 'http://127.0.0.1:1', 'get-resource', '--path', RESOURCE, '--rcar-attempts', '1'], { cwd: f.dir });
+    expect(result.code, describeCli(result)).not.toBe(0);
+    expect(result.stderr).toMatch(/127\.0\.0\.1:1|ECONNREFUSED|connect/i);
+    expect(result.stderr, describeCli(result)).not.toMatch(stackTrace);
   });
 });
 
