@@ -1,0 +1,86 @@
+/**
+ * Invariant: upstream's rvps.json forms load (storage/backends/extractors, aliases, the stale
+ * docker-compose keys with a warning), a missing file means SQLite defaults with a warning, and
+ * broken files or security sections stop startup instead of silently changing behaviour.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { DEFAULT_SQLITE_PATH, RvpsConfigError, loadRvpsConfig, parseRvpsConfig } from './config.ts';
+import { parseSocketAddress } from './address.ts';
+
+const fixture = (name: string): string => new URL(`./fixtures/${name}`, import.meta.url).pathname;
+
+describe('loadRvpsConfig', () => {
+  test('upstream LocalFs form with the swid extractor section', async () => {
+    const { config, warnings } = await loadRvpsConfig(fixture('rvps-localfs.json'));
+    expect(config.storage.storageType).toBe('LocalFs');
+    expect(config.storage.localFs.dirPath).toBe('/var/lib/trustee-test/rvps');
+    expect(config.admin).toBeUndefined();
+    expect(warnings.some((warning) => warning.includes('no admin key configured'))).toBe(true);
+  });
+
+  test('snake_case storage alias', async () => {
+    expect((await loadRvpsConfig(fixture('rvps-memory.json'))).config.storage.storageType).toBe('Memory');
+  });
+
+  test('stale docker-compose keys: warned about and, like upstream, in memory', async () => {
+    const { config, warnings } = await loadRvpsConfig(fixture('rvps-compose-stale.json'));
+    expect(config.storage.storageType).toBe('Memory');
+    expect(warnings.some((warning) => warning.includes('stale docker-compose keys') && warning.includes('IN MEMORY'))).toBe(true);
+  });
+
+  test('Sqlite storage and the admin section', async () => {
+    const { config, warnings } = await loadRvpsConfig(fixture('rvps-sqlite-admin.json'));
+    expect(config.storage).toMatchObject({ storageType: 'Sqlite', sqlite: { path: '/var/lib/trustee-test/rvps.sqlite' } });
+    expect(config.admin).toEqual({ publicKeyPath: '/etc/trustee-test/admin.pem', issuer: 'ops', protectRegister: true });
+    expect(warnings).toEqual([]);
+  });
+
+  test('missing file → SQLite under ./data with a warning', async () => {
+    const { config, warnings } = await loadRvpsConfig('/nonexistent/rvps.json');
+    expect(config.storage).toMatchObject({ storageType: 'Sqlite', sqlite: { path: DEFAULT_SQLITE_PATH } });
+    expect(DEFAULT_SQLITE_PATH).toBe(join('data', 'rvps.sqlite'));
+    expect(warnings[0]).toContain('not found');
+  });
+
+  test.each<[string, string, string]>([
+    ['not JSON', '{"storage":', 'not valid JSON'],
+    ['not an object', '[]', 'expected a JSON object'],
+    ['storage not an object', '{"storage": 1}', 'storage: expected an object'],
+    ['unknown storage type', '{"storage": {"storage_type": "Floppy"}}', 'unknown storage type'],
+    ['admin without a key', '{"admin": {"issuer": "x"}}', 'public_key_path or jwks_path required'],
+    ['admin typo', '{"admin": {"public_key_path": "/k", "protect_registr": true}}', 'admin.protect_registr: unknown key'],
+    ['protect_register not boolean', '{"admin": {"public_key_path": "/k", "protect_register": "yes"}}', 'expected a boolean'],
+  ])('rejects %s', async (_name, text, message) => {
+    const path = join(mkdtempSync(join(tmpdir(), 'rvps-config-')), 'rvps.json');
+    writeFileSync(path, text);
+    await expect(loadRvpsConfig(path)).rejects.toThrow(RvpsConfigError);
+    await expect(loadRvpsConfig(path)).rejects.toThrow(message);
+  });
+
+  test('upstream backends trustee-ts does not ship are refused with a pointer', async () => {
+    await expect(loadRvpsConfig(fixture('rvps-postgres.json'))).rejects.toThrow('Postgres is not supported by trustee-ts');
+  });
+
+  test('unknown top-level and extractor keys only warn', () => {
+    const { warnings } = parseRvpsConfig({ work_dir: '/x', extractors: { in_toto_extractor: {} } });
+    expect(warnings).toEqual(expect.arrayContaining([expect.stringContaining('"work_dir"'), expect.stringContaining('extractors.in_toto_extractor')]));
+  });
+});
+
+describe('parseSocketAddress', () => {
+  test.each<[string, string, number]>([
+    ['127.0.0.1:50003', '127.0.0.1', 50003],
+    ['0.0.0.0:0', '0.0.0.0', 0],
+    ['[::1]:8080', '::1', 8080],
+    ['rvps:50003', 'rvps', 50003],
+  ])('%s', (text, host, port) => {
+    expect(parseSocketAddress(text, '-a')).toEqual({ host, port });
+  });
+
+  test.each(['127.0.0.1', ':50003', '::1:50003', '127.0.0.1:70000', 'http://127.0.0.1:1', ''])('rejects %j', (text) => {
+    expect(() => parseSocketAddress(text, '-a')).toThrow('-a: expected HOST:PORT');
+  });
+});
