@@ -1,0 +1,397 @@
+/**
+ * Offline checks of the rendered kustomize overlays and of the compose wiring, run by
+ * scripts/validate-deploy.sh after `kubectl kustomize` and `docker-compose config -q` succeeded:
+ *
+ *   tsx deploy/checks/checkManifests.ts --compose docker-compose.yml OVERLAY=rendered.yaml...
+ *
+ * What a render alone does not catch, and a cluster would only show at run time:
+ * - hardening: every Deployment runs non-root with a read-only root filesystem, no privilege
+ *   escalation, all capabilities dropped, CPU/memory limits, liveness and readiness probes;
+ * - configs: each service config parses with the service's own parser (the KBS, AS and RVPS
+ *   config modules), and every file it names sits on a volume that provides it: key files on
+ *   the Secret that holds that key, databases on a writable volume, never on the read-only root;
+ * - least privilege: a Secret is only mounted where the config uses it, no private key is
+ *   rendered into a ConfigMap or Secret;
+ * - wiring: every Service selects exactly one Deployment and names one of its ports, every
+ *   ConfigMap/PVC a pod names exists.
+ * Exit 0 when all pass; otherwise every problem is listed and the exit code is 1.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, posix, resolve } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { loadKbsConfig } from '../../services/kbs/src/config.ts';
+import { parseAsConfig } from '../../services/as/src/config.ts';
+import { loadRvpsConfig } from '../../services/rvps/src/config.ts';
+
+/** The Secrets deploy/create-secrets.sh creates (not rendered by kustomize) and their keys. */
+const EXTERNAL_SECRETS: Readonly<Record<string, readonly string[]>> = {
+  'trustee-admin-auth': ['public.pub'],
+  'trustee-token-ca': ['ca-cert.pem'],
+  'trustee-token-signer': ['token.key', 'token-cert-chain.pem'],
+};
+
+/** What the compose setup service (deploy/compose/setup.sh) publishes into each key volume. */
+const COMPOSE_KEY_VOLUMES: Readonly<Record<string, readonly string[]>> = {
+  'kbs-keys': ['public.pub', 'ca-cert.pem'],
+  'as-keys': ['token.key', 'token-cert-chain.pem'],
+};
+
+type Obj = Record<string, unknown>;
+
+const problems: string[] = [];
+const notes: string[] = [];
+
+function fail(where: string, message: string): void {
+  problems.push(`${where}: ${message}`);
+}
+
+function isObj(value: unknown): value is Obj {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function obj(value: unknown): Obj {
+  return isObj(value) ? value : {};
+}
+
+function list(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** One place a process can read or write files. */
+interface Mount {
+  readonly target: string;
+  readonly readOnly: boolean;
+  readonly kind: 'secret' | 'configFile' | 'data' | 'tmp' | 'csi' | 'other';
+  /** Secret name, PVC name, ConfigMap name, compose volume name. */
+  readonly source: string;
+  /** Files the volume holds when known (secret keys). */
+  readonly files?: readonly string[];
+  /** For a single-file mount (subPath / bind of a file): the content. */
+  readonly content?: string;
+}
+
+/** Files a service config names, by how they are used. */
+interface ConfigPaths {
+  readonly reads: string[];
+  readonly writes: string[];
+}
+
+/** Parses a config with its service's parser; `undefined` (with a problem recorded) when rejected. */
+async function checkServiceConfig(where: string, configPath: string, content: string, service: 'kbs' | 'as' | 'rvps'): Promise<ConfigPaths | undefined> {
+  const paths: ConfigPaths = { reads: [], writes: [] };
+  const scratch = mkdtempSync(join(tmpdir(), 'trustee-deploy-check-'));
+  const file = join(scratch, basename(configPath));
+  writeFileSync(file, content);
+  try {
+    if (service === 'kbs') {
+      const config = await loadKbsConfig(file);
+      for (const warning of config.warnings) notes.push(`${where}: ${warning}`);
+      paths.reads.push(...config.attestationToken.trustedCertsPaths);
+      if (config.admin.mode === 'AuthenticatedAuthorization') {
+        for (const provider of config.admin.identityProviders) if (provider.publicKeyUri !== undefined) paths.reads.push(provider.publicKeyUri.replace(/^file:\/\//, ''));
+      }
+      const service = obj(config.attestationService.raw);
+      const type = str(service['type']) ?? 'coco_as_builtin';
+      if (type === 'coco_as_builtin' || type === 'CoCoASBuiltIn') {
+        const signer = obj(obj(service['attestation_token_broker'])['signer']);
+        for (const key of ['key_path', 'cert_path']) if (str(signer[key]) !== undefined) paths.reads.push(str(signer[key]) as string);
+      }
+      if (config.httpServer.privateKey !== undefined) paths.reads.push(config.httpServer.privateKey);
+      if (config.httpServer.certificate !== undefined) paths.reads.push(config.httpServer.certificate);
+      if (config.storage.storageType === 'Sqlite') paths.writes.push(dirname(config.storage.sqlite.path));
+      if (config.storage.storageType === 'LocalFs') paths.writes.push(config.storage.localFs.dirPath);
+    } else if (service === 'as') {
+      const config = parseAsConfig(JSON.parse(content) as unknown, basename(configPath));
+      for (const warning of config.warnings) notes.push(`${where}: ${warning}`);
+      const signer = config.attestation.tokenBroker.signer;
+      if (signer !== undefined) paths.reads.push(signer.keyPath, ...(signer.certPath === undefined ? [] : [signer.certPath]));
+      if (config.storage.storageType === 'Sqlite') paths.writes.push(dirname(config.storage.sqlite.path));
+      if (config.storage.storageType === 'LocalFs') paths.writes.push(config.storage.localFs.dirPath);
+      if (config.storage.storageType === 'Memory') fail(where, 'AS storage is Memory: policies are lost on restart');
+    } else {
+      const { config, warnings } = await loadRvpsConfig(file);
+      for (const warning of warnings) notes.push(`${where}: ${warning}`);
+      if (config.storage.storageType === 'Sqlite') paths.writes.push(dirname(config.storage.sqlite.path));
+      if (config.storage.storageType === 'LocalFs') paths.writes.push(config.storage.localFs.dirPath);
+      if (config.storage.storageType === 'Memory') fail(where, 'RVPS storage is Memory: reference values are lost on restart');
+      if (config.admin?.publicKeyPath !== undefined) paths.reads.push(config.admin.publicKeyPath);
+    }
+  } catch (error) {
+    fail(where, `${basename(configPath)} is rejected by the ${service} config parser: ${(error as Error).message}`);
+    return undefined;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  return paths;
+}
+
+/** The mount that serves `path` (longest target prefix). */
+function mountFor(mounts: readonly Mount[], path: string): Mount | undefined {
+  const normal = posix.normalize(path);
+  return mounts
+    .filter((mount) => normal === mount.target || normal.startsWith(mount.target.endsWith('/') ? mount.target : `${mount.target}/`))
+    .sort((a, b) => b.target.length - a.target.length)[0];
+}
+
+/** Checks the files a config names against the mounts, and that each mounted Secret is used. */
+function checkConfigAgainstMounts(where: string, paths: ConfigPaths, mounts: readonly Mount[]): void {
+  const usedSecrets = new Set<string>();
+  for (const path of paths.reads) {
+    const mount = mountFor(mounts, path);
+    if (mount === undefined) {
+      fail(where, `${path} is on no volume (the image has no such file)`);
+      continue;
+    }
+    if (mount.kind === 'secret') {
+      usedSecrets.add(mount.target);
+      const file = posix.relative(mount.target, posix.normalize(path));
+      if (mount.files !== undefined && !mount.files.includes(file)) fail(where, `${path}: the volume ${mount.source} at ${mount.target} holds ${mount.files.join(', ')}, not ${file}`);
+    }
+  }
+  for (const path of paths.writes) {
+    const mount = mountFor(mounts, path);
+    if (mount === undefined) fail(where, `${path} must be writable but is on the read-only root filesystem`);
+    else if (mount.readOnly || (mount.kind !== 'data' && mount.kind !== 'tmp')) fail(where, `${path} must be writable but ${mount.target} is ${mount.readOnly ? 'read-only' : `a ${mount.kind} volume`}`);
+    else if (mount.kind === 'tmp') fail(where, `${path} holds state but ${mount.target} is scratch space (emptyDir/tmpfs)`);
+  }
+  for (const mount of mounts) {
+    if (mount.kind === 'secret' && !usedSecrets.has(mount.target)) fail(where, `mounts ${mount.source} at ${mount.target} but its config uses no file there (least privilege)`);
+  }
+}
+
+function serviceOf(containerName: string, args: readonly string[]): 'kbs' | 'as' | 'rvps' | undefined {
+  const joined = `${containerName} ${args.join(' ')}`;
+  if (/rvps/.test(joined)) return 'rvps';
+  if (/\bas\b|as-config/.test(joined)) return 'as';
+  if (/kbs/.test(joined)) return 'kbs';
+  return undefined;
+}
+
+function configFlag(args: readonly string[]): string | undefined {
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index] ?? '';
+    if (arg === '--config-file' || arg === '--config' || arg === '-c') return args[index + 1];
+    const inline = /^--config(?:-file)?=(.+)$/.exec(arg);
+    if (inline !== null) return inline[1];
+  }
+  return undefined;
+}
+
+function matches(selector: Obj, labels: Obj): boolean {
+  return Object.keys(selector).length > 0 && Object.entries(selector).every(([key, value]) => labels[key] === value);
+}
+
+async function checkOverlay(name: string, file: string): Promise<void> {
+  const documents = parseAllDocuments(readFileSync(file, 'utf8'));
+  const resources: Obj[] = [];
+  for (const document of documents) {
+    if (document.errors.length > 0) fail(name, `YAML error: ${document.errors[0]?.message ?? ''}`);
+    const value: unknown = document.toJS();
+    if (isObj(value)) resources.push(value);
+  }
+  const byKind = (kind: string): Obj[] => resources.filter((resource) => resource['kind'] === kind);
+  const nameOf = (resource: Obj): string => str(obj(resource['metadata'])['name']) ?? '?';
+  const configMaps = new Map(byKind('ConfigMap').map((resource) => [nameOf(resource), obj(resource['data'])]));
+  const secrets = new Map(byKind('Secret').map((resource) => [nameOf(resource), resource]));
+  const claims = new Set(byKind('PersistentVolumeClaim').map(nameOf));
+  const deployments = byKind('Deployment');
+  if (deployments.length === 0) fail(name, 'renders no Deployment');
+
+  for (const secret of secrets.values()) {
+    for (const [key, value] of Object.entries({ ...obj(secret['data']), ...obj(secret['stringData']) })) {
+      const text = secret['data'] !== undefined && key in obj(secret['data']) ? Buffer.from(String(value), 'base64').toString('utf8') : String(value);
+      if (/PRIVATE KEY/.test(text)) fail(name, `Secret ${nameOf(secret)} renders a private key (${key}): keys must be created out of band (deploy/create-secrets.sh)`);
+    }
+  }
+  for (const [configMap, data] of configMaps) {
+    for (const [key, value] of Object.entries(data)) if (/PRIVATE KEY/.test(String(value))) fail(name, `ConfigMap ${configMap} (${key}) contains a private key`);
+  }
+
+  for (const deployment of deployments) {
+    const where = `${name}: Deployment ${nameOf(deployment)}`;
+    const pod = obj(obj(obj(deployment['spec'])['template'])['spec']);
+    const podSecurity = obj(pod['securityContext']);
+    const volumes = new Map(list(pod['volumes']).map((volume) => [str(obj(volume)['name']) ?? '?', obj(volume)]));
+    const containers = list(pod['containers']).map(obj);
+    const initContainers = list(pod['initContainers']).map(obj);
+    if (containers.length === 0) fail(where, 'has no containers');
+
+    for (const [volumeName, volume] of volumes) {
+      const configMap = str(obj(volume['configMap'])['name']);
+      if (configMap !== undefined && !configMaps.has(configMap)) fail(where, `volume ${volumeName} names ConfigMap ${configMap}, which is not rendered`);
+      const claim = str(obj(volume['persistentVolumeClaim'])['claimName']);
+      if (claim !== undefined && !claims.has(claim)) fail(where, `volume ${volumeName} names PVC ${claim}, which is not rendered`);
+      const secret = str(obj(volume['secret'])['secretName']);
+      if (secret !== undefined && !secrets.has(secret) && EXTERNAL_SECRETS[secret] === undefined) fail(where, `volume ${volumeName} names Secret ${secret}, neither rendered nor created by deploy/create-secrets.sh`);
+    }
+
+    for (const container of [...containers, ...initContainers]) {
+      const init = initContainers.includes(container);
+      const cwhere = `${where} ${init ? 'initContainer' : 'container'} ${str(container['name']) ?? '?'}`;
+      const security = obj(container['securityContext']);
+      if (podSecurity['runAsNonRoot'] !== true && security['runAsNonRoot'] !== true) fail(cwhere, 'runAsNonRoot is not true');
+      if (security['readOnlyRootFilesystem'] !== true) fail(cwhere, 'readOnlyRootFilesystem is not true');
+      if (security['allowPrivilegeEscalation'] !== false) fail(cwhere, 'allowPrivilegeEscalation is not false');
+      if (!list(obj(security['capabilities'])['drop']).includes('ALL')) fail(cwhere, 'capabilities.drop does not contain ALL');
+      const resources = obj(container['resources']);
+      for (const key of ['cpu', 'memory']) if (obj(resources['limits'])[key] === undefined) fail(cwhere, `resources.limits.${key} missing`);
+      if (obj(resources['requests'])['memory'] === undefined) fail(cwhere, 'resources.requests.memory missing');
+      if (!init) for (const probe of ['livenessProbe', 'readinessProbe']) if (!isObj(container[probe])) fail(cwhere, `${probe} missing`);
+
+      const mounts: Mount[] = [];
+      for (const raw of list(container['volumeMounts'])) {
+        const mount = obj(raw);
+        const volumeName = str(mount['name']) ?? '?';
+        const target = str(mount['mountPath']) ?? '?';
+        const volume = volumes.get(volumeName);
+        if (volume === undefined) {
+          fail(cwhere, `mounts volume ${volumeName}, which the pod does not define`);
+          continue;
+        }
+        const readOnly = mount['readOnly'] === true;
+        const subPath = str(mount['subPath']);
+        const secretName = str(obj(volume['secret'])['secretName']);
+        const configMapName = str(obj(volume['configMap'])['name']);
+        if (secretName !== undefined) {
+          const rendered = secrets.get(secretName);
+          const files = rendered === undefined ? EXTERNAL_SECRETS[secretName] : Object.keys({ ...obj(rendered['data']), ...obj(rendered['stringData']) });
+          mounts.push({ target, readOnly, kind: 'secret', source: `Secret ${secretName}`, ...(files === undefined ? {} : { files }) });
+        } else if (configMapName !== undefined) {
+          const content = subPath === undefined ? undefined : str(configMaps.get(configMapName)?.[subPath]);
+          mounts.push({ target, readOnly, kind: 'configFile', source: `ConfigMap ${configMapName}`, ...(content === undefined ? {} : { content }) });
+        } else if (isObj(volume['persistentVolumeClaim'])) mounts.push({ target, readOnly, kind: 'data', source: `PVC ${str(obj(volume['persistentVolumeClaim'])['claimName']) ?? '?'}` });
+        else if (isObj(volume['emptyDir'])) mounts.push({ target, readOnly, kind: target === '/tmp' ? 'tmp' : 'data', source: `emptyDir ${volumeName}` });
+        else if (isObj(volume['csi'])) mounts.push({ target, readOnly, kind: 'csi', source: `CSI ${volumeName}` });
+        else mounts.push({ target, readOnly, kind: 'other', source: volumeName });
+      }
+      if (init) continue;
+      if (!mounts.some((mount) => mount.target === '/tmp' && !mount.readOnly)) fail(cwhere, 'no writable /tmp (tsx caches compiled sources there; the root filesystem is read-only)');
+
+      const args = [...list(container['command']), ...list(container['args'])].map(String);
+      const service = serviceOf(str(container['name']) ?? '', args);
+      const configPath = configFlag(args);
+      if (service === undefined || configPath === undefined) {
+        fail(cwhere, 'cannot tell which service and config file it runs (expected --config-file/--config)');
+        continue;
+      }
+      const configMount = mounts.find((mount) => mount.target === configPath);
+      if (configMount?.content === undefined) {
+        fail(cwhere, `config ${configPath} is not mounted from a rendered ConfigMap key (subPath)`);
+        continue;
+      }
+      const paths = await checkServiceConfig(cwhere, configPath, configMount.content, service);
+      if (paths !== undefined) checkConfigAgainstMounts(cwhere, paths, mounts);
+    }
+  }
+
+  for (const service of byKind('Service')) {
+    const where = `${name}: Service ${nameOf(service)}`;
+    const spec = obj(service['spec']);
+    const selector = obj(spec['selector']);
+    const selected = deployments.filter((deployment) => matches(selector, obj(obj(obj(obj(deployment['spec'])['template'])['metadata'])['labels'])));
+    if (selected.length !== 1) {
+      fail(where, `selects ${selected.length} Deployments (expected exactly 1)`);
+      continue;
+    }
+    const podSpec = obj(obj(obj(selected[0]?.['spec'])['template'])['spec']);
+    const deploymentSelector = obj(obj(obj(selected[0]?.['spec'])['selector'])['matchLabels']);
+    if (!matches(deploymentSelector, obj(obj(obj(obj(selected[0]?.['spec'])['template'])['metadata'])['labels']))) fail(where, 'its Deployment selector does not match its own pod labels');
+    const ports = list(podSpec['containers']).flatMap((container) => list(obj(container)['ports']).map(obj));
+    for (const port of list(spec['ports']).map(obj)) {
+      const target = port['targetPort'] ?? port['port'];
+      const found = ports.some((candidate) => candidate['name'] === target || candidate['containerPort'] === target);
+      if (!found) fail(where, `targetPort ${String(target)} is not a container port of ${nameOf(selected[0] ?? {})}`);
+    }
+  }
+  notes.push(`${name}: ${resources.length} objects, ${deployments.length} Deployments checked`);
+}
+
+/** Compose: the same config and volume checks, from the compose file the script validated. */
+async function checkCompose(file: string): Promise<void> {
+  const root = dirname(resolve(file));
+  // `<<: *hardening` merge keys are YAML 1.1, which compose (PyYAML / go-yaml) resolves.
+  const compose = obj(parseAllDocuments(readFileSync(file, 'utf8'), { merge: true })[0]?.toJS());
+  const services = obj(compose['services']);
+  for (const [serviceName, rawService] of Object.entries(services)) {
+    const service = obj(rawService);
+    const where = `compose: service ${serviceName}`;
+    if (serviceName === 'setup') continue;
+    const kind = serviceName === 'kbs' || serviceName === 'as' || serviceName === 'rvps' ? serviceName : undefined;
+    if (kind === undefined) {
+      fail(where, 'unexpected service');
+      continue;
+    }
+    if (service['read_only'] !== true) fail(where, 'read_only is not true');
+    if (!list(service['cap_drop']).includes('ALL')) fail(where, 'cap_drop does not contain ALL');
+    if (!list(service['security_opt']).some((option) => /^no-new-privileges/.test(String(option)))) fail(where, 'no-new-privileges missing');
+    if (!isObj(service['healthcheck'])) fail(where, 'healthcheck missing');
+    const tmpfs = list(service['tmpfs']).map(String);
+    const mounts: Mount[] = tmpfs.map((target) => ({ target, readOnly: false, kind: 'tmp', source: 'tmpfs' }));
+    if (!tmpfs.includes('/tmp')) fail(where, 'no tmpfs at /tmp');
+    for (const raw of list(service['volumes'])) {
+      const [source = '', target = '', mode = 'rw'] = String(raw).split(':');
+      const readOnly = mode === 'ro';
+      if (source.startsWith('.') || source.startsWith('/')) {
+        let content: string | undefined;
+        try {
+          content = readFileSync(resolve(root, source), 'utf8');
+        } catch {
+          fail(where, `bind source ${source} does not exist`);
+        }
+        mounts.push({ target, readOnly, kind: 'configFile', source, ...(content === undefined ? {} : { content }) });
+      } else if (COMPOSE_KEY_VOLUMES[source] !== undefined) {
+        mounts.push({ target, readOnly, kind: 'secret', source: `volume ${source}`, files: COMPOSE_KEY_VOLUMES[source] });
+      } else {
+        if (!Object.hasOwn(obj(compose['volumes']), source)) fail(where, `named volume ${source} is not declared`);
+        mounts.push({ target, readOnly, kind: 'data', source: `volume ${source}` });
+      }
+    }
+    const command = list(service['command']).map(String);
+    const configPath = configFlag(command);
+    const configMount = configPath === undefined ? undefined : mounts.find((mount) => mount.target === configPath);
+    if (configPath === undefined || configMount?.content === undefined) {
+      fail(where, 'config file not bind-mounted from the repository');
+      continue;
+    }
+    const paths = await checkServiceConfig(where, configPath, configMount.content, kind);
+    if (paths !== undefined) checkConfigAgainstMounts(where, paths, mounts);
+  }
+  for (const [source, files] of Object.entries(COMPOSE_KEY_VOLUMES)) {
+    const setup = readFileSync(join(root, 'deploy/compose/setup.sh'), 'utf8');
+    for (const file of files) if (!new RegExp(`publish ${file.replace('.', '\\.')} /out/${source.replace('-keys', '')} `).test(setup)) fail('compose', `setup.sh does not publish ${file} into ${source}`);
+  }
+  notes.push('compose: kbs, as, rvps checked');
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  let composeFile: string | undefined;
+  const overlays: Array<[string, string]> = [];
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index] ?? '';
+    if (arg === '--compose') composeFile = args[++index];
+    else {
+      const split = arg.indexOf('=');
+      if (split <= 0) throw new Error(`expected NAME=rendered.yaml, got ${arg}`);
+      overlays.push([arg.slice(0, split), arg.slice(split + 1)]);
+    }
+  }
+  for (const [name, file] of overlays) await checkOverlay(name, file);
+  if (composeFile !== undefined) await checkCompose(composeFile);
+  for (const note of notes) console.log(`  ${note}`);
+  if (problems.length > 0) {
+    console.error(`\n${problems.length} deployment problem(s):`);
+    for (const problem of problems) console.error(`  - ${problem}`);
+    process.exit(1);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`checkManifests: ${(error as Error).stack ?? String(error)}`);
+  process.exit(1);
+});
