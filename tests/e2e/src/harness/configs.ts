@@ -24,6 +24,8 @@ export interface KbsConfigOptions {
   readonly payloadRequestSizeMiB?: number;
   /** `[http_server] worker_count` (node:cluster workers sharing the socket). */
   readonly workerCount?: number;
+  /** Serve HTTPS with this key and certificate chain instead of `insecure_http = true`. */
+  readonly tls?: { readonly privateKeyPath: string; readonly certificatePath: string };
   readonly issuer?: string;
   /** `audience` of the identity provider (optional upstream). */
   readonly audience?: string;
@@ -37,8 +39,9 @@ export function kbsConfigToml(options: KbsConfigOptions): string {
   const lines: string[] = [
     '[http_server]',
     'sockets = ["127.0.0.1:0"]',
-    'insecure_http = true',
   ];
+  if (options.tls === undefined) lines.push('insecure_http = true');
+  else lines.push('insecure_http = false', `private_key = ${q(options.tls.privateKeyPath)}`, `certificate = ${q(options.tls.certificatePath)}`);
   if (options.payloadRequestSizeMiB !== undefined) lines.push(`payload_request_size = ${options.payloadRequestSizeMiB}`);
   if (options.workerCount !== undefined) lines.push(`worker_count = ${options.workerCount}`);
   lines.push('', '[attestation_token]');

@@ -90,3 +90,59 @@ export async function writeSignerChain(dir: string, name = 'token'): Promise<Sig
   writeFileSync(caCertPath, `${ca.toString('pem')}\n`);
   return { keyPath, certChainPath, caCertPath };
 }
+
+export interface TlsServerCert {
+  readonly keyPath: string;
+  /** Leaf + CA chain, PEM (upstream `certificate`). */
+  readonly certPath: string;
+  readonly caCertPath: string;
+}
+
+/** A CA and an EC P-256 server certificate for 127.0.0.1 / localhost (upstream `[http_server]` TLS). */
+export async function writeTlsServerCert(dir: string, name = 'tls'): Promise<TlsServerCert> {
+  x509.cryptoProvider.set(webcrypto as unknown as X509Crypto);
+  const caKeys = (await webcrypto.subtle.generateKey(ECDSA_P256, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const leafKeys = (await webcrypto.subtle.generateKey(ECDSA_P256, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const notBefore = new Date(Date.now() - 3600_000);
+  const notAfter = new Date(Date.now() + 30 * 24 * 3600_000);
+  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '0a',
+    name: `CN=${name}-e2e-root`,
+    notBefore,
+    notAfter,
+    keys: caKeys as unknown as X509KeyPair,
+    signingAlgorithm: ECDSA_P256,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey as unknown as X509Key),
+    ],
+  });
+  const leaf = await x509.X509CertificateGenerator.create({
+    serialNumber: '0b',
+    subject: 'CN=localhost',
+    issuer: ca.subject,
+    notBefore,
+    notAfter,
+    publicKey: leafKeys.publicKey as unknown as X509Key,
+    signingKey: caKeys.privateKey as unknown as X509Key,
+    signingAlgorithm: ECDSA_P256,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension([
+        { type: 'ip', value: '127.0.0.1' },
+        { type: 'dns', value: 'localhost' },
+      ]),
+      await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey as unknown as X509Key),
+    ],
+  });
+  const keyPath = join(dir, `${name}.key`);
+  const certPath = join(dir, `${name}-cert.pem`);
+  const caCertPath = join(dir, `${name}-ca.pem`);
+  writeFileSync(keyPath, await toPkcs8Pem(leafKeys.privateKey), { mode: 0o600 });
+  writeFileSync(certPath, `${leaf.toString('pem')}\n${ca.toString('pem')}\n`);
+  writeFileSync(caCertPath, `${ca.toString('pem')}\n`);
+  return { keyPath, certPath, caCertPath };
+}

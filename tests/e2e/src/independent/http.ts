@@ -3,7 +3,8 @@
  * normalisation, which would silently resolve `..` and defeat path-traversal tests), and a
  * one-cookie jar keeps `kbs-session-id` the way reqwest's jar does for the Rust guest.
  */
-import { request } from 'node:http';
+import { request as httpPlainRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 
 export interface HttpResponse {
   readonly status: number;
@@ -16,6 +17,8 @@ export interface HttpRequest {
   readonly path: string;
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: Uint8Array | string;
+  /** Extra trusted root (PEM) for https:// base URLs; the system store is not used then. */
+  readonly ca?: string;
 }
 
 export function httpRequest(baseUrl: string, req: HttpRequest): Promise<HttpResponse> {
@@ -23,8 +26,10 @@ export function httpRequest(baseUrl: string, req: HttpRequest): Promise<HttpResp
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { ...req.headers };
     if (req.body !== undefined) headers['content-length'] = Buffer.byteLength(req.body);
-    const clientRequest = request(
-      { host: base.hostname, port: base.port, method: req.method, path: req.path, headers, agent: false },
+    const options = { host: base.hostname, port: base.port, method: req.method, path: req.path, headers, agent: false as const };
+    const send = base.protocol === 'https:' ? httpsRequest : httpPlainRequest;
+    const clientRequest = send(
+      base.protocol === 'https:' && req.ca !== undefined ? { ...options, ca: req.ca } : options,
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
