@@ -13,7 +13,8 @@ export type StorageType = 'Memory' | 'LocalFs' | 'LocalJson' | 'Sqlite';
 export interface StorageBackendConfig {
   readonly storageType: StorageType;
   readonly localFs: { readonly dirPath: string };
-  readonly localJson: { readonly fileDirPath: string };
+  /** Optional so configs built in code before LocalJson existed stay valid. */
+  readonly localJson?: { readonly fileDirPath: string };
   readonly sqlite: { readonly path: string };
 }
 
@@ -111,7 +112,7 @@ export function openStore(config: StorageBackendConfig, options: OpenStoreOption
     case 'LocalFs':
       return new LocalFsStore({ dirPath: config.localFs.dirPath, ...clock });
     case 'LocalJson':
-      return new LocalJsonStore({ fileDirPath: config.localJson.fileDirPath, ...clock });
+      return new LocalJsonStore({ fileDirPath: config.localJson?.fileDirPath ?? DEFAULT_LOCAL_JSON_DIR, ...clock });
     case 'Sqlite':
       return new SqliteStore({ path: config.sqlite.path, ...clock, ...(options.ephemeral === true ? { synchronous: 'NORMAL' as const } : {}) });
   }
