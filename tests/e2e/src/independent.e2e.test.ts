@@ -317,6 +317,40 @@ describe.skipIf(!capabilities.kbs)('independent guest and operator against a KBS
     expect(guest.decrypt(await guest.getResource(RESOURCE_PATH, { bearer: forged, cookie: null })).plaintext.equals(SECRET)).toBe(true);
   });
 
+  it('stores and releases an empty resource and one close to payload_request_size', async () => {
+    const guest = new IndependentGuest(kbs.url, generateTeeKey('P-521'));
+    await guest.rcar();
+    expect((await operator.setResource('default/size/empty', new Uint8Array())).status).toBe(200);
+    expect(guest.decrypt(await guest.getResource('default/size/empty')).plaintext).toHaveLength(0);
+    const big = Buffer.alloc(2 * 1024 * 1024 - 4096, 0x5a);
+    const upload = await operator.setResource('default/size/big', big);
+    expect(upload.status, describeResponse(upload)).toBe(200);
+    expect(guest.decrypt(await guest.getResource('default/size/big')).plaintext.equals(big)).toBe(true);
+  });
+
+  it('never serves a torn resource while it is being overwritten', async () => {
+    const path = 'default/size/flip';
+    const versions = [Buffer.alloc(512 * 1024, 0x41), Buffer.alloc(512 * 1024, 0x42)];
+    expect((await operator.setResource(path, versions[0] ?? Buffer.alloc(0))).status).toBe(200);
+    const guest = new IndependentGuest(kbs.url, generateTeeKey('P-256'));
+    await guest.rcar();
+    const writes = (async () => {
+      for (let i = 1; i <= 12; i += 1) expect((await operator.setResource(path, versions[i % 2] ?? Buffer.alloc(0))).status).toBe(200);
+    })();
+    const reads = Promise.all(Array.from({ length: 12 }, () => guest.getResource(path)));
+    const [, responses] = await Promise.all([writes, reads]);
+    for (const response of responses) {
+      const plaintext = guest.decrypt(response).plaintext;
+      expect(plaintext.equals(versions[0] ?? Buffer.alloc(0)) || plaintext.equals(versions[1] ?? Buffer.alloc(0)), 'whole old or whole new').toBe(true);
+    }
+  });
+
+  it('counts requests in Prometheus metrics with the trustee_ prefix', async () => {
+    const metrics = (await httpRequest(kbs.url, { method: 'GET', path: '/metrics' })).body.toString('utf8');
+    expect(metrics).toMatch(/^trustee_\w+/m);
+    expect(metrics).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}/);
+  });
+
   it('keeps the upstream LocalFs layout, survives a restart, and serves a volume written by upstream', async () => {
     const storage = join(dir, 'storage');
     // Upstream names files after the key with every "/" replaced by the four characters \x2F.
