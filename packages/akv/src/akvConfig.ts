@@ -25,6 +25,8 @@ export interface AkvBackendConfig {
   readonly credential: AkvCredentialKind;
   readonly tenantId: string | undefined;
   readonly clientId: string | undefined;
+  /** Federated token file for `workload_identity`; default AZURE_FEDERATED_TOKEN_FILE. */
+  readonly tokenFilePath: string | undefined;
   readonly cacheTtlSeconds: number;
   readonly negativeCacheTtlSeconds: number;
   readonly staleIfErrorSeconds: number;
@@ -100,6 +102,7 @@ export function parseAkvBackendConfig(table: Readonly<Record<string, unknown>>, 
     credential: credential as AkvCredentialKind,
     tenantId: optionalString(table, 'tenant_id', path),
     clientId: optionalString(table, 'client_id', path),
+    tokenFilePath: optionalString(table, 'token_file_path', path),
     cacheTtlSeconds,
     negativeCacheTtlSeconds,
     staleIfErrorSeconds,
@@ -115,11 +118,21 @@ export function parseAkvBackendConfig(table: Readonly<Record<string, unknown>>, 
  * the DefaultAzureCredential chain (environment, workload identity, managed identity, CLI...).
  */
 export function createAkvCredential(config: AkvBackendConfig): TokenCredential {
+  try {
+    return credentialFor(config);
+  } catch (error) {
+    // The identity library refuses at construction when its environment is incomplete.
+    throw new StorageError('invalid_config', `credential = "${config.credential}": ${(error as Error).message.split('\n')[0] ?? ''}`);
+  }
+}
+
+function credentialFor(config: AkvBackendConfig): TokenCredential {
   switch (config.credential) {
     case 'workload_identity':
       return new WorkloadIdentityCredential({
         ...(config.tenantId === undefined ? {} : { tenantId: config.tenantId }),
         ...(config.clientId === undefined ? {} : { clientId: config.clientId }),
+        ...(config.tokenFilePath === undefined ? {} : { tokenFilePath: config.tokenFilePath }),
       });
     case 'managed_identity':
       return config.clientId === undefined ? new ManagedIdentityCredential() : new ManagedIdentityCredential({ clientId: config.clientId });

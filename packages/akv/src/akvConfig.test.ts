@@ -1,0 +1,111 @@
+/**
+ * Invariant: the AzureKeyVault plugin table is validated at startup with messages naming the
+ * offending key; defaults are cache_ttl_seconds = 60, credential = "default", no prefix, no
+ * purge; the store built from it reaches the vault with the configured prefix.
+ */
+import { describe, expect, test } from 'vitest';
+import { DefaultAzureCredential, ManagedIdentityCredential, WorkloadIdentityCredential } from '@azure/identity';
+import { StorageError } from '@trustee/storage';
+import { createAkvCredential, openAkvStore, parseAkvBackendConfig } from './akvConfig.ts';
+import { FakeKeyVault } from './testing/fakeKeyVault.ts';
+
+const AT = 'plugins[0]';
+
+describe('parseAkvBackendConfig', () => {
+  test('defaults', () => {
+    expect(parseAkvBackendConfig({ vault_url: 'https://my-vault.vault.azure.net/' }, AT)).toEqual({
+      vaultUrl: 'https://my-vault.vault.azure.net',
+      credential: 'default',
+      tenantId: undefined,
+      clientId: undefined,
+      tokenFilePath: undefined,
+      cacheTtlSeconds: 60,
+      negativeCacheTtlSeconds: 5,
+      staleIfErrorSeconds: 0,
+      secretNamePrefix: '',
+      purgeOnDelete: false,
+    });
+  });
+
+  test('every key', () => {
+    const config = parseAkvBackendConfig(
+      {
+        name: 'resource',
+        storage_backend_type: 'AzureKeyVault',
+        vault_url: 'https://v.vault.azure.net',
+        credential: 'workload_identity',
+        tenant_id: 'tenant',
+        client_id: 'client',
+        cache_ttl_seconds: 2,
+        negative_cache_ttl_seconds: 1,
+        stale_if_error_seconds: 300,
+        secret_name_prefix: 'kbs-',
+        purge_on_delete: true,
+      },
+      AT,
+    );
+    expect(config).toMatchObject({ credential: 'workload_identity', tenantId: 'tenant', clientId: 'client', cacheTtlSeconds: 2, negativeCacheTtlSeconds: 1, staleIfErrorSeconds: 300, secretNamePrefix: 'kbs-', purgeOnDelete: true });
+    expect(parseAkvBackendConfig({ vault_url: 'https://v.vault.azure.net', cache_ttl_seconds: 2 }, AT).negativeCacheTtlSeconds).toBe(2);
+  });
+
+  test.each([
+    [{}, 'plugins[0].vault_url: required'],
+    [{ vault_url: 'http://v.vault.azure.net' }, 'plugins[0].vault_url: Key Vault is only reachable over https://'],
+    [{ vault_url: 'v.vault.azure.net' }, 'is not a URL'],
+    [{ vault_url: 'https://v.vault.azure.net/secrets' }, 'without path'],
+    [{ vault_url: 'https://user:pw@v.vault.azure.net' }, 'without path, query or credentials'],
+    [{ vault_url: 42 }, 'plugins[0].vault_url: expected a non-empty string'],
+    [{ vault_url: 'https://v', credential: 'client_secret' }, 'plugins[0].credential: "client_secret" is not one of'],
+    [{ vault_url: 'https://v', cache_ttl_seconds: -1 }, 'plugins[0].cache_ttl_seconds: expected a number of seconds'],
+    [{ vault_url: 'https://v', cache_ttl_seconds: '60' }, 'plugins[0].cache_ttl_seconds'],
+    [{ vault_url: 'https://v', stale_if_error_seconds: Number.POSITIVE_INFINITY }, 'plugins[0].stale_if_error_seconds'],
+    [{ vault_url: 'https://v', secret_name_prefix: 'kbs_' }, 'plugins[0].secret_name_prefix must be'],
+    [{ vault_url: 'https://v', secret_name_prefix: 7 }, 'plugins[0].secret_name_prefix: expected a string'],
+    [{ vault_url: 'https://v', purge_on_delete: 'yes' }, 'plugins[0].purge_on_delete: expected true or false'],
+    [{ vault_url: 'https://v', tenant_id: '' }, 'plugins[0].tenant_id: expected a non-empty string'],
+  ])('%j is refused: %s', (table, message) => {
+    try {
+      parseAkvBackendConfig(table, AT);
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(StorageError);
+      expect((error as StorageError).code).toBe('invalid_config');
+      expect((error as Error).message).toContain(message);
+    }
+  });
+});
+
+describe('createAkvCredential', () => {
+  test.each([
+    ['workload_identity', WorkloadIdentityCredential],
+    ['managed_identity', ManagedIdentityCredential],
+    ['default', DefaultAzureCredential],
+  ] as const)('%s → %s', (credential, type) => {
+    const config = parseAkvBackendConfig({ vault_url: 'https://v.vault.azure.net', credential, tenant_id: 't', client_id: 'c', token_file_path: '/var/run/token' }, AT);
+    expect(createAkvCredential(config)).toBeInstanceOf(type);
+  });
+
+  test.skipIf(process.env['AZURE_FEDERATED_TOKEN_FILE'] !== undefined)('workload_identity without a token file is a config error at startup', () => {
+    const config = parseAkvBackendConfig({ vault_url: 'https://v.vault.azure.net', credential: 'workload_identity', tenant_id: 't', client_id: 'c' }, AT);
+    expect(() => createAkvCredential(config)).toThrow(/^credential = "workload_identity": WorkloadIdentityCredential: is unavailable/);
+  });
+});
+
+test('openAkvStore: the configured prefix and TTL reach the vault', async () => {
+  const vault = await FakeKeyVault.start();
+  try {
+    const config = parseAkvBackendConfig({ vault_url: vault.url, secret_name_prefix: 'Kbs-', cache_ttl_seconds: 1 }, AT);
+    const clock = { now: Date.now() };
+    const store = openAkvStore(config, { now: () => clock.now, overrides: { credential: vault.credential(), clientOptions: vault.clientOptions() } });
+    await store.set('repository', 'default/akv/coco_one', new TextEncoder().encode('v1'));
+    expect(vault.names()).toContain('kbs-default--akv--coco-5fone');
+    vault.putSecret('kbs-default--akv--coco-5fone', 'v2');
+    clock.now += 999;
+    expect(new TextDecoder().decode(await store.get('repository', 'default/akv/coco_one'))).toBe('v1');
+    clock.now += 1;
+    expect(new TextDecoder().decode(await store.get('repository', 'default/akv/coco_one'))).toBe('v2');
+    await store.close();
+  } finally {
+    await vault.close();
+  }
+});
