@@ -162,6 +162,7 @@ async function parseVerifyArgs(argv: readonly string[]): Promise<VerifyOptions |
     now = new Date(values.now);
     if (Number.isNaN(now.getTime())) throw new CliUsageError(`--now: ${JSON.stringify(values.now)} is not an ISO 8601 time`);
   }
+  const expected = { reportData: hexOption(values['report-data'], 'report-data'), initDataDigest: hexOption(values['init-data-digest'], 'init-data-digest') };
   let cert: Uint8Array | string | undefined;
   if (values.cert !== undefined) {
     const bytes = await readInput(values.cert, 'cert');
@@ -173,7 +174,7 @@ async function parseVerifyArgs(argv: readonly string[]): Promise<VerifyOptions |
   return {
     tee: values.tee,
     evidence: await readInput(values.evidence, 'evidence'),
-    expected: { reportData: hexOption(values['report-data'], 'report-data'), initDataDigest: hexOption(values['init-data-digest'], 'init-data-digest') },
+    expected,
     now,
     online: values.online,
     ...(cert === undefined ? {} : { cert }),
