@@ -8,10 +8,13 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { request as httpsRequest } from 'node:https';
+import { credentials, status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { ReferenceValueQueryResponse } from '@trustee/grpc';
 import { grpcCaller } from './testing/grpcCall.ts';
-import { CORIM_DIGEST, corimMessage } from './testing/messages.ts';
+import { CORIM_DIGEST, corimMessage, sampleMessage } from './testing/messages.ts';
+import { selfSignedServerCert } from './testing/selfSignedCert.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
@@ -100,6 +103,39 @@ describe('rvps process', () => {
       const started = await startRvps(['-c', join(dir, 'absent.json')], dir);
       expect(started.stderr()).toContain('not found: running with defaults');
       expect(existsSync(join(dir, 'data', 'rvps.sqlite'))).toBe(true);
+      started.child.kill('SIGTERM');
+      expect(await exitCode(started.child)).toBe(0);
+    },
+    2 * STARTUP_TIMEOUT_MS,
+  );
+
+  test(
+    'with --tls-cert/--tls-key both transports speak TLS only',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'rvps-process-'));
+      const { cert, key } = await selfSignedServerCert();
+      writeFileSync(join(dir, 'cert.pem'), cert);
+      writeFileSync(join(dir, 'key.pem'), key);
+      writeFileSync(join(dir, 'rvps.json'), JSON.stringify({ storage: { storage_type: 'Memory' } }));
+      const started = await startRvps(['-c', join(dir, 'rvps.json'), '--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')], dir);
+      expect(started.restUrl).toMatch(/^https:\/\//);
+      const secure = grpcCaller(started.grpcAddress, credentials.createSsl(cert));
+      await secure.call('RegisterReferenceValue', { message: sampleMessage({ tls: ['1'] }) });
+      expect(await secure.call<ReferenceValueQueryResponse>('QueryReferenceValue', { reference_value_id: 'tls' })).toMatchObject({ reference_value_results: '["1"]' });
+      secure.close();
+      const plain = grpcCaller(started.grpcAddress);
+      await expect(plain.call('QueryReferenceValue', { reference_value_id: 'tls' })).rejects.toMatchObject({ code: status.UNAVAILABLE });
+      plain.close();
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = httpsRequest(`${started.restUrl}/reference-value/tls`, { ca: cert }, (response) => {
+          let text = '';
+          response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          response.on('end', () => resolve(text));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(JSON.parse(body)).toEqual(['1']);
       started.child.kill('SIGTERM');
       expect(await exitCode(started.child)).toBe(0);
     },
