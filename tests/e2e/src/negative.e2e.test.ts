@@ -25,6 +25,8 @@ import { es256HeaderJwk, signEs256Jwt, x5cFromPem } from './independent/jwt.ts';
 import { IndependentOperator, mintAdminToken, POLICIES } from './independent/operator.ts';
 import { digest, primaryRuntimeData, sampleEvidence } from './independent/runtimeData.ts';
 import { generateTeeKey } from './independent/teeKey.ts';
+import { createTestSnpReport } from '@trustee/verifiers/testing/snpFactory.ts';
+import { createTdxTestPlatform, tdxEvidence } from '@trustee/verifiers/testing/tdxFactory.ts';
 
 const RESOURCE = 'default/key/negative';
 const SECRET = Buffer.from('negative-suite secret', 'utf8');
@@ -602,6 +604,49 @@ describe.skipIf(!capabilities.kbs)('hostile requests against the KBS process', (
       expect(kbs.alive()).toBe(true);
       expect(kbs.output()).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
     });
+  });
+
+  describe('hardware evidence from a test PKI the KBS does not trust', () => {
+    const attestWith = async (tee: 'snp' | 'tdx', makeEvidence: (reportData: Uint8Array) => Promise<unknown>) => {
+      const g = guest();
+      const auth = await g.auth({ version: '0.4.0', tee, 'extra-params': { 'supported-hash-algorithms': ['sha384'] } });
+      expect(auth.status, describeResponse(auth)).toBe(200);
+      const nonce = g.challenge?.nonce ?? '';
+      const reportData = digest(primaryRuntimeData(nonce, g.teeKey.publicJwk, ''), 'sha384');
+      const body = { 'init-data': null, 'runtime-data': { nonce, 'tee-pubkey': g.teeKey.publicJwk }, 'tee-evidence': { primary_evidence: await makeEvidence(reportData), additional_evidence: '' } };
+      return g.attest(body);
+    };
+
+    it.each<[string, 'snp' | 'tdx', (reportData: Uint8Array) => Promise<unknown>]>([
+      ['SNP report with a VCEK from a foreign ARK', 'snp', async (rd) => (await createTestSnpReport({ reportData: rd })).evidence],
+      ['SNP report without a chain (VCEK fetch impossible offline)', 'snp', async (rd) => (await createTestSnpReport({ reportData: rd })).evidenceWithoutChain],
+      ['TDX quote chaining to a foreign root', 'tdx', async (rd) => tdxEvidence((await createTdxTestPlatform()).quote({ reportData: rd }))],
+    ])('%s → AttestationError 401, promptly, without a 500', async (_name, tee, makeEvidence) => {
+      const response = await attestWith(tee, makeEvidence);
+      expectErrorInformation(response, 401, 'AttestationError');
+      expect(kbs.alive()).toBe(true);
+    });
+  });
+
+  it('never writes tokens, admin tokens, nonces or evidence to its log', async () => {
+    const g = guest();
+    const token = await g.rcar();
+    const log = kbs.output();
+    expect(log.length).toBeGreaterThan(0);
+    const secrets = {
+      'attestation token': token.split('.')[1] ?? token,
+      'earlier attestation token': validToken.split('.')[2] ?? validToken,
+      'admin token signature': operator.token?.split('.')[2] ?? '',
+      nonce: g.challenge?.nonce ?? '',
+      'report_data': (g.buildAttestation()['tee-evidence'].primary_evidence as { report_data: string }).report_data,
+      'resource bytes': SECRET.toString('utf8'),
+    };
+    for (const [what, value] of Object.entries(secrets)) {
+      expect(value.length, what).toBeGreaterThan(8);
+      expect(log.includes(value), `${what} appears in the KBS log`).toBe(false);
+    }
+    expect(log).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}\.eyJ/);
+    expect(log).not.toMatch(/"attestation_report"|"measurement":\s*\[/);
   });
 
   it('left the stored state unchanged after all negative requests', async () => {
