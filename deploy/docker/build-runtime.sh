@@ -16,12 +16,12 @@ out="$3"
 here="$(pwd -P)"
 
 # The root importer's devDependencies (tsx) come from a root-only install in the build copy.
-pnpm install --offline --frozen-lockfile --filter trustee-ts </dev/null
+pnpm install --offline --frozen-lockfile --reporter=append-only --filter trustee-ts </dev/null
 
 mkdir -p "$out"
 cp package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc "$out/"
 tar --exclude=node_modules -cf - packages "$service_dir" | tar -C "$out" -xf -
-(cd "$out" && pnpm install --offline --frozen-lockfile --prod --filter "$package..." </dev/null)
+(cd "$out" && pnpm install --offline --frozen-lockfile --reporter=append-only --prod --filter "$package..." </dev/null)
 sh "$here/deploy/docker/add-package-closure.sh" "$here" "$out" tsx
 
 # better-sqlite3 is compiled in place (or fetched prebuilt): only the addon itself is loaded at run time.
