@@ -47,7 +47,7 @@ describe('loadRvpsConfig', () => {
 
   test.each<[string, string, string]>([
     ['not JSON', '{"storage":', 'not valid JSON'],
-    ['not an object', '[]', 'expected a JSON object'],
+    ['not an object', '[]', 'expected an object'],
     ['storage not an object', '{"storage": 1}', 'storage: expected an object'],
     ['unknown storage type', '{"storage": {"storage_type": "Floppy"}}', 'unknown storage type'],
     ['admin without a key', '{"admin": {"issuer": "x"}}', 'public_key_path or jwks_path required'],
@@ -58,6 +58,21 @@ describe('loadRvpsConfig', () => {
     writeFileSync(path, text);
     await expect(loadRvpsConfig(path)).rejects.toThrow(RvpsConfigError);
     await expect(loadRvpsConfig(path)).rejects.toThrow(message);
+  });
+
+  test.each<[string, string]>([
+    ['rvps.toml', '[storage]\nstorage_type = "LocalFs"\n[storage.backends.local_fs]\ndir_path = "/srv/rv"\n'],
+    ['rvps.yaml', 'storage:\n  storage_type: LocalFs\n  backends:\n    local_fs:\n      dir_path: /srv/rv\n'],
+  ])('%s is read by extension, like upstream', async (name, text) => {
+    const path = join(mkdtempSync(join(tmpdir(), 'rvps-config-')), name);
+    writeFileSync(path, text);
+    expect((await loadRvpsConfig(path)).config.storage).toMatchObject({ storageType: 'LocalFs', localFs: { dirPath: '/srv/rv' } });
+  });
+
+  test('broken TOML names the format', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'rvps-config-')), 'rvps.toml');
+    writeFileSync(path, '[storage\n');
+    await expect(loadRvpsConfig(path)).rejects.toThrow('not valid TOML');
   });
 
   test('upstream backends trustee-ts does not ship are refused with a pointer', async () => {

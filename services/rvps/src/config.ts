@@ -10,6 +10,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { parse as parseYaml } from 'yaml';
 import { parseStorageBackendConfig, StorageError, type StorageBackendConfig } from '@trustee/storage';
 
 export const DEFAULT_CONFIG_PATH = '/etc/rvps.json';
@@ -87,7 +89,7 @@ function defaultStorage(): StorageBackendConfig {
 
 /** Parses the decoded config document (JSON object). */
 export function parseRvpsConfig(raw: unknown): LoadedRvpsConfig {
-  if (!isTable(raw)) throw new RvpsConfigError('config: expected a JSON object');
+  if (!isTable(raw)) throw new RvpsConfigError('config: expected an object (table)');
   const warnings: string[] = [];
   for (const key of Object.keys(raw)) {
     if (!['storage', 'extractors', 'admin'].includes(key)) warnings.push(`config key "${key}" is not used by the RVPS and is ignored`);
@@ -127,10 +129,20 @@ export function parseRvpsConfig(raw: unknown): LoadedRvpsConfig {
   return { config: { storage, ...(admin === undefined ? {} : { admin }) }, warnings };
 }
 
-/**
- * Loads the config file. Missing file → defaults with a warning (like upstream). JSON only:
- * upstream's `config` crate also reads TOML/YAML by extension, which no shipped deployment uses.
- */
+/** Decodes the file by extension like upstream's `config` crate: `.toml`, `.yaml`/`.yml`, otherwise JSON. */
+function decodeConfigText(text: string, path: string): unknown {
+  const extension = extname(path).toLowerCase();
+  try {
+    if (extension === '.toml') return parseToml(text);
+    if (extension === '.yaml' || extension === '.yml') return parseYaml(text, { maxAliasCount: 100 }) as unknown;
+    return JSON.parse(text);
+  } catch (error) {
+    const format = extension === '.toml' ? 'TOML' : extension === '.yaml' || extension === '.yml' ? 'YAML' : 'JSON';
+    throw new RvpsConfigError(`${path}: not valid ${format} (${(error as Error).message})`);
+  }
+}
+
+/** Loads the config file. Missing file → defaults with a warning (like upstream). */
 export async function loadRvpsConfig(path: string): Promise<LoadedRvpsConfig> {
   let text: string;
   try {
@@ -145,14 +157,7 @@ export async function loadRvpsConfig(path: string): Promise<LoadedRvpsConfig> {
     }
     throw new RvpsConfigError(`${path}: ${(error as Error).message}`);
   }
-  const extension = extname(path).toLowerCase();
-  if (extension !== '.json' && extension !== '') throw new RvpsConfigError(`${path}: only JSON config files are supported`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new RvpsConfigError(`${path}: not valid JSON (${(error as Error).message})`);
-  }
+  const raw = decodeConfigText(text, path);
   try {
     return parseRvpsConfig(raw);
   } catch (error) {

@@ -18,7 +18,7 @@ import { jsonLogger } from './logger.ts';
 export const DEFAULT_GRPC_ADDRESS = '127.0.0.1:50003';
 
 const USAGE = `usage: rvps [-c|--config <rvps.json>] [-a|--address HOST:PORT] [--rest-address HOST:PORT] [--tls-cert PEM --tls-key PEM]
-  -c, --config        config file (default ${DEFAULT_CONFIG_PATH}; missing → defaults, SQLite at ./data/rvps.sqlite)
+  -c, --config        config file, JSON/TOML/YAML by extension (default ${DEFAULT_CONFIG_PATH}; missing → defaults, SQLite at ./data/rvps.sqlite)
   -a, --address       gRPC listen address (default ${DEFAULT_GRPC_ADDRESS})
       --rest-address  also serve the REST API (and /metrics, /healthz) here
       --tls-cert/--tls-key  serve both with TLS`;

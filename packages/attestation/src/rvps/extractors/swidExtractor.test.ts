@@ -76,6 +76,7 @@ describe('swidExtractor', () => {
     ['no edition', rim('<Meta r:PlatformManufacturerStr="V"/>', ''), 'Could not find edition information.'],
     ['no Payload', `<SoftwareIdentity xmlns="${SWID_NAMESPACE}" xmlns:r="${RIM_NAMESPACE}">${META}</SoftwareIdentity>`, 'Could not find SWID payload.'],
     ['measurement without index', rim(META, '<Resource type="Measurement" h:Hash0="01"/>'), 'Could not find measurement name'],
+    ['same attribute through two prefixes', rim(META, `<Resource xmlns:h2="${SHA384_NAMESPACE}" type="Measurement" index="1" h:Hash0="01" h2:Hash0="02"/>`), 'duplicate attribute'],
     ['undeclared prefix', rim(META, '<Resource type="Measurement" index="1" nope:Hash0="01"/>'), 'undeclared namespace prefix'],
     ['malformed XML', '<SoftwareIdentity><Meta></SoftwareIdentity>', 'malformed XML'],
     ['not XML', 'hello', 'malformed XML'],

@@ -67,7 +67,10 @@ function resolveElement(node: OrderedNode, scope: ReadonlyMap<string, string>): 
     if (typeof value !== 'string' || name === 'xmlns' || name.startsWith('xmlns:')) continue;
     const [prefix, local] = splitQName(name);
     const namespace = prefix === undefined ? undefined : prefix === 'xmlns' ? XMLNS_NAMESPACE : resolvePrefix(prefix);
-    attributes.set(attributeKey(namespace, local), value);
+    const key = attributeKey(namespace, local);
+    // Two prefixes bound to one namespace make two spellings of the same attribute (XML Names §6.3).
+    if (attributes.has(key)) throw invalid(`duplicate attribute ${JSON.stringify(local.slice(0, 64))}`);
+    attributes.set(key, value);
   }
   const [prefix, localName] = splitQName(tagName);
   const namespace = prefix === undefined ? names.get('') || undefined : resolvePrefix(prefix);
