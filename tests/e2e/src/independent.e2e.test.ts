@@ -351,6 +351,21 @@ describe.skipIf(!capabilities.kbs)('independent guest and operator against a KBS
     expect(metrics).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}/);
   });
 
+  it('writes audit records for admin calls and secret releases, as JSON log lines', async () => {
+    const records = kbs
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((record) => typeof record.audit === 'string');
+    const adminWrite = records.find((r) => r.audit === 'admin' && r.method === 'POST' && r.path === `/kbs/v0/resource/${RESOURCE_PATH}`);
+    expect(adminWrite, 'admin upload audited').toBeDefined();
+    expect(adminWrite?.role).toBe('admin');
+    const release = records.find((r) => r.audit === 'release' && r.path === RESOURCE_PATH);
+    expect(release, 'release audited').toBeDefined();
+    expect(release?.plugin).toBe('resource');
+  });
+
   it('keeps the upstream LocalFs layout, survives a restart, and serves a volume written by upstream', async () => {
     const storage = join(dir, 'storage');
     // Upstream names files after the key with every "/" replaced by the four characters \x2F.
