@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { createAttestationService, createTokenVerifier, parseAttestationServiceConfig } from '@trustee/attestation';
+import { openAkvStore, type AkvOverrides } from '@trustee/akv';
 import { openStore, ResourceRepository, repositoryTreeRoot, type KeyValueStore } from '@trustee/storage';
 import { createAdminAuthorizer } from './admin/authorizer.ts';
 import type { AttestationBackend, TokenVerifier } from './backends.ts';
@@ -25,6 +26,8 @@ export interface ComposeOptions {
   readonly store?: KeyValueStore;
   readonly maxSessions?: number;
   readonly defaultMetrics?: boolean;
+  /** Test-only: credential and SDK options (e.g. trust of a local fake's CA) for the AzureKeyVault resource backend. */
+  readonly akv?: AkvOverrides;
 }
 
 export interface ComposedKbs {
@@ -75,9 +78,14 @@ export async function composeKbs(config: KbsConfig, options: ComposeOptions = {}
   const admin = await createAdminAuthorizer(config.admin, now);
 
   const plugins = new Map<string, KbsPlugin>();
+  const pluginStores: KeyValueStore[] = [];
   for (const plugin of config.plugins) {
     if (plugin.name === 'sample') plugins.set('sample', new SamplePlugin());
-    else if (plugin.backend === 'kvstorage') {
+    else if (plugin.backend === 'AzureKeyVault') {
+      const akvStore = openAkvStore(plugin.akv, { now, ...(options.akv === undefined ? {} : { overrides: options.akv }), log: { warn: (message) => console.error(`WARN ${message}`) } });
+      pluginStores.push(akvStore);
+      plugins.set('resource', new ResourcePlugin(new ResourceRepository({ store: akvStore })));
+    } else if (plugin.backend === 'kvstorage') {
       const treeRoot = repositoryTreeRoot(config.storage);
       plugins.set('resource', new ResourcePlugin(new ResourceRepository({ store, ...(treeRoot === undefined ? {} : { treeRoot }) })));
     } else plugins.set('resource', new ResourcePlugin(new ResourceRepository({ treeRoot: plugin.dirPath })));
@@ -122,6 +130,7 @@ export async function composeKbs(config: KbsConfig, options: ComposeOptions = {}
     async close() {
       clearInterval(sweeper);
       await Promise.all(apps.map((app) => app.close()));
+      await Promise.all(pluginStores.map((pluginStore) => pluginStore.close()));
       if (sessionStore !== store) await sessionStore.close();
       if (options.store === undefined) await store.close();
     },

@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseToml } from 'smol-toml';
 import { parseStorageBackendConfig, parseStorageType, StorageError, type StorageBackendConfig, type StorageType } from '@trustee/storage';
+import { AKV_BACKEND_NAMES, parseAkvBackendConfig, type AkvBackendConfig } from '@trustee/akv';
 import { parseAdminConfig, type AdminConfig } from './admin/adminConfig.ts';
 import {
   ConfigError,
@@ -57,6 +58,7 @@ export interface AttestationServiceSection {
 export type PluginConfig =
   | { readonly name: 'resource'; readonly backend: 'kvstorage' }
   | { readonly name: 'resource'; readonly backend: 'LocalFs'; readonly dirPath: string }
+  | { readonly name: 'resource'; readonly backend: 'AzureKeyVault'; readonly akv: AkvBackendConfig }
   | { readonly name: 'sample'; readonly item: string };
 
 export interface KbsConfig {
@@ -140,7 +142,15 @@ function parsePlugins(root: Table, path: string): PluginConfig[] {
         if (backend === 'LocalFs' || backend === 'local_fs') {
           return { name: 'resource', backend: 'LocalFs', dirPath: optionalString(plugin, 'dir_path', at) ?? DEFAULT_LEGACY_REPOSITORY };
         }
-        throw new ConfigError(`${at}.storage_backend_type: "${backend}" is not supported by trustee-ts (supported: kvstorage, LocalFs)`);
+        if (AKV_BACKEND_NAMES.includes(backend)) {
+          try {
+            return { name: 'resource', backend: 'AzureKeyVault', akv: parseAkvBackendConfig(plugin, at) };
+          } catch (error) {
+            if (error instanceof StorageError) throw new ConfigError(error.message);
+            throw error;
+          }
+        }
+        throw new ConfigError(`${at}.storage_backend_type: "${backend}" is not supported by trustee-ts (supported: kvstorage, LocalFs, AzureKeyVault)`);
       }
       case 'sample':
       case 'Sample':
