@@ -9,7 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KBS_MAIN, REPO_ROOT } from './paths.ts';
+import { KBS_MAIN, REPO_ROOT, RVPS_MAIN } from './paths.ts';
 
 export interface KbsProcess {
   /** Base URL, e.g. `http://127.0.0.1:41234`. */
@@ -134,4 +134,63 @@ export async function expectKbsStartFailure(configToml: string, options: StartKb
     if (match === null) throw error;
     return { code: match[1] === 'null' ? null : Number(match[1]), output: match[2] ?? '' };
   }
+}
+
+export interface RvpsProcess {
+  /** gRPC `HOST:PORT`. */
+  readonly grpcAddress: string;
+  /** REST base URL. */
+  readonly restUrl: string;
+  output(): string;
+  stop(): Promise<number | null>;
+}
+
+/** Starts `services/rvps` with a JSON config, gRPC and REST on ephemeral ports. */
+export async function startRvps(configJson: unknown, options: { readonly dir: string }): Promise<RvpsProcess> {
+  const configPath = join(options.dir, 'rvps.json');
+  writeFileSync(configPath, JSON.stringify(configJson));
+  const args = ['--foreground', '-s', 'KILL', String(PROCESS_CEILING_S), process.execPath, '--import', 'tsx', RVPS_MAIN, '-c', configPath, '-a', '127.0.0.1:0', '--rest-address', '127.0.0.1:0'];
+  const child = spawn('timeout', args, { cwd: REPO_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  running.add(child);
+  let output = '';
+  const exitPromise = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    });
+  });
+  const addresses = await new Promise<{ grpc: string; rest: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`RVPS did not start within 30 s:\n${output}`)), 30_000);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString('utf8');
+      const grpc = /listening grpc on (\S+)/.exec(output)?.[1];
+      const rest = /listening rest on (\S+)/.exec(output)?.[1];
+      if (grpc !== undefined && rest !== undefined) {
+        clearTimeout(timer);
+        resolve({ grpc, rest });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    void exitPromise.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`RVPS exited with code ${String(code)} before listening:\n${output}`));
+    });
+  }).catch(async (error: unknown) => {
+    killGroup(child, 'SIGKILL');
+    await exitPromise;
+    throw error;
+  });
+  return {
+    grpcAddress: addresses.grpc,
+    restUrl: addresses.rest,
+    output: () => output,
+    async stop() {
+      if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGTERM');
+      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
+      const code = await exitPromise;
+      clearTimeout(timer);
+      return code;
+    },
+  };
 }

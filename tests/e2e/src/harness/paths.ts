@@ -7,6 +7,7 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..
 export const TSX_BIN = join(REPO_ROOT, 'node_modules/.bin/tsx');
 export const KBS_MAIN = join(REPO_ROOT, 'services/kbs/src/main.ts');
 export const CLI_MAIN = join(REPO_ROOT, 'packages/kbs-client/src/cli.ts');
+export const RVPS_MAIN = join(REPO_ROOT, 'services/rvps/src/main.ts');
 
 function fileContains(path: string, needle: RegExp): boolean {
   return existsSync(path) && needle.test(readFileSync(path, 'utf8'));
@@ -22,4 +23,7 @@ export const capabilities = {
   cli: existsSync(CLI_MAIN),
   sqliteStorage: fileContains(join(REPO_ROOT, 'packages/storage/src/storageConfig.ts'), /['"]Sqlite['"]/),
   cliAdminToken: fileContains(CLI_MAIN, /admin-token/),
+  rvps: existsSync(RVPS_MAIN),
+  /** The KBS wires a gRPC RVPS client when `rvps_config.type = "GrpcRemote"` (kbs-protocol §6.3). */
+  kbsRemoteRvps: fileContains(join(REPO_ROOT, 'services/kbs/src/compose.ts'), /GrpcRemote|createGrpcRvpsClient/),
 } as const;
