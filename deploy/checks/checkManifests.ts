@@ -13,10 +13,14 @@
  * - least privilege: a Secret is only mounted where the config uses it, no private key is
  *   rendered into a ConfigMap or Secret;
  * - wiring: every Service selects exactly one Deployment and names one of its ports, every
- *   ConfigMap/PVC a pod names exists.
+ *   ConfigMap/PVC a pod names exists;
+ * - images: each Dockerfile runs as a numeric non-root user with a HEALTHCHECK and starts an
+ *   entry point that exists, and every command line (Dockerfile CMD, compose, Deployment args)
+ *   is accepted by the service's own argument parser (run with --help appended).
  * Exit 0 when all pass; otherwise every problem is listed and the exit code is 1.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -41,6 +45,13 @@ type Obj = Record<string, unknown>;
 
 const problems: string[] = [];
 const notes: string[] = [];
+/** Service command lines seen anywhere, checked once each against the service's parser. */
+const invocations = new Map<string, { service: 'kbs' | 'as' | 'rvps'; args: string[]; where: string }>();
+
+function recordInvocation(service: 'kbs' | 'as' | 'rvps', args: readonly string[], where: string): void {
+  const key = `${service} ${JSON.stringify(args)}`;
+  if (!invocations.has(key)) invocations.set(key, { service, args: [...args], where });
+}
 
 function fail(where: string, message: string): void {
   problems.push(`${where}: ${message}`);
@@ -279,6 +290,7 @@ async function checkOverlay(name: string, file: string): Promise<void> {
         fail(cwhere, 'cannot tell which service and config file it runs (expected --config-file/--config)');
         continue;
       }
+      recordInvocation(service, args, cwhere);
       const configMount = mounts.find((mount) => mount.target === configPath);
       if (configMount?.content === undefined) {
         fail(cwhere, `config ${configPath} is not mounted from a rendered ConfigMap key (subPath)`);
@@ -352,6 +364,7 @@ async function checkCompose(file: string): Promise<void> {
       }
     }
     const command = list(service['command']).map(String);
+    recordInvocation(kind, command, where);
     const configPath = configFlag(command);
     const configMount = configPath === undefined ? undefined : mounts.find((mount) => mount.target === configPath);
     if (configPath === undefined || configMount?.content === undefined) {
@@ -368,6 +381,97 @@ async function checkCompose(file: string): Promise<void> {
   notes.push('compose: kbs, as, rvps checked');
 }
 
+/**
+ * Whether .dockerignore excludes `path`: the last pattern that matches decides (`!` re-includes).
+ * Patterns match the path itself or a parent directory; a `**` segment matches at any depth.
+ */
+function dockerIgnored(ignore: string, path: string): boolean {
+  let excluded = false;
+  for (const raw of ignore.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const negated = line.startsWith('!');
+    const pattern = negated ? line.slice(1) : line;
+    const source = pattern
+      .split('/')
+      .map((segment) => {
+        if (segment === '**') return '(?:.+/)?';
+        const escaped = segment.replace(/[.+^$(){}|[\]\\]/g, (character) => `\\${character}`);
+        return `${escaped.replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}/`;
+      })
+      .join('');
+    if (new RegExp(`^${source}`).test(`${path}/`)) excluded = !negated;
+  }
+  return excluded;
+}
+
+/** Reads each services/<svc>/Dockerfile the way hadolint would not: against this repository. */
+function checkDockerfiles(root: string): void {
+  const ignore = existsSync(join(root, '.dockerignore')) ? readFileSync(join(root, '.dockerignore'), 'utf8') : '';
+  for (const service of ['kbs', 'as', 'rvps'] as const) {
+    const where = `services/${service}/Dockerfile`;
+    const path = join(root, where);
+    if (!existsSync(path)) {
+      fail(where, 'missing');
+      continue;
+    }
+    // Join continuation lines, drop comments.
+    const lines = readFileSync(path, 'utf8').replace(/\\\n/g, ' ').split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
+    const instructions = lines.map((line) => {
+      const match = /^(\w+)\s+(.*)$/.exec(line);
+      return { op: (match?.[1] ?? '').toUpperCase(), rest: match?.[2] ?? '' };
+    });
+    const stages = instructions.filter((instruction) => instruction.op === 'FROM');
+    if (stages.length < 2) fail(where, 'expected a multi-stage build (build + runtime)');
+    const nodeImage = /ARG NODE_IMAGE=(\S+)/.exec(lines.join('\n'))?.[1];
+    if (nodeImage !== 'node:22-slim') fail(where, `base image ${nodeImage ?? '?'} (expected node:22-slim)`);
+    const runtime = instructions.slice(instructions.lastIndexOf(stages[stages.length - 1] ?? { op: '', rest: '' }));
+    const user = runtime.filter((instruction) => instruction.op === 'USER').pop()?.rest;
+    if (user === undefined || !/^[1-9]\d*(:\d+)?$/.test(user)) fail(where, `runtime USER ${user ?? '(none)'} must be a numeric non-root uid (Kubernetes runAsNonRoot)`);
+    if (!runtime.some((instruction) => instruction.op === 'HEALTHCHECK' && /CMD/.test(instruction.rest))) fail(where, 'runtime stage has no HEALTHCHECK');
+    if (runtime.some((instruction) => instruction.op === 'RUN' && /apt-get install|g\+\+|python3/.test(instruction.rest))) fail(where, 'build tools installed in the runtime stage');
+    if (!lines.some((line) => line.includes('build-runtime.sh') && line.includes(`@trustee/${service} services/${service} `))) fail(where, `does not build @trustee/${service} with deploy/docker/build-runtime.sh`);
+    if (!/COREPACK_INTEGRITY_KEYS=0/.test(lines.join(' '))) fail(where, 'COREPACK_INTEGRITY_KEYS=0 missing (the registry serves no signatures; the packageManager hash pin is checked)');
+    const entrypoint = runtime.filter((instruction) => instruction.op === 'ENTRYPOINT').pop()?.rest ?? '';
+    const cmd = runtime.filter((instruction) => instruction.op === 'CMD').pop()?.rest ?? '[]';
+    let entry: string[] = [];
+    let args: string[] = [];
+    try {
+      entry = JSON.parse(entrypoint) as string[];
+      args = JSON.parse(cmd) as string[];
+    } catch {
+      fail(where, 'ENTRYPOINT and CMD must use the exec (JSON array) form');
+    }
+    const main = `services/${service}/src/main.ts`;
+    if (!entry.includes(main) || !existsSync(join(root, main))) fail(where, `ENTRYPOINT must run ${main}`);
+    recordInvocation(service, args, `${where} CMD`);
+    for (const instruction of instructions.filter((candidate) => candidate.op === 'COPY' && !candidate.rest.startsWith('--from'))) {
+      for (const source of instruction.rest.split(/\s+/).slice(0, -1)) {
+        if (!existsSync(join(root, source))) fail(where, `COPY source ${source} does not exist`);
+        if (dockerIgnored(ignore, source)) fail(where, `COPY source ${source} is excluded by .dockerignore`);
+      }
+    }
+  }
+  const buildRuntime = readFileSync(join(root, 'deploy/docker/build-runtime.sh'), 'utf8');
+  if ((buildRuntime.match(/--frozen-lockfile/g) ?? []).length < 2) fail('deploy/docker/build-runtime.sh', 'every pnpm install must use --frozen-lockfile');
+  for (const pattern of ['node_modules', '.git', 'data', '**/*.test.ts']) {
+    if (!ignore.split('\n').some((line) => line.trim() === pattern || line.trim() === `**/${pattern}`)) fail('.dockerignore', `does not exclude ${pattern}`);
+  }
+}
+
+/** Every command line must pass the service's own strict argument parser. */
+function checkInvocations(root: string): void {
+  for (const { service, args, where } of invocations.values()) {
+    try {
+      execFileSync(process.execPath, ['--import', 'tsx', `services/${service}/src/main.ts`, ...args, '--help'], { cwd: root, stdio: 'pipe', timeout: 60_000 });
+    } catch (error) {
+      const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim().split('\n')[0] ?? '';
+      fail(where, `${service} rejects its command line ${JSON.stringify(args)}: ${stderr}`);
+    }
+  }
+  notes.push(`command lines: ${invocations.size} distinct, each accepted by its service's parser`);
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   let composeFile: string | undefined;
@@ -381,8 +485,11 @@ async function main(): Promise<void> {
       overlays.push([arg.slice(0, split), arg.slice(split + 1)]);
     }
   }
+  const root = resolve(dirname(new URL(import.meta.url).pathname), '../..');
   for (const [name, file] of overlays) await checkOverlay(name, file);
   if (composeFile !== undefined) await checkCompose(composeFile);
+  checkDockerfiles(root);
+  checkInvocations(root);
   for (const note of notes) console.log(`  ${note}`);
   if (problems.length > 0) {
     console.error(`\n${problems.length} deployment problem(s):`);
