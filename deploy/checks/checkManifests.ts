@@ -19,10 +19,11 @@
  *   is accepted by the service's own argument parser (run with --help appended).
  * Exit 0 when all pass; otherwise every problem is listed and the exit code is 1.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { loadKbsConfig } from '../../services/kbs/src/config.ts';
 import { parseAsConfig } from '../../services/as/src/config.ts';
@@ -459,16 +460,19 @@ function checkDockerfiles(root: string): void {
   }
 }
 
-/** Every command line must pass the service's own strict argument parser. */
-function checkInvocations(root: string): void {
-  for (const { service, args, where } of invocations.values()) {
-    try {
-      execFileSync(process.execPath, ['--import', 'tsx', `services/${service}/src/main.ts`, ...args, '--help'], { cwd: root, stdio: 'pipe', timeout: 60_000 });
-    } catch (error) {
-      const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim().split('\n')[0] ?? '';
-      fail(where, `${service} rejects its command line ${JSON.stringify(args)}: ${stderr}`);
-    }
-  }
+/** Every command line must pass the service's own strict argument parser (checked in parallel). */
+async function checkInvocations(root: string): Promise<void> {
+  const run = promisify(execFile);
+  await Promise.all(
+    [...invocations.values()].map(async ({ service, args, where }) => {
+      try {
+        await run(process.execPath, ['--import', 'tsx', `services/${service}/src/main.ts`, ...args, '--help'], { cwd: root, timeout: 120_000 });
+      } catch (error) {
+        const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim().split('\n')[0] ?? '';
+        fail(where, `${service} rejects its command line ${JSON.stringify(args)}: ${stderr}`);
+      }
+    }),
+  );
   notes.push(`command lines: ${invocations.size} distinct, each accepted by its service's parser`);
 }
 
@@ -489,7 +493,7 @@ async function main(): Promise<void> {
   for (const [name, file] of overlays) await checkOverlay(name, file);
   if (composeFile !== undefined) await checkCompose(composeFile);
   checkDockerfiles(root);
-  checkInvocations(root);
+  await checkInvocations(root);
   for (const note of notes) console.log(`  ${note}`);
   if (problems.length > 0) {
     console.error(`\n${problems.length} deployment problem(s):`);
