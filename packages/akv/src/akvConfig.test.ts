@@ -24,7 +24,13 @@ describe('parseAkvBackendConfig', () => {
       staleIfErrorSeconds: 0,
       secretNamePrefix: '',
       purgeOnDelete: false,
+      pinnedVersions: new Map(),
     });
+  });
+
+  test('pinned_versions', () => {
+    const config = parseAkvBackendConfig({ vault_url: 'https://v.vault.azure.net', pinned_versions: { 'default/akv/coco_one': '0123456789abcdef0123456789abcdef' } }, AT);
+    expect([...config.pinnedVersions]).toEqual([['default/akv/coco_one', '0123456789abcdef0123456789abcdef']]);
   });
 
   test('every key', () => {
@@ -63,6 +69,9 @@ describe('parseAkvBackendConfig', () => {
     [{ vault_url: 'https://v', secret_name_prefix: 7 }, 'plugins[0].secret_name_prefix: expected a string'],
     [{ vault_url: 'https://v', purge_on_delete: 'yes' }, 'plugins[0].purge_on_delete: expected true or false'],
     [{ vault_url: 'https://v', tenant_id: '' }, 'plugins[0].tenant_id: expected a non-empty string'],
+    [{ vault_url: 'https://v', pinned_versions: ['x'] }, 'plugins[0].pinned_versions: expected a table'],
+    [{ vault_url: 'https://v', pinned_versions: { 'a/b/c': 'not/a/version' } }, 'plugins[0].pinned_versions."a/b/c": expected a Key Vault secret version'],
+    [{ vault_url: 'https://v', pinned_versions: { 'a b': 'abc' } }, 'plugins[0].pinned_versions."a b": key must be'],
   ])('%j is refused: %s', (table, message) => {
     try {
       parseAkvBackendConfig(table, AT);

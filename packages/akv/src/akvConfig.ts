@@ -16,7 +16,7 @@ import { DefaultAzureCredential, ManagedIdentityCredential, WorkloadIdentityCred
 import type { SecretClientOptions } from '@azure/keyvault-secrets';
 import { StorageError } from '@trustee/storage';
 import { AzureKeyVaultStore, type AkvLog } from './azureKeyVaultStore.ts';
-import { assertValidSecretNamePrefix } from './secretName.ts';
+import { assertValidSecretNamePrefix, secretNameForKey } from './secretName.ts';
 
 export type AkvCredentialKind = 'workload_identity' | 'managed_identity' | 'default';
 
@@ -32,6 +32,8 @@ export interface AkvBackendConfig {
   readonly staleIfErrorSeconds: number;
   readonly secretNamePrefix: string;
   readonly purgeOnDelete: boolean;
+  /** Resource path → secret version served instead of the latest. */
+  readonly pinnedVersions: ReadonlyMap<string, string>;
 }
 
 /** `storage_backend_type` values that select this backend. */
@@ -39,6 +41,7 @@ export const AKV_BACKEND_NAMES: readonly string[] = ['AzureKeyVault', 'akv'];
 
 const CREDENTIALS: readonly AkvCredentialKind[] = ['workload_identity', 'managed_identity', 'default'];
 const MAX_TTL_SECONDS = 24 * 60 * 60;
+const VERSION_PATTERN = /^[0-9A-Za-z]{1,64}$/;
 
 function fail(message: string): never {
   throw new StorageError('invalid_config', message);
@@ -95,6 +98,18 @@ export function parseAkvBackendConfig(table: Readonly<Record<string, unknown>>, 
   } catch (error) {
     fail(`${path}.${(error as Error).message}`);
   }
+  const pinnedVersions = new Map<string, string>();
+  const pins = table['pinned_versions'] ?? {};
+  if (typeof pins !== 'object' || pins === null || Array.isArray(pins)) fail(`${path}.pinned_versions: expected a table of "repo/type/tag" = "<secret version>"`);
+  for (const [key, version] of Object.entries(pins)) {
+    if (typeof version !== 'string' || !VERSION_PATTERN.test(version)) fail(`${path}.pinned_versions."${key}": expected a Key Vault secret version (hex id)`);
+    try {
+      secretNameForKey(key, prefix);
+    } catch (error) {
+      fail(`${path}.pinned_versions."${key}": ${(error as Error).message}`);
+    }
+    pinnedVersions.set(key, version);
+  }
   const purgeOnDelete = table['purge_on_delete'] ?? false;
   if (typeof purgeOnDelete !== 'boolean') fail(`${path}.purge_on_delete: expected true or false`);
   return {
@@ -108,6 +123,7 @@ export function parseAkvBackendConfig(table: Readonly<Record<string, unknown>>, 
     staleIfErrorSeconds,
     secretNamePrefix: prefix,
     purgeOnDelete,
+    pinnedVersions,
   };
 }
 
@@ -167,6 +183,7 @@ export function openAkvStore(config: AkvBackendConfig, deps: OpenAkvStoreDeps = 
     negativeCacheTtlMs: config.negativeCacheTtlSeconds * 1000,
     staleIfErrorMs: config.staleIfErrorSeconds * 1000,
     purgeOnDelete: config.purgeOnDelete,
+    pinnedVersions: config.pinnedVersions,
     ...(deps.now === undefined ? {} : { now: deps.now }),
     ...(deps.log === undefined ? {} : { log: deps.log }),
     ...(overrides.clientOptions === undefined ? {} : { clientOptions: overrides.clientOptions }),

@@ -214,6 +214,26 @@ describe('cache', () => {
   });
 });
 
+describe('pinned versions', () => {
+  test('a pinned key serves its version, not later edits, and refuses writes and deletes', async () => {
+    const name = secretNameForKey('default/pin/x');
+    const pinned = vault.putSecret(name, 'pinned-v1');
+    vault.putSecret(name, 'latest-v2');
+    const store = open({ cacheTtlMs: 0, pinnedVersions: new Map([['default/pin/x', pinned]]) });
+    expect(read(await store.get(NS, 'default/pin/x'))).toBe('pinned-v1');
+    expect(read(await open().get(NS, 'default/pin/x'))).toBe('latest-v2');
+    await expect(store.set(NS, 'default/pin/x', text('v3'))).rejects.toMatchObject({ code: 'invalid_key' });
+    await expect(store.delete(NS, 'default/pin/x')).rejects.toMatchObject({ code: 'invalid_key' });
+    expect(vault.latest(name)?.versionCount).toBe(2);
+  });
+
+  test('a pin to a version that does not exist reads as absent', async () => {
+    vault.putSecret(secretNameForKey('default/pin/y'), 'v');
+    const store = open({ pinnedVersions: new Map([['default/pin/y', 'ffffffffffffffffffffffffffffffff']]) });
+    expect(await store.get(NS, 'default/pin/y')).toBeUndefined();
+  });
+});
+
 describe('delete', () => {
   test('soft delete; deleting again is false; writing the name again recovers and adds a version', async () => {
     const store = open();

@@ -35,6 +35,11 @@ export interface AzureKeyVaultStoreOptions {
   readonly purgeOnDelete?: boolean;
   /** The only namespace this store holds. Default `repository`. */
   readonly namespace?: string;
+  /**
+   * Keys served from one fixed secret version instead of the latest (a rollout that must not
+   * follow edits in the vault). Writes and deletes of these keys are refused.
+   */
+  readonly pinnedVersions?: ReadonlyMap<string, string>;
   /** Interval of the delete/recover pollers. Default 1 000. */
   readonly pollIntervalMs?: number;
   readonly now?: () => number;
@@ -48,6 +53,8 @@ export class AzureKeyVaultStore implements KeyValueStore {
   readonly #prefix: string;
   readonly #namespace: string;
   readonly #purgeOnDelete: boolean;
+  /** Secret name → pinned version. */
+  readonly #pinned = new Map<string, string>();
   readonly #pollIntervalMs: number;
   readonly #now: () => number;
   readonly #log: AkvLog | undefined;
@@ -68,6 +75,7 @@ export class AzureKeyVaultStore implements KeyValueStore {
       this.#now,
       { onStaleServed: (name, error) => this.#log?.warn(`serving cached Key Vault secret ${name} past its TTL: ${(error as Error).message}`) },
     );
+    for (const [key, version] of options.pinnedVersions ?? []) this.#pinned.set(secretNameForKey(key, this.#prefix), version);
     this.#client = new SecretClient(options.vaultUrl, options.credential, options.clientOptions ?? {});
   }
 
@@ -79,11 +87,16 @@ export class AzureKeyVaultStore implements KeyValueStore {
     return secretNameForKey(key, this.#prefix);
   }
 
-  /** Reads the latest version straight from Key Vault (no cache). */
+  #assertNotPinned(name: string, key: string): void {
+    if (this.#pinned.has(name)) throw new StorageError('invalid_key', `${key} is pinned to one Key Vault secret version by configuration; change it in the vault and move the pin`);
+  }
+
+  /** Reads the latest (or pinned) version straight from Key Vault (no cache). */
   async #fetch(name: string): Promise<Fetched<Uint8Array>> {
     let secret: KeyVaultSecret;
     try {
-      secret = await this.#client.getSecret(name);
+      const version = this.#pinned.get(name);
+      secret = await this.#client.getSecret(name, version === undefined ? {} : { version });
     } catch (error) {
       const { status, innerCode } = classify(error);
       if (status === 404) return { value: undefined };
@@ -111,6 +124,7 @@ export class AzureKeyVaultStore implements KeyValueStore {
 
   async set(namespace: string, key: string, value: Uint8Array, options: SetOptions = {}): Promise<boolean> {
     const name = this.#name(namespace, key);
+    this.#assertNotPinned(name, key);
     // Key Vault has no conditional PUT: "only if absent" is a read then a write (not atomic
     // across replicas; upstream uses it only to install defaults).
     if (options.overwrite === false && (await this.#fetch(name)).value !== undefined) return false;
@@ -150,6 +164,7 @@ export class AzureKeyVaultStore implements KeyValueStore {
 
   async delete(namespace: string, key: string): Promise<boolean> {
     const name = this.#name(namespace, key);
+    this.#assertNotPinned(name, key);
     let existed = true;
     try {
       const poller = await this.#client.beginDeleteSecret(name, { intervalInMs: this.#pollIntervalMs });
