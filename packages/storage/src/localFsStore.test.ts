@@ -3,7 +3,7 @@
  * (`<dir>/<namespace>/<key with "/" as \x2F>`) and no key or namespace can address a file
  * outside its namespace directory.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
@@ -88,4 +88,17 @@ test('LocalJsonStore writes upstream\'s single-file layout (URL-safe base64 with
   await store.set('repository', 'default/key/new', new Uint8Array([0xfb, 0xff, 0xfe, 0x01]));
   expect(JSON.parse(readFileSync(join(dir, 'repository'), 'utf8'))).toEqual({ 'default/key/old': '-_8=', 'default/key/new': '-__-AQ==' });
   expect(readdirSync(dir).sort()).toEqual(['repository']);
+});
+
+test('a value file that is a symlink out of the store root reads as absent; one inside is followed', async () => {
+  const dir = root();
+  const outside = root();
+  writeFileSync(join(outside, 'secret'), 'must-not-leak');
+  mkdirSync(join(dir, 'repository'), { recursive: true });
+  writeFileSync(join(dir, 'repository', 'a\\x2Fb\\x2Freal'), 'inside');
+  symlinkSync(join(outside, 'secret'), join(dir, 'repository', 'a\\x2Fb\\x2Fescape'));
+  symlinkSync(join(dir, 'repository', 'a\\x2Fb\\x2Freal'), join(dir, 'repository', 'a\\x2Fb\\x2Falias'));
+  const store = new LocalFsStore({ dirPath: dir });
+  expect(await store.get('repository', 'a/b/escape')).toBeUndefined();
+  expect(new TextDecoder().decode(await store.get('repository', 'a/b/alias'))).toBe('inside');
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { assertValidKey, assertValidNamespace } from './keyRules.ts';
 import type { KeyValueStore, SetOptions } from './keyValueStore.ts';
 import { StorageError } from './storageError.ts';
@@ -110,12 +110,22 @@ export class LocalFsStore implements KeyValueStore {
     return temp;
   }
 
+  /** A value file that is a symlink must resolve inside the store root (nothing outside is ever read). */
+  async #contained(file: string): Promise<string | undefined> {
+    const stat = await fs.lstat(file);
+    if (!stat.isSymbolicLink()) return stat.isFile() ? file : undefined;
+    const [real, realRoot] = await Promise.all([fs.realpath(file), fs.realpath(this.#root)]);
+    return real.startsWith(realRoot.endsWith(sep) ? realRoot : realRoot + sep) && (await fs.stat(real)).isFile() ? real : undefined;
+  }
+
   async get(namespace: string, key: string): Promise<Uint8Array | undefined> {
     const paths = this.#paths(namespace, key);
     return this.#wrap(async () => {
       if (!(await this.#isLive(paths))) return undefined;
       try {
-        return new Uint8Array(await fs.readFile(paths.file));
+        const file = await this.#contained(paths.file);
+        if (file === undefined) return undefined;
+        return new Uint8Array(await fs.readFile(file));
       } catch (error) {
         if (isNotFound(error)) return undefined;
         throw error;

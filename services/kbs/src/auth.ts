@@ -15,6 +15,21 @@ export function isSupportedProtocolVersion(version: string): boolean {
   return match !== null && match[4] === undefined && `${match[1]}.${match[2]}.${match[3]}` === KBS_PROTOCOL_VERSION;
 }
 
+/** `extra-params` is stored in the session; deeper nesting than any real client sends is refused. */
+const MAX_EXTRA_PARAMS_DEPTH = 32;
+
+/** Whether a parsed JSON value nests deeper than `max` (iterative: hostile depth cannot overflow the stack). */
+export function jsonDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (item === undefined || typeof item.value !== 'object' || item.value === null) continue;
+    if (item.depth >= max) return true;
+    for (const child of Object.values(item.value)) stack.push({ value: child, depth: item.depth + 1 });
+  }
+  return false;
+}
+
 export interface AuthResult {
   readonly challenge: Challenge;
   readonly session: Session;
@@ -28,6 +43,9 @@ export async function handleAuth(body: Uint8Array, sessions: SessionManager): Pr
   } catch (error) {
     if (error instanceof ProtocolError) throw kbsErrors.authFailed(`invalid request body: ${error.message}`);
     throw error;
+  }
+  if (jsonDeeperThan(request['extra-params'], MAX_EXTRA_PARAMS_DEPTH)) {
+    throw kbsErrors.authFailed(`invalid request body: extra-params nested deeper than ${MAX_EXTRA_PARAMS_DEPTH} levels`);
   }
   if (!SEMVER.test(request.version)) {
     throw kbsErrors.authFailed(`failed to parse the protocol version ${JSON.stringify(request.version)} as semver`);

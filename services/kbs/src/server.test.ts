@@ -92,6 +92,17 @@ describe('POST /kbs/v0/auth', () => {
     }
   });
 
+  test('deeply nested extra-params → 401 AttestationError, never a 500 (nothing stored)', async () => {
+    for (const depth of [33, 5_000, 100_000]) {
+      const payload = `{"version":"0.4.0","tee":"sample","extra-params":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+      const response = await h.app.inject({ method: 'POST', url: '/kbs/v0/auth', payload, headers: { 'content-type': 'application/json' } });
+      expect(response.statusCode).toBe(401);
+      expect(errorOf(response).type).toBe(`${ERR}AttestationError`);
+    }
+    expect(await h.store.list('kbs_protocol_session')).toEqual([]);
+    expect((await new Guest(h.app).auth({ version: '0.4.0', tee: 'sample', 'extra-params': { a: { b: { c: [1, [2]] } } } })).statusCode).toBe(200);
+  });
+
   test('GET /kbs/v0/auth is an unknown plugin (404), like upstream', async () => {
     const response = await h.app.inject({ method: 'GET', url: '/kbs/v0/auth' });
     expect(response.statusCode).toBe(404);
