@@ -41,6 +41,7 @@ esac
 
 umask 077
 mkdir -p "$DIR"
+chmod 0700 "$DIR"
 cd "$DIR"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
