@@ -14,6 +14,9 @@ import { RvpsMetrics } from './metrics.ts';
 import { createReferenceValueOperations, type ReferenceValueOperations } from './referenceValues.ts';
 import { buildRestServer } from './restServer.ts';
 
+/** How long SIGTERM waits for in-flight gRPC calls before cutting connections. */
+export const SHUTDOWN_GRACE_MS = 5000;
+
 export interface ComposeOptions {
   readonly now?: () => Date;
   readonly log?: RvpsLogger;
@@ -52,7 +55,17 @@ export async function composeRvps(config: RvpsConfig, options: ComposeOptions = 
     metrics,
     close() {
       closed ??= (async () => {
-        await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+        await new Promise<void>((resolve) => {
+          // In-flight calls get a grace period; a client that never lets go cannot block shutdown.
+          const force = setTimeout(() => {
+            grpcServer.forceShutdown();
+            resolve();
+          }, SHUTDOWN_GRACE_MS);
+          grpcServer.tryShutdown(() => {
+            clearTimeout(force);
+            resolve();
+          });
+        });
         await restServer.close();
         await store.close();
       })();

@@ -139,6 +139,13 @@ describe('RVPS gRPC', () => {
     expect(await queryResult(client, 'a')).toBe('1');
   });
 
+  test('close() completes while a client still holds its channel open', async () => {
+    const instance = await start();
+    await instance.client.call('RegisterReferenceValue', { message: sampleMessage({ a: 1 }) });
+    await instance.rvps.close();
+    await expect(queryResult(instance.client, 'a')).rejects.toMatchObject({ code: status.UNAVAILABLE });
+  });
+
   test('grpc.health.v1 reports SERVING for the service and the server', async () => {
     const { client } = await start();
     expect(await client.health('')).toEqual({ status: 'SERVING' });
