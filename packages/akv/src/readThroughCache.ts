@@ -5,7 +5,9 @@
  *   too, for a shorter time (negative caching);
  * - concurrent misses for one key share one fetch (single flight);
  * - our own writes replace the entry and win over fetches that were in flight when they
- *   happened (a per-key generation counter);
+ *   happened;
+ * - at most `maxEntries` keys are kept (the oldest go first), so requests for many distinct
+ *   absent keys cannot grow memory without bound;
  * - optionally, when a refresh fails, a value that expired less than `staleIfErrorMs` ago is
  *   served instead of the error.
  */
@@ -17,6 +19,8 @@ export interface CachePolicy {
   readonly negativeTtlMs: number;
   /** How long after expiry a value may still be served when the refresh fails, ms. */
   readonly staleIfErrorMs: number;
+  /** Default 10 000. */
+  readonly maxEntries?: number;
 }
 
 /** What a fetch found: a value, or absence, optionally with its own latest expiry (epoch ms). */
@@ -32,8 +36,9 @@ interface Entry<V> {
 }
 
 interface Flight<V> {
-  readonly generation: number;
-  readonly promise: Promise<V | undefined>;
+  /** Set when a write overtook this fetch: its result must not enter the cache. */
+  superseded: boolean;
+  promise: Promise<V | undefined> | undefined;
 }
 
 export interface CacheEvents {
@@ -47,57 +52,63 @@ export class ReadThroughCache<V> {
   readonly #events: CacheEvents;
   readonly #entries = new Map<string, Entry<V>>();
   readonly #flights = new Map<string, Flight<V>>();
-  readonly #generations = new Map<string, number>();
+  readonly #maxEntries: number;
 
   constructor(policy: CachePolicy, now: () => number, events: CacheEvents = {}) {
     this.#policy = policy;
     this.#now = now;
     this.#events = events;
+    this.#maxEntries = policy.maxEntries ?? 10_000;
   }
 
   /** The cached value if fresh, else the result of `fetch` (shared with concurrent callers). */
   async get(key: string, fetch: () => Promise<Fetched<V>>): Promise<V | undefined> {
     const entry = this.#entries.get(key);
     if (entry !== undefined && this.#now() < entry.expiresAtMs) return entry.value;
-    const flight = this.#flights.get(key);
-    if (flight !== undefined) return flight.promise;
+    const current = this.#flights.get(key);
+    if (current?.promise !== undefined) return current.promise;
 
-    const generation = this.#generation(key);
-    const promise = this.#fetch(key, generation, entry, fetch);
-    this.#flights.set(key, { generation, promise });
+    const flight: Flight<V> = { superseded: false, promise: undefined };
+    const promise = this.#fetch(key, flight, entry, fetch);
+    flight.promise = promise;
+    this.#flights.set(key, flight);
     try {
       return await promise;
     } finally {
-      if (this.#flights.get(key)?.promise === promise) this.#flights.delete(key);
+      if (this.#flights.get(key) === flight) this.#flights.delete(key);
     }
   }
 
   /** Records a value we just wrote (or `undefined` for a delete): later reads see it. */
   put(key: string, fetched: Fetched<V>): void {
-    this.#generations.set(key, this.#generation(key) + 1);
-    // A fetch started before this write must not answer reads that come after it.
-    this.#flights.delete(key);
+    this.#supersede(key);
     this.#store(key, fetched);
   }
 
   /** Forgets one key (the next read fetches). */
   invalidate(key: string): void {
-    this.#generations.set(key, this.#generation(key) + 1);
-    this.#flights.delete(key);
+    this.#supersede(key);
     this.#entries.delete(key);
   }
 
   clear(): void {
+    for (const key of [...this.#flights.keys()]) this.#supersede(key);
     this.#entries.clear();
-    this.#flights.clear();
-    this.#generations.clear();
   }
 
-  #generation(key: string): number {
-    return this.#generations.get(key) ?? 0;
+  /** Number of cached keys. */
+  get size(): number {
+    return this.#entries.size;
   }
 
-  async #fetch(key: string, generation: number, previous: Entry<V> | undefined, fetch: () => Promise<Fetched<V>>): Promise<V | undefined> {
+  /** A fetch started before a write must not answer reads that come after it. */
+  #supersede(key: string): void {
+    const flight = this.#flights.get(key);
+    if (flight !== undefined) flight.superseded = true;
+    this.#flights.delete(key);
+  }
+
+  async #fetch(key: string, flight: Flight<V>, previous: Entry<V> | undefined, fetch: () => Promise<Fetched<V>>): Promise<V | undefined> {
     let fetched: Fetched<V>;
     try {
       fetched = await fetch();
@@ -108,7 +119,7 @@ export class ReadThroughCache<V> {
       }
       throw error;
     }
-    if (this.#generation(key) === generation) this.#store(key, fetched);
+    if (!flight.superseded) this.#store(key, fetched);
     return fetched.value;
   }
 
@@ -116,7 +127,12 @@ export class ReadThroughCache<V> {
     const ttl = fetched.value === undefined ? this.#policy.negativeTtlMs : this.#policy.ttlMs;
     const now = this.#now();
     const expiresAtMs = Math.min(now + ttl, fetched.notAfterMs ?? Number.POSITIVE_INFINITY);
-    if (expiresAtMs <= now) this.#entries.delete(key);
-    else this.#entries.set(key, { value: fetched.value, expiresAtMs });
+    this.#entries.delete(key);
+    if (expiresAtMs <= now) return;
+    if (this.#entries.size >= this.#maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done !== true) this.#entries.delete(oldest.value);
+    }
+    this.#entries.set(key, { value: fetched.value, expiresAtMs });
   }
 }
