@@ -12,6 +12,8 @@ import { sessionIdFromCookie, type Session, type SessionManager } from './sessio
 export interface AttestDeps {
   readonly sessions: SessionManager;
   readonly attestation: AttestationBackend;
+  /** Outcome per attempt that reached a session (metrics). */
+  readonly onOutcome?: (tee: string, outcome: 'success' | 'failure' | 'replayed') => void;
 }
 
 export interface AttestResult {
@@ -75,11 +77,25 @@ export async function handleAttest(cookieHeader: string | undefined, body: Uint8
   }
   const session = await deps.sessions.get(id);
   if (session === undefined) throw kbsErrors.attestFailed('session not found or expired');
-  if (session.state.status === 'Attested') return { token: session.state.token, session, tee: undefined };
+  if (session.state.status === 'Attested') {
+    deps.onOutcome?.(session.state.tee ?? 'unknown', 'replayed');
+    return { token: session.state.token, session, tee: undefined };
+  }
 
   const { challenge, request: authRequest } = session.state;
-  if (request['runtime-data'].nonce !== challenge.nonce) throw kbsErrors.attestFailed('nonce does not match the challenge');
-  const tee = authRequest.tee;
+  try {
+    const result = await verifySession(session, request, authRequest.tee, challenge.nonce, deps);
+    deps.onOutcome?.(authRequest.tee, 'success');
+    return result;
+  } catch (error) {
+    deps.onOutcome?.(isTee(authRequest.tee) ? authRequest.tee : 'unknown', 'failure');
+    throw error;
+  }
+}
+
+/** Steps 4-7 for an Authed session: nonce, verification list, single claim, evaluation, Attested. */
+async function verifySession(session: Session, request: ReturnType<typeof parseAttestationRequest>, tee: string, nonce: string, deps: AttestDeps): Promise<AttestResult> {
+  if (request['runtime-data'].nonce !== nonce) throw kbsErrors.attestFailed('nonce does not match the challenge');
   if (!isTee(tee)) throw kbsErrors.attestFailed('session carries an unknown tee');
   const requests = buildVerificationRequests(tee, request);
 
@@ -94,6 +110,6 @@ export async function handleAttest(cookieHeader: string | undefined, body: Uint8
     const code = (error as { code?: unknown }).code;
     throw kbsErrors.attestFailed(`evidence rejected${typeof code === 'string' ? ` (${code})` : ''}: ${(error as Error).message}`, error);
   }
-  const attested = await deps.sessions.markAttested(session, token);
+  const attested = await deps.sessions.markAttested(session, token, tee);
   return { token, session: attested, tee };
 }

@@ -665,5 +665,10 @@ describe('framework edges', () => {
     expect(metrics.statusCode).toBe(200);
     expect(metrics.body).toContain('trustee_kbs_http_requests_total{route="attest",method="POST",status="200"} 1');
     expect(metrics.body).toContain('trustee_kbs_attestations_total{tee="sample",outcome="success"} 1');
+    const failing = new Guest(h.app);
+    await failing.auth();
+    await failing.attest(failing.attestation({ reportData: Buffer.alloc(48).toString('base64') }));
+    const after = await h.app.inject({ method: 'GET', url: '/metrics' });
+    expect(after.body).toContain('trustee_kbs_attestations_total{tee="sample",outcome="failure"} 1');
   });
 });

@@ -185,14 +185,12 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
         return reply.header('set-cookie', sessionCookie(session)).type('application/json').send(JSON.stringify(challenge));
       }
       if (attestation !== undefined && name === 'attest' && method === 'POST') {
-        try {
-          const result = await handleAttest(request.headers.cookie, body, { sessions: attestation.sessions, attestation: attestation.backend });
-          deps.metrics.attestation(result.tee ?? 'replayed', result.tee === undefined ? 'replayed' : 'success');
-          return reply.header('set-cookie', sessionCookie(result.session)).type('application/json').send(JSON.stringify({ token: result.token }));
-        } catch (error) {
-          deps.metrics.attestation('unknown', 'failure');
-          throw error;
-        }
+        const result = await handleAttest(request.headers.cookie, body, {
+          sessions: attestation.sessions,
+          attestation: attestation.backend,
+          onOutcome: (tee, outcome) => deps.metrics.attestation(tee, outcome),
+        });
+        return reply.header('set-cookie', sessionCookie(result.session)).type('application/json').send(JSON.stringify({ token: result.token }));
       }
       if (attestation !== undefined && name === 'attestation-policy' && method === 'POST') {
         await authorizeBuiltin(request, path);

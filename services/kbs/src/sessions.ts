@@ -18,7 +18,7 @@ const SESSION_ID_PATTERN = /^[0-9a-f]{32}$/;
 
 export type SessionState =
   | { readonly status: 'Authed'; readonly id: string; readonly timeout: string; readonly request: AuthRequest; readonly challenge: Challenge }
-  | { readonly status: 'Attested'; readonly id: string; readonly timeout: string; readonly token: string };
+  | { readonly status: 'Attested'; readonly id: string; readonly timeout: string; readonly token: string; readonly tee?: string };
 
 export interface Session {
   readonly id: string;
@@ -125,8 +125,8 @@ export class SessionManager {
     return this.#store.set(SESSION_NAMESPACE, `${session.id}.claim`, new Uint8Array([1]), { overwrite: false, expiresAtMs: session.expiresAtMs });
   }
 
-  async markAttested(session: Session, token: string): Promise<Session> {
-    const state: SessionState = { status: 'Attested', id: session.id, timeout: session.state.timeout, token };
+  async markAttested(session: Session, token: string, tee?: string): Promise<Session> {
+    const state: SessionState = { status: 'Attested', id: session.id, timeout: session.state.timeout, token, ...(tee === undefined ? {} : { tee }) };
     await this.#write(state, session.expiresAtMs);
     return { ...session, state };
   }
