@@ -15,7 +15,7 @@ import { createReferenceValueOperations, type ReferenceValueOperations } from '.
 import { buildRestServer } from './restServer.ts';
 
 /** How long SIGTERM waits for in-flight gRPC calls before cutting connections. */
-export const SHUTDOWN_GRACE_MS = 5000;
+export const SHUTDOWN_GRACE_MS = 3000;
 
 export interface ComposeOptions {
   readonly now?: () => Date;
