@@ -247,6 +247,8 @@ async function checkOverlay(name: string, file: string): Promise<void> {
       const cwhere = `${where} ${init ? 'initContainer' : 'container'} ${str(container['name']) ?? '?'}`;
       const security = obj(container['securityContext']);
       if (podSecurity['runAsNonRoot'] !== true && security['runAsNonRoot'] !== true) fail(cwhere, 'runAsNonRoot is not true');
+      const seccomp = str(obj(security['seccompProfile'])['type']) ?? str(obj(podSecurity['seccompProfile'])['type']);
+      if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') fail(cwhere, 'no RuntimeDefault/Localhost seccompProfile (the namespace enforces the restricted Pod Security Standard)');
       if (security['readOnlyRootFilesystem'] !== true) fail(cwhere, 'readOnlyRootFilesystem is not true');
       if (security['allowPrivilegeEscalation'] !== false) fail(cwhere, 'allowPrivilegeEscalation is not false');
       if (!list(obj(security['capabilities'])['drop']).includes('ALL')) fail(cwhere, 'capabilities.drop does not contain ALL');
