@@ -87,11 +87,6 @@ export class AsError extends Error {
   get httpStatus(): number {
     return AS_ERRORS[this.code].http;
   }
-
-  /** True when the caller can do nothing about it: logged at error level, message generic. */
-  get isServerError(): boolean {
-    return this.httpStatus >= 500 && this.code !== 'collateral_unavailable' && this.code !== 'rvps_unavailable' && this.code !== 'policy_evaluation_failed';
-  }
 }
 
 /**

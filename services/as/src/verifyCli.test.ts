@@ -96,6 +96,27 @@ describe('verify on factory evidence', () => {
     expect(result.stderr).toMatch(/snp\.report_data: .*\n\s+expected: 0{128}\n\s+found:\s+(?:42){64}/);
   });
 
+  test('--init-data-digest is checked against host_data (truncated to 32 bytes like upstream)', async () => {
+    const digest = new Uint8Array(48).fill(0x33);
+    const bound = await createTestSnpReport({ product: 'Milan', reportData: nonce, hostData: digest.subarray(0, 32) });
+    const path = file('snp-initdata.json', JSON.stringify(bound.evidence));
+    const ok = await run(['verify', '--tee', 'snp', '--evidence', path, '--init-data-digest', hex(digest), '--trust-anchors', amdAnchors, '--now', NOW]);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    const wrong = await run(['verify', '--tee', 'snp', '--evidence', path, '--init-data-digest', '44'.repeat(48), '--trust-anchors', amdAnchors, '--now', NOW]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/snp\.host_data: [\s\S]*expected: (?:44){32}\n\s+found:\s+(?:33){32}/);
+  });
+
+  test('sample evidence through the generic path', async () => {
+    const path = file('sample.json', JSON.stringify({ svn: '3', report_data: Buffer.from(nonce).toString('base64') }));
+    const ok = await run(['verify', '--tee', 'sample', '--evidence', path, '--report-data', hex(nonce)]);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ svn: '3' });
+    const wrong = await run(['verify', '--tee', 'sample', '--evidence', path, '--report-data', '00']);
+    expect(wrong.code).toBe(1);
+  });
+
   test('the test PKI is not trusted without --trust-anchors', async () => {
     const result = await run(['verify', '--tee', 'snp', '--evidence', join(dir, 'snp.json'), '--now', NOW]);
     expect(result.code).toBe(1);
