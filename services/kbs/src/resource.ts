@@ -113,6 +113,7 @@ export interface RequestHeaders {
 }
 
 const BEARER = /^Bearer +([^\s]+)\s*$/i;
+const ALLOW_RULE_NAME = 'data.policy.allow';
 
 /** Token of an attested, live session first, else the Bearer header (spec §2.2 step 3). */
 async function findToken(headers: RequestHeaders, sessions: SessionManager | undefined): Promise<string> {
@@ -201,4 +202,3 @@ function earStatus(claims: JsonObject): string | undefined {
   return typeof status === 'string' ? status : undefined;
 }
 
-const ALLOW_RULE_NAME = 'data.policy.allow';
