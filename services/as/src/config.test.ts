@@ -104,7 +104,14 @@ describe('serve flags', () => {
     expect(parseServeArgs(argv)).toEqual(expected);
   });
 
-  test.each([[['-t', 'c.pem']], [['--socket', 'localhost']], [['--socket', 'h:99999']], [['--bogus']]])('%j is a usage error', (argv) => {
+  test('-r/--allowed_origin, repeatable and comma-separated', () => {
+    expect(parseServeArgs(['--rest-socket', '127.0.0.1:0', '-r', 'https://a.example,https://b.example', '--allowed_origin', 'http://c.example'])).toEqual({
+      restSocket: '127.0.0.1:0',
+      allowedOrigins: ['https://a.example', 'https://b.example', 'http://c.example'],
+    });
+  });
+
+  test.each([[['-r', 'a.example']], [['-t', 'c.pem']], [['--socket', 'localhost']], [['--socket', 'h:99999']], [['--bogus']]])('%j is a usage error', (argv) => {
     expect(() => parseServeArgs(argv)).toThrow(UsageError);
   });
 });

@@ -81,6 +81,18 @@ describe('AttestationEvaluate', () => {
     expect(annotated['init_data_claims']).toEqual({ 'aa.toml': { x: 1 } });
   });
 
+  test('primary CPU evidence plus device evidence → cpu0 and gpu0 submods', async () => {
+    const device = { nonce: RUNTIME_DATA.nonce, 'tee-pubkey': RUNTIME_DATA['tee-pubkey'] };
+    const response = await rpc<AttestationResponse>(client, 'AttestationEvaluate', {
+      verification_requests: [
+        { tee: 'sample', evidence: b64urlJson(sampleEvidence()), structured_runtime_data: JSON.stringify(RUNTIME_DATA) },
+        { tee: 'sampledevice', evidence: b64urlJson(sampleEvidence(device)), structured_runtime_data: JSON.stringify(device) },
+      ],
+      policy_ids: ['default'],
+    });
+    expect(Object.keys((await verifiedPayload(response.attestation_token))['submods'] as Claims)).toEqual(['cpu0', 'gpu0']);
+  });
+
   test('SNP factory evidence with raw runtime data, trusted through the configured test PKI', async () => {
     const nonce = new Uint8Array(64).fill(0x5a);
     const snp = await createTestSnpReport({ product: 'Milan', reportData: nonce });

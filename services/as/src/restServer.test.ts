@@ -132,6 +132,24 @@ describe('challenge, health, metrics, unknown routes', () => {
   });
 });
 
+describe('CORS (-r/--allowed_origin)', () => {
+  test('allowed origins get upstream\'s preflight answer, others get no CORS headers', async () => {
+    const cors = buildAsRestServer(as.composed, { allowedOrigins: ['https://ui.example'] });
+    try {
+      const preflight = await cors.inject({ method: 'OPTIONS', url: '/attestation', headers: { origin: 'https://ui.example', 'access-control-request-method': 'POST' } });
+      expect(preflight.statusCode).toBe(200);
+      expect(preflight.headers).toMatchObject({ 'access-control-allow-origin': 'https://ui.example', 'access-control-allow-methods': 'POST, GET, OPTIONS', 'access-control-max-age': '86400' });
+      const get = await cors.inject({ method: 'GET', url: '/healthz', headers: { origin: 'https://ui.example' } });
+      expect(get.headers['access-control-allow-origin']).toBe('https://ui.example');
+      const other = await cors.inject({ method: 'GET', url: '/healthz', headers: { origin: 'https://evil.example' } });
+      expect(other.headers['access-control-allow-origin']).toBeUndefined();
+      expect((await app.inject({ method: 'GET', url: '/healthz', headers: { origin: 'https://ui.example' } })).headers['access-control-allow-origin']).toBeUndefined();
+    } finally {
+      await cors.close();
+    }
+  });
+});
+
 describe('error registry', () => {
   test('every code has a 4xx/5xx status and a title', () => {
     for (const code of AS_ERROR_CODES) {

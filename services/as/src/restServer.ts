@@ -16,6 +16,8 @@ export const REST_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 export interface RestServerOptions {
   readonly https?: { readonly key: Buffer; readonly cert: Buffer };
   readonly bodyLimitBytes?: number;
+  /** CORS origins (upstream restful-as `-r/--allowed_origin`); none = no CORS headers. */
+  readonly allowedOrigins?: readonly string[];
 }
 
 type RouteLabel = 'attestation' | 'policy' | 'challenge' | 'jwks' | 'healthz' | 'metrics' | 'other';
@@ -59,6 +61,23 @@ export function buildAsRestServer(as: ComposedAs, options: RestServerOptions = {
     } else classified = toAsError(error);
     return sendError(as, reply, classified, `${request.method} ${request.asRoute}`, error);
   });
+  const origins = new Set(options.allowedOrigins ?? []);
+  if (origins.size > 0) {
+    // Upstream's actix-cors settings: POST/GET/OPTIONS, Content-Type and Authorization, 24 h preflight cache.
+    app.addHook('onRequest', async (request, reply) => {
+      const origin = request.headers.origin;
+      if (origin === undefined || !origins.has(origin)) return;
+      void reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
+      if (request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined) {
+        return reply
+          .code(200)
+          .header('access-control-allow-methods', 'POST, GET, OPTIONS')
+          .header('access-control-allow-headers', 'content-type, authorization')
+          .header('access-control-max-age', '86400')
+          .send();
+      }
+    });
+  }
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ type: 'not_found', detail: 'no such route' }));
 
   app.post('/attestation', { onRequest: route('attestation') }, async (request, reply) => {

@@ -22,6 +22,7 @@ export const SERVE_USAGE = `usage: as [--config-file <as-config.json>] [--socket
   -c, --config-file        upstream as-config.json (absent: in-memory defaults)
   -s, --socket             gRPC listen address (default 127.0.0.1:3000 unless only --rest-socket is given)
       --rest-socket        REST listen address
+  -r, --allowed_origin     CORS origin for REST (repeatable or comma-separated, http:// or https://)
   -t, --https-pubkey-cert  PEM certificate chain for TLS on both listeners (with -k)
   -k, --https-prikey       PEM private key for TLS on both listeners (with -t)`;
 
@@ -32,6 +33,7 @@ export interface ServeArgs {
   readonly grpcSocket?: string;
   readonly restSocket?: string;
   readonly tls?: { readonly certPath: string; readonly keyPath: string };
+  readonly allowedOrigins?: readonly string[];
 }
 
 export class UsageError extends Error {}
@@ -47,6 +49,7 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs | 'help' {
         'rest-socket': { type: 'string' },
         'https-pubkey-cert': { type: 'string', short: 't' },
         'https-prikey': { type: 'string', short: 'k' },
+        allowed_origin: { type: 'string', short: 'r', multiple: true },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -62,11 +65,16 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs | 'help' {
   const restSocket = values['rest-socket'];
   const grpcSocket = values.socket ?? (restSocket === undefined ? DEFAULT_GRPC_SOCKET : undefined);
   for (const socket of [grpcSocket, restSocket]) if (socket !== undefined) splitSocket(socket);
+  const allowedOrigins = (values.allowed_origin ?? []).flatMap((value) => value.split(',')).map((origin) => origin.trim()).filter((origin) => origin !== '');
+  for (const origin of allowedOrigins) {
+    if (!/^https?:\/\//.test(origin)) throw new UsageError(`--allowed_origin ${JSON.stringify(origin)}: must start with http:// or https://`);
+  }
   return {
     ...(values['config-file'] === undefined ? {} : { configFile: values['config-file'] }),
     ...(grpcSocket === undefined ? {} : { grpcSocket }),
     ...(restSocket === undefined ? {} : { restSocket }),
     ...(cert === undefined || key === undefined ? {} : { tls: { certPath: cert, keyPath: key } }),
+    ...(allowedOrigins.length === 0 ? {} : { allowedOrigins }),
   };
 }
 
@@ -114,7 +122,7 @@ export async function startListeners(composed: ComposedAs, args: ServeArgs): Pro
   }
   if (args.restSocket !== undefined) {
     const { host, port } = splitSocket(args.restSocket);
-    const app = buildAsRestServer(composed, tls === undefined ? {} : { https: tls });
+    const app = buildAsRestServer(composed, { ...(tls === undefined ? {} : { https: tls }), ...(args.allowedOrigins === undefined ? {} : { allowedOrigins: args.allowedOrigins }) });
     await app.listen({ host, port });
     const address = app.server.address();
     const bound = typeof address === 'object' && address !== null ? address.port : port;
