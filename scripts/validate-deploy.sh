@@ -45,9 +45,9 @@ if ! command -v docker-compose >/dev/null 2>&1; then
     echo "  docker-compose missing: installing Debian's docker-compose (1.29, validates without an engine)"
     export DEBIAN_FRONTEND=noninteractive
     # A fresh image may have no package lists; update only when the install cannot resolve.
-    if ! apt-get install -y --no-install-recommends docker-compose >"$scratch/apt.log" 2>&1; then
-      apt-get update >>"$scratch/apt.log" 2>&1 || { tail -20 "$scratch/apt.log" >&2; die "apt-get update failed"; }
-      apt-get install -y --no-install-recommends docker-compose >>"$scratch/apt.log" 2>&1 || { tail -20 "$scratch/apt.log" >&2; die "apt-get install docker-compose failed"; }
+    if ! apt-get -o DPkg::Lock::Timeout=120 install -y --no-install-recommends docker-compose >"$scratch/apt.log" 2>&1; then
+      apt-get -o DPkg::Lock::Timeout=120 update >>"$scratch/apt.log" 2>&1 || { tail -20 "$scratch/apt.log" >&2; die "apt-get update failed"; }
+      apt-get -o DPkg::Lock::Timeout=120 install -y --no-install-recommends docker-compose >>"$scratch/apt.log" 2>&1 || { tail -20 "$scratch/apt.log" >&2; die "apt-get install docker-compose failed"; }
     fi
   else
     die "docker-compose not found. Install Debian's: 'sudo apt-get install -y docker-compose' (1.29 validates
