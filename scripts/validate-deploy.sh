@@ -63,7 +63,9 @@ echo "  docker-compose.yml valid ($(docker-compose version --short 2>/dev/null |
 
 step "manifest and config checks (deploy/checks/checkManifests.ts)"
 [ -x node_modules/.bin/tsx ] || die "node_modules/.bin/tsx missing: install the workspace first (scripts/trustee install)"
-node_modules/.bin/tsx deploy/checks/checkManifests.ts --compose docker-compose.yml "${overlay_args[@]}"
+# Keep going on failure so one run reports the key-generation step too.
+checks_ok=true
+node_modules/.bin/tsx deploy/checks/checkManifests.ts --compose docker-compose.yml "${overlay_args[@]}" || checks_ok=false
 
 step "deploy/generate-keys.sh"
 command -v openssl >/dev/null 2>&1 || die "openssl not found (deploy/generate-keys.sh needs it): apt-get install -y openssl"
@@ -89,4 +91,5 @@ sh deploy/generate-keys.sh "$scratch/keys" >"$scratch/keys.log" 2>&1 || { cat "$
 [ "$before" = "$(cat "$scratch/keys/token.key" "$scratch/keys/private.key" | sha256sum)" ] || die "generate-keys.sh replaced existing keys"
 echo "  keys, CA chain and admin token OK"
 
+$checks_ok || die "manifest/config checks failed (listed above)"
 printf '\nvalidate-deploy: OK (%d overlays + compose) in %ss\n' "$overlays" "$(( $(date +%s) - started ))"
