@@ -128,10 +128,20 @@ export class Guest {
   cookie: string | undefined;
   nonce: string | undefined;
 
-  constructor(private readonly app: FastifyInstance) {
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  constructor(
+    private readonly app: FastifyInstance,
+    privateKey: KeyObject = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
+  ) {
     this.privateKey = privateKey;
     this.teePubKey = teePubKeyFromKey(privateKey);
+  }
+
+  /** The same guest (key, cookie, nonce) talking to another replica. */
+  via(app: FastifyInstance): Guest {
+    const other = new Guest(app, this.privateKey);
+    other.cookie = this.cookie;
+    other.nonce = this.nonce;
+    return other;
   }
 
   async auth(body: unknown = { version: '0.4.0', tee: 'sample', 'extra-params': { 'supported-hash-algorithms': ['sha384'] } }): Promise<LightMyRequestResponse> {
