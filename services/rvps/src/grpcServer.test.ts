@@ -96,6 +96,15 @@ describe('RVPS gRPC', () => {
     expect(error.details).toContain(text);
   });
 
+  test('a registration yielding more than MAX_VALUES_PER_REGISTRATION values is INVALID_ARGUMENT and writes nothing', async () => {
+    const { client } = await start();
+    const values = Object.fromEntries(Array.from({ length: 10_001 }, (_, i) => [`k${i}`, 1]));
+    const error = await client.fail('RegisterReferenceValue', { message: sampleMessage(values) });
+    expect(error.code).toBe(status.INVALID_ARGUMENT);
+    expect(error.details).toContain('more than the limit of 10000');
+    expect(await queryResult(client, 'k0')).toBeUndefined();
+  });
+
   test('an over-long id is INVALID_ARGUMENT', async () => {
     const { client } = await start();
     expect((await client.fail('QueryReferenceValue', { reference_value_id: 'x'.repeat(5000) })).code).toBe(status.INVALID_ARGUMENT);

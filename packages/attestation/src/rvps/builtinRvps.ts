@@ -11,6 +11,13 @@ import { RVPS_MESSAGE_VERSION, parseRegistrationMessage } from './registrationMe
 /** Upstream's namespace for reference values in the unified key-value storage. */
 export const REFERENCE_VALUE_NAMESPACE = 'reference_value';
 
+/**
+ * Most reference values one registration may write. Real RIMs and CoRIMs carry tens to hundreds;
+ * without a cap a 4 MiB `sample` message of tiny members means ~400k durable writes (minutes of
+ * fsyncs on SQLite) from one unauthenticated request. Upstream has no cap.
+ */
+export const MAX_VALUES_PER_REGISTRATION = 10_000;
+
 /** Stored record, byte-compatible with upstream's `ReferenceValue` JSON. */
 export interface ReferenceValueRecord {
   readonly version: string;
@@ -77,6 +84,9 @@ export function createBuiltinRvps(store: KeyValueStore, options: BuiltinRvpsOpti
       if (extractor === undefined) throw new AttestationError('invalid_reference_value', `Could not find extractor for ${parsed.type}`);
       const at = now();
       const values = extractor.extract(parsed.payload, { now: at });
+      if (values.length > MAX_VALUES_PER_REGISTRATION) {
+        throw new AttestationError('invalid_reference_value', `registration yields ${values.length} reference values, more than the limit of ${MAX_VALUES_PER_REGISTRATION}`);
+      }
       for (const value of values) {
         if (value.name.length === 0) throw new AttestationError('invalid_reference_value', 'reference value name must not be empty');
       }
