@@ -13,7 +13,7 @@ import {
   type VerificationRequest,
 } from '@trustee/attestation';
 import { openStore, type KeyValueStore } from '@trustee/storage';
-import type { CollateralSource, TeeName, Verifier } from '@trustee/verifiers';
+import type { CollateralSource, FetchFunction, TeeName, Verifier } from '@trustee/verifiers';
 import type { AsConfig } from './config.ts';
 import { AsConfigError } from './config.ts';
 import { toAsError } from './errors.ts';
@@ -39,7 +39,11 @@ export interface ComposeAsOptions {
   readonly collateral?: CollateralSource;
   readonly log?: AsLog;
   readonly defaultMetrics?: boolean;
+  /** HTTP client for KDS/PCS (default: the global fetch). */
+  readonly fetch?: FetchFunction;
 }
+
+const globalFetch: FetchFunction = (url, init) => fetch(url, init);
 
 export interface ComposedAs {
   readonly service: AttestationService;
@@ -98,7 +102,7 @@ export async function composeAs(config: AsConfig, options: ComposeAsOptions = {}
 
   let collateral: CollateralSource;
   try {
-    collateral = options.collateral ?? collateralFromVerifierConfig(config.attestation.verifierConfig, { store, now });
+    collateral = options.collateral ?? collateralFromVerifierConfig(config.attestation.verifierConfig, { store, now, fetch: metrics.fetches(options.fetch ?? globalFetch) });
   } catch (error) {
     throw new AsConfigError((error as Error).message, { cause: error });
   }

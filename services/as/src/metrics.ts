@@ -5,7 +5,7 @@
  * error codes, fixed routes) so hostile input cannot create unbounded series.
  */
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { CollateralSource } from '@trustee/verifiers';
+import type { CollateralSource, FetchFunction } from '@trustee/verifiers';
 import { isTeeName } from '@trustee/verifiers';
 
 export type CollateralKind = 'vcek' | 'amd_chain' | 'intel';
@@ -17,6 +17,7 @@ export class AsMetrics {
   readonly #requests: Counter<'transport' | 'method' | 'code'>;
   readonly #collateral: Counter<'kind' | 'outcome'>;
   readonly #collateralDuration: Histogram<'kind'>;
+  readonly #upstreamFetches: Counter<'service' | 'outcome'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics === true) collectDefaultMetrics({ register: this.registry, prefix: 'trustee_as_' });
@@ -52,6 +53,27 @@ export class AsMetrics {
       buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10],
       registers: [this.registry],
     });
+    this.#upstreamFetches = new Counter({
+      name: 'trustee_as_collateral_upstream_fetches_total',
+      help: 'HTTP requests to AMD KDS / Intel PCS(PCCS) by service and status; collateral lookups not matched by a fetch were served from the caches.',
+      labelNames: ['service', 'outcome'],
+      registers: [this.registry],
+    });
+  }
+
+  /** Counts what actually left the process: lookups minus these fetches are cache hits. */
+  fetches(fetch: FetchFunction): FetchFunction {
+    return async (url, init) => {
+      const service = /\/(?:vcek|vlek)\/v1\//.test(url) ? 'kds' : 'pcs';
+      try {
+        const response = await fetch(url, init);
+        this.#upstreamFetches.inc({ service, outcome: String(response.status) });
+        return response;
+      } catch (error) {
+        this.#upstreamFetches.inc({ service, outcome: 'error' });
+        throw error;
+      }
+    };
   }
 
   attestation(tee: string, outcome: string, seconds: number): void {
