@@ -105,6 +105,11 @@ describe('RVPS gRPC', () => {
     expect(await queryResult(client, 'k0')).toBeUndefined();
   });
 
+  test('a message over the 4 MiB gRPC limit is RESOURCE_EXHAUSTED', async () => {
+    const { client } = await start();
+    expect((await client.fail('RegisterReferenceValue', { message: 'x'.repeat(4 * 1024 * 1024 + 1) })).code).toBe(status.RESOURCE_EXHAUSTED);
+  });
+
   test('an over-long id is INVALID_ARGUMENT', async () => {
     const { client } = await start();
     expect((await client.fail('QueryReferenceValue', { reference_value_id: 'x'.repeat(5000) })).code).toBe(status.INVALID_ARGUMENT);

@@ -74,6 +74,16 @@ describe('RVPS REST', () => {
     expect((await restServer.inject({ method: 'GET', url: '/reference-value/a/b' })).statusCode).toBe(404);
   });
 
+  test('protect_register: POST needs the admin token too', async () => {
+    const admin = createAdminKeys(mkdtempSync(join(tmpdir(), 'rvps-admin-')));
+    const { restServer } = await start({ publicKeyPath: admin.publicKeyPath, protectRegister: true });
+    const message = sampleMessage({ guarded: ['1'] });
+    expect((await restServer.inject({ method: 'POST', url: '/reference-value', payload: message })).statusCode).toBe(401);
+    const authorized = await restServer.inject({ method: 'POST', url: '/reference-value', payload: message, headers: { authorization: `Bearer ${await admin.token()}` } });
+    expect(authorized.statusCode).toBe(200);
+    expect((await restServer.inject({ method: 'GET', url: '/reference-value/guarded' })).json()).toEqual(['1']);
+  });
+
   test('healthz and metrics', async () => {
     const { restServer } = await start();
     await restServer.inject({ method: 'POST', url: '/reference-value', payload: sampleMessage({ a: 1 }) });
