@@ -13,6 +13,7 @@ import type { AttestationBackend, TokenVerifier } from './backends.ts';
 import type { KbsConfig } from './config.ts';
 import { ConfigError } from './configError.ts';
 import { KbsMetrics } from './metrics.ts';
+import { PerIpRateLimiter } from './rateLimit.ts';
 import { ResourcePlugin, SamplePlugin, type KbsPlugin } from './resource.ts';
 import { ResourcePolicy } from './resourcePolicy.ts';
 import { buildKbsServer } from './server.ts';
@@ -106,6 +107,7 @@ export async function composeKbs(config: KbsConfig, options: ComposeOptions = {}
   }
 
   const metrics = new KbsMetrics({ defaultMetrics: options.defaultMetrics ?? false });
+  const authRateLimiter = config.httpServer.authRateLimitPerIp > 0 ? new PerIpRateLimiter({ perSecond: config.httpServer.authRateLimitPerIp, now }) : undefined;
   const apps = config.httpServer.sockets.map(() =>
     buildKbsServer({
       attestation: { backend: attestation, sessions },
@@ -117,6 +119,7 @@ export async function composeKbs(config: KbsConfig, options: ComposeOptions = {}
       bodyLimitBytes: config.httpServer.payloadRequestSizeMiB * 1024 * 1024,
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       https,
+      authRateLimiter,
     }),
   );
 

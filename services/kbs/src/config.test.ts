@@ -76,7 +76,7 @@ name = "resource"
 describe('upstream samples load as-is', () => {
   test('the dev sample: builtin AS, LocalFs storage, resource plugin, three loud warnings', () => {
     const config = parseKbsConfig(parseToml(DEV_SAMPLE));
-    expect(config.httpServer).toEqual({ sockets: [{ host: '127.0.0.1', port: 8080 }], insecureHttp: true, privateKey: undefined, certificate: undefined, payloadRequestSizeMiB: 2, workerCount: 1 });
+    expect(config.httpServer).toEqual({ sockets: [{ host: '127.0.0.1', port: 8080 }], insecureHttp: true, privateKey: undefined, certificate: undefined, payloadRequestSizeMiB: 2, workerCount: 1, authRateLimitPerIp: 0 });
     expect(config.attestationService.timeoutMinutes).toBe(5);
     expect(config.storage.storageType).toBe('LocalFs');
     expect(config.storage.localFs.dirPath).toBe('/opt/confidential-containers/storage');

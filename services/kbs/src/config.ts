@@ -38,6 +38,8 @@ export interface HttpServerConfig {
    * can share (Sqlite or LocalFs); with Memory storage only 1 is accepted.
    */
   readonly workerCount: number;
+  /** Our extension: /auth requests per second per client IP; 0 = unlimited (default). */
+  readonly authRateLimitPerIp: number;
 }
 
 export interface AttestationTokenConfig {
@@ -95,7 +97,8 @@ function parseHttpServer(raw: unknown, path: string): HttpServerConfig {
   if (!insecureHttp && privateKey === undefined) throw new ConfigError(`${path}.private_key: Missing private key (required unless insecure_http = true)`);
   const payloadRequestSizeMiB = optionalInteger(http, 'payload_request_size', path, 1, 1024) ?? 2;
   const workerCount = optionalInteger(http, 'worker_count', path, 1, 256) ?? 1;
-  return { sockets, insecureHttp, privateKey, certificate, payloadRequestSizeMiB, workerCount };
+  const authRateLimitPerIp = optionalInteger(http, 'auth_rate_limit_per_ip', path, 0, 1_000_000) ?? 0;
+  return { sockets, insecureHttp, privateKey, certificate, payloadRequestSizeMiB, workerCount, authRateLimitPerIp };
 }
 
 function parseAttestationToken(raw: unknown, path: string): AttestationTokenConfig {

@@ -4,7 +4,7 @@
  * real guest client (which parses every non-200 body) and scripts grepping for upstream
  * messages keep working. Three codes are ours, for conditions upstream leaves to actix with a
  * non-JSON body: BadRequest (400, malformed HTTP), MethodNotAllowed (405), PayloadTooLarge (413),
- * HeadersTooLarge (431), InternalError (500).
+ * HeadersTooLarge (431), TooManyRequests (429, the optional /auth rate limit), InternalError (500).
  */
 import { ERROR_TYPE_PREFIX, type ErrorInformation } from '@trustee/protocol';
 
@@ -32,6 +32,7 @@ export type KbsErrorCode =
   | 'MethodNotAllowed'
   | 'PayloadTooLarge'
   | 'HeadersTooLarge'
+  | 'TooManyRequests'
   | 'InternalError';
 
 /** HTTP status per code. 404 only for the two path errors, 401 for every other upstream variant. */
@@ -59,6 +60,7 @@ export const KBS_ERROR_STATUS: Readonly<Record<KbsErrorCode, number>> = {
   MethodNotAllowed: 405,
   PayloadTooLarge: 413,
   HeadersTooLarge: 431,
+  TooManyRequests: 429,
   InternalError: 500,
 };
 
@@ -111,6 +113,7 @@ export const kbsErrors = {
   methodNotAllowed: (method: string, path: string) => new KbsError('MethodNotAllowed', `Method ${method} is not allowed for ${path}`),
   payloadTooLarge: (limitBytes: number) => new KbsError('PayloadTooLarge', `Request body exceeds the limit of ${limitBytes} bytes`),
   badRequest: () => new KbsError('BadRequest', 'Malformed HTTP request'),
+  tooManyRequests: () => new KbsError('TooManyRequests', 'Too many /auth requests from this address, retry later'),
   headersTooLarge: () => new KbsError('HeadersTooLarge', 'Request headers too large'),
   internal: (requestId: string) => new KbsError('InternalError', `Internal error (request id ${requestId})`),
 } as const;

@@ -103,6 +103,18 @@ describe('POST /kbs/v0/auth', () => {
     expect((await new Guest(h.app).auth({ version: '0.4.0', tee: 'sample', 'extra-params': { a: { b: { c: [1, [2]] } } } })).statusCode).toBe(200);
   });
 
+  test('optional per-IP /auth rate limit → 429 ErrorInformation once the burst is spent, refilled over time', async () => {
+    await h.close();
+    h = await startHarness({ edit: (raw) => ((raw['http_server'] as Record<string, unknown>)['auth_rate_limit_per_ip'] = 1) });
+    expect((await new Guest(h.app).auth()).statusCode).toBe(200);
+    expect((await new Guest(h.app).auth()).statusCode).toBe(200);
+    const limited = await new Guest(h.app).auth();
+    expect(limited.statusCode).toBe(429);
+    expect(errorOf(limited)).toEqual({ type: `${ERR}TooManyRequests`, detail: 'Too many /auth requests from this address, retry later' });
+    h.clock.now += 1000;
+    expect((await new Guest(h.app).auth()).statusCode).toBe(200);
+  });
+
   test('GET /kbs/v0/auth is an unknown plugin (404), like upstream', async () => {
     const response = await h.app.inject({ method: 'GET', url: '/kbs/v0/auth' });
     expect(response.statusCode).toBe(404);

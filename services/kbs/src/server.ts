@@ -17,6 +17,7 @@ import type { AttestationBackend, TokenVerifier } from './backends.ts';
 import { KbsError, kbsErrors } from './errors.ts';
 import type { KbsMetrics, RouteLabel } from './metrics.ts';
 import { handlePluginRequest, type KbsPlugin, type RequestHeaders } from './resource.ts';
+import type { PerIpRateLimiter } from './rateLimit.ts';
 import type { ResourcePolicy } from './resourcePolicy.ts';
 import { sessionCookie, type SessionManager } from './sessions.ts';
 
@@ -35,6 +36,8 @@ export interface KbsServerDeps {
   readonly bodyLimitBytes: number;
   readonly logger?: FastifyServerOptions['logger'];
   readonly https?: { readonly key: Buffer; readonly cert: Buffer } | undefined;
+  /** Optional per-IP limit on /auth. */
+  readonly authRateLimiter?: PerIpRateLimiter | undefined;
 }
 
 declare module 'fastify' {
@@ -181,6 +184,7 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
       request.kbsRoute = BUILTIN_ROUTES[name] ?? 'plugin';
 
       if (attestation !== undefined && name === 'auth' && method === 'POST') {
+        if (deps.authRateLimiter !== undefined && !deps.authRateLimiter.take(request.ip)) throw kbsErrors.tooManyRequests();
         const { challenge, session } = await handleAuth(body, attestation.sessions);
         return reply.header('set-cookie', sessionCookie(session)).type('application/json').send(JSON.stringify(challenge));
       }
