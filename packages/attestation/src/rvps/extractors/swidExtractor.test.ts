@@ -56,6 +56,11 @@ describe('swidExtractor', () => {
     expect(extractRimReferenceValues(xml)).toEqual([{ name: 'ACME_Corp.GPU.measurement_1', value: ['01'] }]);
   });
 
+  test('attribute values are not trimmed', () => {
+    const xml = rim('<Meta edition="GPU" r:PlatformManufacturerStr=" V "/>', '<Resource type="Measurement" index="1" h:Hash0="01"/>');
+    expect(extractRimReferenceValues(xml)[0]?.name).toBe('_V_.GPU.measurement_1');
+  });
+
   test('predefined entities in attribute values are decoded', () => {
     const xml = rim('<Meta edition="GPU" r:PlatformManufacturerStr="A &amp; B"/>', '<Resource type="Measurement" index="1" h:Hash0="01"/>');
     expect(extractRimReferenceValues(xml)[0]?.name).toBe('A_&_B.GPU.measurement_1');

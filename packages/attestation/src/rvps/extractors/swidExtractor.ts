@@ -106,7 +106,8 @@ const parser = new XMLParser({
   allowBooleanAttributes: false,
   parseAttributeValue: false,
   parseTagValue: false,
-  trimValues: true,
+  // Attribute values stay byte-exact (roxmltree, upstream's parser, does not trim them either).
+  trimValues: false,
   ignoreDeclaration: true,
   ignorePiTags: true,
   htmlEntities: false,
