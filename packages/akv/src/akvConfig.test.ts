@@ -25,6 +25,7 @@ describe('parseAkvBackendConfig', () => {
       secretNamePrefix: '',
       purgeOnDelete: false,
       pinnedVersions: new Map(),
+      disableChallengeResourceVerification: false,
     });
   });
 
@@ -69,6 +70,7 @@ describe('parseAkvBackendConfig', () => {
     [{ vault_url: 'https://v', secret_name_prefix: 7 }, 'plugins[0].secret_name_prefix: expected a string'],
     [{ vault_url: 'https://v', purge_on_delete: 'yes' }, 'plugins[0].purge_on_delete: expected true or false'],
     [{ vault_url: 'https://v', tenant_id: '' }, 'plugins[0].tenant_id: expected a non-empty string'],
+    [{ vault_url: 'https://v', disable_challenge_resource_verification: 1 }, 'plugins[0].disable_challenge_resource_verification: expected true or false'],
     [{ vault_url: 'https://v', pinned_versions: ['x'] }, 'plugins[0].pinned_versions: expected a table'],
     [{ vault_url: 'https://v', pinned_versions: { 'a/b/c': 'not/a/version' } }, 'plugins[0].pinned_versions."a/b/c": expected a Key Vault secret version'],
     [{ vault_url: 'https://v', pinned_versions: { 'a b': 'abc' } }, 'plugins[0].pinned_versions."a b": key must be'],

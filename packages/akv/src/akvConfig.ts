@@ -34,6 +34,8 @@ export interface AkvBackendConfig {
   readonly purgeOnDelete: boolean;
   /** Resource path → secret version served instead of the latest. */
   readonly pinnedVersions: ReadonlyMap<string, string>;
+  /** Skip the SDK's check that the challenge's resource matches the vault host (custom hostnames, test vaults). */
+  readonly disableChallengeResourceVerification: boolean;
 }
 
 /** `storage_backend_type` values that select this backend. */
@@ -112,6 +114,8 @@ export function parseAkvBackendConfig(table: Readonly<Record<string, unknown>>, 
   }
   const purgeOnDelete = table['purge_on_delete'] ?? false;
   if (typeof purgeOnDelete !== 'boolean') fail(`${path}.purge_on_delete: expected true or false`);
+  const disableChallengeResourceVerification = table['disable_challenge_resource_verification'] ?? false;
+  if (typeof disableChallengeResourceVerification !== 'boolean') fail(`${path}.disable_challenge_resource_verification: expected true or false`);
   return {
     vaultUrl: url,
     credential: credential as AkvCredentialKind,
@@ -124,6 +128,7 @@ export function parseAkvBackendConfig(table: Readonly<Record<string, unknown>>, 
     secretNamePrefix: prefix,
     purgeOnDelete,
     pinnedVersions,
+    disableChallengeResourceVerification,
   };
 }
 
@@ -175,6 +180,13 @@ export interface OpenAkvStoreDeps {
 /** The store for a parsed config. */
 export function openAkvStore(config: AkvBackendConfig, deps: OpenAkvStoreDeps = {}): AzureKeyVaultStore {
   const overrides = deps.overrides ?? {};
+  if (config.disableChallengeResourceVerification) {
+    deps.log?.warn(`Key Vault ${config.vaultUrl}: disable_challenge_resource_verification = true, the vault host is not checked against the resource of its authentication challenge`);
+  }
+  const clientOptions = {
+    ...(config.disableChallengeResourceVerification ? { disableChallengeResourceVerification: true } : {}),
+    ...overrides.clientOptions,
+  };
   return new AzureKeyVaultStore({
     vaultUrl: config.vaultUrl,
     credential: overrides.credential ?? createAkvCredential(config),
@@ -186,6 +198,6 @@ export function openAkvStore(config: AkvBackendConfig, deps: OpenAkvStoreDeps = 
     pinnedVersions: config.pinnedVersions,
     ...(deps.now === undefined ? {} : { now: deps.now }),
     ...(deps.log === undefined ? {} : { log: deps.log }),
-    ...(overrides.clientOptions === undefined ? {} : { clientOptions: overrides.clientOptions }),
+    clientOptions,
   });
 }

@@ -29,6 +29,8 @@ import { createSelfSignedCertificate, type TlsMaterial } from './selfSignedCerti
 
 export const FAKE_TENANT_ID = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 export const FAKE_TOKEN = 'fake-akv-access-token';
+/** Path of the App Service-style managed identity endpoint (IDENTITY_ENDPOINT) the fake also serves. */
+const MANAGED_IDENTITY_PATH = '/msi/token';
 const NAME_PATTERN = /^[0-9a-zA-Z-]{1,127}$/;
 const MAX_VALUE_LENGTH = 25 * 1024;
 const RECOVERY_LEVEL = 'Recoverable+Purgeable';
@@ -125,6 +127,7 @@ export class FakeKeyVault {
   readonly #secrets = new Map<string, SecretRecord>();
   readonly #deleted = new Map<string, DeletedRecord>();
   readonly #validTokens = new Set<string>([FAKE_TOKEN]);
+  readonly #identityHeader = randomBytes(16).toString('hex');
   readonly #failures: InjectedFailure[] = [];
   readonly #pageSize: number;
   readonly #softDelete: boolean;
@@ -188,7 +191,17 @@ export class FakeKeyVault {
     };
   }
 
-  // ---- the operator's side door -----------------------------------------------------------
+  /**
+   * Environment for a child process (e.g. a KBS started with `credential = "managed_identity"`
+   * and `disable_challenge_resource_verification = true`) to reach this fake: its CA through
+   * NODE_EXTRA_CA_CERTS (a file you write with `caPem`), its token endpoint through
+   * IDENTITY_ENDPOINT/IDENTITY_HEADER.
+   */
+  processEnvironment(caFile: string): Record<string, string> {
+    return { NODE_EXTRA_CA_CERTS: caFile, IDENTITY_ENDPOINT: `${this.url}${MANAGED_IDENTITY_PATH}`, IDENTITY_HEADER: this.#identityHeader };
+  }
+
+    // ---- the operator's side door -----------------------------------------------------------
 
   /** Creates a new version directly, as someone using the portal or `az keyvault secret set` would. */
   putSecret(name: string, value: string, options: OperatorSecretOptions = {}): string {
@@ -290,6 +303,25 @@ export class FakeKeyVault {
     };
   }
 
+  /**
+   * The App Service / Container Apps managed identity protocol (what ManagedIdentityCredential
+   * speaks when IDENTITY_ENDPOINT and IDENTITY_HEADER are set), so a KBS *process* can get a
+   * token from the fake with no code of its own: see `processEnvironment()`.
+   */
+  async #managedIdentityToken(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const authorized = request.headers['x-identity-header'] === this.#identityHeader;
+    this.requests.push({ method: request.method, path: MANAGED_IDENTITY_PATH, authorized });
+    if (!authorized) return reply.code(401).send({ error: 'invalid_request', error_description: 'X-IDENTITY-HEADER missing or wrong' });
+    this.tokenRequests += 1;
+    const query = request.query as Record<string, unknown>;
+    return reply.code(200).send({
+      access_token: FAKE_TOKEN,
+      expires_on: String(Math.floor(Date.now() / 1000) + 3600),
+      resource: typeof query['resource'] === 'string' ? query['resource'] : 'https://vault.azure.net',
+      token_type: 'Bearer',
+    });
+  }
+
   #notFound(reply: FastifyReply, name: string, what = 'Secret'): FastifyReply {
     return reply.code(404).send(errorBody('SecretNotFound', `A secret with (name/id) ${name} was not found in this key vault. ${what === 'Secret' ? '' : '(deleted)'}`.trim()));
   }
@@ -310,6 +342,7 @@ export class FakeKeyVault {
 
     app.addHook('onRequest', async (request, reply) => {
       const path = request.url.split('?')[0] ?? '';
+      if (path === MANAGED_IDENTITY_PATH) return this.#managedIdentityToken(request, reply);
       const authorization = request.headers.authorization;
       const token = authorization?.startsWith('Bearer ') === true ? authorization.slice('Bearer '.length) : undefined;
       const authorized = token !== undefined && this.#validTokens.has(token);
