@@ -140,7 +140,7 @@ async function main(): Promise<void> {
     const elapsed = (performance.now() - start) / 1000;
 
     const sorted = (values: number[]): number[] => [...values].sort((a, b) => a - b);
-    console.log(`KBS flow bench: ${guests} concurrent guests, ${workers} KBS worker(s), ${elapsed.toFixed(1)} s, SQLite (WAL, synchronous=FULL), builtin AS, sample TEE, P-256 JWE`);
+    console.log(`KBS flow bench: ${guests} concurrent guests, ${workers} KBS worker(s), ${elapsed.toFixed(1)} s, SQLite (WAL; durable data synchronous=FULL, sessions NORMAL), builtin AS, sample TEE, P-256 JWE`);
     console.log(`  flows/s (auth+attest+resource): ${(flow.length / elapsed).toFixed(0)}   (${flow.length} flows, ${failures} failed${failures > 0 ? `: ${lastFailure}` : ''})`);
     const f = sorted(flow);
     console.log(`  flow latency ms: p50 ${percentile(f, 50)}  p99 ${percentile(f, 99)}`);
