@@ -189,7 +189,7 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli)('kbs-client CLI convenie
     expect(jsonBody(await operator.getReferenceValue('debug_allowed'))).toEqual([false]);
   });
 
-  it.each<[string, () => string[], RegExp]>([
+  it.concurrent.for<[string, () => string[], RegExp]>([
     ['a resource path with two segments', () => ['get-resource', '--path', 'a/b'], /a\/b|path/i],
     ['--attestation-token without --tee-key-file', () => ['get-resource', '--path', RESOURCE, '--attestation-token', f.adminTokenFile], /tee-key-file/],
     ['two policy choices', () => ['config', '--admin-token-file', f.adminTokenFile, 'set-resource-policy', '--allow-all', '--deny-all'], /exactly one|allow-all|deny-all/i],
@@ -200,7 +200,7 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli)('kbs-client CLI convenie
       return ['get-resource', '--path', RESOURCE, '--tee-key-file', f.writeFile('p384.pem', privateKey.export({ format: 'pem', type: 'pkcs8' }).toString())];
     }, /P-?256|P-?521|key/i],
     ['an unknown subcommand', () => ['frobnicate'], /frobnicate|unknown|usage/i],
-  ])('fails with %s: non-zero exit, a message, no secret on stdout, no stack trace', async (_name, args, mentions) => {
+  ])('fails with %s: non-zero exit, a message, no secret on stdout, no stack trace', async ([, args, mentions], { expect }) => {
     const result = await f.cli(args());
     expect(result.code, describeCli(result)).not.toBe(0);
     expect(result.stdout.trim()).toBe('');

@@ -44,7 +44,8 @@ describe.skipIf(!capabilities.kbs)('KBS configuration handling at startup', () =
     ['a TOML syntax error', () => `${base}\n[http_server\n`, /toml|parse|syntax|line/i],
   ];
 
-  it.each(cases)('refuses %s with a precise message and no stack trace', async (name, makeConfig, mentions) => {
+  // Independent processes: run them side by side (each start is dominated by module loading).
+  it.concurrent.for(cases)('refuses %s with a precise message and no stack trace', async ([name, makeConfig, mentions], { expect }) => {
     const { code, output } = await expectKbsStartFailure(makeConfig(), { dir, configName: `${name.replace(/\W+/g, '-')}.toml` });
     expect(code, output).not.toBe(0);
     expect(output).toMatch(mentions);

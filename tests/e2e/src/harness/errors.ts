@@ -33,6 +33,7 @@ export function expectErrorInformation(response: HttpResponse, status: number, t
   const allowed = (typeof types === 'string' ? [types] : types).map((t) => `${ERROR_TYPE_PREFIX}${t}`);
   const text = response.body.toString('utf8');
   expect(response.status, describeResponse(response)).toBe(status);
+  expect(String(response.headers['content-type']), describeResponse(response)).toMatch(/^application\/json/);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
