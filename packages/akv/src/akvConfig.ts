@@ -30,6 +30,7 @@ export interface AkvBackendConfig {
   readonly cacheTtlSeconds: number;
   readonly negativeCacheTtlSeconds: number;
   readonly staleIfErrorSeconds: number;
+  readonly requestTimeoutSeconds: number;
   readonly secretNamePrefix: string;
   readonly purgeOnDelete: boolean;
   /** Resource path → secret version served instead of the latest. */
@@ -93,6 +94,8 @@ export function parseAkvBackendConfig(table: Readonly<Record<string, unknown>>, 
   const cacheTtlSeconds = seconds(table, 'cache_ttl_seconds', path) ?? 60;
   const negativeCacheTtlSeconds = seconds(table, 'negative_cache_ttl_seconds', path) ?? Math.min(5, cacheTtlSeconds);
   const staleIfErrorSeconds = seconds(table, 'stale_if_error_seconds', path) ?? 0;
+  const requestTimeoutSeconds = seconds(table, 'request_timeout_seconds', path) ?? 10;
+  if (requestTimeoutSeconds === 0) fail(`${path}.request_timeout_seconds: must be greater than 0`);
   const prefix = table['secret_name_prefix'] ?? '';
   if (typeof prefix !== 'string') fail(`${path}.secret_name_prefix: expected a string`);
   try {
@@ -125,6 +128,7 @@ export function parseAkvBackendConfig(table: Readonly<Record<string, unknown>>, 
     cacheTtlSeconds,
     negativeCacheTtlSeconds,
     staleIfErrorSeconds,
+    requestTimeoutSeconds,
     secretNamePrefix: prefix,
     purgeOnDelete,
     pinnedVersions,
@@ -194,6 +198,7 @@ export function openAkvStore(config: AkvBackendConfig, deps: OpenAkvStoreDeps = 
     cacheTtlMs: config.cacheTtlSeconds * 1000,
     negativeCacheTtlMs: config.negativeCacheTtlSeconds * 1000,
     staleIfErrorMs: config.staleIfErrorSeconds * 1000,
+    requestTimeoutMs: config.requestTimeoutSeconds * 1000,
     purgeOnDelete: config.purgeOnDelete,
     pinnedVersions: config.pinnedVersions,
     ...(deps.now === undefined ? {} : { now: deps.now }),

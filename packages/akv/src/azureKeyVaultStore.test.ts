@@ -332,6 +332,20 @@ describe('errors', () => {
     expect(reads('default/err/x')).toBe(1);
   });
 
+  test('a hung request ends at the deadline as a typed error shared by every waiter', async () => {
+    const store = open({ requestTimeoutMs: 200 });
+    vault.putSecret(secretNameForKey('default/slow/x'), 'late');
+    vault.delayNext(1, 2000);
+    const waiters = await Promise.allSettled([store.get(NS, 'default/slow/x'), store.get(NS, 'default/slow/x')]);
+    for (const waiter of waiters) {
+      expect(waiter.status).toBe('rejected');
+      const reason = (waiter as PromiseRejectedResult).reason as KeyVaultError;
+      expect(reason).toBeInstanceOf(KeyVaultError);
+      expect(reason.message).toMatch(/Key Vault get of secret default--slow--x failed: .*abort/i);
+    }
+    expect(read(await store.get(NS, 'default/slow/x'))).toBe('late');
+  });
+
   test('a closed store refuses work', async () => {
     const store = open();
     await store.close();

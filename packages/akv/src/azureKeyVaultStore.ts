@@ -40,6 +40,11 @@ export interface AzureKeyVaultStoreOptions {
    * follow edits in the vault). Writes and deletes of these keys are refused.
    */
   readonly pinnedVersions?: ReadonlyMap<string, string>;
+  /**
+   * Deadline of one store operation against Key Vault, SDK retries included, ms. Default
+   * 10 000: a hung request must not hold every guest waiting on the same single flight.
+   */
+  readonly requestTimeoutMs?: number;
   /** Interval of the delete/recover pollers. Default 1 000. */
   readonly pollIntervalMs?: number;
   readonly now?: () => number;
@@ -56,6 +61,7 @@ export class AzureKeyVaultStore implements KeyValueStore {
   /** Secret name → pinned version. */
   readonly #pinned = new Map<string, string>();
   readonly #pollIntervalMs: number;
+  readonly #requestTimeoutMs: number;
   readonly #now: () => number;
   readonly #log: AkvLog | undefined;
   readonly #cache: ReadThroughCache<Uint8Array>;
@@ -67,6 +73,7 @@ export class AzureKeyVaultStore implements KeyValueStore {
     this.#namespace = options.namespace ?? REPOSITORY_NAMESPACE;
     this.#purgeOnDelete = options.purgeOnDelete ?? false;
     this.#pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.#now = options.now ?? Date.now;
     this.#log = options.log;
     const ttlMs = options.cacheTtlMs ?? 60_000;
@@ -87,6 +94,10 @@ export class AzureKeyVaultStore implements KeyValueStore {
     return secretNameForKey(key, this.#prefix);
   }
 
+  #deadline(): { abortSignal: AbortSignal } {
+    return { abortSignal: AbortSignal.timeout(this.#requestTimeoutMs) };
+  }
+
   #assertNotPinned(name: string, key: string): void {
     if (this.#pinned.has(name)) throw new StorageError('invalid_key', `${key} is pinned to one Key Vault secret version by configuration; change it in the vault and move the pin`);
   }
@@ -96,7 +107,7 @@ export class AzureKeyVaultStore implements KeyValueStore {
     let secret: KeyVaultSecret;
     try {
       const version = this.#pinned.get(name);
-      secret = await this.#client.getSecret(name, version === undefined ? {} : { version });
+      secret = await this.#client.getSecret(name, { ...this.#deadline(), ...(version === undefined ? {} : { version }) });
     } catch (error) {
       const { status, innerCode } = classify(error);
       if (status === 404) return { value: undefined };
@@ -130,6 +141,7 @@ export class AzureKeyVaultStore implements KeyValueStore {
     if (options.overwrite === false && (await this.#fetch(name)).value !== undefined) return false;
     const encoded = encodeSecretValue(value);
     const setOptions = {
+      ...this.#deadline(),
       contentType: encoded.contentType,
       tags: { [PATH_TAG]: key },
       ...(options.expiresAtMs === undefined ? {} : { expiresOn: new Date(options.expiresAtMs) }),
@@ -143,7 +155,7 @@ export class AzureKeyVaultStore implements KeyValueStore {
       // write the new value as its latest version.
       await this.#recover(name);
       try {
-        await this.#client.setSecret(name, encoded.value, setOptions);
+        await this.#client.setSecret(name, encoded.value, { ...setOptions, ...this.#deadline() });
       } catch (retryError) {
         throw keyVaultError('set', name, retryError);
       }
@@ -155,7 +167,7 @@ export class AzureKeyVaultStore implements KeyValueStore {
   async #recover(name: string): Promise<void> {
     this.#log?.warn(`Key Vault secret ${name} was soft-deleted; recovering it to write a new version`);
     try {
-      const poller = await this.#client.beginRecoverDeletedSecret(name, { intervalInMs: this.#pollIntervalMs });
+      const poller = await this.#client.beginRecoverDeletedSecret(name, { intervalInMs: this.#pollIntervalMs, ...this.#deadline() });
       await poller.pollUntilDone();
     } catch (error) {
       throw keyVaultError('recover', name, error);
@@ -167,10 +179,11 @@ export class AzureKeyVaultStore implements KeyValueStore {
     this.#assertNotPinned(name, key);
     let existed = true;
     try {
-      const poller = await this.#client.beginDeleteSecret(name, { intervalInMs: this.#pollIntervalMs });
+      const deadline = this.#deadline();
+      const poller = await this.#client.beginDeleteSecret(name, { intervalInMs: this.#pollIntervalMs, ...deadline });
       if (this.#purgeOnDelete) {
-        await poller.pollUntilDone();
-        await this.#client.purgeDeletedSecret(name);
+        await poller.pollUntilDone(deadline);
+        await this.#client.purgeDeletedSecret(name, deadline);
       }
     } catch (error) {
       if (classify(error).status !== 404) {
@@ -188,7 +201,7 @@ export class AzureKeyVaultStore implements KeyValueStore {
     if (namespace !== this.#namespace) return [];
     const keys: string[] = [];
     try {
-      for await (const properties of this.#client.listPropertiesOfSecrets()) {
+      for await (const properties of this.#client.listPropertiesOfSecrets(this.#deadline())) {
         if (properties.enabled === false) continue;
         const key = keyForSecretName(properties.name, this.#prefix);
         if (key !== undefined && key.startsWith(prefix)) keys.push(key);

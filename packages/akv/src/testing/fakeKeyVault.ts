@@ -84,6 +84,11 @@ export interface RecordedRequest {
   readonly authorized: boolean;
 }
 
+interface InjectedDelay {
+  readonly ms: number;
+  remaining: number;
+}
+
 interface InjectedFailure {
   readonly status: number;
   readonly code: string;
@@ -129,6 +134,7 @@ export class FakeKeyVault {
   readonly #validTokens = new Set<string>([FAKE_TOKEN]);
   readonly #identityHeader = randomBytes(16).toString('hex');
   readonly #failures: InjectedFailure[] = [];
+  readonly #delays: InjectedDelay[] = [];
   readonly #pageSize: number;
   readonly #softDelete: boolean;
   readonly #now: () => number;
@@ -206,6 +212,7 @@ export class FakeKeyVault {
   /** Creates a new version directly, as someone using the portal or `az keyvault secret set` would. */
   putSecret(name: string, value: string, options: OperatorSecretOptions = {}): string {
     if (!NAME_PATTERN.test(name)) throw new Error(`invalid Key Vault secret name ${name}`);
+    if (this.#deleted.has(name.toLowerCase())) throw new Error(`secret ${name} is deleted but recoverable; its name cannot be reused`);
     return this.#addVersion(name, {
       value,
       contentType: options.contentType,
@@ -236,6 +243,11 @@ export class FakeKeyVault {
   /** The next `count` authorized requests fail with this status and error code. */
   failNext(count: number, status: number, code: string, innerCode?: string): void {
     this.#failures.push({ status, code, remaining: count, ...(innerCode === undefined ? {} : { innerCode }) });
+  }
+
+  /** The next `count` authorized requests are answered only after `ms` (a hung service). */
+  delayNext(count: number, ms: number): void {
+    this.#delays.push({ ms, remaining: count });
   }
 
   /** From now on every Bearer token is refused with 401 (a revoked role assignment). */
@@ -355,6 +367,12 @@ export class FakeKeyVault {
       }
       const query = request.query as Record<string, unknown>;
       if (typeof query['api-version'] !== 'string') return reply.code(400).send(errorBody('BadParameter', 'The api-version query parameter is required.'));
+      const delay = this.#delays[0];
+      if (delay !== undefined) {
+        delay.remaining -= 1;
+        if (delay.remaining <= 0) this.#delays.shift();
+        await new Promise((resolve) => setTimeout(resolve, delay.ms));
+      }
       const failure = this.#failures[0];
       if (failure !== undefined) {
         failure.remaining -= 1;
