@@ -24,6 +24,8 @@ export interface KbsConfigOptions {
   readonly payloadRequestSizeMiB?: number;
   /** `[http_server] worker_count` (node:cluster workers sharing the socket). */
   readonly workerCount?: number;
+  /** Extra keys for the `[[plugins]] name = "resource"` table, e.g. an AzureKeyVault backend. */
+  readonly resourcePlugin?: Readonly<Record<string, string | number | boolean>>;
   /** Serve HTTPS with this key and certificate chain instead of `insecure_http = true`. */
   readonly tls?: { readonly privateKeyPath: string; readonly certificatePath: string };
   readonly issuer?: string;
@@ -85,7 +87,10 @@ export function kbsConfigToml(options: KbsConfigOptions): string {
   } else if (options.storage.kind === 'Sqlite') {
     lines.push('[storage_backend]', 'storage_type = "Sqlite"', '', '[storage_backend.backends.sqlite]', `path = ${q(options.storage.path)}`, '');
   }
-  lines.push('[[plugins]]', 'name = "resource"', 'storage_backend_type = "kvstorage"', '');
+  lines.push('[[plugins]]', 'name = "resource"');
+  const plugin = { storage_backend_type: 'kvstorage', ...options.resourcePlugin };
+  for (const [key, value] of Object.entries(plugin)) lines.push(`${key} = ${typeof value === 'string' ? q(value) : String(value)}`);
+  lines.push('');
   return lines.join('\n');
 }
 

@@ -24,6 +24,10 @@ export const capabilities = {
   sqliteStorage: fileContains(join(REPO_ROOT, 'packages/storage/src/storageConfig.ts'), /['"]Sqlite['"]/),
   cliAdminToken: fileContains(CLI_MAIN, /admin-token/),
   rvps: existsSync(RVPS_MAIN),
+  /** The KBS accepts `storage_backend_type = "AzureKeyVault"` and @trustee/akv ships its fake vault. */
+  kbsAkv:
+    fileContains(join(REPO_ROOT, 'services/kbs/src/config.ts'), /AzureKeyVault|AKV_BACKEND_NAMES/) &&
+    fileContains(join(REPO_ROOT, 'packages/akv/src/testing/fakeKeyVault.ts'), /processEnvironment/),
   /** The KBS wires a gRPC RVPS client when `rvps_config.type = "GrpcRemote"` (kbs-protocol §6.3). */
   kbsRemoteRvps: fileContains(join(REPO_ROOT, 'services/kbs/src/compose.ts'), /GrpcRemote|createGrpcRvpsClient/),
 } as const;
