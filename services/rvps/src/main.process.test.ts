@@ -1,5 +1,5 @@
 /**
- * Invariant: `tsx services/rvps/src/main.ts` with port 0 prints the bound gRPC and REST
+ * Invariant: `services/rvps/src/main.ts` (run through tsx) with port 0 prints the bound gRPC and REST
  * addresses, serves both, persists to SQLite across restarts, exits 0 on SIGTERM, and exits 1
  * with `error: …` on a broken config.
  */
@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { request as httpsRequest } from 'node:https';
 import { credentials, status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -17,7 +17,9 @@ import { CORIM_DIGEST, corimMessage, sampleMessage } from './testing/messages.ts
 import { selfSignedServerCert } from './testing/selfSignedCert.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
+// `node --import tsx` rather than the tsx CLI: the CLI is a parent process that relays signals,
+// and a SIGTERM that races its relay set-up ends the child with 143 instead of a clean 0.
+const tsxLoader = pathToFileURL(join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const mainTs = join(repoRoot, 'services', 'rvps', 'src', 'main.ts');
 const STARTUP_TIMEOUT_MS = 60_000;
 
@@ -35,7 +37,7 @@ afterEach(() => {
 });
 
 function spawnRvps(args: string[], cwd: string): ChildProcess {
-  const child = spawn(tsx, [mainTs, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', tsxLoader, mainTs, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   return child;
 }
