@@ -10,7 +10,10 @@ import { expectKbsStartFailure, startKbs } from './harness/kbsProcess.ts';
 import { writeAdminKeys, type AdminKeys } from './harness/keys.ts';
 import { capabilities } from './harness/paths.ts';
 import { makeTempDir, removeTempDir } from './harness/tempDir.ts';
+import { expectErrorInformation } from './harness/errors.ts';
+import { IndependentGuest } from './independent/guest.ts';
 import { httpRequest } from './independent/http.ts';
+import { generateTeeKey } from './independent/teeKey.ts';
 
 describe.skipIf(!capabilities.kbs)('KBS configuration handling at startup', () => {
   let dir: string;
@@ -58,6 +61,7 @@ describe.skipIf(!capabilities.kbs)('KBS configuration handling at startup', () =
       '[http_server]',
       'sockets = ["127.0.0.1:0"]',
       'insecure_http = true',
+      'auth_rate_limit_per_ip = 1',
       '[attestation_token]',
       'insecure_header_jwk = true',
       '[attestation_service]',
@@ -83,6 +87,16 @@ describe.skipIf(!capabilities.kbs)('KBS configuration handling at startup', () =
       expect(upload.status).toBe(200);
       // InsecureAllowAll must be loud: the operator is told at startup.
       expect(kbs.output()).toMatch(/insecure/i);
+
+      // `auth_rate_limit_per_ip` (trustee-ts, user-needs theme 20): a burst of /auth from one
+      // address is cut with 429 TooManyRequests, and a granted session still attests.
+      const guests = Array.from({ length: 30 }, () => new IndependentGuest(kbs.url, generateTeeKey('P-256')));
+      const answers = await Promise.all(guests.map((g) => g.auth()));
+      const granted = guests.filter((_, i) => answers[i]?.status === 200);
+      expect(granted.length).toBeGreaterThanOrEqual(1);
+      expect(granted.length).toBeLessThan(30);
+      for (const answer of answers) if (answer.status !== 200) expectErrorInformation(answer, 429, 'TooManyRequests');
+      expect((await granted[0]?.attest())?.status).toBe(200);
     } finally {
       await kbs.stop();
     }

@@ -18,7 +18,8 @@ export type ErrorType =
   | 'AdminAuthInitialization'
   | 'ParsePolicyError'
   | 'RvpsError'
-  | 'SerdeError';
+  | 'SerdeError'
+  | 'TooManyRequests';
 
 export function describeResponse(response: HttpResponse): string {
   return `HTTP ${response.status} ${JSON.stringify(response.headers['content-type'])}: ${response.body.toString('utf8').slice(0, 600)}`;
