@@ -85,6 +85,13 @@ describe('verify on factory evidence', () => {
     }
   });
 
+  test('raw VLEK-signed report with --cert VLEK', async () => {
+    const vlek = await createTestSnpReport({ product: 'Milan', kind: 'vlek', reportData: nonce });
+    const result = await run(['verify', '--tee', 'snp', '--evidence', file('vlek-report.bin', vlek.bytes), '--cert', file('vlek.pem', pem(vlek.vek.der)), '--trust-anchors', amdAnchors, '--report-data', hex(nonce), '--now', NOW]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  });
+
   test('tampered SNP report and wrong report data: exit 1 listing every failed check', async () => {
     const tampered = snp.bytes.slice();
     tampered[0x90] = (tampered[0x90] ?? 0) ^ 1;
@@ -223,6 +230,7 @@ describe.skipIf(!has('snp/trustee-e2e-evidence.json', 'snp/trustee-test-report.b
     ['snp Genoa guest JSON (VCEK in cert_chain)', ['--tee', 'snp', '--evidence', v('snp/trustee-e2e-evidence.json'), '--now', '2026-01-01T00:00:00Z'], { measurement: '6a6519d757e68c2e939c9dbbbc1828498e8de35d2766dd05f1a2cca5059d0cf4ae62a36d75c837974dd50b315506e73e' }],
     ['snp Milan raw report + DER VCEK', ['--tee', 'snp', '--evidence', v('snp/trustee-test-report.bin'), '--cert', v('snp/trustee-test-vcek.der'), '--now', '2026-01-01T00:00:00Z'], { measurement: 'a1f3930413247bb38cfc171579ea3c12d5fe4901f0c792f63fd75d98f1ef827c23500644e0e692e6be917f9050d3d38c', reported_tcb_microcode: 115 }],
     ['snp go-sev-guest raw report bound to nonce 01..05', ['--tee', 'snp', '--evidence', v('snp/gosev-attestation.bin'), '--cert', v('snp/gosev-vcek.der'), '--report-data', '0102030405', '--now', '2023-01-01T00:00:00Z'], { measurement: 'b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01' }],
+    ['snp Genoa configfs-tsm JSON (certs in the auxblob) bound to the veraison nonce', ['--tee', 'snp', '--evidence', v('snp/veraison-sevsnp-tsm-report.json'), '--report-data', Buffer.from('MIDBNH28iioisjPyxxxxxxxxxxxxxxxx'.repeat(2)).toString('hex'), '--now', '2026-01-01T00:00:00Z'], { measurement: '7699e6ac12ccdfd1dfac70e649ce1f046cb2afbb003438f4cdddfe2ccbe182fa5ffbe8dcdb930454324e10c52c788980' }],
     ['tdx raw quote + dcap-qvl collateral', ['--tee', 'tdx', '--evidence', v('tdx/dcapqvl-tdx_quote'), '--collateral', v('tdx/dcapqvl-tdx_quote_collateral.json'), '--now', '2025-07-01T00:00:00Z'], { quote: { body: { mr_td: '91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7' } } }],
     ['az-snp-vtpm v0', ['--tee', 'az-snp-vtpm', '--evidence', v('az-snp-vtpm/trustee-evidence-v0.json'), '--report-data', '6368616c6c656e6765', '--now', '2026-01-01T00:00:00Z'], { report_data: '6368616c6c656e6765' }],
     ['az-snp-vtpm v1', ['--tee', 'az-snp-vtpm', '--evidence', v('az-snp-vtpm/trustee-evidence-v1.json'), '--report-data', '6368616c6c656e6765', '--now', '2026-01-01T00:00:00Z'], { tpm: { pcr00: 'e15c44796beabf46abcec7c57e590942041e47497e4ec27571c8b7664f48dced' } }],
