@@ -39,6 +39,10 @@ async function exists(path: string): Promise<'dir' | 'file' | undefined> {
 
 export async function runCollateral(argv: readonly string[], io: CliIo): Promise<number> {
   const [action, ...rest] = argv;
+  if (action === '--help' || action === '-h') {
+    io.stdout.write(`${COLLATERAL_USAGE}\n`);
+    return 0;
+  }
   let values;
   try {
     ({ values } = parseArgs({

@@ -24,7 +24,10 @@ export const SERVE_USAGE = `usage: as [--config-file <as-config.json>] [--socket
       --rest-socket        REST listen address
   -r, --allowed_origin     CORS origin for REST (repeatable or comma-separated, http:// or https://)
   -t, --https-pubkey-cert  PEM certificate chain for TLS on both listeners (with -k)
-  -k, --https-prikey       PEM private key for TLS on both listeners (with -t)`;
+  -k, --https-prikey       PEM private key for TLS on both listeners (with -t)
+other commands:
+  as verify --tee <tee> --evidence <file> [...]       verify evidence offline (as verify --help)
+  as collateral export|import --config-file F ...     offline collateral bundles (as collateral --help)`;
 
 export const DEFAULT_GRPC_SOCKET = '127.0.0.1:3000';
 
