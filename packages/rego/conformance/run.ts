@@ -35,7 +35,6 @@ const filter = filterIdx >= 0 ? args[filterIdx + 1] : undefined;
 /** Folders not run, with the reason (counted as failed). */
 const SKIPPED_FOLDERS: Record<string, string> = {
   'opa/netlookupipaddr': 'net.lookup_ip_addr performs DNS (network I/O)',
-  'opa/providers-aws': 'providers.aws.sign_req is the companion of http.send (network)',
   'regorus/interpreter/cases/engine': 'regorus-only engine API behaviour',
   'regorus/interpreter/cases/limits': 'regorus-only execution limits API',
   'regorus/interpreter/cases/scheduler': 'regorus-only scheduler',
