@@ -195,6 +195,30 @@ describe('createTokenVerifier: rejected tokens', () => {
       },
       'signature verification failed',
     ],
+    ...(
+      [
+        ['ES256 signature in DER form', (t: string) => t.replace(/[^.]+$/, Buffer.concat([Buffer.from([0x30, 0x44, 0x02, 0x20]), Buffer.alloc(32, 1), Buffer.from([0x02, 0x20]), Buffer.alloc(32, 1)]).toString('base64url'))],
+        ['ES256 signature truncated', (t: string) => t.slice(0, -4)],
+        ['ES256 signature bit flipped', (t: string) => `${t.slice(0, -2)}${t.endsWith('A') ? 'B' : 'A'}${t.slice(-1)}`],
+        ['ES256 signature with base64 padding', (t: string) => `${t}==`],
+        ['empty signature', (t: string) => t.replace(/[^.]+$/, '')],
+      ] as Array<[string, (token: string) => string]>
+    ).map(([name, tamper]): [string, () => Promise<{ token: string; config: Partial<TokenVerifierConfig> }>, string] => [
+      name,
+      async () => ({ token: tamper(await sign(leaf.keys.privateKey, { alg: 'ES256', jwk: leaf.jwk }, claims())), config: { insecureHeaderJwk: true } }),
+      'signature verification failed',
+    ]),
+    ['four segments', async () => ({ token: `${await sign(leaf.keys.privateKey, { alg: 'ES256', jwk: leaf.jwk }, claims())}.AAAA`, config: { insecureHeaderJwk: true } }), 'token header'],
+    [
+      'ES256 with an unknown crit extension',
+      async () => {
+        // jose refuses to produce it, so the JWS is assembled here.
+        const input = `${Buffer.from(JSON.stringify({ alg: 'ES256', jwk: leaf.jwk, crit: ['x-unknown'], 'x-unknown': 1 })).toString('base64url')}.${Buffer.from(JSON.stringify(claims())).toString('base64url')}`;
+        const signature = Buffer.from(await subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, leaf.keys.privateKey, Buffer.from(input))).toString('base64url');
+        return { token: `${input}.${signature}`, config: { insecureHeaderJwk: true } };
+      },
+      'signature verification failed',
+    ],
     ['expired (61 s past exp)', async () => ({ token: await sign(leaf.keys.privateKey, { alg: 'ES256', jwk: leaf.jwk }, claims(NOW_S - 61)), config: { insecureHeaderJwk: true } }), 'token expired'],
     ['no exp', async () => ({ token: await sign(leaf.keys.privateKey, { alg: 'ES256', jwk: leaf.jwk }, claims(null)), config: { insecureHeaderJwk: true } }), 'no numeric exp'],
     [
@@ -279,6 +303,27 @@ describe('createTokenVerifier: rejected tokens', () => {
     const error = await rejection((await verifier(config)).verify(token));
     expect(error.code).toBe('token_invalid');
     expect(error.message).toContain(message);
+  });
+});
+
+describe('createTokenVerifier: verified x5c chains are cached only within their validity', () => {
+  test('a chain accepted once is refused after its leaf expires, and a changed chain is verified afresh', async () => {
+    let now = NOW;
+    const shortLived = await issued('short-lived signer', intermediate, { notAfter: new Date(NOW.getTime() + DAY) });
+    const cached = await createTokenVerifier({ ...base, trustedCertsPaths: [rootPath] }, { now: () => now });
+    const token = (exp: number): Promise<string> => sign(shortLived.keys.privateKey, x5cHeader(shortLived, [shortLived.cert, intermediate.cert]), claims(exp));
+    expect((await cached.verify(await token(NOW_S + 300))).iss).toBe('test');
+    expect((await cached.verify(await token(NOW_S + 301))).iss).toBe('test');
+
+    now = new Date(NOW.getTime() + 2 * DAY);
+    const expired = await rejection(cached.verify(await token(Math.floor(now.getTime() / 1000) + 300)));
+    expect(expired.message).toContain('expired at');
+
+    now = NOW;
+    const withoutIntermediate = sign(shortLived.keys.privateKey, x5cHeader(shortLived, [shortLived.cert]), claims());
+    expect((await rejection(cached.verify(await withoutIntermediate))).message).toContain('x5c chain is not trusted');
+    const otherKey = sign(leaf.keys.privateKey, { typ: 'JWT', alg: 'ES256', jwk: { ...leaf.jwk, x5c: [b64(shortLived.cert), b64(intermediate.cert)] } }, claims());
+    expect((await rejection(cached.verify(await otherKey))).message).toContain('does not certify the header jwk');
   });
 });
 

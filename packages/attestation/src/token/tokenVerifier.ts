@@ -3,7 +3,7 @@
  * (kbs-protocol §4.1, §4.2): tokens from our own AS (ES256, signer JWK in the header, optional
  * x5c chain), from another Trustee (passport mode) or from a JWKS-publishing issuer (by kid).
  */
-import { X509Certificate, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { X509Certificate, createPublicKey, verify as verifySignature, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import { parseTeePubKey, ProtocolError, type TeePubKey } from '@trustee/protocol';
@@ -115,13 +115,41 @@ export async function createTokenVerifier(config: TokenVerifierConfig, deps: Tok
     return key;
   }
 
+  // A verified x5c chain is immutable: remember it (with the window in which every certificate
+  // on its path is valid) instead of parsing and verifying the same certificates per token.
+  const verifiedChains = new Map<string, { readonly validFromMs: number; readonly validToMs: number }>();
+  function checkX5cCached(jwk: JsonObject): void {
+    const cacheKey = x5cCacheKey(jwk);
+    const nowMs = now().getTime();
+    const cached = cacheKey === undefined ? undefined : verifiedChains.get(cacheKey);
+    if (cached !== undefined && nowMs >= cached.validFromMs && nowMs <= cached.validToMs) return;
+    const window = checkX5c(jwk, trustedCerts, new Date(nowMs));
+    if (cacheKey === undefined) return;
+    if (verifiedChains.size >= MAX_CACHED_KEYS) verifiedChains.clear();
+    verifiedChains.set(cacheKey, window);
+  }
+
+  // ES256 (every token of our own AS) is verified with node:crypto directly: the synchronous
+  // ECDSA verify costs about half of a WebCrypto job. Other algorithms go through jose.
+  const es256Keys = new Map<string, KeyObject>();
+  function es256Key(jwk: JWK): KeyObject {
+    const cacheKey = JSON.stringify(jwk);
+    const cached = es256Keys.get(cacheKey);
+    if (cached !== undefined) return cached;
+    if (jwk.kty !== 'EC' || jwk.crv !== 'P-256') throw new Error('ES256 needs an EC P-256 key');
+    const key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+    if (es256Keys.size >= MAX_CACHED_KEYS) es256Keys.clear();
+    es256Keys.set(cacheKey, key);
+    return key;
+  }
+
   function selectKey(header: Record<string, unknown>): JsonObject {
     const headerJwk = Object.hasOwn(header, 'jwk') ? header.jwk : undefined;
     if (headerJwk !== undefined) {
       if (!isJsonObject(headerJwk)) throw invalid(`header jwk must be an object, found ${jsonKind(headerJwk)}`);
       if (config.insecureHeaderJwk) return headerJwk;
       if (trustedCerts.length === 0) throw invalid('the token carries a header jwk but no trusted_certs_paths are configured to vouch for it');
-      checkX5c(headerJwk, trustedCerts, now());
+      checkX5cCached(headerJwk);
       return headerJwk;
     }
     const kid = Object.hasOwn(header, 'kid') ? header.kid : undefined;
@@ -143,17 +171,27 @@ export async function createTokenVerifier(config: TokenVerifierConfig, deps: Tok
       const jwk = selectKey(header);
       const alg = Object.hasOwn(jwk, 'alg') ? jwk.alg : undefined;
       if (typeof alg !== 'string' || alg.length === 0) throw invalid('the verification JWK carries no alg');
-      let key: Awaited<ReturnType<typeof importJWK>>;
-      try {
-        key = await importKey(publicJwk(jwk), alg);
-      } catch (error) {
-        throw invalid(`the verification JWK cannot be used with ${alg}: ${(error as Error).message}`);
-      }
       let payload: Uint8Array;
-      try {
-        ({ payload } = await compactVerify(jwt, key, { algorithms: [alg] }));
-      } catch (error) {
-        throw invalid(`signature verification failed: ${(error as Error).message}`);
+      if (alg === 'ES256' && header.alg === 'ES256' && !Object.hasOwn(header, 'crit')) {
+        let key: KeyObject;
+        try {
+          key = es256Key(publicJwk(jwk));
+        } catch (error) {
+          throw invalid(`the verification JWK cannot be used with ${alg}: ${(error as Error).message}`);
+        }
+        payload = verifyEs256(jwt, key);
+      } else {
+        let key: Awaited<ReturnType<typeof importJWK>>;
+        try {
+          key = await importKey(publicJwk(jwk), alg);
+        } catch (error) {
+          throw invalid(`the verification JWK cannot be used with ${alg}: ${(error as Error).message}`);
+        }
+        try {
+          ({ payload } = await compactVerify(jwt, key, { algorithms: [alg] }));
+        } catch (error) {
+          throw invalid(`signature verification failed: ${(error as Error).message}`);
+        }
       }
       let claims: unknown;
       try {
@@ -184,6 +222,34 @@ export async function createTokenVerifier(config: TokenVerifierConfig, deps: Tok
   };
 }
 
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+const ES256_SIGNATURE_LENGTH = 64;
+
+/**
+ * RFC 7515 compact JWS verification for ES256 (the caller has checked that the protected header
+ * says ES256 and carries no `crit`): exactly three base64url segments, a 64-byte r||s signature
+ * over the ASCII `header.payload`, checked by node:crypto.
+ */
+function verifyEs256(jwt: string, key: KeyObject): Uint8Array {
+  const first = jwt.indexOf('.');
+  const second = jwt.indexOf('.', first + 1);
+  if (first < 0 || second < 0 || jwt.indexOf('.', second + 1) >= 0) throw invalid('signature verification failed: Invalid Compact JWS');
+  const payloadPart = jwt.slice(first + 1, second);
+  const signaturePart = jwt.slice(second + 1);
+  if (!BASE64URL.test(payloadPart) || !BASE64URL.test(signaturePart)) throw invalid('signature verification failed: the payload or signature is not base64url');
+  const signature = Buffer.from(signaturePart, 'base64url');
+  let valid = false;
+  if (signature.length === ES256_SIGNATURE_LENGTH) {
+    try {
+      valid = verifySignature('sha256', Buffer.from(jwt.slice(0, second), 'ascii'), { key, dsaEncoding: 'ieee-p1363' }, signature);
+    } catch {
+      valid = false;
+    }
+  }
+  if (!valid) throw invalid('signature verification failed: signature verification failed');
+  return Buffer.from(payloadPart, 'base64url');
+}
+
 /** Only the public members jose needs; a private `d` in a hostile header is never imported. */
 function publicJwk(jwk: JsonObject): JWK {
   const out: JWK = {};
@@ -194,7 +260,18 @@ function publicJwk(jwk: JsonObject): JWK {
   return out;
 }
 
-function checkX5c(jwk: JsonObject, trusted: readonly X509Certificate[], now: Date): void {
+/**
+ * Everything `checkX5c` reads from the JWK (the chain and the public members), or undefined
+ * when the shape is unusual (then nothing is cached and the full check runs).
+ */
+function x5cCacheKey(jwk: JsonObject): string | undefined {
+  const x5c = Object.hasOwn(jwk, 'x5c') ? jwk.x5c : undefined;
+  if (!Array.isArray(x5c) || x5c.length === 0 || !x5c.every((entry) => typeof entry === 'string')) return undefined;
+  return JSON.stringify([publicJwk(jwk), x5c]);
+}
+
+/** Verifies the chain; returns the window in which the accepted path stays valid. */
+function checkX5c(jwk: JsonObject, trusted: readonly X509Certificate[], now: Date): { validFromMs: number; validToMs: number } {
   const x5c = Object.hasOwn(jwk, 'x5c') ? jwk.x5c : undefined;
   if (!Array.isArray(x5c) || x5c.length === 0) throw invalid('the header jwk has no x5c chain to verify against trusted_certs_paths');
   const chain = x5c.map((entry, index) => parseX5cEntry(entry, index));
@@ -203,6 +280,7 @@ function checkX5c(jwk: JsonObject, trusted: readonly X509Certificate[], now: Dat
   assertSameKey(leaf, jwk);
   const result = verifyCertificateChain(leaf, intermediates, trusted, now);
   if (!result.ok) throw invalid(`x5c chain is not trusted: ${result.problems.join('; ')}`);
+  return { validFromMs: result.validFromMs ?? now.getTime(), validToMs: result.validToMs ?? now.getTime() };
 }
 
 function parseX5cEntry(entry: Json, index: number): X509Certificate {

@@ -13,22 +13,37 @@ export interface ChainResult {
   readonly ok: boolean;
   /** Every reason a path failed, for the error message. */
   readonly problems: readonly string[];
+  /**
+   * When `ok`: the instants (ms since the epoch, inclusive) between which every certificate on
+   * the accepted path is valid. The path search depends on `now` only through these windows, so
+   * the same inputs verify identically at any instant inside this window (callers may cache).
+   */
+  readonly validFromMs?: number;
+  readonly validToMs?: number;
 }
 
 export function verifyCertificateChain(leaf: X509Certificate, intermediates: readonly X509Certificate[], trusted: readonly X509Certificate[], now: Date): ChainResult {
   const problems: string[] = [];
   let current = leaf;
   const used = new Set<X509Certificate>();
+  let validFromMs = -Infinity;
+  let validToMs = Infinity;
+  const narrow = (certificate: X509Certificate): void => {
+    validFromMs = Math.max(validFromMs, Date.parse(certificate.validFrom));
+    validToMs = Math.min(validToMs, Date.parse(certificate.validTo));
+  };
   for (let depth = 0; depth <= MAX_PATH_LENGTH; depth++) {
     const window = validityProblem(current, now);
     if (window !== undefined) return { ok: false, problems: [...problems, window] };
-    if (trusted.some((anchor) => anchor.raw.equals(current.raw))) return { ok: true, problems };
+    narrow(current);
+    if (trusted.some((anchor) => anchor.raw.equals(current.raw))) return { ok: true, problems, validFromMs, validToMs };
 
     const anchor = trusted.find((candidate) => issues(candidate, current));
     if (anchor !== undefined) {
       const anchorWindow = validityProblem(anchor, now);
       if (anchorWindow !== undefined) return { ok: false, problems: [...problems, anchorWindow] };
-      return { ok: true, problems };
+      narrow(anchor);
+      return { ok: true, problems, validFromMs, validToMs };
     }
     const next = intermediates.find((candidate) => !used.has(candidate) && issues(candidate, current));
     if (next === undefined) {
