@@ -14,7 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -49,6 +49,29 @@ function call(method: string, path: string, body: string | undefined, headers: R
     req.on('error', reject);
     req.end(body);
   });
+}
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * CPU seconds (user + system) used so far by a process and its descendants (cluster workers),
+ * from /proc; undefined where /proc is absent. On a shared machine the wall-clock throughput
+ * depends on everybody's load, CPU per flow much less.
+ */
+function processTreeCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let ticks = Number(fields[11]) + Number(fields[12]);
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter((id) => id !== '')) {
+        ticks += (processTreeCpuSeconds(Number(child)) ?? 0) * CLOCK_TICKS_PER_SECOND;
+      }
+    }
+    return ticks / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
 }
 
 function percentile(sorted: number[], p: number): string {
@@ -135,13 +158,23 @@ async function main(): Promise<void> {
     steps.attest.length = 0;
     steps.resource.length = 0;
     failures = 0;
+    const kbsCpuStart = child.pid === undefined ? undefined : processTreeCpuSeconds(child.pid);
+    const clientCpuStart = process.cpuUsage();
     const start = performance.now();
     await Promise.all(Array.from({ length: guests }, () => guest(start + seconds * 1000)));
     const elapsed = (performance.now() - start) / 1000;
+    const kbsCpuEnd = child.pid === undefined ? undefined : processTreeCpuSeconds(child.pid);
+    const clientCpu = process.cpuUsage(clientCpuStart);
 
     const sorted = (values: number[]): number[] => [...values].sort((a, b) => a - b);
     console.log(`KBS flow bench: ${guests} concurrent guests, ${workers} KBS worker(s), ${elapsed.toFixed(1)} s, SQLite (WAL; durable data synchronous=FULL, sessions NORMAL), builtin AS, sample TEE, P-256 JWE`);
     console.log(`  flows/s (auth+attest+resource): ${(flow.length / elapsed).toFixed(0)}   (${flow.length} flows, ${failures} failed${failures > 0 ? `: ${lastFailure}` : ''})`);
+    const perFlowMs = (cpuSeconds: number): string => ((cpuSeconds * 1000) / Math.max(1, flow.length)).toFixed(3);
+    const kbsCpu = kbsCpuStart === undefined || kbsCpuEnd === undefined ? undefined : kbsCpuEnd - kbsCpuStart;
+    const clientCpuSeconds = (clientCpu.user + clientCpu.system) / 1e6;
+    console.log(
+      `  CPU ms per flow: KBS ${kbsCpu === undefined ? 'n/a' : perFlowMs(kbsCpu)} (${kbsCpu === undefined ? 'n/a' : (kbsCpu / elapsed).toFixed(2)} cores busy)  bench client ${perFlowMs(clientCpuSeconds)}`,
+    );
     const f = sorted(flow);
     console.log(`  flow latency ms: p50 ${percentile(f, 50)}  p99 ${percentile(f, 99)}`);
     for (const [name, values] of Object.entries(steps)) {
