@@ -13,7 +13,7 @@ import {
   type VerificationRequest,
 } from '@trustee/attestation';
 import { openStore, type KeyValueStore } from '@trustee/storage';
-import type { CollateralSource, FetchFunction, TeeName, Verifier } from '@trustee/verifiers';
+import { getVerifier, supportedTees, type CollateralSource, type FetchFunction, type TeeName, type Verifier } from '@trustee/verifiers';
 import type { AsConfig } from './config.ts';
 import { AsConfigError } from './config.ts';
 import { toAsError } from './errors.ts';
@@ -115,7 +115,7 @@ export async function composeAs(config: AsConfig, options: ComposeAsOptions = {}
       collateral: metrics.instrument(collateral),
       log,
       referenceValues,
-      ...(options.verifiers === undefined ? {} : { verifiers: options.verifiers }),
+      verifiers: timedVerifiers(metrics, options.verifiers ?? {}),
     });
   } catch (error) {
     await Promise.all(closers.map((close) => close()));
@@ -145,4 +145,12 @@ export async function composeAs(config: AsConfig, options: ComposeAsOptions = {}
       for (const close of closers.reverse()) await close();
     },
   };
+}
+
+/** Every verifier of the build (or its override), timed per TEE. */
+function timedVerifiers(metrics: AsMetrics, overrides: Partial<Record<TeeName, Verifier>>): Partial<Record<TeeName, Verifier>> {
+  const timed: Partial<Record<TeeName, Verifier>> = {};
+  const tees = new Set<TeeName>([...supportedTees(), ...(Object.keys(overrides) as TeeName[])]);
+  for (const tee of tees) timed[tee] = metrics.timeVerifier(overrides[tee] ?? getVerifier(tee));
+  return timed;
 }

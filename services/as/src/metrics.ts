@@ -5,8 +5,7 @@
  * error codes, fixed routes) so hostile input cannot create unbounded series.
  */
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { CollateralSource, FetchFunction } from '@trustee/verifiers';
-import { isTeeName } from '@trustee/verifiers';
+import { isTeeName, VerificationError, type CollateralSource, type FetchFunction, type Verifier } from '@trustee/verifiers';
 
 export type CollateralKind = 'vcek' | 'amd_chain' | 'intel';
 
@@ -18,6 +17,7 @@ export class AsMetrics {
   readonly #collateral: Counter<'kind' | 'outcome'>;
   readonly #collateralDuration: Histogram<'kind'>;
   readonly #upstreamFetches: Counter<'service' | 'outcome'>;
+  readonly #verifierDuration: Histogram<'tee' | 'outcome'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics === true) collectDefaultMetrics({ register: this.registry, prefix: 'trustee_as_' });
@@ -53,6 +53,13 @@ export class AsMetrics {
       buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10],
       registers: [this.registry],
     });
+    this.#verifierDuration = new Histogram({
+      name: 'trustee_as_verifier_duration_seconds',
+      help: 'Duration of one verifier run (evidence → claims, collateral lookups included) by TEE and outcome (ok or the verification error code).',
+      labelNames: ['tee', 'outcome'],
+      buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+      registers: [this.registry],
+    });
     this.#upstreamFetches = new Counter({
       name: 'trustee_as_collateral_upstream_fetches_total',
       help: 'HTTP requests to AMD KDS / Intel PCS(PCCS) by service and status; collateral lookups not matched by a fetch were served from the caches.',
@@ -84,6 +91,26 @@ export class AsMetrics {
 
   request(transport: 'grpc' | 'http', method: string, code: string): void {
     this.#requests.inc({ transport, method, code });
+  }
+
+  /** Wraps a verifier so every run is timed under its TEE. */
+  timeVerifier(verifier: Verifier): Verifier {
+    const histogram = this.#verifierDuration;
+    return {
+      tee: verifier.tee,
+      async evaluate(evidence, expected, context) {
+        const started = process.hrtime.bigint();
+        let outcome = 'ok';
+        try {
+          return await verifier.evaluate(evidence, expected, context);
+        } catch (error) {
+          outcome = error instanceof VerificationError ? error.code : 'error';
+          throw error;
+        } finally {
+          histogram.observe({ tee: verifier.tee, outcome }, Number(process.hrtime.bigint() - started) / 1e9);
+        }
+      },
+    };
   }
 
   /** Wraps a collateral source so every lookup is counted and timed. */

@@ -122,6 +122,8 @@ describe('challenge, health, metrics, unknown routes', () => {
     expect(metrics.body).toMatch(/trustee_as_attestations_total\{tee="sample",outcome="ok"\} \d+/);
     expect(metrics.body).toMatch(/trustee_as_attestations_total\{tee="sample",outcome="verification_failed"\} \d+/);
     expect(metrics.body).toMatch(/trustee_as_verification_duration_seconds_bucket\{le="[^"]+",tee="sample",outcome="ok"\}/);
+    expect(metrics.body).toMatch(/trustee_as_verifier_duration_seconds_count\{tee="sample",outcome="ok"\} [1-9]/);
+    expect(metrics.body).toMatch(/trustee_as_verifier_duration_seconds_count\{tee="sample",outcome="verification_failed"\} [1-9]/);
     expect(metrics.body).toMatch(/trustee_as_requests_total\{transport="http",method="POST attestation",code="403"\} \d+/);
   });
 
