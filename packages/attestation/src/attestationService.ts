@@ -19,6 +19,7 @@ import { buildEar, type SubmodAppraisal } from './token/buildEar.ts';
 import { loadTokenSigner, type SignerJwk } from './token/tokenSigner.ts';
 import { transformClaims } from './transformClaims.ts';
 import { collateralFromVerifierConfig } from './verifierCollateral.ts';
+import { verifiersFromTrustAnchorConfig } from './verifierTrustAnchors.ts';
 
 export interface VerificationRequest {
   /** TEE name as on the wire (`sample`, `snp`, `az-snp-vtpm`, …). */
@@ -65,7 +66,8 @@ export interface AttestationServiceDeps {
   readonly log?: AttestationLogger;
   /**
    * Verifiers that replace the registry's for some TEEs, e.g. built with an operator's own trust
-   * anchors (`createSnpVerifier({ trustAnchors })`) or, in tests, the test PKI's.
+   * anchors (`createSnpVerifier({ trustAnchors })`) or, in tests, the test PKI's. They also win
+   * over the verifiers `verifier_config.*.trust_anchors_path` configures.
    */
   readonly verifiers?: Partial<Record<TeeName, Verifier>>;
   /**
@@ -91,7 +93,8 @@ export async function createAttestationService(deps: AttestationServiceDeps): Pr
   const now = deps.now ?? (() => new Date());
   const log = deps.log ?? silentLogger;
   const collateral = deps.collateral ?? collateralFromVerifierConfig(config.verifierConfig, { store, now });
-  const verifiers = deps.verifiers ?? {};
+  // Operator-pinned roots from verifier_config; verifiers passed by the caller win over them.
+  const verifiers = { ...(await verifiersFromTrustAnchorConfig(config.verifierConfig, deps.log)), ...deps.verifiers };
   if (config.rvps.type === 'GrpcRemote' && deps.referenceValues === undefined) {
     throw new AttestationError('invalid_config', 'rvps_config.type = "GrpcRemote" needs a remote reference value provider from the caller');
   }

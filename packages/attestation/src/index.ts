@@ -91,3 +91,4 @@ export { parseRegistrationMessage, RVPS_MESSAGE_VERSION, type RegistrationMessag
 export type { ReferenceValueProvider, Extractor, ExtractedReferenceValue, ExtractorContext } from './rvps/referenceValueProvider.ts';
 export { createGrpcRvpsClient, rvpsTarget, HEALTHCHECK_REFERENCE_VALUE_ID, type GrpcRvpsClient, type GrpcRvpsClientOptions } from './rvps/grpcRvpsClient.ts';
 export { collateralFromVerifierConfig, type VerifierCollateralDeps } from './verifierCollateral.ts';
+export { verifiersFromTrustAnchorConfig } from './verifierTrustAnchors.ts';

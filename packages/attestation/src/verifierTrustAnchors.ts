@@ -1,0 +1,143 @@
+/**
+ * Operator-pinned trust anchors from `verifier_config` (a trustee-ts addition; upstream compiles
+ * its roots in):
+ *
+ * - `snp_verifier.trust_anchors_path`: a PEM file with AMD-style roots for `snp` and
+ *   `az-snp-vtpm`: per product line a self-signed ARK whose subject CN is `ARK-<Milan|Genoa|Turin>`,
+ *   the ASK it signed and optionally the ASVK (CN containing `VLEK`).
+ * - `dcap_verifier.trust_anchors_path`: a PEM file with Intel-style root CAs for `tdx` and
+ *   `az-tdx-vtpm`; PCK, TCB-info and QE-identity chains must end in one of them.
+ *
+ * The configured anchors REPLACE the production roots for those TEEs (they are not added to
+ * them), so this is meant for private test PKIs and lab setups; a warning is logged for each
+ * (or emitted as a process warning on stderr when no logger is given).
+ */
+import { createHash, X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import {
+  AMD_PRODUCTS,
+  createAmdTrustAnchors,
+  createAzSnpVtpmVerifier,
+  createAzTdxVtpmVerifier,
+  createSnpVerifier,
+  createTdxVerifier,
+  splitPemBundle,
+  type AmdProduct,
+  type AmdTrustAnchorInput,
+  type TeeName,
+  type Verifier,
+} from '@trustee/verifiers';
+import { AttestationError } from './attestationError.ts';
+import { isJsonObject, own, type JsonObject } from './json.ts';
+import type { AttestationLogger } from './logger.ts';
+
+/** Largest anchors file read (a handful of certificates). */
+const MAX_ANCHORS_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Verifiers for the TEEs whose `verifier_config` sub-table names a `trust_anchors_path`; an
+ * empty record when none does (the registry's verifiers with the production roots apply).
+ *
+ * @example
+ * // [attestation_service.verifier_config.snp_verifier]
+ * // trust_anchors_path = "/etc/trustee/amd-lab-roots.pem"
+ * const verifiers = await verifiersFromTrustAnchorConfig(config.verifierConfig, log);
+ * @throws AttestationError `invalid_config` naming the key and what is wrong with the file.
+ */
+export async function verifiersFromTrustAnchorConfig(verifierConfig: JsonObject, log?: AttestationLogger): Promise<Partial<Record<TeeName, Verifier>>> {
+  // Without a logger (a composition root that passes none) the warning still reaches stderr.
+  const warn = (message: string): void => (log === undefined ? process.emitWarning(message, 'TrustAnchorWarning') : log.warn(message));
+  const verifiers: Partial<Record<TeeName, Verifier>> = {};
+  const snpPath = anchorsPath(verifierConfig, 'snp_verifier');
+  if (snpPath !== undefined) {
+    const key = 'verifier_config.snp_verifier.trust_anchors_path';
+    const inputs = amdAnchorInputs(await readPemCertificates(snpPath, key), key);
+    let trustAnchors;
+    try {
+      trustAnchors = createAmdTrustAnchors(inputs);
+    } catch (error) {
+      throw new AttestationError('invalid_config', `${key}: ${(error as Error).message}`, { cause: error });
+    }
+    verifiers.snp = createSnpVerifier({ trustAnchors });
+    verifiers['az-snp-vtpm'] = createAzSnpVtpmVerifier({ trustAnchors });
+    warn(
+      `attestation: NON-DEFAULT AMD trust anchors from ${key} (${inputs.map((i) => i.product).join(', ')}); ` +
+        'snp and az-snp-vtpm evidence is checked against them INSTEAD of AMD\'s roots',
+    );
+  }
+  const dcapPath = anchorsPath(verifierConfig, 'dcap_verifier');
+  if (dcapPath !== undefined) {
+    const key = 'verifier_config.dcap_verifier.trust_anchors_path';
+    const roots = (await readPemCertificates(dcapPath, key)).map((der, index) => {
+      const cert = parseCertificate(der, `${key} certificate ${index}`);
+      if (!cert.checkIssued(cert) || !cert.verify(cert.publicKey)) fail(key, `certificate ${index} (${cert.subject.replace(/\n/g, ', ')}) is not a self-signed root CA`);
+      return createHash('sha256').update(der).digest('hex');
+    });
+    verifiers.tdx = createTdxVerifier({ trustAnchors: roots });
+    verifiers['az-tdx-vtpm'] = createAzTdxVtpmVerifier({ trustAnchors: roots });
+    warn(`attestation: NON-DEFAULT Intel root CAs from ${key} (sha256 ${roots.join(', ')}); tdx and az-tdx-vtpm evidence is checked against them INSTEAD of Intel's SGX root CA`);
+  }
+  return verifiers;
+}
+
+function anchorsPath(verifierConfig: JsonObject, table: string): string | undefined {
+  const sub = own(verifierConfig, table);
+  if (sub === undefined || sub === null || !isJsonObject(sub)) return undefined;
+  const value = own(sub, 'trust_anchors_path');
+  if (value === undefined || value === null) return undefined;
+  const key = `verifier_config.${table}.trust_anchors_path`;
+  if (typeof value !== 'string') fail(key, 'expected a string path');
+  if (value.length === 0) fail(key, 'must not be empty');
+  return value;
+}
+
+async function readPemCertificates(path: string, key: string): Promise<Uint8Array[]> {
+  let text: string;
+  try {
+    const bytes = await readFile(path);
+    if (bytes.byteLength > MAX_ANCHORS_FILE_BYTES) fail(key, `${path} is larger than ${MAX_ANCHORS_FILE_BYTES} bytes`);
+    text = bytes.toString('utf8');
+  } catch (error) {
+    if (error instanceof AttestationError) throw error;
+    return fail(key, `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  const certificates = splitPemBundle(text);
+  if (certificates.length === 0) fail(key, `${path} holds no PEM certificate`);
+  return certificates;
+}
+
+function parseCertificate(der: Uint8Array, what: string): X509Certificate {
+  try {
+    return new X509Certificate(der);
+  } catch (error) {
+    throw new AttestationError('invalid_config', `${what}: not a DER certificate`, { cause: error });
+  }
+}
+
+function commonName(cert: X509Certificate): string {
+  return /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1] ?? '';
+}
+
+/** Groups a PEM bundle into per-product ARK/ASK/ASVK by subject CN and issuer. */
+function amdAnchorInputs(certificates: readonly Uint8Array[], key: string): AmdTrustAnchorInput[] {
+  const parsed = certificates.map((der, index) => ({ der, cert: parseCertificate(der, `${key} certificate ${index}`) }));
+  const arks = parsed.filter(({ cert }) => cert.subject === cert.issuer);
+  if (arks.length === 0) fail(key, 'no self-signed ARK in the file');
+  return arks.map(({ der, cert }) => {
+    const product = /^ARK-(\w+)$/.exec(commonName(cert))?.[1];
+    if (product === undefined || !(AMD_PRODUCTS as readonly string[]).includes(product)) {
+      fail(key, `ARK subject CN ${JSON.stringify(commonName(cert))} does not name a product line (ARK-${AMD_PRODUCTS.join('|ARK-')})`);
+    }
+    const issued = parsed.filter((entry) => entry.cert !== cert && entry.cert.issuer === cert.subject);
+    const asks = issued.filter((entry) => !commonName(entry.cert).includes('VLEK'));
+    const asvks = issued.filter((entry) => commonName(entry.cert).includes('VLEK'));
+    if (asks.length !== 1) fail(key, `expected exactly one ASK issued by ARK-${product}, found ${asks.length}`);
+    if (asvks.length > 1) fail(key, `expected at most one ASVK issued by ARK-${product}, found ${asvks.length}`);
+    const ask = asks[0] as { der: Uint8Array };
+    return { product: product as AmdProduct, ark: der, ask: ask.der, ...(asvks[0] === undefined ? {} : { asvk: asvks[0].der }) };
+  });
+}
+
+function fail(key: string, message: string): never {
+  throw new AttestationError('invalid_config', `${key}: ${message}`);
+}
