@@ -87,10 +87,16 @@ type = "Remote"
     expect(config.grpc).toEqual({ asAddr: 'http://as:50004', poolSize: 100 });
   });
 
+  test('a fractional session timeout is accepted, as the KBS accepts it (e.g. 0.05 min = 3 s)', () => {
+    expect(parseAttestationServiceConfig({ timeout: 0.05 }, 'attestation_service').timeoutMin).toBe(0.05);
+  });
+
   test.each<[string, unknown, string]>([
     ['not a table', 'x', 'attestation_service: expected a table/object, found string'],
     ['unknown type', { type: 'toString' }, 'attestation_service.type: unknown attestation service type'],
-    ['negative timeout', { timeout: -1 }, 'attestation_service.timeout: expected an integer >= 0'],
+    ['negative timeout', { timeout: -1 }, 'attestation_service.timeout: expected a number of minutes > 0'],
+    ['zero timeout', { timeout: 0 }, 'attestation_service.timeout: expected a number of minutes > 0'],
+    ['string timeout', { timeout: '5' }, 'attestation_service.timeout: expected a number of minutes > 0, found string'],
     ['float duration', { attestation_token_broker: { duration_min: 1.5 } }, 'attestation_service.attestation_token_broker.duration_min: expected an integer >= 0, found float'],
     ['string duration', { attestation_token_broker: { duration_min: '5' } }, 'attestation_service.attestation_token_broker.duration_min: expected an integer >= 0, found string'],
     ['signer without key_path', { attestation_token_broker: { signer: { cert_path: '/x' } } }, 'attestation_service.attestation_token_broker.signer.key_path: is required'],

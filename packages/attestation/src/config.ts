@@ -41,7 +41,7 @@ export type AttestationServiceType = 'coco_as_builtin' | 'coco_as_grpc' | 'intel
 export interface AttestationServiceConfig {
   /** KBS `[attestation_service] type`; an AS config file has none and means `coco_as_builtin`. */
   readonly type: AttestationServiceType;
-  /** KBS session/cookie lifetime in minutes (`timeout`, default 5). */
+  /** KBS session/cookie lifetime in minutes (`timeout`, default 5; fractions accepted like the KBS's own parser). */
   readonly timeoutMin: number;
   readonly rvps: RvpsConfig;
   readonly tokenBroker: TokenBrokerConfig;
@@ -112,7 +112,7 @@ export function parseAttestationServiceConfig(raw: unknown, path: string): Attes
   const verifierConfig = own(table, 'verifier_config');
   const config: AttestationServiceConfig = {
     type,
-    timeoutMin: optionalInteger(table, 'timeout', path, 0, MAX_MINUTES) ?? 5,
+    timeoutMin: optionalMinutes(table, 'timeout', path) ?? 5,
     rvps: parseRvpsConfig(own(table, 'rvps_config'), `${path}.rvps_config`),
     tokenBroker: parseTokenBrokerConfig(own(table, 'attestation_token_broker'), `${path}.attestation_token_broker`),
     verifierConfig: verifierConfig === undefined || verifierConfig === null ? {} : expectTable(verifierConfig, `${path}.verifier_config`),
@@ -206,6 +206,16 @@ function optionalInteger(table: JsonObject, key: string, path: string, min: numb
     fail(`${path}.${key}`, `expected an integer >= ${min}, found ${jsonKind(value)}`);
   }
   if (number > max) fail(`${path}.${key}`, `must be at most ${max}`);
+  return number;
+}
+
+/** A positive number of minutes; fractions allowed (the KBS takes e.g. `timeout = 0.05` for 3 s sessions). */
+function optionalMinutes(table: JsonObject, key: string, path: string): number | undefined {
+  const value: unknown = own(table, key);
+  if (value === undefined || value === null) return undefined;
+  const number = typeof value === 'bigint' ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isFinite(number) || number <= 0) fail(`${path}.${key}`, `expected a number of minutes > 0, found ${jsonKind(value)}`);
+  if (number > MAX_MINUTES) fail(`${path}.${key}`, `must be at most ${MAX_MINUTES}`);
   return number;
 }
 

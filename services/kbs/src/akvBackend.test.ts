@@ -42,7 +42,7 @@ beforeAll(async () => {
   const store = new MemoryStore(() => clock.now);
   kbs = await composeKbs(config, { now: () => clock.now, store, akv: { credential: vault.credential(), clientOptions: vault.clientOptions() } });
   await kbs.apps[0]?.ready();
-  await kbs.attestation.setPolicy('default_cpu', TEST_EAR_POLICY);
+  await kbs.attestation?.setPolicy('default_cpu', TEST_EAR_POLICY);
   await store.set('kbs', 'resource-policy.rego', new TextEncoder().encode(ALLOW_ALL_RESOURCE_POLICY));
 });
 

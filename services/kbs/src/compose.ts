@@ -5,13 +5,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import { createAttestationService, createTokenVerifier, parseAttestationServiceConfig } from '@trustee/attestation';
+import { createAttestationService, createGrpcRvpsClient, createTokenVerifier, parseAttestationServiceConfig, type GrpcRvpsClient } from '@trustee/attestation';
 import { openAkvStore, type AkvOverrides } from '@trustee/akv';
 import { openStore, ResourceRepository, repositoryTreeRoot, type KeyValueStore } from '@trustee/storage';
 import { createAdminAuthorizer } from './admin/authorizer.ts';
 import type { AttestationBackend, TokenVerifier } from './backends.ts';
 import type { KbsConfig } from './config.ts';
 import { ConfigError } from './configError.ts';
+import { createGrpcAttestationBackend } from './grpcAttestationService.ts';
 import { KbsMetrics } from './metrics.ts';
 import { PerIpRateLimiter } from './rateLimit.ts';
 import { ResourcePlugin, SamplePlugin, type KbsPlugin } from './resource.ts';
@@ -36,8 +37,9 @@ export interface ComposedKbs {
   readonly apps: readonly FastifyInstance[];
   readonly store: KeyValueStore;
   readonly policy: ResourcePolicy;
-  readonly sessions: SessionManager;
-  readonly attestation: AttestationBackend;
+  /** Absent with `[attestation_service] type = "none"` (passport resource KBS). */
+  readonly sessions: SessionManager | undefined;
+  readonly attestation: AttestationBackend | undefined;
   readonly tokenVerifier: TokenVerifier;
   close(): Promise<void>;
 }
@@ -54,26 +56,98 @@ export async function composeKbs(config: KbsConfig, options: ComposeOptions = {}
       ? openStore(config.storage, { now, storageType: sessionType, ephemeral: true })
       : store;
 
-  const attestationConfig = parseAttestationServiceConfig(config.attestationService.raw, 'attestation_service');
-  const service = await createAttestationService({ store, config: attestationConfig, ...clock });
-  const attestation: AttestationBackend = {
+  const closers: Array<() => Promise<void> | void> = [];
+  let sessions: SessionManager | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
+  try {
+    const attestation = await createAttestationBackend(config, store, clock, closers);
+    const tokenVerifier = await createTokenVerifier(config.attestationToken, clock);
+    if (config.attestationService.type !== 'none') {
+      sessions = new SessionManager(sessionStore, {
+        timeoutMinutes: config.attestationService.timeoutMinutes,
+        now,
+        ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
+      });
+      // Upstream sweeps expired sessions every 60 s. Listing does it for Memory/LocalFs/LocalJson
+      // (they drop expired keys as they meet them); SqliteStore has its own sweeper as well.
+      sweeper = setInterval(() => {
+        sessionStore.list(SESSION_NAMESPACE).catch(() => undefined);
+      }, 60_000);
+      sweeper.unref();
+    }
+    return await composeRoutes(config, options, { now, store, sessionStore, attestation, sessions, tokenVerifier, sweeper, closers });
+  } catch (error) {
+    clearInterval(sweeper);
+    for (const close of closers.reverse()) await close();
+    throw error;
+  }
+}
+
+/**
+ * The attestation backend `[attestation_service]` names: the builtin AS (its RVPS built in or,
+ * with `rvps_config.type = "GrpcRemote"`, a remote RVPS process), a remote AS over gRPC, or
+ * none (passport resource KBS). Remote peers are probed now so a wrong address fails the start.
+ */
+async function createAttestationBackend(
+  config: KbsConfig,
+  store: KeyValueStore,
+  clock: { now: () => Date },
+  closers: Array<() => Promise<void> | void>,
+): Promise<AttestationBackend | undefined> {
+  const section = config.attestationService;
+  if (section.type === 'none') return undefined;
+  if (section.type === 'coco_as_grpc') {
+    let rootCerts: Buffer | undefined;
+    if (section.grpc.caCertPath !== undefined) {
+      const path = section.grpc.caCertPath;
+      rootCerts = await readFile(path).catch(() => {
+        throw new ConfigError(`attestation_service.ca_cert_path: cannot read ${path}`);
+      });
+    }
+    const remote = createGrpcAttestationBackend({ asAddr: section.grpc.asAddr, poolSize: section.grpc.poolSize, ...(rootCerts === undefined ? {} : { rootCerts }) });
+    closers.push(() => remote.close());
+    try {
+      await remote.health();
+    } catch (error) {
+      throw new ConfigError(`attestation_service.as_addr: the attestation service at ${remote.address} does not answer: ${(error as Error).message}`);
+    }
+    return remote;
+  }
+
+  const attestationConfig = parseAttestationServiceConfig(section.raw, 'attestation_service');
+  let referenceValues: GrpcRvpsClient | undefined;
+  if (attestationConfig.rvps.type === 'GrpcRemote') {
+    const rvps = createGrpcRvpsClient({ address: attestationConfig.rvps.address });
+    closers.push(() => rvps.close());
+    try {
+      await rvps.health(2000);
+    } catch (error) {
+      throw new ConfigError(`attestation_service.rvps_config.address: the RVPS at ${rvps.address} does not answer: ${(error as Error).message}`);
+    }
+    referenceValues = rvps;
+  }
+  const service = await createAttestationService({ store, config: attestationConfig, ...clock, ...(referenceValues === undefined ? {} : { referenceValues }) });
+  return {
     evaluate: (requests, policyIds) => service.evaluate(requests as Parameters<typeof service.evaluate>[0], policyIds),
     setPolicy: (id, source) => service.setPolicy(id, source),
     registerReferenceValue: (message) => service.registerReferenceValue(message),
     queryReferenceValue: (id) => service.queryReferenceValue(id),
   };
-  const tokenVerifier = await createTokenVerifier(config.attestationToken, clock);
-  const sessions = new SessionManager(sessionStore, {
-    timeoutMinutes: config.attestationService.timeoutMinutes,
-    now,
-    ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
-  });
-  // Upstream sweeps expired sessions every 60 s. Listing does it for Memory/LocalFs/LocalJson
-  // (they drop expired keys as they meet them); SqliteStore has its own sweeper as well.
-  const sweeper = setInterval(() => {
-    sessionStore.list(SESSION_NAMESPACE).catch(() => undefined);
-  }, 60_000);
-  sweeper.unref();
+}
+
+interface ComposedCore {
+  readonly now: () => number;
+  readonly store: KeyValueStore;
+  readonly sessionStore: KeyValueStore;
+  readonly attestation: AttestationBackend | undefined;
+  readonly sessions: SessionManager | undefined;
+  readonly tokenVerifier: TokenVerifier;
+  readonly sweeper: NodeJS.Timeout | undefined;
+  readonly closers: Array<() => Promise<void> | void>;
+}
+
+async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: ComposedCore): Promise<ComposedKbs> {
+  const { now, store, sessionStore, attestation, sessions, tokenVerifier, sweeper, closers } = core;
   const policy = new ResourcePolicy(store);
   await policy.installDefault();
   const admin = await createAdminAuthorizer(config.admin, now);
@@ -110,7 +184,7 @@ export async function composeKbs(config: KbsConfig, options: ComposeOptions = {}
   const authRateLimiter = config.httpServer.authRateLimitPerIp > 0 ? new PerIpRateLimiter({ perSecond: config.httpServer.authRateLimitPerIp, now }) : undefined;
   const apps = config.httpServer.sockets.map(() =>
     buildKbsServer({
-      attestation: { backend: attestation, sessions },
+      attestation: attestation === undefined || sessions === undefined ? undefined : { backend: attestation, sessions },
       tokenVerifier,
       policy,
       admin,
@@ -133,6 +207,7 @@ export async function composeKbs(config: KbsConfig, options: ComposeOptions = {}
     async close() {
       clearInterval(sweeper);
       await Promise.all(apps.map((app) => app.close()));
+      for (const close of [...closers].reverse()) await close();
       await Promise.all(pluginStores.map((pluginStore) => pluginStore.close()));
       if (sessionStore !== store) await sessionStore.close();
       if (options.store === undefined) await store.close();

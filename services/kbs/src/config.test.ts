@@ -77,7 +77,7 @@ describe('upstream samples load as-is', () => {
   test('the dev sample: builtin AS, LocalFs storage, resource plugin, three loud warnings', () => {
     const config = parseKbsConfig(parseToml(DEV_SAMPLE));
     expect(config.httpServer).toEqual({ sockets: [{ host: '127.0.0.1', port: 8080 }], insecureHttp: true, privateKey: undefined, certificate: undefined, payloadRequestSizeMiB: 2, workerCount: 1, authRateLimitPerIp: 0 });
-    expect(config.attestationService.timeoutMinutes).toBe(5);
+    expect(config.attestationService).toMatchObject({ type: 'coco_as_builtin', timeoutMinutes: 5 });
     expect(config.storage.storageType).toBe('LocalFs');
     expect(config.storage.localFs.dirPath).toBe('/opt/confidential-containers/storage');
     expect(config.plugins).toEqual([{ name: 'resource', backend: 'kvstorage' }]);
@@ -93,7 +93,7 @@ describe('upstream samples load as-is', () => {
     const config = await loadKbsConfig(file);
     expect(config.httpServer.sockets).toEqual([{ host: '0.0.0.0', port: 8080 }]);
     expect(config.httpServer.payloadRequestSizeMiB).toBe(4);
-    expect(config.attestationService.timeoutMinutes).toBe(7);
+    expect(config.attestationService).toMatchObject({ type: 'coco_as_builtin', timeoutMinutes: 7 });
     expect(config.storage.storageType).toBe('Memory');
     expect(config.admin).toEqual({
       mode: 'AuthenticatedAuthorization',
@@ -129,6 +129,35 @@ const adminAuth = (providers: unknown, acls: unknown = [{ role: 'admin', allowed
   authorization: { regex_acl: { acls } },
 });
 
+describe('[attestation_service] types', () => {
+  const withService = (service: Record<string, unknown>) => {
+    const raw = parseToml(DEV_SAMPLE) as Record<string, unknown>;
+    raw['attestation_service'] = service;
+    return parseKbsConfig(raw).attestationService;
+  };
+
+  test('no table means the builtin AS (upstream default); fractional timeout accepted', () => {
+    const raw = parseToml(DEV_SAMPLE) as Record<string, unknown>;
+    delete raw['attestation_service'];
+    expect(parseKbsConfig(raw).attestationService).toMatchObject({ type: 'coco_as_builtin', timeoutMinutes: 5 });
+    expect(withService({ timeout: 0.05 })).toMatchObject({ type: 'coco_as_builtin', timeoutMinutes: 0.05 });
+  });
+
+  test('coco_as_grpc defaults, alias and explicit values', () => {
+    expect(withService({ type: 'coco_as_grpc' })).toMatchObject({ type: 'coco_as_grpc', timeoutMinutes: 5, grpc: { asAddr: 'http://127.0.0.1:50004', poolSize: 100, caCertPath: undefined } });
+    expect(withService({ type: 'CoCoASGrpc', as_addr: 'https://as.example:50004', pool_size: 4, timeout: 0.5, tls_mode: 'tls', ca_cert_path: '/ca.pem' })).toMatchObject({
+      type: 'coco_as_grpc',
+      timeoutMinutes: 0.5,
+      grpc: { asAddr: 'https://as.example:50004', poolSize: 4, caCertPath: '/ca.pem' },
+    });
+    expect(withService({ type: 'coco_as_grpc', as_addr: 'http://[::1]:50004' })).toMatchObject({ grpc: { asAddr: 'http://[::1]:50004' } });
+  });
+
+  test('type = "none" is the passport resource KBS; other keys are ignored', () => {
+    expect(withService({ type: 'none', timeout: 'ignored' })).toEqual({ type: 'none' });
+  });
+});
+
 describe('bad configs fail with path-precise messages', () => {
   test.each<[string, Edit, string]>([
     ['no [http_server]', (raw) => delete raw['http_server'], 'http_server: the [http_server] table is required'],
@@ -154,7 +183,16 @@ describe('bad configs fail with path-precise messages', () => {
       (raw['http_server'] ?? {})['worker_count'] = 2;
       raw['storage_backend'] = { storage_type: 'Memory' };
     }, 'http_server.worker_count: several workers need a store shared safely between processes'],
-    ['grpc AS', (raw) => (raw['attestation_service'] = { type: 'coco_as_grpc' }), 'attestation_service.type: "coco_as_grpc" is not supported'],
+    ['unknown AS type', (raw) => (raw['attestation_service'] = { type: 'intel_ta' }), 'attestation_service.type: "intel_ta" is not supported by trustee-ts (supported: coco_as_builtin, coco_as_grpc, none)'],
+    ['AS type from the prototype', (raw) => (raw['attestation_service'] = { type: 'toString' }), 'attestation_service.type: "toString" is not supported'],
+    ['grpc AS without scheme', (raw) => (raw['attestation_service'] = { type: 'coco_as_grpc', as_addr: 'as:50004' }), 'attestation_service.as_addr: must start with http:// or https://, got "as:50004"'],
+    ['grpc AS other scheme', (raw) => (raw['attestation_service'] = { type: 'coco_as_grpc', as_addr: 'unix:///run/as.sock' }), 'attestation_service.as_addr: must start with http:// or https://'],
+    ['grpc AS with a path', (raw) => (raw['attestation_service'] = { type: 'coco_as_grpc', as_addr: 'http://as:50004/x' }), 'attestation_service.as_addr: expected scheme://host:port only'],
+    ['grpc AS pool_size 0', (raw) => (raw['attestation_service'] = { type: 'coco_as_grpc', pool_size: 0 }), 'attestation_service.pool_size: expected an integer from 1 to 10000'],
+    ['grpc AS tls_mode tls over http', (raw) => (raw['attestation_service'] = { type: 'CoCoASGrpc', tls_mode: 'tls' }), 'attestation_service.tls_mode: "tls" requires https:// in as_addr'],
+    ['grpc AS insecure over https', (raw) => (raw['attestation_service'] = { type: 'coco_as_grpc', as_addr: 'https://as:50004', tls_mode: 'insecure' }), 'attestation_service.tls_mode: "insecure" requires http://'],
+    ['grpc AS ca_cert_path over http', (raw) => (raw['attestation_service'] = { type: 'coco_as_grpc', ca_cert_path: '/ca.pem' }), 'attestation_service.ca_cert_path: only used with an https:// as_addr'],
+    ['grpc AS fractional timeout bounds', (raw) => (raw['attestation_service'] = { type: 'coco_as_grpc', timeout: -0.5 }), 'attestation_service.timeout: expected a number of minutes greater than 0'],
     ['timeout string', (raw) => (raw['attestation_service'] = { timeout: '5' }), 'attestation_service.timeout: expected a number of minutes'],
     ['Postgres storage', (raw) => (raw['storage_backend'] = { storage_type: 'Postgres' }), 'storage_backend.storage_type: Postgres is not supported by trustee-ts'],
     ['bad session storage', (raw) => (raw['session_storage_type'] = 'Redis' as unknown as Record<string, unknown>), 'session_storage_type: Redis is not supported'],

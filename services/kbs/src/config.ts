@@ -49,13 +49,34 @@ export interface AttestationTokenConfig {
   readonly insecureHeaderJwk: boolean;
 }
 
-export interface AttestationServiceSection {
-  readonly type: 'coco_as_builtin';
-  /** Session (cookie) lifetime in minutes. */
+/** Session (cookie) lifetime and the raw table, common to the types with an attestation service. */
+interface AttestationServiceCommon {
+  /** Session (cookie) lifetime in minutes (`timeout`, default 5; fractions accepted). */
   readonly timeoutMinutes: number;
   /** The raw table, for @trustee/attestation's `parseAttestationServiceConfig`. */
   readonly raw: Table;
 }
+
+/** `coco_as_grpc`: a remote attestation service (upstream grpc-as / `services/as`) over gRPC. */
+export interface GrpcAttestationServiceConfig {
+  /** `http://host:port` or `https://host:port` (upstream requires the scheme). */
+  readonly asAddr: string;
+  /** Most RPCs in flight at once (upstream: connections in the pool), default 100. */
+  readonly poolSize: number;
+  /** `https://` only: PEM CA bundle to verify the AS certificate (absent: the system roots). */
+  readonly caCertPath: string | undefined;
+}
+
+/**
+ * `[attestation_service]`: the builtin AS (default, upstream's default too), a remote AS over
+ * gRPC, or `type = "none"` — our explicit form of upstream's separately built passport resource
+ * KBS: no `/auth`, `/attest`, attestation-policy or reference-value endpoints (404
+ * PluginNotFound), resources released only against Bearer tokens from `[attestation_token]`.
+ */
+export type AttestationServiceSection =
+  | ({ readonly type: 'coco_as_builtin' } & AttestationServiceCommon)
+  | ({ readonly type: 'coco_as_grpc'; readonly grpc: GrpcAttestationServiceConfig } & AttestationServiceCommon)
+  | { readonly type: 'none' };
 
 export type PluginConfig =
   | { readonly name: 'resource'; readonly backend: 'kvstorage' }
@@ -118,19 +139,59 @@ function parseAttestationToken(raw: unknown, path: string): AttestationTokenConf
   return config;
 }
 
+const SERVICE_TYPES: Readonly<Record<string, AttestationServiceSection['type']>> = {
+  coco_as_builtin: 'coco_as_builtin',
+  CoCoASBuiltIn: 'coco_as_builtin',
+  coco_as_grpc: 'coco_as_grpc',
+  CoCoASGrpc: 'coco_as_grpc',
+  none: 'none',
+  None: 'none',
+};
+
+const MAX_TIMEOUT_MINUTES = 7 * 24 * 60;
+
 function parseAttestationService(raw: unknown, path: string): AttestationServiceSection {
   const section = raw === undefined ? {} : table(raw, path);
-  const type = optionalString(section, 'type', path) ?? 'coco_as_builtin';
-  if (type !== 'coco_as_builtin' && type !== 'CoCoASBuiltIn') {
-    throw new ConfigError(`${path}.type: "${type}" is not supported by trustee-ts (supported: coco_as_builtin)`);
+  const typeName = optionalString(section, 'type', path) ?? 'coco_as_builtin';
+  const type = Object.hasOwn(SERVICE_TYPES, typeName) ? SERVICE_TYPES[typeName] : undefined;
+  if (type === undefined) {
+    throw new ConfigError(`${path}.type: "${typeName}" is not supported by trustee-ts (supported: coco_as_builtin, coco_as_grpc, none)`);
   }
+  if (type === 'none') return { type };
   // Upstream takes whole minutes; a fraction (e.g. 0.05 = 3 s) is accepted for tests and demos.
   const timeout = section['timeout'];
-  if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0 || timeout > 7 * 24 * 60)) {
-    throw new ConfigError(`${path}.timeout: expected a number of minutes greater than 0 and at most ${7 * 24 * 60}`);
+  if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0 || timeout > MAX_TIMEOUT_MINUTES)) {
+    throw new ConfigError(`${path}.timeout: expected a number of minutes greater than 0 and at most ${MAX_TIMEOUT_MINUTES}`);
   }
   const timeoutMinutes = timeout ?? 5;
-  return { type: 'coco_as_builtin', timeoutMinutes, raw: section };
+  if (type === 'coco_as_builtin') return { type, timeoutMinutes, raw: section };
+  return { type, timeoutMinutes, raw: section, grpc: parseGrpcAttestationService(section, path) };
+}
+
+/** Upstream's `GrpcConfig`: `as_addr` with an explicit scheme, `pool_size`, `tls_mode` + `ca_cert_path`. */
+function parseGrpcAttestationService(section: Table, path: string): GrpcAttestationServiceConfig {
+  const asAddr = optionalString(section, 'as_addr', path) ?? 'http://127.0.0.1:50004';
+  let url: URL | undefined;
+  try {
+    url = new URL(asAddr);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new ConfigError(`${path}.as_addr: must start with http:// or https://, got ${JSON.stringify(asAddr)} (e.g. "http://as:50004")`);
+  }
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw new ConfigError(`${path}.as_addr: expected scheme://host:port only, got ${JSON.stringify(asAddr)}`);
+  }
+  const tls = url.protocol === 'https:';
+  const tlsMode = optionalString(section, 'tls_mode', path);
+  if (tlsMode !== undefined && tlsMode !== 'insecure' && tlsMode !== 'tls') throw new ConfigError(`${path}.tls_mode: expected "insecure" or "tls", got ${JSON.stringify(tlsMode)}`);
+  if (tlsMode === 'tls' && !tls) throw new ConfigError(`${path}.tls_mode: "tls" requires https:// in as_addr, got ${JSON.stringify(asAddr)}`);
+  if (tlsMode === 'insecure' && tls) throw new ConfigError(`${path}.tls_mode: "insecure" requires http:// in as_addr, got ${JSON.stringify(asAddr)}`);
+  const caCertPath = optionalString(section, 'ca_cert_path', path);
+  if (caCertPath !== undefined && !tls) throw new ConfigError(`${path}.ca_cert_path: only used with an https:// as_addr`);
+  const poolSize = optionalInteger(section, 'pool_size', path, 1, 10_000) ?? 100;
+  return { asAddr: `${url.protocol}//${url.host}`, poolSize, caCertPath };
 }
 
 function parsePlugins(root: Table, path: string): PluginConfig[] {

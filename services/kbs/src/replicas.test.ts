@@ -25,7 +25,7 @@ test('RCAR steps alternate between replicas; admin changes apply to both', async
   try {
     const [a, b] = replicas.map((kbs) => kbs.apps[0]) as [FastifyInstance, FastifyInstance];
     const admin = { authorization: `Bearer ${readFileSync(paths.adminToken, 'utf8').trim()}` };
-    await replicas[0]?.attestation.setPolicy('default_cpu', TEST_EAR_POLICY);
+    await replicas[0]?.attestation?.setPolicy('default_cpu', TEST_EAR_POLICY);
 
     expect((await a.inject({ method: 'POST', url: '/kbs/v0/resource/default/key/ha', payload: 'ha-secret', headers: { ...admin, 'content-type': 'application/octet-stream' } })).statusCode).toBe(200);
 

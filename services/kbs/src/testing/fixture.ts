@@ -82,7 +82,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const app = kbs.apps[0];
   if (app === undefined) throw new Error('no app');
   await app.ready();
-  if (options.installTestPolicy !== false) await kbs.attestation.setPolicy('default_cpu', TEST_EAR_POLICY);
+  if (options.installTestPolicy !== false) await kbs.attestation?.setPolicy('default_cpu', TEST_EAR_POLICY);
   const adminKey = createPrivateKey(readFileSync(paths.adminPrivateKey, 'utf8'));
   return {
     kbs,

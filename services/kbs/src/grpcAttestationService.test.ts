@@ -1,0 +1,344 @@
+/**
+ * Invariant: a KBS with `[attestation_service] type = "coco_as_grpc"` speaks upstream's wire
+ * encoding to a gRPC attestation service (evidence base64url-no-pad of its JSON text, runtime
+ * data as JSON text, sha384, policy ["default"], policies base64url-no-pad), releases secrets
+ * only on a token that service issued, answers 401 AttestationError when it refuses the
+ * evidence, retries only UNAVAILABLE, bounds the RPCs in flight by pool_size, and refuses to
+ * start when the service does not answer. The service here is a gRPC server over the real
+ * attestation core of @trustee/attestation (real verification, real EAR tokens).
+ */
+import { mkdtempSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { createAttestationService, createBuiltinRvps, parseAttestationServiceConfig, type AttestationService, type Json } from '@trustee/attestation';
+import { attestationServiceDefinition, healthServiceDefinition, referenceValueServiceDefinition } from '@trustee/grpc';
+import type { AttestationRequest, IndividualAttestationRequest, ReferenceValueQueryRequest, ReferenceValueRegisterRequest, SetPolicyRequest } from '@trustee/grpc';
+import { b64url } from '@trustee/protocol';
+import { MemoryStore } from '@trustee/storage';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { parse as parseToml } from 'smol-toml';
+import { composeKbs } from './compose.ts';
+import { parseKbsConfig } from './config.ts';
+import { devConfigToml, prepareDevEnvironment } from './devSetup.ts';
+import { createGrpcAttestationBackend, RemoteAttestationError, toGrpcRequest } from './grpcAttestationService.ts';
+import { cleanupHarnessDirs, errorOf, ERR, Guest, startHarness, type Harness } from './testing/fixture.ts';
+
+afterAll(() => cleanupHarnessDirs());
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+interface FakeAs {
+  readonly address: string;
+  readonly service: AttestationService;
+  readonly received: AttestationRequest[];
+  /** Status codes to answer, in order, before behaving normally. */
+  readonly failNext: grpc.status[];
+  readonly inFlight: { now: number; max: number };
+  /** Delay of each AttestationEvaluate, ms. */
+  delayMs: number;
+  close(): Promise<void>;
+}
+
+/** The AS wire decoding, strict: anything but upstream's encoding is INVALID_ARGUMENT. */
+function decodeIndividual(item: IndividualAttestationRequest): Parameters<AttestationService['evaluate']>[0][number] {
+  const evidence = JSON.parse(UTF8.decode(b64url.decode(item.evidence))) as Json;
+  const structured = item.runtime_data === 'structured_runtime_data' ? (JSON.parse(item.structured_runtime_data ?? '') as Json) : undefined;
+  return {
+    tee: item.tee as 'sample',
+    evidence,
+    runtimeDataHashAlgorithm: item.runtime_data_hash_algorithm as 'sha384',
+    ...(structured === undefined ? {} : { runtimeData: { structured } }),
+    ...(item.init_data === 'init_data_toml' ? { initData: { toml: item.init_data_toml ?? '' } } : {}),
+  };
+}
+
+/** Releases to any token whose CPU appraisal is affirming (sample evidence included). */
+const AFFIRMING_RESOURCE_POLICY = `package policy
+import rego.v1
+
+default allow := false
+
+allow if input.submods.cpu0["ear.status"] == "affirming"
+`;
+
+async function startFakeAs(): Promise<FakeAs & { readonly signerCert: string }> {
+  const store = new MemoryStore();
+  const rvps = createBuiltinRvps(store);
+  const signer = await prepareDevEnvironment(mkdtempSync(join(tmpdir(), 'kbs-fake-as-')));
+  const config = parseAttestationServiceConfig({ attestation_token_broker: { signer: { key_path: signer.tokenSignerKey, cert_path: signer.tokenSignerCert } } }, 'as');
+  const service = await createAttestationService({ store, config, referenceValues: rvps });
+  const server = new grpc.Server();
+  const fake = {
+    received: [] as AttestationRequest[],
+    failNext: [] as grpc.status[],
+    inFlight: { now: 0, max: 0 },
+    delayMs: 0,
+  };
+  type Callback = grpc.sendUnaryData<object>;
+  const unary =
+    <Req>(handler: (request: Req) => Promise<object>) =>
+    (call: grpc.ServerUnaryCall<Req, object>, callback: Callback): void => {
+      const status = fake.failNext.shift();
+      if (status !== undefined) {
+        callback({ code: status, details: `injected ${grpc.status[status]}` });
+        return;
+      }
+      handler(call.request).then(
+        (response) => callback(null, response),
+        (error: unknown) => callback({ code: grpc.status.PERMISSION_DENIED, details: `verification_failed: ${(error as Error).message}` }),
+      );
+    };
+  server.addService(attestationServiceDefinition, {
+    AttestationEvaluate: unary<AttestationRequest>(async (request) => {
+      fake.received.push(request);
+      fake.inFlight.now += 1;
+      fake.inFlight.max = Math.max(fake.inFlight.max, fake.inFlight.now);
+      try {
+        if (fake.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, fake.delayMs));
+        return { attestation_token: await service.evaluate(request.verification_requests.map(decodeIndividual), request.policy_ids) };
+      } finally {
+        fake.inFlight.now -= 1;
+      }
+    }),
+    SetAttestationPolicy: unary<SetPolicyRequest>(async (request) => {
+      await service.setPolicy(request.policy_id, UTF8.decode(b64url.decode(request.policy)));
+      return {};
+    }),
+  } as unknown as grpc.UntypedServiceImplementation);
+  server.addService(referenceValueServiceDefinition, {
+    QueryReferenceValue: unary<ReferenceValueQueryRequest>(async (request) => {
+      const value = await rvps.query(request.reference_value_id);
+      return value === undefined ? {} : { reference_value_results: JSON.stringify(value) };
+    }),
+    RegisterReferenceValue: unary<ReferenceValueRegisterRequest>(async (request) => {
+      await rvps.register(request.message);
+      return {};
+    }),
+  } as unknown as grpc.UntypedServiceImplementation);
+  server.addService(healthServiceDefinition, {
+    Check: (_call: unknown, callback: Callback) => callback(null, { status: 'SERVING' }),
+  } as unknown as grpc.UntypedServiceImplementation);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error === null ? resolve(bound) : reject(error))),
+  );
+  return {
+    ...fake,
+    signerCert: signer.tokenSignerCert,
+    address: `http://127.0.0.1:${port}`,
+    service,
+    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+  };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('KBS over a gRPC attestation service', () => {
+  let as: Awaited<ReturnType<typeof startFakeAs>>;
+  let h: Harness;
+
+  beforeAll(async () => {
+    as = await startFakeAs();
+    h = await startHarness({
+      edit: (raw) => {
+        raw['attestation_service'] = { type: 'coco_as_grpc', as_addr: as.address, pool_size: 2, timeout: 0.5 };
+        raw['attestation_token'] = { trusted_certs_paths: [as.signerCert] };
+      },
+    });
+    await h.kbs.policy.set(AFFIRMING_RESOURCE_POLICY);
+  });
+
+  afterAll(async () => {
+    await h?.close();
+    await as?.close();
+  });
+
+  afterEach(() => {
+    as.failNext.length = 0;
+    as.delayMs = 0;
+  });
+
+  test('RCAR: the token comes from the remote AS and releases the secret; the wire encoding is upstream\'s', async () => {
+    const admin = { authorization: `Bearer ${await h.adminToken()}`, 'content-type': 'application/octet-stream' };
+    expect((await h.app.inject({ method: 'POST', url: '/kbs/v0/resource/default/key/remote', payload: 'remote-secret', headers: admin })).statusCode).toBe(200);
+    const guest = new Guest(h.app);
+    const token = await guest.rcar();
+    expect(await h.kbs.tokenVerifier.verify(token)).toMatchObject({ iss: 'CoCo-Attestation-Service' });
+    const response = await guest.getResource('default/key/remote');
+    expect(response.statusCode, response.body).toBe(200);
+    expect(guest.decrypt(response)).toBe('remote-secret');
+
+    const sent = as.received.at(-1);
+    expect(sent?.policy_ids).toEqual(['default']);
+    const item = sent?.verification_requests[0];
+    expect(item?.tee).toBe('sample');
+    expect(item?.evidence).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(JSON.parse(UTF8.decode(b64url.decode(item?.evidence ?? '')))).toMatchObject({ svn: '1' });
+    expect(item?.runtime_data).toBe('structured_runtime_data');
+    expect(JSON.parse(item?.structured_runtime_data ?? '')).toEqual({ 'tee-pubkey': guest.teePubKey, nonce: guest.nonce, 'additional-evidence': '' });
+    expect(item?.runtime_data_hash_algorithm).toBe('sha384');
+    expect(item?.init_data).toBeUndefined();
+  });
+
+  test('attestation policies set through the KBS land in the remote AS (base64url-no-pad on the wire)', async () => {
+    const source = 'package policy\nimport rego.v1\ndefault executables := 3\ndefault hardware := 2\ndefault configuration := 2\n';
+    const response = await h.app.inject({
+      method: 'POST',
+      url: '/kbs/v0/attestation-policy',
+      payload: JSON.stringify({ policy_id: 'default_cpu', policy: b64url.encode(new TextEncoder().encode(source)) }),
+      headers: { authorization: `Bearer ${await h.adminToken()}`, 'content-type': 'application/json' },
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(await as.service.getPolicy('default_cpu')).toBe(source);
+  });
+
+  test('evidence the AS refuses → 401 AttestationError, and the guest must start over', async () => {
+    const guest = new Guest(h.app);
+    await guest.auth();
+    const refused = await guest.attest(guest.attestation({ reportData: Buffer.alloc(48, 3).toString('base64') }));
+    expect(refused.statusCode).toBe(401);
+    expect(errorOf(refused)).toEqual({ type: `${ERR}AttestationError`, detail: 'Attestation error: RCAR handshake Attest failed' });
+    expect((await guest.attest()).statusCode).toBe(401);
+  });
+
+  test('reference values registered through the KBS admin API reach the AS\'s RVPS and read back', async () => {
+    const headers = { authorization: `Bearer ${await h.adminToken()}`, 'content-type': 'application/json' };
+    const message = JSON.stringify({ version: '0.1.0', type: 'sample', payload: Buffer.from(JSON.stringify({ launch_digest: ['abcde'] })).toString('base64') });
+    const registered = await h.app.inject({ method: 'POST', url: '/kbs/v0/reference-value', payload: message, headers });
+    expect(registered.statusCode, registered.body).toBe(200);
+    const read = await h.app.inject({ method: 'GET', url: '/kbs/v0/reference-value/launch_digest', headers });
+    expect(read.statusCode, read.body).toBe(200);
+    expect(JSON.parse(read.body)).toEqual(['abcde']);
+    const missing = await h.app.inject({ method: 'GET', url: '/kbs/v0/reference-value/absent', headers });
+    expect(errorOf(missing).type).toBe(`${ERR}RvpsError`);
+    const bad = await h.app.inject({ method: 'POST', url: '/kbs/v0/reference-value', payload: '{"type":"nope","payload":""}', headers });
+    expect(bad.statusCode).toBe(401);
+    expect(errorOf(bad).type).toBe(`${ERR}RvpsError`);
+  });
+
+  test('UNAVAILABLE is retried (evaluation included); other statuses are not', async () => {
+    as.failNext.push(grpc.status.UNAVAILABLE, grpc.status.UNAVAILABLE);
+    const guest = new Guest(h.app);
+    await expect(guest.rcar()).resolves.toMatch(/^ey/);
+    expect(as.failNext).toEqual([]);
+
+    as.failNext.push(grpc.status.INTERNAL, grpc.status.UNAVAILABLE);
+    const second = new Guest(h.app);
+    await second.auth();
+    expect((await second.attest()).statusCode).toBe(401);
+    expect(as.failNext).toEqual([grpc.status.UNAVAILABLE]);
+  });
+
+  test('pool_size bounds the evaluations in flight', async () => {
+    as.delayMs = 50;
+    as.inFlight.max = 0;
+    const guests = Array.from({ length: 5 }, () => new Guest(h.app));
+    await Promise.all(guests.map((guest) => guest.rcar()));
+    expect(as.inFlight.max).toBeLessThanOrEqual(2);
+    expect(as.inFlight.max).toBeGreaterThan(0);
+  });
+});
+
+describe('the gRPC backend on its own', () => {
+  test('errors carry the AS code when the AS sent one, the gRPC status otherwise', async () => {
+    const as = await startFakeAs();
+    const backend = createGrpcAttestationBackend({ asAddr: as.address, poolSize: 1, retries: 0 });
+    try {
+      as.failNext.push(grpc.status.UNAVAILABLE);
+      await expect(backend.setPolicy('p', 'package p')).rejects.toMatchObject({ code: 'UNAVAILABLE', grpcStatus: grpc.status.UNAVAILABLE });
+      const refused = await backend
+        .evaluate([{ tee: 'sample', evidence: { svn: '1', report_data: 'AAAA' }, runtimeData: { structured: { nonce: 'n' } } }], ['default'])
+        .catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(RemoteAttestationError);
+      expect((refused as RemoteAttestationError).code).toBe('verification_failed');
+      expect((refused as Error).message).toContain(`attestation service ${as.address} AttestationEvaluate: PERMISSION_DENIED`);
+    } finally {
+      backend.close();
+      await as.close();
+    }
+  });
+
+  test('raw runtime data and init-data digests are base64url-no-pad; a TOML init-data is sent as text', () => {
+    expect(toGrpcRequest({ tee: 'se', evidence: {}, runtimeData: { raw: new Uint8Array([251, 255]) }, initData: { digest: new Uint8Array([255]) }, runtimeDataHashAlgorithm: 'sha512' })).toEqual({
+      tee: 'se',
+      evidence: b64url.encode(new TextEncoder().encode('{}')),
+      raw_runtime_data: '-_8',
+      init_data_digest: '_w',
+      runtime_data_hash_algorithm: 'sha512',
+    });
+    expect(toGrpcRequest({ tee: 'sample', evidence: [1], initData: { toml: 'version = "0.1.0"' } })).toMatchObject({ init_data_toml: 'version = "0.1.0"', runtime_data_hash_algorithm: 'sha384' });
+  });
+
+  test('a KBS whose AS does not answer refuses to start, naming the address', async () => {
+    const port = await freePort();
+    const paths = await prepareDevEnvironment(mkdtempSync(join(tmpdir(), 'kbs-grpc-')));
+    const raw = parseToml(devConfigToml(paths)) as Record<string, unknown>;
+    delete raw['storage_backend'];
+    raw['attestation_service'] = { type: 'coco_as_grpc', as_addr: `http://127.0.0.1:${port}` };
+    await expect(composeKbs(parseKbsConfig(raw))).rejects.toThrow(`attestation_service.as_addr: the attestation service at http://127.0.0.1:${port} does not answer`);
+  }, 20_000);
+});
+
+describe('passport resource KBS (type = "none")', () => {
+  let issuer: Harness;
+  let resource: Harness;
+
+  beforeAll(async () => {
+    issuer = await startHarness();
+    // Trusts the issuer's signer certificate, has no attestation service.
+    resource = await startHarness({
+      installTestPolicy: false,
+      edit: (raw) => {
+        raw['attestation_service'] = { type: 'none' };
+        raw['attestation_token'] = { trusted_certs_paths: [issuer.paths.tokenSignerCert] };
+      },
+    });
+    await resource.kbs.policy.set(AFFIRMING_RESOURCE_POLICY);
+  });
+
+  afterAll(async () => {
+    await resource?.close();
+    await issuer?.close();
+  });
+
+  test.each([
+    ['POST', '/kbs/v0/auth', 'auth'],
+    ['POST', '/kbs/v0/attest', 'attest'],
+    ['POST', '/kbs/v0/attestation-policy', 'attestation-policy'],
+    ['POST', '/kbs/v0/reference-value', 'reference-value'],
+    ['GET', '/kbs/v0/reference-value/svn', 'reference-value'],
+  ] as const)('%s %s → 404 PluginNotFound', async (method, url, name) => {
+    const response = await resource.app.inject({ method, url, payload: '{}', headers: { authorization: `Bearer ${await resource.adminToken()}`, 'content-type': 'application/json' } });
+    expect(response.statusCode).toBe(404);
+    expect(errorOf(response)).toEqual({ type: `${ERR}PluginNotFound`, detail: `Plugin ${name} not found` });
+  });
+
+  test('a token from the issuer KBS releases the resource; no token or a foreign one does not', async () => {
+    const admin = { authorization: `Bearer ${await resource.adminToken()}`, 'content-type': 'application/octet-stream' };
+    expect((await resource.app.inject({ method: 'POST', url: '/kbs/v0/resource/default/key/passport', payload: 'passport-secret', headers: admin })).statusCode).toBe(200);
+    const guest = new Guest(issuer.app);
+    const token = await guest.rcar();
+    const atResource = guest.via(resource.app);
+    const released = await atResource.getResource('default/key/passport', { bearer: token });
+    expect(released.statusCode, released.body).toBe(200);
+    expect(atResource.decrypt(released)).toBe('passport-secret');
+
+    expect(errorOf(await atResource.getResource('default/key/passport', {})).type).toBe(`${ERR}TokenNotFound`);
+    const foreignIssuer = await startHarness();
+    try {
+      const foreign = await new Guest(foreignIssuer.app).rcar();
+      const refused = await atResource.getResource('default/key/passport', { bearer: foreign });
+      expect(refused.statusCode).toBe(401);
+      expect(errorOf(refused).type).toBe(`${ERR}TokenVerifierError`);
+    } finally {
+      await foreignIssuer.close();
+    }
+  });
+});
