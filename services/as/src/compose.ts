@@ -8,6 +8,7 @@ import {
   createAttestationService,
   createBuiltinRvps,
   createGrpcRvpsClient,
+  verifiersFromTrustAnchorConfig,
   type AttestationService,
   type Json,
   type VerificationRequest,
@@ -108,6 +109,8 @@ export async function composeAs(config: AsConfig, options: ComposeAsOptions = {}
   }
   let service: AttestationService;
   try {
+    // Operator-pinned roots (verifier_config.*.trust_anchors_path) first, the caller's overrides over them.
+    const configured = await verifiersFromTrustAnchorConfig(config.attestation.verifierConfig, log);
     service = await createAttestationService({
       store,
       config: config.attestation,
@@ -115,7 +118,7 @@ export async function composeAs(config: AsConfig, options: ComposeAsOptions = {}
       collateral: metrics.instrument(collateral),
       log,
       referenceValues,
-      verifiers: timedVerifiers(metrics, options.verifiers ?? {}),
+      verifiers: timedVerifiers(metrics, { ...configured, ...options.verifiers }),
     });
   } catch (error) {
     await Promise.all(closers.map((close) => close()));
@@ -147,7 +150,7 @@ export async function composeAs(config: AsConfig, options: ComposeAsOptions = {}
   };
 }
 
-/** Every verifier of the build (or its override), timed per TEE. */
+/** Every verifier of the build (or its configured/overriding replacement), timed per TEE. */
 function timedVerifiers(metrics: AsMetrics, overrides: Partial<Record<TeeName, Verifier>>): Partial<Record<TeeName, Verifier>> {
   const timed: Partial<Record<TeeName, Verifier>> = {};
   const tees = new Set<TeeName>([...supportedTees(), ...(Object.keys(overrides) as TeeName[])]);

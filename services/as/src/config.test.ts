@@ -14,6 +14,7 @@ import { AsConfigError, loadAsConfig, parseAsConfig } from './config.ts';
 import { parseServeArgs, UsageError } from './serve.ts';
 import { b64urlJson, RUNTIME_DATA, sampleEvidence } from './testing/fixtures.ts';
 import { decodeRestAttestationRequest } from './decodeRequest.ts';
+import { createTestSnpReport, testAmdPki } from '@trustee/verifiers/testing/snpFactory.ts';
 
 function upstreamConfig(dir: string): Record<string, unknown> {
   const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' });
@@ -91,6 +92,27 @@ describe('as-config.json', () => {
 
   test('a verifier_config the verifiers reject stops startup', async () => {
     await expect(composeAs(parseAsConfig({ verifier_config: { dcap_verifier: { tcb_update_type: 'early' } } }))).rejects.toThrow(/dcap_verifier\.collateral_service/);
+  });
+});
+
+describe('verifier_config trust anchors', () => {
+  test('snp_verifier.trust_anchors_path reaches the composed service (not replaced by the timed defaults)', async () => {
+    const pki = await testAmdPki('Milan');
+    const dir = mkdtempSync(join(tmpdir(), 'as-anchors-'));
+    const pem = (der: Uint8Array): string => `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
+    writeFileSync(join(dir, 'amd.pem'), pem(pki.arkDer) + pem(pki.askDer) + pem(pki.asvkDer));
+    const nonce = new Uint8Array(64).fill(5);
+    const snp = await createTestSnpReport({ product: 'Milan', reportData: nonce });
+    const request = { tee: 'snp' as const, evidence: snp.evidence, runtimeData: { raw: nonce } };
+
+    const pinned = await composeAs(parseAsConfig({ verifier_config: { snp_verifier: { trust_anchors_path: join(dir, 'amd.pem') } } }));
+    await expect(pinned.evaluate([request], [])).resolves.toMatch(/^ey/);
+    expect(await pinned.metrics.registry.metrics()).toMatch(/trustee_as_verifier_duration_seconds_count\{tee="snp",outcome="ok"\} 1/);
+    await pinned.close();
+
+    const production = await composeAs(parseAsConfig({}));
+    await expect(production.evaluate([request], [])).rejects.toMatchObject({ code: 'verification_failed' });
+    await production.close();
   });
 });
 
