@@ -9,7 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KBS_MAIN, REPO_ROOT, RVPS_MAIN } from './paths.ts';
+import { AS_MAIN, KBS_MAIN, REPO_ROOT, RVPS_MAIN } from './paths.ts';
 
 export interface KbsProcess {
   /** Base URL, e.g. `http://127.0.0.1:41234`. */
@@ -136,7 +136,7 @@ export async function expectKbsStartFailure(configToml: string, options: StartKb
   }
 }
 
-export interface RvpsProcess {
+export interface GrpcServiceProcess {
   /** gRPC `HOST:PORT`. */
   readonly grpcAddress: string;
   /** REST base URL. */
@@ -145,12 +145,13 @@ export interface RvpsProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts `services/rvps` with a JSON config, gRPC and REST on ephemeral ports. */
-export async function startRvps(configJson: unknown, options: { readonly dir: string }): Promise<RvpsProcess> {
-  const configPath = join(options.dir, 'rvps.json');
-  writeFileSync(configPath, JSON.stringify(configJson));
-  const args = ['--foreground', '-s', 'KILL', String(PROCESS_CEILING_S), process.execPath, '--import', 'tsx', RVPS_MAIN, '-c', configPath, '-a', '127.0.0.1:0', '--rest-address', '127.0.0.1:0'];
-  const child = spawn('timeout', args, { cwd: REPO_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+/**
+ * Starts a service that prints `listening grpc on HOST:PORT` and `listening rest on URL`
+ * (services/rvps, services/as), under the same process rules as the KBS.
+ */
+async function startGrpcService(main: string, args: readonly string[], name: string): Promise<GrpcServiceProcess> {
+  const argv = ['--foreground', '-s', 'KILL', String(PROCESS_CEILING_S), process.execPath, '--import', 'tsx', main, ...args];
+  const child = spawn('timeout', argv, { cwd: REPO_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   running.add(child);
   let output = '';
   const exitPromise = new Promise<number | null>((resolve) => {
@@ -160,7 +161,7 @@ export async function startRvps(configJson: unknown, options: { readonly dir: st
     });
   });
   const addresses = await new Promise<{ grpc: string; rest: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`RVPS did not start within 30 s:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s:\n${output}`)), 30_000);
     const onData = (chunk: Buffer): void => {
       output += chunk.toString('utf8');
       const grpc = /listening grpc on (\S+)/.exec(output)?.[1];
@@ -174,7 +175,7 @@ export async function startRvps(configJson: unknown, options: { readonly dir: st
     child.stderr?.on('data', onData);
     void exitPromise.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`RVPS exited with code ${String(code)} before listening:\n${output}`));
+      reject(new Error(`${name} exited with code ${String(code)} before listening:\n${output}`));
     });
   }).catch(async (error: unknown) => {
     killGroup(child, 'SIGKILL');
@@ -193,4 +194,21 @@ export async function startRvps(configJson: unknown, options: { readonly dir: st
       return code;
     },
   };
+}
+
+export type RvpsProcess = GrpcServiceProcess;
+export type AsProcess = GrpcServiceProcess;
+
+/** Starts `services/rvps` with a JSON config, gRPC and REST on ephemeral ports. */
+export function startRvps(configJson: unknown, options: { readonly dir: string }): Promise<RvpsProcess> {
+  const configPath = join(options.dir, 'rvps.json');
+  writeFileSync(configPath, JSON.stringify(configJson));
+  return startGrpcService(RVPS_MAIN, ['-c', configPath, '-a', '127.0.0.1:0', '--rest-address', '127.0.0.1:0'], 'RVPS');
+}
+
+/** Starts `services/as` (upstream grpc-as + restful-as) with an as-config.json, ephemeral ports. */
+export function startAs(configJson: unknown, options: { readonly dir: string }): Promise<AsProcess> {
+  const configPath = join(options.dir, 'as-config.json');
+  writeFileSync(configPath, JSON.stringify(configJson));
+  return startGrpcService(AS_MAIN, ['--config-file', configPath, '--socket', '127.0.0.1:0', '--rest-socket', '127.0.0.1:0'], 'AS');
 }

@@ -8,6 +8,7 @@ export const TSX_BIN = join(REPO_ROOT, 'node_modules/.bin/tsx');
 export const KBS_MAIN = join(REPO_ROOT, 'services/kbs/src/main.ts');
 export const CLI_MAIN = join(REPO_ROOT, 'packages/kbs-client/src/cli.ts');
 export const RVPS_MAIN = join(REPO_ROOT, 'services/rvps/src/main.ts');
+export const AS_MAIN = join(REPO_ROOT, 'services/as/src/main.ts');
 
 function fileContains(path: string, needle: RegExp): boolean {
   return existsSync(path) && needle.test(readFileSync(path, 'utf8'));
@@ -24,6 +25,11 @@ export const capabilities = {
   sqliteStorage: fileContains(join(REPO_ROOT, 'packages/storage/src/storageConfig.ts'), /['"]Sqlite['"]/),
   cliAdminToken: fileContains(CLI_MAIN, /admin-token/),
   rvps: existsSync(RVPS_MAIN),
+  as: existsSync(AS_MAIN),
+  /** The KBS accepts `[attestation_service] type = "coco_as_grpc"` and composes a gRPC AS client. */
+  kbsGrpcAs:
+    fileContains(join(REPO_ROOT, 'services/kbs/src/config.ts'), /coco_as_grpc/) &&
+    fileContains(join(REPO_ROOT, 'services/kbs/src/compose.ts'), /coco_as_grpc|GrpcAttestationService|grpcAttestationService/),
   /** The KBS accepts `storage_backend_type = "AzureKeyVault"` and @trustee/akv ships its fake vault. */
   kbsAkv:
     fileContains(join(REPO_ROOT, 'services/kbs/src/config.ts'), /AzureKeyVault|AKV_BACKEND_NAMES/) &&

@@ -1,0 +1,100 @@
+/**
+ * One test PKI per process for hardware evidence: the AMD test ARK/ASK/ASVK (Milan), a TDX test
+ * platform (root CA, PCK chain, quoting enclave, collateral) and the vTPM attestation key, from
+ * the `@trustee/verifiers` factories. It issues guest-format evidence bound to any report data
+ * and init-data digest, and writes the trust anchors and offline collateral a KBS needs to
+ * trust it (`verifier_config.{snp,dcap}_verifier.trust_anchors_path`, `collateral_service`).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { intelCollateralToJson, type Json } from '@trustee/verifiers';
+import { createTestAzSnpVtpmEvidence } from '@trustee/verifiers/testing/azureFactory.ts';
+import { createTestSnpReport, testAmdPki, type TestAmdPki } from '@trustee/verifiers/testing/snpFactory.ts';
+import { createTestAzTdxVtpmEvidence } from '@trustee/verifiers/testing/tdxAzureFactory.ts';
+import { createTdxTestPlatform, tdxEvidence, type TdxTestPlatform } from '@trustee/verifiers/testing/tdxFactory.ts';
+
+export const HARDWARE_TEES = ['snp', 'tdx', 'az-snp-vtpm', 'az-tdx-vtpm'] as const;
+export type HardwareTee = (typeof HARDWARE_TEES)[number];
+
+export function isHardwareTee(value: unknown): value is HardwareTee {
+  return typeof value === 'string' && (HARDWARE_TEES as readonly string[]).includes(value);
+}
+
+/** Files a KBS config points at to trust a factory (all inside the anchors directory). */
+export interface AnchorFiles {
+  /** PEM: ARK, ASK, ASVK of the AMD test PKI. */
+  readonly amdAnchorsPath: string;
+  /** PEM: the TDX test root CA. */
+  readonly intelRootsPath: string;
+  /** Intel collateral bundle JSON for the test platform, fresh for 30 days from creation. */
+  readonly tdxCollateralPath: string;
+}
+
+export interface EvidenceFactory {
+  /** Guest-format evidence JSON bound to `reportData` and (when given) the init-data digest. */
+  evidence(tee: HardwareTee, reportData: Uint8Array, initDataDigest?: Uint8Array): Promise<Json>;
+  /** Writes the trust anchors and collateral into `dir`. */
+  writeAnchors(dir: string): Promise<AnchorFiles>;
+}
+
+const pem = (der: Uint8Array): string => `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
+
+function fixed(bytes: Uint8Array, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  out.set(bytes.subarray(0, length));
+  return out;
+}
+
+/**
+ * Creates the PKI (a few hundred ms of key generation). The AMD PKI is the process-wide
+ * `testAmdPki('Milan')`, so a second factory in ANOTHER process is a different, untrusted PKI.
+ *
+ * @example
+ * const factory = await createEvidenceFactory();
+ * const files = await factory.writeAnchors(dir);
+ * const evidence = await factory.evidence('snp', reportData, initDigest);
+ */
+export async function createEvidenceFactory(options: { readonly now?: () => Date } = {}): Promise<EvidenceFactory> {
+  const now = options.now ?? (() => new Date());
+  const amd: TestAmdPki = await testAmdPki('Milan');
+  const tdx: TdxTestPlatform = await createTdxTestPlatform();
+  return {
+    async evidence(tee, reportData, initDataDigest) {
+      switch (tee) {
+        case 'snp':
+          return (await createTestSnpReport({ product: 'Milan', reportData: fixed(reportData, 64), ...(initDataDigest === undefined ? {} : { hostData: fixed(initDataDigest, 32) }) })).evidence;
+        case 'tdx':
+          return tdxEvidence(tdx.quote({ reportData: fixed(reportData, 64), ...(initDataDigest === undefined ? {} : { mrConfigId: fixed(initDataDigest, 48) }) }));
+        case 'az-snp-vtpm':
+          return (await createTestAzSnpVtpmEvidence({ reportData, ...(initDataDigest === undefined ? {} : { initDataDigest }) })).evidence;
+        case 'az-tdx-vtpm':
+          return createTestAzTdxVtpmEvidence({ platform: tdx, nonce: reportData, ...(initDataDigest === undefined ? {} : { initDataDigest }) });
+      }
+    },
+    async writeAnchors(dir) {
+      const files: AnchorFiles = {
+        amdAnchorsPath: join(dir, 'amd-anchors.pem'),
+        intelRootsPath: join(dir, 'intel-roots.pem'),
+        tdxCollateralPath: join(dir, 'tdx-collateral.json'),
+      };
+      writeFileSync(files.amdAnchorsPath, pem(amd.arkDer) + pem(amd.askDer) + pem(amd.asvkDer));
+      writeFileSync(files.intelRootsPath, tdx.root.pem);
+      writeFileSync(files.tdxCollateralPath, JSON.stringify(intelCollateralToJson(await tdx.collateral({ now: now() }))));
+      return files;
+    },
+  };
+}
+
+/**
+ * The `[attestation_service.verifier_config.*]` TOML tables that make a KBS trust a factory's
+ * anchors; append them to a KBS config (TOML allows sub-tables after other tables).
+ */
+export function verifierConfigToml(files: AnchorFiles, options: { readonly trustAnchors: boolean }): string {
+  const q = (value: string): string => JSON.stringify(value);
+  const lines = ['', '[attestation_service.verifier_config.snp_verifier]'];
+  if (options.trustAnchors) lines.push(`trust_anchors_path = ${q(files.amdAnchorsPath)}`);
+  lines.push('', '[attestation_service.verifier_config.dcap_verifier]', `collateral_service = ${q(`file://${files.tdxCollateralPath}`)}`);
+  if (options.trustAnchors) lines.push(`trust_anchors_path = ${q(files.intelRootsPath)}`);
+  lines.push('');
+  return lines.join('\n');
+}
