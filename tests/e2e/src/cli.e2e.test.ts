@@ -173,6 +173,11 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli)('kbs-client CLI convenie
     }
   });
 
+  it('accepts a kbs:/// resource URI and a KBS URL with a trailing slash', async () => {
+    const result = await runCli(['--url', `${f.kbs.url}/`, 'get-resource', '--path', `kbs:///${RESOURCE}`], { cwd: f.dir });
+    expect(expectOk(result).trim()).toBe(SECRET.toString('base64'));
+  });
+
   it('sends the positional INIT_DATA with attest, and the token carries its claims', async () => {
     const toml = 'version = "0.1.0"\nalgorithm = "sha256"\n\n[data]\n"purpose" = "e2e"\n';
     const token = expectOk(await f.cli(['attest', toml])).trim();

@@ -1,0 +1,154 @@
+/**
+ * Invariant: the docker-compose/Helm topology works across three processes — KBS
+ * (`[attestation_service] type = "coco_as_grpc"`) → AS gRPC (`rvps_config.type = "GrpcRemote"`)
+ * → RVPS gRPC (kbs-protocol §6.3, §6.8; as-rvps §1.2, §5.5). Driven by the kbs-client CLI: the
+ * operator's reference values travel KBS admin API → AS → RVPS; sample evidence is affirming
+ * only once they are there, and a policy requiring "affirming" releases the secret only then.
+ * A KBS pointed at an AS that does not answer refuses to start and names the address.
+ */
+import { createServer, type AddressInfo } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAs, type AsProcess } from './harness/asProcess.ts';
+import { describeCli, runCli, type CliResult } from './harness/cli.ts';
+import { kbsConfigToml } from './harness/configs.ts';
+import { describeResponse } from './harness/errors.ts';
+import { expectKbsStartFailure, startKbs, startRvps, type KbsProcess, type RvpsProcess } from './harness/kbsProcess.ts';
+import { writeAdminKeys, writeSignerChain } from './harness/keys.ts';
+import { capabilities } from './harness/paths.ts';
+import { makeTempDir, removeTempDir } from './harness/tempDir.ts';
+import { decodeJwt } from './independent/guest.ts';
+import { httpRequest, jsonBody } from './independent/http.ts';
+import { mintAdminToken, POLICIES } from './independent/operator.ts';
+import { generateTeeKey, teeKeyPem } from './independent/teeKey.ts';
+
+const SECRET = Buffer.from('secret behind three processes');
+const RESOURCE = 'default/key/microservices';
+
+/** Upstream's compose `kbs-config.toml` shape: the KBS's own `[attestation_service]` table replaced. */
+export function withAttestationService(toml: string, section: string): string {
+  return toml.replace(/\[attestation_service\][\s\S]*?(?=\n\[admin\])/, `${section}\n`);
+}
+
+function expectOk(result: CliResult): string {
+  expect(result.code, describeCli(result)).toBe(0);
+  return result.stdout;
+}
+
+function cpu0Status(token: string): unknown {
+  return (decodeJwt(token).payload.submods as Record<string, Record<string, unknown>>).cpu0?.['ear.status'];
+}
+
+describe.skipIf(!capabilities.kbs || !capabilities.cli || !capabilities.rvps)('KBS (coco_as_grpc) → AS gRPC (GrpcRemote) → RVPS gRPC, three processes', () => {
+  let dir: string;
+  let rvps: RvpsProcess;
+  let as: AsProcess;
+  let kbs: KbsProcess;
+  let cli: (args: readonly string[]) => Promise<CliResult>;
+  let config: (args: readonly string[]) => Promise<CliResult>;
+  let teeKeyFile: string;
+
+  beforeAll(async () => {
+    dir = makeTempDir();
+    const admin = writeAdminKeys(dir);
+    const chain = await writeSignerChain(dir);
+    rvps = await startRvps({ storage: { storage_type: 'Sqlite', backends: { sqlite: { path: join(dir, 'rvps.sqlite') } } } }, { dir });
+    as = await startAs(
+      {
+        rvps_config: { type: 'GrpcRemote', address: `http://${rvps.grpcAddress}` },
+        attestation_token_broker: { duration_min: 5, signer: { key_path: chain.keyPath, cert_path: chain.certChainPath } },
+      },
+      { dir, rest: true },
+    );
+    const toml = withAttestationService(
+      kbsConfigToml({
+        adminPublicKeyPath: admin.publicKeyPath,
+        storage: { kind: 'Memory' },
+        tokenTrust: { kind: 'cert-chain', signerKeyPath: chain.keyPath, signerCertChainPath: chain.certChainPath, caCertPath: chain.caCertPath },
+      }),
+      `[attestation_service]\ntype = "coco_as_grpc"\nas_addr = ${JSON.stringify(`http://${as.grpcAddress}`)}\npool_size = 8\ntimeout = 1\n`,
+    );
+    kbs = await startKbs(toml, { dir });
+    const cwd = makeTempDir();
+    const tokenFile = join(dir, 'admin-token');
+    writeFileSync(tokenFile, `${mintAdminToken(admin.privateKey)}\n`);
+    cli = (args) => runCli(['--url', kbs.url, ...args], { cwd });
+    config = (args) => cli(['config', '--admin-token-file', tokenFile, ...args]);
+    teeKeyFile = join(dir, 'tee.pem');
+    writeFileSync(teeKeyFile, teeKeyPem(generateTeeKey('P-256')));
+  });
+
+  afterAll(async () => {
+    await kbs?.stop();
+    await as?.stop();
+    await rvps?.stop();
+    if (dir !== undefined) removeTempDir(dir);
+  });
+
+  it('the operator uploads the secret and a resource policy requiring "affirming"', async () => {
+    const secretFile = join(dir, 'secret.bin');
+    writeFileSync(secretFile, SECRET);
+    expectOk(await config(['set-resource', '--path', RESOURCE, '--resource-file', secretFile]));
+    const policyFile = join(dir, 'affirming.rego');
+    writeFileSync(policyFile, POLICIES.affirming);
+    expectOk(await config(['set-resource-policy', '--policy-file', policyFile]));
+  });
+
+  it('without reference values the AS does not affirm the evidence and the secret is refused', async () => {
+    const token = expectOk(await cli(['attest', '--tee-key-file', teeKeyFile])).trim();
+    expect(cpu0Status(token)).not.toBe('affirming');
+    const refused = await cli(['get-resource', '--path', RESOURCE, '--tee-key-file', teeKeyFile]);
+    expect(refused.code, describeCli(refused)).not.toBe(0);
+    expect(refused.stdout.trim()).toBe('');
+    expect(refused.stderr).toMatch(/PolicyDeny|denied by policy/i);
+  });
+
+  it('reference values registered through the KBS admin API land in the RVPS process (via the AS)', async () => {
+    expectOk(await config(['set-sample-reference-value', 'launch_digest', 'abcde']));
+    expectOk(await config(['set-sample-reference-value', 'svn', '1']));
+    expectOk(await config(['set-sample-reference-value', '--as-integer', '--as-single-value', 'major_version', '1']));
+    expectOk(await config(['set-sample-reference-value', '--as-integer', '--as-single-value', 'minimum_minor_version', '4']));
+    for (const [name, value] of [['launch_digest', ['abcde']], ['svn', ['1']], ['major_version', 1], ['minimum_minor_version', 4]] as const) {
+      const direct = await httpRequest(rvps.restUrl, { method: 'GET', path: `/reference-value/${name}` });
+      expect(direct.status, describeResponse(direct)).toBe(200);
+      expect(jsonBody(direct)).toEqual(value);
+    }
+    expect(expectOk(await config(['get-reference-value', '--id', 'launch_digest']))).toContain('abcde');
+  });
+
+  it('with them the evidence is affirming and the guest gets the secret; the token is the AS\'s (x5c of its signer)', async () => {
+    const stdout = expectOk(await cli(['get-resource', '--path', RESOURCE, '--tee-key-file', teeKeyFile]));
+    expect(Buffer.from(stdout.trim(), 'base64')).toEqual(SECRET);
+    const token = expectOk(await cli(['attest', '--tee-key-file', teeKeyFile])).trim();
+    expect(cpu0Status(token)).toBe('affirming');
+    const header = decodeJwt(token).header as { jwk?: { x5c?: unknown[] } };
+    expect(header.jwk?.x5c?.length).toBe(2);
+  });
+
+  it('an attestation policy set through the KBS governs the AS: a policy that never affirms closes the door again', async () => {
+    const policyFile = join(dir, 'never.rego');
+    writeFileSync(policyFile, 'package policy\nimport rego.v1\n\ntrust_claims := {"executables": 33, "hardware": 2, "configuration": 2}\n');
+    expectOk(await config(['set-attestation-policy', '--policy-file', policyFile]));
+    const token = expectOk(await cli(['attest', '--tee-key-file', teeKeyFile])).trim();
+    expect(cpu0Status(token)).toBe('warning');
+    const refused = await cli(['get-resource', '--path', RESOURCE, '--tee-key-file', teeKeyFile]);
+    expect(refused.code, describeCli(refused)).not.toBe(0);
+    expect(refused.stdout.trim()).toBe('');
+  });
+
+  it('a KBS whose as_addr does not answer refuses to start and names the address', async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const admin = writeAdminKeys(dir, 'dead-as');
+    const toml = withAttestationService(
+      kbsConfigToml({ adminPublicKeyPath: admin.publicKeyPath, storage: { kind: 'Memory' }, tokenTrust: { kind: 'insecure-header-jwk' } }),
+      `[attestation_service]\ntype = "coco_as_grpc"\nas_addr = "http://127.0.0.1:${port}"\n`,
+    );
+    const failed = await expectKbsStartFailure(toml, { dir, configName: 'dead-as.toml' });
+    expect(failed.code).toBe(1);
+    expect(failed.output).toContain(`error: attestation_service.as_addr: the attestation service at http://127.0.0.1:${port} does not answer`);
+  });
+});
