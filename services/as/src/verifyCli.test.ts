@@ -207,6 +207,11 @@ describe('collateral import / export', () => {
     const snpResult = await run(['verify', '--tee', 'snp', '--evidence', chainless, '--collateral', out, '--trust-anchors', anchors, '--report-data', hex(nonce), '--now', NOW]);
     expect(snpResult.stderr).toBe('');
     expect(snpResult.code).toBe(0);
+    const raw = join(dir, 'report.bin');
+    writeFileSync(raw, snp.bytes);
+    const rawResult = await run(['verify', '--tee', 'snp', '--evidence', raw, '--collateral', out, '--trust-anchors', anchors, '--report-data', hex(nonce), '--now', NOW]);
+    expect(rawResult.stderr).toBe('');
+    expect(rawResult.code).toBe(0);
     const quote = join(dir, 'quote.bin');
     writeFileSync(quote, platform.quote({ reportData: nonce }));
     const tdxResult = await run(['verify', '--tee', 'tdx', '--evidence', quote, '--collateral', out, '--trust-anchors', anchors, '--now', NOW]);

@@ -26,7 +26,10 @@ import {
   getVerifier,
   isTeeName,
   loadIntelCollateral,
+  parseSnpReport,
   parseSnpVerifierConfig,
+  productFromReport,
+  SNP_REPORT_SIZE,
   staticIntelCollateral,
   TEE_NAMES,
   TrustAnchorError,
@@ -53,6 +56,7 @@ export const VERIFY_USAGE = `usage: as verify --tee <tee> --evidence <file> [opt
   --collateral <file|dir>     Intel collateral JSON (dcap-qvl or ours), a directory of them, or a
                               directory written by \`as collateral export\` (AMD VCEKs too)
   --cert <file>               VCEK/VLEK (PEM or DER) for a raw SNP report or JSON without cert_chain
+                              (else taken from --collateral, or KDS with --online)
   --trust-anchors <pem>       trust these roots instead of the vendors' (AMD ARK/ASK/ASVK by CN,
                               or X.509 roots for Intel DCAP)
   --online                    fetch missing collateral from AMD KDS / Intel PCS`;
@@ -283,6 +287,16 @@ function amdSource(options: VerifyOptions): CollateralSource | undefined {
   return undefined;
 }
 
+async function vcekForRawReport(bytes: Uint8Array, amd: CollateralSource): Promise<Uint8Array | undefined> {
+  if (bytes.byteLength !== SNP_REPORT_SIZE || amd.getVcek === undefined) return undefined;
+  const report = parseSnpReport(bytes);
+  const product = productFromReport(report);
+  if (product === undefined) {
+    throw VerificationError.single('collateral_unavailable', 'snp.vcek', 'a version 2 report does not tell its product line: pass --cert', '>= 3', String(report.version));
+  }
+  return amd.getVcek(product, product === 'Turin' ? report.chipId.subarray(0, 8) : report.chipId, report.reportedTcb);
+}
+
 /** Dispatches on the TEE and the evidence form; throws VerificationError on rejection. */
 export async function verifyEvidence(options: VerifyOptions): Promise<VerifiedClaims[]> {
   const context = (collateral: CollateralSource) => ({ now: () => options.now, collateral });
@@ -296,9 +310,11 @@ export async function verifyEvidence(options: VerifyOptions): Promise<VerifiedCl
       if (chainless && options.cert === undefined && amd !== undefined) {
         return createSnpVerifier(amdTrust).evaluate(json, options.expected, context(amd));
       }
+      // A raw report without --cert: its VCEK from the given collateral (or KDS with --online).
+      const cert = options.cert ?? (json === undefined && amd !== undefined ? await vcekForRawReport(options.evidence, amd) : undefined);
       const result = verifySnpEvidenceFile(options.evidence, {
         now: options.now,
-        ...(options.cert === undefined ? {} : { cert: options.cert }),
+        ...(cert === undefined ? {} : { cert }),
         ...(options.expected.reportData === undefined ? {} : { reportData: options.expected.reportData }),
         ...(options.expected.initDataDigest === undefined ? {} : { initDataDigest: options.expected.initDataDigest }),
         ...amdTrust,
