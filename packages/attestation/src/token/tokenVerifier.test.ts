@@ -327,6 +327,25 @@ describe('createTokenVerifier: verified x5c chains are cached only within their 
   });
 });
 
+describe('createTokenVerifier: a token verified once is re-checked for time on every use', () => {
+  test('the same token text is refused once exp has passed, or once its x5c leaf has expired', async () => {
+    let now = NOW;
+    const shortLived = await issued('short-lived signer 2', intermediate, { notAfter: new Date(NOW.getTime() + DAY) });
+    const cached = await createTokenVerifier({ ...base, trustedCertsPaths: [rootPath] }, { now: () => now });
+    const shortToken = await sign(shortLived.keys.privateKey, x5cHeader(shortLived, [shortLived.cert, intermediate.cert]), claims(NOW_S + 300));
+    const longToken = await sign(shortLived.keys.privateKey, x5cHeader(shortLived, [shortLived.cert, intermediate.cert]), claims(NOW_S + 10 * 24 * 3600));
+    const first = await cached.verify(shortToken);
+    expect(await cached.verify(shortToken)).toEqual(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    await cached.verify(longToken);
+
+    now = new Date(NOW.getTime() + 361_000);
+    expect((await rejection(cached.verify(shortToken))).message).toBe('token expired');
+    now = new Date(NOW.getTime() + 2 * DAY);
+    expect((await rejection(cached.verify(longToken))).message).toContain('expired at');
+  });
+});
+
 describe('createTokenVerifier: configuration', () => {
   test('nothing trusted and insecure_header_jwk false is a startup error', async () => {
     const error = await rejection(verifier({}));

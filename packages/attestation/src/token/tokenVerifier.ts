@@ -60,6 +60,24 @@ export const TEE_PUBKEY_POINTERS = [
 export const EXP_LEEWAY_SECONDS = 60;
 const MAX_TOKEN_LENGTH = 4 * 1024 * 1024;
 const MAX_CACHED_KEYS = 256;
+/** Verified tokens remembered (oldest evicted first); tokens above the length cap are not kept. */
+const MAX_CACHED_TOKENS = 4096;
+const MAX_CACHED_TOKEN_LENGTH = 64 * 1024;
+
+/** Instants (ms since the epoch, inclusive) between which a verification key stays trusted. */
+interface TrustWindow {
+  readonly validFromMs: number;
+  readonly validToMs: number;
+}
+const ALWAYS: TrustWindow = { validFromMs: -Infinity, validToMs: Infinity };
+
+function deepFreeze<T extends Json>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
 
 /**
  * Builds a verifier; certificates and JWK sets are loaded once, now.
@@ -118,15 +136,28 @@ export async function createTokenVerifier(config: TokenVerifierConfig, deps: Tok
   // A verified x5c chain is immutable: remember it (with the window in which every certificate
   // on its path is valid) instead of parsing and verifying the same certificates per token.
   const verifiedChains = new Map<string, { readonly validFromMs: number; readonly validToMs: number }>();
-  function checkX5cCached(jwk: JsonObject): void {
+  function checkX5cCached(jwk: JsonObject): TrustWindow {
     const cacheKey = x5cCacheKey(jwk);
     const nowMs = now().getTime();
     const cached = cacheKey === undefined ? undefined : verifiedChains.get(cacheKey);
-    if (cached !== undefined && nowMs >= cached.validFromMs && nowMs <= cached.validToMs) return;
+    if (cached !== undefined && nowMs >= cached.validFromMs && nowMs <= cached.validToMs) return cached;
     const window = checkX5c(jwk, trustedCerts, new Date(nowMs));
-    if (cacheKey === undefined) return;
+    if (cacheKey === undefined) return window;
     if (verifiedChains.size >= MAX_CACHED_KEYS) verifiedChains.clear();
     verifiedChains.set(cacheKey, window);
+    return window;
+  }
+
+  // A guest fetching several resources presents the same token each time; the exact token text
+  // verified once verifies again while its key stays trusted (the x5c window) — only exp is
+  // time-dependent, and it is re-checked on every use. Claims are frozen: callers share them.
+  const verifiedTokens = new Map<string, { readonly claims: JsonObject; readonly exp: number; readonly trust: TrustWindow }>();
+  function rememberToken(jwt: string, claims: JsonObject, exp: number, trust: TrustWindow): void {
+    if (verifiedTokens.size >= MAX_CACHED_TOKENS) {
+      const oldest = verifiedTokens.keys().next();
+      if (oldest.done !== true) verifiedTokens.delete(oldest.value);
+    }
+    verifiedTokens.set(jwt, { claims: deepFreeze(claims), exp, trust });
   }
 
   // ES256 (every token of our own AS) is verified with node:crypto directly: the synchronous
@@ -143,32 +174,45 @@ export async function createTokenVerifier(config: TokenVerifierConfig, deps: Tok
     return key;
   }
 
-  function selectKey(header: Record<string, unknown>): JsonObject {
+  function selectKey(header: Record<string, unknown>): { jwk: JsonObject; trust: TrustWindow } {
     const headerJwk = Object.hasOwn(header, 'jwk') ? header.jwk : undefined;
     if (headerJwk !== undefined) {
       if (!isJsonObject(headerJwk)) throw invalid(`header jwk must be an object, found ${jsonKind(headerJwk)}`);
-      if (config.insecureHeaderJwk) return headerJwk;
+      if (config.insecureHeaderJwk) return { jwk: headerJwk, trust: ALWAYS };
       if (trustedCerts.length === 0) throw invalid('the token carries a header jwk but no trusted_certs_paths are configured to vouch for it');
-      checkX5cCached(headerJwk);
-      return headerJwk;
+      return { jwk: headerJwk, trust: checkX5cCached(headerJwk) };
     }
     const kid = Object.hasOwn(header, 'kid') ? header.kid : undefined;
     if (typeof kid !== 'string') throw invalid('the token has neither a header jwk nor a kid');
     const key = jwksByKid.get(kid);
     if (key === undefined) throw invalid(`kid ${JSON.stringify(kid.slice(0, 128))} is not in any trusted JWK set`);
-    return key;
+    return { jwk: key, trust: ALWAYS };
+  }
+
+  function checkExp(exp: number): void {
+    const nowSeconds = Math.floor(now().getTime() / 1000);
+    if (exp < nowSeconds - EXP_LEEWAY_SECONDS) throw invalid('token expired');
   }
 
   return {
     async verify(jwt) {
       if (typeof jwt !== 'string' || jwt.length === 0 || jwt.length > MAX_TOKEN_LENGTH) throw invalid('token must be a non-empty compact JWS');
+      const known = verifiedTokens.get(jwt);
+      if (known !== undefined) {
+        const nowMs = now().getTime();
+        if (nowMs >= known.trust.validFromMs && nowMs <= known.trust.validToMs) {
+          checkExp(known.exp);
+          return known.claims;
+        }
+        verifiedTokens.delete(jwt);
+      }
       let header: Record<string, unknown>;
       try {
         header = decodeProtectedHeader(jwt) as Record<string, unknown>;
       } catch {
         throw invalid('token header is not a base64url JSON object');
       }
-      const jwk = selectKey(header);
+      const { jwk, trust } = selectKey(header);
       const alg = Object.hasOwn(jwk, 'alg') ? jwk.alg : undefined;
       if (typeof alg !== 'string' || alg.length === 0) throw invalid('the verification JWK carries no alg');
       let payload: Uint8Array;
@@ -202,8 +246,8 @@ export async function createTokenVerifier(config: TokenVerifierConfig, deps: Tok
       if (!isJsonObject(claims)) throw invalid('token payload is not a JSON object');
       const exp = Object.hasOwn(claims, 'exp') ? claims.exp : undefined;
       if (typeof exp !== 'number' || !Number.isFinite(exp)) throw invalid('token has no numeric exp claim');
-      const nowSeconds = Math.floor(now().getTime() / 1000);
-      if (exp < nowSeconds - EXP_LEEWAY_SECONDS) throw invalid('token expired');
+      checkExp(exp);
+      if (jwt.length <= MAX_CACHED_TOKEN_LENGTH) rememberToken(jwt, claims, exp, trust);
       return claims;
     },
     extractTeePubKey(claims) {
@@ -271,7 +315,7 @@ function x5cCacheKey(jwk: JsonObject): string | undefined {
 }
 
 /** Verifies the chain; returns the window in which the accepted path stays valid. */
-function checkX5c(jwk: JsonObject, trusted: readonly X509Certificate[], now: Date): { validFromMs: number; validToMs: number } {
+function checkX5c(jwk: JsonObject, trusted: readonly X509Certificate[], now: Date): TrustWindow {
   const x5c = Object.hasOwn(jwk, 'x5c') ? jwk.x5c : undefined;
   if (!Array.isArray(x5c) || x5c.length === 0) throw invalid('the header jwk has no x5c chain to verify against trusted_certs_paths');
   const chain = x5c.map((entry, index) => parseX5cEntry(entry, index));
