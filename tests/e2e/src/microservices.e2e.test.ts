@@ -10,11 +10,10 @@ import { createServer, type AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAs, type AsProcess } from './harness/asProcess.ts';
 import { describeCli, runCli, type CliResult } from './harness/cli.ts';
 import { kbsConfigToml } from './harness/configs.ts';
 import { describeResponse } from './harness/errors.ts';
-import { expectKbsStartFailure, startKbs, startRvps, type KbsProcess, type RvpsProcess } from './harness/kbsProcess.ts';
+import { expectKbsStartFailure, startAs, startKbs, startRvps, type AsProcess, type KbsProcess, type RvpsProcess } from './harness/kbsProcess.ts';
 import { writeAdminKeys, writeSignerChain } from './harness/keys.ts';
 import { capabilities } from './harness/paths.ts';
 import { makeTempDir, removeTempDir } from './harness/tempDir.ts';
@@ -27,7 +26,7 @@ const SECRET = Buffer.from('secret behind three processes');
 const RESOURCE = 'default/key/microservices';
 
 /** Upstream's compose `kbs-config.toml` shape: the KBS's own `[attestation_service]` table replaced. */
-export function withAttestationService(toml: string, section: string): string {
+function withAttestationService(toml: string, section: string): string {
   return toml.replace(/\[attestation_service\][\s\S]*?(?=\n\[admin\])/, `${section}\n`);
 }
 
@@ -40,7 +39,7 @@ function cpu0Status(token: string): unknown {
   return (decodeJwt(token).payload.submods as Record<string, Record<string, unknown>>).cpu0?.['ear.status'];
 }
 
-describe.skipIf(!capabilities.kbs || !capabilities.cli || !capabilities.rvps)('KBS (coco_as_grpc) → AS gRPC (GrpcRemote) → RVPS gRPC, three processes', () => {
+describe.skipIf(!capabilities.kbs || !capabilities.cli || !capabilities.rvps || !capabilities.as)('KBS (coco_as_grpc) → AS gRPC (GrpcRemote) → RVPS gRPC, three processes', () => {
   let dir: string;
   let rvps: RvpsProcess;
   let as: AsProcess;
@@ -59,7 +58,7 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli || !capabilities.rvps)('K
         rvps_config: { type: 'GrpcRemote', address: `http://${rvps.grpcAddress}` },
         attestation_token_broker: { duration_min: 5, signer: { key_path: chain.keyPath, cert_path: chain.certChainPath } },
       },
-      { dir, rest: true },
+      { dir },
     );
     const toml = withAttestationService(
       kbsConfigToml({
