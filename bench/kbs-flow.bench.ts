@@ -81,7 +81,10 @@ function percentile(sorted: number[], p: number): string {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kbs-bench-'));
   const paths = await prepareDevEnvironment(dir);
-  writeFileSync(paths.configFile, devConfigToml(paths, '127.0.0.1:0').replace('insecure_http = true', `insecure_http = true\nworker_count = ${workers}`));
+  // KBS_BENCH_SESSION_STORAGE=Memory keeps sessions in the KBS process (one worker only).
+  const sessionStorage = process.env['KBS_BENCH_SESSION_STORAGE'];
+  const sessionLine = sessionStorage === undefined ? '' : `session_storage_type = ${JSON.stringify(sessionStorage)}\n`;
+  writeFileSync(paths.configFile, sessionLine + devConfigToml(paths, '127.0.0.1:0').replace('insecure_http = true', `insecure_http = true\nworker_count = ${workers}`));
   // KBS_BENCH_PROFILE_DIR=<dir> writes a V8 CPU profile of the KBS process there.
   const profileDir = process.env['KBS_BENCH_PROFILE_DIR'];
   const child = spawn(process.execPath, [...(profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]), '--import', 'tsx', join(root, 'services/kbs/src/main.ts'), '--config-file', paths.configFile], {
@@ -167,7 +170,7 @@ async function main(): Promise<void> {
     const clientCpu = process.cpuUsage(clientCpuStart);
 
     const sorted = (values: number[]): number[] => [...values].sort((a, b) => a - b);
-    console.log(`KBS flow bench: ${guests} concurrent guests, ${workers} KBS worker(s), ${elapsed.toFixed(1)} s, SQLite (WAL; durable data synchronous=FULL, sessions NORMAL), builtin AS, sample TEE, P-256 JWE`);
+    console.log(`KBS flow bench: ${guests} concurrent guests, ${workers} KBS worker(s), ${elapsed.toFixed(1)} s, SQLite (WAL; durable data synchronous=FULL, sessions ${sessionStorage ?? 'NORMAL'}), builtin AS, sample TEE, P-256 JWE`);
     console.log(`  flows/s (auth+attest+resource): ${(flow.length / elapsed).toFixed(0)}   (${flow.length} flows, ${failures} failed${failures > 0 ? `: ${lastFailure}` : ''})`);
     const perFlowMs = (cpuSeconds: number): string => ((cpuSeconds * 1000) / Math.max(1, flow.length)).toFixed(3);
     const kbsCpu = kbsCpuStart === undefined || kbsCpuEnd === undefined ? undefined : kbsCpuEnd - kbsCpuStart;
