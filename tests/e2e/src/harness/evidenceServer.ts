@@ -1,0 +1,65 @@
+/**
+ * Runs `evidenceCli.ts serve` as a child process for a test suite: one test PKI per server, its
+ * trust anchors and TDX collateral written into `dir`, and `--evidence-command` strings for the
+ * kbs-client that ask it for evidence through the fast plain-Node client.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { HardwareTee } from './evidenceFactory.ts';
+import { REPO_ROOT } from './paths.ts';
+
+export const EVIDENCE_CLI = join(REPO_ROOT, 'tests/e2e/src/harness/evidenceCli.ts');
+export const EVIDENCE_CLIENT = join(REPO_ROOT, 'tests/e2e/fixtures-gen/evidence-client.mjs');
+
+export interface EvidenceServer {
+  readonly dir: string;
+  readonly amdAnchorsPath: string;
+  readonly intelRootsPath: string;
+  readonly tdxCollateralPath: string;
+  /** A `--evidence-command` for the kbs-client; `force` binds other values than the client asks for. */
+  command(tee: HardwareTee, force?: { readonly reportData?: string; readonly initData?: string }): string;
+  stop(): Promise<void>;
+}
+
+const sh = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
+
+export async function startEvidenceServer(dir: string): Promise<EvidenceServer> {
+  const child = spawn(process.execPath, ['--import', 'tsx', EVIDENCE_CLI, 'serve', '--anchors-dir', dir, '--idle-exit-s', '900'], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`evidence server did not start within 60 s:\n${output}`)), 60_000);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString('utf8');
+      if (output.includes('evidence server ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`evidence server exited before it was ready:\n${output}`));
+    });
+  });
+  return {
+    dir,
+    amdAnchorsPath: join(dir, 'amd-anchors.pem'),
+    intelRootsPath: join(dir, 'intel-roots.pem'),
+    tdxCollateralPath: join(dir, 'tdx-collateral.json'),
+    command(tee, force = {}) {
+      const parts = [sh(process.execPath), sh(EVIDENCE_CLIENT), '--tee', tee, '--anchors-dir', sh(dir)];
+      if (force.reportData !== undefined) parts.push('--force-report-data', force.reportData);
+      if (force.initData !== undefined) parts.push('--force-init-data', force.initData);
+      return parts.join(' ');
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
