@@ -72,3 +72,20 @@ test('unparseable stored state reads as no session', async () => {
   await store.set(SESSION_NAMESPACE, ID, new TextEncoder().encode('{not json'));
   expect(await new SessionManager(store, { timeoutMinutes: 5, now: Date.now }).get(ID)).toBeUndefined();
 });
+
+test('an attested session is served from memory until it expires; Authed state is always re-read', async () => {
+  let now = 1_000_000;
+  const store = new MemoryStore(() => now);
+  const replicaA = new SessionManager(store, { timeoutMinutes: 5, now: () => now });
+  const replicaB = new SessionManager(store, { timeoutMinutes: 5, now: () => now });
+  const session = await replicaA.create(request, challenge);
+  expect((await replicaA.get(session.id))?.state.status).toBe('Authed');
+  await replicaB.markAttested(session, 'token-b');
+  // A saw Authed before; it must not keep serving that.
+  expect((await replicaA.get(session.id))?.state).toMatchObject({ status: 'Attested', token: 'token-b' });
+  await store.delete(SESSION_NAMESPACE, session.id);
+  expect((await replicaA.get(session.id))?.state).toMatchObject({ status: 'Attested', token: 'token-b' });
+  now = session.expiresAtMs;
+  expect(await replicaA.get(session.id)).toBeUndefined();
+  expect(await replicaB.get(session.id)).toBeUndefined();
+});

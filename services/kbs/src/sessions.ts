@@ -7,6 +7,10 @@
  *
  * The cookie lifetime is fixed at /auth time and never extended. Expired sessions read as
  * absent and are deleted (the store's expiry does it on read; SqliteStore also sweeps).
+ *
+ * Attested is terminal (nothing but expiry ends it), so this process keeps the Attested sessions
+ * it has seen in memory and serves resource requests from there; Authed state is always read
+ * from the store, where another replica may have attested, spent or deleted it.
  */
 import { randomUUID } from 'node:crypto';
 import type { AuthRequest, Challenge } from '@trustee/protocol';
@@ -66,6 +70,8 @@ export class SessionManager {
   readonly #maxSessions: number;
   /** Expiry times of sessions this process created, oldest first. */
   readonly #created: number[] = [];
+  /** Attested sessions seen by this process, oldest first (bounded like the session count). */
+  readonly #attested = new Map<string, Session>();
 
   constructor(store: KeyValueStore, options: SessionManagerOptions) {
     this.#store = store;
@@ -80,6 +86,14 @@ export class SessionManager {
     while (expired < this.#created.length && (this.#created[expired] ?? 0) <= now) expired += 1;
     if (expired > 0) this.#created.splice(0, expired);
     return this.#created.length;
+  }
+
+  #rememberAttested(session: Session): void {
+    if (this.#attested.size >= this.#maxSessions) {
+      const oldest = this.#attested.keys().next();
+      if (oldest.done !== true) this.#attested.delete(oldest.value);
+    }
+    this.#attested.set(session.id, session);
   }
 
   async #write(state: SessionState, expiresAtMs: number): Promise<void> {
@@ -100,6 +114,11 @@ export class SessionManager {
   /** The live session, or undefined when absent, expired (then deleted) or unreadable. */
   async get(id: string): Promise<Session | undefined> {
     if (!SESSION_ID_PATTERN.test(id)) return undefined;
+    const known = this.#attested.get(id);
+    if (known !== undefined) {
+      if (known.expiresAtMs > this.#now()) return known;
+      this.#attested.delete(id);
+    }
     const bytes = await this.#store.get(SESSION_NAMESPACE, id);
     if (bytes === undefined) return undefined;
     let state: SessionState;
@@ -114,7 +133,9 @@ export class SessionManager {
       await this.#store.delete(SESSION_NAMESPACE, `${id}.claim`);
       return undefined;
     }
-    return { id, expiresAtMs, state };
+    const session: Session = { id, expiresAtMs, state };
+    if (state.status === 'Attested') this.#rememberAttested(session);
+    return session;
   }
 
   /**
@@ -128,10 +149,13 @@ export class SessionManager {
   async markAttested(session: Session, token: string, tee?: string): Promise<Session> {
     const state: SessionState = { status: 'Attested', id: session.id, timeout: session.state.timeout, token, ...(tee === undefined ? {} : { tee }) };
     await this.#write(state, session.expiresAtMs);
-    return { ...session, state };
+    const attested: Session = { ...session, state };
+    this.#rememberAttested(attested);
+    return attested;
   }
 
   async delete(id: string): Promise<void> {
+    this.#attested.delete(id);
     await this.#store.delete(SESSION_NAMESPACE, id);
     await this.#store.delete(SESSION_NAMESPACE, `${id}.claim`);
   }
