@@ -107,12 +107,12 @@ async function checkServiceConfig(where: string, configPath: string, content: st
       if (config.admin.mode === 'AuthenticatedAuthorization') {
         for (const provider of config.admin.identityProviders) if (provider.publicKeyUri !== undefined) paths.reads.push(provider.publicKeyUri.replace(/^file:\/\//, ''));
       }
-      const service = obj(config.attestationService.raw);
-      const type = str(service['type']) ?? 'coco_as_builtin';
-      if (type === 'coco_as_builtin' || type === 'CoCoASBuiltIn') {
-        const signer = obj(obj(service['attestation_token_broker'])['signer']);
+      const attestation = config.attestationService;
+      if (attestation.type === 'coco_as_builtin') {
+        const signer = obj(obj(attestation.raw['attestation_token_broker'])['signer']);
         for (const key of ['key_path', 'cert_path']) if (str(signer[key]) !== undefined) paths.reads.push(str(signer[key]) as string);
       }
+      if (attestation.type === 'coco_as_grpc' && attestation.grpc.caCertPath !== undefined) paths.reads.push(attestation.grpc.caCertPath);
       if (config.httpServer.privateKey !== undefined) paths.reads.push(config.httpServer.privateKey);
       if (config.httpServer.certificate !== undefined) paths.reads.push(config.httpServer.certificate);
       if (config.storage.storageType === 'Sqlite') paths.writes.push(dirname(config.storage.sqlite.path));
