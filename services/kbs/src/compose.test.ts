@@ -1,6 +1,8 @@
 /**
  * Invariant: with `insecure_http = false` the KBS serves HTTPS with the configured key and
- * certificate (and refuses to start without readable ones); several sockets share one state.
+ * certificate (and refuses to start without readable ones); several sockets share one state;
+ * a remote RVPS (`rvps_config.type = "GrpcRemote"`) that does not answer stops the start with
+ * the config path and the address.
  */
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
@@ -8,6 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:https';
+import { createServer, type AddressInfo } from 'node:net';
 import * as x509 from '@peculiar/x509';
 import { parse as parseToml } from 'smol-toml';
 import { afterAll, expect, test } from 'vitest';
@@ -79,4 +82,14 @@ test('unreadable TLS files fail at startup with the config path', async () => {
   const raw = await devRaw();
   raw['http_server'] = { insecure_http: false, private_key: '/nonexistent/key.pem', certificate: '/nonexistent/cert.pem' };
   await expect(composeKbs(parseKbsConfig(raw))).rejects.toThrow('http_server.private_key: cannot read /nonexistent/key.pem');
+});
+
+test('a GrpcRemote RVPS that does not answer fails the start, naming the config path and the address', async () => {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const raw = await devRaw();
+  (raw['attestation_service'] ?? {})['rvps_config'] = { type: 'GrpcRemote', address: `127.0.0.1:${port}` };
+  await expect(composeKbs(parseKbsConfig(raw))).rejects.toThrow(`attestation_service.rvps_config.address: the RVPS at http://127.0.0.1:${port} does not answer`);
 });
