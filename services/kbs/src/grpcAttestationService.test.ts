@@ -33,8 +33,8 @@ interface FakeAs {
   readonly address: string;
   readonly service: AttestationService;
   readonly received: AttestationRequest[];
-  /** Status codes to answer, in order, before behaving normally. */
-  readonly failNext: grpc.status[];
+  /** Failures to answer, in order, before behaving normally (a bare status gets generic details). */
+  readonly failNext: Array<grpc.status | { readonly code: grpc.status; readonly details: string }>;
   readonly inFlight: { now: number; max: number };
   /** Delay of each AttestationEvaluate, ms. */
   delayMs: number;
@@ -72,7 +72,7 @@ async function startFakeAs(): Promise<FakeAs & { readonly signerCert: string }> 
   const server = new grpc.Server();
   const fake = {
     received: [] as AttestationRequest[],
-    failNext: [] as grpc.status[],
+    failNext: [] as FakeAs['failNext'],
     inFlight: { now: 0, max: 0 },
     delayMs: 0,
   };
@@ -80,9 +80,9 @@ async function startFakeAs(): Promise<FakeAs & { readonly signerCert: string }> 
   const unary =
     <Req>(handler: (request: Req) => Promise<object>) =>
     (call: grpc.ServerUnaryCall<Req, object>, callback: Callback): void => {
-      const status = fake.failNext.shift();
-      if (status !== undefined) {
-        callback({ code: status, details: `injected ${grpc.status[status]}` });
+      const failure = fake.failNext.shift();
+      if (failure !== undefined) {
+        callback(typeof failure === 'number' ? { code: failure, details: `injected ${grpc.status[failure]}` } : failure);
         return;
       }
       handler(call.request).then(
@@ -223,7 +223,7 @@ describe('KBS over a gRPC attestation service', () => {
     expect(errorOf(bad).type).toBe(`${ERR}RvpsError`);
   });
 
-  test('UNAVAILABLE is retried (evaluation included); other statuses are not', async () => {
+  test('transport UNAVAILABLE is retried (evaluation included); other statuses and the AS\'s own UNAVAILABLE are not', async () => {
     as.failNext.push(grpc.status.UNAVAILABLE, grpc.status.UNAVAILABLE);
     const guest = new Guest(h.app);
     await expect(guest.rcar()).resolves.toMatch(/^ey/);
@@ -233,6 +233,14 @@ describe('KBS over a gRPC attestation service', () => {
     const second = new Guest(h.app);
     await second.auth();
     expect((await second.attest()).statusCode).toBe(401);
+    expect(as.failNext).toEqual([grpc.status.UNAVAILABLE]);
+    as.failNext.length = 0;
+
+    // The AS answered UNAVAILABLE itself (its collateral source is down): final, not repeated.
+    const third = new Guest(h.app);
+    await third.auth();
+    as.failNext.push({ code: grpc.status.UNAVAILABLE, details: 'collateral_unavailable: KDS did not answer' }, grpc.status.UNAVAILABLE);
+    expect((await third.attest()).statusCode).toBe(401);
     expect(as.failNext).toEqual([grpc.status.UNAVAILABLE]);
   });
 

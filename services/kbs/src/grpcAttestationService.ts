@@ -15,8 +15,9 @@
  *   exclusive connections bounds), further calls wait for a free slot within their deadline.
  * - Deadlines: 300 s for AttestationEvaluate (upstream's per-request timeout; collateral
  *   fetches can be slow), 30 s for the admin RPCs.
- * - UNAVAILABLE is retried (3 times, 100/200/400 ms) for every RPC, AttestationEvaluate
- *   included. All of them are idempotent: the AS keeps no per-evaluation state (the single use
+ * - UNAVAILABLE from the transport (no connection, connection lost) is retried (3 times,
+ *   100/200/400 ms) for every RPC, AttestationEvaluate included; an UNAVAILABLE the AS itself
+ *   answered (its collateral source or RVPS is down) is final. All of them are idempotent: the AS keeps no per-evaluation state (the single use
  *   of the nonce is the KBS's, settled before the call), a policy set or a registration repeated
  *   with the same content stores the same thing. A repeated evaluation costs a second
  *   verification at most; it can never turn a refusal into a token.
@@ -194,7 +195,7 @@ export function createGrpcAttestationBackend(options: GrpcAttestationOptions): G
         return await callOnce<T>(client, method, request, deadline);
       } catch (error) {
         const status = (error as Partial<grpc.ServiceError>).code;
-        if (status === grpc.status.UNAVAILABLE && attempt <= retries && Date.now() + delay < deadline) {
+        if (status === grpc.status.UNAVAILABLE && !answeredByAs(error) && attempt <= retries && Date.now() + delay < deadline) {
           await new Promise((resolve) => setTimeout(resolve, delay));
           delay *= 2;
           continue;
@@ -261,6 +262,16 @@ export function createGrpcAttestationBackend(options: GrpcAttestationOptions): G
       attestation.close();
     },
   };
+}
+
+/**
+ * `services/as` prefixes its details with its own error code (`collateral_unavailable: …`,
+ * `rvps_unavailable: …`): the AS is up and a dependency of its is not; repeating at once would
+ * only multiply the load on that dependency (e.g. AMD KDS), so such answers are final.
+ */
+function answeredByAs(error: unknown): boolean {
+  const details = (error as Partial<grpc.ServiceError>).details;
+  return typeof details === 'string' && AS_CODE.test(details);
 }
 
 function fromStatus(error: unknown, method: string, url: string, attempts: number): RemoteAttestationError {
