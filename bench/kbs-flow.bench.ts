@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { b64std, b64url, decryptJweResponse, primaryRuntimeData, runtimeDataDigest, teePubKeyFromKey, type JweResponse } from '../packages/protocol/src/index.ts';
@@ -119,13 +119,14 @@ async function main(): Promise<void> {
     let failures = 0;
     let lastFailure = '';
 
+    const authBody = JSON.stringify({ version: '0.4.0', tee: 'sample', 'extra-params': { 'supported-hash-algorithms': ['sha384'] } });
     const guest = async (deadline: number): Promise<void> => {
       const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
       const teePubKey = teePubKeyFromKey(privateKey);
       let verified = false;
       while (performance.now() < deadline) {
         const t0 = performance.now();
-        const challenge = await call('POST', '/kbs/v0/auth', JSON.stringify({ version: '0.4.0', tee: 'sample', 'extra-params': { 'supported-hash-algorithms': ['sha384'] } }));
+        const challenge = await call('POST', '/kbs/v0/auth', authBody);
         const t1 = performance.now();
         const nonce = (JSON.parse(challenge.body) as { nonce: string }).nonce;
         const digest = runtimeDataDigest(primaryRuntimeData(nonce, teePubKey, ''), 'sha384');
@@ -161,6 +162,7 @@ async function main(): Promise<void> {
     steps.attest.length = 0;
     steps.resource.length = 0;
     failures = 0;
+    const loadBefore = loadavg()[0] ?? Number.NaN;
     const kbsCpuStart = child.pid === undefined ? undefined : processTreeCpuSeconds(child.pid);
     const clientCpuStart = process.cpuUsage();
     const start = performance.now();
@@ -170,7 +172,7 @@ async function main(): Promise<void> {
     const clientCpu = process.cpuUsage(clientCpuStart);
 
     const sorted = (values: number[]): number[] => [...values].sort((a, b) => a - b);
-    console.log(`KBS flow bench: ${guests} concurrent guests, ${workers} KBS worker(s), ${elapsed.toFixed(1)} s, SQLite (WAL; durable data synchronous=FULL, sessions ${sessionStorage ?? 'NORMAL'}), builtin AS, sample TEE, P-256 JWE`);
+    console.log(`KBS flow bench: ${guests} concurrent guests, ${workers} KBS worker(s), ${elapsed.toFixed(1)} s, SQLite (WAL; durable data synchronous=FULL, sessions ${sessionStorage ?? 'NORMAL'}), builtin AS, sample TEE, P-256 JWE; load avg ${loadBefore.toFixed(1)} -> ${(loadavg()[0] ?? Number.NaN).toFixed(1)} on ${availableParallelism()} cores`);
     console.log(`  flows/s (auth+attest+resource): ${(flow.length / elapsed).toFixed(0)}   (${flow.length} flows, ${failures} failed${failures > 0 ? `: ${lastFailure}` : ''})`);
     const perFlowMs = (cpuSeconds: number): string => ((cpuSeconds * 1000) / Math.max(1, flow.length)).toFixed(3);
     const kbsCpu = kbsCpuStart === undefined || kbsCpuEnd === undefined ? undefined : kbsCpuEnd - kbsCpuStart;
