@@ -7,11 +7,14 @@
  * start when the service does not answer. The service here is a gRPC server over the real
  * attestation core of @trustee/attestation (real verification, real EAR tokens).
  */
-import { mkdtempSync } from 'node:fs';
+import 'reflect-metadata';
+import { webcrypto } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import * as x509 from '@peculiar/x509';
 import { createAttestationService, createBuiltinRvps, parseAttestationServiceConfig, type AttestationService, type Json } from '@trustee/attestation';
 import { attestationServiceDefinition, healthServiceDefinition, referenceValueServiceDefinition } from '@trustee/grpc';
 import type { AttestationRequest, IndividualAttestationRequest, ReferenceValueQueryRequest, ReferenceValueRegisterRequest, SetPolicyRequest } from '@trustee/grpc';
@@ -63,7 +66,7 @@ default allow := false
 allow if input.submods.cpu0["ear.status"] == "affirming"
 `;
 
-async function startFakeAs(): Promise<FakeAs & { readonly signerCert: string }> {
+async function startFakeAs(tls?: { readonly key: Buffer; readonly cert: Buffer }): Promise<FakeAs & { readonly signerCert: string }> {
   const store = new MemoryStore();
   const rvps = createBuiltinRvps(store);
   const signer = await prepareDevEnvironment(mkdtempSync(join(tmpdir(), 'kbs-fake-as-')));
@@ -121,12 +124,16 @@ async function startFakeAs(): Promise<FakeAs & { readonly signerCert: string }> 
     Check: (_call: unknown, callback: Callback) => callback(null, { status: 'SERVING' }),
   } as unknown as grpc.UntypedServiceImplementation);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error === null ? resolve(bound) : reject(error))),
+    server.bindAsync(
+      '127.0.0.1:0',
+      tls === undefined ? grpc.ServerCredentials.createInsecure() : grpc.ServerCredentials.createSsl(null, [{ private_key: tls.key, cert_chain: tls.cert }], false),
+      (error, bound) => (error === null ? resolve(bound) : reject(error)),
+    ),
   );
   return {
     ...fake,
     signerCert: signer.tokenSignerCert,
-    address: `http://127.0.0.1:${port}`,
+    address: `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
     service,
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };
@@ -283,6 +290,49 @@ describe('the gRPC backend on its own', () => {
     });
     expect(toGrpcRequest({ tee: 'sample', evidence: [1], initData: { toml: 'version = "0.1.0"' } })).toMatchObject({ init_data_toml: 'version = "0.1.0"', runtime_data_hash_algorithm: 'sha384' });
   });
+
+  test('https:// as_addr with ca_cert_path: TLS to the AS, verified against that CA only', async () => {
+    x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+    const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+    const selfSigned = async (): Promise<{ key: Buffer; cert: Buffer }> => {
+      const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+      const cert = await x509.X509CertificateGenerator.createSelfSigned({
+        serialNumber: '01',
+        name: 'CN=as',
+        notBefore: new Date(Date.now() - 60_000),
+        notAfter: new Date(Date.now() + 3600_000),
+        keys,
+        signingAlgorithm: algorithm,
+        extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }])],
+      });
+      const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
+      return { key: Buffer.from(`-----BEGIN PRIVATE KEY-----\n${pkcs8.replace(/.{64}/g, '$&\n')}\n-----END PRIVATE KEY-----\n`), cert: Buffer.from(cert.toString('pem')) };
+    };
+    const tls = await selfSigned();
+    const other = await selfSigned();
+    const as = await startFakeAs(tls);
+    const paths = await prepareDevEnvironment(mkdtempSync(join(tmpdir(), 'kbs-grpc-tls-')));
+    const configWith = (ca: Buffer): ReturnType<typeof parseKbsConfig> => {
+      const raw = parseToml(devConfigToml(paths)) as Record<string, unknown>;
+      delete raw['storage_backend'];
+      const caPath = join(paths.dataDir, `ca-${ca === tls.cert ? 'right' : 'wrong'}.pem`);
+      writeFileSync(caPath, ca);
+      raw['attestation_service'] = { type: 'coco_as_grpc', as_addr: as.address, tls_mode: 'tls', ca_cert_path: caPath };
+      return parseKbsConfig(raw);
+    };
+    try {
+      const kbs = await composeKbs(configWith(tls.cert));
+      try {
+        await kbs.attestation?.setPolicy('tls_check', 'package policy\n');
+        expect(await as.service.getPolicy('tls_check')).toBe('package policy\n');
+      } finally {
+        await kbs.close();
+      }
+      await expect(composeKbs(configWith(other.cert))).rejects.toThrow(`attestation_service.as_addr: the attestation service at ${as.address} does not answer`);
+    } finally {
+      await as.close();
+    }
+  }, 20_000);
 
   test('a KBS whose AS does not answer refuses to start, naming the address', async () => {
     const port = await freePort();
