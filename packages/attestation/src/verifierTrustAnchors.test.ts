@@ -64,7 +64,7 @@ describe('verifier_config.snp_verifier.trust_anchors_path', () => {
     expect(log.warnings.join('\n')).toMatch(/NON-DEFAULT AMD trust anchors .*Milan/);
   });
 
-  test('evidence from another PKI of the same product line is refused under the pinned anchors', async () => {
+  test('a product line the anchors file does not pin is refused (the production roots no longer apply either)', async () => {
     const config = parseAttestationServiceConfig({ verifier_config: { snp_verifier: { trust_anchors_path: await amdAnchorsFile() } } }, 'as');
     const verifiers = await verifiersFromTrustAnchorConfig(config.verifierConfig, recordingLog());
     // A Genoa report: the file pins Milan only, so no anchor exists for its product line.
