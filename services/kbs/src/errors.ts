@@ -6,56 +6,12 @@
  * non-JSON body: BadRequest (400, malformed HTTP), MethodNotAllowed (405), PayloadTooLarge (413),
  * HeadersTooLarge (431), TooManyRequests (429, the optional /auth rate limit), InternalError (500).
  */
-import { ERROR_TYPE_PREFIX, type ErrorInformation } from '@trustee/protocol';
+import { ERROR_TYPE_PREFIX, KBS_ERROR_VARIANTS, type ErrorInformation, type KbsErrorVariant } from '@trustee/protocol';
 
-export type KbsErrorCode =
-  | 'AdminAuthInitialization'
-  | 'AdminAuthAccess'
-  | 'AttestationError'
-  | 'HTTPFailed'
-  | 'HTTPSFailed'
-  | 'InvalidRequestPath'
-  | 'JweError'
-  | 'PluginManagerInitialization'
-  | 'PluginNotFound'
-  | 'PluginInternalError'
-  | 'PolicyDeny'
-  | 'ParsePolicyError'
-  | 'PolicyEngineError'
-  | 'RvpsError'
-  | 'SerdeError'
-  | 'StorageBackendInitialization'
-  | 'TokenNotFound'
-  | 'TokenVerifierError'
-  | 'PrometheusError'
-  | 'BadRequest'
-  | 'MethodNotAllowed'
-  | 'PayloadTooLarge'
-  | 'HeadersTooLarge'
-  | 'TooManyRequests'
-  | 'InternalError';
+/** Our codes for the conditions upstream leaves to actix (see above). */
+type TransportErrorCode = 'BadRequest' | 'MethodNotAllowed' | 'PayloadTooLarge' | 'HeadersTooLarge' | 'TooManyRequests' | 'InternalError';
 
-/** HTTP status per code. 404 only for the two path errors, 401 for every other upstream variant. */
-export const KBS_ERROR_STATUS: Readonly<Record<KbsErrorCode, number>> = {
-  AdminAuthInitialization: 401,
-  AdminAuthAccess: 401,
-  AttestationError: 401,
-  HTTPFailed: 401,
-  HTTPSFailed: 401,
-  InvalidRequestPath: 404,
-  JweError: 401,
-  PluginManagerInitialization: 401,
-  PluginNotFound: 404,
-  PluginInternalError: 401,
-  PolicyDeny: 401,
-  ParsePolicyError: 401,
-  PolicyEngineError: 401,
-  RvpsError: 401,
-  SerdeError: 401,
-  StorageBackendInitialization: 401,
-  TokenNotFound: 401,
-  TokenVerifierError: 401,
-  PrometheusError: 401,
+const TRANSPORT_ERROR_STATUS: Readonly<Record<TransportErrorCode, number>> = {
   BadRequest: 400,
   MethodNotAllowed: 405,
   PayloadTooLarge: 413,
@@ -63,6 +19,12 @@ export const KBS_ERROR_STATUS: Readonly<Record<KbsErrorCode, number>> = {
   TooManyRequests: 429,
   InternalError: 500,
 };
+
+/** Upstream's variants (statuses from @trustee/protocol's table) plus our transport codes. */
+export type KbsErrorCode = KbsErrorVariant | TransportErrorCode;
+
+/** HTTP status per code: upstream's from the protocol table (404 only for the two path errors), then ours. */
+export const KBS_ERROR_STATUS: Readonly<Record<KbsErrorCode, number>> = { ...KBS_ERROR_VARIANTS, ...TRANSPORT_ERROR_STATUS };
 
 /**
  * A failure with its wire form. `detail` goes to the client; `reason` (never secrets, tokens or
