@@ -18,7 +18,7 @@ export {
   AFFIRMING_RESOURCE_POLICY,
   DEFAULT_RESOURCE_POLICY,
   BUNDLED_RESOURCE_POLICIES,
-} from './resourcePolicies.ts';
+} from '@trustee/protocol';
 export { mintAdminToken, generateAdminKeyPair, jwsAlgorithmFor, parseDuration } from './adminToken.ts';
 export type { AdminTokenOptions } from './adminToken.ts';
 export { runCli, resolveAdminToken } from './runCli.ts';

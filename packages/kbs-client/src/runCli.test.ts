@@ -6,8 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { b64std, b64url } from '@trustee/protocol';
-import { DEFAULT_RESOURCE_POLICY } from './resourcePolicies.ts';
+import { b64std, b64url, DEFAULT_RESOURCE_POLICY } from '@trustee/protocol';
 import { runCli, type CliIo } from './runCli.ts';
 import { FakeKbs, type FakeKbsOptions } from './testing/fakeKbs.ts';
 

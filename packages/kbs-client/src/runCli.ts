@@ -8,12 +8,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { b64std, type Json } from '@trustee/protocol';
+import { b64std, BUNDLED_RESOURCE_POLICIES, type Json } from '@trustee/protocol';
 import { generateAdminKeyPair, mintAdminToken, parseDuration } from './adminToken.ts';
 import { commandAttester, fixedEvidenceAttester, sampleAttester, sampleDeviceAttester, sampleDeviceEnabled, type Attester } from './attesters.ts';
 import { KbsClient, type KbsClientOptions } from './kbsClient.ts';
 import { KbsClientError } from './kbsClientError.ts';
-import { BUNDLED_RESOURCE_POLICIES } from './resourcePolicies.ts';
 import { TEE_KEY_ALGORITHMS, isTeeKeyAlgorithm, loadTeeKey } from './teeKey.ts';
 
 export interface CliIo {

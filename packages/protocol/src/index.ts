@@ -20,4 +20,11 @@ export {
   parseErrorInformation,
 } from './messages.ts';
 export type { AuthRequest, Challenge, InitData, RuntimeData, TeeEvidence, AttestationRequest, AttestResponse, JweResponse, Json, HashAlgorithmName, TeeWireName } from './messages.ts';
+export {
+  ALLOW_ALL_RESOURCE_POLICY,
+  DENY_ALL_RESOURCE_POLICY,
+  AFFIRMING_RESOURCE_POLICY,
+  DEFAULT_RESOURCE_POLICY,
+  BUNDLED_RESOURCE_POLICIES,
+} from './resourcePolicies.ts';
 export { encryptForTeeKey, decryptJweResponse } from './jwe.ts';

@@ -6,6 +6,7 @@
  * The policy is re-read from the store on every decision (another replica may have replaced
  * it) but compiled only when its text changes.
  */
+import { DEFAULT_RESOURCE_POLICY } from '@trustee/protocol';
 import { checkPolicySyntax, compilePolicy, RegoError, type CompiledPolicy, type RegoJson } from '@trustee/rego';
 import type { KeyValueStore } from '@trustee/storage';
 import type { JsonObject } from './backends.ts';
@@ -15,24 +16,6 @@ export const POLICY_NAMESPACE = 'kbs';
 export const RESOURCE_POLICY_ID = 'resource-policy';
 const POLICY_SUFFIX = '.rego';
 const ALLOW_RULE = 'data.policy.allow';
-
-/**
- * Built-in default: only the `resource` plugin, and never to a token whose CPU evidence came
- * from the `sample` attester (a development TEE without hardware roots of trust).
- */
-export const DEFAULT_RESOURCE_POLICY = `package policy
-
-default allow := false
-
-allow if {
-	data.plugin == "resource"
-	not from_sample_attester
-}
-
-from_sample_attester if {
-	input.submods.cpu0["ear.veraison.annotated-evidence"].sample
-}
-`;
 
 /** Allows every plugin request carrying a verified token (benchmarks, development). */
 export const ALLOW_ALL_RESOURCE_POLICY = `package policy

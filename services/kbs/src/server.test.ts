@@ -12,7 +12,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryStore, type SetOptions } from '@trustee/storage';
-import { ALLOW_ALL_RESOURCE_POLICY, DEFAULT_RESOURCE_POLICY } from './resourcePolicy.ts';
+import { DEFAULT_RESOURCE_POLICY } from '@trustee/protocol';
+import { ALLOW_ALL_RESOURCE_POLICY } from './resourcePolicy.ts';
 import { cleanupHarnessDirs, ERR, errorOf, Guest, policyBody, startHarness, type Harness } from './testing/fixture.ts';
 
 const NAMESPACES = ['kbs', 'repository', 'kbs_protocol_session', 'attestation_service_policy', 'reference_value'];

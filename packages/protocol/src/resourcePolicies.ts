@@ -1,8 +1,8 @@
 /**
  * Resource policies bundled with the CLI (`config set-resource-policy --allow-all | --deny-all
- * | --affirming | --default`), written from the semantics in spec §2.3. The KBS evaluates
- * `data.policy.allow` with the verified token claims as `input` and the request
- * (`plugin`, `resource-path`, `query`) as `data`. `import rego.v1` keeps them valid in both
+ * | --affirming | --default`), written from the semantics in spec §2.3; the default is also the
+ * one the KBS installs at first start. The KBS evaluates `data.policy.allow` with the verified
+ * token claims as `input` and the request (`plugin`, `resource-path`, `query`) as `data`. `import rego.v1` keeps them valid in both
  * Rego v0 and v1 modes.
  */
 
