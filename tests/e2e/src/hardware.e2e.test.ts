@@ -10,10 +10,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { describeCli, runCli, type CliResult } from './harness/cli.ts';
+import { describeCli, type CliResult } from './harness/cli.ts';
 import { kbsConfigToml } from './harness/configs.ts';
 import { HARDWARE_TEES, verifierConfigToml, type HardwareTee } from './harness/evidenceFactory.ts';
-import { startEvidenceServer, type EvidenceServer } from './harness/evidenceServer.ts';
+import { runKbsClient, startEvidenceServer, type EvidenceServer } from './harness/evidenceServer.ts';
 import { startKbs, type KbsProcess } from './harness/kbsProcess.ts';
 import { writeAdminKeys } from './harness/keys.ts';
 import { capabilities } from './harness/paths.ts';
@@ -109,7 +109,7 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli)('hardware evidence over 
   let adminTokenFile: string;
   const firstClaims = new Map<HardwareTee, Claims>();
 
-  const cli = (url: string, args: readonly string[]): Promise<CliResult> => runCli(['--url', url, ...args], { cwd: dir, timeoutMs: 90_000 });
+  const cli = (url: string, args: readonly string[]): Promise<CliResult> => runKbsClient(['--url', url, ...args], { home: dir });
   const config = (args: readonly string[]): Promise<CliResult> => cli(kbs.url, ['config', '--admin-token-file', adminTokenFile, ...args]);
   const guest = (tee: HardwareTee, command: string, args: readonly string[], url = kbs.url): Promise<CliResult> =>
     cli(url, [...args, '--tee', tee, '--evidence-command', command, '--rcar-attempts', '1']);
