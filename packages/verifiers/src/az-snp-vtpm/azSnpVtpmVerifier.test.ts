@@ -5,7 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { buildHclReport, buildRuntimeClaims, buildTpmQuote, createTestAzSnpVtpmEvidence, testAttestationKey, testPcrs } from '../testing/azureFactory.ts';
 import { createTestSnpReport, testAmdTrustAnchors, testVek } from '../testing/snpFactory.ts';
 import type { Json } from '../verifier.ts';
-import { VerificationError } from '../verificationError.ts';
+import { checksOf } from '../testing/verificationRejection.ts';
 import { azSnpVtpmVerifier, createAzSnpVtpmVerifier } from './azSnpVtpmVerifier.ts';
 import { createHash } from 'node:crypto';
 
@@ -13,16 +13,6 @@ const verifier = createAzSnpVtpmVerifier({ trustAnchors: await testAmdTrustAncho
 const context = { now: () => new Date('2030-01-01T00:00:00Z'), collateral: {} };
 const nonce = Uint8Array.from({ length: 48 }, (_, i) => 200 - i);
 const initData = Uint8Array.from({ length: 32 }, (_, i) => i);
-
-async function checksOf(run: Promise<unknown>): Promise<{ code: string; checks: string[] }> {
-  try {
-    await run;
-  } catch (error) {
-    if (!(error instanceof VerificationError)) throw error;
-    return { code: error.code, checks: error.failures.map((f) => f.check) };
-  }
-  throw new Error('expected a VerificationError');
-}
 
 describe.each([0, 1, 2] as const)('evidence v%i', (version) => {
   test.each(['Milan', 'Genoa', 'Turin'] as const)('%s: verifies, init-data via PCR8, claims as upstream', async (product) => {

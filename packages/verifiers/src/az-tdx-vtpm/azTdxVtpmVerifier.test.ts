@@ -16,7 +16,7 @@ import { checkHclBinding } from '../tpm/hclBinding.ts';
 import { parseHclReport, parseHclRuntimeClaims } from '../tpm/hclReport.ts';
 import { parseTpmsAttest } from '../tpm/tpmsAttest.ts';
 import { flipByte, sampleOffsets } from '../testing/tdxTamper.ts';
-import { VerificationError } from '../verificationError.ts';
+import { rejection, failedChecks } from '../testing/verificationRejection.ts';
 import type { CollateralSource, Json, JsonObject, VerificationExpectations } from '../verifier.ts';
 
 const nonce = createHash('sha256').update('az-tdx nonce').digest();
@@ -33,18 +33,6 @@ async function run(evidence: Json, expected: VerificationExpectations): Promise<
   expect(result?.teeClass).toBe('cpu');
   return result?.claims as JsonObject;
 }
-
-async function rejection(promise: Promise<unknown>): Promise<VerificationError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(VerificationError);
-    return error as VerificationError;
-  }
-  throw new Error('expected a rejection');
-}
-
-const checks = (e: VerificationError): string[] => e.failures.map((f) => f.check);
 
 describe('az-tdx-vtpm on factory evidence', () => {
   test.each([0, 1, 2] as const)('evidence v%i verifies; report_data/init_data come from the vTPM quote', async (version) => {
@@ -64,32 +52,32 @@ describe('az-tdx-vtpm on factory evidence', () => {
 
   test('expected report data is required', async () => {
     const error = await rejection(run(createTestAzTdxVtpmEvidence({ platform, nonce }), { reportData: undefined, initDataDigest: undefined }));
-    expect(checks(error)).toEqual(['az-tdx-vtpm.report_data']);
+    expect(failedChecks(error)).toEqual(['az-tdx-vtpm.report_data']);
   });
 
   test('a wrong nonce fails the TPM nonce and the v2 user-data checks', async () => {
     const error = await rejection(run(createTestAzTdxVtpmEvidence({ platform, nonce }), { reportData: Buffer.alloc(32, 1), initDataDigest: undefined }));
-    expect(checks(error)).toEqual(['tpm_quote.nonce', 'az-tdx-vtpm.user_data']);
+    expect(failedChecks(error)).toEqual(['tpm_quote.nonce', 'az-tdx-vtpm.user_data']);
   });
 
   test('v1 evidence does not check user-data', async () => {
     const error = await rejection(run(createTestAzTdxVtpmEvidence({ platform, nonce, version: 1 }), { reportData: Buffer.alloc(32, 1), initDataDigest: undefined }));
-    expect(checks(error)).toEqual(['tpm_quote.nonce']);
+    expect(failedChecks(error)).toEqual(['tpm_quote.nonce']);
   });
 
   test('a TD quote not bound to the HCL runtime claims is rejected', async () => {
     const error = await rejection(run(createTestAzTdxVtpmEvidence({ platform, nonce, unbound: true }), { reportData: nonce, initDataDigest: undefined }));
-    expect(checks(error)).toEqual(['az-tdx-vtpm.hcl_var_data']);
+    expect(failedChecks(error)).toEqual(['az-tdx-vtpm.hcl_var_data']);
   });
 
   test('a PCR8 that does not carry the init-data digest is rejected', async () => {
     const error = await rejection(run(createTestAzTdxVtpmEvidence({ platform, nonce }), { reportData: nonce, initDataDigest: Buffer.alloc(32, 7) }));
-    expect(checks(error)).toEqual(['az-tdx-vtpm.init_data']);
+    expect(failedChecks(error)).toEqual(['az-tdx-vtpm.init_data']);
   });
 
   test('the production verifier rejects the test Intel root', async () => {
     const error = await rejection(azTdxVtpmVerifier.evaluate(createTestAzTdxVtpmEvidence({ platform, nonce }), { reportData: nonce, initDataDigest: undefined }, { now: () => TDX_FACTORY_NOW, collateral: source }));
-    expect(checks(error)).toEqual(['dcap.pck_chain.root']);
+    expect(failedChecks(error)).toEqual(['dcap.pck_chain.root']);
   });
 
   test('tampered TD quote bytes and TPM signature bytes are rejected', async () => {
@@ -97,11 +85,11 @@ describe('az-tdx-vtpm on factory evidence', () => {
     for (const at of sampleOffsets(48, 632, 12)) {
       const td = flipByte(Uint8Array.from(evidence.td_quote), at);
       const error = await rejection(run({ ...evidence, td_quote: Array.from(td) }, { reportData: nonce, initDataDigest: undefined }));
-      expect(checks(error)).toContain('dcap.quote.signature');
+      expect(failedChecks(error)).toContain('dcap.quote.signature');
     }
     const sig = flipByte(Uint8Array.from(evidence.tpm_quote.signature), 100);
     const error = await rejection(run({ ...evidence, tpm_quote: { ...evidence.tpm_quote, signature: Array.from(sig) } }, { reportData: nonce, initDataDigest: undefined }));
-    expect(checks(error)).toContain('tpm_quote.signature');
+    expect(failedChecks(error)).toContain('tpm_quote.signature');
   });
 
   test.each([

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { VerificationError } from '../verificationError.ts';
+import { rejection } from '../testing/verificationRejection.ts';
 import type { Json, VerifierContext } from '../verifier.ts';
 import { getVerifier, supportedTees } from '../registry.ts';
 import { sampleDeviceVerifier } from './sampleDeviceVerifier.ts';
@@ -13,16 +14,6 @@ import { sampleVerifier } from './sampleVerifier.ts';
 const context: VerifierContext = { now: () => new Date('2026-01-01T00:00:00Z'), collateral: {} };
 const digest = new Uint8Array(createHash('sha384').update('runtime').digest());
 const reportData = Buffer.from(digest).toString('base64');
-
-async function rejection(promise: Promise<unknown>): Promise<VerificationError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof VerificationError) return error;
-    throw error;
-  }
-  throw new Error('expected a VerificationError');
-}
 
 describe('sampleVerifier', () => {
   test('emits upstream claims and class cpu when report_data matches', async () => {

@@ -6,6 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { createTestSnpReport, testAmdPki, testAmdTrustAnchors, testVek } from '../testing/snpFactory.ts';
 import type { CollateralSource, Json, SnpTcbVersion } from '../verifier.ts';
 import { VerificationError } from '../verificationError.ts';
+import { checksOf } from '../testing/verificationRejection.ts';
 import { createAmdTrustAnchors, TrustAnchorError } from './amdTrustAnchors.ts';
 import { createSnpVerifier, snpVerifier } from './snpVerifier.ts';
 import { verifyRawSnpReport } from './verifyRawSnpReport.ts';
@@ -17,16 +18,6 @@ const context = { now: () => new Date('2030-01-01T00:00:00Z'), collateral: {} };
 const none = { reportData: undefined, initDataDigest: undefined };
 const digest48 = Uint8Array.from({ length: 48 }, (_, i) => i + 1);
 const digest32 = Uint8Array.from({ length: 32 }, (_, i) => 100 + i);
-
-async function checksOf(run: Promise<unknown>): Promise<{ code: string; checks: string[] }> {
-  try {
-    await run;
-  } catch (error) {
-    if (!(error instanceof VerificationError)) throw error;
-    return { code: error.code, checks: error.failures.map((f) => f.check) };
-  }
-  throw new Error('expected a VerificationError');
-}
 
 describe.each(['Milan', 'Genoa', 'Turin'] as const)('%s test PKI', (product) => {
   test.each([3, 5] as const)('report v%i with VCEK in cert_chain verifies and binds report/host data', async (version) => {

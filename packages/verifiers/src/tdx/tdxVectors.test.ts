@@ -12,6 +12,7 @@ import { parseCcel } from '../eventlog/parseCcel.ts';
 import { hasVectors, readVector, readVectorText } from '../testing/snpVectors.ts';
 import { assembledCollateral, DCAPQVL_COLLATERAL, DCAPQVL_OUTDATED_COLLATERAL, hasTdxVectors, vectorCollateral, vectorQuote } from '../testing/tdxVectors.ts';
 import { VerificationError } from '../verificationError.ts';
+import { rejection } from '../testing/verificationRejection.ts';
 import type { IntelCollateral, Json, JsonObject, VerificationExpectations } from '../verifier.ts';
 import { flipByte, sampleOffsets } from '../testing/tdxTamper.ts';
 import { intelCollateralFromJson } from '../collateral/intelBundle.ts';
@@ -35,16 +36,6 @@ async function verify(quote: Uint8Array, collateral: IntelCollateral, now: strin
   const evidence: Json = { quote: Buffer.from(quote).toString('base64'), cc_eventlog: ccel === undefined ? null : Buffer.from(ccel).toString('base64') };
   const [result] = await createTdxVerifier().evaluate(evidence, expected, { now: () => new Date(now), collateral: staticIntelCollateral([collateral]) });
   return result?.claims as JsonObject;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<VerificationError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(VerificationError);
-    return error as VerificationError;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe.skipIf(!hasTdxVectors(...FILES))('real TDX vectors (../shared/vectors)', () => {

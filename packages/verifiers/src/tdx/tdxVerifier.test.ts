@@ -8,6 +8,7 @@ import { createTdxVerifier, decodeBase64Std, parseTdxEvidence } from './tdxVerif
 import { buildTestCcel, createTdxTestPlatform, TDX_FACTORY_NOW, tdxEvidence, type TdxTestPlatform, type CollateralOptions } from '../testing/tdxFactory.ts';
 import { staticIntelCollateral } from '../collateral/intelStatic.ts';
 import { VerificationError } from '../verificationError.ts';
+import { rejection, failedChecks } from '../testing/verificationRejection.ts';
 import type { CollateralSource, IntelCollateral, Json, JsonObject, VerificationExpectations } from '../verifier.ts';
 import { QUOTE_HEADER_SIZE, TDX10_BODY_SIZE } from '../dcap/parseQuote.ts';
 import { flipByte, flipChar, sampleOffsets } from '../testing/tdxTamper.ts';
@@ -29,20 +30,6 @@ async function run(evidence: Json, expected: VerificationExpectations = none, op
   const [result] = await verifier.evaluate(evidence, expected, { now: () => options.now ?? TDX_FACTORY_NOW, collateral: options.collateral ?? source });
   expect(result?.teeClass).toBe('cpu');
   return result?.claims as JsonObject;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<VerificationError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(VerificationError);
-    return error as VerificationError;
-  }
-  throw new Error('expected a rejection');
-}
-
-function checks(error: VerificationError): string[] {
-  return error.failures.map((f) => f.check);
 }
 
 describe('tdx verifier on factory evidence', () => {
@@ -78,7 +65,7 @@ describe('tdx verifier on factory evidence', () => {
 
   test('the production verifier (no trustAnchors option) rejects test roots', async () => {
     const error = await rejection(createTdxVerifier().evaluate(tdxEvidence(platform.quote()), none, { now: () => TDX_FACTORY_NOW, collateral: source }));
-    expect(checks(error)).toEqual(['dcap.pck_chain.root']);
+    expect(failedChecks(error)).toEqual(['dcap.pck_chain.root']);
     expect(error.failures[0]?.expected).toContain('44a0196b2b99f889');
   });
 
@@ -116,12 +103,12 @@ describe('tdx verifier on factory evidence', () => {
       const digest384 = createHash('sha384').update('x').digest();
       await run(tdxEvidence(platform.quote({ mrConfigId: digest384 })), { reportData: undefined, initDataDigest: digest384 });
       const error = await rejection(run(tdxEvidence(platform.quote({ mrConfigId: digest384 })), { reportData: undefined, initDataDigest: createHash('sha256').update('x').digest() }));
-      expect(checks(error)).toEqual(['tdx.init_data']);
+      expect(failedChecks(error)).toEqual(['tdx.init_data']);
     });
 
     test('both binding failures are listed together', async () => {
       const error = await rejection(run(tdxEvidence(platform.quote()), { reportData: Buffer.alloc(1, 1), initDataDigest: Buffer.alloc(1, 1) }));
-      expect(checks(error)).toEqual(['tdx.report_data', 'tdx.init_data']);
+      expect(failedChecks(error)).toEqual(['tdx.report_data', 'tdx.init_data']);
     });
   });
 
@@ -198,7 +185,7 @@ describe('tdx verifier on factory evidence', () => {
       ['no QE level for the QE ISVSVN', { qeLevels: [{ isvsvn: 9, status: 'UpToDate' }] }, 'dcap.qe_identity.tcb_level'],
     ] as Array<[string, CollateralOptions, string]>)('%s is terminal', async (_name, options, check) => {
       const error = await rejection(run(tdxEvidence(platform.quote()), none, { collateral: await platform.collateralSource(options) }));
-      expect(checks(error)).toEqual([check]);
+      expect(failedChecks(error)).toEqual([check]);
     });
 
     describe('TD relaunch (TDX 1.5 bodies)', () => {
@@ -231,13 +218,13 @@ describe('tdx verifier on factory evidence', () => {
     test('TEE_TCB_SVN[1] = 0 compares MRSIGNER_SEAM with tdxModule', async () => {
       await run(tdxEvidence(platform.quote({ teeTcbSvn: Uint8Array.of(0, 0, 2) })));
       const error = await rejection(run(tdxEvidence(platform.quote({ teeTcbSvn: Uint8Array.of(0, 0, 2), mrSignerSeam: Buffer.alloc(48, 1) }))));
-      expect(checks(error)).toEqual(['dcap.tdx_module.mrsigner']);
+      expect(failedChecks(error)).toEqual(['dcap.tdx_module.mrsigner']);
     });
 
     test('TCB info and QE identity for SGX are rejected for a TD quote', async () => {
       const wrongIds = await platform.collateral({ tcbInfoId: 'SGX', qeIdentityId: 'QE' });
       const error = await rejection(run(tdxEvidence(platform.quote()), none, { collateral: { getIntelCollateral: async () => wrongIds } }));
-      expect(checks(error)).toEqual(['dcap.tcb_info.id', 'dcap.qe_identity.id']);
+      expect(failedChecks(error)).toEqual(['dcap.tcb_info.id', 'dcap.qe_identity.id']);
     });
 
     test('TCB info for another FMSPC is rejected', async () => {
@@ -263,9 +250,9 @@ describe('tdx verifier on factory evidence', () => {
       expect((await run(tdxEvidence(platform.quote()), none, { now: early })).collateral_expiration_status).toBe('1');
       const strict = createTdxVerifier({ trustAnchors: platform.trustAnchors, strictCollateralValidity: true });
       const error = await rejection(strict.evaluate(tdxEvidence(platform.quote()), none, { now: () => early, collateral: source }));
-      expect(new Set(checks(error))).toEqual(new Set(['dcap.collateral.not_yet_valid']));
+      expect(new Set(failedChecks(error))).toEqual(new Set(['dcap.collateral.not_yet_valid']));
       const late = await rejection(strict.evaluate(tdxEvidence(platform.quote()), none, { now: () => new Date(TDX_FACTORY_NOW.getTime() + 60 * 86_400_000), collateral: source }));
-      expect(new Set(checks(late))).toEqual(new Set(['dcap.collateral.expired']));
+      expect(new Set(failedChecks(late))).toEqual(new Set(['dcap.collateral.expired']));
     });
 
     test('a revoked PCK certificate is rejected', async () => {
@@ -275,7 +262,7 @@ describe('tdx verifier on factory evidence', () => {
 
     test('a revoked PCK CA is rejected (root CA CRL)', async () => {
       const error = await rejection(run(tdxEvidence(platform.quote()), none, { collateral: await platform.collateralSource({ revokePckCa: true }) }));
-      expect(checks(error)).toContain('dcap.pck_chain.revoked');
+      expect(failedChecks(error)).toContain('dcap.pck_chain.revoked');
     });
 
     test('collateral from another PKI does not verify', async () => {
@@ -283,7 +270,7 @@ describe('tdx verifier on factory evidence', () => {
       const error = await rejection(run(tdxEvidence(platform.quote()), none, { collateral: await other.collateralSource() }));
       expect(error.code).toBe('verification_failed');
       const both = await rejection(run(tdxEvidence(platform.quote()), none, { collateral: await other.collateralSource(), anchors: [...platform.trustAnchors, ...other.trustAnchors] }));
-      expect(checks(both)).toEqual(['dcap.root_ca_crl.signature']);
+      expect(failedChecks(both)).toEqual(['dcap.root_ca_crl.signature']);
     });
 
     test('a missing collateral source or bundle is collateral_unavailable', async () => {
@@ -323,14 +310,14 @@ describe('tdx verifier on factory evidence', () => {
     ])('flipping any sampled byte of the %s is rejected as %s', async (_region, from, to, check) => {
       for (const i of sampleOffsets(from, to, 20)) {
         const error = await rejection(run(tdxEvidence(flipByte(quote, i))));
-        expect(checks(error)).toContain(check);
+        expect(failedChecks(error)).toContain(check);
       }
     });
 
     test('flipping the attestation key breaks the quote signature and the QE binding', async () => {
       for (const i of sampleOffsets(sigStart + 64, sigStart + 128, 8)) {
         const error = await rejection(run(tdxEvidence(flipByte(quote, i))));
-        expect(checks(error)).toContain('dcap.qe_report.report_data');
+        expect(failedChecks(error)).toContain('dcap.qe_report.report_data');
       }
     });
 
