@@ -6,6 +6,10 @@
  *   pnpm exec tsx bench/kbs-flow.bench.ts [seconds=10] [guests=32] [workers=1]
  *
  * `workers` sets `http_server.worker_count` (node:cluster processes sharing the SQLite file).
+ * Environment: KBS_LOG_LEVEL (default warn; `info` adds the per-release audit line),
+ * KBS_BENCH_SESSION_STORAGE=Memory, KBS_BENCH_PROFILE_DIR=<dir> (V8 CPU profile of the KBS).
+ * Besides wall-clock figures it prints the CPU milliseconds per flow of the KBS process tree
+ * and of the bench client, which depend much less on what else runs on the machine.
  *
  * The resource policy is set to allow-all (the built-in default denies sample evidence). The
  * first response of each guest is decrypted to prove the flow is real; later ones only parsed,
@@ -90,7 +94,7 @@ async function main(): Promise<void> {
   const child = spawn(process.execPath, [...(profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]), '--import', 'tsx', join(root, 'services/kbs/src/main.ts'), '--config-file', paths.configFile], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, KBS_LOG_LEVEL: 'warn' },
+    env: { KBS_LOG_LEVEL: 'warn', ...process.env },
   });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
