@@ -46,8 +46,17 @@ async function toPkcs8Pem(key: webcrypto.CryptoKey): Promise<string> {
   return `-----BEGIN PRIVATE KEY-----\n${lines.join('\n')}\n-----END PRIVATE KEY-----\n`;
 }
 
-/** A CA and an EC P-256 token-signer certificate issued by it, written as PEM files. */
-export async function writeSignerChain(dir: string, name = 'token'): Promise<SignerChain> {
+interface IssuedChain {
+  readonly ca: x509.X509Certificate;
+  readonly leaf: x509.X509Certificate;
+  readonly leafPrivateKey: webcrypto.CryptoKey;
+}
+
+/**
+ * A fresh EC P-256 CA (`CN=<name>-e2e-root`) and a leaf it issues, both valid from an hour ago
+ * for 30 days; `leafExtensions` come after basic constraints and key usage.
+ */
+async function issueChain(name: string, serials: { ca: string; leaf: string }, subject: string, leafExtensions: x509.Extension[]): Promise<IssuedChain> {
   x509.cryptoProvider.set(webcrypto as unknown as X509Crypto);
   const caKeys = (await webcrypto.subtle.generateKey(ECDSA_P256, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const leafKeys = (await webcrypto.subtle.generateKey(ECDSA_P256, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
@@ -55,7 +64,7 @@ export async function writeSignerChain(dir: string, name = 'token'): Promise<Sig
   const notBefore = new Date(now - 3600_000);
   const notAfter = new Date(now + 30 * 24 * 3600_000);
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: '01',
+    serialNumber: serials.ca,
     name: `CN=${name}-e2e-root`,
     notBefore,
     notAfter,
@@ -68,8 +77,8 @@ export async function writeSignerChain(dir: string, name = 'token'): Promise<Sig
     ],
   });
   const leaf = await x509.X509CertificateGenerator.create({
-    serialNumber: '02',
-    subject: 'CN=CoCo-AS',
+    serialNumber: serials.leaf,
+    subject,
     issuer: ca.subject,
     notBefore,
     notAfter,
@@ -79,13 +88,20 @@ export async function writeSignerChain(dir: string, name = 'token'): Promise<Sig
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      ...leafExtensions,
       await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey as unknown as X509Key),
     ],
   });
+  return { ca, leaf, leafPrivateKey: leafKeys.privateKey };
+}
+
+/** A CA and an EC P-256 token-signer certificate issued by it, written as PEM files. */
+export async function writeSignerChain(dir: string, name = 'token'): Promise<SignerChain> {
+  const { ca, leaf, leafPrivateKey } = await issueChain(name, { ca: '01', leaf: '02' }, 'CN=CoCo-AS', []);
   const keyPath = join(dir, `${name}.key`);
   const certChainPath = join(dir, `${name}-cert-chain.pem`);
   const caCertPath = join(dir, `${name}-ca-cert.pem`);
-  writeFileSync(keyPath, await toPkcs8Pem(leafKeys.privateKey), { mode: 0o600 });
+  writeFileSync(keyPath, await toPkcs8Pem(leafPrivateKey), { mode: 0o600 });
   writeFileSync(certChainPath, `${leaf.toString('pem')}\n${ca.toString('pem')}\n`);
   writeFileSync(caCertPath, `${ca.toString('pem')}\n`);
   return { keyPath, certChainPath, caCertPath };
@@ -100,48 +116,17 @@ export interface TlsServerCert {
 
 /** A CA and an EC P-256 server certificate for 127.0.0.1 / localhost (upstream `[http_server]` TLS). */
 export async function writeTlsServerCert(dir: string, name = 'tls'): Promise<TlsServerCert> {
-  x509.cryptoProvider.set(webcrypto as unknown as X509Crypto);
-  const caKeys = (await webcrypto.subtle.generateKey(ECDSA_P256, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const leafKeys = (await webcrypto.subtle.generateKey(ECDSA_P256, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const notBefore = new Date(Date.now() - 3600_000);
-  const notAfter = new Date(Date.now() + 30 * 24 * 3600_000);
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: '0a',
-    name: `CN=${name}-e2e-root`,
-    notBefore,
-    notAfter,
-    keys: caKeys as unknown as X509KeyPair,
-    signingAlgorithm: ECDSA_P256,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey as unknown as X509Key),
-    ],
-  });
-  const leaf = await x509.X509CertificateGenerator.create({
-    serialNumber: '0b',
-    subject: 'CN=localhost',
-    issuer: ca.subject,
-    notBefore,
-    notAfter,
-    publicKey: leafKeys.publicKey as unknown as X509Key,
-    signingKey: caKeys.privateKey as unknown as X509Key,
-    signingAlgorithm: ECDSA_P256,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([
-        { type: 'ip', value: '127.0.0.1' },
-        { type: 'dns', value: 'localhost' },
-      ]),
-      await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey as unknown as X509Key),
-    ],
-  });
+  const { ca, leaf, leafPrivateKey } = await issueChain(name, { ca: '0a', leaf: '0b' }, 'CN=localhost', [
+    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+    new x509.SubjectAlternativeNameExtension([
+      { type: 'ip', value: '127.0.0.1' },
+      { type: 'dns', value: 'localhost' },
+    ]),
+  ]);
   const keyPath = join(dir, `${name}.key`);
   const certPath = join(dir, `${name}-cert.pem`);
   const caCertPath = join(dir, `${name}-ca.pem`);
-  writeFileSync(keyPath, await toPkcs8Pem(leafKeys.privateKey), { mode: 0o600 });
+  writeFileSync(keyPath, await toPkcs8Pem(leafPrivateKey), { mode: 0o600 });
   writeFileSync(certPath, `${leaf.toString('pem')}\n${ca.toString('pem')}\n`);
   writeFileSync(caCertPath, `${ca.toString('pem')}\n`);
   return { keyPath, certPath, caCertPath };
