@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { describeCli, type CliResult } from './harness/cli.ts';
 import { kbsConfigToml } from './harness/configs.ts';
-import { HARDWARE_TEES, verifierConfigToml, type HardwareTee } from './harness/evidenceFactory.ts';
+import { claimAt, DEFAULT_CPU_REFERENCE_VALUES, HARDWARE_TEES, verifierConfigToml, type HardwareTee } from './harness/evidenceFactory.ts';
 import { runKbsClient, startEvidenceServer, type EvidenceServer } from './harness/evidenceServer.ts';
 import { startKbs, type KbsProcess } from './harness/kbsProcess.ts';
 import { writeAdminKeys } from './harness/keys.ts';
@@ -27,48 +27,6 @@ const SECRET = Buffer.from('hardware-evidence secret', 'utf8');
 const RESOURCE = 'default/key/hardware';
 const INIT_DATA = 'version = "0.1.0"\nalgorithm = "sha256"\n\n[data]\n"policy.rego" = \'\'\'\npackage agent_policy\ndefault AllowRequestsFailingPolicy := true\n\'\'\'\n';
 const TEES: readonly HardwareTee[] = HARDWARE_TEES;
-
-/** Reference-value ids of the default CPU policy per TEE, and where the claim sits in the TEE's claims. */
-const REFERENCE_VALUES: Readonly<Record<HardwareTee, ReadonlyArray<{ id: string; path: string; kind: 'string' | 'integer' }>>> = {
-  snp: [
-    { id: 'snp_launch_measurement', path: 'measurement', kind: 'string' },
-    { id: 'snp_bootloader', path: 'reported_tcb_bootloader', kind: 'integer' },
-    { id: 'snp_microcode', path: 'reported_tcb_microcode', kind: 'integer' },
-    { id: 'snp_snp_svn', path: 'reported_tcb_snp', kind: 'integer' },
-    { id: 'snp_tee_svn', path: 'reported_tcb_tee', kind: 'integer' },
-  ],
-  tdx: [
-    { id: 'rtmr_1', path: 'quote.body.rtmr_1', kind: 'string' },
-    { id: 'rtmr_2', path: 'quote.body.rtmr_2', kind: 'string' },
-    { id: 'mr_td', path: 'quote.body.mr_td', kind: 'string' },
-    { id: 'xfam', path: 'quote.body.xfam', kind: 'string' },
-  ],
-  'az-snp-vtpm': [
-    { id: 'measurement', path: 'measurement', kind: 'string' },
-    { id: 'snp_pcr11', path: 'tpm.pcr11', kind: 'string' },
-    { id: 'tcb_bootloader', path: 'reported_tcb_bootloader', kind: 'string' },
-    { id: 'tcb_microcode', path: 'reported_tcb_microcode', kind: 'string' },
-    { id: 'tcb_snp', path: 'reported_tcb_snp', kind: 'string' },
-    { id: 'tcb_tee', path: 'reported_tcb_tee', kind: 'string' },
-    { id: 'smt_enabled', path: 'platform_smt_enabled', kind: 'string' },
-    { id: 'tsme_enabled', path: 'platform_tsme_enabled', kind: 'string' },
-    { id: 'abi_major', path: 'policy_abi_major', kind: 'string' },
-    { id: 'abi_minor', path: 'policy_abi_minor', kind: 'string' },
-    { id: 'single_socket', path: 'policy_single_socket', kind: 'string' },
-    { id: 'smt_allowed', path: 'policy_smt_allowed', kind: 'string' },
-  ],
-  'az-tdx-vtpm': [
-    { id: 'tdx_pcr11', path: 'tpm.pcr11', kind: 'string' },
-    { id: 'mr_td', path: 'quote.body.mr_td', kind: 'string' },
-    { id: 'xfam', path: 'quote.body.xfam', kind: 'string' },
-  ],
-};
-
-function at(claims: Claims, path: string): unknown {
-  let value: unknown = claims;
-  for (const key of path.split('.')) value = (value as Claims | undefined)?.[key];
-  return value;
-}
 
 function cpu0(token: string): Claims {
   const submods = decodeJwt(token).payload.submods as Record<string, Claims>;
@@ -209,8 +167,8 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli)('hardware evidence over 
     for (const tee of TEES) {
       const claims = firstClaims.get(tee);
       expect(claims, `no claims recorded for ${tee}`).toBeDefined();
-      for (const { id, path, kind } of REFERENCE_VALUES[tee]) {
-        const value = at(claims as Claims, path);
+      for (const { id, path, kind } of DEFAULT_CPU_REFERENCE_VALUES[tee]) {
+        const value = claimAt(claims as Claims, path);
         expect(['string', 'number', 'boolean'], `${tee} claim ${path}`).toContain(typeof value);
         const args = ['set-sample-reference-value', id, String(value)];
         if (kind === 'integer') args.push('--as-integer');

@@ -98,3 +98,47 @@ export function verifierConfigToml(files: AnchorFiles, options: { readonly trust
   lines.push('');
   return lines.join('\n');
 }
+
+/** Reference-value ids of the default CPU policy per TEE, and where the claim sits in the TEE's claims. */
+export const DEFAULT_CPU_REFERENCE_VALUES: Readonly<Record<HardwareTee, ReadonlyArray<{ id: string; path: string; kind: 'string' | 'integer' }>>> = {
+  snp: [
+    { id: 'snp_launch_measurement', path: 'measurement', kind: 'string' },
+    { id: 'snp_bootloader', path: 'reported_tcb_bootloader', kind: 'integer' },
+    { id: 'snp_microcode', path: 'reported_tcb_microcode', kind: 'integer' },
+    { id: 'snp_snp_svn', path: 'reported_tcb_snp', kind: 'integer' },
+    { id: 'snp_tee_svn', path: 'reported_tcb_tee', kind: 'integer' },
+  ],
+  tdx: [
+    { id: 'rtmr_1', path: 'quote.body.rtmr_1', kind: 'string' },
+    { id: 'rtmr_2', path: 'quote.body.rtmr_2', kind: 'string' },
+    { id: 'mr_td', path: 'quote.body.mr_td', kind: 'string' },
+    { id: 'xfam', path: 'quote.body.xfam', kind: 'string' },
+  ],
+  'az-snp-vtpm': [
+    { id: 'measurement', path: 'measurement', kind: 'string' },
+    { id: 'snp_pcr11', path: 'tpm.pcr11', kind: 'string' },
+    { id: 'tcb_bootloader', path: 'reported_tcb_bootloader', kind: 'string' },
+    { id: 'tcb_microcode', path: 'reported_tcb_microcode', kind: 'string' },
+    { id: 'tcb_snp', path: 'reported_tcb_snp', kind: 'string' },
+    { id: 'tcb_tee', path: 'reported_tcb_tee', kind: 'string' },
+    { id: 'smt_enabled', path: 'platform_smt_enabled', kind: 'string' },
+    { id: 'tsme_enabled', path: 'platform_tsme_enabled', kind: 'string' },
+    { id: 'abi_major', path: 'policy_abi_major', kind: 'string' },
+    { id: 'abi_minor', path: 'policy_abi_minor', kind: 'string' },
+    { id: 'single_socket', path: 'policy_single_socket', kind: 'string' },
+    { id: 'smt_allowed', path: 'policy_smt_allowed', kind: 'string' },
+  ],
+  'az-tdx-vtpm': [
+    { id: 'tdx_pcr11', path: 'tpm.pcr11', kind: 'string' },
+    { id: 'mr_td', path: 'quote.body.mr_td', kind: 'string' },
+    { id: 'xfam', path: 'quote.body.xfam', kind: 'string' },
+  ],
+};
+
+/** The claim at a dotted path (`quote.body.mr_td`). */
+export function claimAt(claims: Readonly<Record<string, unknown>>, path: string): unknown {
+  let value: unknown = claims;
+  for (const key of path.split('.')) value = (value as Record<string, unknown> | undefined)?.[key];
+  return value;
+}
+
