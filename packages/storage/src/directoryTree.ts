@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { StorageError } from './storageError.ts';
+import { writeSyncedTempFile } from './syncedTempFile.ts';
 
 /** One path segment: no leading dot (so never `.` or `..`), no separators, no NUL. */
 const SEGMENT_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
@@ -100,14 +100,7 @@ export class DirectoryTree {
       }
       const existing = await fs.lstat(target).catch(() => undefined);
       if (existing !== undefined && !existing.isFile()) throw new StorageError('invalid_key', 'tree key names a directory or link');
-      const temp = join(dirname(target), `.tmp-${randomBytes(12).toString('hex')}`);
-      const handle = await fs.open(temp, 'wx', 0o600);
-      try {
-        await handle.writeFile(value);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      const temp = await writeSyncedTempFile(dirname(target), '.tmp-', value);
       try {
         await fs.rename(temp, target);
       } finally {

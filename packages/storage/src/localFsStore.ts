@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join, sep } from 'node:path';
 import { assertValidKey, assertValidNamespace } from './keyRules.ts';
 import type { KeyValueStore, SetOptions } from './keyValueStore.ts';
 import { StorageError } from './storageError.ts';
+import { writeSyncedTempFile } from './syncedTempFile.ts';
 
 /** Upstream escapes every `/` of a key as these four characters to get a flat file name. */
 const SLASH_ESCAPE = '\\x2F';
@@ -99,15 +99,7 @@ export class LocalFsStore implements KeyValueStore {
   async #writeTemp(value: Uint8Array): Promise<string> {
     const tempDir = join(this.#root, TEMP_DIR);
     await fs.mkdir(tempDir, { recursive: true });
-    const temp = join(tempDir, randomBytes(12).toString('hex'));
-    const handle = await fs.open(temp, 'wx', 0o600);
-    try {
-      await handle.writeFile(value);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    return temp;
+    return writeSyncedTempFile(tempDir, '', value);
   }
 
   /** A value file that is a symlink must resolve inside the store root (nothing outside is ever read). */

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { assertValidNamespace } from './keyRules.ts';
 import type { KeyValueStore, SetOptions } from './keyValueStore.ts';
 import { StorageError } from './storageError.ts';
+import { writeSyncedTempFile } from './syncedTempFile.ts';
 
 const EXPIRY_SUFFIX = '.trustee-expiry';
 
@@ -64,18 +64,12 @@ export class LocalJsonStore implements KeyValueStore {
 
   async #write(path: string, document: Document): Promise<void> {
     await fs.mkdir(this.#dir, { recursive: true });
-    const temp = join(this.#dir, `.tmp-${randomBytes(12).toString('hex')}`);
+    let temp: string | undefined;
     try {
-      const handle = await fs.open(temp, 'wx', 0o600);
-      try {
-        await handle.writeFile(JSON.stringify(document));
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      temp = await writeSyncedTempFile(this.#dir, '.tmp-', JSON.stringify(document));
       await fs.rename(temp, path);
     } catch (error) {
-      await fs.rm(temp, { force: true });
+      if (temp !== undefined) await fs.rm(temp, { force: true });
       throw new StorageError('backend_failure', `LocalJson: ${(error as NodeJS.ErrnoException).code ?? 'write error'}`, { cause: error });
     }
   }
