@@ -1,17 +1,12 @@
+/**
+ * Typed readers over the bounds-checked DER walker of `binary/der.ts`: just enough ASN.1 to read
+ * the Intel SGX PCK extensions, CRLs and the CRL-number / distribution-point extensions. Every
+ * malformed length or tag is a typed `malformed_evidence` error naming `what`, never a RangeError.
+ */
+import type { DerNode } from '../binary/der.ts';
 import { VerificationError } from '../verificationError.ts';
 
-/**
- * A small bounds-checked DER walker: just enough ASN.1 to read the Intel SGX PCK extensions,
- * CRLs and the CRL-number / distribution-point extensions. Every malformed length or tag is a
- * typed `malformed_evidence` error naming `what`, never a RangeError.
- */
-export interface DerNode {
-  readonly tag: number;
-  /** The whole TLV (tag, length and contents). */
-  readonly raw: Uint8Array;
-  /** The contents only. */
-  readonly value: Uint8Array;
-}
+export { readDer, parseDer, derChildren, type DerNode } from '../binary/der.ts';
 
 export const DER_SEQUENCE = 0x30;
 export const DER_SET = 0x31;
@@ -26,48 +21,6 @@ export const DER_BOOLEAN = 0x01;
 
 function malformed(what: string, message: string): VerificationError {
   return VerificationError.single('malformed_evidence', `${what}.der`, message);
-}
-
-/** Reads one TLV at `offset`; returns the node and the offset after it. */
-export function readDer(bytes: Uint8Array, offset: number, what: string): { node: DerNode; next: number } {
-  if (offset + 2 > bytes.length) throw malformed(what, `truncated TLV header at offset ${offset}`);
-  const tag = bytes[offset] as number;
-  if ((tag & 0x1f) === 0x1f) throw malformed(what, 'multi-byte tags are not supported');
-  let lengthByte = bytes[offset + 1] as number;
-  let cursor = offset + 2;
-  let length: number;
-  if (lengthByte < 0x80) {
-    length = lengthByte;
-  } else {
-    lengthByte &= 0x7f;
-    if (lengthByte === 0 || lengthByte > 4) throw malformed(what, `unsupported length encoding at offset ${offset}`);
-    if (cursor + lengthByte > bytes.length) throw malformed(what, `truncated length at offset ${offset}`);
-    length = 0;
-    for (let i = 0; i < lengthByte; i++) length = length * 256 + (bytes[cursor + i] as number);
-    cursor += lengthByte;
-  }
-  const end = cursor + length;
-  if (end > bytes.length) throw malformed(what, `TLV at offset ${offset} claims ${length} bytes, only ${bytes.length - cursor} left`);
-  return { node: { tag, raw: bytes.subarray(offset, end), value: bytes.subarray(cursor, end) }, next: end };
-}
-
-/** Parses exactly one TLV covering all of `bytes`. */
-export function parseDer(bytes: Uint8Array, what: string): DerNode {
-  const { node, next } = readDer(bytes, 0, what);
-  if (next !== bytes.length) throw malformed(what, `${bytes.length - next} trailing bytes after the DER value`);
-  return node;
-}
-
-/** The children of a constructed node (SEQUENCE, SET, context-specific constructed). */
-export function derChildren(node: DerNode, what: string): DerNode[] {
-  const out: DerNode[] = [];
-  let offset = 0;
-  while (offset < node.value.length) {
-    const { node: child, next } = readDer(node.value, offset, what);
-    out.push(child);
-    offset = next;
-  }
-  return out;
 }
 
 export function expectTag(node: DerNode | undefined, tag: number, what: string): DerNode {
