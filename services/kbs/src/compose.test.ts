@@ -5,42 +5,24 @@
  * the config path and the address.
  */
 import 'reflect-metadata';
-import { webcrypto } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:https';
 import { createServer, type AddressInfo } from 'node:net';
-import * as x509 from '@peculiar/x509';
 import { parse as parseToml } from 'smol-toml';
 import { afterAll, expect, test } from 'vitest';
 import { composeKbs } from './compose.ts';
 import { parseKbsConfig } from './config.ts';
 import { devConfigToml, prepareDevEnvironment } from './devSetup.ts';
 import { cleanupHarnessDirs, writeTempFile } from './testing/fixture.ts';
+import { selfSignedCert } from './testing/selfSignedCert.ts';
 
 afterAll(() => cleanupHarnessDirs());
 
 async function tlsMaterial(): Promise<{ keyPath: string; certPath: string; certPem: string }> {
-  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-  const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: '01',
-    name: 'CN=localhost',
-    notBefore: new Date(Date.now() - 60_000),
-    notAfter: new Date(Date.now() + 3600_000),
-    keys,
-    signingAlgorithm: algorithm,
-    extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }])],
-  });
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
-  const certPem = cert.toString('pem');
-  return {
-    keyPath: writeTempFile('tls.key', `-----BEGIN PRIVATE KEY-----\n${pkcs8.replace(/.{64}/g, '$&\n')}\n-----END PRIVATE KEY-----\n`),
-    certPath: writeTempFile('tls.crt', certPem),
-    certPem,
-  };
+  const { keyPem, certPem } = await selfSignedCert('localhost');
+  return { keyPath: writeTempFile('tls.key', keyPem), certPath: writeTempFile('tls.crt', certPem), certPem };
 }
 
 async function devRaw(): Promise<Record<string, Record<string, unknown>>> {

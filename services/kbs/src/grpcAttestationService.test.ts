@@ -8,13 +8,11 @@
  * attestation core of @trustee/attestation (real verification, real EAR tokens).
  */
 import 'reflect-metadata';
-import { webcrypto } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as x509 from '@peculiar/x509';
 import { createAttestationService, createBuiltinRvps, parseAttestationServiceConfig, type AttestationService, type Json } from '@trustee/attestation';
 import { attestationServiceDefinition, healthServiceDefinition, referenceValueServiceDefinition } from '@trustee/grpc';
 import type { AttestationRequest, IndividualAttestationRequest, ReferenceValueQueryRequest, ReferenceValueRegisterRequest, SetPolicyRequest } from '@trustee/grpc';
@@ -27,6 +25,7 @@ import { parseKbsConfig } from './config.ts';
 import { devConfigToml, prepareDevEnvironment } from './devSetup.ts';
 import { createGrpcAttestationBackend, RemoteAttestationError, toGrpcRequest } from './grpcAttestationService.ts';
 import { cleanupHarnessDirs, errorOf, ERR, Guest, startHarness, type Harness } from './testing/fixture.ts';
+import { selfSignedCert } from './testing/selfSignedCert.ts';
 
 afterAll(() => cleanupHarnessDirs());
 
@@ -292,21 +291,9 @@ describe('the gRPC backend on its own', () => {
   });
 
   test('https:// as_addr with ca_cert_path: TLS to the AS, verified against that CA only', async () => {
-    x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-    const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
     const selfSigned = async (): Promise<{ key: Buffer; cert: Buffer }> => {
-      const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-      const cert = await x509.X509CertificateGenerator.createSelfSigned({
-        serialNumber: '01',
-        name: 'CN=as',
-        notBefore: new Date(Date.now() - 60_000),
-        notAfter: new Date(Date.now() + 3600_000),
-        keys,
-        signingAlgorithm: algorithm,
-        extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }])],
-      });
-      const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
-      return { key: Buffer.from(`-----BEGIN PRIVATE KEY-----\n${pkcs8.replace(/.{64}/g, '$&\n')}\n-----END PRIVATE KEY-----\n`), cert: Buffer.from(cert.toString('pem')) };
+      const { keyPem, certPem } = await selfSignedCert('as');
+      return { key: Buffer.from(keyPem), cert: Buffer.from(certPem) };
     };
     const tls = await selfSigned();
     const other = await selfSigned();
