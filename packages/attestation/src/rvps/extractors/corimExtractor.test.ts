@@ -6,9 +6,9 @@
 import { describe, expect, test } from 'vitest';
 import { Encoder, Tag } from 'cbor-x';
 import { MemoryStore } from '@trustee/storage';
-import { AttestationError } from '../../attestationError.ts';
 import { createBuiltinRvps } from '../builtinRvps.ts';
 import { corimExtractor, extractCorimReferenceValues } from './corimExtractor.ts';
+import { rejection } from '../../testing/referenceValueRejection.ts';
 
 const encoder = new Encoder({ mapsAsObjects: false, useRecords: false });
 const cbor = (value: unknown): Buffer => Buffer.from(encoder.encode(value));
@@ -41,17 +41,6 @@ const triple = [
     map([[1, map([[1, 5]])]]),
   ],
 ];
-
-function rejection(action: () => unknown): AttestationError {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(AttestationError);
-    expect((error as AttestationError).code).toBe('invalid_reference_value');
-    return error as AttestationError;
-  }
-  throw new Error('expected a rejection');
-}
 
 const expected = [
   { name: 'ACME/RoadRunner/31fb5abf-023e-4992-aa4e-95f9c1503bfa/digests', value: [DIGEST_A.toString('hex'), DIGEST_B.toString('hex')] },

@@ -7,9 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { MemoryStore } from '@trustee/storage';
-import { AttestationError } from '../../attestationError.ts';
 import { createBuiltinRvps } from '../builtinRvps.ts';
 import { RIM_NAMESPACE, SHA384_NAMESPACE, SWID_NAMESPACE, extractRimReferenceValues, swidExtractor } from './swidExtractor.ts';
+import { rejection } from '../../testing/referenceValueRejection.ts';
 
 const fixture = readFileSync(new URL('./fixtures/gpu-rim.xml', import.meta.url), 'utf8');
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
@@ -24,17 +24,6 @@ function rim(meta: string, payload: string, rootAttributes = ''): string {
 }
 
 const META = '<Meta edition="GPU" r:PlatformManufacturerStr="ACME Corp"/>';
-
-function rejection(action: () => unknown): AttestationError {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(AttestationError);
-    expect((error as AttestationError).code).toBe('invalid_reference_value');
-    return error as AttestationError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('swidExtractor', () => {
   test('extracts the fixture RIM like upstream (zero hashes skipped, namespaces resolved, dashes replaced)', () => {
