@@ -12,13 +12,6 @@ export type { ResourceLocation } from './resourceUri.ts';
 export { SessionCookieJar, SESSION_COOKIE } from './cookieJar.ts';
 export { createHttpTransport } from './httpTransport.ts';
 export type { HttpTransport, HttpRequest, HttpResponse, HttpTransportOptions } from './httpTransport.ts';
-export {
-  ALLOW_ALL_RESOURCE_POLICY,
-  DENY_ALL_RESOURCE_POLICY,
-  AFFIRMING_RESOURCE_POLICY,
-  DEFAULT_RESOURCE_POLICY,
-  BUNDLED_RESOURCE_POLICIES,
-} from '@trustee/protocol';
 export { mintAdminToken, generateAdminKeyPair, jwsAlgorithmFor, parseDuration } from './adminToken.ts';
 export type { AdminTokenOptions } from './adminToken.ts';
 export { runCli, resolveAdminToken } from './runCli.ts';
