@@ -87,6 +87,11 @@ type = "Remote"
     expect(config.grpc).toEqual({ asAddr: 'http://as:50004', poolSize: 100 });
   });
 
+  test('Sqlite is a storage type here as everywhere else (one list: the storage package\'s)', () => {
+    const config = parseAttestationServiceConfig({ storage_type: 'Sqlite', rvps_config: { type: 'BuiltIn', storage_type: 'Sqlite' } }, 'attestation_service');
+    expect(config.storageType).toBe('Sqlite');
+  });
+
   test('a fractional session timeout is accepted, as the KBS accepts it (e.g. 0.05 min = 3 s)', () => {
     expect(parseAttestationServiceConfig({ timeout: 0.05 }, 'attestation_service').timeoutMin).toBe(0.05);
   });
@@ -104,6 +109,7 @@ type = "Remote"
     ['unknown rvps type', { rvps_config: { type: 'Remote' } }, 'attestation_service.rvps_config.type: unknown RVPS type "Remote"'],
     ['unknown storage type', { storage_type: 'Disk' }, 'attestation_service.storage_type: unknown storage type "Disk"'],
     ['storage type from the prototype', { storage_type: 'constructor' }, 'attestation_service.storage_type: unknown storage type'],
+    ['unsupported storage type', { storage_type: 'Postgres' }, 'attestation_service.storage_type: Postgres is not supported'],
     ['verifier_config array', { verifier_config: [] }, 'attestation_service.verifier_config: expected a table/object, found array'],
     ['issuer_name number', { attestation_token_broker: { issuer_name: 3 } }, 'attestation_service.attestation_token_broker.issuer_name: expected a string, found integer'],
   ])('rejects %s with a path-precise message', (_name, raw, message) => {

@@ -7,10 +7,11 @@
  * Unknown keys are ignored like upstream (no `deny_unknown_fields` anywhere), so legacy keys
  * such as `work_dir` or `attestation_token_broker.type = "Ear"` keep old files working.
  */
+import { parseStorageType, StorageError, type StorageType } from '@trustee/storage';
 import { AttestationError } from './attestationError.ts';
 import { isJsonObject, jsonKind, own, type Json, type JsonObject } from './json.ts';
 
-export type StorageType = 'Memory' | 'LocalFs' | 'LocalJson' | 'Postgres' | 'Redis';
+export type { StorageType };
 
 export interface TokenSignerConfig {
   /** PEM EC P-256 private key (PKCS#8 or SEC1). */
@@ -77,18 +78,6 @@ const SERVICE_TYPES: Readonly<Record<string, AttestationServiceType>> = {
   IntelTA: 'intel_ta',
 };
 
-const STORAGE_TYPES: Readonly<Record<string, StorageType>> = {
-  Memory: 'Memory',
-  memory: 'Memory',
-  LocalFs: 'LocalFs',
-  local_fs: 'LocalFs',
-  LocalJson: 'LocalJson',
-  local_json: 'LocalJson',
-  Postgres: 'Postgres',
-  postgres: 'Postgres',
-  Redis: 'Redis',
-  redis: 'Redis',
-};
 
 /** Largest accepted minute count: keeps `exp` and cookie lifetimes far inside safe integers. */
 const MAX_MINUTES = 10 * 365 * 24 * 60;
@@ -222,9 +211,14 @@ function optionalMinutes(table: JsonObject, key: string, path: string): number |
 function optionalStorageType(table: JsonObject, key: string, path: string): StorageType | undefined {
   const name = optionalString(table, key, path);
   if (name === undefined) return undefined;
-  const type = lookup(STORAGE_TYPES, name);
-  if (type === undefined) fail(`${path}.${key}`, `unknown storage type ${JSON.stringify(name)} (Memory, LocalFs, LocalJson, Postgres, Redis)`);
-  return type;
+  // One list of storage types for the whole project: the storage package's (it knows Sqlite
+  // and refuses Postgres/Redis with a message), reported with this config's path.
+  try {
+    return parseStorageType(name, `${path}.${key}`);
+  } catch (error) {
+    if (error instanceof StorageError) fail(`${path}.${key}`, error.message.replace(`${path}.${key}: `, ''));
+    throw error;
+  }
 }
 
 function lookup<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {

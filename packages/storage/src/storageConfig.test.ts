@@ -35,6 +35,8 @@ test('reads backend paths and derives the repository tree for LocalFs', () => {
 test.each([
   [{ storage_type: 'Postgres' }, 'storage_backend.storage_type: Postgres is not supported'],
   [{ storage_type: 'Floppy' }, 'storage_backend.storage_type: unknown storage type "Floppy"'],
+  [{ storage_type: 'constructor' }, 'storage_backend.storage_type: unknown storage type "constructor"'],
+  [{ storage_type: 'toString' }, 'storage_backend.storage_type: unknown storage type "toString"'],
   [{ storage_type: 3 }, 'storage_backend.storage_type: expected a string'],
   [{ storage_type: 'LocalFs', backends: { local_fs: { dir_path: 7 } } }, 'storage_backend.backends.local_fs.dir_path: expected a non-empty string'],
   [{ backends: [] }, 'storage_backend.backends: expected a table'],

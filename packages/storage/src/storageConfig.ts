@@ -54,9 +54,10 @@ function optionalString(table: Record<string, unknown>, key: string, path: strin
 /** Parses a storage type name (with upstream's snake_case aliases). */
 export function parseStorageType(value: unknown, path: string): StorageType {
   if (typeof value !== 'string') throw new StorageError('invalid_config', `${path}: expected a string`);
-  const type = TYPE_ALIASES[value];
+  // Own keys only: a name such as "constructor" must not resolve through Object.prototype.
+  const type = Object.hasOwn(TYPE_ALIASES, value) ? TYPE_ALIASES[value] : undefined;
   if (type !== undefined) return type;
-  const unsupported = UNSUPPORTED[value];
+  const unsupported = Object.hasOwn(UNSUPPORTED, value) ? UNSUPPORTED[value] : undefined;
   if (unsupported !== undefined) {
     throw new StorageError('invalid_config', `${path}: ${unsupported} is not supported by trustee-ts; use Sqlite (embedded, multi-process) or LocalFs`);
   }
