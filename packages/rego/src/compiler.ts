@@ -456,6 +456,16 @@ function needVars(t: Term, out: Set<string>, outer: ReadonlySet<string>): void {
 
 /** Every var occurring in a term (including comprehension bodies). */
 export function allVars(t: Term, out: Set<string>): void {
+  termVars(t, out, true);
+}
+
+/** Vars of a term outside comprehension interiors. */
+function shallowVars(t: Term, out: Set<string>): void {
+  termVars(t, out, false);
+}
+
+/** One traversal for both: `deep` decides whether comprehension interiors count. */
+function termVars(t: Term, out: Set<string>, deep: boolean): void {
   switch (t.t) {
     case 'val':
       return;
@@ -463,33 +473,35 @@ export function allVars(t: Term, out: Set<string>): void {
       if (!ROOTS.has(t.name)) out.add(t.name);
       return;
     case 'ref':
-      allVars(t.head, out);
-      for (const p of t.path) allVars(p, out);
+      termVars(t.head, out, deep);
+      for (const p of t.path) termVars(p, out, deep);
       return;
     case 'arr':
     case 'set':
-      for (const i of t.items) allVars(i, out);
+      for (const i of t.items) termVars(i, out, deep);
       return;
     case 'obj':
       for (const [k, v] of t.entries) {
-        allVars(k, out);
-        allVars(v, out);
+        termVars(k, out, deep);
+        termVars(v, out, deep);
       }
       return;
     case 'call':
-      for (const a of t.args) allVars(a, out);
+      for (const a of t.args) termVars(a, out, deep);
       return;
     case 'tmpl':
-      for (const p of t.parts) if (typeof p !== 'string') allVars(p, out);
+      for (const p of t.parts) if (typeof p !== 'string') termVars(p, out, deep);
       return;
     case 'acomp':
     case 'scomp':
-      allVars(t.term, out);
+      if (!deep) return;
+      termVars(t.term, out, true);
       for (const l of t.body) literalVars(l, out);
       return;
     case 'ocomp':
-      allVars(t.key, out);
-      allVars(t.value, out);
+      if (!deep) return;
+      termVars(t.key, out, true);
+      termVars(t.value, out, true);
       for (const l of t.body) literalVars(l, out);
       return;
   }
@@ -528,40 +540,6 @@ function allVarsDeep(t: Term, out: Set<string>): void {
   allVars(t, out);
 }
 
-/** Vars of a term outside comprehension interiors. */
-function shallowVars(t: Term, out: Set<string>): void {
-  switch (t.t) {
-    case 'acomp':
-    case 'scomp':
-    case 'ocomp':
-      return;
-    case 'var':
-      if (!ROOTS.has(t.name)) out.add(t.name);
-      return;
-    case 'ref':
-      shallowVars(t.head, out);
-      for (const p of t.path) shallowVars(p, out);
-      return;
-    case 'arr':
-    case 'set':
-      for (const i of t.items) shallowVars(i, out);
-      return;
-    case 'obj':
-      for (const [k, v] of t.entries) {
-        shallowVars(k, out);
-        shallowVars(v, out);
-      }
-      return;
-    case 'call':
-      for (const a of t.args) shallowVars(a, out);
-      return;
-    case 'tmpl':
-      for (const p of t.parts) if (typeof p !== 'string') shallowVars(p, out);
-      return;
-    default:
-      return;
-  }
-}
 
 /** Vars a term can bind as a side effect of evaluation (ref index vars, anywhere). */
 function genVars(t: Term, out: Set<string>): void {
