@@ -84,6 +84,7 @@ export { POLICY_NAMESPACE, assertPolicyId } from './policy/policyStore.ts';
 export { DEFAULT_POLICY_IDS, defaultPolicies } from './policy/defaultPolicies.ts';
 export { QUERY_REFERENCE_VALUE } from './policy/evaluateAppraisalPolicy.ts';
 export { createBuiltinRvps, REFERENCE_VALUE_NAMESPACE, type BuiltinRvps, type BuiltinRvpsOptions, type ReferenceValueRecord } from './rvps/builtinRvps.ts';
+export { checkReferenceValue, MAX_REFERENCE_VALUE_BYTES, MAX_REFERENCE_VALUE_DEPTH, MAX_REFERENCE_VALUE_NAME_LENGTH } from './rvps/referenceValueLimits.ts';
 export { sampleExtractor } from './rvps/extractors/sampleExtractor.ts';
 export { swidExtractor } from './rvps/extractors/swidExtractor.ts';
 export { corimExtractor } from './rvps/extractors/corimExtractor.ts';

@@ -3,13 +3,11 @@
  * @trustee/attestation (upstream record format, namespace `reference_value`, expiry enforced).
  * Admin checks live here, not in the transports, so gRPC and REST cannot drift apart.
  */
-import { parseRegistrationMessage, type BuiltinRvps, type Json, type ReferenceValueRecord } from '@trustee/attestation';
+import { MAX_REFERENCE_VALUE_NAME_LENGTH, parseRegistrationMessage, type BuiltinRvps, type Json, type ReferenceValueRecord } from '@trustee/attestation';
 import type { AdminGate } from './adminAuth.ts';
 import { RvpsError } from './errors.ts';
 import type { RvpsMetrics } from './metrics.ts';
 
-/** Longest id accepted; upstream ids are short paths (`rvps:///…`, `ACME/RoadRunner/…/digests`). */
-export const MAX_REFERENCE_VALUE_ID_LENGTH = 4096;
 
 export interface ReferenceValueOperations {
   register(message: string, authorization: string | undefined): Promise<void>;
@@ -22,7 +20,7 @@ export interface ReferenceValueOperations {
 }
 
 function checkId(id: string): void {
-  if (id.length > MAX_REFERENCE_VALUE_ID_LENGTH) throw new RvpsError('invalid_argument', `reference value id is longer than ${MAX_REFERENCE_VALUE_ID_LENGTH} characters`);
+  if (id.length > MAX_REFERENCE_VALUE_NAME_LENGTH) throw new RvpsError('invalid_argument', `reference value id is longer than ${MAX_REFERENCE_VALUE_NAME_LENGTH} characters`);
 }
 
 export function createReferenceValueOperations(deps: {

@@ -115,3 +115,52 @@ describe('createBuiltinRvps over a key-validating store', () => {
     expect(await rvps.query('rvps/github.com/x')).toEqual(['1']);
   });
 });
+
+describe('createBuiltinRvps refuses values an appraisal could not use', () => {
+  function nested(depth: number): string {
+    return `{"svn": ${'['.repeat(depth)}"1"${']'.repeat(depth)}}`;
+  }
+  function rawSampleMessage(json: string): string {
+    return JSON.stringify({ version: '0.1.0', type: 'sample', payload: Buffer.from(json).toString('base64') });
+  }
+  async function refusal(rvps: ReturnType<typeof createBuiltinRvps>, message: string): Promise<AttestationError> {
+    const error = await rvps.register(message).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(AttestationError);
+    expect((error as AttestationError).code).toBe('invalid_reference_value');
+    return error as AttestationError;
+  }
+
+  test.each([
+    ['nested 3,000 deep', nested(3000), 'reference value "svn": value is nested deeper than 32 levels'],
+    ['nested 10,000 deep (no stack overflow)', nested(10_000), 'nested deeper than 32 levels'],
+    ['nested 33 deep', nested(33), 'nested deeper than 32 levels'],
+    ['null', '{"svn": null}', 'null is not a reference value'],
+    ['null inside a list', '{"svn": ["1", null]}', 'null is not a reference value'],
+    ['larger than 1 MiB', JSON.stringify({ svn: ['x'.repeat(600_000), 'y'.repeat(600_000)] }), 'larger than 1048576 bytes'],
+    ['a name longer than 4096 characters', JSON.stringify({ ['n'.repeat(4097)]: ['1'] }), 'name is longer than 4096 characters'],
+    ['an empty name', '{"": ["1"]}', 'name must not be empty'],
+  ])('%s', async (_name, payload, text) => {
+    const rvps = createBuiltinRvps(new MemoryStore());
+    await rvps.register(sampleMessage({ svn: ['good'], other: ['kept'] }));
+    expect((await refusal(rvps, rawSampleMessage(payload))).message).toContain(text);
+    // Nothing of the refused registration is stored; earlier values still answer.
+    expect(await rvps.query('svn')).toEqual(['good']);
+    expect(await rvps.query('other')).toEqual(['kept']);
+  });
+
+  test('a refused value in a registration stores none of its siblings', async () => {
+    const rvps = createBuiltinRvps(new MemoryStore());
+    await refusal(rvps, rawSampleMessage(`{"a": ["1"], "b": ${nested(40).slice(8, -1)}}`));
+    expect(await rvps.list()).toEqual([]);
+  });
+
+  test('what upstream extractors and kbs-client produce is accepted: strings, integers, booleans, lists and objects of them, 32 levels', async () => {
+    const rvps = createBuiltinRvps(new MemoryStore());
+    const values = { s: 'abc', i: 7, b: true, l: ['1', 2, false], o: { k: ['v'] }, deep: JSON.parse(nested(32)).svn as unknown };
+    await rvps.register(sampleMessage(values));
+    for (const [name, value] of Object.entries(values)) expect(await rvps.query(name)).toEqual(value);
+  });
+});

@@ -6,6 +6,7 @@ import { corimExtractor } from './extractors/corimExtractor.ts';
 import { sampleExtractor } from './extractors/sampleExtractor.ts';
 import { swidExtractor } from './extractors/swidExtractor.ts';
 import type { Extractor, ReferenceValueProvider } from './referenceValueProvider.ts';
+import { checkReferenceValue } from './referenceValueLimits.ts';
 import { RVPS_MESSAGE_VERSION, parseRegistrationMessage } from './registrationMessage.ts';
 
 /** Upstream's namespace for reference values in the unified key-value storage. */
@@ -87,9 +88,8 @@ export function createBuiltinRvps(store: KeyValueStore, options: BuiltinRvpsOpti
       if (values.length > MAX_VALUES_PER_REGISTRATION) {
         throw new AttestationError('invalid_reference_value', `registration yields ${values.length} reference values, more than the limit of ${MAX_VALUES_PER_REGISTRATION}`);
       }
-      for (const value of values) {
-        if (value.name.length === 0) throw new AttestationError('invalid_reference_value', 'reference value name must not be empty');
-      }
+      // Every value is checked before the first is written: a refused registration stores nothing.
+      for (const value of values) checkReferenceValue(value.name, value.value);
       const defaultExpiry = defaultExpiration(at);
       for (const value of values) {
         const expiration = value.expiration ?? defaultExpiry;

@@ -16,6 +16,7 @@ import type {
 import { AttestationError } from '../attestationError.ts';
 import type { Json } from '../json.ts';
 import type { ReferenceValueProvider } from './referenceValueProvider.ts';
+import { checkReferenceValue } from './referenceValueLimits.ts';
 
 export interface GrpcRvpsClientOptions {
   /** `host:port` (→ `http://host:port`, upstream's rule), `http://host:port` or `https://host:port`. */
@@ -126,11 +127,20 @@ export function createGrpcRvpsClient(options: GrpcRvpsClientOptions): GrpcRvpsCl
       const response = await call<ReferenceValueQueryResponse>('QueryReferenceValue', { reference_value_id: id });
       const text = response.reference_value_results;
       if (text === undefined || text === null) return undefined;
+      let value: Json;
       try {
-        return JSON.parse(text) as Json;
+        value = JSON.parse(text) as Json;
       } catch {
         throw new AttestationError('rvps_error', `remote RVPS ${url} returned a reference value that is not JSON`);
       }
+      // A remote RVPS (upstream's included) may hold values ours refuses at registration; such a
+      // value fails this appraisal (closed) instead of overrunning the policy engine.
+      try {
+        checkReferenceValue(id, value);
+      } catch (error) {
+        throw new AttestationError('rvps_error', `remote RVPS ${url} returned an unusable ${(error as Error).message}`);
+      }
+      return value;
     },
     async register(message) {
       await call('RegisterReferenceValue', { message });

@@ -41,11 +41,24 @@ function decodeCbor(bytes: Uint8Array, what: string): Cbor {
   try {
     return decoder.decode(bytes);
   } catch (error) {
-    // cbor-x reports truncation, oversized lengths and trailing bytes as Error, and nesting
-    // beyond the JS stack as RangeError; all of them mean "not a well-formed document".
-    const reason = error instanceof RangeError ? 'nesting too deep' : (error as Error).message;
-    throw invalid(`${what} is not well-formed CBOR: ${reason}`);
+    throw invalid(`${what} is not well-formed CBOR: ${cborProblem(error)}`);
   }
+}
+
+/**
+ * Our own words for what cbor-x refused: its messages speak of JavaScript limits ("length over
+ * 4294967295") and internal states, which mean nothing to whoever sent the CoRIM.
+ */
+function cborProblem(error: unknown): string {
+  // Nesting beyond the JS stack surfaces as RangeError.
+  if (error instanceof RangeError) return 'items nested too deeply';
+  const message = error instanceof Error ? error.message : '';
+  if (/unexpected end/i.test(message)) return 'the data ends inside an item (truncated)';
+  if (/end of buffer not reached/i.test(message)) return 'bytes follow the end of the document';
+  if (/length over|exceeds/i.test(message)) return 'an array, map or string declares a length larger than the document';
+  if (/indefinite length/i.test(message)) return 'indefinite-length strings are not accepted';
+  if (/break stop code/i.test(message)) return 'a break code outside an indefinite-length item';
+  return 'an item that is not valid CBOR';
 }
 
 function isMap(value: Cbor): value is Map<Cbor, Cbor> {
