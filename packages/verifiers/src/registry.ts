@@ -7,6 +7,7 @@ import { sampleDeviceVerifier, sampleVerifier } from './sample/index.ts';
 import { tdxVerifier } from './tdx/index.ts';
 import { azTdxVtpmVerifier } from './az-tdx-vtpm/index.ts';
 import { snpVerifier } from './snp/index.ts';
+import { nvidiaVerifier } from './nvidia/index.ts';
 import { isTeeName, type TeeName, type Verifier } from './verifier.ts';
 import { VerificationError } from './verificationError.ts';
 
@@ -17,6 +18,7 @@ const VERIFIERS: Partial<Record<TeeName, Verifier>> = {
   'az-tdx-vtpm': azTdxVtpmVerifier,
   snp: snpVerifier,
   'az-snp-vtpm': azSnpVtpmVerifier,
+  nvidia: nvidiaVerifier,
 };
 
 /**

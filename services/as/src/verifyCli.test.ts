@@ -1,6 +1,6 @@
 /**
  * Invariant: `pnpm as verify` run as a process accepts evidence in every wire form (SNP guest
- * JSON, raw report + --cert, TDX JSON or raw quote, Azure vTPM v0/v1/v2) and exits 0 with the
+ * JSON, raw report + --cert, TDX JSON or raw quote, Azure vTPM v0/v1/v2, NVIDIA device lists) and exits 0 with the
  * claims on stdout; a tampered or unbound copy exits 1 and names every failed check on stderr;
  * bad usage exits 2. `collateral import` / `export` round-trip a bundle through the service's
  * store, and the exported directory is what `verify --collateral` reads. Real vectors from
@@ -16,6 +16,7 @@ import { intelCollateralFromJson, intelCollateralToJson, kdsHwid, tcbPrefix } fr
 import { createTestAzSnpVtpmEvidence } from '@trustee/verifiers/testing/azureFactory.ts';
 import { createTestSnpReport, testAmdPki, type TestSnpReport } from '@trustee/verifiers/testing/snpFactory.ts';
 import { createTestAzTdxVtpmEvidence } from '@trustee/verifiers/testing/tdxAzureFactory.ts';
+import { createTestNvidiaEvidence, createTestNvidiaPki } from '@trustee/verifiers/testing/nvidiaFactory.ts';
 import { createTdxTestPlatform, TDX_FACTORY_NOW, tdxEvidence, type TdxTestPlatform } from '@trustee/verifiers/testing/tdxFactory.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -280,5 +281,39 @@ describe.skipIf(!has('snp/trustee-e2e-evidence.json', 'snp/trustee-test-report.b
     const result = await run(['verify', '--evidence', evidence, ...args]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(message);
+  });
+});
+
+describe('verify --tee nvidia', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'as-verify-nvidia-'));
+  const reportData = new Uint8Array(48).fill(0x5a);
+
+  test('factory evidence under a test root given as --trust-anchors; a tampered copy names the check', async () => {
+    const pki = await createTestNvidiaPki();
+    const evidence = createTestNvidiaEvidence(reportData, [{ pki }]);
+    writeFileSync(join(dir, 'gpu.json'), JSON.stringify(evidence));
+    writeFileSync(join(dir, 'root.pem'), pem(pki.chainDer[pki.chainDer.length - 1] as Uint8Array));
+    const ok = await run(['verify', '--tee', 'nvidia', '--evidence', join(dir, 'gpu.json'), '--trust-anchors', join(dir, 'root.pem'), '--report-data', hex(reportData)]);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ arch: 'Hopper', config: { fwid: pki.fwid } });
+
+    const other = await run(['verify', '--tee', 'nvidia', '--evidence', join(dir, 'gpu.json'), '--trust-anchors', join(dir, 'root.pem'), '--report-data', hex(new Uint8Array(48))]);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/rejected: verification_failed[\s\S]*nvidia\.nonce/);
+    const pinned = await run(['verify', '--tee', 'nvidia', '--evidence', join(dir, 'gpu.json'), '--report-data', hex(reportData)]);
+    expect(pinned.code).toBe(1);
+    expect(pinned.stderr).toMatch(/nvidia\.cert_chain\.root/);
+  });
+
+  test.skipIf(!has('nvidia/trustee-hopperAttestationReport.txt', 'nvidia/trustee-hopper_cert_chain_case1.txt', 'nvidia/nvtrust-ppcie-switch_evidence.json'))('real vectors: a hex report + --cert chain, and an NVAT device list', async () => {
+    const v = (f: string): string => join(vectors, f);
+    const hopper = await run(['verify', '--tee', 'nvidia', '--evidence', v('nvidia/trustee-hopperAttestationReport.txt'), '--cert', v('nvidia/trustee-hopper_cert_chain_case1.txt'), '--report-data', '931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb', '--now', '2025-06-01T00:00:00Z']);
+    expect(hopper.stderr).toBe('');
+    expect(JSON.parse(hopper.stdout)).toMatchObject({ arch: 'Hopper', config: { driver_version: '550.90.07', chip_sku: '882' } });
+    const switches = await run(['verify', '--tee', 'nvidia', '--evidence', v('nvidia/nvtrust-ppcie-switch_evidence.json'), '--report-data', '4760e30534a0621357d458b1a7936551b5dc4cd1e69718adf7ed9fb0252a537e', '--now', '2025-06-01T00:00:00Z']);
+    expect(switches.stderr).toBe('');
+    const parsed = JSON.parse(switches.stdout) as Array<{ tee_class: string }>;
+    expect(parsed.map((d) => d.tee_class)).toEqual(['switch', 'switch', 'switch', 'switch']);
   });
 });

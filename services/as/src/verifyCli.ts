@@ -2,7 +2,8 @@
  * `pnpm as verify`: verifies one piece of evidence offline and prints its claims, or every
  * failed check with what was expected and found. The evidence can be in any form an operator
  * has at hand: CoCo guest JSON, a raw 1184-byte SNP report (+ `--cert`), a configfs-tsm JSON,
- * TDX `{quote, cc_eventlog}` JSON or a raw quote, Azure vTPM evidence v0/v1/v2.
+ * TDX `{quote, cc_eventlog}` JSON or a raw quote, Azure vTPM evidence v0/v1/v2, NVIDIA device
+ * evidence (guest JSON, an NVAT device list, or one hex report with its chain in `--cert`).
  *
  * No network unless `--online` is given and no collateral was: a verification that needs a VCEK
  * or Intel collateral it was not given fails with `collateral_unavailable`.
@@ -20,6 +21,7 @@ import {
   createAzSnpVtpmVerifier,
   createAzTdxVtpmVerifier,
   createIntelCollateralSource,
+  createNvidiaVerifier,
   createSnpVerifier,
   createTdxVerifier,
   DEFAULT_DCAP_VERIFIER_CONFIG,
@@ -49,16 +51,18 @@ import {
 
 export const VERIFY_USAGE = `usage: as verify --tee <tee> --evidence <file> [options]
   --tee <tee>                 ${TEE_NAMES.join(' | ')}
-  --evidence <file>           evidence as the guest sent it (JSON), a raw SNP report or a raw TDX quote
+  --evidence <file>           evidence as the guest sent it (JSON), a raw SNP report, a raw TDX quote,
+                              or for nvidia an NVAT device list or one hex SPDM report (+ --cert chain)
   --report-data <hex>         expected report data / nonce (omitted: not checked)
   --init-data-digest <hex>    expected init-data digest (omitted: not checked)
   --now <ISO time>            verification time (default: now); pin it for old collateral
   --collateral <file|dir>     Intel collateral JSON (dcap-qvl or ours), a directory of them, or a
                               directory written by \`as collateral export\` (AMD VCEKs too)
   --cert <file>               VCEK/VLEK (PEM or DER) for a raw SNP report or JSON without cert_chain
-                              (else taken from --collateral, or KDS with --online)
+                              (else taken from --collateral, or KDS with --online); for nvidia the
+                              device's PEM chain for a raw report
   --trust-anchors <pem>       trust these roots instead of the vendors' (AMD ARK/ASK/ASVK by CN,
-                              or X.509 roots for Intel DCAP)
+                              or X.509 roots for Intel DCAP and NVIDIA devices)
   --online                    fetch missing collateral from AMD KDS / Intel PCS`;
 
 export interface CliIo {
@@ -297,6 +301,23 @@ async function vcekForRawReport(bytes: Uint8Array, amd: CollateralSource): Promi
   return amd.getVcek(product, product === 'Turin' ? report.chipId.subarray(0, 8) : report.chipId, report.reportedTcb);
 }
 
+/**
+ * NVIDIA evidence as the guest sends it (`{"device_evidence_list": [...]}`), a bare NVAT device
+ * list (a JSON array, as nvtrust's tools write it), or one Hopper report (hex text or binary)
+ * with its PEM chain in `--cert`.
+ */
+function nvidiaEvidence(options: VerifyOptions): Json {
+  const json = parseJsonEvidence(options.evidence);
+  if (Array.isArray(json)) return { device_evidence_list: json };
+  if (json !== undefined) return json;
+  if (typeof options.cert !== 'string') {
+    throw VerificationError.single('malformed_evidence', 'evidence', 'a raw NVIDIA report needs its PEM certificate chain in --cert', 'JSON evidence or --cert chain.pem', `${options.evidence.byteLength} bytes of non-JSON`);
+  }
+  const text = Buffer.from(options.evidence).toString('latin1').trim();
+  const evidence = /^(?:[0-9a-fA-F]{2})+$/.test(text) ? text : Buffer.from(options.evidence).toString('base64');
+  return { device_evidence_list: [{ arch: 'HOPPER', evidence, certificate: Buffer.from(options.cert).toString('base64') }] };
+}
+
 /** Dispatches on the TEE and the evidence form; throws VerificationError on rejection. */
 export async function verifyEvidence(options: VerifyOptions): Promise<VerifiedClaims[]> {
   const context = (collateral: CollateralSource) => ({ now: () => options.now, collateral });
@@ -331,6 +352,10 @@ export async function verifyEvidence(options: VerifyOptions): Promise<VerifiedCl
       return createAzTdxVtpmVerifier(intelTrust).evaluate(requireJson(options.evidence, options.tee), options.expected, context(intelSource(options)));
     case 'az-snp-vtpm':
       return createAzSnpVtpmVerifier(amdTrust).evaluate(requireJson(options.evidence, options.tee), options.expected, context({}));
+    case 'nvidia': {
+      const verifier = options.intelAnchors === undefined ? getVerifier('nvidia') : createNvidiaVerifier({ rootFingerprints: options.intelAnchors });
+      return verifier.evaluate(nvidiaEvidence(options), options.expected, context({}));
+    }
     default: {
       const collateral: CollateralSource = { ...(amdSource(options) ?? {}), ...(options.intel !== undefined || options.online ? intelSource(options) : {}) };
       return getVerifier(options.tee).evaluate(requireJson(options.evidence, options.tee), options.expected, context(collateral));

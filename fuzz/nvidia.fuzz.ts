@@ -1,0 +1,12 @@
+/**
+ * Long-running fuzzer for the NVIDIA SPDM parser and the `nvidia` verifier.
+ *
+ *   tsx fuzz/nvidia.fuzz.ts [--seconds 60] [--seed 1] [--target <substring>]
+ *
+ * Each case must resolve or throw a VerificationError; anything else (or a case slower than
+ * 2 s, i.e. a hang) is printed with the target and seed that reproduce it, and the exit code is 1.
+ */
+import { runFuzzCli } from '../packages/verifiers/src/testing/fuzzRunner.ts';
+import { nvidiaFuzzTargets } from '../packages/verifiers/src/testing/nvidiaFuzz.ts';
+
+await runFuzzCli(await nvidiaFuzzTargets());
