@@ -48,6 +48,24 @@ process.once('exit', () => {
   for (const child of running) killGroup(child, 'SIGKILL');
 });
 
+/**
+ * How services start: their TypeScript sources through tsx (the default), or the JavaScript
+ * `pnpm build` compiled into <package>/dist, with plain node and the `trustee-compiled` export
+ * condition (what the images and `NODE_ENV=production pnpm kbs` run). Per test file: vitest runs
+ * each file in its own process.
+ */
+let runtime: 'source' | 'compiled' = 'source';
+
+export function useCompiledServices(): void {
+  runtime = 'compiled';
+}
+
+/** node arguments that run `main` (a services/<name>/src/main.ts path) in the chosen runtime. */
+function serviceArgv(main: string): string[] {
+  if (runtime === 'source') return ['--import', 'tsx', main];
+  return ['--conditions=trustee-compiled', main.replace(/[/\\]src[/\\](\w+)\.ts$/, '/dist/$1.js')];
+}
+
 const LISTENING = /listening on (https?:\/\/[^\s"'\\,}]+)/;
 
 export async function startKbs(configToml: string, options: StartKbsOptions): Promise<KbsProcess> {
@@ -56,7 +74,7 @@ export async function startKbs(configToml: string, options: StartKbsOptions): Pr
   // `--foreground`: timeout relays signals to the KBS only, not to the whole group, so a cluster
   // primary sees one SIGTERM (a second one means "stop now" to it). On the ceiling the KBS is
   // SIGKILLed and its cluster workers stop on the IPC disconnect.
-  const args = ['--foreground', '-s', 'KILL', String(PROCESS_CEILING_S), process.execPath, '--import', 'tsx', KBS_MAIN, '--config-file', configPath];
+  const args = ['--foreground', '-s', 'KILL', String(PROCESS_CEILING_S), process.execPath, ...serviceArgv(KBS_MAIN), '--config-file', configPath];
   const child = spawn('timeout', args, {
     cwd: REPO_ROOT,
     detached: true,
@@ -150,7 +168,7 @@ export interface GrpcServiceProcess {
  * (services/rvps, services/as), under the same process rules as the KBS.
  */
 async function startGrpcService(main: string, args: readonly string[], name: string): Promise<GrpcServiceProcess> {
-  const argv = ['--foreground', '-s', 'KILL', String(PROCESS_CEILING_S), process.execPath, '--import', 'tsx', main, ...args];
+  const argv = ['--foreground', '-s', 'KILL', String(PROCESS_CEILING_S), process.execPath, ...serviceArgv(main), ...args];
   const child = spawn('timeout', argv, { cwd: REPO_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   running.add(child);
   let output = '';
