@@ -20,6 +20,7 @@ import { loadTokenSigner, type SignerJwk } from './token/tokenSigner.ts';
 import { transformClaims } from './transformClaims.ts';
 import { collateralFromVerifierConfig } from './verifierCollateral.ts';
 import { verifiersFromTrustAnchorConfig } from './verifierTrustAnchors.ts';
+import { nvidiaVerifierFromConfig } from './nvidiaVerifierConfig.ts';
 
 export interface VerificationRequest {
   /** TEE name as on the wire (`sample`, `snp`, `az-snp-vtpm`, …). */
@@ -94,7 +95,8 @@ export async function createAttestationService(deps: AttestationServiceDeps): Pr
   const log = deps.log ?? silentLogger;
   const collateral = deps.collateral ?? collateralFromVerifierConfig(config.verifierConfig, { store, now });
   // Operator-pinned roots from verifier_config; verifiers passed by the caller win over them.
-  const verifiers = { ...(await verifiersFromTrustAnchorConfig(config.verifierConfig, deps.log)), ...deps.verifiers };
+  const nvidia = nvidiaVerifierFromConfig(config.verifierConfig);
+  const verifiers = { ...(await verifiersFromTrustAnchorConfig(config.verifierConfig, deps.log)), ...(nvidia === undefined ? {} : { nvidia }), ...deps.verifiers };
   if (config.rvps.type === 'GrpcRemote' && deps.referenceValues === undefined) {
     throw new AttestationError('invalid_config', 'rvps_config.type = "GrpcRemote" needs a remote reference value provider from the caller');
   }

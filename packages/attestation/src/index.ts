@@ -93,3 +93,4 @@ export type { ReferenceValueProvider, Extractor, ExtractedReferenceValue, Extrac
 export { createGrpcRvpsClient, rvpsTarget, HEALTHCHECK_REFERENCE_VALUE_ID, type GrpcRvpsClient, type GrpcRvpsClientOptions } from './rvps/grpcRvpsClient.ts';
 export { collateralFromVerifierConfig, type VerifierCollateralDeps } from './verifierCollateral.ts';
 export { verifiersFromTrustAnchorConfig } from './verifierTrustAnchors.ts';
+export { parseNvidiaVerifierConfig, nvidiaVerifierFromConfig, type NvidiaVerifierConfig } from './nvidiaVerifierConfig.ts';

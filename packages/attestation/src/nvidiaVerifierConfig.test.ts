@@ -1,0 +1,75 @@
+/**
+ * Invariant: `verifier_config.nvidia_verifier` is read as upstream names it (type Local/Remote,
+ * verifier_url) and every other key is refused; a Remote config makes the attestation service
+ * verify NVIDIA evidence through the NRAS at verifier_url (a local HTTPS server speaking NRAS's
+ * protocol), and upstream's default_gpu policy appraises NRAS's claims to an affirming gpu0.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeJwt } from 'jose';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { canonicalJson } from '@trustee/protocol';
+import { MemoryStore } from '@trustee/storage';
+import { FakeNras } from '@trustee/verifiers/testing/fakeNras.ts';
+import { createTestNvidiaEvidence, createTestNvidiaPki, TEST_DRIVER_VERSION, TEST_VBIOS_VERSION, testMeasurements, type TestNvidiaPki } from '@trustee/verifiers/testing/nvidiaFactory.ts';
+import { createAttestationService } from './attestationService.ts';
+import { AttestationError } from './attestationError.ts';
+import { parseAttestationServiceConfig } from './config.ts';
+import type { JsonObject } from './json.ts';
+import { parseNvidiaVerifierConfig } from './nvidiaVerifierConfig.ts';
+
+describe('parseNvidiaVerifierConfig', () => {
+  test.each<[string, JsonObject, unknown]>([
+    ['absent', {}, undefined],
+    ['Local', { nvidia_verifier: { type: 'Local' } }, { type: 'Local' }],
+    ['empty table = Local', { nvidia_verifier: {} }, { type: 'Local' }],
+    ['Remote', { nvidia_verifier: { type: 'Remote' } }, { type: 'Remote' }],
+    ['remote alias with URL', { nvidia_verifier: { type: 'remote', verifier_url: 'https://nras.example/v4/attest' } }, { type: 'Remote', verifierUrl: 'https://nras.example/v4/attest' }],
+    ['nested verifier table (upstream README TOML)', { nvidia_verifier: { verifier: { type: 'Remote' } } }, { type: 'Remote' }],
+  ])('%s', (_name, config, expected) => {
+    expect(parseNvidiaVerifierConfig(config)).toEqual(expected);
+  });
+
+  test.each<[string, JsonObject, RegExp]>([
+    ['unknown type', { nvidia_verifier: { type: 'Cloud' } }, /nvidia_verifier\.type: expected "Local" or "Remote"/],
+    ['unknown key', { nvidia_verifier: { type: 'Remote', verifier_uri: 'x' } }, /nvidia_verifier\.verifier_uri: unknown key/],
+    ['bad URL', { nvidia_verifier: { type: 'Remote', verifier_url: 'nras' } }, /verifier_url: "nras" is not a URL/],
+    ['URL with Local', { nvidia_verifier: { type: 'Local', verifier_url: 'https://x' } }, /apply to type = "Remote" only/],
+    ['not a table', { nvidia_verifier: 'Remote' }, /nvidia_verifier: expected a table/],
+  ])('%s is refused', (_name, config, message) => {
+    expect(() => parseNvidiaVerifierConfig(config)).toThrow(AttestationError);
+    expect(() => parseNvidiaVerifierConfig(config)).toThrow(message);
+  });
+});
+
+describe('attestation service with nvidia_verifier type = "Remote"', () => {
+  let pki: TestNvidiaPki;
+  let nras: FakeNras;
+  let caPath: string;
+
+  beforeAll(async () => {
+    pki = await createTestNvidiaPki();
+    nras = await FakeNras.start({ rootFingerprints: [pki.rootFingerprint], golden: new Map(testMeasurements().map(({ index, value }) => [index, Buffer.from(value).toString('hex')])) });
+    caPath = join(mkdtempSync(join(tmpdir(), 'nras-ca-')), 'ca.pem');
+    writeFileSync(caPath, nras.ca);
+  });
+  afterAll(() => nras.close());
+
+  test('verifies through NRAS and default_gpu appraises gpu0 as affirming', async () => {
+    const config = parseAttestationServiceConfig({ verifier_config: { nvidia_verifier: { type: 'Remote', verifier_url: nras.verifierUrl, jwks_url: nras.jwksUrl, ca_cert_path: caPath } } }, 'as-config.json');
+    const service = await createAttestationService({ store: new MemoryStore(), config });
+    const reference = (name: string, values: string[]) => JSON.stringify({ version: '0.1.0', type: 'sample', payload: Buffer.from(JSON.stringify({ [name]: values })).toString('base64') });
+    await service.registerReferenceValue(reference('allowed_driver_versions', [TEST_DRIVER_VERSION]));
+    await service.registerReferenceValue(reference('allowed_vbios_versions', [TEST_VBIOS_VERSION.toUpperCase()]));
+    const runtimeData = { nonce: 'bm9uY2U=', 'tee-pubkey': { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' } };
+    const digest = new Uint8Array(createHash('sha384').update(canonicalJson(runtimeData)).digest());
+    const token = await service.evaluate([{ tee: 'nvidia', evidence: createTestNvidiaEvidence(digest, [{ pki }]), runtimeData: { structured: runtimeData } }], ['default']);
+    const submods = decodeJwt(token).submods as Record<string, JsonObject>;
+    expect(Object.keys(submods)).toEqual(['gpu0']);
+    expect(submods.gpu0?.['ear.status']).toBe('affirming');
+    expect(submods.gpu0?.['ear.trustworthiness-vector']).toMatchObject({ hardware: 2, configuration: 2, executables: 3 });
+    expect(nras.requests.some((r) => r.path === '/v4/attest/gpu')).toBe(true);
+  });
+});

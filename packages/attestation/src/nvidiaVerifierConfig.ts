@@ -1,0 +1,88 @@
+/**
+ * `verifier_config.nvidia_verifier` (upstream deps/verifier/src/nvidia/mod.rs
+ * `NvidiaVerifierConfig`: serde `tag = "type"`, flattened): `{"type": "Local"}` (the default) or
+ * `{"type": "Remote", "verifier_url"?: "https://nras.attestation.nvidia.com/v4/attest"}`.
+ * `local` / `remote` are accepted as upstream's serde aliases, and the keys may also sit in a
+ * nested `verifier` table (the TOML form upstream's nvidia README shows).
+ *
+ * trustee-ts additions, for a private NRAS proxy: `jwks_url` (default NRAS's) and
+ * `ca_cert_path` (PEM CAs trusted for those HTTPS connections on top of the system's).
+ *
+ * Unlike upstream, Remote mode fetches NRAS's JWKS on first use (and caches it), not at startup,
+ * so an AS configured for Remote starts without network access.
+ */
+import { readFileSync } from 'node:fs';
+import { createNrasClient, createNvidiaVerifier, type Verifier } from '@trustee/verifiers';
+import { AttestationError } from './attestationError.ts';
+import { isJsonObject, jsonKind, own, type JsonObject } from './json.ts';
+
+export interface NvidiaVerifierConfig {
+  readonly type: 'Local' | 'Remote';
+  readonly verifierUrl?: string;
+  readonly jwksUrl?: string;
+  readonly caCertPath?: string;
+}
+
+const KEY = 'verifier_config.nvidia_verifier';
+const TYPES: Readonly<Record<string, 'Local' | 'Remote'>> = { Local: 'Local', local: 'Local', Remote: 'Remote', remote: 'Remote' };
+const KEYS = new Set(['type', 'verifier_url', 'jwks_url', 'ca_cert_path']);
+
+/** @throws AttestationError `invalid_config` naming the key. */
+export function parseNvidiaVerifierConfig(verifierConfig: JsonObject): NvidiaVerifierConfig | undefined {
+  const raw = own(verifierConfig, 'nvidia_verifier');
+  if (raw === undefined || raw === null) return undefined;
+  if (!isJsonObject(raw)) fail(KEY, `expected a table, found ${jsonKind(raw)}`);
+  const nested = own(raw, 'verifier');
+  const table = nested === undefined ? raw : isJsonObject(nested) ? nested : fail(`${KEY}.verifier`, `expected a table, found ${jsonKind(nested)}`);
+  const path = nested === undefined ? KEY : `${KEY}.verifier`;
+  for (const key of Object.keys(table)) if (!KEYS.has(key)) fail(`${path}.${key}`, `unknown key (${[...KEYS].join(', ')})`);
+  const typeName = own(table, 'type') ?? 'Local';
+  const type = typeof typeName === 'string' && Object.hasOwn(TYPES, typeName) ? TYPES[typeName] : undefined;
+  if (type === undefined) fail(`${path}.type`, `expected "Local" or "Remote", found ${JSON.stringify(typeName)}`);
+  const verifierUrl = url(table, 'verifier_url', path);
+  const jwksUrl = url(table, 'jwks_url', path);
+  const caCertPath = own(table, 'ca_cert_path');
+  if (caCertPath !== undefined && (typeof caCertPath !== 'string' || caCertPath === '')) fail(`${path}.ca_cert_path`, 'expected a non-empty path');
+  if (type === 'Local' && (verifierUrl !== undefined || jwksUrl !== undefined || caCertPath !== undefined)) fail(path, 'verifier_url, jwks_url and ca_cert_path apply to type = "Remote" only');
+  return { type, ...(verifierUrl === undefined ? {} : { verifierUrl }), ...(jwksUrl === undefined ? {} : { jwksUrl }), ...(caCertPath === undefined ? {} : { caCertPath }) };
+}
+
+/** The `nvidia` verifier a Remote config asks for; `undefined` for Local (the registry's applies). */
+export function nvidiaVerifierFromConfig(verifierConfig: JsonObject): Verifier | undefined {
+  const config = parseNvidiaVerifierConfig(verifierConfig);
+  if (config?.type !== 'Remote') return undefined;
+  let ca: string | undefined;
+  if (config.caCertPath !== undefined) {
+    try {
+      ca = readFileSync(config.caCertPath, 'utf8');
+    } catch (error) {
+      fail(`${KEY}.ca_cert_path`, `cannot read ${config.caCertPath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) fail(`${KEY}.ca_cert_path`, `${config.caCertPath} holds no PEM certificate`);
+  }
+  return createNvidiaVerifier({
+    nras: createNrasClient({
+      ...(config.verifierUrl === undefined ? {} : { verifierUrl: config.verifierUrl }),
+      ...(config.jwksUrl === undefined ? {} : { jwksUrl: config.jwksUrl }),
+      ...(ca === undefined ? {} : { ca }),
+    }),
+  });
+}
+
+function url(table: JsonObject, key: string, path: string): string | undefined {
+  const value = own(table, key);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') fail(`${path}.${key}`, `expected a URL string, found ${jsonKind(value)}`);
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    return fail(`${path}.${key}`, `${JSON.stringify(value)} is not a URL`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') fail(`${path}.${key}`, 'must be an http(s) URL');
+  return value;
+}
+
+function fail(key: string, message: string): never {
+  throw new AttestationError('invalid_config', `${key}: ${message}`);
+}
