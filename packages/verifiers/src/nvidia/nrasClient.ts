@@ -45,6 +45,8 @@ export interface NrasClientOptions {
 
 /** Largest NRAS answer read (real answers are a few KB per device). */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
+/** Accepted skew between NRAS's token times and the verification clock. */
+const CLOCK_TOLERANCE_S = 60;
 /** An unknown key id refetches the JWKS at most this often. */
 const JWKS_MIN_REFRESH_MS = 60_000;
 
@@ -92,7 +94,8 @@ export function createNrasClient(options: NrasClientOptions = {}): NrasClient {
   async function verifyToken(token: string, what: string, now: Date): Promise<JsonObject> {
     const key = await keyFor(token, what);
     try {
-      const { payload } = await jwtVerify(token, key, { algorithms: ['ES384'], currentDate: now, requiredClaims: ['exp', 'iat', 'iss', 'nbf'] });
+      // NRAS's clock and ours differ, and `now` is taken before the request was sent.
+      const { payload } = await jwtVerify(token, key, { algorithms: ['ES384'], currentDate: now, clockTolerance: CLOCK_TOLERANCE_S, requiredClaims: ['exp', 'iat', 'iss', 'nbf'] });
       return payload as JsonObject;
     } catch (error) {
       throw failed('nvidia.nras.signature', `${what} does not verify: ${(error as Error).message}`);
