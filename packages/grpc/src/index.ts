@@ -7,3 +7,16 @@ export {
   HealthClient,
 } from './protos.ts';
 export type * from './messages.ts';
+export {
+  DeferredStart,
+  DependencyUnavailableError,
+  healthCheckHandler,
+  LIVENESS_SERVICE,
+  PEER_CHANNEL_OPTIONS,
+  Readiness,
+  type DeferredStartOptions,
+  type DependencyCheck,
+  type DependencyStatus,
+  type ReadinessOptions,
+  type ReadinessReport,
+} from './readiness.ts';

@@ -18,3 +18,4 @@ export {
   type StorageType,
 } from './storageConfig.ts';
 export { StorageError, type StorageErrorCode } from './storageError.ts';
+export { isStorageUnavailable, pingStore, READINESS_PROBE_KEY } from './availability.ts';

@@ -2,6 +2,10 @@
  * Composition root: config → store → collateral → RVPS (built-in or remote) → attestation core
  * → metrics. Both transports (gRPC, REST) receive the `ComposedAs` and nothing else; tests and
  * the benchmark compose in-process with their own store, clock and verifiers.
+ *
+ * A store or remote RVPS that does not answer at start does not stop the start: the service
+ * listens, reports NOT_SERVING (gRPC health) / 503 (`/readyz`), answers UNAVAILABLE, and retries
+ * the start-up work that needs the store (token signer key, default policies) until it answers.
  */
 import {
   collateralFromVerifierConfig,
@@ -13,7 +17,8 @@ import {
   type Json,
   type VerificationRequest,
 } from '@trustee/attestation';
-import { openStore, type KeyValueStore } from '@trustee/storage';
+import { DeferredStart, Readiness } from '@trustee/grpc';
+import { isStorageUnavailable, openStore, pingStore, type KeyValueStore } from '@trustee/storage';
 import { getVerifier, supportedTees, type CollateralSource, type FetchFunction, type TeeName, type Verifier } from '@trustee/verifiers';
 import type { AsConfig } from './config.ts';
 import { AsConfigError } from './config.ts';
@@ -42,12 +47,17 @@ export interface ComposeAsOptions {
   readonly defaultMetrics?: boolean;
   /** HTTP client for KDS/PCS (default: the global fetch). */
   readonly fetch?: FetchFunction;
+  /** Start-up retried in the background failed for good (serve.ts exits); default: log. */
+  readonly onFatal?: (error: unknown) => void;
 }
 
 const globalFetch: FetchFunction = (url, init) => fetch(url, init);
 
 export interface ComposedAs {
+  /** Throws DependencyUnavailableError while the start-up still waits for the store. */
   readonly service: AttestationService;
+  /** What gRPC health and `/readyz` report. */
+  readonly readiness: Readiness;
   readonly rvps: RvpsBackend;
   readonly metrics: AsMetrics;
   readonly store: KeyValueStore;
@@ -63,18 +73,15 @@ export async function composeAs(config: AsConfig, options: ComposeAsOptions = {}
   const store = options.store ?? openStore(config.storage, { now: () => now().getTime() });
   const closers: Array<() => Promise<void> | void> = options.store === undefined ? [() => store.close()] : [];
   const metrics = new AsMetrics({ defaultMetrics: options.defaultMetrics ?? false });
+  const readiness = new Readiness([{ name: 'storage', check: () => pingStore(store, 'attestation_service_policy') }]);
 
   let rvps: RvpsBackend;
   let referenceValues;
   if (config.attestation.rvps.type === 'GrpcRemote') {
     const client = createGrpcRvpsClient({ address: config.attestation.rvps.address });
     closers.push(() => client.close());
-    try {
-      await client.health(2000);
-    } catch (error) {
-      await Promise.all(closers.map((close) => close()));
-      throw new AsConfigError(`rvps_config: the remote RVPS at ${client.address} does not answer: ${(error as Error).message}`, { cause: error });
-    }
+    // Not awaited: the RVPS may start after the AS; readiness names it until it answers.
+    readiness.add({ name: `reference value provider ${client.address}`, check: () => client.health(1500) });
     log.info(`reference values from the remote RVPS at ${client.address}`);
     rvps = client;
     referenceValues = client;
@@ -107,26 +114,41 @@ export async function composeAs(config: AsConfig, options: ComposeAsOptions = {}
   } catch (error) {
     throw new AsConfigError((error as Error).message, { cause: error });
   }
-  let service: AttestationService;
+  let service: DeferredStart<AttestationService>;
   try {
     // Operator-pinned roots (verifier_config.*.trust_anchors_path) first, the caller's overrides over them.
     const configured = await verifiersFromTrustAnchorConfig(config.attestation.verifierConfig, log);
-    service = await createAttestationService({
-      store,
-      config: config.attestation,
-      now,
-      collateral: metrics.instrument(collateral),
-      log,
-      referenceValues,
-      verifiers: timedVerifiers(metrics, { ...configured, ...options.verifiers }),
-    });
+    // Loads or creates the token signer key and stores the default policies: needs the store.
+    service = await DeferredStart.begin(
+      'attestation service start-up',
+      () =>
+        createAttestationService({
+          store,
+          config: config.attestation,
+          now,
+          collateral: metrics.instrument(collateral),
+          log,
+          referenceValues,
+          verifiers: timedVerifiers(metrics, { ...configured, ...options.verifiers }),
+        }),
+      {
+        isTransient: isStorageUnavailable,
+        onFatal: options.onFatal ?? ((error: unknown) => log.error(`start-up failed: ${(error as Error).message}`)),
+        onRetry: (error, delayMs) => log.warn(`the store does not answer (${(error as Error).message}); start-up retried in ${delayMs} ms`),
+      },
+    );
   } catch (error) {
     await Promise.all(closers.map((close) => close()));
     throw new AsConfigError(`attestation service: ${(error as Error).message}`, { cause: error });
   }
+  closers.push(() => service.close());
+  readiness.add(service.check);
 
   return {
-    service,
+    get service() {
+      return service.require();
+    },
+    readiness,
     rvps,
     metrics,
     store,
@@ -135,7 +157,7 @@ export async function composeAs(config: AsConfig, options: ComposeAsOptions = {}
       const started = process.hrtime.bigint();
       const tee = requests[0]?.tee ?? 'none';
       try {
-        const token = await service.evaluate(requests, policyIds);
+        const token = await service.require().evaluate(requests, policyIds);
         metrics.attestation(tee, 'ok', Number(process.hrtime.bigint() - started) / 1e9);
         return token;
       } catch (error) {

@@ -7,6 +7,8 @@
  */
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { AttestationError, type AttestationErrorCode } from '@trustee/attestation';
+import { DependencyUnavailableError } from '@trustee/grpc';
+import { isStorageUnavailable } from '@trustee/storage';
 import { VerificationError } from '@trustee/verifiers';
 
 export const AS_ERROR_CODES = [
@@ -21,6 +23,7 @@ export const AS_ERROR_CODES = [
   'policy_evaluation_failed',
   'invalid_reference_value',
   'rvps_unavailable',
+  'unavailable',
   'payload_too_large',
   'unsupported_media_type',
   'internal',
@@ -46,6 +49,7 @@ export const AS_ERRORS: Readonly<Record<AsErrorCode, Mapping>> = {
   policy_evaluation_failed: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 500, title: 'the stored policy failed to evaluate or gave an unusable result' },
   invalid_reference_value: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400, title: 'RVPS message rejected (version, type, payload)' },
   rvps_unavailable: { grpc: GrpcStatus.UNAVAILABLE, http: 503, title: 'the RVPS (storage or remote service) failed' },
+  unavailable: { grpc: GrpcStatus.UNAVAILABLE, http: 503, title: 'the store does not answer (or the start-up still waits for it); retry' },
   payload_too_large: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 413, title: 'request body over the limit' },
   unsupported_media_type: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 415, title: 'REST body without Content-Type: application/json' },
   internal: { grpc: GrpcStatus.INTERNAL, http: 500, title: 'unexpected server error (see the log line with the request id)' },
@@ -95,6 +99,9 @@ export class AsError extends Error {
  */
 export function toAsError(error: unknown): AsError {
   if (error instanceof AsError) return error;
+  if (error instanceof DependencyUnavailableError || isStorageUnavailable(error)) {
+    return new AsError('unavailable', `unavailable: ${error instanceof DependencyUnavailableError ? error.message : 'the storage backend does not answer'}`, { cause: error });
+  }
   if (error instanceof AttestationError) {
     let code = FROM_ATTESTATION[error.code];
     if (code === 'verification_failed' && error.cause instanceof VerificationError && error.cause.code === 'malformed_evidence') code = 'malformed_evidence';

@@ -215,10 +215,23 @@ describe('reference values', () => {
     }
   });
 
-  test('GrpcRemote pointing at nothing fails at startup', async () => {
+  test('GrpcRemote pointing at nothing yet: the AS starts NOT_SERVING (liveness SERVING) and turns SERVING once the RVPS answers', async () => {
     const probe = new grpc.Server();
     const port = await new Promise<number>((resolve, reject) => probe.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e === null ? resolve(p) : reject(e))));
     probe.forceShutdown();
-    await expect(composeAs(parseAsConfig({ rvps_config: { type: 'GrpcRemote', address: `127.0.0.1:${port}` } }))).rejects.toThrow(/remote RVPS at http:\/\/127\.0\.0\.1:\d+ does not answer/);
-  });
+    const waiting = await startListeners(await composeAs(parseAsConfig({ rvps_config: { type: 'GrpcRemote', address: `127.0.0.1:${port}` } })), { grpcSocket: '127.0.0.1:0' });
+    const health = new HealthClient(waiting.grpc?.address ?? '', grpc.credentials.createInsecure());
+    let rvps: RunningAs | undefined;
+    try {
+      expect(await rpc<HealthCheckResponse>(health, 'Check', { service: '' })).toEqual({ status: 'NOT_SERVING' });
+      expect(await rpc<HealthCheckResponse>(health, 'Check', { service: 'liveness' })).toEqual({ status: 'SERVING' });
+      // Another AS serves reference.ReferenceValueProviderService on the address the first one dials.
+      rvps = await startListeners((await composeTestAs()).composed, { grpcSocket: `127.0.0.1:${port}` });
+      await expect.poll(async () => (await rpc<HealthCheckResponse>(health, 'Check', { service: '' })).status, { timeout: 10_000, interval: 250 }).toBe('SERVING');
+    } finally {
+      health.close();
+      await rvps?.close();
+      await waiting.close();
+    }
+  }, 20_000);
 });

@@ -1,20 +1,21 @@
 /**
  * The gRPC transport: `attestation.AttestationService` (upstream's three RPCs plus our
  * get/list/delete policy), `reference.ReferenceValueProviderService` proxied to the configured
- * RVPS, and `grpc.health.v1.Health` (SERVING), all on one server like upstream's grpc-as.
+ * RVPS, and `grpc.health.v1.Health` (SERVING while every dependency answers, NOT_SERVING
+ * otherwise: see compose.ts), all on one server like upstream's grpc-as.
  * Failures carry the status of the error registry (errors.ts) instead of upstream's ABORTED.
  */
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import {
   attestationServiceDefinition,
+  healthCheckHandler,
   healthServiceDefinition,
   referenceValueServiceDefinition,
   type AttestationRequest,
   type ChallengeRequest,
   type DeletePolicyRequest,
   type GetPolicyRequest,
-  type HealthCheckRequest,
   type ReferenceValueDeleteRequest,
   type ReferenceValueQueryRequest,
   type ReferenceValueRegisterRequest,
@@ -93,12 +94,7 @@ export function addAsServices(server: grpc.Server, as: ComposedAs): void {
     DeleteReferenceValue: unary<ReferenceValueDeleteRequest>('DeleteReferenceValue', async (request) => ({ deleted: await as.rvps.delete(request.reference_value_id) })),
   } as unknown as grpc.UntypedServiceImplementation);
 
-  server.addService(healthServiceDefinition, {
-    Check: (call: grpc.ServerUnaryCall<HealthCheckRequest, object>, callback: grpc.sendUnaryData<object>) => {
-      if (!HEALTH_SERVICES.includes(call.request.service)) callback({ code: grpc.status.NOT_FOUND, details: 'unknown service' });
-      else callback(null, { status: 'SERVING' });
-    },
-  } as unknown as grpc.UntypedServiceImplementation);
+  server.addService(healthServiceDefinition, { Check: healthCheckHandler(HEALTH_SERVICES, as.readiness) } as unknown as grpc.UntypedServiceImplementation);
 }
 
 /** A new server with the AS services and upstream-like message limits. */

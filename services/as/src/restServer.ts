@@ -20,7 +20,7 @@ export interface RestServerOptions {
   readonly allowedOrigins?: readonly string[];
 }
 
-type RouteLabel = 'attestation' | 'policy' | 'challenge' | 'jwks' | 'healthz' | 'metrics' | 'other';
+type RouteLabel = 'attestation' | 'policy' | 'challenge' | 'jwks' | 'healthz' | 'readyz' | 'metrics' | 'other';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -118,6 +118,12 @@ export function buildAsRestServer(as: ComposedAs, options: RestServerOptions = {
   app.get('/.well-known/jwks.json', { onRequest: route('jwks') }, async (_request, reply) => reply.type('application/json').send(as.service.jwks()));
 
   app.get('/healthz', { onRequest: route('healthz') }, async (_request, reply) => reply.code(200).send());
+
+  // Readiness (ours): 200 when the store and the remote RVPS answer, else 503 naming what does not.
+  app.get('/readyz', { onRequest: route('readyz') }, async (_request, reply) => {
+    const report = await as.readiness.report();
+    return reply.code(report.ready ? 200 : 503).send(report);
+  });
 
   app.get('/metrics', { onRequest: route('metrics') }, async (_request, reply) => reply.type(as.metrics.registry.contentType).send(await as.metrics.registry.metrics()));
 

@@ -165,7 +165,15 @@ export async function runServe(argv: readonly string[]): Promise<number> {
   const log = jsonLog(process.stderr, process.env['AS_LOG_LEVEL'] ?? 'info');
   const config = await loadAsConfig(args.configFile);
   for (const warning of config.warnings) console.error(warning);
-  const composed = await composeAs(config, { log, defaultMetrics: true });
+  const composed = await composeAs(config, {
+    log,
+    defaultMetrics: true,
+    // Start-up that waited for the store failed for good once it answered: a start error after all.
+    onFatal: (error) => {
+      console.error(`error: ${(error as Error).message}`);
+      process.exit(1);
+    },
+  });
   let running: RunningAs;
   try {
     running = await startListeners(composed, args);

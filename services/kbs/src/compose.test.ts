@@ -1,8 +1,8 @@
 /**
  * Invariant: with `insecure_http = false` the KBS serves HTTPS with the configured key and
  * certificate (and refuses to start without readable ones); several sockets share one state;
- * a remote RVPS (`rvps_config.type = "GrpcRemote"`) that does not answer stops the start with
- * the config path and the address.
+ * a remote RVPS (`rvps_config.type = "GrpcRemote"`) that does not answer yet does not stop the
+ * start: the KBS reports not ready, naming it, and becomes ready without a restart once it answers.
  */
 import 'reflect-metadata';
 import { mkdtempSync } from 'node:fs';
@@ -11,6 +11,10 @@ import { join } from 'node:path';
 import { request } from 'node:https';
 import { createServer, type AddressInfo } from 'node:net';
 import { parse as parseToml } from 'smol-toml';
+import * as grpc from '@grpc/grpc-js';
+import { createBuiltinRvps } from '@trustee/attestation';
+import { referenceValueServiceDefinition, type ReferenceValueQueryRequest } from '@trustee/grpc';
+import { MemoryStore } from '@trustee/storage';
 import { afterAll, expect, test } from 'vitest';
 import { composeKbs } from './compose.ts';
 import { parseKbsConfig } from './config.ts';
@@ -66,12 +70,33 @@ test('unreadable TLS files fail at startup with the config path', async () => {
   await expect(composeKbs(parseKbsConfig(raw))).rejects.toThrow('http_server.private_key: cannot read /nonexistent/key.pem');
 });
 
-test('a GrpcRemote RVPS that does not answer fails the start, naming the config path and the address', async () => {
+test('a GrpcRemote RVPS that does not answer yet: the KBS starts not ready and becomes ready once it answers', async () => {
   const probe = createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const { port } = probe.address() as AddressInfo;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   const raw = await devRaw();
   (raw['attestation_service'] ?? {})['rvps_config'] = { type: 'GrpcRemote', address: `127.0.0.1:${port}` };
-  await expect(composeKbs(parseKbsConfig(raw))).rejects.toThrow(`attestation_service.rvps_config.address: the RVPS at http://127.0.0.1:${port} does not answer`);
-});
+  const kbs = await composeKbs(parseKbsConfig(raw));
+  // A real gRPC RVPS endpoint over the built-in RVPS core, started late on the address the KBS dials.
+  const rvps = createBuiltinRvps(new MemoryStore());
+  const server = new grpc.Server();
+  server.addService(referenceValueServiceDefinition, {
+    QueryReferenceValue: (call: grpc.ServerUnaryCall<ReferenceValueQueryRequest, object>, callback: grpc.sendUnaryData<object>) => {
+      rvps.query(call.request.reference_value_id).then(
+        (value) => callback(null, value === undefined ? {} : { reference_value_results: JSON.stringify(value) }),
+        (error: unknown) => callback({ code: grpc.status.INTERNAL, details: (error as Error).message }),
+      );
+    },
+  } as unknown as grpc.UntypedServiceImplementation);
+  try {
+    const report = await kbs.readiness.report();
+    expect(report.ready).toBe(false);
+    expect(report.dependencies).toContainEqual(expect.objectContaining({ name: `reference value provider http://127.0.0.1:${port}`, ready: false }));
+    await new Promise<number>((resolve, reject) => server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) => (error === null ? resolve(bound) : reject(error))));
+    await expect.poll(async () => (await kbs.readiness.report()).ready, { timeout: 10_000, interval: 250 }).toBe(true);
+  } finally {
+    await kbs.close();
+    server.forceShutdown();
+  }
+}, 20_000);

@@ -2,12 +2,18 @@
  * Wiring: config → storage → attestation service, token verifier, resource policy, admin
  * authorizer, plugins → one fastify app per socket. `main.ts` is the process around it; tests
  * and benchmarks call it in-process.
+ *
+ * Dependencies that do not answer at start (the store, a remote AS or RVPS) do not stop the
+ * start: the KBS listens, `/readyz` says which dependency is missing, requests needing it get
+ * 503 ServiceUnavailable, and start-up work that needs the store (token signer key, default
+ * policies) is retried until it answers. A configuration error still stops the start at once.
  */
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import { createAttestationService, createGrpcRvpsClient, createTokenVerifier, parseAttestationServiceConfig, type GrpcRvpsClient } from '@trustee/attestation';
+import { createAttestationService, createGrpcRvpsClient, createTokenVerifier, parseAttestationServiceConfig, type AttestationService, type GrpcRvpsClient } from '@trustee/attestation';
 import { openAkvStore, type AkvOverrides } from '@trustee/akv';
-import { openStore, ResourceRepository, repositoryTreeRoot, type KeyValueStore } from '@trustee/storage';
+import { DeferredStart, Readiness, type DependencyCheck } from '@trustee/grpc';
+import { isStorageUnavailable, openStore, pingStore, ResourceRepository, repositoryTreeRoot, type KeyValueStore } from '@trustee/storage';
 import { createAdminAuthorizer } from './admin/authorizer.ts';
 import type { AttestationBackend, TokenVerifier } from './backends.ts';
 import type { KbsConfig } from './config.ts';
@@ -30,6 +36,13 @@ export interface ComposeOptions {
   readonly defaultMetrics?: boolean;
   /** Test-only: credential and SDK options (e.g. trust of a local fake's CA) for the AzureKeyVault resource backend. */
   readonly akv?: AkvOverrides;
+  /**
+   * Start-up work retried in the background (the store was away at start) failed for good, e.g.
+   * a configuration error that only showed once the store answered. `main.ts` exits; default: log.
+   */
+  readonly onFatal?: (error: unknown) => void;
+  /** First delay between start-up retries (default 250 ms, doubling to 5 s). */
+  readonly startRetryMs?: number;
 }
 
 export interface ComposedKbs {
@@ -41,7 +54,38 @@ export interface ComposedKbs {
   readonly sessions: SessionManager | undefined;
   readonly attestation: AttestationBackend | undefined;
   readonly tokenVerifier: TokenVerifier;
+  /** What `/readyz` reports. */
+  readonly readiness: Readiness;
   close(): Promise<void>;
+}
+
+/** Start-up steps that need the store; a store that does not answer yet makes them retry. */
+interface StartContext {
+  readonly readiness: Readiness;
+  readonly closers: Array<() => Promise<void> | void>;
+  begin<T>(name: string, init: () => Promise<T>): Promise<DeferredStart<T>>;
+}
+
+function startContext(options: ComposeOptions, readiness: Readiness, closers: Array<() => Promise<void> | void>): StartContext {
+  const onFatal = options.onFatal ?? ((error: unknown) => console.error(`error: start-up failed: ${(error as Error).message}`));
+  return {
+    readiness,
+    closers,
+    async begin(name, init) {
+      const deferred = await DeferredStart.begin(name, init, {
+        isTransient: isStorageUnavailable,
+        onFatal,
+        ...(options.startRetryMs === undefined ? {} : { retryMs: options.startRetryMs }),
+      });
+      closers.push(() => deferred.close());
+      readiness.add(deferred.check);
+      return deferred;
+    },
+  };
+}
+
+function storeCheck(name: string, store: KeyValueStore, namespace: string): DependencyCheck {
+  return { name, check: () => pingStore(store, namespace) };
 }
 
 export async function composeKbs(config: KbsConfig, options: ComposeOptions = {}): Promise<ComposedKbs> {
@@ -57,10 +101,13 @@ export async function composeKbs(config: KbsConfig, options: ComposeOptions = {}
       : store;
 
   const closers: Array<() => Promise<void> | void> = [];
+  const readiness = new Readiness([storeCheck('storage', store, 'kbs')]);
+  if (sessionStore !== store) readiness.add(storeCheck('session storage', sessionStore, SESSION_NAMESPACE));
+  const start = startContext(options, readiness, closers);
   let sessions: SessionManager | undefined;
   let sweeper: NodeJS.Timeout | undefined;
   try {
-    const attestation = await createAttestationBackend(config, store, clock, closers);
+    const attestation = await createAttestationBackend(config, store, clock, start);
     const tokenVerifier = await createTokenVerifier(config.attestationToken, clock);
     if (config.attestationService.type !== 'none') {
       sessions = new SessionManager(sessionStore, {
@@ -75,7 +122,7 @@ export async function composeKbs(config: KbsConfig, options: ComposeOptions = {}
       }, 60_000);
       sweeper.unref();
     }
-    return await composeRoutes(config, options, { now, store, sessionStore, attestation, sessions, tokenVerifier, sweeper, closers });
+    return await composeRoutes(config, options, { now, store, sessionStore, attestation, sessions, tokenVerifier, sweeper, closers, start });
   } catch (error) {
     clearInterval(sweeper);
     for (const close of closers.reverse()) await close();
@@ -86,14 +133,11 @@ export async function composeKbs(config: KbsConfig, options: ComposeOptions = {}
 /**
  * The attestation backend `[attestation_service]` names: the builtin AS (its RVPS built in or,
  * with `rvps_config.type = "GrpcRemote"`, a remote RVPS process), a remote AS over gRPC, or
- * none (passport resource KBS). Remote peers are probed now so a wrong address fails the start.
+ * none (passport resource KBS). Remote peers are not awaited: the microservices layout may start
+ * in any order; readiness reports them until they answer.
  */
-async function createAttestationBackend(
-  config: KbsConfig,
-  store: KeyValueStore,
-  clock: { now: () => Date },
-  closers: Array<() => Promise<void> | void>,
-): Promise<AttestationBackend | undefined> {
+async function createAttestationBackend(config: KbsConfig, store: KeyValueStore, clock: { now: () => Date }, start: StartContext): Promise<AttestationBackend | undefined> {
+  const { closers, readiness } = start;
   const section = config.attestationService;
   if (section.type === 'none') return undefined;
   if (section.type === 'coco_as_grpc') {
@@ -106,11 +150,7 @@ async function createAttestationBackend(
     }
     const remote = createGrpcAttestationBackend({ asAddr: section.grpc.asAddr, poolSize: section.grpc.poolSize, ...(rootCerts === undefined ? {} : { rootCerts }) });
     closers.push(() => remote.close());
-    try {
-      await remote.health();
-    } catch (error) {
-      throw new ConfigError(`attestation_service.as_addr: the attestation service at ${remote.address} does not answer: ${(error as Error).message}`);
-    }
+    readiness.add({ name: `attestation service ${remote.address}`, check: () => remote.health(1500) });
     return remote;
   }
 
@@ -119,19 +159,18 @@ async function createAttestationBackend(
   if (attestationConfig.rvps.type === 'GrpcRemote') {
     const rvps = createGrpcRvpsClient({ address: attestationConfig.rvps.address });
     closers.push(() => rvps.close());
-    try {
-      await rvps.health(2000);
-    } catch (error) {
-      throw new ConfigError(`attestation_service.rvps_config.address: the RVPS at ${rvps.address} does not answer: ${(error as Error).message}`);
-    }
+    readiness.add({ name: `reference value provider ${rvps.address}`, check: () => rvps.health(1500) });
     referenceValues = rvps;
   }
-  const service = await createAttestationService({ store, config: attestationConfig, ...clock, ...(referenceValues === undefined ? {} : { referenceValues }) });
+  // Loads (or creates) the token signer key and stores the default policies: needs the store.
+  const service = await start.begin('attestation service', () =>
+    createAttestationService({ store, config: attestationConfig, ...clock, ...(referenceValues === undefined ? {} : { referenceValues }) }),
+  );
   return {
-    evaluate: (requests, policyIds) => service.evaluate(requests as Parameters<typeof service.evaluate>[0], policyIds),
-    setPolicy: (id, source) => service.setPolicy(id, source),
-    registerReferenceValue: (message) => service.registerReferenceValue(message),
-    queryReferenceValue: (id) => service.queryReferenceValue(id),
+    evaluate: (requests, policyIds) => service.require().evaluate(requests as Parameters<AttestationService['evaluate']>[0], policyIds),
+    setPolicy: (id, source) => service.require().setPolicy(id, source),
+    registerReferenceValue: (message) => service.require().registerReferenceValue(message),
+    queryReferenceValue: (id) => service.require().queryReferenceValue(id),
   };
 }
 
@@ -144,12 +183,13 @@ interface ComposedCore {
   readonly tokenVerifier: TokenVerifier;
   readonly sweeper: NodeJS.Timeout | undefined;
   readonly closers: Array<() => Promise<void> | void>;
+  readonly start: StartContext;
 }
 
 async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: ComposedCore): Promise<ComposedKbs> {
-  const { now, store, sessionStore, attestation, sessions, tokenVerifier, sweeper, closers } = core;
+  const { now, store, sessionStore, attestation, sessions, tokenVerifier, sweeper, closers, start } = core;
   const policy = new ResourcePolicy(store);
-  await policy.installDefault();
+  await start.begin('default resource policy', () => policy.installDefault());
   const admin = await createAdminAuthorizer(config.admin, now);
 
   const plugins = new Map<string, KbsPlugin>();
@@ -194,6 +234,7 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       https,
       authRateLimiter,
+      readiness: start.readiness,
     }),
   );
 
@@ -204,6 +245,7 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
     sessions,
     attestation,
     tokenVerifier,
+    readiness: start.readiness,
     async close() {
       clearInterval(sweeper);
       await Promise.all(apps.map((app) => app.close()));

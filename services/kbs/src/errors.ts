@@ -4,12 +4,18 @@
  * real guest client (which parses every non-200 body) and scripts grepping for upstream
  * messages keep working. Three codes are ours, for conditions upstream leaves to actix with a
  * non-JSON body: BadRequest (400, malformed HTTP), MethodNotAllowed (405), PayloadTooLarge (413),
- * HeadersTooLarge (431), TooManyRequests (429, the optional /auth rate limit), InternalError (500).
+ * HeadersTooLarge (431), TooManyRequests (429, the optional /auth rate limit), InternalError (500),
+ * ServiceUnavailable (503: the store, the AS or the RVPS does not answer right now; the request
+ * changed nothing it could not undo and may be retried, on this replica or another).
  */
+import * as grpc from '@grpc/grpc-js';
+import { DependencyUnavailableError } from '@trustee/grpc';
 import { ERROR_TYPE_PREFIX, KBS_ERROR_VARIANTS, type ErrorInformation, type KbsErrorVariant } from '@trustee/protocol';
+import { isStorageUnavailable } from '@trustee/storage';
+import { RemoteAttestationError } from './grpcAttestationService.ts';
 
 /** Our codes for the conditions upstream leaves to actix (see above). */
-type TransportErrorCode = 'BadRequest' | 'MethodNotAllowed' | 'PayloadTooLarge' | 'HeadersTooLarge' | 'TooManyRequests' | 'InternalError';
+type TransportErrorCode = 'BadRequest' | 'MethodNotAllowed' | 'PayloadTooLarge' | 'HeadersTooLarge' | 'TooManyRequests' | 'InternalError' | 'ServiceUnavailable';
 
 const TRANSPORT_ERROR_STATUS: Readonly<Record<TransportErrorCode, number>> = {
   BadRequest: 400,
@@ -18,6 +24,7 @@ const TRANSPORT_ERROR_STATUS: Readonly<Record<TransportErrorCode, number>> = {
   HeadersTooLarge: 431,
   TooManyRequests: 429,
   InternalError: 500,
+  ServiceUnavailable: 503,
 };
 
 /** Upstream's variants (statuses from @trustee/protocol's table) plus our transport codes. */
@@ -78,6 +85,7 @@ export const kbsErrors = {
   tooManyRequests: () => new KbsError('TooManyRequests', 'Too many /auth requests from this address, retry later'),
   headersTooLarge: () => new KbsError('HeadersTooLarge', 'Request headers too large'),
   internal: (requestId: string) => new KbsError('InternalError', `Internal error (request id ${requestId})`),
+  unavailable: (dependency: string, reason: string) => new KbsError('ServiceUnavailable', `Service unavailable: the ${dependency} does not answer, retry later`, reason),
 } as const;
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -89,4 +97,30 @@ export function parseJsonBody(body: Uint8Array, onError: (message: string) => Kb
   } catch (error) {
     throw onError((error as Error).message);
   }
+}
+
+/**
+ * RemoteAttestationError codes that mean the AS was not reached (or not in time), or answered
+ * that its own store is away (`services/as` code `unavailable`). Other answers of the AS (e.g.
+ * `collateral_unavailable: …`) carry the AS's code and stay a refusal, as upstream answers them.
+ */
+const UNREACHABLE = new Set<string>([grpc.status[grpc.status.UNAVAILABLE], grpc.status[grpc.status.DEADLINE_EXCEEDED], 'unavailable']);
+
+/**
+ * The dependency behind a failure, when the failure only means "that dependency does not answer
+ * right now" (the store, the remote AS or RVPS, a start still waiting for them); undefined for
+ * every other failure. Such requests leave as 503 ServiceUnavailable, not as a refusal.
+ */
+export function unavailableDependency(error: unknown): string | undefined {
+  if (isStorageUnavailable(error)) return 'storage backend';
+  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth += 1) {
+    if (current instanceof DependencyUnavailableError) return current.dependency;
+    if (current instanceof RemoteAttestationError && UNREACHABLE.has(current.code)) return 'attestation service';
+  }
+  return undefined;
+}
+
+/** For catch blocks that wrap failures in an upstream variant: an outage is not wrapped. */
+export function rethrowIfUnavailable(error: unknown): void {
+  if (unavailableDependency(error) !== undefined) throw error;
 }

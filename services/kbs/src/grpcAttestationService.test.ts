@@ -3,8 +3,9 @@
  * encoding to a gRPC attestation service (evidence base64url-no-pad of its JSON text, runtime
  * data as JSON text, sha384, policy ["default"], policies base64url-no-pad), releases secrets
  * only on a token that service issued, answers 401 AttestationError when it refuses the
- * evidence, retries only UNAVAILABLE, bounds the RPCs in flight by pool_size, and refuses to
- * start when the service does not answer. The service here is a gRPC server over the real
+ * evidence, retries only UNAVAILABLE, bounds the RPCs in flight by pool_size, and starts
+ * without the service: not ready and 503 ServiceUnavailable until it answers, then ready and
+ * serving without a restart. The service here is a gRPC server over the real
  * attestation core of @trustee/attestation (real verification, real EAR tokens).
  */
 import 'reflect-metadata';
@@ -65,7 +66,7 @@ default allow := false
 allow if input.submods.cpu0["ear.status"] == "affirming"
 `;
 
-async function startFakeAs(tls?: { readonly key: Buffer; readonly cert: Buffer }): Promise<FakeAs & { readonly signerCert: string }> {
+async function startFakeAs(tls?: { readonly key: Buffer; readonly cert: Buffer }, port = 0): Promise<FakeAs & { readonly signerCert: string }> {
   const store = new MemoryStore();
   const rvps = createBuiltinRvps(store);
   const signer = await prepareDevEnvironment(mkdtempSync(join(tmpdir(), 'kbs-fake-as-')));
@@ -122,9 +123,9 @@ async function startFakeAs(tls?: { readonly key: Buffer; readonly cert: Buffer }
   server.addService(healthServiceDefinition, {
     Check: (_call: unknown, callback: Callback) => callback(null, { status: 'SERVING' }),
   } as unknown as grpc.UntypedServiceImplementation);
-  const port = await new Promise<number>((resolve, reject) =>
+  const bound = await new Promise<number>((resolve, reject) =>
     server.bindAsync(
-      '127.0.0.1:0',
+      `127.0.0.1:${port}`,
       tls === undefined ? grpc.ServerCredentials.createInsecure() : grpc.ServerCredentials.createSsl(null, [{ private_key: tls.key, cert_chain: tls.cert }], false),
       (error, bound) => (error === null ? resolve(bound) : reject(error)),
     ),
@@ -132,7 +133,7 @@ async function startFakeAs(tls?: { readonly key: Buffer; readonly cert: Buffer }
   return {
     ...fake,
     signerCert: signer.tokenSignerCert,
-    address: `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
+    address: `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${bound}`,
     service,
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };
@@ -315,20 +316,57 @@ describe('the gRPC backend on its own', () => {
       } finally {
         await kbs.close();
       }
-      await expect(composeKbs(configWith(other.cert))).rejects.toThrow(`attestation_service.as_addr: the attestation service at ${as.address} does not answer`);
+      // A CA that does not match: the KBS starts but is not ready, naming the AS.
+      const untrusting = await composeKbs(configWith(other.cert));
+      try {
+        const report = await untrusting.readiness.report();
+        expect(report.ready).toBe(false);
+        expect(report.dependencies.find((dependency) => !dependency.ready)?.name).toBe(`attestation service ${as.address}`);
+      } finally {
+        await untrusting.close();
+      }
     } finally {
       await as.close();
     }
   }, 20_000);
 
-  test('a KBS whose AS does not answer refuses to start, naming the address', async () => {
+  test('a KBS whose AS does not answer yet starts not ready, answers 503, and serves once the AS is up', async () => {
     const port = await freePort();
     const paths = await prepareDevEnvironment(mkdtempSync(join(tmpdir(), 'kbs-grpc-')));
     const raw = parseToml(devConfigToml(paths)) as Record<string, unknown>;
     delete raw['storage_backend'];
     raw['attestation_service'] = { type: 'coco_as_grpc', as_addr: `http://127.0.0.1:${port}` };
-    await expect(composeKbs(parseKbsConfig(raw))).rejects.toThrow(`attestation_service.as_addr: the attestation service at http://127.0.0.1:${port} does not answer`);
-  }, 20_000);
+    const kbs = await composeKbs(parseKbsConfig(raw));
+    let late: Awaited<ReturnType<typeof startFakeAs>> | undefined;
+    try {
+      const app = kbs.apps[0];
+      if (app === undefined) throw new Error('no app');
+      expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+      const notReady = await app.inject({ method: 'GET', url: '/readyz' });
+      expect(notReady.statusCode).toBe(503);
+      expect(notReady.json()).toMatchObject({ ready: false, dependencies: expect.arrayContaining([expect.objectContaining({ name: `attestation service http://127.0.0.1:${port}`, ready: false })]) });
+
+      // /auth needs only the store; /attest needs the AS: a fast, clear 503, not a 401 refusal.
+      const guest = new Guest(app);
+      await guest.auth();
+      const started = performance.now();
+      const attest = await guest.attest();
+      expect(performance.now() - started).toBeLessThan(5000);
+      expect(attest.statusCode, attest.body).toBe(503);
+      expect(errorOf(attest)).toEqual({ type: `${ERR}ServiceUnavailable`, detail: 'Service unavailable: the attestation service does not answer, retry later' });
+      expect(attest.headers['retry-after']).toBe('1');
+
+      late = await startFakeAs(undefined, port);
+      await expect.poll(async () => (await app.inject({ method: 'GET', url: '/readyz' })).statusCode, { timeout: 10_000, interval: 200 }).toBe(200);
+      const retry = new Guest(app);
+      const token = await retry.rcar();
+      const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
+      expect(claims['iss']).toBe('CoCo-Attestation-Service');
+    } finally {
+      await kbs.close();
+      await late?.close();
+    }
+  }, 30_000);
 });
 
 describe('passport resource KBS (type = "none")', () => {

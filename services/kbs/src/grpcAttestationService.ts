@@ -21,12 +21,13 @@
  *   of the nonce is the KBS's, settled before the call), a policy set or a registration repeated
  *   with the same content stores the same thing. A repeated evaluation costs a second
  *   verification at most; it can never turn a refusal into a token.
- * - Startup probes `grpc.health.v1.Health/Check("attestation.AttestationService")` and refuses to
- *   start with the address in the message when the AS does not answer (upstream connects lazily
- *   and fails the first guest instead).
+ * - The KBS's readiness (`/readyz`) probes `grpc.health.v1.Health/Check("attestation.AttestationService")`;
+ *   an AS that does not answer (yet) makes the KBS not ready, never stops its start, so the
+ *   services of the microservices layout may start in any order. A guest meanwhile gets 503
+ *   ServiceUnavailable (upstream connects lazily and fails the guest with a 401).
  */
 import * as grpc from '@grpc/grpc-js';
-import { AttestationServiceClient, HealthClient, ReferenceValueProviderServiceClient } from '@trustee/grpc';
+import { AttestationServiceClient, HealthClient, PEER_CHANNEL_OPTIONS, ReferenceValueProviderServiceClient } from '@trustee/grpc';
 import type {
   AttestationResponse,
   HealthCheckResponse,
@@ -164,7 +165,7 @@ export function createGrpcAttestationBackend(options: GrpcAttestationOptions): G
   const retries = options.retries ?? 3;
   const backoffMs = options.backoffMs ?? 100;
   const credentials = tls ? grpc.credentials.createSsl(options.rootCerts ?? null) : grpc.credentials.createInsecure();
-  const clientOptions = { 'grpc.max_receive_message_length': 16 * 1024 * 1024 };
+  const clientOptions = { ...PEER_CHANNEL_OPTIONS, 'grpc.max_receive_message_length': 16 * 1024 * 1024 };
   const attestation = new AttestationServiceClient(target, credentials, clientOptions);
   // The three services share the attestation client's channel: one connection to the AS.
   const channelOverride = attestation.getChannel();

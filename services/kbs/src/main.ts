@@ -5,6 +5,8 @@
  * line per socket `listening on http://HOST:PORT` (https:// with TLS) on **stdout**; port 0
  * prints the ephemeral port. Logs (JSON, no secrets) and warnings go to stderr. SIGTERM/SIGINT
  * close the listeners and the store, then exit 0. Startup errors print `error: ...` and exit 1.
+ * A store, AS or RVPS that does not answer yet is not a start-up error: the KBS listens and
+ * `/readyz` answers 503 until they do (see compose.ts).
  *
  * With `http_server.worker_count = N > 1` (shared Sqlite/LocalFs store required) the process
  * forks N workers through node:cluster; they share the listening sockets (also an ephemeral
@@ -61,7 +63,15 @@ async function resolveConfig(): Promise<KbsConfig | undefined> {
 
 /** Composes and listens; returns the URLs actually bound. */
 async function serve(config: KbsConfig): Promise<string[]> {
-  const kbs = await composeKbs(config, { logger: { level: process.env['KBS_LOG_LEVEL'] ?? 'info', stream: process.stderr }, defaultMetrics: true });
+  const kbs = await composeKbs(config, {
+    logger: { level: process.env['KBS_LOG_LEVEL'] ?? 'info', stream: process.stderr },
+    defaultMetrics: true,
+    // Start-up work that waited for the store failed for good once it answered: same as a start error.
+    onFatal: (error) => {
+      console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    },
+  });
   let closing = false;
   const shutdown = (signal: string): void => {
     if (closing) process.exit(1);

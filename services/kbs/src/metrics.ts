@@ -14,6 +14,7 @@ export type RouteLabel =
   | 'plugin'
   | 'metrics'
   | 'healthz'
+  | 'readyz'
   | 'other';
 
 export class KbsMetrics {

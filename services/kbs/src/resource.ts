@@ -6,7 +6,7 @@
 import { encryptForTeeKey } from '@trustee/protocol';
 import type { ResourceRepository } from '@trustee/storage';
 import type { JsonObject, TokenVerifier } from './backends.ts';
-import { KbsError, kbsErrors } from './errors.ts';
+import { KbsError, kbsErrors, rethrowIfUnavailable } from './errors.ts';
 import type { ResourcePolicy } from './resourcePolicy.ts';
 import type { SessionManager } from './sessions.ts';
 import { sessionIdFromCookie } from './sessions.ts';
@@ -133,6 +133,7 @@ async function runPlugin(plugin: KbsPlugin, request: PluginRequest): Promise<Uin
     return await plugin.handle(request);
   } catch (error) {
     if (error instanceof KbsError) throw error;
+    rethrowIfUnavailable(error);
     throw kbsErrors.pluginInternal(`${plugin.name} plugin failed: ${(error as Error).message}`);
   }
 }

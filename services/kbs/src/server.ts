@@ -1,11 +1,13 @@
 /**
  * The KBS HTTP surface (spec §0): one dispatcher under `/kbs/v0/` whose first path segment
- * picks a built-in step or a plugin, plus `/metrics` and `/healthz`. Bodies are taken raw (the
+ * picks a built-in step or a plugin, plus `/metrics`, `/healthz` (liveness, upstream's) and
+ * `/readyz` (readiness: the store and the AS/RVPS answer; ours, for probes and load balancers). Bodies are taken raw (the
  * steps parse them, so malformed JSON gets the step's upstream error, not a framework 400), and
  * every failure — ours or fastify's — leaves as ErrorInformation JSON.
  */
 import { randomBytes } from 'node:crypto';
 import type { Server as HttpsServer } from 'node:https';
+import type { Readiness } from '@trustee/grpc';
 import Fastify, { LogController, type FastifyError, type FastifyHttpsOptions, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { AdminDenied, type AdminAuthorizer, type AdminIdentity } from './admin/authorizer.ts';
 import { handleSetAttestationPolicy } from './admin/attestationPolicy.ts';
@@ -14,7 +16,7 @@ import { handleListResourcePolicies, handleSetResourcePolicy } from './admin/res
 import { handleAttest } from './attest.ts';
 import { handleAuth } from './auth.ts';
 import type { AttestationBackend, TokenVerifier } from './backends.ts';
-import { KbsError, kbsErrors } from './errors.ts';
+import { KbsError, kbsErrors, unavailableDependency } from './errors.ts';
 import type { KbsMetrics, RouteLabel } from './metrics.ts';
 import { handlePluginRequest, type KbsPlugin, type RequestHeaders } from './resource.ts';
 import type { PerIpRateLimiter } from './rateLimit.ts';
@@ -38,6 +40,8 @@ export interface KbsServerDeps {
   readonly https?: { readonly key: Buffer; readonly cert: Buffer } | undefined;
   /** Optional per-IP limit on /auth. */
   readonly authRateLimiter?: PerIpRateLimiter | undefined;
+  /** Dependency checks behind `/readyz` (none: always ready). */
+  readonly readiness?: Readiness | undefined;
 }
 
 declare module 'fastify' {
@@ -47,6 +51,7 @@ declare module 'fastify' {
 }
 
 function errorReply(reply: FastifyReply, error: KbsError): FastifyReply {
+  if (error.status === 503) void reply.header('retry-after', '1');
   return reply.code(error.status).type('application/json').send(JSON.stringify(error.toErrorInformation()));
 }
 
@@ -114,6 +119,13 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
 
   app.setErrorHandler((error: FastifyError | KbsError, request, reply) => {
     let kbsError: KbsError;
+    const unavailable = unavailableDependency(error);
+    if (unavailable !== undefined) {
+      // Not a refusal: the store or the AS is away. Fast, clear, retryable (on another replica too).
+      kbsError = kbsErrors.unavailable(unavailable, error.message);
+      request.log.warn({ code: kbsError.code, dependency: unavailable, reason: error.message }, kbsError.detail);
+      return errorReply(reply, kbsError);
+    }
     if (error instanceof KbsError) {
       kbsError = error;
     } else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
@@ -131,7 +143,7 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
 
   app.setNotFoundHandler((request, reply) => {
     const { path } = splitUrl(request.url);
-    if (path.startsWith(KBS_PREFIX) || path === '/metrics' || path === '/healthz') {
+    if (path.startsWith(KBS_PREFIX) || path === '/metrics' || path === '/healthz' || path === '/readyz') {
       return errorReply(reply, kbsErrors.methodNotAllowed(request.method, path));
     }
     return errorReply(reply, kbsErrors.invalidRequestPath(path));
@@ -140,6 +152,14 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
   app.get('/healthz', async (request, reply) => {
     request.kbsRoute = 'healthz';
     return reply.code(200).send();
+  });
+
+  // 200 when every dependency answers, else 503; the body names each one (no secrets: store and
+  // peer errors carry no credentials).
+  app.get('/readyz', async (request, reply) => {
+    request.kbsRoute = 'readyz';
+    const report = deps.readiness === undefined ? { ready: true, dependencies: [] } : await deps.readiness.report();
+    return reply.code(report.ready ? 200 : 503).type('application/json').send(JSON.stringify(report));
   });
 
   app.get('/metrics', async (request, reply) => {

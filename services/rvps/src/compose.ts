@@ -5,7 +5,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import { createBuiltinRvps, REFERENCE_VALUE_NAMESPACE, type BuiltinRvps } from '@trustee/attestation';
-import { openStore, type KeyValueStore } from '@trustee/storage';
+import { Readiness } from '@trustee/grpc';
+import { openStore, pingStore, type KeyValueStore } from '@trustee/storage';
 import { createAdminGate } from './adminAuth.ts';
 import type { RvpsConfig } from './config.ts';
 import { createGrpcServer, type TlsFiles } from './grpcServer.ts';
@@ -32,6 +33,7 @@ export interface ComposedRvps {
   readonly operations: ReferenceValueOperations;
   readonly rvps: BuiltinRvps;
   readonly metrics: RvpsMetrics;
+  readonly readiness: Readiness;
   /** Stops both transports (in-flight calls finish) and closes the store. */
   close(): Promise<void>;
 }
@@ -44,8 +46,10 @@ export async function composeRvps(config: RvpsConfig, options: ComposeOptions = 
   const rvps = createBuiltinRvps(store, { now, namespace: REFERENCE_VALUE_NAMESPACE });
   const metrics = new RvpsMetrics({ defaultMetrics: options.defaultMetrics === true });
   const operations = createReferenceValueOperations({ rvps, admin, protectRegister: config.admin?.protectRegister ?? false, metrics });
-  const grpcServer = createGrpcServer({ operations, metrics, log });
-  const restServer = buildRestServer({ operations, metrics, log, ...(options.tls === undefined ? {} : { https: options.tls }) });
+  // Nothing at start needs the store: a store that is away only makes the service not ready.
+  const readiness = new Readiness([{ name: 'storage', check: () => pingStore(store, REFERENCE_VALUE_NAMESPACE) }]);
+  const grpcServer = createGrpcServer({ operations, metrics, log, readiness });
+  const restServer = buildRestServer({ operations, metrics, log, readiness, ...(options.tls === undefined ? {} : { https: options.tls }) });
   let closed: Promise<void> | undefined;
   return {
     grpcServer,
@@ -53,6 +57,7 @@ export async function composeRvps(config: RvpsConfig, options: ComposeOptions = 
     operations,
     rvps,
     metrics,
+    readiness,
     close() {
       closed ??= (async () => {
         await new Promise<void>((resolve) => {

@@ -6,6 +6,7 @@
  */
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { AttestationError } from '@trustee/attestation';
+import { isStorageUnavailable } from '@trustee/storage';
 
 export type RvpsErrorCode =
   /** The registration message or a request field is unusable (JSON, version, type, payload, id). */
@@ -18,6 +19,8 @@ export type RvpsErrorCode =
   | 'permission_denied'
   /** Request body over the size limit. */
   | 'payload_too_large'
+  /** The store does not answer right now: retry (here or on another replica). */
+  | 'unavailable'
   /** Storage or other internal failure; the client sees only a request id. */
   | 'internal';
 
@@ -32,6 +35,7 @@ export const RVPS_ERROR_STATUS: Readonly<Record<RvpsErrorCode, Mapping>> = {
   unauthenticated: { grpc: GrpcStatus.UNAUTHENTICATED, http: 401 },
   permission_denied: { grpc: GrpcStatus.PERMISSION_DENIED, http: 403 },
   payload_too_large: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 413 },
+  unavailable: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
   internal: { grpc: GrpcStatus.INTERNAL, http: 500 },
 };
 
@@ -59,6 +63,7 @@ export class RvpsError extends Error {
  */
 export function toRvpsError(error: unknown, requestId: string): RvpsError {
   if (error instanceof RvpsError) return error;
+  if (isStorageUnavailable(error)) return new RvpsError('unavailable', 'the storage backend does not answer, retry later', { cause: error });
   if (error instanceof AttestationError && error.code === 'invalid_reference_value') {
     return new RvpsError('invalid_argument', error.message, { cause: error });
   }

@@ -1,15 +1,16 @@
 /**
  * gRPC transport: `reference.ReferenceValueProviderService` (upstream's Register/Query plus
- * trustee-ts's admin-only List/Delete) and `grpc.health.v1.Health`, on one grpc-js server.
+ * trustee-ts's admin-only List/Delete) and `grpc.health.v1.Health` (NOT_SERVING while the store
+ * does not answer), on one grpc-js server.
  * Query answers an unknown or expired id with the optional field absent, as upstream does.
  */
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import {
+  healthCheckHandler,
   healthServiceDefinition,
+  Readiness,
   referenceValueServiceDefinition,
-  type HealthCheckRequest,
-  type HealthCheckResponse,
   type ReferenceValueDeleteRequest,
   type ReferenceValueDeleteResponse,
   type ReferenceValueListResponse,
@@ -34,7 +35,7 @@ function authorizationOf(metadata: grpc.Metadata): string | undefined {
 }
 
 /** Builds the server; the caller binds it (see `bindGrpcServer`). */
-export function createGrpcServer(deps: { operations: ReferenceValueOperations; metrics?: RvpsMetrics; log?: RvpsLogger }): grpc.Server {
+export function createGrpcServer(deps: { operations: ReferenceValueOperations; metrics?: RvpsMetrics; log?: RvpsLogger; readiness?: Readiness }): grpc.Server {
   const { operations, metrics } = deps;
   const log = deps.log ?? silentLogger;
 
@@ -80,16 +81,9 @@ export function createGrpcServer(deps: { operations: ReferenceValueOperations; m
       return { deleted: await operations.delete(request.reference_value_id, authorizationOf(metadata)) };
     }),
   });
+  // SERVING while the store answers, NOT_SERVING otherwise (compose.ts builds the readiness).
   server.addService(healthServiceDefinition, {
-    Check: (call: grpc.ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>, callback: grpc.sendUnaryData<HealthCheckResponse>) => {
-      const service = call.request.service;
-      if (service === '' || service === REFERENCE_VALUE_SERVICE_NAME) {
-        metrics?.observe('grpc', 'health', 'ok', 0);
-        callback(null, { status: 'SERVING' });
-      } else {
-        callback({ code: grpc.status.NOT_FOUND, details: `unknown service ${JSON.stringify(service.slice(0, 128))}` });
-      }
-    },
+    Check: healthCheckHandler(['', REFERENCE_VALUE_SERVICE_NAME], deps.readiness ?? new Readiness(), (status) => metrics?.observe('grpc', 'health', status === 'SERVING' ? 'ok' : 'unavailable', 0)),
   });
   return server;
 }

@@ -4,9 +4,10 @@
  * - `GET /reference-value/<id…>` — the stored value's JSON (the id may contain `/`) → 404 if absent
  * - `GET /reference-values` — admin: `[{name, expiration, value}, …]`
  * - `DELETE /reference-value/<id…>` — admin: 204, or 404 if absent
- * - `GET /healthz`, `GET /metrics`
+ * - `GET /healthz` (liveness), `GET /readyz` (the store answers: 200, else 503), `GET /metrics`
  * Errors leave as `{"code", "message"}` with the status of the error registry.
  */
+import type { Readiness } from '@trustee/grpc';
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { MAX_GRPC_MESSAGE_BYTES } from './grpcServer.ts';
@@ -22,6 +23,8 @@ export interface RestServerDeps {
   readonly metrics: RvpsMetrics;
   readonly log?: RvpsLogger;
   readonly https?: { readonly key: Buffer; readonly cert: Buffer };
+  /** Behind `/readyz` (none: always ready). */
+  readonly readiness?: Readiness;
 }
 
 function sendError(reply: FastifyReply, error: RvpsError): FastifyReply {
@@ -109,6 +112,10 @@ export function buildRestServer(deps: RestServerDeps): FastifyInstance {
     }),
   );
   app.get('/healthz', async (_request, reply) => reply.code(200).type('application/json').send('{"status":"SERVING"}'));
+  app.get('/readyz', async (_request, reply) => {
+    const report = deps.readiness === undefined ? { ready: true, dependencies: [] } : await deps.readiness.report();
+    return reply.code(report.ready ? 200 : 503).type('application/json').send(JSON.stringify(report));
+  });
   app.get('/metrics', async (_request, reply) => reply.code(200).type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
   app.setErrorHandler((error: FastifyError, _request, reply) => {

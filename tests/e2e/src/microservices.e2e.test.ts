@@ -4,7 +4,9 @@
  * → RVPS gRPC (kbs-protocol §6.3, §6.8; as-rvps §1.2, §5.5). Driven by the kbs-client CLI: the
  * operator's reference values travel KBS admin API → AS → RVPS; sample evidence is affirming
  * only once they are there, and a policy requiring "affirming" releases the secret only then.
- * A KBS pointed at an AS that does not answer refuses to start and names the address.
+ * Start order does not matter: a KBS whose AS does not answer yet starts, reports not ready
+ * (`/readyz` 503 naming the AS, `/healthz` 200), answers 503 ServiceUnavailable to a guest, and
+ * serves once the AS starts, without a restart.
  */
 import { createServer, type AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeCli, runCli, type CliResult } from './harness/cli.ts';
 import { kbsConfigToml } from './harness/configs.ts';
 import { describeResponse } from './harness/errors.ts';
-import { expectKbsStartFailure, startAs, startKbs, startRvps, type AsProcess, type KbsProcess, type RvpsProcess } from './harness/kbsProcess.ts';
+import { startAs, startKbs, startRvps, type AsProcess, type KbsProcess, type RvpsProcess } from './harness/kbsProcess.ts';
 import { writeAdminKeys, writeSignerChain } from './harness/keys.ts';
 import { capabilities } from './harness/paths.ts';
 import { makeTempDir, removeTempDir } from './harness/tempDir.ts';
@@ -47,11 +49,13 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli || !capabilities.rvps || 
   let cli: (args: readonly string[]) => Promise<CliResult>;
   let config: (args: readonly string[]) => Promise<CliResult>;
   let teeKeyFile: string;
+  let admin: ReturnType<typeof writeAdminKeys>;
+  let chain: Awaited<ReturnType<typeof writeSignerChain>>;
 
   beforeAll(async () => {
     dir = makeTempDir();
-    const admin = writeAdminKeys(dir);
-    const chain = await writeSignerChain(dir);
+    admin = writeAdminKeys(dir);
+    chain = await writeSignerChain(dir);
     rvps = await startRvps({ storage: { storage_type: 'Sqlite', backends: { sqlite: { path: join(dir, 'rvps.sqlite') } } } }, { dir });
     as = await startAs(
       {
@@ -136,18 +140,40 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli || !capabilities.rvps || 
     expect(refused.stdout.trim()).toBe('');
   });
 
-  it('a KBS whose as_addr does not answer refuses to start and names the address', async () => {
+  it('a KBS started before its AS: not ready and 503 meanwhile, ready and serving once the AS starts', async () => {
     const probe = createServer();
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const { port } = probe.address() as AddressInfo;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const admin = writeAdminKeys(dir, 'dead-as');
     const toml = withAttestationService(
-      kbsConfigToml({ adminPublicKeyPath: admin.publicKeyPath, storage: { kind: 'Memory' }, tokenTrust: { kind: 'insecure-header-jwk' } }),
+      kbsConfigToml({
+        adminPublicKeyPath: admin.publicKeyPath,
+        storage: { kind: 'Memory' },
+        tokenTrust: { kind: 'cert-chain', signerKeyPath: chain.keyPath, signerCertChainPath: chain.certChainPath, caCertPath: chain.caCertPath },
+      }),
       `[attestation_service]\ntype = "coco_as_grpc"\nas_addr = "http://127.0.0.1:${port}"\n`,
     );
-    const failed = await expectKbsStartFailure(toml, { dir, configName: 'dead-as.toml' });
-    expect(failed.code).toBe(1);
-    expect(failed.output).toContain(`error: attestation_service.as_addr: the attestation service at http://127.0.0.1:${port} does not answer`);
-  });
+    const early = await startKbs(toml, { dir, configName: 'early-kbs.toml' });
+    let late: AsProcess | undefined;
+    try {
+      expect((await httpRequest(early.url, { method: 'GET', path: '/healthz' })).status).toBe(200);
+      const notReady = await httpRequest(early.url, { method: 'GET', path: '/readyz' });
+      expect(notReady.status, describeResponse(notReady)).toBe(503);
+      expect(JSON.stringify(jsonBody(notReady))).toContain(`attestation service http://127.0.0.1:${port}`);
+      const refused = await runCli(['--url', early.url, 'attest', '--tee-key-file', teeKeyFile], { cwd: dir });
+      expect(refused.code, describeCli(refused)).not.toBe(0);
+      expect(refused.stderr).toContain('ServiceUnavailable');
+
+      late = await startAs(
+        { rvps_config: { type: 'GrpcRemote', address: `http://${rvps.grpcAddress}` }, attestation_token_broker: { duration_min: 5, signer: { key_path: chain.keyPath, cert_path: chain.certChainPath } } },
+        { dir, configName: 'late-as.json', grpcPort: port },
+      );
+      await expect.poll(async () => (await httpRequest(early.url, { method: 'GET', path: '/readyz' })).status, { timeout: 15_000, interval: 250 }).toBe(200);
+      const token = expectOk(await runCli(['--url', early.url, 'attest', '--tee-key-file', teeKeyFile], { cwd: dir })).trim();
+      expect(decodeJwt(token).payload['iss']).toBeDefined();
+    } finally {
+      await early.stop();
+      await late?.stop();
+    }
+  }, 60_000);
 });

@@ -7,7 +7,7 @@
  * backoff while the RVPS is UNAVAILABLE instead of a health RPC before every query.
  */
 import * as grpc from '@grpc/grpc-js';
-import { ReferenceValueProviderServiceClient } from '@trustee/grpc';
+import { PEER_CHANNEL_OPTIONS, ReferenceValueProviderServiceClient } from '@trustee/grpc';
 import type {
   ReferenceValueDeleteResponse,
   ReferenceValueListResponse,
@@ -88,7 +88,7 @@ export function createGrpcRvpsClient(options: GrpcRvpsClientOptions): GrpcRvpsCl
   const retries = options.retries ?? 3;
   const backoffMs = options.backoffMs ?? 100;
   const credentials = tls ? grpc.credentials.createSsl(options.rootCerts ?? null) : grpc.credentials.createInsecure();
-  const client = new ReferenceValueProviderServiceClient(target, credentials);
+  const client = new ReferenceValueProviderServiceClient(target, credentials, PEER_CHANNEL_OPTIONS);
 
   function callOnce<T>(method: string, request: object, timeoutMs: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {

@@ -4,7 +4,7 @@
  * failure is upstream's `Set Attestation Policy failed`.
  */
 import type { AttestationBackend } from '../backends.ts';
-import { kbsErrors, parseJsonBody } from '../errors.ts';
+import { kbsErrors, parseJsonBody, rethrowIfUnavailable } from '../errors.ts';
 import { decodePolicyText } from './policyBody.ts';
 
 const POLICY_ID = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -28,6 +28,7 @@ export async function handleSetAttestationPolicy(body: Uint8Array, attestation: 
   try {
     await attestation.setPolicy(policyId, source);
   } catch (error) {
+    rethrowIfUnavailable(error);
     throw kbsErrors.setAttestationPolicyFailed((error as Error).message);
   }
 }

@@ -3,7 +3,7 @@
  * `GET /kbs/v0/reference-value/{id...}` returns the stored JSON. Failures are RvpsError.
  */
 import type { AttestationBackend } from '../backends.ts';
-import { kbsErrors } from '../errors.ts';
+import { kbsErrors, rethrowIfUnavailable } from '../errors.ts';
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -17,6 +17,7 @@ export async function handleRegisterReferenceValue(body: Uint8Array, attestation
   try {
     await attestation.registerReferenceValue(message);
   } catch (error) {
+    rethrowIfUnavailable(error);
     throw kbsErrors.rvps(`Failed to register reference value: ${(error as Error).message}`);
   }
 }
@@ -26,6 +27,7 @@ export async function handleQueryReferenceValue(id: string, attestation: Attesta
   try {
     value = await attestation.queryReferenceValue(id);
   } catch (error) {
+    rethrowIfUnavailable(error);
     throw kbsErrors.rvps(`Failed to get reference_values: ${(error as Error).message}`);
   }
   if (value === undefined) throw kbsErrors.rvps(`Failed to get reference_values: reference value ${id} not found`);

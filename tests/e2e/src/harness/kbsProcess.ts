@@ -21,6 +21,8 @@ export interface KbsProcess {
   alive(): boolean;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code (null when killed). */
   stop(graceMs?: number): Promise<number | null>;
+  /** `kill -9` of the whole process group (a crashed node): no shutdown, connections cut. */
+  kill(): Promise<void>;
 }
 
 export interface StartKbsOptions {
@@ -121,6 +123,10 @@ export async function startKbs(configToml: string, options: StartKbsOptions): Pr
     configPath,
     output: () => output,
     alive: () => !exited,
+    async kill() {
+      killGroup(child, 'SIGKILL');
+      await exitPromise;
+    },
     async stop(graceMs = 5000) {
       if (exited) return exitPromise;
       // Only the `timeout` wrapper gets SIGTERM; it relays it once to the KBS.
@@ -224,9 +230,9 @@ export function startRvps(configJson: unknown, options: { readonly dir: string }
   return startGrpcService(RVPS_MAIN, ['-c', configPath, '-a', '127.0.0.1:0', '--rest-address', '127.0.0.1:0'], 'RVPS');
 }
 
-/** Starts `services/as` (upstream grpc-as + restful-as) with an as-config.json, ephemeral ports. */
-export function startAs(configJson: unknown, options: { readonly dir: string }): Promise<AsProcess> {
-  const configPath = join(options.dir, 'as-config.json');
+/** Starts `services/as` (upstream grpc-as + restful-as) with an as-config.json, ephemeral ports (or gRPC on `grpcPort`). */
+export function startAs(configJson: unknown, options: { readonly dir: string; readonly configName?: string; readonly grpcPort?: number }): Promise<AsProcess> {
+  const configPath = join(options.dir, options.configName ?? 'as-config.json');
   writeFileSync(configPath, JSON.stringify(configJson));
-  return startGrpcService(AS_MAIN, ['--config-file', configPath, '--socket', '127.0.0.1:0', '--rest-socket', '127.0.0.1:0'], 'AS');
+  return startGrpcService(AS_MAIN, ['--config-file', configPath, '--socket', `127.0.0.1:${options.grpcPort ?? 0}`, '--rest-socket', '127.0.0.1:0'], 'AS');
 }
