@@ -10,6 +10,7 @@ export * from './tpm/index.ts';
 export * from './tdx/index.ts';
 export * from './az-tdx-vtpm/index.ts';
 export * from './nvidia/index.ts';
+export * from './sgx/index.ts';
 export { ByteReader } from './binary/index.ts';
 export { createAmdCollateralSource, tcbPrefix, AMD_COLLATERAL_NAMESPACE, type AmdCollateralOptions, type AmdCollateralSource } from './collateral/amdCollateral.ts';
 export { AmdKdsClient, AMD_KDS_URL, kdsVcekUrl, kdsCertChainUrl, kdsHwid, type AmdKdsClientOptions, type FetchLike } from './collateral/amdKds.ts';

@@ -8,6 +8,8 @@ import { tdxVerifier } from './tdx/index.ts';
 import { azTdxVtpmVerifier } from './az-tdx-vtpm/index.ts';
 import { snpVerifier } from './snp/index.ts';
 import { nvidiaVerifier } from './nvidia/index.ts';
+import { sgxVerifier } from './sgx/index.ts';
+import { tpmVerifier } from './tpm/index.ts';
 import { isTeeName, type TeeName, type Verifier } from './verifier.ts';
 import { VerificationError } from './verificationError.ts';
 
@@ -19,6 +21,8 @@ const VERIFIERS: Partial<Record<TeeName, Verifier>> = {
   snp: snpVerifier,
   'az-snp-vtpm': azSnpVtpmVerifier,
   nvidia: nvidiaVerifier,
+  sgx: sgxVerifier,
+  tpm: tpmVerifier,
 };
 
 /**

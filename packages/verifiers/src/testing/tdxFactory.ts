@@ -7,11 +7,12 @@ import type { CollateralSource, IntelCollateral, Json } from '../verifier.ts';
 import { boolean, integer, octets, oid, seq } from './tdxDer.ts';
 
 /**
- * Test-evidence factory for TDX: a TEST root CA → PCK CA → PCK certificate (P-256, with the Intel
- * SGX extension), a TCB signing certificate, CRLs, a quoting enclave whose attestation key signs
- * TD quotes v4/v5 over any report_data / MRCONFIGID / RTMRs, matching TCB info and QE identity,
- * and CCEL event logs with consistent RTMRs. Verifiers accept these only when the returned
- * `trustAnchors` are passed explicitly.
+ * Test-evidence factory for Intel DCAP: a TEST root CA → PCK CA → PCK certificate (P-256, with
+ * the Intel SGX extension), a TCB signing certificate, CRLs, a quoting enclave whose attestation
+ * key signs TD quotes v4/v5 over any report_data / MRCONFIGID / RTMRs and SGX quotes v3/v4 over
+ * any enclave identity, matching TCB info and QE identity (TDX or SGX), and CCEL event logs with
+ * consistent RTMRs. Verifiers accept these only when the returned `trustAnchors` are passed
+ * explicitly.
  */
 
 /** The instant the factory's collateral is fresh at (issueDate = a day before, nextUpdate = 30 days after). */
@@ -57,6 +58,20 @@ export interface TdxQuoteOptions {
   readonly padding?: number;
 }
 
+export interface SgxQuoteOptions {
+  readonly version?: 3 | 4;
+  readonly reportData?: Uint8Array;
+  readonly configId?: Uint8Array;
+  readonly mrEnclave?: Uint8Array;
+  readonly mrSigner?: Uint8Array;
+  readonly isvProdId?: number;
+  readonly isvSvn?: number;
+  /** flags ‖ xfrm (16 bytes); default: initialised, 64-bit mode, not debug. */
+  readonly attributes?: Uint8Array;
+  readonly cpuSvn?: Uint8Array;
+  readonly qeIsvSvn?: number;
+}
+
 export interface TcbLevelSpec {
   readonly sgx: readonly number[];
   readonly pceSvn: number;
@@ -68,6 +83,8 @@ export interface TcbLevelSpec {
 
 export interface CollateralOptions {
   readonly now?: Date;
+  /** Which TEE the TCB info and QE identity are for (ids TDX/TD_QE or SGX/QE); default tdx. */
+  readonly tee?: 'tdx' | 'sgx';
   readonly tcbLevels?: readonly TcbLevelSpec[];
   readonly moduleLevels?: ReadonlyArray<{ isvsvn: number; status: string; advisoryIds?: readonly string[] }>;
   readonly qeLevels?: ReadonlyArray<{ isvsvn: number; status: string; advisoryIds?: readonly string[] }>;
@@ -83,6 +100,9 @@ export const DEFAULT_SGX_COMPONENTS = [3, 3, 2, 2, 4, 1, 0, 5, 0, 0, 0, 0, 0, 0,
 export const DEFAULT_TEE_TCB_SVN = Uint8Array.from([3, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 const QE_MRSIGNER = createHash('sha256').update('trustee-ts test quoting enclave signer').digest();
 const QE_ATTRIBUTES = Buffer.from('11000000000000000000000000000000', 'hex');
+/** ISVPRODID of Intel's TD quoting enclave and of its SGX quoting enclave. */
+const QE_ISVPRODID_TD = 2;
+const QE_ISVPRODID_SGX = 1;
 
 function pemOf(cert: x509.X509Certificate): string {
   return cert.toString('pem');
@@ -175,6 +195,8 @@ export interface TdxTestPlatform {
   /** The PCK chain as carried in quotes: leaf, PCK CA, root. */
   readonly pckChainPem: string;
   quote(options?: TdxQuoteOptions): Uint8Array;
+  /** An SGX quote (v3 by default) by the same quoting enclave and PCK chain. */
+  sgxQuote(options?: SgxQuoteOptions): Uint8Array;
   collateral(options?: CollateralOptions): Promise<IntelCollateral>;
   collateralSource(options?: CollateralOptions): Promise<CollateralSource>;
 }
@@ -182,6 +204,11 @@ export interface TdxTestPlatform {
 /** TDX evidence JSON (`{"quote", "cc_eventlog"}`) for a quote and an optional event log. */
 export function tdxEvidence(quote: Uint8Array, ccel?: Uint8Array): Json {
   return { quote: Buffer.from(quote).toString('base64'), cc_eventlog: ccel === undefined ? null : Buffer.from(ccel).toString('base64') };
+}
+
+/** SGX evidence JSON as guest-components' sgx_dcap attester sends it: `{"quote": "<std b64>"}`. */
+export function sgxEvidence(quote: Uint8Array): Json {
+  return { quote: Buffer.from(quote).toString('base64') };
 }
 
 /**
@@ -232,11 +259,11 @@ export async function createTdxTestPlatform(options: PckOptions = {}): Promise<T
   const attestationPub = Buffer.concat([Buffer.from(jwk.x as string, 'base64url'), Buffer.from(jwk.y as string, 'base64url')]);
   const qeAuthData = Uint8Array.from({ length: 32 }, (_, i) => i);
 
-  function qeReport(isvSvn: number): Uint8Array {
+  function qeReport(isvSvn: number, isvProdId: number): Uint8Array {
     const report = new Uint8Array(384);
     report.set(QE_ATTRIBUTES, 48);
     report.set(QE_MRSIGNER, 128);
-    report.set(le16(2), 256); // isvprodid of TD_QE
+    report.set(le16(isvProdId), 256);
     report.set(le16(isvSvn), 258);
     report.set(createHash('sha256').update(attestationPub).update(qeAuthData).digest(), 320);
     return report;
@@ -268,12 +295,38 @@ export async function createTdxTestPlatform(options: PckOptions = {}): Promise<T
     const body = Buffer.concat(bodyParts);
     const descriptor = version === 5 ? Buffer.concat([le16(bodyType), le32(body.length)]) : Buffer.alloc(0);
     const signed = Buffer.concat([header, descriptor, body]);
+    return new Uint8Array(Buffer.concat([signed, signatureData(signed, q.qeIsvSvn ?? 4, QE_ISVPRODID_TD, true), new Uint8Array(q.padding ?? 0)]));
+  }
+
+  /** Length-prefixed signature data: quote signature, attestation key, QE report, its signature, auth data, PCK chain. */
+  function signatureData(signed: Uint8Array, qeIsvSvn: number, qeIsvProdId: number, wrapped: boolean): Uint8Array {
     const signature = signP256Raw(signed, attestationKey);
-    const report = qeReport(q.qeIsvSvn ?? 4);
+    const report = qeReport(qeIsvSvn, qeIsvProdId);
     const chain = Buffer.from(pckChainPem, 'latin1');
     const qeCertData = Buffer.concat([report, signP256Raw(report, pckKey), le16(qeAuthData.length), qeAuthData, le16(5), le32(chain.length), chain]);
-    const sigData = Buffer.concat([signature, attestationPub, le16(6), le32(qeCertData.length), qeCertData]);
-    return new Uint8Array(Buffer.concat([signed, le32(sigData.length), sigData, new Uint8Array(q.padding ?? 0)]));
+    // v4+ wrap the QE report in certification data of type 6; SGX v3 carries it directly
+    const sigData = Buffer.concat([signature, attestationPub, ...(wrapped ? [le16(6), le32(qeCertData.length)] : []), qeCertData]);
+    return Buffer.concat([le32(sigData.length), sigData]);
+  }
+
+  function sgxQuote(q: SgxQuoteOptions = {}): Uint8Array {
+    const version = q.version ?? 3;
+    const qeIsvSvn = q.qeIsvSvn ?? 4;
+    const header = Buffer.concat([
+      le16(version), le16(2), le32(0), le16(qeIsvSvn), le16(pck.pceSvn),
+      Buffer.from('939a7233f79c4ca9940a0db3957f0607', 'hex'), new Uint8Array(20).fill(0xcd),
+    ]);
+    const body = new Uint8Array(384);
+    body.set(fixed(q.cpuSvn ?? Uint8Array.from(pck.sgxTcbComponents), 16), 0);
+    body.set(fixed(q.attributes ?? Buffer.from('0500000000000000e700000000000000', 'hex'), 16), 48);
+    body.set(fixed(q.mrEnclave ?? createHash('sha256').update('mr_enclave').digest(), 32), 64);
+    body.set(fixed(q.mrSigner ?? createHash('sha256').update('mr_signer').digest(), 32), 128);
+    body.set(fixed(q.configId, 64), 192);
+    body.set(le16(q.isvProdId ?? 7), 256);
+    body.set(le16(q.isvSvn ?? 1), 258);
+    body.set(fixed(q.reportData, 64), 320);
+    const signed = Buffer.concat([header, body]);
+    return new Uint8Array(Buffer.concat([signed, signatureData(signed, qeIsvSvn, QE_ISVPRODID_SGX, version !== 3)]));
   }
 
   async function collateral(c: CollateralOptions = {}): Promise<IntelCollateral> {
@@ -281,7 +334,7 @@ export async function createTdxTestPlatform(options: PckOptions = {}): Promise<T
     const issueDate = new Date(now.getTime() - 86_400_000);
     const nextUpdate = new Date(now.getTime() + 30 * 86_400_000);
     const level = (l: TcbLevelSpec): Json => ({
-      tcb: { sgxtcbcomponents: l.sgx.map((svn) => ({ svn })), pcesvn: l.pceSvn, tdxtcbcomponents: l.tdx.map((svn) => ({ svn })) },
+      tcb: { sgxtcbcomponents: l.sgx.map((svn) => ({ svn })), pcesvn: l.pceSvn, ...(sgx ? {} : { tdxtcbcomponents: l.tdx.map((svn) => ({ svn })) }) },
       tcbDate: l.date ?? '2024-03-13T00:00:00Z',
       tcbStatus: l.status,
       ...(l.advisoryIds === undefined ? {} : { advisoryIDs: [...l.advisoryIds] }),
@@ -292,21 +345,14 @@ export async function createTdxTestPlatform(options: PckOptions = {}): Promise<T
       tcbStatus: l.status,
       ...(l.advisoryIds === undefined ? {} : { advisoryIDs: [...l.advisoryIds] }),
     });
+    const sgx = c.tee === 'sgx';
     const tdxComponents = [0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
     const tcbLevels = c.tcbLevels ?? [
       { sgx: pck.sgxTcbComponents, pceSvn: pck.pceSvn, tdx: tdxComponents, status: 'UpToDate' },
       { sgx: pck.sgxTcbComponents.map((s) => Math.max(0, s - 1)), pceSvn: pck.pceSvn, tdx: tdxComponents, status: 'OutOfDate', date: '2023-08-09T00:00:00Z', advisoryIds: ['INTEL-SA-00837'] },
     ];
     const zero48 = '0'.repeat(96);
-    const tcbInfo = JSON.stringify({
-      id: c.tcbInfoId ?? 'TDX',
-      version: 3,
-      issueDate: rfc3339(issueDate),
-      nextUpdate: rfc3339(nextUpdate),
-      fmspc: c.fmspc ?? pck.fmspc,
-      pceId: pck.pceId,
-      tcbType: 0,
-      tcbEvaluationDataNumber: 17,
+    const tdxParts = {
       tdxModule: { mrsigner: zero48, attributes: '0000000000000000', attributesMask: 'FFFFFFFFFFFFFFFF' },
       tdxModuleIdentities: [
         {
@@ -317,10 +363,21 @@ export async function createTdxTestPlatform(options: PckOptions = {}): Promise<T
           tcbLevels: (c.moduleLevels ?? [{ isvsvn: 3, status: 'UpToDate' }, { isvsvn: 0, status: 'OutOfDate', advisoryIds: ['INTEL-SA-00960'] }]).map(isv),
         },
       ],
+    };
+    const tcbInfo = JSON.stringify({
+      id: c.tcbInfoId ?? (sgx ? 'SGX' : 'TDX'),
+      version: 3,
+      issueDate: rfc3339(issueDate),
+      nextUpdate: rfc3339(nextUpdate),
+      fmspc: c.fmspc ?? pck.fmspc,
+      pceId: pck.pceId,
+      tcbType: 0,
+      tcbEvaluationDataNumber: 17,
+      ...(sgx ? {} : tdxParts),
       tcbLevels: tcbLevels.map(level),
     });
     const qeIdentity = JSON.stringify({
-      id: c.qeIdentityId ?? 'TD_QE',
+      id: c.qeIdentityId ?? (sgx ? 'QE' : 'TD_QE'),
       version: 2,
       issueDate: rfc3339(issueDate),
       nextUpdate: rfc3339(nextUpdate),
@@ -330,7 +387,7 @@ export async function createTdxTestPlatform(options: PckOptions = {}): Promise<T
       attributes: QE_ATTRIBUTES.toString('hex').toUpperCase(),
       attributesMask: 'FBFFFFFFFFFFFFFF0000000000000000',
       mrsigner: QE_MRSIGNER.toString('hex').toUpperCase(),
-      isvprodid: 2,
+      isvprodid: sgx ? QE_ISVPRODID_SGX : QE_ISVPRODID_TD,
       tcbLevels: (c.qeLevels ?? [{ isvsvn: 4, status: 'UpToDate' }, { isvsvn: 0, status: 'OutOfDate' }]).map(isv),
     });
     const signJson = (text: string): string => Buffer.from(signP256Raw(Buffer.from(text, 'utf8'), tcbSigning.privateKey)).toString('hex');
@@ -370,6 +427,7 @@ export async function createTdxTestPlatform(options: PckOptions = {}): Promise<T
     trustAnchors: [createHash('sha256').update(Buffer.from(root.cert.rawData)).digest('hex')],
     pckChainPem,
     quote,
+    sgxQuote,
     collateral,
     async collateralSource(c?: CollateralOptions) {
       return staticIntelCollateral([await collateral(c)]);

@@ -24,3 +24,6 @@ export {
 } from './hclReport.ts';
 export { checkHclBinding, checkUserData } from './hclBinding.ts';
 export { parseVtpmQuoteJson, parseVtpmQuoteLegacy, parseVtpmQuoteBincode } from './quoteJson.ts';
+export { createTpmVerifier, tpmVerifier, TPM_REPORT_DATA_SIZE } from './tpmVerifier.ts';
+export { parseTpmEvidence, type TpmEvidence } from './tpmEvidence.ts';
+export { parseTpmtSignature, TPM_ALG_RSASSA, TPM_ALG_RSAPSS, TPM_ALG_ECDSA, type TpmtSignature } from './tpmtSignature.ts';
