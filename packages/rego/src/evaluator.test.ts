@@ -185,9 +185,9 @@ p := x0 if {\n${lines.join('\n')}\nx${n} := 0\n}`);
     expect(p.evaluateRule('data.t.p')).toBe(n);
   });
 
-  it('a catastrophic regex ends with an error (strict) instead of hanging', () => {
+  it('a pattern that backtracks catastrophically elsewhere is answered by RE2 in linear time', () => {
     const p = compilePolicy('package t\ns := concat("", [x | some _ in numbers.range(1, 40); x := "a"])\np := regex.match("^(a+)+$", concat("", [s, "b"]))');
-    expect(errorOf(() => p.evaluateRule('data.t.p', { strictBuiltinErrors: true })).code).toBe('eval_builtin_error');
+    expect(p.evaluateRule('data.t.p', { strictBuiltinErrors: true })).toBe(false);
   });
 
   it('absurdly deep or cyclic input ends with a typed error', () => {

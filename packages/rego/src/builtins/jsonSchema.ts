@@ -10,7 +10,7 @@ import {
 import { type NumberValue } from './args.ts';
 import { JsonSyntaxError, parseJsonValue } from './jsonText.ts';
 import { toDecimal } from './numeric.ts';
-import { translateRe2 } from './re2.ts';
+import { compileRe2, matchCost, matches } from './re2.ts';
 
 class SchemaError extends Error {}
 
@@ -62,7 +62,7 @@ function checkSchema(schema: Value, depth = 0): void {
     if (Array.isArray(child)) child.forEach((c) => checkSchema(c, depth + 1));
   }
   const pattern = schema.get('pattern');
-  if (typeof pattern === 'string') translateRe2(pattern);
+  if (typeof pattern === 'string') compileRe2(pattern);
 }
 
 function resolveRef(root: Value, ref: string): Value {
@@ -145,8 +145,9 @@ function validate(root: Value, schema: Value, value: Value, path: string[], out:
     if (isNumber(max) && compareNumbers(length, max) > 0) fail('string_lte', `String length must be less than or equal to ${toJsonText(max)}`);
     const pattern = schema.get('pattern');
     if (typeof pattern === 'string') {
-      const tr = translateRe2(pattern);
-      if (!new RegExp(tr.source, tr.flags).test(value)) fail('pattern', `Does not match pattern '${pattern}'`);
+      const re = compileRe2(pattern);
+      ctx.charge(matchCost(re, value));
+      if (!matches(re, value)) fail('pattern', `Does not match pattern '${pattern}'`);
     }
   }
   if (Array.isArray(value) || value instanceof SetValue) validateArray(root, schema, Array.isArray(value) ? value : [...value.values()], path, out, fail, ctx, depth);
@@ -251,8 +252,9 @@ function validateObject(
     if (patterns instanceof ObjectValue) {
       for (const [p, sub] of patterns.entries()) {
         if (typeof p !== 'string') continue;
-        const tr = translateRe2(p);
-        if (new RegExp(tr.source, tr.flags).test(key)) {
+        const re = compileRe2(p);
+        ctx.charge(matchCost(re, key));
+        if (matches(re, key)) {
           matched = true;
           validate(root, sub, v, [...path, key], out, ctx, depth + 1);
         }

@@ -1,46 +1,39 @@
 /**
- * regex.* and glob.* builtins: RE2 patterns translated to JS (see re2.ts), Go's FindAll /
- * ReplaceAll / Split semantics, gobwas-style globs with delimiters, OPA's template matching.
+ * regex.* and glob.* builtins: RE2 (re2js, see re2.ts) with Go's FindAll / ReplaceAll / Split
+ * semantics, gobwas-style globs with delimiters compiled to RE2, OPA's template matching.
  */
 import { builtinError, operandError, operandErrorText, type BuiltinContext, type BuiltinDefinition } from '../builtinContract.ts';
 import type { Value } from '../value.ts';
 import { integerArg, stringArg } from './args.ts';
 import { GlobSyntaxError, globsIntersect } from './globIntersect.ts';
-import { Re2SyntaxError, translateRe2, type TranslatedRegex } from './re2.ts';
-import { RegexTimeoutError, findAllIndices, matches, type MatchIndices } from './regexRunner.ts';
+import { Re2SyntaxError, compileRe2, findAllIndices, matchCost, matches, type CompiledRegex, type MatchIndices } from './re2.ts';
 
-const MAX_SUBJECT_LENGTH = 4 * 1024 * 1024;
-const cache = new Map<string, TranslatedRegex>();
+const cache = new Map<string, CompiledRegex>();
 
-function compile(fn: string, pattern: string): TranslatedRegex {
+function compile(fn: string, ctx: BuiltinContext, pattern: string): CompiledRegex {
   const cached = cache.get(pattern);
   if (cached !== undefined) return cached;
-  let tr: TranslatedRegex;
+  ctx.charge(pattern.length + 1);
+  let re: CompiledRegex;
   try {
-    tr = translateRe2(pattern);
+    re = compileRe2(pattern);
   } catch (error) {
     if (error instanceof Re2SyntaxError) throw builtinError(fn, error.message);
     throw error;
   }
   if (cache.size >= 1000) cache.clear();
-  cache.set(pattern, tr);
-  return tr;
+  cache.set(pattern, re);
+  return re;
 }
 
-function run<T>(fn: string, ctx: BuiltinContext, subject: string, body: () => T): T {
-  if (subject.length > MAX_SUBJECT_LENGTH) throw builtinError(fn, 'input string too large for regular expression matching');
-  ctx.charge(Math.ceil(subject.length / 32) + 1);
-  try {
-    return body();
-  } catch (error) {
-    if (error instanceof RegexTimeoutError) throw builtinError(fn, error.message);
-    if (error instanceof SyntaxError || error instanceof RangeError) throw builtinError(fn, error.message);
-    throw error;
-  }
+/** Charges what a search may cost before running it: linear in subject × program size. */
+function run<T>(ctx: BuiltinContext, re: CompiledRegex, subject: string, body: () => T): T {
+  ctx.charge(matchCost(re, subject));
+  return body();
 }
 
 /** Go's Regexp.Expand template substitution ($1, $name, ${name}, $$). */
-function expand(template: string, subject: string, m: MatchIndices, names: ReadonlyArray<string | undefined>): string {
+function expand(template: string, subject: string, m: MatchIndices, names: ReadonlyMap<string, number>): string {
   let out = '';
   for (let i = 0; i < template.length; ) {
     const c = template[i] as string;
@@ -80,7 +73,7 @@ function expand(template: string, subject: string, m: MatchIndices, names: Reado
     i += consumed;
     let group = -1;
     if (/^[0-9]+$/.test(name)) group = Number(name);
-    else group = names.indexOf(name) + 1 || -1;
+    else group = names.get(name) ?? -1;
     if (group >= 0 && 2 * group + 1 < m.length) {
       const start = m[2 * group] as number;
       const end = m[2 * group + 1] as number;
@@ -91,25 +84,27 @@ function expand(template: string, subject: string, m: MatchIndices, names: Reado
 }
 
 function replaceAll(fn: string, ctx: BuiltinContext, subject: string, pattern: string, replacement: string): string {
-  const tr = compile(fn, pattern);
-  return run(fn, ctx, subject, () => {
-    const all = findAllIndices(tr, subject, -1);
+  const re = compile(fn, ctx, pattern);
+  return run(ctx, re, subject, () => {
+    const all = findAllIndices(re, subject, -1);
     let out = '';
     let last = 0;
     for (const m of all) {
-      out += subject.slice(last, m[0]) + expand(replacement, subject, m, tr.groupNames);
+      const piece = subject.slice(last, m[0]) + expand(replacement, subject, m, re.namedGroups);
+      // The result grows by each expansion: charged as it is built.
+      ctx.charge(piece.length);
+      out += piece;
       last = m[1] as number;
-      if (out.length > MAX_SUBJECT_LENGTH * 4) throw builtinError(fn, 'result string too large');
     }
     return out + subject.slice(last);
   });
 }
 
 function split(fn: string, ctx: BuiltinContext, pattern: string, subject: string): string[] {
-  const tr = compile(fn, pattern);
-  return run(fn, ctx, subject, () => {
+  const re = compile(fn, ctx, pattern);
+  return run(ctx, re, subject, () => {
     if (subject === '') return [''];
-    const all = findAllIndices(tr, subject, -1);
+    const all = findAllIndices(re, subject, -1);
     const out: string[] = [];
     let begin = 0;
     let end = 0;
@@ -162,8 +157,8 @@ function templateMatch(fn: string, ctx: BuiltinContext, args: readonly Value[]):
   }
   if (level !== 0) throw builtinError(fn, `unbalanced braces in ${JSON.stringify(template)}`);
   source += `${quote(literal)}$`;
-  const tr = compile(fn, source);
-  return run(fn, ctx, subject, () => matches(tr, subject));
+  const re = compile(fn, ctx, source);
+  return run(ctx, re, subject, () => matches(re, subject));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -173,12 +168,11 @@ function escapeClassChar(c: string): string {
   return /[\\\]^-]/.test(c) ? `\\${c}` : c;
 }
 
-/** Compiles a gobwas glob to a translated regex (anchored). */
-export function compileGlob(pattern: string, delimiters: readonly string[]): TranslatedRegex {
+/** Translates a gobwas glob to an anchored RE2 pattern. */
+export function globToRe2(pattern: string, delimiters: readonly string[]): string {
   const chars = Array.from(pattern);
   const notDelimiter = delimiters.length === 0 ? '[\\s\\S]' : `[^${delimiters.map(escapeClassChar).join('')}]`;
   let pos = 0;
-  let stars = 0;
   const parse = (inAlternative: boolean): string => {
     let out = '';
     while (pos < chars.length) {
@@ -187,7 +181,6 @@ export function compileGlob(pattern: string, delimiters: readonly string[]): Tra
       pos++;
       switch (c) {
         case '*':
-          stars++;
           if (chars[pos] === '*') {
             while (chars[pos] === '*') pos++;
             out += '[\\s\\S]*';
@@ -252,11 +245,10 @@ export function compileGlob(pattern: string, delimiters: readonly string[]): Tra
     if (inAlternative) throw new Error('unexpected end of input');
     return out;
   };
-  const body = parse(false);
-  return { source: `^(?:${body})$`, flags: 'u', groupCount: 0, groupNames: [], risky: stars >= 3 };
+  return `^(?:${parse(false)})$`;
 }
 
-const globCache = new Map<string, TranslatedRegex>();
+const globCache = new Map<string, CompiledRegex>();
 
 function globMatch(fn: string, ctx: BuiltinContext, args: readonly Value[]): boolean {
   const pattern = stringArg(fn, args[0] as Value, 1);
@@ -275,18 +267,19 @@ function globMatch(fn: string, ctx: BuiltinContext, args: readonly Value[]): boo
   }
   const subject = stringArg(fn, args[2] as Value, 3);
   const key = `${pattern}\u0000${delimiters.join('')}`;
-  let tr = globCache.get(key);
-  if (tr === undefined) {
+  let re = globCache.get(key);
+  if (re === undefined) {
+    ctx.charge(pattern.length + 1);
     try {
-      tr = compileGlob(pattern, delimiters);
+      re = compileRe2(globToRe2(pattern, delimiters));
     } catch (error) {
       throw builtinError(fn, error instanceof Error ? error.message : String(error));
     }
     if (globCache.size >= 1000) globCache.clear();
-    globCache.set(key, tr);
+    globCache.set(key, re);
   }
-  const compiled = tr;
-  return run(fn, ctx, subject, () => matches(compiled, subject));
+  const compiled = re;
+  return run(ctx, compiled, subject, () => matches(compiled, subject));
 }
 
 /** gobwas QuoteMeta: escapes the glob metacharacters. */
@@ -304,17 +297,17 @@ export const regexBuiltins: BuiltinDefinition[] = [
   {
     name: 'regex.match', arity: 2,
     impl: ([p, s], ctx) => {
-      const tr = compile(ctx.name, stringArg(ctx.name, p as Value, 1));
+      const re = compile(ctx.name, ctx, stringArg(ctx.name, p as Value, 1));
       const subject = stringArg(ctx.name, s as Value, 2);
-      return run(ctx.name, ctx, subject, () => matches(tr, subject));
+      return run(ctx, re, subject, () => matches(re, subject));
     },
   },
   {
     name: 're_match', arity: 2,
     impl: ([p, s], ctx) => {
-      const tr = compile(ctx.name, stringArg(ctx.name, p as Value, 1));
+      const re = compile(ctx.name, ctx, stringArg(ctx.name, p as Value, 1));
       const subject = stringArg(ctx.name, s as Value, 2);
-      return run(ctx.name, ctx, subject, () => matches(tr, subject));
+      return run(ctx, re, subject, () => matches(re, subject));
     },
   },
   {
@@ -322,7 +315,7 @@ export const regexBuiltins: BuiltinDefinition[] = [
     impl: ([p]) => {
       if (typeof p !== 'string') return false;
       try {
-        translateRe2(p);
+        compileRe2(p);
         return true;
       } catch {
         return false;
@@ -332,19 +325,19 @@ export const regexBuiltins: BuiltinDefinition[] = [
   {
     name: 'regex.find_n', arity: 3,
     impl: ([p, s, n], ctx) => {
-      const tr = compile(ctx.name, stringArg(ctx.name, p as Value, 1));
+      const re = compile(ctx.name, ctx, stringArg(ctx.name, p as Value, 1));
       const subject = stringArg(ctx.name, s as Value, 2);
       const limit = limitArg(ctx.name, n as Value);
-      return run(ctx.name, ctx, subject, () => findAllIndices(tr, subject, limit).map((m) => subject.slice(m[0], m[1])));
+      return run(ctx, re, subject, () => findAllIndices(re, subject, limit).map((m) => subject.slice(m[0], m[1])));
     },
   },
   {
     name: 'regex.find_all_string_submatch_n', arity: 3,
     impl: ([p, s, n], ctx) => {
-      const tr = compile(ctx.name, stringArg(ctx.name, p as Value, 1));
+      const re = compile(ctx.name, ctx, stringArg(ctx.name, p as Value, 1));
       const subject = stringArg(ctx.name, s as Value, 2);
       const limit = limitArg(ctx.name, n as Value);
-      return run(ctx.name, ctx, subject, () => findAllIndices(tr, subject, limit).map((m) => {
+      return run(ctx, re, subject, () => findAllIndices(re, subject, limit).map((m) => {
         const row: Value[] = [];
         for (let g = 0; g < m.length; g += 2) row.push((m[g] as number) < 0 ? '' : subject.slice(m[g], m[g + 1]));
         return row;
