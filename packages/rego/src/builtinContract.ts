@@ -35,8 +35,10 @@
  *   rare builtin whose behaviour itself depends on it. Set `halt: true` on an error that must
  *   abort even in non-strict mode.
  * - Builtins must not loop unboundedly on hostile input: for work proportional to a
- *   user-controlled size (numbers.range, strings.repeat-like output, regex on huge strings...)
- *   call `ctx.charge(n)` which throws `eval_budget_exceeded` when the evaluation budget is spent.
+ *   user-controlled size (numbers.range, string building, regex on huge strings, hashing...)
+ *   call `ctx.charge(units)` BEFORE doing it; it throws `eval_budget_exceeded` when the work
+ *   would not fit in the time left. A builtin's own size limits throw `limitError(...)`: a
+ *   resource overrun aborts the evaluation, it is never an undefined result.
  * - Values are immutable once returned: build fresh arrays/ObjectValue/SetValue, never mutate an
  *   argument.
  *
@@ -51,6 +53,7 @@
  * EFFECT of being imported (call `registerBuiltins(...)` at module top level). The core imports
  * it once from `engine.ts` (`import './builtins/index.ts'`).
  */
+import { RegoError } from './errors.ts';
 import type { Value } from './value.ts';
 import { typeName } from './value.ts';
 
@@ -74,8 +77,14 @@ export interface BuiltinContext {
   print(line: string): void;
   /** Sink for `trace` notes. */
   trace(note: string): void;
-  /** Charges `steps` units of work against the evaluation budget; throws when exhausted. */
-  charge(steps: number): void;
+  /**
+   * Charges `units` of work (about 10 ns each, see workMeter.ts) that the builtin is ABOUT to
+   * do; throws `eval_budget_exceeded` (a RegoError: the whole evaluation aborts) when that work
+   * would not finish before the deadline.
+   */
+  charge(units: number): void;
+  /** Milliseconds left before the evaluation's deadline. */
+  remainingMs(): number;
   /** Host functions registered by the embedder (JSON in/out), by name. */
   hostFunction(name: string): ((args: HostJson[]) => HostJson | undefined) | undefined;
 }
@@ -126,6 +135,21 @@ export function operandErrorText(fn: string, position: number, text: string): Bu
 /** eval_builtin_error "<fn>: <message>". */
 export function builtinError(fn: string, message: string, options?: { halt?: boolean }): BuiltinError {
   return new BuiltinError('eval_builtin_error', `${fn}: ${message}`, options);
+}
+
+/**
+ * A resource limit reached inside a builtin (size, count, time): aborts the WHOLE evaluation as
+ * `eval_budget_exceeded`, strict mode or not. Never a BuiltinError: that would make the call
+ * undefined in non-strict mode, and `not` would turn the overrun into a success.
+ */
+export function limitError(fn: string, message: string): RegoError {
+  return new RegoError('eval_budget_exceeded', `${fn}: ${message}`);
+}
+
+/** JavaScript's own resource exhaustion (stack, string/array/BigInt size, allocation). */
+export function isResourceExhaustion(error: unknown): error is RangeError {
+  return error instanceof RangeError
+    && /call stack|invalid (string|array|typed array) length|maximum bigint size|allocation failed|out of memory/i.test(error.message);
 }
 
 const registry = new Map<string, BuiltinDefinition>();

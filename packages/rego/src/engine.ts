@@ -4,12 +4,13 @@
  */
 import { createHash } from 'node:crypto';
 import type { Body, Module, Term } from './ast.ts';
-import { lookupBuiltin } from './builtinContract.ts';
+import { isResourceExhaustion, lookupBuiltin } from './builtinContract.ts';
 import { CORE_OPERATORS, compileModules, compileQuery, isUserVar, type CompiledProgram } from './compiler.ts';
 import { RegoError } from './errors.ts';
 import { Evaluator, type HostFn } from './evaluator.ts';
 import { parseModule, parseQuery } from './parser.ts';
 import { ObjectValue, fromJson, type Value } from './value.ts';
+import { metered } from './workMeter.ts';
 import './coreBuiltins.ts';
 import './builtins/index.ts';
 
@@ -71,7 +72,7 @@ export class Program {
   run(body: Body, options: EngineEvalOptions = {}): Array<Map<string, Value>> {
     const ev = this.evaluator(options);
     const out: Array<Map<string, Value>> = [];
-    guardStack(() =>
+    guardStack(ev, () =>
       ev.query(body, (env) => {
         const row = new Map<string, Value>();
         for (const [k, v] of env) if (isUserVar(k)) row.set(k, v);
@@ -85,7 +86,7 @@ export class Program {
   evalTerm(term: Term, options: EngineEvalOptions = {}): Value | undefined {
     const ev = this.evaluator(options);
     let result: Value | undefined;
-    guardStack(() =>
+    guardStack(ev, () =>
       ev.evalTerm(term, new Map(), (v) => {
         result = v;
         return true;
@@ -109,11 +110,12 @@ export class Program {
   }
 }
 
-function guardStack<T>(f: () => T): T {
+/** Runs an evaluation with its work meter active; JS resource exhaustion ends as a budget error. */
+function guardStack<T>(ev: Evaluator, f: () => T): T {
   try {
-    return f();
+    return metered((units) => ev.charge(units), f);
   } catch (e) {
-    if (e instanceof RangeError && /call stack/i.test(e.message)) throw new RegoError('eval_budget_exceeded', 'maximum call stack size exceeded');
+    if (isResourceExhaustion(e)) throw new RegoError('eval_budget_exceeded', /call stack/i.test(e.message) ? 'maximum call stack size exceeded' : e.message);
     throw e;
   }
 }

@@ -4,10 +4,11 @@
  * Bindings live in one Map per rule/function invocation and are undone after each continuation.
  */
 import type { Body, Literal, Term } from './ast.ts';
-import { BuiltinError, lookupBuiltin, type BuiltinContext, type HostJson } from './builtinContract.ts';
+import { BuiltinError, isResourceExhaustion, lookupBuiltin, type BuiltinContext, type HostJson } from './builtinContract.ts';
 import { CORE_OPERATORS, type CompiledProgram, type CompiledRule, type RuleNode } from './compiler.ts';
 import { RegoError, type RegoErrorCode } from './errors.ts';
 import { arith, compareOp } from './operators.ts';
+import { WORK_UNITS_PER_MS } from './workMeter.ts';
 import {
   ObjectValue,
   SetValue,
@@ -52,8 +53,15 @@ const UNDEF = Symbol('undefined');
 const MULTI = Symbol('multi');
 type Cached = Value | typeof UNDEF;
 
+/** The clock is read every 16 steps (a step is about a microsecond). */
+const CLOCK_CHECK_STEPS = 15;
+/** …and every 10,000 work units (about 0.1 ms). */
+const CLOCK_CHECK_UNITS = 10_000;
+
 export class Evaluator {
   private steps = 0;
+  private work = 0;
+  private nextClockCheck = CLOCK_CHECK_UNITS;
   private readonly deadline: number;
   private cache = new Map<RuleNode, Cached>();
   private keyCache = new Map<RuleNode, Map<string, Cached>>();
@@ -92,14 +100,41 @@ export class Evaluator {
   // ------------------------------------------------------------------------------------------
   // budget
 
+  // Every overrun is a RegoError: it aborts the whole evaluation (the caller denies); none of
+  // them can turn into an undefined expression that `not` would flip.
+
   private step(): void {
     if (++this.steps > this.settings.maxSteps) throw new RegoError('eval_budget_exceeded', `evaluation exceeded ${this.settings.maxSteps} steps`);
-    if ((this.steps & 1023) === 0 && Date.now() > this.deadline) throw new RegoError('eval_budget_exceeded', `evaluation exceeded ${this.settings.timeoutMs} ms`);
+    if ((this.steps & CLOCK_CHECK_STEPS) === 0) this.checkClock(0);
   }
 
-  charge(n: number): void {
-    this.steps += Math.max(0, Math.floor(n));
-    this.step();
+  /**
+   * Charges `units` of work (see workMeter.ts) that a builtin or value traversal is about to do.
+   * The clock is read every CLOCK_CHECK_UNITS units and for every large charge, and the charge
+   * is refused when the work it announces cannot finish before the deadline: a single expensive
+   * operation never starts when it would run past the budget.
+   */
+  charge(units: number): void {
+    if (!(units > 0)) return;
+    this.work += units;
+    if (this.work >= this.nextClockCheck || units >= CLOCK_CHECK_UNITS) {
+      this.nextClockCheck = this.work + CLOCK_CHECK_UNITS;
+      this.checkClock(units);
+    }
+  }
+
+  /** Throws when the deadline has passed or `upcomingUnits` of work would pass it. */
+  checkClock(upcomingUnits: number): void {
+    const now = Date.now();
+    if (now > this.deadline) throw new RegoError('eval_budget_exceeded', `evaluation exceeded ${this.settings.timeoutMs} ms`);
+    if (now + upcomingUnits / WORK_UNITS_PER_MS > this.deadline) {
+      throw new RegoError('eval_budget_exceeded', `evaluation would exceed ${this.settings.timeoutMs} ms (an operation of ${Math.ceil(upcomingUnits / WORK_UNITS_PER_MS)} ms estimated)`);
+    }
+  }
+
+  /** Milliseconds left before the deadline (0 when passed). */
+  remainingMs(): number {
+    return Math.max(0, this.deadline - Date.now());
   }
 
   private enter(): void {
@@ -1108,7 +1143,12 @@ export class Evaluator {
     }
     const def = lookupBuiltin(name);
     if (!def) throw new RegoError('eval_undefined_function', `undefined function ${name}`, t.loc);
+    this.charge(inputUnits(args));
     const r = this.guard(name, t, () => def.impl(args, this.builtinContext(name)));
+    // What the builtin built is charged, and the clock read, after every call: a loop of calls
+    // that each stay under their own charge still ends at the deadline.
+    this.charge(outputUnits(r));
+    this.checkClock(0);
     if (r === undefined) return false;
     if (def.relation) {
       if (!Array.isArray(r)) return false;
@@ -1155,7 +1195,7 @@ export class Evaluator {
         if (this.settings.strict || e.halt) throw new RegoError(e.code, e.message, t.loc, true);
         return undefined;
       }
-      if (e instanceof RangeError && /call stack/i.test(e.message)) throw new RegoError('eval_budget_exceeded', 'maximum call stack exceeded');
+      if (isResourceExhaustion(e)) throw new RegoError('eval_budget_exceeded', `${name}: ${e.message}`, t.loc, true);
       const code: RegoErrorCode = 'eval_builtin_error';
       if (this.settings.strict) throw new RegoError(code, `${name}: ${e instanceof Error ? e.message : String(e)}`, t.loc, true);
       return undefined;
@@ -1295,12 +1335,37 @@ class EvalBuiltinContext implements BuiltinContext {
   trace(note: string): void {
     this.settings.print?.(note);
   }
-  charge(steps: number): void {
-    this.ev.charge(steps);
+  charge(units: number): void {
+    this.ev.charge(units);
+  }
+  remainingMs(): number {
+    return this.ev.remainingMs();
   }
   hostFunction(name: string): HostFn | undefined {
     return this.settings.hostFunctions.get(name);
   }
+}
+
+/**
+ * Work units charged before a builtin runs: most builtins are linear in their arguments' shallow
+ * size (about 10 ns a character, 20 ns an element); deeper work is metered by the traversals.
+ */
+function inputUnits(args: readonly Value[]): number {
+  let units = 0;
+  for (const a of args) {
+    if (typeof a === 'string') units += a.length;
+    else if (Array.isArray(a)) units += a.length * 2;
+    else if (a instanceof ObjectValue || a instanceof SetValue) units += a.size * 2;
+  }
+  return units;
+}
+
+/** Work units for a builtin's result: what building it cost, shallowly (see workMeter.ts). */
+function outputUnits(v: Value | undefined): number {
+  if (typeof v === 'string') return v.length >> 3;
+  if (Array.isArray(v)) return v.length * 2;
+  if (v instanceof ObjectValue || v instanceof SetValue) return v.size * 4;
+  return 0;
 }
 
 function isMock(v: Value | Mock): v is Mock {

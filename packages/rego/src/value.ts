@@ -18,6 +18,7 @@
  * lexicographically, objects by sorted key/value pairs, sets by sorted elements.
  * Objects and sets iterate in that sorted order, like OPA.
  */
+import { meter } from './workMeter.ts';
 
 export type Value = null | boolean | number | bigint | string | BigDecimal | ArrayValue | ObjectValue | SetValue;
 export type ArrayValue = Value[];
@@ -195,9 +196,11 @@ function canonical(v: Value): string {
     case 'bigint':
       return 'n' + v.toString();
     case 'string':
+      meter(v.length >> 4);
       return JSON.stringify(v);
   }
   if (v instanceof BigDecimal) return 'd' + v.coef.toString() + 'e' + String(v.exp);
+  meterComposite(v);
   if (Array.isArray(v)) return '[' + v.map(canonical).join(',') + ']';
   if (v instanceof ObjectValue) {
     const parts: string[] = [];
@@ -205,6 +208,14 @@ function canonical(v: Value): string {
     return '{' + parts.join(',') + '}';
   }
   return '<' + (v as SetValue).values().map(canonical).join(',') + '>';
+}
+
+/**
+ * Traversals charge the running evaluation per composite node (workMeter.ts): values built by
+ * sharing can be exponentially larger than the steps that built them.
+ */
+function meterComposite(v: ArrayValue | ObjectValue | SetValue): void {
+  meter(4 + (Array.isArray(v) ? v.length : v.size) * 8);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -345,11 +356,13 @@ export function equals(a: Value, b: Value): boolean {
   if (ta !== 'object' || a === null || b === null || typeof b !== 'object') return false;
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
+    meterComposite(a);
     for (let i = 0; i < a.length; i++) if (!equals(a[i] as Value, b[i] as Value)) return false;
     return true;
   }
   if (a instanceof ObjectValue) {
     if (!(b instanceof ObjectValue) || a.size !== b.size) return false;
+    meterComposite(a);
     for (const [k, v] of a.entries()) {
       const w = b.get(k);
       if (w === undefined || !equals(v, w)) return false;
@@ -385,6 +398,7 @@ export function compare(a: Value, b: Value): number {
     case 'array': {
       const x = a as ArrayValue;
       const y = b as ArrayValue;
+      meterComposite(x);
       const n = Math.min(x.length, y.length);
       for (let i = 0; i < n; i++) {
         const c = compare(x[i] as Value, y[i] as Value);
@@ -393,6 +407,7 @@ export function compare(a: Value, b: Value): number {
       return x.length - y.length;
     }
     case 'object': {
+      meterComposite(a as ObjectValue);
       const x = (a as ObjectValue).entries();
       const y = (b as ObjectValue).entries();
       const n = Math.min(x.length, y.length);
@@ -407,6 +422,7 @@ export function compare(a: Value, b: Value): number {
       return x.length - y.length;
     }
     case 'set': {
+      meterComposite(a as SetValue);
       const x = (a as SetValue).values();
       const y = (b as SetValue).values();
       const n = Math.min(x.length, y.length);
@@ -448,6 +464,7 @@ export function fromJson(x: unknown): Value {
 export function toJson(v: Value): RegoJson {
   if (v === null || typeof v === 'boolean' || typeof v === 'string' || typeof v === 'number') return v;
   if (typeof v === 'bigint' || v instanceof BigDecimal) return toFloat(v);
+  meterComposite(v);
   if (Array.isArray(v)) return v.map(toJson);
   if (v instanceof SetValue) return v.values().map(toJson);
   const out: { [k: string]: RegoJson } = {};
@@ -465,9 +482,11 @@ export function toJsonText(v: Value): string {
     case 'bigint':
       return numberToString(v);
     case 'string':
+      meter(v.length >> 4);
       return JSON.stringify(v);
   }
   if (v instanceof BigDecimal) return numberToString(v);
+  meterComposite(v);
   if (Array.isArray(v)) return '[' + v.map(toJsonText).join(',') + ']';
   if (v instanceof SetValue) return '[' + v.values().map(toJsonText).join(',') + ']';
   const parts: string[] = [];
@@ -477,6 +496,7 @@ export function toJsonText(v: Value): string {
 
 /** Rego source rendering of a value (sets as `{...}`/`set()`), as OPA prints terms. */
 export function toRegoText(v: Value): string {
+  if (typeof v === 'object' && v !== null && !(v instanceof BigDecimal)) meterComposite(v);
   if (v instanceof SetValue) return v.size === 0 ? 'set()' : '{' + v.values().map(toRegoText).join(', ') + '}';
   if (Array.isArray(v)) return '[' + v.map(toRegoText).join(', ') + ']';
   if (v instanceof ObjectValue) {

@@ -2,7 +2,7 @@
  * Operand accessors shared by the builtin families: each one checks an argument's type and raises
  * OPA's exact operand error ("<fn>: operand 2 must be string but got number") otherwise.
  */
-import { BuiltinError, builtinError, operandError, operandErrorText } from '../builtinContract.ts';
+import { BuiltinError, builtinError, isResourceExhaustion, limitError, operandError, operandErrorText, type BuiltinContext } from '../builtinContract.ts';
 import {
   BigDecimal, ObjectValue, SetValue, isNumber, toBigInt, typeName,
   type ArrayValue, type Value,
@@ -89,7 +89,7 @@ export function guarded<T>(fn: string, body: () => T): T {
   } catch (error) {
     if (error instanceof BuiltinError) throw error;
     if (error instanceof Error && error.name === 'RegoError') throw error;
-    if (error instanceof RangeError && /call stack/i.test(error.message)) throw builtinError(fn, 'input nests too deeply');
+    if (isResourceExhaustion(error)) throw limitError(fn, /call stack/i.test(error.message) ? 'input nests too deeply' : error.message);
     const message = error instanceof Error ? error.message : String(error);
     throw builtinError(fn, message);
   }
@@ -98,4 +98,13 @@ export function guarded<T>(fn: string, body: () => T): T {
 /** Upper bound on the size of any collection or string a builtin builds from user-chosen sizes. */
 export const MAX_GENERATED_ELEMENTS = 10_000_000;
 export const MAX_GENERATED_STRING_LENGTH = 64 * 1024 * 1024;
+
+/**
+ * Charges building or scanning `length` characters of text (about 10 ns each), before the work
+ * when the length is known; a result over MAX_GENERATED_STRING_LENGTH is a resource limit.
+ */
+export function chargeText(ctx: BuiltinContext, fn: string, length: number): void {
+  if (length > MAX_GENERATED_STRING_LENGTH) throw limitError(fn, 'result string too large');
+  ctx.charge(length + 1);
+}
 

@@ -7,9 +7,16 @@ import type { BuiltinDefinition } from '../builtinContract.ts';
 import type { Value } from '../value.ts';
 import { stringArg } from './args.ts';
 
+/** Hashing costs a few nanoseconds a byte (plus UTF-8 encoding): charged before it starts. */
+const HASH_UNITS_PER_CHAR = 1;
+
 const digest = (name: string, algorithm: string): BuiltinDefinition => ({
   name, arity: 1,
-  impl: ([s], ctx) => createHash(algorithm).update(stringArg(ctx.name, s as Value, 1), 'utf8').digest('hex'),
+  impl: ([s], ctx) => {
+    const text = stringArg(ctx.name, s as Value, 1);
+    ctx.charge(text.length * HASH_UNITS_PER_CHAR);
+    return createHash(algorithm).update(text, 'utf8').digest('hex');
+  },
 });
 
 const hmac = (name: string, algorithm: string): BuiltinDefinition => ({
@@ -17,6 +24,7 @@ const hmac = (name: string, algorithm: string): BuiltinDefinition => ({
   impl: ([m, k], ctx) => {
     const message = stringArg(ctx.name, m as Value, 1);
     const key = stringArg(ctx.name, k as Value, 2);
+    ctx.charge((message.length + key.length) * HASH_UNITS_PER_CHAR);
     return createHmac(algorithm, Buffer.from(key, 'utf8')).update(message, 'utf8').digest('hex');
   },
 });

@@ -3,9 +3,9 @@
  * yaml.* (marshal/unmarshal/is_valid), matching Go's encoders byte for byte.
  */
 import { parse as parseYamlText, parseDocument, stringify as stringifyYaml } from 'yaml';
-import { builtinError, operandError, operandErrorText, type BuiltinContext, type BuiltinDefinition } from '../builtinContract.ts';
+import { builtinError, isResourceExhaustion, limitError, operandError, operandErrorText, type BuiltinDefinition } from '../builtinContract.ts';
 import { ObjectValue, SetValue, fromJson, type Value } from '../value.ts';
-import { MAX_GENERATED_STRING_LENGTH, objectArg, stringArg } from './args.ts';
+import { chargeText, objectArg, stringArg } from './args.ts';
 import { JsonSyntaxError, isValidJson, marshalJson, parseJsonValue } from './jsonText.ts';
 import { toPlainJson } from './plainJson.ts';
 
@@ -205,6 +205,7 @@ function wrap<T>(fn: string, body: () => T): T {
   try {
     return body();
   } catch (error) {
+    if (isResourceExhaustion(error)) throw limitError(fn, error.message);
     if (error instanceof JsonSyntaxError || (error instanceof Error && error.constructor === Error) || error instanceof RangeError) {
       throw builtinError(fn, error.message);
     }
@@ -212,12 +213,12 @@ function wrap<T>(fn: string, body: () => T): T {
   }
 }
 
-function chargeText(ctx: BuiltinContext, fn: string, length: number): void {
-  if (length > MAX_GENERATED_STRING_LENGTH) throw builtinError(fn, 'result string too large');
-  ctx.charge(Math.ceil(length / 64) + 1);
-}
-
 const str = (fn: string, args: readonly Value[]): string => stringArg(fn, args[0] as Value, 1);
+
+/** Parsing builds a value per token: charged at several times the cost of scanning the text. */
+const JSON_PARSE_UNITS_PER_CHAR = 8;
+/** The yaml library is slower per character than our JSON parser. */
+const YAML_PARSE_UNITS_PER_CHAR = 50;
 
 export const encodingBuiltins: BuiltinDefinition[] = [
   { name: 'base64.encode', arity: 1, impl: (a, ctx) => Buffer.from(str(ctx.name, a), 'utf8').toString('base64') },
@@ -291,11 +292,18 @@ export const encodingBuiltins: BuiltinDefinition[] = [
     name: 'json.unmarshal', arity: 1,
     impl: (a, ctx) => {
       const s = str(ctx.name, a);
-      chargeText(ctx, ctx.name, s.length);
+      ctx.charge(s.length * JSON_PARSE_UNITS_PER_CHAR);
       return wrap(ctx.name, () => parseJsonValue(s));
     },
   },
-  { name: 'json.is_valid', arity: 1, impl: ([v]) => typeof v === 'string' && isValidJson(v) },
+  {
+    name: 'json.is_valid', arity: 1,
+    impl: ([v], ctx) => {
+      if (typeof v !== 'string') return false;
+      ctx.charge(v.length * JSON_PARSE_UNITS_PER_CHAR);
+      return isValidJson(v);
+    },
+  },
   {
     name: 'yaml.marshal', arity: 1,
     impl: ([v], ctx) => wrap(ctx.name, () => marshalYaml(v as Value)),
@@ -304,11 +312,18 @@ export const encodingBuiltins: BuiltinDefinition[] = [
     name: 'yaml.unmarshal', arity: 1,
     impl: (a, ctx) => {
       const s = str(ctx.name, a);
-      chargeText(ctx, ctx.name, s.length);
+      ctx.charge(s.length * YAML_PARSE_UNITS_PER_CHAR);
       return wrap(ctx.name, () => parseYaml(s));
     },
   },
-  { name: 'yaml.is_valid', arity: 1, impl: ([v]) => typeof v === 'string' && isValidYaml(v) },
+  {
+    name: 'yaml.is_valid', arity: 1,
+    impl: ([v], ctx) => {
+      if (typeof v !== 'string') return false;
+      ctx.charge(v.length * YAML_PARSE_UNITS_PER_CHAR);
+      return isValidYaml(v);
+    },
+  },
 ];
 
 function quoteRune(c: string): string {

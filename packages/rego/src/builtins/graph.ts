@@ -2,7 +2,7 @@
  * walk (relation over every [path, value] of a document), graph.reachable and
  * graph.reachable_paths (OPA's breadth-first reachability and path enumeration).
  */
-import { operandError, type BuiltinContext, type BuiltinDefinition } from '../builtinContract.ts';
+import { limitError, operandError, type BuiltinContext, type BuiltinDefinition } from '../builtinContract.ts';
 import { ObjectValue, SetValue, type Value } from '../value.ts';
 import { collectionElements, objectArg } from './args.ts';
 
@@ -11,7 +11,7 @@ const MAX_PATHS = 1_000_000;
 function walk(root: Value, ctx: BuiltinContext): Value[] {
   const out: Value[] = [];
   const visit = (path: Value[], value: Value): void => {
-    ctx.charge(1);
+    ctx.charge(20 + path.length);
     out.push([path, value]);
     if (Array.isArray(value)) value.forEach((child, i) => visit([...path, i], child));
     else if (value instanceof ObjectValue) for (const [k, child] of value.entries()) visit([...path, k], child);
@@ -51,7 +51,7 @@ function reachablePaths(fn: string, ctx: BuiltinContext, g: Value, initial: Valu
   const result = new SetValue();
   const build = (root: Value, path: Value[], reached: SetValue): void => {
     ctx.charge(1);
-    if (result.size > MAX_PATHS) throw new RangeError('too many paths');
+    if (result.size > MAX_PATHS) throw limitError(fn, 'too many paths');
     const edges = graph.get(root);
     if (edges === undefined) {
       result.add(path);

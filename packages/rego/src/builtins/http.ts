@@ -5,7 +5,7 @@
  * compiling. opa.runtime: the empty runtime description. test.sleep: OPA's test helper, a
  * bounded blocking sleep.
  */
-import { builtinError, operandErrorText, type BuiltinDefinition } from '../builtinContract.ts';
+import { builtinError, limitError, operandErrorText, type BuiltinDefinition } from '../builtinContract.ts';
 import { ObjectValue, SetValue, toRegoText, type Value } from '../value.ts';
 import { objectArg, stringArg } from './args.ts';
 import { GoTimeError, parseDuration } from './goTime.ts';
@@ -18,9 +18,6 @@ const ALLOWED_KEYS = new Set([
   'force_cache_duration_seconds', 'raise_error', 'caching_mode', 'max_retry_attempts',
 ]);
 const REQUIRED_KEYS = ['method', 'url'];
-
-/** Longest test.sleep honoured; longer requests are an error rather than a stalled evaluation. */
-const MAX_SLEEP_MS = 1000;
 
 export const httpBuiltins: BuiltinDefinition[] = [
   {
@@ -51,7 +48,8 @@ export const httpBuiltins: BuiltinDefinition[] = [
         throw error;
       }
       const ms = Number(ns / 1_000_000n);
-      if (ms > MAX_SLEEP_MS) throw builtinError(ctx.name, `sleep longer than ${MAX_SLEEP_MS}ms refused`);
+      // A sleep that would outlast the evaluation's deadline aborts it now instead of blocking.
+      if (ms > ctx.remainingMs()) throw limitError(ctx.name, `sleeping ${ms} ms would exceed the evaluation deadline`);
       if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
       return null;
     },

@@ -6,6 +6,7 @@
 import {
   BigDecimal, ObjectValue, SetValue, numberToString, parseNumber, type Value,
 } from '../value.ts';
+import { meter } from '../workMeter.ts';
 
 export class JsonSyntaxError extends Error {}
 
@@ -179,6 +180,7 @@ export function isValidJson(text: string): boolean {
 
 /** Go's encoding/json string encoding (HTML-safe escaping). */
 export function goJsonString(s: string): string {
+  meter(s.length);
   let out = '"';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -223,9 +225,12 @@ export function marshalJson(v: Value, prefix?: string, indent?: string): string 
     const newline = (d: number): string => (pretty ? `\n${prefix}${(indent as string).repeat(d)}` : '');
     if (Array.isArray(value) || value instanceof SetValue) {
       const items = Array.isArray(value) ? value : value.values();
+      // Shared sub-values make a value's text exponentially larger than the value: metered per node.
+      meter(4 + items.length * (8 + (pretty ? depth : 0)));
       if (items.length === 0) return '[]';
       return `[${items.map((e) => newline(depth + 1) + encode(e, depth + 1)).join(',')}${newline(depth)}]`;
     }
+    meter(4 + value.size * (16 + (pretty ? depth : 0)));
     const entries = value.entries().map(([k, val]) => [keyText(k), val] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     if (entries.length === 0) return '{}';
     const sep = pretty ? ': ' : ':';

@@ -2,7 +2,7 @@
  * net.cidr_* builtins over IPv4/IPv6 addresses held as bigints, with Go's net.ParseIP /
  * net.ParseCIDR acceptance rules and Go's textual forms (RFC 5952 IPv6 compression).
  */
-import { builtinError, operandError, type BuiltinContext, type BuiltinDefinition } from '../builtinContract.ts';
+import { builtinError, limitError, operandError, type BuiltinContext, type BuiltinDefinition } from '../builtinContract.ts';
 import { ObjectValue, SetValue, type Value } from '../value.ts';
 import { stringArg } from './args.ts';
 
@@ -220,8 +220,8 @@ function merge(fn: string, v: Value): SetValue {
 function expand(fn: string, ctx: BuiltinContext, s: string): SetValue {
   const n = cidrOrFail(fn, s);
   const count = 1n << BigInt(n.bits - n.prefix);
-  if (count > BigInt(MAX_EXPAND)) throw builtinError(fn, `CIDR ${s} has too many addresses to expand (${count})`);
-  ctx.charge(Number(count));
+  if (count > BigInt(MAX_EXPAND)) throw limitError(fn, `CIDR ${s} has too many addresses to expand (${count})`);
+  ctx.charge(Number(count) * 50);
   const out = new SetValue();
   for (let i = 0n; i < count; i++) out.add(formatIp(n.first + i, n.bits));
   return out;

@@ -3,7 +3,7 @@
  * operations on arbitrary-size integers (bits.*), and type builtins (is_*, type_name, to_number).
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import { builtinError, operandError, operandErrorText, type BuiltinContext, type BuiltinDefinition } from '../builtinContract.ts';
+import { builtinError, limitError, operandError, operandErrorText, type BuiltinContext, type BuiltinDefinition } from '../builtinContract.ts';
 import {
   ObjectValue, SetValue, isNumber, normalizeBigInt, parseNumber, typeName, type Value,
 } from '../value.ts';
@@ -12,8 +12,8 @@ import { absolute, ceil, floor, round } from './numeric.ts';
 
 function range(fn: string, ctx: BuiltinContext, from: bigint, to: bigint, step: bigint): Value[] {
   const length = (from <= to ? to - from : from - to) / step + 1n;
-  if (length > BigInt(MAX_GENERATED_ELEMENTS)) throw builtinError(fn, `range too large (${length} elements)`);
-  ctx.charge(Number(length));
+  if (length > BigInt(MAX_GENERATED_ELEMENTS)) throw limitError(fn, `range too large (${length} elements)`);
+  ctx.charge(Number(length) * 4);
   const out: Value[] = [];
   if (from <= to) for (let i = from; i <= to; i += step) out.push(normalizeBigInt(i));
   else for (let i = from; i >= to; i -= step) out.push(normalizeBigInt(i));

@@ -3,6 +3,7 @@
  * compute (sum, product, abs, round, numbers.range...). Integers stay exact at any size; decimals
  * are added and multiplied exactly, so 0.1 + 0.2 is 0.3 as OPA's decimal numbers print it.
  */
+import { limitError } from '../builtinContract.ts';
 import { fromDecimal, normalizeBigInt, toDecimal, type BigDecimal } from '../value.ts';
 
 type Num = number | bigint | BigDecimal;
@@ -21,7 +22,7 @@ function align(a: Num, b: Num): [bigint, bigint, number] {
   const [ca, ea] = toDecimal(a);
   const [cb, eb] = toDecimal(b);
   const e = Math.min(ea, eb);
-  if (Math.abs(ea - eb) > MAX_EXPONENT_GAP) throw new RangeError('number out of range');
+  if (Math.abs(ea - eb) > MAX_EXPONENT_GAP) throw limitError('arithmetic', 'number out of range');
   return [ca * 10n ** BigInt(ea - e), cb * 10n ** BigInt(eb - e), e];
 }
 
@@ -53,9 +54,9 @@ export function multiply(a: Num, b: Num): Num {
   }
   const [ca, ea] = toDecimal(a);
   const [cb, eb] = toDecimal(b);
-  if (Math.abs(ea + eb) > MAX_EXPONENT_GAP) throw new RangeError('number out of range');
+  if (Math.abs(ea + eb) > MAX_EXPONENT_GAP) throw limitError('arithmetic', 'number out of range');
   const product = ca * cb;
-  if (bitLength(product) > MAX_BITS) throw new RangeError('number out of range');
+  if (bitLength(product) > MAX_BITS) throw limitError('arithmetic', 'number out of range');
   return fromDecimal(product, ea + eb);
 }
 

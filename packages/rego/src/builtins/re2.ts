@@ -44,9 +44,22 @@ export function compileRe2(pattern: string): CompiledRegex {
   return { groupCount: engine.numberOfCapturingGroups(), namedGroups, programSize: engine.numberOfInstructions() as number, engine };
 }
 
-/** Work units a search over `subject` may cost: one per character per program chunk. */
+// Work units (about 10 ns each, see workMeter.ts) charged before a search, for the slowest path
+// re2js may take. Measured on re2js: a match-only search (lazy DFA, NFA fallback) costs up to
+// ~5 ns per character per instruction; a search with submatches (NFA or bit-state backtracker)
+// ~150 ns per character per instruction, plus per match a backtracker bitmap of up to 256 Kbit.
+
+/** Work units of one match-only search over `subject`. */
 export function matchCost(re: CompiledRegex, subject: string): number {
-  return (subject.length + 1) * Math.max(1, Math.ceil(re.programSize / 16));
+  return (subject.length + 1) * Math.ceil(re.programSize / 2);
+}
+
+/** Work units of a FindAll with submatches over `subject`, at most `limit` matches (-1: all). */
+export function findAllCost(re: CompiledRegex, subject: string, limit: number): number {
+  const positions = subject.length + 1;
+  const matchesAtMost = limit < 0 ? positions : Math.min(limit, positions);
+  const perMatch = Math.min(positions * re.programSize, 262_144) / 320 + 100;
+  return positions * re.programSize * 15 + matchesAtMost * perMatch;
 }
 
 /** Go's FindAllStringSubmatchIndex: at most `limit` matches (-1 = all), with group offsets. */

@@ -2,11 +2,11 @@
  * regex.* and glob.* builtins: RE2 (re2js, see re2.ts) with Go's FindAll / ReplaceAll / Split
  * semantics, gobwas-style globs with delimiters compiled to RE2, OPA's template matching.
  */
-import { builtinError, operandError, operandErrorText, type BuiltinContext, type BuiltinDefinition } from '../builtinContract.ts';
+import { builtinError, limitError, operandError, operandErrorText, type BuiltinContext, type BuiltinDefinition } from '../builtinContract.ts';
 import type { Value } from '../value.ts';
-import { integerArg, stringArg } from './args.ts';
+import { MAX_GENERATED_STRING_LENGTH, integerArg, stringArg } from './args.ts';
 import { GlobSyntaxError, globsIntersect } from './globIntersect.ts';
-import { Re2SyntaxError, compileRe2, findAllIndices, matchCost, matches, type CompiledRegex, type MatchIndices } from './re2.ts';
+import { Re2SyntaxError, compileRe2, findAllCost, findAllIndices, matchCost, matches, type CompiledRegex, type MatchIndices } from './re2.ts';
 
 const cache = new Map<string, CompiledRegex>();
 
@@ -26,10 +26,16 @@ function compile(fn: string, ctx: BuiltinContext, pattern: string): CompiledRege
   return re;
 }
 
-/** Charges what a search may cost before running it: linear in subject × program size. */
-function run<T>(ctx: BuiltinContext, re: CompiledRegex, subject: string, body: () => T): T {
+/** A match-only search, charged before it runs (linear in subject × program size). */
+function matchCharged(ctx: BuiltinContext, re: CompiledRegex, subject: string): boolean {
   ctx.charge(matchCost(re, subject));
-  return body();
+  return matches(re, subject);
+}
+
+/** Go's FindAllStringSubmatchIndex, charged before it runs. */
+function findAllCharged(ctx: BuiltinContext, re: CompiledRegex, subject: string, limit: number): MatchIndices[] {
+  ctx.charge(findAllCost(re, subject, limit));
+  return findAllIndices(re, subject, limit);
 }
 
 /** Go's Regexp.Expand template substitution ($1, $name, ${name}, $$). */
@@ -85,37 +91,32 @@ function expand(template: string, subject: string, m: MatchIndices, names: Reado
 
 function replaceAll(fn: string, ctx: BuiltinContext, subject: string, pattern: string, replacement: string): string {
   const re = compile(fn, ctx, pattern);
-  return run(ctx, re, subject, () => {
-    const all = findAllIndices(re, subject, -1);
-    let out = '';
-    let last = 0;
-    for (const m of all) {
-      const piece = subject.slice(last, m[0]) + expand(replacement, subject, m, re.namedGroups);
-      // The result grows by each expansion: charged as it is built.
-      ctx.charge(piece.length);
-      out += piece;
-      last = m[1] as number;
-    }
-    return out + subject.slice(last);
-  });
+  let out = '';
+  let last = 0;
+  for (const m of findAllCharged(ctx, re, subject, -1)) {
+    const piece = subject.slice(last, m[0]) + expand(replacement, subject, m, re.namedGroups);
+    // The result grows by each expansion: charged, and bounded, as it is built.
+    if (out.length + piece.length > MAX_GENERATED_STRING_LENGTH) throw limitError(fn, 'result string too large');
+    ctx.charge(piece.length);
+    out += piece;
+    last = m[1] as number;
+  }
+  return out + subject.slice(last);
 }
 
 function split(fn: string, ctx: BuiltinContext, pattern: string, subject: string): string[] {
   const re = compile(fn, ctx, pattern);
-  return run(ctx, re, subject, () => {
-    if (subject === '') return [''];
-    const all = findAllIndices(re, subject, -1);
-    const out: string[] = [];
-    let begin = 0;
-    let end = 0;
-    for (const m of all) {
-      end = m[0] as number;
-      if ((m[1] as number) !== 0) out.push(subject.slice(begin, end));
-      begin = m[1] as number;
-    }
-    if (end !== subject.length) out.push(subject.slice(begin));
-    return out;
-  });
+  if (subject === '') return [''];
+  const out: string[] = [];
+  let begin = 0;
+  let end = 0;
+  for (const m of findAllCharged(ctx, re, subject, -1)) {
+    end = m[0] as number;
+    if ((m[1] as number) !== 0) out.push(subject.slice(begin, end));
+    begin = m[1] as number;
+  }
+  if (end !== subject.length) out.push(subject.slice(begin));
+  return out;
 }
 
 /** OPA's regex.template_match: literal text outside delimiters, RE2 inside, anchored. */
@@ -158,7 +159,7 @@ function templateMatch(fn: string, ctx: BuiltinContext, args: readonly Value[]):
   if (level !== 0) throw builtinError(fn, `unbalanced braces in ${JSON.stringify(template)}`);
   source += `${quote(literal)}$`;
   const re = compile(fn, ctx, source);
-  return run(ctx, re, subject, () => matches(re, subject));
+  return matchCharged(ctx, re, subject);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -279,7 +280,7 @@ function globMatch(fn: string, ctx: BuiltinContext, args: readonly Value[]): boo
     globCache.set(key, re);
   }
   const compiled = re;
-  return run(ctx, compiled, subject, () => matches(compiled, subject));
+  return matchCharged(ctx, compiled, subject);
 }
 
 /** gobwas QuoteMeta: escapes the glob metacharacters. */
@@ -299,7 +300,7 @@ export const regexBuiltins: BuiltinDefinition[] = [
     impl: ([p, s], ctx) => {
       const re = compile(ctx.name, ctx, stringArg(ctx.name, p as Value, 1));
       const subject = stringArg(ctx.name, s as Value, 2);
-      return run(ctx, re, subject, () => matches(re, subject));
+      return matchCharged(ctx, re, subject);
     },
   },
   {
@@ -307,7 +308,7 @@ export const regexBuiltins: BuiltinDefinition[] = [
     impl: ([p, s], ctx) => {
       const re = compile(ctx.name, ctx, stringArg(ctx.name, p as Value, 1));
       const subject = stringArg(ctx.name, s as Value, 2);
-      return run(ctx, re, subject, () => matches(re, subject));
+      return matchCharged(ctx, re, subject);
     },
   },
   {
@@ -328,7 +329,7 @@ export const regexBuiltins: BuiltinDefinition[] = [
       const re = compile(ctx.name, ctx, stringArg(ctx.name, p as Value, 1));
       const subject = stringArg(ctx.name, s as Value, 2);
       const limit = limitArg(ctx.name, n as Value);
-      return run(ctx, re, subject, () => findAllIndices(re, subject, limit).map((m) => subject.slice(m[0], m[1])));
+      return findAllCharged(ctx, re, subject, limit).map((m) => subject.slice(m[0], m[1]));
     },
   },
   {
@@ -337,11 +338,11 @@ export const regexBuiltins: BuiltinDefinition[] = [
       const re = compile(ctx.name, ctx, stringArg(ctx.name, p as Value, 1));
       const subject = stringArg(ctx.name, s as Value, 2);
       const limit = limitArg(ctx.name, n as Value);
-      return run(ctx, re, subject, () => findAllIndices(re, subject, limit).map((m) => {
+      return findAllCharged(ctx, re, subject, limit).map((m) => {
         const row: Value[] = [];
         for (let g = 0; g < m.length; g += 2) row.push((m[g] as number) < 0 ? '' : subject.slice(m[g], m[g + 1]));
         return row;
-      }));
+      });
     },
   },
   {

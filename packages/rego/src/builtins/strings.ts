@@ -2,12 +2,12 @@
  * String builtins (concat, split, replace, trim*, sprintf, format_int, indexof, substring,
  * strings.*). Positions and lengths count Unicode code points, like OPA's runes.
  */
-import { builtinError, operandError, operandErrorText, type BuiltinContext, type BuiltinDefinition } from '../builtinContract.ts';
+import { builtinError, limitError, operandError, operandErrorText, type BuiltinContext, type BuiltinDefinition } from '../builtinContract.ts';
 import {
   BigDecimal, SetValue, equals, isNumber, toBigInt, toRegoText, type Value,
 } from '../value.ts';
 import {
-  MAX_GENERATED_STRING_LENGTH, collectionElements, integerArg, numberArg, objectArg, oneOf,
+  MAX_GENERATED_STRING_LENGTH, chargeText, collectionElements, integerArg, numberArg, objectArg, oneOf,
   smallIntegerArg, stringArg, stringListArg,
 } from './args.ts';
 import { goSprintf, type GoArg } from './goFormat.ts';
@@ -16,12 +16,6 @@ import { floor as floorNumber, negate, sign } from './numeric.ts';
 
 function codePoints(s: string): string[] {
   return Array.from(s);
-}
-
-/** Charges work proportional to produced text and refuses absurd sizes. */
-function chargeText(ctx: BuiltinContext, fn: string, length: number): void {
-  if (length > MAX_GENERATED_STRING_LENGTH) throw builtinError(fn, 'result string too large');
-  ctx.charge(Math.ceil(length / 64) + 1);
 }
 
 const GO_SPACE = new Set([
@@ -50,7 +44,9 @@ function trimSpace(s: string): string {
 }
 
 /** Go's strings.Split: an empty separator splits into code points. */
-export function goSplit(s: string, separator: string): string[] {
+export function goSplit(s: string, separator: string, ctx: BuiltinContext): string[] {
+  // One string per piece: charged for the most pieces there can be, before splitting.
+  ctx.charge((s.length / Math.max(1, separator.length)) * 8 + 1);
   if (separator === '') return codePoints(s);
   return s.split(separator);
 }
@@ -60,11 +56,15 @@ export function goReplace(s: string, pairs: ReadonlyArray<readonly [string, stri
   if (pairs.length === 1) {
     const [from, to] = pairs[0] as readonly [string, string];
     if (from !== '') {
-      const count = s.split(from).length - 1;
-      chargeText(ctx, fn, s.length + count * Math.max(0, to.length - from.length));
-      return s.split(from).join(to);
+      // Splitting allocates a string per occurrence: charged for the most there can be.
+      ctx.charge((s.length / from.length) * 8);
+      const parts = s.split(from);
+      chargeText(ctx, fn, s.length + (parts.length - 1) * Math.max(0, to.length - from.length));
+      return parts.join(to);
     }
   }
+  // Character-by-character scan: charged up front at a few times the cost of a native pass.
+  chargeText(ctx, fn, s.length * 4);
   let out = '';
   let i = 0;
   let previousEmpty = false;
@@ -77,8 +77,8 @@ export function goReplace(s: string, pairs: ReadonlyArray<readonly [string, stri
       }
     }
     if (match !== undefined) {
+      chargeText(ctx, fn, out.length + match[1].length);
       out += match[1];
-      if (out.length > MAX_GENERATED_STRING_LENGTH) throw builtinError(fn, 'result string too large');
       previousEmpty = match[0] === '';
       i += match[0].length;
       continue;
@@ -123,7 +123,8 @@ function sprintf(fn: string, format: Value, list: Value, ctx: BuiltinContext): s
     chargeText(ctx, fn, out.length);
     return out;
   } catch (error) {
-    if (error instanceof RangeError) throw builtinError(fn, error.message);
+    // goFormat's own limits (width, output length) are resource limits, not format errors.
+    if (error instanceof RangeError) throw limitError(fn, error.message);
     throw error;
   }
 }
@@ -199,11 +200,11 @@ function replaceN(fn: string, patterns: Value, input: Value, ctx: BuiltinContext
   return goReplace(s, pairs, ctx, fn);
 }
 
-function splitN(fn: string, args: readonly Value[]): Value {
+function splitN(fn: string, args: readonly Value[], ctx: BuiltinContext): Value {
   const s = stringArg(fn, args[0] as Value, 1);
   const separator = stringArg(fn, args[1] as Value, 2);
   const n = smallIntegerArg(fn, args[2] as Value, 3);
-  const parts = goSplit(s, separator);
+  const parts = goSplit(s, separator, ctx);
   if (n >= 0) return parts.slice(0, n);
   return parts.slice(Math.max(0, parts.length + n));
 }
@@ -213,9 +214,10 @@ function concat(fn: string, delimiter: Value, list: Value, ctx: BuiltinContext):
   const elements = collectionElements(list);
   if (elements === undefined) throw operandError(fn, 2, oneOf('set', 'array'), list);
   const parts = stringListArg(fn, list, 2);
-  const out = parts.join(join);
-  chargeText(ctx, fn, out.length);
-  return out;
+  let length = join.length * Math.max(0, parts.length - 1);
+  for (const part of parts) length += part.length;
+  chargeText(ctx, fn, length);
+  return parts.join(join);
 }
 
 function s1(fn: string, args: readonly Value[]): string {
@@ -257,12 +259,10 @@ export const stringBuiltins: BuiltinDefinition[] = [
   {
     name: 'split', arity: 2,
     impl: (a, ctx) => {
-      const s = s1(ctx.name, a);
-      ctx.charge(Math.ceil(s.length / 64) + 1);
-      return goSplit(s, s2(ctx.name, a));
+      return goSplit(s1(ctx.name, a), s2(ctx.name, a), ctx);
     },
   },
-  { name: 'strings.split_n', arity: 3, impl: (a, ctx) => splitN(ctx.name, a) },
+  { name: 'strings.split_n', arity: 3, impl: (a, ctx) => splitN(ctx.name, a, ctx) },
   {
     name: 'replace', arity: 3,
     impl: (a, ctx) => {

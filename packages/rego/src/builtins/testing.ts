@@ -1,9 +1,9 @@
 /**
  * A small real BuiltinContext for unit tests of builtin families (no evaluator needed): calls a
  * registered builtin by name with Values, with a fixed clock, a shared per-"evaluation" cache and
- * a step budget.
+ * a work budget.
  */
-import { BuiltinError, lookupBuiltin, type BuiltinContext } from '../builtinContract.ts';
+import { limitError, lookupBuiltin, type BuiltinContext } from '../builtinContract.ts';
 import { fromJson, type Value } from '../value.ts';
 import './index.ts';
 
@@ -27,10 +27,11 @@ export function testEvaluation(options: { nowNs?: bigint; budget?: number } = {}
     cache,
     print: (line) => prints.push(line),
     trace: (note) => traces.push(note),
-    charge: (steps) => {
-      remaining -= steps;
-      if (remaining < 0) throw new BuiltinError('eval_builtin_error', 'evaluation budget exceeded', { halt: true });
+    charge: (units) => {
+      remaining -= units;
+      if (remaining < 0) throw limitError(name, 'evaluation budget exceeded');
     },
+    remainingMs: () => 1000,
     hostFunction: () => undefined,
   });
   return {
