@@ -4,16 +4,16 @@
  *   keys/admin-key.pem, keys/admin-key.pub   Ed25519 admin keypair
  *   keys/admin-token                         EdDSA JWT {role: "admin"}, valid 10 years
  *   keys/token-signer.key                    P-256 key signing the EAR attestation tokens
- *   keys/token-signer-cert.pem               self-signed certificate for that key (the KBS
- *                                            trusts it through trusted_certs_paths, so no
- *                                            insecure_header_jwk is needed)
+ *   keys/token-signer-cert.pem               that key's certificate and the dev CA that issued
+ *                                            it (the KBS trusts this file through
+ *                                            trusted_certs_paths, so no insecure_header_jwk)
  *   kbs-config.toml                          the upstream-format config used (edit freely)
  *   kbs.sqlite                               all state (policies, resources, sessions, RVs)
  * Later starts reuse everything, so tokens and the admin token survive restarts.
  */
 // @peculiar/x509 needs the Reflect metadata polyfill loaded before it.
 import 'reflect-metadata';
-import { createPrivateKey, generateKeyPairSync, webcrypto } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, webcrypto, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -75,28 +75,54 @@ async function ensureAdminKeys(paths: DevPaths): Promise<void> {
   }
 }
 
+/**
+ * A dev CA and the token-signer certificate it issues (CA:FALSE, digitalSignature): the KBS
+ * accepts tokens only from an end-entity key that may sign, never from a CA or a root itself.
+ * The cert file holds leaf then CA, so the AS sends the whole chain in x5c and the KBS trusts the
+ * same file. A signer from an older dev setup (a self-signed CA used as leaf) is replaced.
+ */
 async function ensureTokenSigner(paths: DevPaths): Promise<void> {
-  if (existsSync(paths.tokenSignerKey) && existsSync(paths.tokenSignerCert)) return;
+  if (existsSync(paths.tokenSignerKey) && existsSync(paths.tokenSignerCert) && !isLegacySigner(await readFile(paths.tokenSignerCert, 'utf8'))) return;
   x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
   const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const caKeys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const now = new Date();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1'),
-    name: 'CN=trustee-ts dev attestation token signer',
-    notBefore: new Date(now.getTime() - 60_000),
-    notAfter: new Date(now.getTime() + TEN_YEARS_S * 1000),
-    keys,
+  const validity = { notBefore: new Date(now.getTime() - 60_000), notAfter: new Date(now.getTime() + TEN_YEARS_S * 1000) };
+  const serial = (): string => Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1');
+  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: 'CN=trustee-ts dev attestation token CA',
+    ...validity,
+    keys: caKeys,
     signingAlgorithm: algorithm,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign, true),
-    ],
+    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
+  });
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: 'CN=trustee-ts dev attestation token signer',
+    issuer: ca.subject,
+    ...validity,
+    publicKey: keys.publicKey,
+    signingKey: caKeys.privateKey,
+    signingAlgorithm: algorithm,
+    extensions: [new x509.BasicConstraintsExtension(false, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)],
   });
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
   const pem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END PRIVATE KEY-----\n`;
   await writeFile(paths.tokenSignerKey, pem, { mode: 0o600 });
-  await writeFile(paths.tokenSignerCert, cert.toString('pem') + '\n');
+  await writeFile(paths.tokenSignerCert, `${cert.toString('pem')}\n${ca.toString('pem')}\n`);
+}
+
+/** The first certificate of the file is a CA: the self-signed signer older dev setups wrote. */
+function isLegacySigner(pem: string): boolean {
+  const first = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/.exec(pem)?.[0];
+  if (first === undefined) return true;
+  try {
+    return new X509Certificate(first).ca;
+  } catch {
+    return true;
+  }
 }
 
 /** The dev config, in upstream's format (TOML string values are JSON-compatible strings). */

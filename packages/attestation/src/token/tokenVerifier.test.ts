@@ -55,7 +55,7 @@ async function ca(name: string, validity: { notBefore: Date; notAfter: Date } = 
   return { keys, jwk: await publicJwk(keys), cert };
 }
 
-async function issued(name: string, issuer: Identity, options: { isCa?: boolean; notBefore?: Date; notAfter?: Date; keys?: CryptoKeyPair } = {}): Promise<Identity> {
+async function issued(name: string, issuer: Identity, options: { isCa?: boolean; notBefore?: Date; notAfter?: Date; keys?: CryptoKeyPair; extensions?: x509.Extension[] } = {}): Promise<Identity> {
   const keys = options.keys ?? (await keyPair());
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: String(Math.floor(Math.random() * 1e9)),
@@ -66,7 +66,7 @@ async function issued(name: string, issuer: Identity, options: { isCa?: boolean;
     signingAlgorithm: EC,
     publicKey: keys.publicKey,
     signingKey: issuer.keys.privateKey,
-    extensions: options.isCa ? [new x509.BasicConstraintsExtension(true, 1, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)] : [],
+    extensions: options.extensions ?? (options.isCa ? [new x509.BasicConstraintsExtension(true, 1, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)] : []),
   });
   return { keys, jwk: await publicJwk(keys), cert };
 }
@@ -402,5 +402,127 @@ describe('extractTeePubKey', () => {
     expect(resolvePointer({ a: 1 }, '')).toEqual({ a: 1 });
     expect(resolvePointer({ a: 1 }, 'a')).toBeUndefined();
     expect(resolvePointer({}, '/__proto__')).toBeUndefined();
+  });
+});
+
+describe('createTokenVerifier: the x5c leaf must be allowed to sign, under RFC 5280 path rules', () => {
+  const usage = (flags: number): x509.Extension => new x509.KeyUsagesExtension(flags, true);
+  const eku = (...oids: string[]): x509.Extension => new x509.ExtendedKeyUsageExtension(oids);
+  const endEntity = new x509.BasicConstraintsExtension(false, undefined, true);
+
+  async function tokenFrom(signer: Identity, chain: x509.X509Certificate[]): Promise<string> {
+    return sign(signer.keys.privateKey, x5cHeader(signer, chain), claims());
+  }
+
+  test.each<[string, () => Promise<{ token: string; trusted?: string[] }>, string]>([
+    [
+      'keyUsage keyEncipherment only',
+      async () => {
+        const tls = await issued('kex only', intermediate, { extensions: [endEntity, usage(x509.KeyUsageFlags.keyEncipherment)] });
+        return { token: await tokenFrom(tls, [tls.cert, intermediate.cert]) };
+      },
+      'has a keyUsage without digitalSignature',
+    ],
+    [
+      'extendedKeyUsage serverAuth only (a TLS server key of the same CA)',
+      async () => {
+        const tls = await issued('tls server', intermediate, { extensions: [endEntity, usage(x509.KeyUsageFlags.digitalSignature), eku(x509.ExtendedKeyUsage.serverAuth)] });
+        return { token: await tokenFrom(tls, [tls.cert, intermediate.cert]) };
+      },
+      'is limited to extendedKeyUsage serverAuth, which does not include signing',
+    ],
+    [
+      'basicConstraints CA:TRUE',
+      async () => {
+        const caLeaf = await issued('ca leaf', intermediate, { extensions: [new x509.BasicConstraintsExtension(true, undefined, true), usage(x509.KeyUsageFlags.digitalSignature)] });
+        return { token: await tokenFrom(caLeaf, [caLeaf.cert, intermediate.cert]) };
+      },
+      'is a CA (basicConstraints CA:TRUE)',
+    ],
+    [
+      'keyUsage keyCertSign without basicConstraints',
+      async () => {
+        const signer = await issued('cert signer', intermediate, { extensions: [usage(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign)] });
+        return { token: await tokenFrom(signer, [signer.cert, intermediate.cert]) };
+      },
+      'has keyUsage keyCertSign',
+    ],
+    ['the trusted root used as leaf', async () => ({ token: await tokenFrom(root, [root.cert]) }), 'is a CA (basicConstraints CA:TRUE)'],
+    [
+      'a trusted self-signed end-entity certificate',
+      async () => {
+        const keys = await keyPair();
+        const cert = await x509.X509CertificateGenerator.createSelfSigned({ serialNumber: '05', name: 'CN=self', notBefore: new Date(NOW.getTime() - DAY), notAfter: new Date(NOW.getTime() + DAY), signingAlgorithm: EC, keys, extensions: [endEntity, usage(x509.KeyUsageFlags.digitalSignature)] });
+        const self: Identity = { keys, jwk: await publicJwk(keys), cert };
+        return { token: await tokenFrom(self, [cert]), trusted: [writeTemp('self.pem', cert.toString('pem'))] };
+      },
+      'is a trusted root itself',
+    ],
+    [
+      'an expired intermediate',
+      async () => {
+        const expired = await issued('expired intermediate', root, { isCa: true, notBefore: new Date(NOW.getTime() - 10 * DAY), notAfter: new Date(NOW.getTime() - DAY) });
+        const signer = await issued('signer under expired', expired, { notBefore: new Date(NOW.getTime() - 5 * DAY) });
+        return { token: await tokenFrom(signer, [signer.cert, expired.cert]) };
+      },
+      'CN=expired intermediate expired at',
+    ],
+    [
+      'an intermediate whose keyUsage lacks keyCertSign',
+      async () => {
+        const weak = await issued('no certsign', root, { extensions: [new x509.BasicConstraintsExtension(true, undefined, true), usage(x509.KeyUsageFlags.digitalSignature)] });
+        const signer = await issued('signer under no certsign', weak);
+        return { token: await tokenFrom(signer, [signer.cert, weak.cert]) };
+      },
+      'has a keyUsage without keyCertSign',
+    ],
+    [
+      'a path longer than a pathLenConstraint allows',
+      async () => {
+        const first = await issued('pathlen 0', root, { extensions: [new x509.BasicConstraintsExtension(true, 0, true), usage(x509.KeyUsageFlags.keyCertSign)] });
+        const second = await issued('below pathlen 0', first, { isCa: true });
+        const signer = await issued('signer too deep', second);
+        return { token: await tokenFrom(signer, [signer.cert, second.cert, first.cert]) };
+      },
+      'allows 0 CA certificate(s) below it (pathLenConstraint), found 1',
+    ],
+  ])('refused: %s', async (_name, make, text) => {
+    const { token, trusted } = await make();
+    const error = await rejection((await verifier({ trustedCertsPaths: trusted ?? [rootPath] })).verify(token));
+    expect(error.code).toBe('token_invalid');
+    expect(error.message).toContain(text);
+  });
+
+  test.each<[string, () => x509.Extension[]]>([
+    ['no extensions', () => []],
+    ['CA:FALSE, digitalSignature', () => [endEntity, usage(x509.KeyUsageFlags.digitalSignature)]],
+    ['digitalSignature and nonRepudiation, documentSigning EKU', () => [endEntity, usage(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.nonRepudiation), eku('1.3.6.1.5.5.7.3.36')]],
+    ['anyExtendedKeyUsage next to serverAuth', () => [endEntity, usage(x509.KeyUsageFlags.digitalSignature), eku(x509.ExtendedKeyUsage.serverAuth, '2.5.29.37.0')]],
+  ])('accepted: a valid chain root → intermediate → leaf with %s', async (_name, extensions) => {
+    const signer = await issued('good signer', intermediate, { extensions: extensions() });
+    const token = await tokenFrom(signer, [signer.cert, intermediate.cert]);
+    expect(await (await verifier({ trustedCertsPaths: [rootPath] })).verify(token)).toMatchObject({ iss: 'test' });
+  });
+});
+
+describe('createTokenVerifier: nbf has the same 60 s leeway as exp', () => {
+  const withNbf = (nbf: unknown): JsonObject => ({ ...claims(NOW_S + 7200), nbf } as JsonObject);
+
+  test.each<[string, unknown]>([
+    ['one hour ahead', NOW_S + 3600],
+    ['61 s ahead', NOW_S + 61],
+    ['not a number', 'soon'],
+  ])('refused: nbf %s', async (_name, nbf) => {
+    const token = await sign(leaf.keys.privateKey, { alg: 'ES256', jwk: leaf.jwk }, withNbf(nbf));
+    const error = await rejection((await verifier({ insecureHeaderJwk: true })).verify(token));
+    expect(error.message).toMatch(/token not valid yet|nbf claim is not a number/);
+  });
+
+  test.each<[string, number]>([
+    ['60 s ahead', NOW_S + 60],
+    ['in the past', NOW_S - 3600],
+  ])('accepted: nbf %s', async (_name, nbf) => {
+    const token = await sign(leaf.keys.privateKey, { alg: 'ES256', jwk: leaf.jwk }, withNbf(nbf));
+    expect(await (await verifier({ insecureHeaderJwk: true })).verify(token)).toMatchObject({ nbf });
   });
 });

@@ -11,7 +11,7 @@ import { AttestationError } from '../attestationError.ts';
 import { isJsonObject, jsonKind, type Json, type JsonObject } from '../json.ts';
 import { loadJwkSet, type Fetch } from './loadJwkSet.ts';
 import { parsePemCertificates } from './tokenSigner.ts';
-import { verifyCertificateChain } from './verifyCertificateChain.ts';
+import { signingLeafProblems, verifyCertificateChain } from './verifyCertificateChain.ts';
 
 export interface TokenVerifierConfig {
   /** PEM files (each may hold a chain) whose certificates anchor `jwk.x5c` chains. */
@@ -34,8 +34,8 @@ export interface TokenVerifierDeps {
 
 export interface TokenVerifier {
   /**
-   * Verifies signature, key trust and `exp` (required, 60 s leeway; `nbf`/`aud` unchecked like
-   * upstream) and returns the claims.
+   * Verifies signature, key trust, `exp` (required) and `nbf` (when present), both with 60 s
+   * leeway (upstream checks no `nbf`; `aud` stays unchecked like upstream), and returns the claims.
    * @throws AttestationError `token_invalid`
    */
   verify(jwt: string): Promise<JsonObject>;
@@ -151,13 +151,13 @@ export async function createTokenVerifier(config: TokenVerifierConfig, deps: Tok
   // A guest fetching several resources presents the same token each time; the exact token text
   // verified once verifies again while its key stays trusted (the x5c window) — only exp is
   // time-dependent, and it is re-checked on every use. Claims are frozen: callers share them.
-  const verifiedTokens = new Map<string, { readonly claims: JsonObject; readonly exp: number; readonly trust: TrustWindow }>();
-  function rememberToken(jwt: string, claims: JsonObject, exp: number, trust: TrustWindow): void {
+  const verifiedTokens = new Map<string, { readonly claims: JsonObject; readonly exp: number; readonly nbf: number | undefined; readonly trust: TrustWindow }>();
+  function rememberToken(jwt: string, claims: JsonObject, exp: number, nbf: number | undefined, trust: TrustWindow): void {
     if (verifiedTokens.size >= MAX_CACHED_TOKENS) {
       const oldest = verifiedTokens.keys().next();
       if (oldest.done !== true) verifiedTokens.delete(oldest.value);
     }
-    verifiedTokens.set(jwt, { claims: deepFreeze(claims), exp, trust });
+    verifiedTokens.set(jwt, { claims: deepFreeze(claims), exp, nbf, trust });
   }
 
   // ES256 (every token of our own AS) is verified with node:crypto directly: the synchronous
@@ -189,9 +189,11 @@ export async function createTokenVerifier(config: TokenVerifierConfig, deps: Tok
     return { jwk: key, trust: ALWAYS };
   }
 
-  function checkExp(exp: number): void {
+  /** `exp` and `nbf` with the same leeway: a token is used neither after its end nor before its start. */
+  function checkTimes(exp: number, nbf: number | undefined): void {
     const nowSeconds = Math.floor(now().getTime() / 1000);
     if (exp < nowSeconds - EXP_LEEWAY_SECONDS) throw invalid('token expired');
+    if (nbf !== undefined && nbf > nowSeconds + EXP_LEEWAY_SECONDS) throw invalid(`token not valid yet (nbf is ${nbf - nowSeconds} s ahead)`);
   }
 
   return {
@@ -201,7 +203,7 @@ export async function createTokenVerifier(config: TokenVerifierConfig, deps: Tok
       if (known !== undefined) {
         const nowMs = now().getTime();
         if (nowMs >= known.trust.validFromMs && nowMs <= known.trust.validToMs) {
-          checkExp(known.exp);
+          checkTimes(known.exp, known.nbf);
           return known.claims;
         }
         verifiedTokens.delete(jwt);
@@ -246,8 +248,10 @@ export async function createTokenVerifier(config: TokenVerifierConfig, deps: Tok
       if (!isJsonObject(claims)) throw invalid('token payload is not a JSON object');
       const exp = Object.hasOwn(claims, 'exp') ? claims.exp : undefined;
       if (typeof exp !== 'number' || !Number.isFinite(exp)) throw invalid('token has no numeric exp claim');
-      checkExp(exp);
-      if (jwt.length <= MAX_CACHED_TOKEN_LENGTH) rememberToken(jwt, claims, exp, trust);
+      const nbf = Object.hasOwn(claims, 'nbf') ? claims.nbf : undefined;
+      if (nbf !== undefined && (typeof nbf !== 'number' || !Number.isFinite(nbf))) throw invalid('token nbf claim is not a number');
+      checkTimes(exp, nbf);
+      if (jwt.length <= MAX_CACHED_TOKEN_LENGTH) rememberToken(jwt, claims, exp, nbf, trust);
       return claims;
     },
     extractTeePubKey(claims) {
@@ -322,6 +326,8 @@ function checkX5c(jwk: JsonObject, trusted: readonly X509Certificate[], now: Dat
   const [leaf, ...intermediates] = chain;
   if (leaf === undefined) throw invalid('the header jwk has an empty x5c chain');
   assertSameKey(leaf, jwk);
+  const leafProblems = signingLeafProblems(leaf, trusted);
+  if (leafProblems.length > 0) throw invalid(`x5c leaf may not sign tokens: ${leafProblems.join('; ')}`);
   const result = verifyCertificateChain(leaf, intermediates, trusted, now);
   if (!result.ok) throw invalid(`x5c chain is not trusted: ${result.problems.join('; ')}`);
   return { validFromMs: result.validFromMs ?? now.getTime(), validToMs: result.validToMs ?? now.getTime() };
