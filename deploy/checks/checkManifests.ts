@@ -39,7 +39,8 @@ const EXTERNAL_SECRETS: Readonly<Record<string, readonly string[]>> = {
 /** What the compose setup service (deploy/compose/setup.sh) publishes into each key volume. */
 const COMPOSE_KEY_VOLUMES: Readonly<Record<string, readonly string[]>> = {
   'kbs-keys': ['public.pub', 'ca-cert.pem'],
-  'as-keys': ['token.key', 'token-cert-chain.pem'],
+  'as-keys': ['token.key', 'token-cert-chain.pem', 'public.pub'],
+  'rvps-keys': ['public.pub'],
 };
 
 type Obj = Record<string, unknown>;
@@ -122,6 +123,8 @@ async function checkServiceConfig(where: string, configPath: string, content: st
       for (const warning of config.warnings) notes.push(`${where}: ${warning}`);
       const signer = config.attestation.tokenBroker.signer;
       if (signer !== undefined) paths.reads.push(signer.keyPath, ...(signer.certPath === undefined ? [] : [signer.certPath]));
+      for (const provider of config.admin?.identityProviders ?? []) if (provider.publicKeyUri !== undefined) paths.reads.push(provider.publicKeyUri.replace(/^file:\/\//, ''));
+      if (config.admin?.protectPolicies !== true || config.admin.protectRegister !== true) fail(where, 'AS admin.protect_policies / protect_register must be on in deploy configs');
       if (config.storage.storageType === 'Sqlite') paths.writes.push(dirname(config.storage.sqlite.path));
       if (config.storage.storageType === 'LocalFs') paths.writes.push(config.storage.localFs.dirPath);
       if (config.storage.storageType === 'Memory') fail(where, 'AS storage is Memory: policies are lost on restart');
@@ -131,7 +134,8 @@ async function checkServiceConfig(where: string, configPath: string, content: st
       if (config.storage.storageType === 'Sqlite') paths.writes.push(dirname(config.storage.sqlite.path));
       if (config.storage.storageType === 'LocalFs') paths.writes.push(config.storage.localFs.dirPath);
       if (config.storage.storageType === 'Memory') fail(where, 'RVPS storage is Memory: reference values are lost on restart');
-      if (config.admin?.publicKeyPath !== undefined) paths.reads.push(config.admin.publicKeyPath);
+      for (const provider of config.admin?.identityProviders ?? []) if (provider.publicKeyUri !== undefined) paths.reads.push(provider.publicKeyUri.replace(/^file:\/\//, ''));
+      if (config.admin?.protectRegister !== true) fail(where, 'RVPS admin.protect_register must be on in deploy configs');
     }
   } catch (error) {
     fail(where, `${basename(configPath)} is rejected by the ${service} config parser: ${(error as Error).message}`);

@@ -23,8 +23,16 @@ export const ATTESTATION_ERROR_CODES = [
   'invalid_policy_result',
   /** RVPS registration message rejected (version, type, payload). */
   'invalid_reference_value',
-  /** RVPS backend failure (storage, remote RVPS, timeout). */
+  /** RVPS backend unavailable (storage, remote RVPS unreachable or timing out): retryable. */
   'rvps_error',
+  /** The remote RVPS answered with an internal error of its own (not retryable). */
+  'rvps_failed',
+  /** The caller's credentials are missing or rejected (a remote RVPS's admin calls). */
+  'unauthenticated',
+  /** The caller may not do this (a remote RVPS without admin configuration). */
+  'permission_denied',
+  /** The thing asked for does not exist (a remote RVPS answered NOT_FOUND). */
+  'not_found',
   /** The EAR could not be assembled or signed (e.g. empty profile/build/developer). */
   'token_issue_failed',
   /** An attestation token failed verification (signature, chain, expiry, kid, alg). */

@@ -89,7 +89,7 @@ export { sampleExtractor } from './rvps/extractors/sampleExtractor.ts';
 export { swidExtractor } from './rvps/extractors/swidExtractor.ts';
 export { corimExtractor } from './rvps/extractors/corimExtractor.ts';
 export { parseRegistrationMessage, RVPS_MESSAGE_VERSION, type RegistrationMessage } from './rvps/registrationMessage.ts';
-export type { ReferenceValueProvider, Extractor, ExtractedReferenceValue, ExtractorContext } from './rvps/referenceValueProvider.ts';
+export type { CallerCredentials, ReferenceValueProvider, Extractor, ExtractedReferenceValue, ExtractorContext } from './rvps/referenceValueProvider.ts';
 export { createGrpcRvpsClient, rvpsTarget, HEALTHCHECK_REFERENCE_VALUE_ID, type GrpcRvpsClient, type GrpcRvpsClientOptions } from './rvps/grpcRvpsClient.ts';
 export { collateralFromVerifierConfig, type VerifierCollateralDeps } from './verifierCollateral.ts';
 export { verifiersFromTrustAnchorConfig } from './verifierTrustAnchors.ts';

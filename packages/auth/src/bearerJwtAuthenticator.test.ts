@@ -6,11 +6,20 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { exportJWK, SignJWT } from 'jose';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
-import { cleanupHarnessDirs, writeTempFile } from '../testing/fixture.ts';
-import { BearerJwtAuthenticator } from './bearerJwt.ts';
+import { BearerJwtAuthenticator } from './bearerJwtAuthenticator.ts';
 
-afterAll(() => cleanupHarnessDirs());
+const dir = mkdtempSync(join(tmpdir(), 'auth-keys-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+function writeTempFile(name: string, content: string): string {
+  const path = join(dir, `${files++}-${name}`);
+  writeFileSync(path, content);
+  return path;
+}
 
 const NOW = 1_800_000_000_000;
 const pem = (key: KeyObject): string => key.export({ type: 'spki', format: 'pem' }) as string;

@@ -1,12 +1,13 @@
 /**
- * `[admin.authentication.bearer_jwt]` (spec §3.2): the admin's `Authorization: Bearer <jwt>` is
+ * `bearer_jwt` (kbs-protocol §3.2; the KBS's `[admin.authentication.bearer_jwt]`, the AS's and
+ * the RVPS's `admin.bearer_jwt`): the admin's `Authorization: Bearer <jwt>` is
  * verified against each identity provider in order; the first whose key verifies the signature
  * and whose `iss`/`aud` constraints hold wins. `exp` is required (60 s leeway).
  */
-import { jwkSetSource, publicKeySource, verifyBearerJwt, type JwtKeySource } from '@trustee/auth';
 import type { JWTPayload } from 'jose';
-import type { IdentityProviderConfig } from './adminConfig.ts';
+import type { IdentityProviderConfig } from './bearerJwtConfig.ts';
 import { loadJwkSet, loadPublicKey } from './keySources.ts';
+import { jwkSetSource, publicKeySource, verifyBearerJwt, type JwtKeySource } from './verifyBearerJwt.ts';
 
 interface Provider {
   readonly issuer: string | undefined;

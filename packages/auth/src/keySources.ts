@@ -1,5 +1,6 @@
 /**
- * Loading admin verification keys from `public_key_uri` / `jwk_set_uri`: a plain path,
+ * Loading admin verification keys from `public_key_uri` / `jwk_set_uri` (the KBS's
+ * `[admin.authentication.bearer_jwt]`, the AS's and the RVPS's `admin`): a plain path,
  * `file://` URL or `https://` URL (fetched with a timeout — a hung identity provider must not
  * hang startup). JWK set URIs fall back to OpenID discovery like upstream.
  */
@@ -7,7 +8,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { JSONWebKeySet } from 'jose';
-import { ConfigError } from '../configError.ts';
+import { AuthConfigError as ConfigError } from './errors.ts';
 
 const FETCH_TIMEOUT_MS = 10_000;
 const MAX_DOCUMENT_BYTES = 1024 * 1024;
@@ -31,7 +32,10 @@ export async function readUri(uri: string): Promise<string> {
 
 /** A PEM public key (EC, RSA or Ed25519; SPKI or PKCS#1 RSA). */
 export async function loadPublicKey(uri: string): Promise<KeyObject> {
-  const pem = await readUri(uri);
+  const pem = await readUri(uri).catch((error: unknown) => {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`${uri}: not readable (${(error as Error).message})`);
+  });
   try {
     const key = createPublicKey(pem);
     if (!['ec', 'rsa', 'ed25519'].includes(key.asymmetricKeyType ?? '')) throw new Error(`unsupported key type ${key.asymmetricKeyType ?? 'unknown'}`);
@@ -55,7 +59,8 @@ function asJwks(text: string): JSONWebKeySet | undefined {
 /** A JWK set: the document itself, or (https) via `<uri>/.well-known/openid-configuration` → `jwks_uri`. */
 export async function loadJwkSet(uri: string): Promise<JSONWebKeySet> {
   const direct = await readUri(uri).catch((error: unknown) => {
-    if (!uri.startsWith('https://')) throw error;
+    if (error instanceof ConfigError) throw error;
+    if (!uri.startsWith('https://')) throw new ConfigError(`${uri}: not readable (${(error as Error).message})`);
     return undefined;
   });
   const jwks = direct === undefined ? undefined : asJwks(direct);

@@ -14,6 +14,7 @@ import {
   createGrpcRvpsClient,
   verifiersFromTrustAnchorConfig,
   type AttestationService,
+  type CallerCredentials,
   type Json,
   type VerificationRequest,
 } from '@trustee/attestation';
@@ -22,17 +23,22 @@ import { isStorageUnavailable, openStore, pingStore, type KeyValueStore } from '
 import { getVerifier, supportedTees, type CollateralSource, type FetchFunction, type TeeName, type Verifier } from '@trustee/verifiers';
 import type { AsConfig } from './config.ts';
 import { AsConfigError } from './config.ts';
+import { createAdminGuard, type AdminGuard } from './adminGuard.ts';
 import { toAsError } from './errors.ts';
 import { silentLog, type AsLog } from './log.ts';
 import { AsMetrics } from './metrics.ts';
 
-/** What the reference-value RPCs need; the built-in RVPS and the remote client both provide it. */
+/**
+ * What the reference-value RPCs need; the built-in RVPS and the remote client both provide it.
+ * `credentials` are the caller's, forwarded to a remote RVPS (the built-in one ignores them: the
+ * AdminGuard has checked them).
+ */
 export interface RvpsBackend {
   query(id: string): Promise<Json | undefined>;
-  register(message: string): Promise<void>;
+  register(message: string, credentials?: CallerCredentials): Promise<void>;
   /** Records as JSON texts `{"version","name","expiration","value"}`. */
-  listRecords(): Promise<string[]>;
-  delete(id: string): Promise<boolean>;
+  listRecords(credentials?: CallerCredentials): Promise<string[]>;
+  delete(id: string, credentials?: CallerCredentials): Promise<boolean>;
 }
 
 export interface ComposeAsOptions {
@@ -59,6 +65,8 @@ export interface ComposedAs {
   /** What gRPC health and `/readyz` report. */
   readonly readiness: Readiness;
   readonly rvps: RvpsBackend;
+  /** Which calls need the admin token (config `admin`); both transports ask it. */
+  readonly admin: AdminGuard;
   readonly metrics: AsMetrics;
   readonly store: KeyValueStore;
   readonly log: AsLog;
@@ -74,6 +82,13 @@ export async function composeAs(config: AsConfig, options: ComposeAsOptions = {}
   const closers: Array<() => Promise<void> | void> = options.store === undefined ? [() => store.close()] : [];
   const metrics = new AsMetrics({ defaultMetrics: options.defaultMetrics ?? false });
   const readiness = new Readiness([{ name: 'storage', check: () => pingStore(store, 'attestation_service_policy') }]);
+  let admin: AdminGuard;
+  try {
+    admin = await createAdminGuard(config.admin, { remoteRvps: config.attestation.rvps.type === 'GrpcRemote', now });
+  } catch (error) {
+    await Promise.all(closers.map((close) => close()));
+    throw error;
+  }
 
   let rvps: RvpsBackend;
   let referenceValues;
@@ -150,6 +165,7 @@ export async function composeAs(config: AsConfig, options: ComposeAsOptions = {}
     },
     readiness,
     rvps,
+    admin,
     metrics,
     store,
     log,

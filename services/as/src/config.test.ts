@@ -45,7 +45,8 @@ describe('as-config.json', () => {
     const config = await loadAsConfig(file);
     expect(config.storage).toMatchObject({ storageType: 'LocalFs', localFs: { dirPath: join(dir, 'storage') } });
     expect(config.attestation.tokenBroker).toMatchObject({ durationMin: 10, issuerName: 'test-as', signer: { keyPath: join(dir, 'token.key') } });
-    expect(config.warnings).toEqual([]);
+    // Only the admin section's absence is worth a warning for an upstream file (see the admin test).
+    expect(config.warnings.every((warning) => /admin section|answer ANYONE/.test(warning))).toBe(true);
 
     const first = await composeAs(config);
     const token = await first.evaluate(decodeRestAttestationRequest({ verification_requests: [{ tee: 'sample', evidence: b64urlJson(sampleEvidence()), runtime_data: { structured: RUNTIME_DATA } }], policy_ids: [] }).requests, []);
@@ -81,6 +82,34 @@ describe('as-config.json', () => {
   ])('%s → AsConfigError naming the key', (_name, raw, message) => {
     expect(() => parseAsConfig(raw)).toThrow(AsConfigError);
     expect(() => parseAsConfig(raw)).toThrow(message);
+  });
+
+  test('admin: the KBS bearer_jwt format; protect_* default off with a loud warning for what stays open', () => {
+    const bearerJwt = { identity_providers: [{ issuer: 'ops', public_key_uri: '/etc/as/admin.pub' }] };
+    const none = parseAsConfig({});
+    expect(none.admin).toBeUndefined();
+    expect(none.warnings.join('\n')).toMatch(/ListReferenceValues\/DeleteReferenceValue are refused/);
+    expect(none.warnings.join('\n')).toMatch(/set\/get\/list\/delete attestation policy and RegisterReferenceValue answer ANYONE/);
+    const partial = parseAsConfig({ admin: { bearer_jwt: bearerJwt, protect_policies: true } });
+    expect(partial.admin).toEqual({ identityProviders: [{ issuer: 'ops', publicKeyUri: '/etc/as/admin.pub' }], protectPolicies: true, protectRegister: false });
+    expect(partial.warnings.join('\n')).toMatch(/WARNING: RegisterReferenceValue answer ANYONE/);
+    const full = parseAsConfig({ admin: { bearer_jwt: bearerJwt, protect_policies: true, protect_register: true } });
+    expect(full.warnings.join('\n')).not.toMatch(/ANYONE|admin section/);
+  });
+
+  test.each<[string, unknown, RegExp]>([
+    ['admin without bearer_jwt', { admin: { protect_policies: true } }, /admin\.bearer_jwt: required/],
+    ['admin typo', { admin: { bearer_jwt: { identity_providers: [{ public_key_uri: '/k' }] }, protect_policy: true } }, /admin\.protect_policy: unknown key/],
+    ['no identity provider', { admin: { bearer_jwt: { identity_providers: [] } } }, /admin\.bearer_jwt\.identity_providers: at least one/],
+    ['provider without key', { admin: { bearer_jwt: { identity_providers: [{ issuer: 'x' }] } } }, /identity_providers\[0\]: public_key_uri or jwk_set_uri required/],
+    ['flag not a boolean', { admin: { bearer_jwt: { identity_providers: [{ public_key_uri: '/k' }] }, protect_register: 'yes' } }, /admin\.protect_register: expected a boolean/],
+  ])('%s → AsConfigError', (_name, raw, message) => {
+    expect(() => parseAsConfig(raw)).toThrow(AsConfigError);
+    expect(() => parseAsConfig(raw)).toThrow(message);
+  });
+
+  test('an admin key that cannot be read stops startup', async () => {
+    await expect(composeAs(parseAsConfig({ admin: { bearer_jwt: { identity_providers: [{ public_key_uri: '/nonexistent/admin.pub' }] } } }))).rejects.toThrow(/admin\.bearer_jwt: \/nonexistent\/admin\.pub: not readable/);
   });
 
   test('unreadable and non-JSON files are startup errors', async () => {

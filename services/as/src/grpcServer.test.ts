@@ -17,7 +17,7 @@ import { tdxEvidence } from '@trustee/verifiers/testing/tdxFactory.ts';
 import { composeAs } from './compose.ts';
 import { parseAsConfig } from './config.ts';
 import { startListeners, type RunningAs } from './serve.ts';
-import { b64urlJson, composeTestAs, RUNTIME_DATA, rpc, rpcError, sampleEvidence, type TestAs } from './testing/fixtures.ts';
+import { b64urlJson, composeTestAs, createTestAdmin, FIXTURE_NOW, RUNTIME_DATA, rpc, rpcError, sampleEvidence, type TestAs } from './testing/fixtures.ts';
 
 type Claims = Record<string, unknown>;
 
@@ -25,9 +25,12 @@ let as: TestAs;
 let running: RunningAs;
 let client: grpc.Client;
 let rvpsClient: grpc.Client;
+const admin = createTestAdmin();
+let bearer: string;
 
 beforeAll(async () => {
-  as = await composeTestAs();
+  bearer = `Bearer ${await admin.token()}`;
+  as = await composeTestAs({ admin: { bearer_jwt: admin.bearerJwt } });
   running = await startListeners(as.composed, { grpcSocket: '127.0.0.1:0' });
   const address = running.grpc?.address ?? '';
   client = new AttestationServiceClient(address, grpc.credentials.createInsecure());
@@ -194,9 +197,9 @@ describe('reference values', () => {
     type Query = { reference_value_results?: string };
     expect((await rpc<Query>(rvpsClient, 'QueryReferenceValue', { reference_value_id: 'svn' })).reference_value_results).toBe('["1"]');
     expect((await rpc<Query>(rvpsClient, 'QueryReferenceValue', { reference_value_id: 'absent' })).reference_value_results).toBeUndefined();
-    const listed = await rpc<{ reference_values: string[] }>(rvpsClient, 'ListReferenceValues', {});
+    const listed = await rpc<{ reference_values: string[] }>(rvpsClient, 'ListReferenceValues', {}, bearer);
     expect(listed.reference_values.map((text) => (JSON.parse(text) as { name: string }).name)).toContain('svn');
-    expect(await rpc(rvpsClient, 'DeleteReferenceValue', { reference_value_id: 'svn' })).toEqual({ deleted: true });
+    expect(await rpc(rvpsClient, 'DeleteReferenceValue', { reference_value_id: 'svn' }, bearer)).toEqual({ deleted: true });
     const bad = await rpcError(rvpsClient, 'RegisterReferenceValue', { message: '{"version":"0.1.0","type":"nope","payload":""}' });
     expect(bad.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(bad.details).toMatch(/Could not find extractor for nope/);
@@ -208,10 +211,30 @@ describe('reference values', () => {
       await remote.rvps.register(message({ launch_digest: ['abcde'] }));
       expect(await as.composed.rvps.query('launch_digest')).toEqual(['abcde']);
       expect(await remote.service.queryReferenceValue('launch_digest')).toEqual(['abcde']);
-      expect(await remote.rvps.delete('launch_digest')).toBe(true);
+      // The caller's credentials travel to the RVPS, which answers with its own statuses.
+      await expect(remote.rvps.delete('launch_digest')).rejects.toMatchObject({ code: 'unauthenticated' });
+      await expect(remote.rvps.delete('launch_digest', { authorization: `Bearer ${await admin.token(FIXTURE_NOW, { foreign: true })}` })).rejects.toMatchObject({ code: 'unauthenticated' });
+      expect(await remote.rvps.delete('launch_digest', { authorization: bearer })).toBe(true);
       expect(await as.composed.rvps.query('launch_digest')).toBeUndefined();
     } finally {
       await remote.close();
+    }
+  });
+
+  test('a GrpcRemote AS passes the RVPS\'s statuses through: UNAUTHENTICATED stays UNAUTHENTICATED (not UNAVAILABLE)', async () => {
+    const remote = await composeAs(parseAsConfig({ rvps_config: { type: 'GrpcRemote', address: running.grpc?.address } }), { store: new MemoryStore() });
+    const front = await startListeners(remote, { grpcSocket: '127.0.0.1:0' });
+    const frontClient = new ReferenceValueProviderServiceClient(front.grpc?.address ?? '', grpc.credentials.createInsecure());
+    try {
+      for (const [method, body] of [['ListReferenceValues', {}], ['DeleteReferenceValue', { reference_value_id: 'x' }]] as const) {
+        const denied = await rpcError(frontClient, method, body);
+        expect(denied.code).toBe(grpc.status.UNAUTHENTICATED);
+        expect(denied.details).toMatch(/^unauthenticated: remote RVPS .* UNAUTHENTICATED: unauthenticated: admin operation requires/);
+      }
+      expect(await rpc(frontClient, 'DeleteReferenceValue', { reference_value_id: 'never-registered' }, bearer)).toEqual({ deleted: false });
+    } finally {
+      frontClient.close();
+      await front.close();
     }
   });
 
@@ -234,4 +257,68 @@ describe('reference values', () => {
       await waiting.close();
     }
   }, 20_000);
+});
+
+describe('admin gates (config "admin")', () => {
+  const message = JSON.stringify({ version: '0.1.0', type: 'sample', payload: Buffer.from('{"svn": ["1"]}').toString('base64') });
+  const policy = { policy_id: 'gated', policy: Buffer.from('package policy\ndefault allow := true\n').toString('base64url') };
+
+  async function serve(rawConfig: unknown): Promise<{ attestation: grpc.Client; reference: grpc.Client; close(): Promise<void> }> {
+    const gated = await composeTestAs(rawConfig);
+    const listening = await startListeners(gated.composed, { grpcSocket: '127.0.0.1:0' });
+    const address = listening.grpc?.address ?? '';
+    const attestation = new AttestationServiceClient(address, grpc.credentials.createInsecure());
+    const reference = new ReferenceValueProviderServiceClient(address, grpc.credentials.createInsecure());
+    return {
+      attestation,
+      reference,
+      async close() {
+        attestation.close();
+        reference.close();
+        await listening.close();
+      },
+    };
+  }
+
+  test('BuiltIn RVPS without an admin section: List/Delete are PERMISSION_DENIED even with a token; the rest stays open as upstream', async () => {
+    const open = await serve({});
+    try {
+      await rpc(open.reference, 'RegisterReferenceValue', { message });
+      expect((await rpcError(open.reference, 'ListReferenceValues', {})).code).toBe(grpc.status.PERMISSION_DENIED);
+      expect((await rpcError(open.reference, 'DeleteReferenceValue', { reference_value_id: 'svn' }, bearer)).code).toBe(grpc.status.PERMISSION_DENIED);
+      expect((await rpc<{ reference_value_results?: string }>(open.reference, 'QueryReferenceValue', { reference_value_id: 'svn' })).reference_value_results).toBe('["1"]');
+      await rpc(open.attestation, 'SetAttestationPolicy', policy);
+    } finally {
+      await open.close();
+    }
+  });
+
+  test('protect_policies and protect_register: no token, a foreign or expired token → UNAUTHENTICATED and nothing changes; the admin token passes', async () => {
+    const gated = await serve({ admin: { bearer_jwt: admin.bearerJwt, protect_policies: true, protect_register: true } });
+    try {
+      const bad = [undefined, `Bearer ${await admin.token(FIXTURE_NOW, { foreign: true })}`, `Bearer ${await admin.token(new Date(FIXTURE_NOW.getTime() - 3600_000))}`, 'Basic YTpi'];
+      for (const authorization of bad) {
+        for (const [target, method, body] of [
+          [gated.attestation, 'SetAttestationPolicy', policy],
+          [gated.attestation, 'GetAttestationPolicy', { policy_id: 'default_cpu' }],
+          [gated.attestation, 'ListAttestationPolicies', {}],
+          [gated.attestation, 'DeleteAttestationPolicy', { policy_id: 'default_cpu' }],
+          [gated.reference, 'RegisterReferenceValue', { message }],
+          [gated.reference, 'ListReferenceValues', {}],
+          [gated.reference, 'DeleteReferenceValue', { reference_value_id: 'svn' }],
+        ] as const) {
+          expect((await rpcError(target, method, body, authorization)).code, `${method} with ${String(authorization).slice(0, 12)}`).toBe(grpc.status.UNAUTHENTICATED);
+        }
+      }
+      expect((await rpc<{ reference_value_results?: string }>(gated.reference, 'QueryReferenceValue', { reference_value_id: 'svn' })).reference_value_results).toBeUndefined();
+      await rpc(gated.attestation, 'SetAttestationPolicy', policy, bearer);
+      await rpc(gated.reference, 'RegisterReferenceValue', { message }, bearer);
+      expect((await rpc<{ policy_ids: string[] }>(gated.attestation, 'ListAttestationPolicies', {}, bearer)).policy_ids).toContain('gated');
+      expect((await rpc<{ reference_values: string[] }>(gated.reference, 'ListReferenceValues', {}, bearer)).reference_values).toHaveLength(1);
+      // Evaluation and queries stay open.
+      expect((await rpc<{ reference_value_results?: string }>(gated.reference, 'QueryReferenceValue', { reference_value_id: 'svn' })).reference_value_results).toBe('["1"]');
+    } finally {
+      await gated.close();
+    }
+  });
 });

@@ -31,13 +31,18 @@ export const GRPC_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 export const HEALTH_SERVICES = ['', 'attestation.AttestationService', 'reference.ReferenceValueProviderService'];
 
-type Handler<Req> = (request: Req) => Promise<object>;
+type Handler<Req> = (request: Req, authorization: string | undefined) => Promise<object>;
+
+function authorizationOf(metadata: grpc.Metadata): string | undefined {
+  const [value] = metadata.get('authorization');
+  return typeof value === 'string' ? value : undefined;
+}
 
 /** Adds the three services to a grpc-js server. */
 export function addAsServices(server: grpc.Server, as: ComposedAs): void {
   function unary<Req>(method: string, handler: Handler<Req>): grpc.handleUnaryCall<Req, object> {
     return (call, callback) => {
-      handler(call.request).then(
+      handler(call.request, authorizationOf(call.metadata)).then(
         (response) => {
           as.metrics.request('grpc', method, 'OK');
           callback(null, response);
@@ -64,18 +69,24 @@ export function addAsServices(server: grpc.Server, as: ComposedAs): void {
       const { requests, policyIds } = decodeGrpcAttestationRequest(request);
       return { attestation_token: await as.evaluate(requests, policyIds) };
     }),
-    SetAttestationPolicy: unary<SetPolicyRequest>('SetAttestationPolicy', async (request) => {
+    SetAttestationPolicy: unary<SetPolicyRequest>('SetAttestationPolicy', async (request, authorization) => {
+      await as.admin.check('policy', authorization);
       await as.service.setPolicy(request.policy_id, decodePolicyText(request.policy, 'policy'));
       return {};
     }),
     GetAttestationChallenge: unary<ChallengeRequest>('GetAttestationChallenge', async (request) => ({ attestation_challenge: attestationChallenge(request.inner ?? {}) })),
-    GetAttestationPolicy: unary<GetPolicyRequest>('GetAttestationPolicy', async (request) => {
+    GetAttestationPolicy: unary<GetPolicyRequest>('GetAttestationPolicy', async (request, authorization) => {
+      await as.admin.check('policy', authorization);
       const policy = await as.service.getPolicy(request.policy_id);
       if (policy === undefined) throw new AsError('not_found', `policy ${JSON.stringify(request.policy_id.slice(0, 200))} not found`);
       return { policy: b64url.encode(new TextEncoder().encode(policy)) };
     }),
-    ListAttestationPolicies: unary<object>('ListAttestationPolicies', async () => ({ policy_ids: await as.service.listPolicies() })),
-    DeleteAttestationPolicy: unary<DeletePolicyRequest>('DeleteAttestationPolicy', async (request) => {
+    ListAttestationPolicies: unary<object>('ListAttestationPolicies', async (_request, authorization) => {
+      await as.admin.check('policy', authorization);
+      return { policy_ids: await as.service.listPolicies() };
+    }),
+    DeleteAttestationPolicy: unary<DeletePolicyRequest>('DeleteAttestationPolicy', async (request, authorization) => {
+      await as.admin.check('policy', authorization);
       if (!(await as.service.deletePolicy(request.policy_id))) throw new AsError('not_found', `policy ${JSON.stringify(request.policy_id.slice(0, 200))} not found`);
       return {};
     }),
@@ -86,12 +97,19 @@ export function addAsServices(server: grpc.Server, as: ComposedAs): void {
       const value = await as.rvps.query(request.reference_value_id);
       return value === undefined ? {} : { reference_value_results: JSON.stringify(value) };
     }),
-    RegisterReferenceValue: unary<ReferenceValueRegisterRequest>('RegisterReferenceValue', async (request) => {
-      await as.rvps.register(request.message);
+    RegisterReferenceValue: unary<ReferenceValueRegisterRequest>('RegisterReferenceValue', async (request, authorization) => {
+      await as.admin.check('register_reference_value', authorization);
+      await as.rvps.register(request.message, credentials(authorization));
       return {};
     }),
-    ListReferenceValues: unary<object>('ListReferenceValues', async () => ({ reference_values: await as.rvps.listRecords() })),
-    DeleteReferenceValue: unary<ReferenceValueDeleteRequest>('DeleteReferenceValue', async (request) => ({ deleted: await as.rvps.delete(request.reference_value_id) })),
+    ListReferenceValues: unary<object>('ListReferenceValues', async (_request, authorization) => {
+      await as.admin.check('reference_value_admin', authorization);
+      return { reference_values: await as.rvps.listRecords(credentials(authorization)) };
+    }),
+    DeleteReferenceValue: unary<ReferenceValueDeleteRequest>('DeleteReferenceValue', async (request, authorization) => {
+      await as.admin.check('reference_value_admin', authorization);
+      return { deleted: await as.rvps.delete(request.reference_value_id, credentials(authorization)) };
+    }),
   } as unknown as grpc.UntypedServiceImplementation);
 
   server.addService(healthServiceDefinition, { Check: healthCheckHandler(HEALTH_SERVICES, as.readiness) } as unknown as grpc.UntypedServiceImplementation);
@@ -109,6 +127,10 @@ export function bindGrpc(server: grpc.Server, socket: string, credentials: grpc.
   return new Promise((resolve, reject) => {
     server.bindAsync(socket, credentials, (error, port) => (error === null ? resolve(port) : reject(error)));
   });
+}
+
+function credentials(authorization: string | undefined): { authorization?: string } {
+  return authorization === undefined ? {} : { authorization };
 }
 
 function describeCause(error: unknown): string {

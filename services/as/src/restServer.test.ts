@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { AS_ERROR_CODES, AS_ERRORS } from './errors.ts';
 import { buildAsRestServer } from './restServer.ts';
-import { b64urlJson, composeTestAs, RUNTIME_DATA, sampleEvidence, type TestAs } from './testing/fixtures.ts';
+import { b64urlJson, composeTestAs, createTestAdmin, RUNTIME_DATA, sampleEvidence, type TestAs } from './testing/fixtures.ts';
 
 let as: TestAs;
 let app: FastifyInstance;
@@ -103,6 +103,34 @@ describe('policies', () => {
     const response = await app.inject({ method: 'POST', url: '/policy', payload: payload as Record<string, unknown> });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({ type });
+  });
+});
+
+describe('policies with admin.protect_policies', () => {
+  test('every policy route needs the admin token: none or a foreign one → 401 unauthenticated and nothing stored', async () => {
+    const admin = createTestAdmin();
+    const gated = await composeTestAs({ admin: { bearer_jwt: admin.bearerJwt, protect_policies: true } });
+    const server = buildAsRestServer(gated.composed);
+    try {
+      const body = { policy_id: 'gated', policy: Buffer.from(rego).toString('base64url') };
+      for (const authorization of [undefined, `Bearer ${await admin.token(undefined, { foreign: true })}`]) {
+        const headers = authorization === undefined ? {} : { authorization };
+        for (const [method, url] of [['POST', '/policy'], ['GET', '/policy'], ['GET', '/policy/default_cpu'], ['DELETE', '/policy/default_cpu']] as const) {
+          const response = await server.inject({ method, url, headers, ...(method === 'POST' ? { payload: body } : {}) });
+          expect(response.statusCode, `${method} ${url}`).toBe(401);
+          expect(response.json()).toMatchObject({ type: 'unauthenticated' });
+        }
+      }
+      expect(await gated.composed.service.listPolicies()).not.toContain('gated');
+      const headers = { authorization: `Bearer ${await admin.token()}` };
+      expect((await server.inject({ method: 'POST', url: '/policy', headers, payload: body })).statusCode).toBe(200);
+      expect((await server.inject({ method: 'GET', url: '/policy/gated', headers })).body).toBe(rego);
+      // Attestation stays open.
+      expect((await server.inject({ method: 'POST', url: '/attestation', payload: attestationBody(goodItem) })).statusCode).toBe(200);
+    } finally {
+      await server.close();
+      await gated.composed.close();
+    }
   });
 });
 

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Server as HttpsServer } from 'node:https';
-import Fastify, { type FastifyError, type FastifyHttpsOptions, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyError, type FastifyHttpsOptions, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { ComposedAs } from './compose.ts';
 import { attestationChallenge, decodePolicyText, decodeRestAttestationRequest } from './decodeRequest.ts';
 import { AsError, toAsError } from './errors.ts';
@@ -86,25 +86,28 @@ export function buildAsRestServer(as: ComposedAs, options: RestServerOptions = {
     return reply.type('text/plain; charset=utf-8').send(token);
   });
 
-  app.post('/policy', { onRequest: route('policy') }, async (request, reply) => {
+  // Policies: admin token when `admin.protect_policies` (see adminGuard.ts).
+  const policyGuard = async (request: FastifyRequest): Promise<void> => as.admin.check('policy', request.headers.authorization);
+
+  app.post('/policy', { onRequest: route('policy'), preHandler: policyGuard }, async (request, reply) => {
     const body = request.body;
     if (!isObject(body) || typeof body['policy_id'] !== 'string') throw new AsError('invalid_request', 'body: expected {"policy_id": string, "policy": base64url}');
     await as.service.setPolicy(body['policy_id'], decodePolicyText(body['policy'], 'policy'));
     return reply.code(200).send();
   });
 
-  app.get('/policy', { onRequest: route('policy') }, async (_request, reply) => {
+  app.get('/policy', { onRequest: route('policy'), preHandler: policyGuard }, async (_request, reply) => {
     const ids = await as.service.listPolicies();
     return reply.type('application/json').send(JSON.stringify(ids.map((id) => ({ 'policy-id': id }))));
   });
 
-  app.get<{ Params: { id: string } }>('/policy/:id', { onRequest: route('policy') }, async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/policy/:id', { onRequest: route('policy'), preHandler: policyGuard }, async (request, reply) => {
     const policy = await as.service.getPolicy(request.params.id);
     if (policy === undefined) throw new AsError('not_found', `policy ${JSON.stringify(request.params.id.slice(0, 200))} not found`);
     return reply.type('text/plain; charset=utf-8').send(policy);
   });
 
-  app.delete<{ Params: { id: string } }>('/policy/:id', { onRequest: route('policy') }, async (request, reply) => {
+  app.delete<{ Params: { id: string } }>('/policy/:id', { onRequest: route('policy'), preHandler: policyGuard }, async (request, reply) => {
     if (!(await as.service.deletePolicy(request.params.id))) throw new AsError('not_found', `policy ${JSON.stringify(request.params.id.slice(0, 200))} not found`);
     return reply.code(200).send();
   });

@@ -17,11 +17,21 @@ export interface VerificationRequest {
   readonly runtimeDataHashAlgorithm?: HashAlgorithm;
 }
 
+/** The admin's `Authorization` header, as sent to the KBS. */
+export interface AdminCredentials {
+  readonly authorization?: string;
+}
+
 /** What /attest and the admin passthrough routes need from the attestation service. */
 export interface AttestationBackend {
   evaluate(requests: readonly VerificationRequest[], policyIds: readonly string[]): Promise<string>;
-  setPolicy(policyId: string, regoSource: string): Promise<void>;
-  registerReferenceValue(message: string): Promise<void>;
+  /**
+   * `credentials` are the admin's, forwarded to a remote attestation service (`coco_as_grpc`),
+   * which may require its own admin token (services/as `admin.protect_policies` /
+   * `admin.protect_register`); the builtin service ignores them (the KBS admin gate has passed).
+   */
+  setPolicy(policyId: string, regoSource: string, credentials?: AdminCredentials): Promise<void>;
+  registerReferenceValue(message: string, credentials?: AdminCredentials): Promise<void>;
   queryReferenceValue(id: string): Promise<Json | undefined>;
 }
 

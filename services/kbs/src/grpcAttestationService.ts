@@ -21,6 +21,9 @@
  *   of the nonce is the KBS's, settled before the call), a policy set or a registration repeated
  *   with the same content stores the same thing. A repeated evaluation costs a second
  *   verification at most; it can never turn a refusal into a token.
+ * - SetAttestationPolicy and RegisterReferenceValue carry the admin's `authorization` header as
+ *   gRPC metadata, so an AS that requires its own admin token (services/as `admin`) accepts the
+ *   KBS admin's token when both trust the same identity provider.
  * - The KBS's readiness (`/readyz`) probes `grpc.health.v1.Health/Check("attestation.AttestationService")`;
  *   an AS that does not answer (yet) makes the KBS not ready, never stops its start, so the
  *   services of the microservices layout may start in any order. A guest meanwhile gets 503
@@ -35,7 +38,7 @@ import type {
   ReferenceValueQueryResponse,
 } from '@trustee/grpc';
 import { b64url, type Json } from '@trustee/protocol';
-import type { AttestationBackend, VerificationRequest } from './backends.ts';
+import type { AdminCredentials, AttestationBackend, VerificationRequest } from './backends.ts';
 
 export interface GrpcAttestationOptions {
   /** `http://host:port` or `https://host:port`. */
@@ -173,27 +176,29 @@ export function createGrpcAttestationBackend(options: GrpcAttestationOptions): G
   const healthClient = new HealthClient(target, credentials, { channelOverride });
   const slots = new Slots(options.poolSize);
 
-  function callOnce<T>(client: grpc.Client, method: string, request: object, deadline: number): Promise<T> {
+  function callOnce<T>(client: grpc.Client, method: string, request: object, deadline: number, credentials?: AdminCredentials): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const fn = (client as unknown as Record<string, UnaryMethod<T> | undefined>)[method];
       if (fn === undefined) {
         reject(new Error(`no gRPC method ${method}`));
         return;
       }
-      fn.call(client, request, new grpc.Metadata(), { deadline }, (error, response) => {
+      const metadata = new grpc.Metadata();
+      if (credentials?.authorization !== undefined) metadata.set('authorization', credentials.authorization);
+      fn.call(client, request, metadata, { deadline }, (error, response) => {
         if (error !== null) reject(error);
         else resolve(response as T);
       });
     });
   }
 
-  async function call<T>(client: grpc.Client, method: string, request: object, deadlineMs: number): Promise<T> {
+  async function call<T>(client: grpc.Client, method: string, request: object, deadlineMs: number, credentials?: AdminCredentials): Promise<T> {
     const deadline = Date.now() + deadlineMs;
     let delay = backoffMs;
     for (let attempt = 1; ; attempt += 1) {
       await slots.acquire(deadline);
       try {
-        return await callOnce<T>(client, method, request, deadline);
+        return await callOnce<T>(client, method, request, deadline, credentials);
       } catch (error) {
         const status = (error as Partial<grpc.ServiceError>).code;
         if (status === grpc.status.UNAVAILABLE && !answeredByAs(error) && attempt <= retries && Date.now() + delay < deadline) {
@@ -222,11 +227,11 @@ export function createGrpcAttestationBackend(options: GrpcAttestationOptions): G
       }
       return response.attestation_token;
     },
-    async setPolicy(policyId, regoSource) {
-      await call(attestation, 'SetAttestationPolicy', { policy_id: policyId, policy: b64url.encode(new TextEncoder().encode(regoSource)) }, callDeadlineMs);
+    async setPolicy(policyId, regoSource, credentials) {
+      await call(attestation, 'SetAttestationPolicy', { policy_id: policyId, policy: b64url.encode(new TextEncoder().encode(regoSource)) }, callDeadlineMs, credentials);
     },
-    async registerReferenceValue(message) {
-      await call(reference, 'RegisterReferenceValue', { message }, callDeadlineMs);
+    async registerReferenceValue(message, credentials) {
+      await call(reference, 'RegisterReferenceValue', { message }, callDeadlineMs, credentials);
     },
     async queryReferenceValue(id) {
       const response = await call<ReferenceValueQueryResponse>(reference, 'QueryReferenceValue', { reference_value_id: id }, callDeadlineMs);

@@ -218,7 +218,7 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
       }
       if (attestation !== undefined && name === 'attestation-policy' && method === 'POST') {
         await authorizeBuiltin(request, path);
-        await handleSetAttestationPolicy(body, attestation.backend);
+        await handleSetAttestationPolicy(body, attestation.backend, adminCredentials(request.headers.authorization));
         return reply.code(200).send();
       }
       if (name === 'resource-policy' && method === 'POST') {
@@ -232,7 +232,7 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
       }
       if (attestation !== undefined && name === 'reference-value' && method === 'POST') {
         await authorizeBuiltin(request, path);
-        await handleRegisterReferenceValue(body, attestation.backend);
+        await handleRegisterReferenceValue(body, attestation.backend, adminCredentials(request.headers.authorization));
         return reply.type('application/json').send('');
       }
       if (attestation !== undefined && name === 'reference-value' && method === 'GET') {
@@ -263,4 +263,9 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
   });
 
   return app;
+}
+
+/** The admin's header, passed on to a remote attestation service that checks it too. */
+function adminCredentials(authorization: string | undefined): { authorization?: string } {
+  return authorization === undefined ? {} : { authorization };
 }

@@ -45,7 +45,7 @@ describe('createAdminGate', () => {
   });
 
   test('PEM key with issuer and audience', async () => {
-    const gate = await createAdminGate({ publicKeyPath: pemPath, issuer: 'ops', audience: 'rvps', protectRegister: false }, () => now);
+    const gate = await createAdminGate({ identityProviders: [{ publicKeyUri: pemPath, issuer: 'ops', audience: 'rvps' }], protectRegister: false }, () => now);
     const good = await es384({ iss: 'ops', aud: ['other', 'rvps'] });
     const publicPem = ec.publicKey.export({ type: 'spki', format: 'pem' }).toString();
     const cases: Array<[string, string | undefined, string]> = [
@@ -75,18 +75,18 @@ describe('createAdminGate', () => {
 
   test('JWK set file (Ed25519) next to a PEM key', async () => {
     writeFileSync(jwksPath, JSON.stringify({ keys: [{ ...(await exportJWK(ed.publicKey)), alg: 'EdDSA', kid: 'ops-1' }] }));
-    const gate = await createAdminGate({ publicKeyPath: pemPath, jwksPath, protectRegister: false }, () => now);
+    const gate = await createAdminGate({ identityProviders: [{ publicKeyUri: pemPath }, { jwkSetUri: jwksPath }], protectRegister: false }, () => now);
     const edToken = await new SignJWT({}).setProtectedHeader({ alg: 'EdDSA', kid: 'ops-1' }).setExpirationTime(iat + 300).sign(ed.privateKey);
     expect(await outcome(gate.authorize(`Bearer ${edToken}`))).toBe('ok');
     expect(await outcome(gate.authorize(`Bearer ${await es384()}`))).toBe('ok');
   });
 
   test.each<[string, () => void, string]>([
-    ['missing PEM file', () => undefined, 'not a readable PEM public key'],
+    ['missing PEM file', () => undefined, 'not readable'],
     ['JWKS that is not a key set', () => writeFileSync(join(dir, 'bad.json'), '{"kty":"EC"}'), 'not a JWK set'],
   ])('startup fails on %s', async (name, prepare, message) => {
     prepare();
-    const config = name === 'missing PEM file' ? { publicKeyPath: join(dir, 'absent.pem'), protectRegister: false } : { jwksPath: join(dir, 'bad.json'), protectRegister: false };
+    const config = name === 'missing PEM file' ? { identityProviders: [{ publicKeyUri: join(dir, 'absent.pem') }], protectRegister: false } : { identityProviders: [{ jwkSetUri: join(dir, 'bad.json') }], protectRegister: false };
     await expect(createAdminGate(config)).rejects.toThrow(RvpsConfigError);
     await expect(createAdminGate(config)).rejects.toThrow(message);
   });

@@ -34,7 +34,7 @@ describe('loadRvpsConfig', () => {
   test('Sqlite storage and the admin section', async () => {
     const { config, warnings } = await loadRvpsConfig(fixture('rvps-sqlite-admin.json'));
     expect(config.storage).toMatchObject({ storageType: 'Sqlite', sqlite: { path: '/var/lib/trustee-test/rvps.sqlite' } });
-    expect(config.admin).toEqual({ publicKeyPath: '/etc/trustee-test/admin.pem', issuer: 'ops', protectRegister: true });
+    expect(config.admin).toEqual({ identityProviders: [{ publicKeyUri: '/etc/trustee-test/admin.pem', issuer: 'ops' }], protectRegister: true });
     expect(warnings).toEqual([]);
   });
 
@@ -50,9 +50,12 @@ describe('loadRvpsConfig', () => {
     ['not an object', '[]', 'expected an object'],
     ['storage not an object', '{"storage": 1}', 'storage: expected an object'],
     ['unknown storage type', '{"storage": {"storage_type": "Floppy"}}', 'unknown storage type'],
-    ['admin without a key', '{"admin": {"issuer": "x"}}', 'public_key_path or jwks_path required'],
+    ['admin without a key', '{"admin": {"issuer": "x"}}', 'bearer_jwt, public_key_path or jwks_path required'],
     ['admin typo', '{"admin": {"public_key_path": "/k", "protect_registr": true}}', 'admin.protect_registr: unknown key'],
     ['protect_register not boolean', '{"admin": {"public_key_path": "/k", "protect_register": "yes"}}', 'expected a boolean'],
+    ['bearer_jwt without providers', '{"admin": {"bearer_jwt": {"identity_providers": []}}}', 'admin.bearer_jwt.identity_providers: at least one identity provider required'],
+    ['bearer_jwt provider typo', '{"admin": {"bearer_jwt": {"identity_providers": [{"public_key_url": "/k"}]}}}', 'admin.bearer_jwt.identity_providers[0]: unknown field `public_key_url`'],
+    ['bearer_jwt next to the shorthand', '{"admin": {"public_key_path": "/k", "bearer_jwt": {"identity_providers": [{"public_key_uri": "/k"}]}}}', 'exclude each other'],
   ])('rejects %s', async (_name, text, message) => {
     const path = join(mkdtempSync(join(tmpdir(), 'rvps-config-')), 'rvps.json');
     writeFileSync(path, text);

@@ -12,18 +12,18 @@ import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
+import { AuthConfigError, parseBearerJwtConfig, type IdentityProviderConfig } from '@trustee/auth';
 import { parseStorageBackendConfig, StorageError, type StorageBackendConfig } from '@trustee/storage';
 
 export const DEFAULT_CONFIG_PATH = '/etc/rvps.json';
 export const DEFAULT_SQLITE_PATH = join('data', 'rvps.sqlite');
 
 export interface AdminConfig {
-  /** PEM public key (EC, RSA or Ed25519) that signs admin bearer tokens. */
-  readonly publicKeyPath?: string;
-  /** JWK set file, alternative or addition to `publicKeyPath`. */
-  readonly jwksPath?: string;
-  readonly issuer?: string;
-  readonly audience?: string;
+  /**
+   * Who may sign admin tokens: `admin.bearer_jwt.identity_providers` (the KBS's `bearer_jwt`
+   * format), or the shorthand `public_key_path` / `jwks_path` / `issuer` / `audience` (one provider).
+   */
+  readonly identityProviders: readonly IdentityProviderConfig[];
   /** Also require the admin token for RegisterReferenceValue (default false: upstream lets anyone register). */
   readonly protectRegister: boolean;
 }
@@ -58,7 +58,7 @@ function optionalString(table: Table, key: string, path: string): string | undef
   return value;
 }
 
-const ADMIN_KEYS = ['public_key_path', 'jwks_path', 'issuer', 'audience', 'protect_register'];
+const ADMIN_KEYS = ['bearer_jwt', 'public_key_path', 'jwks_path', 'issuer', 'audience', 'protect_register'];
 
 function parseAdmin(raw: unknown, path: string): AdminConfig {
   if (!isTable(raw)) throw new RvpsConfigError(`${path}: expected an object`);
@@ -66,20 +66,29 @@ function parseAdmin(raw: unknown, path: string): AdminConfig {
   for (const key of Object.keys(raw)) {
     if (!ADMIN_KEYS.includes(key)) throw new RvpsConfigError(`${path}.${key}: unknown key (expected ${ADMIN_KEYS.join(', ')})`);
   }
-  const publicKeyPath = optionalString(raw, 'public_key_path', path);
-  const jwksPath = optionalString(raw, 'jwks_path', path);
-  if (publicKeyPath === undefined && jwksPath === undefined) throw new RvpsConfigError(`${path}: public_key_path or jwks_path required`);
-  const issuer = optionalString(raw, 'issuer', path);
-  const audience = optionalString(raw, 'audience', path);
   const protectRegister = raw['protect_register'] ?? false;
   if (typeof protectRegister !== 'boolean') throw new RvpsConfigError(`${path}.protect_register: expected a boolean`);
-  return {
-    protectRegister,
-    ...(publicKeyPath === undefined ? {} : { publicKeyPath }),
-    ...(jwksPath === undefined ? {} : { jwksPath }),
-    ...(issuer === undefined ? {} : { issuer }),
-    ...(audience === undefined ? {} : { audience }),
-  };
+  const publicKeyPath = optionalString(raw, 'public_key_path', path);
+  const jwksPath = optionalString(raw, 'jwks_path', path);
+  const issuer = optionalString(raw, 'issuer', path);
+  const audience = optionalString(raw, 'audience', path);
+  if (raw['bearer_jwt'] !== undefined) {
+    if (publicKeyPath !== undefined || jwksPath !== undefined || issuer !== undefined || audience !== undefined) {
+      throw new RvpsConfigError(`${path}: bearer_jwt and the shorthand public_key_path/jwks_path/issuer/audience exclude each other`);
+    }
+    try {
+      return { identityProviders: parseBearerJwtConfig(raw['bearer_jwt'], `${path}.bearer_jwt`), protectRegister };
+    } catch (error) {
+      if (error instanceof AuthConfigError) throw new RvpsConfigError(error.message);
+      throw error;
+    }
+  }
+  if (publicKeyPath === undefined && jwksPath === undefined) throw new RvpsConfigError(`${path}: bearer_jwt, public_key_path or jwks_path required`);
+  const constraints = { ...(issuer === undefined ? {} : { issuer }), ...(audience === undefined ? {} : { audience }) };
+  const identityProviders: IdentityProviderConfig[] = [];
+  if (publicKeyPath !== undefined) identityProviders.push({ ...constraints, publicKeyUri: publicKeyPath });
+  if (jwksPath !== undefined) identityProviders.push({ ...constraints, jwkSetUri: jwksPath });
+  return { identityProviders, protectRegister };
 }
 
 function defaultStorage(): StorageBackendConfig {
@@ -122,9 +131,11 @@ export function parseRvpsConfig(raw: unknown): LoadedRvpsConfig {
   }
   const admin = raw['admin'] === undefined ? undefined : parseAdmin(raw['admin'], 'admin');
   if (admin === undefined) {
-    warnings.push('no admin key configured: ListReferenceValues/DeleteReferenceValue are refused (PERMISSION_DENIED) and anyone who can reach the RVPS can register reference values');
+    warnings.push(
+      'WARNING: no admin key configured (config key "admin"): ListReferenceValues/DeleteReferenceValue are refused (PERMISSION_DENIED) and ANYONE who can reach the RVPS can register (overwrite) reference values, as with upstream. Set admin.bearer_jwt and admin.protect_register = true.',
+    );
   } else if (!admin.protectRegister) {
-    warnings.push('admin.protect_register is false: anyone who can reach the RVPS can register (overwrite) reference values, as with upstream');
+    warnings.push('WARNING: admin.protect_register is false: ANYONE who can reach the RVPS can register (overwrite) reference values, as with upstream. Set admin.protect_register = true.');
   }
   return { config: { storage, ...(admin === undefined ? {} : { admin }) }, warnings };
 }

@@ -125,7 +125,7 @@ describe('RVPS gRPC', () => {
 
   test('with admin config List and Delete need a valid bearer token', async () => {
     const admin = newAdmin();
-    const { client, clock } = await start({ publicKeyPath: admin.publicKeyPath, issuer: 'ops', protectRegister: false });
+    const { client, clock } = await start({ identityProviders: [{ publicKeyUri: admin.publicKeyPath, issuer: 'ops' }], protectRegister: false });
     await client.call('RegisterReferenceValue', { message: sampleMessage({ b: 2, a: ['1'] }) });
     const good = await admin.token({ now: clock.now, issuer: 'ops' });
     const forged = await admin.token({ now: clock.now, issuer: 'ops', key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey });
@@ -147,7 +147,7 @@ describe('RVPS gRPC', () => {
 
   test('protect_register puts Register behind the admin token', async () => {
     const admin = newAdmin();
-    const { client, clock } = await start({ publicKeyPath: admin.publicKeyPath, protectRegister: true });
+    const { client, clock } = await start({ identityProviders: [{ publicKeyUri: admin.publicKeyPath }], protectRegister: true });
     expect((await client.fail('RegisterReferenceValue', { message: sampleMessage({ a: 1 }) })).code).toBe(status.UNAUTHENTICATED);
     await client.call('RegisterReferenceValue', { message: sampleMessage({ a: 1 }) }, await admin.token({ now: clock.now }));
     expect(await queryResult(client, 'a')).toBe('1');

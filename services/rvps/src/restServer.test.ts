@@ -61,7 +61,7 @@ describe('RVPS REST', () => {
 
   test('admin list/delete with a bearer token; 401 without', async () => {
     const admin = createAdminKeys(mkdtempSync(join(tmpdir(), 'rvps-admin-')));
-    const { restServer } = await start({ publicKeyPath: admin.publicKeyPath, protectRegister: false });
+    const { restServer } = await start({ identityProviders: [{ publicKeyUri: admin.publicKeyPath }], protectRegister: false });
     await restServer.inject({ method: 'POST', url: '/reference-value', payload: sampleMessage({ 'a/b': ['1'] }) });
     const authorization = `Bearer ${await admin.token()}`;
     expect((await restServer.inject({ method: 'GET', url: '/reference-values' })).statusCode).toBe(401);
@@ -76,7 +76,7 @@ describe('RVPS REST', () => {
 
   test('protect_register: POST needs the admin token too', async () => {
     const admin = createAdminKeys(mkdtempSync(join(tmpdir(), 'rvps-admin-')));
-    const { restServer } = await start({ publicKeyPath: admin.publicKeyPath, protectRegister: true });
+    const { restServer } = await start({ identityProviders: [{ publicKeyUri: admin.publicKeyPath }], protectRegister: true });
     const message = sampleMessage({ guarded: ['1'] });
     expect((await restServer.inject({ method: 'POST', url: '/reference-value', payload: message })).statusCode).toBe(401);
     const authorized = await restServer.inject({ method: 'POST', url: '/reference-value', payload: message, headers: { authorization: `Bearer ${await admin.token()}` } });

@@ -26,7 +26,7 @@ async function tool(...argv: string[]): Promise<{ code: number; out: string[]; e
 }
 
 beforeAll(async () => {
-  rvps = await composeRvps({ storage: parseStorageBackendConfig({ storage_type: 'Memory' }), admin: { publicKeyPath: admin.publicKeyPath, protectRegister: false } }, { store: new MemoryStore() });
+  rvps = await composeRvps({ storage: parseStorageBackendConfig({ storage_type: 'Memory' }), admin: { identityProviders: [{ publicKeyUri: admin.publicKeyPath }], protectRegister: false } }, { store: new MemoryStore() });
   address = `http://127.0.0.1:${await bindGrpcServer(rvps.grpcServer, '127.0.0.1', 0)}`;
 });
 

@@ -141,3 +141,82 @@ describe('createGrpcRvpsClient when the RVPS is down', () => {
     }
   });
 });
+
+describe('createGrpcRvpsClient: the caller\'s credentials go to the RVPS, its answers keep their meaning', () => {
+  let server: grpc.Server;
+  let client: GrpcRvpsClient;
+  const seen: Array<string | undefined> = [];
+  let answer: { code: grpc.status; details: string } | undefined;
+  let calls = 0;
+
+  beforeAll(async () => {
+    const reply = (metadata: grpc.Metadata, callback: grpc.sendUnaryData<object>, ok: object): void => {
+      calls += 1;
+      const [authorization] = metadata.get('authorization');
+      seen.push(typeof authorization === 'string' ? authorization : undefined);
+      if (answer === undefined) callback(null, ok);
+      else callback(answer);
+    };
+    server = new grpc.Server();
+    server.addService(referenceValueServiceDefinition, {
+      QueryReferenceValue: (call: grpc.ServerUnaryCall<object, object>, callback: grpc.sendUnaryData<object>) => reply(call.metadata, callback, { reference_value_results: '"v"' }),
+      RegisterReferenceValue: (call: grpc.ServerUnaryCall<object, object>, callback: grpc.sendUnaryData<object>) => reply(call.metadata, callback, {}),
+      ListReferenceValues: (call: grpc.ServerUnaryCall<object, object>, callback: grpc.sendUnaryData<object>) => reply(call.metadata, callback, { reference_values: [] }),
+      DeleteReferenceValue: (call: grpc.ServerUnaryCall<object, object>, callback: grpc.sendUnaryData<object>) => reply(call.metadata, callback, { deleted: true }),
+    } as unknown as grpc.UntypedServiceImplementation);
+    const port = await bind(server);
+    client = createGrpcRvpsClient({ address: `127.0.0.1:${port}`, retries: 3, backoffMs: 10 });
+  });
+  afterAll(() => {
+    client.close();
+    server.forceShutdown();
+  });
+
+  test('authorization metadata is forwarded on register, list and delete (and only when the caller sent one)', async () => {
+    answer = undefined;
+    seen.length = 0;
+    await client.register(message({ a: ['1'] }), { authorization: 'Bearer abc.def.ghi' });
+    await client.listRecords({ authorization: 'Bearer list' });
+    await client.delete('a', { authorization: 'Bearer delete' });
+    await client.delete('a');
+    expect(seen).toEqual(['Bearer abc.def.ghi', 'Bearer list', 'Bearer delete', undefined]);
+  });
+
+  test.each<[string, grpc.status, string, string]>([
+    ['UNAUTHENTICATED', grpc.status.UNAUTHENTICATED, 'DeleteReferenceValue', 'unauthenticated'],
+    ['PERMISSION_DENIED', grpc.status.PERMISSION_DENIED, 'ListReferenceValues', 'permission_denied'],
+    ['NOT_FOUND', grpc.status.NOT_FOUND, 'DeleteReferenceValue', 'not_found'],
+    ['INVALID_ARGUMENT on register', grpc.status.INVALID_ARGUMENT, 'RegisterReferenceValue', 'invalid_reference_value'],
+    ['INVALID_ARGUMENT on delete', grpc.status.INVALID_ARGUMENT, 'DeleteReferenceValue', 'invalid_request'],
+    ['ABORTED (upstream\'s answer to a bad registration)', grpc.status.ABORTED, 'RegisterReferenceValue', 'invalid_reference_value'],
+    ['INTERNAL', grpc.status.INTERNAL, 'ListReferenceValues', 'rvps_failed'],
+  ])('%s → %s, not retried, not rvps_error', async (_name, code, method, expected) => {
+    answer = { code, details: 'remote says no' };
+    calls = 0;
+    const run = (): Promise<unknown> => (method === 'RegisterReferenceValue' ? client.register(message({ a: ['1'] })) : method === 'ListReferenceValues' ? client.listRecords() : client.delete('a'));
+    const error = await run().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AttestationError);
+    expect(error).toMatchObject({ code: expected });
+    expect((error as Error).message).toContain('remote says no');
+    expect(calls).toBe(1);
+  });
+});
+
+describe('createGrpcRvpsClient: values are checked like registrations', () => {
+  test('a value the RVPS returns that our RVPS would refuse fails the query (closed), naming the rule', async () => {
+    const deep = `${'['.repeat(100)}"1"${']'.repeat(100)}`;
+    const server = new grpc.Server();
+    server.addService(referenceValueServiceDefinition, {
+      QueryReferenceValue: (_call: unknown, callback: grpc.sendUnaryData<object>) => callback(null, { reference_value_results: deep }),
+    } as unknown as grpc.UntypedServiceImplementation);
+    const client = createGrpcRvpsClient({ address: `127.0.0.1:${await bind(server)}` });
+    try {
+      const error = await client.query('svn').catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'rvps_error' });
+      expect((error as Error).message).toMatch(/unusable reference value "svn": value is nested deeper than 32 levels/);
+    } finally {
+      client.close();
+      server.forceShutdown();
+    }
+  });
+});

@@ -13,9 +13,9 @@ import type {
   ReferenceValueListResponse,
   ReferenceValueQueryResponse,
 } from '@trustee/grpc';
-import { AttestationError } from '../attestationError.ts';
+import { AttestationError, type AttestationErrorCode } from '../attestationError.ts';
 import type { Json } from '../json.ts';
-import type { ReferenceValueProvider } from './referenceValueProvider.ts';
+import type { CallerCredentials, ReferenceValueProvider } from './referenceValueProvider.ts';
 import { checkReferenceValue } from './referenceValueLimits.ts';
 
 export interface GrpcRvpsClientOptions {
@@ -32,10 +32,10 @@ export interface GrpcRvpsClientOptions {
 }
 
 export interface GrpcRvpsClient extends ReferenceValueProvider {
-  list(): Promise<string[]>;
-  delete(id: string): Promise<boolean>;
+  list(credentials?: CallerCredentials): Promise<string[]>;
+  delete(id: string, credentials?: CallerCredentials): Promise<boolean>;
   /** The remote records as JSON texts `{"name","expiration","value"}` (trustee-ts RVPS addition). */
-  listRecords(): Promise<string[]>;
+  listRecords(credentials?: CallerCredentials): Promise<string[]>;
   /**
    * Upstream's health probe: `QueryReferenceValue("__healthcheck__")` answered within `timeoutMs`
    * (default 1 s). Throws `rvps_error` when the RVPS does not answer.
@@ -90,25 +90,30 @@ export function createGrpcRvpsClient(options: GrpcRvpsClientOptions): GrpcRvpsCl
   const credentials = tls ? grpc.credentials.createSsl(options.rootCerts ?? null) : grpc.credentials.createInsecure();
   const client = new ReferenceValueProviderServiceClient(target, credentials, PEER_CHANNEL_OPTIONS);
 
-  function callOnce<T>(method: string, request: object, timeoutMs: number): Promise<T> {
+  function callOnce<T>(method: string, request: object, timeoutMs: number, credentials: CallerCredentials | undefined): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const fn = (client as unknown as Record<string, UnaryMethod<T> | undefined>)[method];
       if (fn === undefined) {
         reject(new Error(`no method ${method}`));
         return;
       }
-      fn.call(client, request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (error: grpc.ServiceError | null, response?: T) => {
+      const metadata = new grpc.Metadata();
+      // The caller's credentials travel on: the RVPS, not the AS, decides on its admin calls.
+      if (credentials?.authorization !== undefined) metadata.set('authorization', credentials.authorization);
+      fn.call(client, request, metadata, { deadline: Date.now() + timeoutMs }, (error: grpc.ServiceError | null, response?: T) => {
         if (error !== null) reject(error);
         else resolve(response as T);
       });
     });
   }
 
-  async function call<T>(method: string, request: object, timeoutMs = deadlineMs, attempts = retries + 1): Promise<T> {
+  async function call<T>(method: string, request: object, options: { credentials?: CallerCredentials | undefined; timeoutMs?: number; attempts?: number } = {}): Promise<T> {
+    const timeoutMs = options.timeoutMs ?? deadlineMs;
+    const attempts = options.attempts ?? retries + 1;
     let delay = backoffMs;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await callOnce<T>(method, request, timeoutMs);
+        return await callOnce<T>(method, request, timeoutMs, options.credentials);
       } catch (error) {
         const status = (error as Partial<grpc.ServiceError>).code;
         if (status === grpc.status.UNAVAILABLE && attempt < attempts) {
@@ -142,15 +147,15 @@ export function createGrpcRvpsClient(options: GrpcRvpsClientOptions): GrpcRvpsCl
       }
       return value;
     },
-    async register(message) {
-      await call('RegisterReferenceValue', { message });
+    async register(message, credentials) {
+      await call('RegisterReferenceValue', { message }, { credentials });
     },
-    async listRecords() {
-      return (await call<ReferenceValueListResponse>('ListReferenceValues', {})).reference_values;
+    async listRecords(credentials) {
+      return (await call<ReferenceValueListResponse>('ListReferenceValues', {}, { credentials })).reference_values;
     },
-    async list() {
+    async list(credentials) {
       const names: string[] = [];
-      for (const text of await this.listRecords()) {
+      for (const text of await this.listRecords(credentials)) {
         let record: unknown;
         try {
           record = JSON.parse(text);
@@ -163,11 +168,11 @@ export function createGrpcRvpsClient(options: GrpcRvpsClientOptions): GrpcRvpsCl
       }
       return names.sort();
     },
-    async delete(id) {
-      return (await call<ReferenceValueDeleteResponse>('DeleteReferenceValue', { reference_value_id: id })).deleted;
+    async delete(id, credentials) {
+      return (await call<ReferenceValueDeleteResponse>('DeleteReferenceValue', { reference_value_id: id }, { credentials })).deleted;
     },
     async health(timeoutMs = 1000) {
-      await call('QueryReferenceValue', { reference_value_id: HEALTHCHECK_REFERENCE_VALUE_ID }, timeoutMs, 1);
+      await call('QueryReferenceValue', { reference_value_id: HEALTHCHECK_REFERENCE_VALUE_ID }, { timeoutMs, attempts: 1 });
     },
     close() {
       client.close();
@@ -179,8 +184,35 @@ function fromStatus(error: unknown, method: string, url: string, attempts: numbe
   const status = error as Partial<grpc.ServiceError>;
   const name = status.code === undefined ? 'UNKNOWN' : (grpc.status[status.code] ?? String(status.code));
   const detail = status.details ?? (error as Error).message ?? String(error);
-  // The remote RVPS rejected the message itself: the caller's fault, not an outage.
-  const code = status.code === grpc.status.INVALID_ARGUMENT && method === 'RegisterReferenceValue' ? 'invalid_reference_value' : 'rvps_error';
+  const code = classify(status.code, method);
   const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
   return new AttestationError(code, `remote RVPS ${url} ${method}: ${name}${tries}: ${detail}`, { cause: error });
+}
+
+/**
+ * The RVPS's answer, kept for what it says: only a transport failure (no connection, deadline)
+ * is an outage the caller may retry (`rvps_error`); the RVPS's own refusals keep their meaning.
+ * Upstream's RVPS answers every failure with ABORTED; for a registration that is the message
+ * being refused.
+ */
+function classify(code: grpc.status | undefined, method: string): AttestationErrorCode {
+  switch (code) {
+    case grpc.status.UNAVAILABLE:
+    case grpc.status.DEADLINE_EXCEEDED:
+    case grpc.status.CANCELLED:
+      return 'rvps_error';
+    case grpc.status.UNAUTHENTICATED:
+      return 'unauthenticated';
+    case grpc.status.PERMISSION_DENIED:
+      return 'permission_denied';
+    case grpc.status.NOT_FOUND:
+      return 'not_found';
+    case grpc.status.INVALID_ARGUMENT:
+    case grpc.status.RESOURCE_EXHAUSTED:
+      return method === 'RegisterReferenceValue' ? 'invalid_reference_value' : 'invalid_request';
+    case grpc.status.ABORTED:
+      return method === 'RegisterReferenceValue' ? 'invalid_reference_value' : 'rvps_failed';
+    default:
+      return 'rvps_failed';
+  }
 }

@@ -1,5 +1,11 @@
 import type { Json } from '../json.ts';
 
+/** What a caller proved about itself, forwarded to a remote RVPS (`authorization` gRPC metadata). */
+export interface CallerCredentials {
+  /** `Bearer <jwt>` as the caller sent it. */
+  readonly authorization?: string;
+}
+
 /**
  * Where reference values come from. The built-in RVPS implements it over the key-value store;
  * a gRPC client to a standalone RVPS implements the same interface.
@@ -8,11 +14,11 @@ export interface ReferenceValueProvider {
   /** The stored value of a reference value (not the record wrapper), or `undefined` when absent or expired. */
   query(id: string): Promise<Json | undefined>;
   /** Registers an RVPS message (`{"version","type","payload"}` JSON text). */
-  register(message: string): Promise<void>;
+  register(message: string, credentials?: CallerCredentials): Promise<void>;
   /** Ids of the live reference values, sorted. */
-  list?(): Promise<string[]>;
+  list?(credentials?: CallerCredentials): Promise<string[]>;
   /** Deletes one reference value; returns whether it existed. */
-  delete?(id: string): Promise<boolean>;
+  delete?(id: string, credentials?: CallerCredentials): Promise<boolean>;
 }
 
 /** One reference value as an extractor produces it. */

@@ -2,14 +2,10 @@
  * `[admin]` (spec §3.2), parsed strictly like upstream's serde `deny_unknown_fields`: a legacy
  * `type = ...` key or a typo is a startup error, not a silently open admin API.
  */
+import { AuthConfigError, parseBearerJwtConfig, type IdentityProviderConfig } from '@trustee/auth';
 import { ConfigError, optionalString, optionalTable, rejectUnknownKeys, requiredString, table, tableArray, type Table } from '../configError.ts';
 
-export interface IdentityProviderConfig {
-  readonly issuer?: string;
-  readonly audience?: string;
-  readonly publicKeyUri?: string;
-  readonly jwkSetUri?: string;
-}
+export type { IdentityProviderConfig };
 
 export interface AclConfig {
   readonly role: string;
@@ -23,19 +19,13 @@ export type AdminConfig =
 
 const MODES = ['InsecureAllowAll', 'DenyAll', 'AuthenticatedAuthorization'] as const;
 
-function parseProvider(raw: Table, path: string): IdentityProviderConfig {
-  rejectUnknownKeys(raw, ['issuer', 'audience', 'public_key_uri', 'jwk_set_uri'], path);
-  const issuer = optionalString(raw, 'issuer', path);
-  const audience = optionalString(raw, 'audience', path);
-  const publicKeyUri = optionalString(raw, 'public_key_uri', path);
-  const jwkSetUri = optionalString(raw, 'jwk_set_uri', path);
-  if (publicKeyUri === undefined && jwkSetUri === undefined) throw new ConfigError(`${path}: public_key_uri or jwk_set_uri required`);
-  return {
-    ...(issuer === undefined ? {} : { issuer }),
-    ...(audience === undefined ? {} : { audience }),
-    ...(publicKeyUri === undefined ? {} : { publicKeyUri }),
-    ...(jwkSetUri === undefined ? {} : { jwkSetUri }),
-  };
+function parseProviders(bearer: Table, path: string): IdentityProviderConfig[] {
+  try {
+    return parseBearerJwtConfig(bearer, path);
+  } catch (error) {
+    if (error instanceof AuthConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
 }
 
 function parseAcl(raw: Table, path: string): AclConfig {
@@ -73,9 +63,7 @@ export function parseAdminConfig(raw: unknown, path = 'admin'): AdminConfig {
   const bearer = optionalTable(authentication, 'bearer_jwt', `${path}.authentication`);
   if (bearer === undefined) throw new ConfigError(`${path}.authentication.bearer_jwt: required for AuthenticatedAuthorization`);
   const bearerPath = `${path}.authentication.bearer_jwt`;
-  rejectUnknownKeys(bearer, ['identity_providers'], bearerPath);
-  const providers = tableArray(bearer, 'identity_providers', bearerPath).map((provider, index) => parseProvider(provider, `${bearerPath}.identity_providers[${index}]`));
-  if (providers.length === 0) throw new ConfigError(`${bearerPath}.identity_providers: at least one identity provider required`);
+  const providers = parseProviders(bearer, bearerPath);
 
   const authorization = optionalTable(admin, 'authorization', path);
   if (authorization === undefined) throw new ConfigError(`${path}.authorization: required for AuthenticatedAuthorization`);

@@ -3,13 +3,13 @@
  * "type"?}` handed to the attestation service, which syntax-checks before storing. Every
  * failure is upstream's `Set Attestation Policy failed`.
  */
-import type { AttestationBackend } from '../backends.ts';
+import type { AdminCredentials, AttestationBackend } from '../backends.ts';
 import { kbsErrors, parseJsonBody, rethrowIfUnavailable } from '../errors.ts';
 import { decodePolicyText } from './policyBody.ts';
 
 const POLICY_ID = /^[A-Za-z0-9_.-]{1,128}$/;
 
-export async function handleSetAttestationPolicy(body: Uint8Array, attestation: AttestationBackend): Promise<void> {
+export async function handleSetAttestationPolicy(body: Uint8Array, attestation: AttestationBackend, credentials?: AdminCredentials): Promise<void> {
   const json = parseJsonBody(body, (message) => kbsErrors.setAttestationPolicyFailed(`invalid JSON: ${message}`));
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw kbsErrors.setAttestationPolicyFailed('body must be a JSON object');
   const record = json as Record<string, unknown>;
@@ -26,7 +26,7 @@ export async function handleSetAttestationPolicy(body: Uint8Array, attestation: 
     throw kbsErrors.setAttestationPolicyFailed((error as Error).message);
   }
   try {
-    await attestation.setPolicy(policyId, source);
+    await attestation.setPolicy(policyId, source, credentials);
   } catch (error) {
     rethrowIfUnavailable(error);
     throw kbsErrors.setAttestationPolicyFailed((error as Error).message);

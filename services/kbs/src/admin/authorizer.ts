@@ -5,7 +5,7 @@
  * quirk, kept for byte compatibility).
  */
 import type { AdminConfig } from './adminConfig.ts';
-import { BearerJwtAuthenticator } from './bearerJwt.ts';
+import { BearerJwtAuthenticator } from '@trustee/auth';
 import { RegexAcl } from './regexAcl.ts';
 
 export class AdminDenied extends Error {}

@@ -2,12 +2,12 @@
  * RVPS passthrough (spec §3.1): `POST /kbs/v0/reference-value` registers an RVPS message;
  * `GET /kbs/v0/reference-value/{id...}` returns the stored JSON. Failures are RvpsError.
  */
-import type { AttestationBackend } from '../backends.ts';
+import type { AdminCredentials, AttestationBackend } from '../backends.ts';
 import { kbsErrors, rethrowIfUnavailable } from '../errors.ts';
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
-export async function handleRegisterReferenceValue(body: Uint8Array, attestation: AttestationBackend): Promise<void> {
+export async function handleRegisterReferenceValue(body: Uint8Array, attestation: AttestationBackend, credentials?: AdminCredentials): Promise<void> {
   let message: string;
   try {
     message = UTF8.decode(body);
@@ -15,7 +15,7 @@ export async function handleRegisterReferenceValue(body: Uint8Array, attestation
     throw kbsErrors.rvps('Failed to parse reference value message');
   }
   try {
-    await attestation.registerReferenceValue(message);
+    await attestation.registerReferenceValue(message, credentials);
   } catch (error) {
     rethrowIfUnavailable(error);
     throw kbsErrors.rvps(`Failed to register reference value: ${(error as Error).message}`);
