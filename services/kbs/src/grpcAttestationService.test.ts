@@ -36,6 +36,8 @@ interface FakeAs {
   readonly address: string;
   readonly service: AttestationService;
   readonly received: AttestationRequest[];
+  /** `authorization` metadata of each call, by method. */
+  readonly authorizations: Array<[string, string | undefined]>;
   /** Failures to answer, in order, before behaving normally (a bare status gets generic details). */
   readonly failNext: Array<grpc.status | { readonly code: grpc.status; readonly details: string }>;
   readonly inFlight: { now: number; max: number };
@@ -75,6 +77,7 @@ async function startFakeAs(tls?: { readonly key: Buffer; readonly cert: Buffer }
   const server = new grpc.Server();
   const fake = {
     received: [] as AttestationRequest[],
+    authorizations: [] as Array<[string, string | undefined]>,
     failNext: [] as FakeAs['failNext'],
     inFlight: { now: 0, max: 0 },
     delayMs: 0,
@@ -83,6 +86,8 @@ async function startFakeAs(tls?: { readonly key: Buffer; readonly cert: Buffer }
   const unary =
     <Req>(handler: (request: Req) => Promise<object>) =>
     (call: grpc.ServerUnaryCall<Req, object>, callback: Callback): void => {
+      const [authorization] = call.metadata.get('authorization');
+      fake.authorizations.push([call.getPath().split('/').at(-1) ?? '', typeof authorization === 'string' ? authorization : undefined]);
       const failure = fake.failNext.shift();
       if (failure !== undefined) {
         callback(typeof failure === 'number' ? { code: failure, details: `injected ${grpc.status[failure]}` } : failure);
@@ -196,14 +201,17 @@ describe('KBS over a gRPC attestation service', () => {
 
   test('attestation policies set through the KBS land in the remote AS (base64url-no-pad on the wire)', async () => {
     const source = 'package policy\nimport rego.v1\ndefault executables := 3\ndefault hardware := 2\ndefault configuration := 2\n';
+    const authorization = `Bearer ${await h.adminToken()}`;
     const response = await h.app.inject({
       method: 'POST',
       url: '/kbs/v0/attestation-policy',
       payload: JSON.stringify({ policy_id: 'default_cpu', policy: b64url.encode(new TextEncoder().encode(source)) }),
-      headers: { authorization: `Bearer ${await h.adminToken()}`, 'content-type': 'application/json' },
+      headers: { authorization, 'content-type': 'application/json' },
     });
     expect(response.statusCode, response.body).toBe(200);
     expect(await as.service.getPolicy('default_cpu')).toBe(source);
+    // The admin's header travels on, for an AS that requires its own admin token (services/as `admin`).
+    expect(as.authorizations.at(-1)).toEqual(['SetAttestationPolicy', authorization]);
   });
 
   test('evidence the AS refuses → 401 AttestationError, and the guest must start over', async () => {
@@ -220,6 +228,7 @@ describe('KBS over a gRPC attestation service', () => {
     const message = JSON.stringify({ version: '0.1.0', type: 'sample', payload: Buffer.from(JSON.stringify({ launch_digest: ['abcde'] })).toString('base64') });
     const registered = await h.app.inject({ method: 'POST', url: '/kbs/v0/reference-value', payload: message, headers });
     expect(registered.statusCode, registered.body).toBe(200);
+    expect(as.authorizations.at(-1)).toEqual(['RegisterReferenceValue', headers.authorization]);
     const read = await h.app.inject({ method: 'GET', url: '/kbs/v0/reference-value/launch_digest', headers });
     expect(read.statusCode, read.body).toBe(200);
     expect(JSON.parse(read.body)).toEqual(['abcde']);
