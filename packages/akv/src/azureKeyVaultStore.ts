@@ -212,6 +212,16 @@ export class AzureKeyVaultStore implements KeyValueStore {
     return keys.sort();
   }
 
+  /** Lists one secret's properties: reaches the vault and proves the credential may list. */
+  async ping(): Promise<void> {
+    if (this.#closed) throw new StorageError('closed', 'store is closed');
+    try {
+      await this.#client.listPropertiesOfSecrets(this.#deadline()).byPage({ maxPageSize: 1 }).next();
+    } catch (error) {
+      throw keyVaultError('list', '(ping)', error);
+    }
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     this.#cache.clear();

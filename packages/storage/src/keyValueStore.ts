@@ -19,7 +19,13 @@ export interface KeyValueStore {
   delete(namespace: string, key: string): Promise<boolean>;
   /** Lists the keys of a namespace (optionally those starting with `prefix`), sorted. */
   list(namespace: string, prefix?: string): Promise<string[]>;
-  /** Releases file handles; the store is unusable afterwards. */
+  /**
+   * One cheap round trip to the backing server or disk (readiness probes): resolves when the
+   * store can serve, rejects with a StorageError (`storage_unavailable` for a server that is
+   * down or silent) within the store's call timeout otherwise.
+   */
+  ping(): Promise<void>;
+  /** Releases file handles and connections; the store is unusable afterwards. */
   close(): Promise<void>;
 }
 

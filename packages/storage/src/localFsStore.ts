@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import { join, sep } from 'node:path';
 import { assertValidKey, assertValidNamespace } from './keyRules.ts';
 import type { KeyValueStore, SetOptions } from './keyValueStore.ts';
@@ -197,6 +197,17 @@ export class LocalFsStore implements KeyValueStore {
       }
       return keys.sort();
     });
+  }
+
+  /** The directory exists (created if missing, as the first write would) and is writable. */
+  async ping(): Promise<void> {
+    if (this.#closed) throw new StorageError('closed', 'store is closed');
+    try {
+      await fs.mkdir(this.#root, { recursive: true });
+      await fs.access(this.#root, fsConstants.R_OK | fsConstants.W_OK);
+    } catch (error) {
+      throw new StorageError('backend_failure', `${this.#root}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+    }
   }
 
   async close(): Promise<void> {

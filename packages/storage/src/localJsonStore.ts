@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { assertValidNamespace } from './keyRules.ts';
 import type { KeyValueStore, SetOptions } from './keyValueStore.ts';
@@ -154,6 +154,17 @@ export class LocalJsonStore implements KeyValueStore {
       await this.#write(join(this.#dir, namespace), state.values);
       await this.#write(join(this.#dir, `.${namespace}${EXPIRY_SUFFIX}`), state.expiry);
     });
+  }
+
+  /** The directory exists (created if missing, as the first write would) and is writable. */
+  async ping(): Promise<void> {
+    if (this.#closed) throw new StorageError('closed', 'store is closed');
+    try {
+      await fs.mkdir(this.#dir, { recursive: true });
+      await fs.access(this.#dir, fsConstants.R_OK | fsConstants.W_OK);
+    } catch (error) {
+      throw new StorageError('backend_failure', `${this.#dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+    }
   }
 
   async close(): Promise<void> {

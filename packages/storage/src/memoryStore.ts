@@ -59,6 +59,10 @@ export class MemoryStore implements KeyValueStore {
     return [...entries.keys()].filter((key) => key.startsWith(prefix) && this.#live(namespace, key) !== undefined).sort();
   }
 
+  async ping(): Promise<void> {
+    if (this.#closed) throw new StorageError('closed', 'store is closed');
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     this.#namespaces.clear();

@@ -145,6 +145,11 @@ export class SqliteStore implements KeyValueStore {
     return rows.map((row) => row.key).sort();
   }
 
+  /** Reads the database (a locked or unreadable file fails here). */
+  async ping(): Promise<void> {
+    this.#run(() => this.#db.prepare('SELECT 1').get());
+  }
+
   /** Deletes every expired row; returns how many. The sweeper calls this periodically. */
   sweepExpired(): number {
     return this.#run((s) => s.sweep.run(this.#now()).changes);
