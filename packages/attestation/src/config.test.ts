@@ -109,7 +109,7 @@ type = "Remote"
     ['unknown rvps type', { rvps_config: { type: 'Remote' } }, 'attestation_service.rvps_config.type: unknown RVPS type "Remote"'],
     ['unknown storage type', { storage_type: 'Disk' }, 'attestation_service.storage_type: unknown storage type "Disk"'],
     ['storage type from the prototype', { storage_type: 'constructor' }, 'attestation_service.storage_type: unknown storage type'],
-    ['unsupported storage type', { storage_type: 'Postgres' }, 'attestation_service.storage_type: Postgres is not supported'],
+    ['unknown storage type', { storage_type: 'Postgre' }, 'attestation_service.storage_type: unknown storage type "Postgre"'],
     ['verifier_config array', { verifier_config: [] }, 'attestation_service.verifier_config: expected a table/object, found array'],
     ['issuer_name number', { attestation_token_broker: { issuer_name: 3 } }, 'attestation_service.attestation_token_broker.issuer_name: expected a string, found integer'],
   ])('rejects %s with a path-precise message', (_name, raw, message) => {

@@ -75,7 +75,9 @@ describe('as-config.json', () => {
   });
 
   test.each<[string, unknown, RegExp]>([
-    ['unsupported storage', { storage_backend: { storage_type: 'Redis' } }, /storage_backend\.storage_type: Redis is not supported/],
+    ['Redis storage without its table', { storage_backend: { storage_type: 'Redis' } }, /storage_backend\.backends\.redis: required for storage type Redis \(or set REDIS_URL\)/],
+    ['misspelled storage_type', { storage_backend: { storage_typ: 'Sqlite' } }, /storage_backend\.storage_typ: unknown key \(did you mean "storage_type"\?\)/],
+    ['RVPS override without its backend', { storage_backend: { storage_type: 'Sqlite' }, rvps_config: { type: 'BuiltIn', storage_type: 'Postgres' } }, /storage_backend\.backends\.postgres: required/],
     ['bad duration', { attestation_token_broker: { duration_min: 'ten' } }, /attestation_token_broker\.duration_min/],
     ['unknown RVPS type', { rvps_config: { type: 'Remote' } }, /rvps_config\.type: unknown RVPS type/],
     ['not an object', [], /expected a table\/object/],

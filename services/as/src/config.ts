@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseAttestationServiceConfig, type AttestationServiceConfig } from '@trustee/attestation';
 import { AuthConfigError, parseBearerJwtConfig, type IdentityProviderConfig } from '@trustee/auth';
-import { parseStorageBackendConfig, parseStorageType, type StorageBackendConfig, type StorageType } from '@trustee/storage';
+import { assertBackendConfigured, parseStorageBackendConfig, parseStorageType, type StorageBackendConfig, type StorageType } from '@trustee/storage';
 
 /**
  * `admin` (trustee-ts; upstream's AS has no admin authentication): who may call the operations
@@ -52,6 +52,7 @@ export function parseAsConfig(raw: unknown, where = 'as-config.json'): AsConfig 
     storage = parseStorageBackendConfig(attestation.storageBackend, `${where}.storage_backend`);
     if (attestation.rvps.type === 'BuiltIn' && attestation.rvps.storageType !== undefined) {
       rvpsStorageType = parseStorageType(attestation.rvps.storageType, `${where}.rvps_config.storage_type`);
+      assertBackendConfigured(storage, rvpsStorageType, `${where}.storage_backend`);
     }
   } catch (error) {
     throw new AsConfigError((error as Error).message, { cause: error });
@@ -60,7 +61,7 @@ export function parseAsConfig(raw: unknown, where = 'as-config.json'): AsConfig 
   const warnings: string[] = [...adminWarnings(admin)];
   if (storage.storageType === 'Memory' || rvpsStorageType === 'Memory') {
     warnings.push(
-      'WARNING: storage_backend is Memory (upstream default): policies, reference values, the token signing key and collateral caches are lost when this process exits. Set storage_backend.storage_type to Sqlite or LocalFs to persist them.',
+      'WARNING: storage_backend is Memory (upstream default): policies, reference values, the token signing key and collateral caches are lost when this process exits. Set storage_backend.storage_type to Sqlite (one machine) or Postgres/Redis (replicas) to persist them.',
     );
   }
   if (attestation.tokenBroker.signer === undefined && storage.storageType === 'Memory') {

@@ -100,7 +100,10 @@ describe('upstream samples load as-is', () => {
       identityProviders: [{ issuer: 'TrusteeInDocker', audience: 'KBS', publicKeyUri: keyPath }],
       acls: [{ role: 'admin', allowedEndpoints: '^/kbs/.+$' }],
     });
-    expect(config.warnings).toEqual(['http_server.insecure_http = true: the KBS serves plain HTTP; secrets and admin tokens travel unencrypted outside a trusted network']);
+    expect(config.warnings).toEqual([
+      expect.stringMatching(/^WARNING: no storage_backend.storage_type is configured, so storage is Memory \(upstream's default\): resources, the resource policy and RCAR sessions are lost/),
+      'http_server.insecure_http = true: the KBS serves plain HTTP; secrets and admin tokens travel unencrypted outside a trusted network',
+    ]);
   });
 
   test('the dev sample composes into a working KBS (Memory store instead of /opt)', async () => {
@@ -110,6 +113,21 @@ describe('upstream samples load as-is', () => {
     const response = await kbs.apps[0]?.inject({ method: 'GET', url: '/kbs/v0/resource-policy' });
     expect(response?.statusCode).toBe(200);
     await kbs.close();
+  });
+
+  test("upstream's Postgres storage with Redis sessions (Helm chart layout) parses, and several workers may share it", () => {
+    const raw = parseToml(
+      'session_storage_type = "Redis"\n' +
+      DEV_SAMPLE.replace(
+        '[storage_backend]\nstorage_type = "LocalFs"\n\n[storage_backend.backends.local_fs]\ndir_path = "/opt/confidential-containers/storage"\n',
+        '[storage_backend]\nstorage_type = "Postgres"\n\n[storage_backend.backends.postgres]\nhost = "trustee-postgresql"\nport = 5432\ndb = "trustee"\nusername = "trustee"\npassword = "s3cret"\n\n[storage_backend.backends.redis]\nurl = "redis://trustee-valkey:6379"\n',
+      ).replace('[http_server]\n', '[http_server]\nworker_count = 4\n'),
+    );
+    const config = parseKbsConfig(raw);
+    expect(config.storage.storageType).toBe('Postgres');
+    expect(config.sessionStorageType).toBe('Redis');
+    expect(config.httpServer.workerCount).toBe(4);
+    expect(config.warnings.some((warning) => warning.includes('Memory'))).toBe(false);
   });
 
   test('sockets with port 0 and IPv6 parse', () => {
@@ -194,8 +212,12 @@ describe('bad configs fail with path-precise messages', () => {
     ['grpc AS ca_cert_path over http', (raw) => (raw['attestation_service'] = { type: 'coco_as_grpc', ca_cert_path: '/ca.pem' }), 'attestation_service.ca_cert_path: only used with an https:// as_addr'],
     ['grpc AS fractional timeout bounds', (raw) => (raw['attestation_service'] = { type: 'coco_as_grpc', timeout: -0.5 }), 'attestation_service.timeout: expected a number of minutes greater than 0'],
     ['timeout string', (raw) => (raw['attestation_service'] = { timeout: '5' }), 'attestation_service.timeout: expected a number of minutes'],
-    ['Postgres storage', (raw) => (raw['storage_backend'] = { storage_type: 'Postgres' }), 'storage_backend.storage_type: Postgres is not supported by trustee-ts'],
-    ['bad session storage', (raw) => (raw['session_storage_type'] = 'Redis' as unknown as Record<string, unknown>), 'session_storage_type: Redis is not supported'],
+    ['Postgres storage without its table', (raw) => (raw['storage_backend'] = { storage_type: 'Postgres' }), 'storage_backend.backends.postgres: required for storage type Postgres (or set POSTGRES_URL)'],
+    ['Redis sessions without the redis table', (raw) => (raw['session_storage_type'] = 'Redis' as unknown as Record<string, unknown>), 'storage_backend.backends.redis: required for storage type Redis (or set REDIS_URL)'],
+    ['bad session storage type', (raw) => (raw['session_storage_type'] = 'Redsi' as unknown as Record<string, unknown>), 'session_storage_type: unknown storage type "Redsi" (expected Memory, LocalFs, LocalJson, Sqlite, Postgres, Redis). Did you mean "Redis"?'],
+    ['misspelled storage_type', (raw) => (raw['storage_backend'] = { storage_typ: 'Sqlite' }), 'storage_backend.storage_typ: unknown key (did you mean "storage_type"?)'],
+    ['misspelled storage_backend table', (raw) => (raw['storage_backen'] = { storage_type: 'Sqlite' }), 'storage_backen: unknown key (did you mean "storage_backend"?)'],
+    ['misspelled session_storage_type', (raw) => (raw['session_storage_typ'] = 'Redis' as unknown as Record<string, unknown>), 'session_storage_typ: unknown key (did you mean "session_storage_type"?)'],
     ['unknown plugin', (raw) => (raw['plugins'] = [{ name: 'nebula-ca' }] as unknown as Record<string, unknown>), 'plugins[0].name: plugin "nebula-ca" is not supported'],
     ['sample plugin without item', (raw) => (raw['plugins'] = [{ name: 'sample' }] as unknown as Record<string, unknown>), 'plugins[0].item: required'],
     ['duplicate plugin', (raw) => (raw['plugins'] = [{ name: 'resource' }, { name: 'resource' }] as unknown as Record<string, unknown>), 'plugins[1].name: plugin "resource" configured twice'],

@@ -1,12 +1,23 @@
 /**
  * The KBS configuration: upstream's TOML (T:kbs/src/config.rs) read as-is — upstream's sample
  * configs load unchanged — validated at start with path-precise messages. Unknown keys are
- * ignored like upstream except inside `[admin]` (deny_unknown_fields). Insecure settings load
- * but are reported in `warnings` so the composition root can print them loudly.
+ * ignored like upstream except inside `[admin]` (deny_unknown_fields) and `[storage_backend]`,
+ * and a top-level key that looks like a typo of `storage_backend` / `session_storage_type` is
+ * refused (a lost storage setting would silently give Memory). Insecure settings and Memory
+ * storage load but are reported in `warnings` so the composition root can print them loudly.
  */
 import { readFile } from 'node:fs/promises';
 import { parse as parseToml } from 'smol-toml';
-import { parseStorageBackendConfig, parseStorageType, StorageError, type StorageBackendConfig, type StorageType } from '@trustee/storage';
+import {
+  assertBackendConfigured,
+  memoryStorageWarning,
+  nearestName,
+  parseStorageBackendConfig,
+  parseStorageType,
+  StorageError,
+  type StorageBackendConfig,
+  type StorageType,
+} from '@trustee/storage';
 import { AKV_BACKEND_NAMES, parseAkvBackendConfig, type AkvBackendConfig } from '@trustee/akv';
 import { parseAdminConfig, type AdminConfig } from './admin/adminConfig.ts';
 import {
@@ -231,6 +242,17 @@ function parsePlugins(root: Table, path: string): PluginConfig[] {
   return plugins;
 }
 
+/** Top-level storage keys; upstream ignores unknown top-level keys, but a typo of these would silently give Memory. */
+const ROOT_STORAGE_KEYS = ['storage_backend', 'session_storage_type'] as const;
+
+function assertNoMisspelledStorageKey(root: Table): void {
+  for (const key of Object.keys(root)) {
+    if ((ROOT_STORAGE_KEYS as readonly string[]).includes(key)) continue;
+    const nearest = nearestName(key, ROOT_STORAGE_KEYS);
+    if (nearest !== undefined) throw new ConfigError(`${key}: unknown key (did you mean "${nearest}"?)`);
+  }
+}
+
 /** Validates a parsed TOML document. Relative paths stay relative to the working directory, like upstream. */
 export function parseKbsConfig(raw: unknown): KbsConfig {
   const root = table(raw, '(root)');
@@ -238,24 +260,28 @@ export function parseKbsConfig(raw: unknown): KbsConfig {
   const attestationToken = parseAttestationToken(root['attestation_token'], 'attestation_token');
   const attestationService = parseAttestationService(root['attestation_service'], 'attestation_service');
   const admin = parseAdminConfig(root['admin'], 'admin');
+  assertNoMisspelledStorageKey(root);
   let storage: StorageBackendConfig;
   let sessionStorageType: StorageType | undefined;
   try {
     storage = parseStorageBackendConfig(root['storage_backend'], 'storage_backend');
     sessionStorageType = root['session_storage_type'] === undefined ? undefined : parseStorageType(root['session_storage_type'], 'session_storage_type');
+    if (sessionStorageType !== undefined) assertBackendConfigured(storage, sessionStorageType);
   } catch (error) {
     if (error instanceof StorageError) throw new ConfigError(error.message);
     throw error;
   }
   optionalTable(root, 'policy_engine', '(root)');
   // Memory is per process; LocalJson rewrites whole files, safe within one process only.
-  const multiProcessSafe = (type: StorageType): boolean => type === 'Sqlite' || type === 'LocalFs';
+  const multiProcessSafe = (type: StorageType): boolean => type === 'Sqlite' || type === 'LocalFs' || type === 'Postgres' || type === 'Redis';
   if (httpServer.workerCount > 1 && (!multiProcessSafe(storage.storageType) || !multiProcessSafe(sessionStorageType ?? storage.storageType))) {
-    throw new ConfigError('http_server.worker_count: several workers need a store shared safely between processes (storage_backend Sqlite or LocalFs)');
+    throw new ConfigError('http_server.worker_count: several workers need a store shared safely between processes (storage_backend Sqlite, LocalFs, Postgres or Redis)');
   }
   const plugins = parsePlugins(root, 'plugins');
 
   const warnings: string[] = [];
+  const memory = memoryStorageWarning(storage, 'resources, the resource policy and RCAR sessions');
+  if (memory !== undefined) warnings.push(memory);
   if (httpServer.insecureHttp) warnings.push('http_server.insecure_http = true: the KBS serves plain HTTP; secrets and admin tokens travel unencrypted outside a trusted network');
   if (attestationToken.insecureHeaderJwk) warnings.push('attestation_token.insecure_header_jwk = true: any token carrying its own key in the header is trusted; anyone can mint tokens that release secrets');
   if (admin.mode === 'InsecureAllowAll') warnings.push('admin.authorization_mode = "InsecureAllowAll": every admin endpoint is open to anyone who can reach the KBS');

@@ -78,8 +78,14 @@ describe('loadRvpsConfig', () => {
     await expect(loadRvpsConfig(path)).rejects.toThrow('not valid TOML');
   });
 
-  test('upstream backends trustee-ts does not ship are refused with a pointer', async () => {
-    await expect(loadRvpsConfig(fixture('rvps-postgres.json'))).rejects.toThrow('Postgres is not supported by trustee-ts');
+  test("upstream's Postgres storage section loads (host from the file, the rest upstream's defaults)", async () => {
+    const { config } = await loadRvpsConfig(fixture('rvps-postgres.json'));
+    expect(config.storage.storageType).toBe('Postgres');
+    expect(config.storage.postgres?.url).toBe(process.env['POSTGRES_URL'] ?? 'postgresql://postgres@db:5432/postgres');
+  });
+
+  test('a misspelled storage key is refused, not turned into Memory', () => {
+    expect(() => parseRvpsConfig({ storage: { storage_typ: 'Sqlite' } })).toThrow('storage.storage_typ: unknown key (did you mean "storage_type"?)');
   });
 
   test('unknown top-level and extractor keys only warn', () => {

@@ -13,7 +13,7 @@ import { extname, join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
 import { AuthConfigError, parseBearerJwtConfig, type IdentityProviderConfig } from '@trustee/auth';
-import { parseStorageBackendConfig, StorageError, type StorageBackendConfig } from '@trustee/storage';
+import { memoryStorageWarning, parseStorageBackendConfig, StorageError, type StorageBackendConfig } from '@trustee/storage';
 
 export const DEFAULT_CONFIG_PATH = '/etc/rvps.json';
 export const DEFAULT_SQLITE_PATH = join('data', 'rvps.sqlite');
@@ -109,18 +109,22 @@ export function parseRvpsConfig(raw: unknown): LoadedRvpsConfig {
     storage = defaultStorage();
   } else {
     if (!isTable(rawStorage)) throw new RvpsConfigError('storage: expected an object');
-    if ('type' in rawStorage || 'file_path' in rawStorage) {
+    const { type: staleType, file_path: staleFilePath, ...storageTable } = rawStorage;
+    if (staleType !== undefined || staleFilePath !== undefined) {
       warnings.push(
         'storage.type / storage.file_path are stale docker-compose keys that upstream ignores; this RVPS ignores them too and keeps reference values IN MEMORY. ' +
-          'Use {"storage": {"storage_type": "Sqlite", "backends": {"sqlite": {"path": "…"}}}} (or LocalFs) to persist them.',
+          'Use {"storage": {"storage_type": "Sqlite", "backends": {"sqlite": {"path": "…"}}}} (or LocalFs, Postgres, Redis) to persist them.',
       );
     }
     try {
-      storage = parseStorageBackendConfig(rawStorage, 'storage');
+      // Every other unknown key is refused by the parser (a typo must not give Memory silently).
+      storage = parseStorageBackendConfig(storageTable, 'storage');
     } catch (error) {
       if (error instanceof StorageError) throw new RvpsConfigError(error.message);
       throw error;
     }
+    const memory = memoryStorageWarning(storage, 'reference values', 'storage');
+    if (memory !== undefined && staleType === undefined && staleFilePath === undefined) warnings.push(memory);
   }
   const extractors = raw['extractors'];
   if (extractors !== undefined) {

@@ -148,13 +148,13 @@ describe('rvps process', () => {
     'a broken config file stops startup',
     async () => {
       const dir = mkdtempSync(join(tmpdir(), 'rvps-process-'));
-      writeFileSync(join(dir, 'rvps.json'), '{"storage": {"storage_type": "Redis"}}');
+      writeFileSync(join(dir, 'rvps.json'), '{"storage": {"storage_type": "Redsi"}}');
       const child = spawnRvps(['-c', join(dir, 'rvps.json'), '-a', '127.0.0.1:0'], dir);
       let stderr = '';
       child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       expect(await exitCode(child)).toBe(1);
       expect(stderr).toContain('error: ');
-      expect(stderr).toContain('Redis is not supported');
+      expect(stderr).toContain('storage.storage_type: unknown storage type "Redsi"');
     },
     STARTUP_TIMEOUT_MS,
   );
