@@ -17,7 +17,7 @@ export async function pingStore(store: KeyValueStore, namespace: string): Promis
 /** True when `error` or one of its causes is a StorageError saying the backend is unreachable. */
 export function isStorageUnavailable(error: unknown): boolean {
   for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth += 1) {
-    if (current instanceof StorageError && (current.code as string) === 'storage_unavailable') return true;
+    if (current instanceof StorageError && current.code === 'storage_unavailable') return true;
   }
   return false;
 }
