@@ -8,6 +8,14 @@ import { AttestationError } from './attestationError.ts';
 import { parseAttestationServiceConfig, TOKEN_BROKER_DEFAULTS } from './config.ts';
 
 describe('parseAttestationServiceConfig', () => {
+  test('verifier_config tables of verified TEEs load (upstream\'s tpm_verifier keys included); other keys stay ignored', () => {
+    const config = parseAttestationServiceConfig(
+      { verifier_config: { tpm_verifier: { trusted_ak_keys_dir: '/etc/tpm/trusted_ak_keys', max_trusted_ak_keys: 50 }, dcap_verifier: { collateral_service: 'https://pccs.example' }, nvidia_verifier: { type: 'Local' }, legacy_key: 1 } },
+      'as',
+    );
+    expect(Object.keys(config.verifierConfig)).toEqual(['tpm_verifier', 'dcap_verifier', 'nvidia_verifier', 'legacy_key']);
+  });
+
   test('empty or absent table gives upstream defaults', () => {
     for (const raw of [undefined, null, {}]) {
       const config = parseAttestationServiceConfig(raw, 'attestation_service');
@@ -112,6 +120,12 @@ type = "Remote"
     ['unknown storage type', { storage_type: 'Postgre' }, 'attestation_service.storage_type: unknown storage type "Postgre"'],
     ['verifier_config array', { verifier_config: [] }, 'attestation_service.verifier_config: expected a table/object, found array'],
     ['issuer_name number', { attestation_token_broker: { issuer_name: 3 } }, 'attestation_service.attestation_token_broker.issuer_name: expected a string, found integer'],
+    ['an unbuilt verifier (upstream nvidia_dpu_verifier)', { verifier_config: { nvidia_dpu_verifier: {} } }, 'attestation_service.verifier_config.nvidia_dpu_verifier: the nvidia-dpu verifier is not built in trustee-ts'],
+    ['an unbuilt verifier (cca)', { verifier_config: { cca_verifier: { x: 1 } } }, 'attestation_service.verifier_config.cca_verifier: the cca verifier is not built'],
+    ['an unbuilt verifier (csv)', { verifier_config: { csv_verifier: {} } }, 'the csv verifier is not built'],
+    ['an unbuilt verifier (se)', { verifier_config: { se_verifier: {} } }, 'the se verifier is not built'],
+    ['an unbuilt verifier (hygon dcu)', { verifier_config: { hygon_dcu_verifier: {} } }, 'the hygondcu verifier is not built'],
+    ['an unbuilt verifier, named in the message with the verified ones', { verifier_config: { foo_verifier: {} } }, 'verified TEEs: az-snp-vtpm, az-tdx-vtpm, nvidia, sample, sampledevice, sgx, snp, tdx, tpm'],
   ])('rejects %s with a path-precise message', (_name, raw, message) => {
     let caught: unknown;
     try {

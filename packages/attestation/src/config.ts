@@ -5,11 +5,13 @@
  * `storage_backend`, `rvps_config`, `attestation_token_broker`, `verifier_config`) and the KBS
  * TOML `[attestation_service]` table (`type`, `timeout`, the same sub-tables, `storage_type`).
  * Unknown keys are ignored like upstream (no `deny_unknown_fields` anywhere), so legacy keys
- * such as `work_dir` or `attestation_token_broker.type = "Ear"` keep old files working.
+ * such as `work_dir` or `attestation_token_broker.type = "Ear"` keep old files working; a
+ * `verifier_config.<tee>_verifier` table for a TEE this build does not verify is refused.
  */
 import { parseStorageType, StorageError, type StorageType } from '@trustee/storage';
 import { AttestationError } from './attestationError.ts';
 import { isJsonObject, jsonKind, own, type Json, type JsonObject } from './json.ts';
+import { checkVerifierConfigTees } from './verifierConfigTees.ts';
 
 export type { StorageType };
 
@@ -99,12 +101,14 @@ export function parseAttestationServiceConfig(raw: unknown, path: string): Attes
   const storageType = optionalStorageType(table, 'storage_type', path);
   const storageBackend = own(table, 'storage_backend');
   const verifierConfig = own(table, 'verifier_config');
+  const verifierTables = verifierConfig === undefined || verifierConfig === null ? {} : expectTable(verifierConfig, `${path}.verifier_config`);
+  checkVerifierConfigTees(verifierTables, `${path}.verifier_config`);
   const config: AttestationServiceConfig = {
     type,
     timeoutMin: optionalMinutes(table, 'timeout', path) ?? 5,
     rvps: parseRvpsConfig(own(table, 'rvps_config'), `${path}.rvps_config`),
     tokenBroker: parseTokenBrokerConfig(own(table, 'attestation_token_broker'), `${path}.attestation_token_broker`),
-    verifierConfig: verifierConfig === undefined || verifierConfig === null ? {} : expectTable(verifierConfig, `${path}.verifier_config`),
+    verifierConfig: verifierTables,
     ...(storageType === undefined ? {} : { storageType }),
     ...(storageBackend === undefined || storageBackend === null ? {} : { storageBackend: expectTable(storageBackend, `${path}.storage_backend`) }),
     ...(type === 'coco_as_grpc'

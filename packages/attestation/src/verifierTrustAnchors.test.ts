@@ -12,7 +12,7 @@ import { MemoryStore } from '@trustee/storage';
 import { intelCollateralToJson } from '@trustee/verifiers';
 import { createTestSnpReport, testAmdPki } from '@trustee/verifiers/testing/snpFactory.ts';
 import { createTestAzSnpVtpmEvidence } from '@trustee/verifiers/testing/azureFactory.ts';
-import { createTdxTestPlatform, TDX_FACTORY_NOW, tdxEvidence } from '@trustee/verifiers/testing/tdxFactory.ts';
+import { createTdxTestPlatform, sgxEvidence, TDX_FACTORY_NOW, tdxEvidence } from '@trustee/verifiers/testing/tdxFactory.ts';
 import { createAttestationService } from './attestationService.ts';
 import { parseAttestationServiceConfig } from './config.ts';
 import type { JsonObject } from './json.ts';
@@ -93,6 +93,20 @@ describe('verifier_config.dcap_verifier.trust_anchors_path', () => {
     const token = await pinned.evaluate([request], ['default']);
     expect(cpu0(token)['ear.veraison.annotated-evidence']).toHaveProperty('tdx');
     expect(log.warnings.join('\n')).toMatch(/NON-DEFAULT Intel root CAs/);
+  });
+
+  test('sgx is pinned by the same file: factory SGX evidence with PcsClientTool file:// collateral', async () => {
+    const platform = await createTdxTestPlatform();
+    const reportData = new Uint8Array(64).fill(6);
+    const collateralFile = tempFile('pcs.json', JSON.stringify(await platform.pcsClientToolFile()));
+    const request = { tee: 'sgx' as const, evidence: sgxEvidence(platform.sgxQuote({ reportData })), runtimeData: { raw: reportData } };
+    const dcap = { collateral_service: `file://${collateralFile}` };
+    const defaults = await createAttestationService({ store: new MemoryStore(), config: parseAttestationServiceConfig({ verifier_config: { dcap_verifier: dcap } }, 'as'), now: () => TDX_FACTORY_NOW });
+    await expect(defaults.evaluate([request], ['default'])).rejects.toMatchObject({ code: 'verification_failed', message: expect.stringMatching(/trusted root/) as unknown });
+    const config = parseAttestationServiceConfig({ verifier_config: { dcap_verifier: { ...dcap, trust_anchors_path: tempFile('intel.pem', platform.root.pem) } } }, 'as');
+    const pinned = await createAttestationService({ store: new MemoryStore(), config, now: () => TDX_FACTORY_NOW, log: recordingLog() });
+    const sgx = (cpu0(await pinned.evaluate([request], ['default']))['ear.veraison.annotated-evidence'] as JsonObject).sgx as JsonObject;
+    expect(sgx).toMatchObject({ tcb_status: 'UpToDate', body: { report_data: Buffer.from(reportData).toString('hex') } });
   });
 });
 

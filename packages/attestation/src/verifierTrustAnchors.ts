@@ -5,7 +5,7 @@
  * - `snp_verifier.trust_anchors_path`: a PEM file with AMD-style roots for `snp` and
  *   `az-snp-vtpm`: per product line a self-signed ARK whose subject CN is `ARK-<Milan|Genoa|Turin>`,
  *   the ASK it signed and optionally the ASVK (CN containing `VLEK`).
- * - `dcap_verifier.trust_anchors_path`: a PEM file with Intel-style root CAs for `tdx` and
+ * - `dcap_verifier.trust_anchors_path`: a PEM file with Intel-style root CAs for `tdx`, `sgx` and
  *   `az-tdx-vtpm`; PCK, TCB-info and QE-identity chains must end in one of them.
  *
  * The configured anchors REPLACE the production roots for those TEEs (they are not added to
@@ -19,6 +19,7 @@ import {
   createAmdTrustAnchors,
   createAzSnpVtpmVerifier,
   createAzTdxVtpmVerifier,
+  createSgxVerifier,
   createSnpVerifier,
   createTdxVerifier,
   splitPemBundle,
@@ -74,8 +75,9 @@ export async function verifiersFromTrustAnchorConfig(verifierConfig: JsonObject,
       return createHash('sha256').update(der).digest('hex');
     });
     verifiers.tdx = createTdxVerifier({ trustAnchors: roots });
+    verifiers.sgx = createSgxVerifier({ trustAnchors: roots });
     verifiers['az-tdx-vtpm'] = createAzTdxVtpmVerifier({ trustAnchors: roots });
-    warn(`attestation: NON-DEFAULT Intel root CAs from ${key} (sha256 ${roots.join(', ')}); tdx and az-tdx-vtpm evidence is checked against them INSTEAD of Intel's SGX root CA`);
+    warn(`attestation: NON-DEFAULT Intel root CAs from ${key} (sha256 ${roots.join(', ')}); tdx, sgx and az-tdx-vtpm evidence is checked against them INSTEAD of Intel's SGX root CA`);
   }
   return verifiers;
 }

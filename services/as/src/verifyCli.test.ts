@@ -1,6 +1,6 @@
 /**
  * Invariant: `pnpm as verify` run as a process accepts evidence in every wire form (SNP guest
- * JSON, raw report + --cert, TDX JSON or raw quote, Azure vTPM v0/v1/v2, NVIDIA device lists) and exits 0 with the
+ * JSON, raw report + --cert, TDX or SGX JSON or raw quote, TPM JSON, Azure vTPM v0/v1/v2, NVIDIA device lists) and exits 0 with the
  * claims on stdout; a tampered or unbound copy exits 1 and names every failed check on stderr;
  * bad usage exits 2. `collateral import` / `export` round-trip a bundle through the service's
  * store, and the exported directory is what `verify --collateral` reads. Real vectors from
@@ -17,7 +17,8 @@ import { createTestAzSnpVtpmEvidence } from '@trustee/verifiers/testing/azureFac
 import { createTestSnpReport, testAmdPki, type TestSnpReport } from '@trustee/verifiers/testing/snpFactory.ts';
 import { createTestAzTdxVtpmEvidence } from '@trustee/verifiers/testing/tdxAzureFactory.ts';
 import { createTestNvidiaEvidence, createTestNvidiaPki } from '@trustee/verifiers/testing/nvidiaFactory.ts';
-import { createTdxTestPlatform, TDX_FACTORY_NOW, tdxEvidence, type TdxTestPlatform } from '@trustee/verifiers/testing/tdxFactory.ts';
+import { createTdxTestPlatform, sgxEvidence, TDX_FACTORY_NOW, tdxEvidence, type TdxTestPlatform } from '@trustee/verifiers/testing/tdxFactory.ts';
+import { createTestTpmEvidence } from '@trustee/verifiers/testing/tpmFactory.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../../..');
@@ -144,6 +145,32 @@ describe('verify on factory evidence', () => {
     expect(offline.stderr).toMatch(/collateral_unavailable[\s\S]*pass --collateral/);
   });
 
+  test('sgx {quote} JSON with SGX collateral; a raw quote bound to another nonce names sgx.report_data', async () => {
+    const quote = platform.sgxQuote({ reportData: nonce });
+    const sgxCollateral = file('sgx-collateral.json', JSON.stringify(intelCollateralToJson(await platform.collateral({ tee: 'sgx' }))));
+    // the guest JSON form here; the raw-quote form with the real dcap-qvl quote below
+    const result = await run(['verify', '--tee', 'sgx', '--evidence', file('sgx.json', JSON.stringify(sgxEvidence(quote))), '--collateral', sgxCollateral, '--trust-anchors', intelAnchors, '--report-data', hex(nonce), '--now', NOW]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ body: { report_data: hex(nonce) }, tcb_status: 'UpToDate' });
+    file('sgx-quote.bin', quote);
+    const wrong = await run(['verify', '--tee', 'sgx', '--evidence', join(dir, 'sgx-quote.bin'), '--collateral', sgxCollateral, '--trust-anchors', intelAnchors, '--report-data', '00', '--now', NOW]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/rejected: verification_failed[\s\S]*sgx\.report_data/);
+  });
+
+  test('tpm evidence JSON; a wrong nonce names tpm_quote.nonce', async () => {
+    const { evidence, akPublic } = createTestTpmEvidence({ reportData: nonce.subarray(0, 32) });
+    const path = file('tpm.json', JSON.stringify(evidence));
+    const ok = await run(['verify', '--tee', 'tpm', '--evidence', path, '--report-data', hex(nonce.subarray(0, 32))]);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ak_public: akPublic, report_data: hex(nonce.subarray(0, 32)) });
+    const wrong = await run(['verify', '--tee', 'tpm', '--evidence', path, '--report-data', '00'.repeat(32)]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/rejected: verification_failed[\s\S]*tpm_quote\.nonce/);
+  });
+
   test.each([0, 1, 2] as const)('az-snp-vtpm version %i', async (version) => {
     const { evidence } = await createTestAzSnpVtpmEvidence({ version, reportData: nonce.subarray(0, 32) });
     const path = file(`az-snp-v${version}.json`, JSON.stringify(evidence));
@@ -229,7 +256,7 @@ describe('collateral import / export', () => {
 
 const has = (...files: string[]): boolean => files.every((f) => existsSync(join(vectors, f)));
 
-describe.skipIf(!has('snp/trustee-e2e-evidence.json', 'snp/trustee-test-report.bin', 'tdx/dcapqvl-tdx_quote'))('verify on real vectors (../shared/vectors)', () => {
+describe.skipIf(!has('snp/trustee-e2e-evidence.json', 'snp/trustee-test-report.bin', 'tdx/dcapqvl-tdx_quote', 'sgx/dcapqvl-sgx_quote', 'tpm/trustee-tpm_evidence.json'))('verify on real vectors (../shared/vectors)', () => {
   const v = (f: string): string => join(vectors, f);
 
   test.each<[string, string[], Record<string, unknown>]>([
@@ -238,6 +265,8 @@ describe.skipIf(!has('snp/trustee-e2e-evidence.json', 'snp/trustee-test-report.b
     ['snp go-sev-guest raw report bound to nonce 01..05', ['--tee', 'snp', '--evidence', v('snp/gosev-attestation.bin'), '--cert', v('snp/gosev-vcek.der'), '--report-data', '0102030405', '--now', '2023-01-01T00:00:00Z'], { measurement: 'b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01' }],
     ['snp Genoa configfs-tsm JSON (certs in the auxblob) bound to the veraison nonce', ['--tee', 'snp', '--evidence', v('snp/veraison-sevsnp-tsm-report.json'), '--report-data', Buffer.from('MIDBNH28iioisjPyxxxxxxxxxxxxxxxx'.repeat(2)).toString('hex'), '--now', '2026-01-01T00:00:00Z'], { measurement: '7699e6ac12ccdfd1dfac70e649ce1f046cb2afbb003438f4cdddfe2ccbe182fa5ffbe8dcdb930454324e10c52c788980' }],
     ['tdx raw quote + dcap-qvl collateral', ['--tee', 'tdx', '--evidence', v('tdx/dcapqvl-tdx_quote'), '--collateral', v('tdx/dcapqvl-tdx_quote_collateral.json'), '--now', '2025-07-01T00:00:00Z'], { quote: { body: { mr_td: '91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7' } } }],
+    ['sgx raw quote + dcap-qvl SGX collateral', ['--tee', 'sgx', '--evidence', v('sgx/dcapqvl-sgx_quote'), '--collateral', v('sgx/dcapqvl-sgx_quote_collateral.json'), '--report-data', Buffer.from('Hello, world!').toString('hex'), '--now', '2025-07-01T00:00:00Z'], { body: { mr_enclave: '33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb' }, tcb_status: 'ConfigurationAndSWHardeningNeeded' }],
+    ['tpm Trustee evidence JSON', ['--tee', 'tpm', '--evidence', v('tpm/trustee-tpm_evidence.json')], { report_data: 'a04182b506878d4f29b91ee606a71a0d3361ccf1b22db20c98adcaa537bea393ef0e41a18b3569ab678f1497fbc5c120' + '00'.repeat(16) }],
     ['az-snp-vtpm v0', ['--tee', 'az-snp-vtpm', '--evidence', v('az-snp-vtpm/trustee-evidence-v0.json'), '--report-data', '6368616c6c656e6765', '--now', '2026-01-01T00:00:00Z'], { report_data: '6368616c6c656e6765' }],
     ['az-snp-vtpm v1', ['--tee', 'az-snp-vtpm', '--evidence', v('az-snp-vtpm/trustee-evidence-v1.json'), '--report-data', '6368616c6c656e6765', '--now', '2026-01-01T00:00:00Z'], { tpm: { pcr00: 'e15c44796beabf46abcec7c57e590942041e47497e4ec27571c8b7664f48dced' } }],
     ['az-snp-vtpm v2', ['--tee', 'az-snp-vtpm', '--evidence', v('az-snp-vtpm/trustee-evidence-v2.json'), '--report-data', '982f5c6e45df0ed3f10b6f60b02f0c8390e281300f3805e2279c16168cd6ae9aa398f647caa2338748cd0fd9f5f819ef', '--now', '2026-01-01T00:00:00Z'], { tpm: { pcr00: '84275b2f4312cd4fc6cbe6b152ad3c3683e513d9f1e23c34fca160c8cca7a6a7' } }],

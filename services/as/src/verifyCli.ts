@@ -2,7 +2,8 @@
  * `pnpm as verify`: verifies one piece of evidence offline and prints its claims, or every
  * failed check with what was expected and found. The evidence can be in any form an operator
  * has at hand: CoCo guest JSON, a raw 1184-byte SNP report (+ `--cert`), a configfs-tsm JSON,
- * TDX `{quote, cc_eventlog}` JSON or a raw quote, Azure vTPM evidence v0/v1/v2, NVIDIA device
+ * TDX `{quote, cc_eventlog}` JSON or a raw quote, SGX `{quote}` JSON or a raw quote, TPM
+ * `{ak_public, tpm_quote}` JSON, Azure vTPM evidence v0/v1/v2, NVIDIA device
  * evidence (guest JSON, an NVAT device list, or one hex report with its chain in `--cert`).
  *
  * No network unless `--online` is given and no collateral was: a verification that needs a VCEK
@@ -22,6 +23,7 @@ import {
   createAzTdxVtpmVerifier,
   createIntelCollateralSource,
   createNvidiaVerifier,
+  createSgxVerifier,
   createSnpVerifier,
   createTdxVerifier,
   DEFAULT_DCAP_VERIFIER_CONFIG,
@@ -51,7 +53,7 @@ import {
 
 export const VERIFY_USAGE = `usage: as verify --tee <tee> --evidence <file> [options]
   --tee <tee>                 ${TEE_NAMES.join(' | ')}
-  --evidence <file>           evidence as the guest sent it (JSON), a raw SNP report, a raw TDX quote,
+  --evidence <file>           evidence as the guest sent it (JSON), a raw SNP report, a raw TDX or SGX quote,
                               or for nvidia an NVAT device list or one hex SPDM report (+ --cert chain)
   --report-data <hex>         expected report data / nonce (omitted: not checked)
   --init-data-digest <hex>    expected init-data digest (omitted: not checked)
@@ -347,6 +349,11 @@ export async function verifyEvidence(options: VerifyOptions): Promise<VerifiedCl
       // A raw quote binary is wrapped the way the guest's attester sends it.
       const evidence: Json = json ?? { quote: Buffer.from(options.evidence).toString('base64'), cc_eventlog: null };
       return createTdxVerifier(intelTrust).evaluate(evidence, options.expected, context(intelSource(options)));
+    }
+    case 'sgx': {
+      const json = parseJsonEvidence(options.evidence);
+      const evidence: Json = json ?? { quote: Buffer.from(options.evidence).toString('base64') };
+      return createSgxVerifier(intelTrust).evaluate(evidence, options.expected, context(intelSource(options)));
     }
     case 'az-tdx-vtpm':
       return createAzTdxVtpmVerifier(intelTrust).evaluate(requireJson(options.evidence, options.tee), options.expected, context(intelSource(options)));

@@ -199,6 +199,11 @@ export interface TdxTestPlatform {
   sgxQuote(options?: SgxQuoteOptions): Uint8Array;
   collateral(options?: CollateralOptions): Promise<IntelCollateral>;
   collateralSource(options?: CollateralOptions): Promise<CollateralSource>;
+  /**
+   * TDX and SGX collateral together as an Intel PcsClientTool file (what upstream's
+   * `dcap_verifier.collateral_service = "file://..."` reads).
+   */
+  pcsClientToolFile(options?: Omit<CollateralOptions, 'tee'>): Promise<Json>;
 }
 
 /** TDX evidence JSON (`{"quote", "cc_eventlog"}`) for a quote and an optional event log. */
@@ -431,6 +436,26 @@ export async function createTdxTestPlatform(options: PckOptions = {}): Promise<T
     collateral,
     async collateralSource(c?: CollateralOptions) {
       return staticIntelCollateral([await collateral(c)]);
+    },
+    async pcsClientToolFile(c = {}) {
+      const tdx = await collateral({ ...c, tee: 'tdx' });
+      const sgx = await collateral({ ...c, tee: 'sgx' });
+      const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+      const pckChain = encodeURIComponent(tdx.pckCrlIssuerChain);
+      return {
+        collaterals: {
+          tcbinfos: [{ fmspc: pck.fmspc, sgx_tcbinfo: JSON.parse(sgx.tcbInfo) as Json, tdx_tcbinfo: JSON.parse(tdx.tcbInfo) as Json }],
+          pckcacrl: { processorCrl: hex(tdx.pckCrl), platformCrl: hex(tdx.pckCrl) },
+          qeidentity: JSON.parse(sgx.qeIdentity) as Json,
+          tdqeidentity: JSON.parse(tdx.qeIdentity) as Json,
+          certificates: {
+            'TCB-Info-Issuer-Chain': encodeURIComponent(tdx.tcbInfoIssuerChain),
+            'SGX-Enclave-Identity-Issuer-Chain': encodeURIComponent(tdx.qeIdentityIssuerChain),
+            'SGX-PCK-Certificate-Issuer-Chain': { PROCESSOR: pckChain, PLATFORM: pckChain },
+          },
+          rootcacrl: hex(tdx.rootCaCrl),
+        },
+      };
     },
   };
 }
