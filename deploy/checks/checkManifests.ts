@@ -14,8 +14,9 @@
  *   rendered into a ConfigMap or Secret;
  * - wiring: every Service selects exactly one Deployment and names one of its ports, every
  *   ConfigMap/PVC a pod names exists;
- * - images: each Dockerfile runs as a numeric non-root user with a HEALTHCHECK and starts an
- *   entry point that exists, and every command line (Dockerfile CMD, compose, Deployment args)
+ * - images: the one Dockerfile (no `# syntax=`; base image and service as build arguments) runs
+ *   the compiled entry point with plain node as a numeric non-root user, each service stage has a
+ *   HEALTHCHECK, compose builds every service from it, and every command line (Dockerfile CMD, compose, Deployment args)
  *   is accepted by the service's own argument parser (run with --help appended).
  * Exit 0 when all pass; otherwise every problem is listed and the exit code is 1.
  */
@@ -412,55 +413,97 @@ function dockerIgnored(ignore: string, path: string): boolean {
   return excluded;
 }
 
-/** Reads each services/<svc>/Dockerfile the way hadolint would not: against this repository. */
-function checkDockerfiles(root: string): void {
-  const ignore = existsSync(join(root, '.dockerignore')) ? readFileSync(join(root, '.dockerignore'), 'utf8') : '';
-  for (const service of ['kbs', 'as', 'rvps'] as const) {
-    const where = `services/${service}/Dockerfile`;
-    const path = join(root, where);
-    if (!existsSync(path)) {
-      fail(where, 'missing');
-      continue;
-    }
-    // Join continuation lines, drop comments.
-    const lines = readFileSync(path, 'utf8').replace(/\\\n/g, ' ').split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
-    const instructions = lines.map((line) => {
+/** Instructions of a Dockerfile: continuation lines joined, comments dropped. */
+function dockerInstructions(text: string): Array<{ op: string; rest: string }> {
+  return text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => {
       const match = /^(\w+)\s+(.*)$/.exec(line);
       return { op: (match?.[1] ?? '').toUpperCase(), rest: match?.[2] ?? '' };
     });
-    const stages = instructions.filter((instruction) => instruction.op === 'FROM');
-    if (stages.length < 2) fail(where, 'expected a multi-stage build (build + runtime)');
-    const nodeImage = /ARG NODE_IMAGE=(\S+)/.exec(lines.join('\n'))?.[1];
-    if (nodeImage !== 'node:22-slim') fail(where, `base image ${nodeImage ?? '?'} (expected node:22-slim)`);
-    const runtime = instructions.slice(instructions.lastIndexOf(stages[stages.length - 1] ?? { op: '', rest: '' }));
-    const user = runtime.filter((instruction) => instruction.op === 'USER').pop()?.rest;
-    if (user === undefined || !/^[1-9]\d*(:\d+)?$/.test(user)) fail(where, `runtime USER ${user ?? '(none)'} must be a numeric non-root uid (Kubernetes runAsNonRoot)`);
-    if (!runtime.some((instruction) => instruction.op === 'HEALTHCHECK' && /CMD/.test(instruction.rest))) fail(where, 'runtime stage has no HEALTHCHECK');
-    if (runtime.some((instruction) => instruction.op === 'RUN' && /apt-get install|g\+\+|python3/.test(instruction.rest))) fail(where, 'build tools installed in the runtime stage');
-    if (!lines.some((line) => line.includes('build-runtime.sh') && line.includes(`@trustee/${service} services/${service} `))) fail(where, `does not build @trustee/${service} with deploy/docker/build-runtime.sh`);
-    if (!/COREPACK_INTEGRITY_KEYS=0/.test(lines.join(' '))) fail(where, 'COREPACK_INTEGRITY_KEYS=0 missing (the registry serves no signatures; the packageManager hash pin is checked)');
-    const entrypoint = runtime.filter((instruction) => instruction.op === 'ENTRYPOINT').pop()?.rest ?? '';
-    const cmd = runtime.filter((instruction) => instruction.op === 'CMD').pop()?.rest ?? '[]';
-    let entry: string[] = [];
-    let args: string[] = [];
-    try {
-      entry = JSON.parse(entrypoint) as string[];
-      args = JSON.parse(cmd) as string[];
-    } catch {
-      fail(where, 'ENTRYPOINT and CMD must use the exec (JSON array) form');
+}
+
+/**
+ * Reads the one Dockerfile (the SERVICE build argument picks kbs, as or rvps) the way hadolint
+ * would not: against this repository and the compose file.
+ */
+function checkDockerfile(root: string, composeServices: Obj): void {
+  const ignore = existsSync(join(root, '.dockerignore')) ? readFileSync(join(root, '.dockerignore'), 'utf8') : '';
+  const where = 'Dockerfile';
+  const path = join(root, where);
+  if (!existsSync(path)) {
+    fail(where, 'missing');
+    return;
+  }
+  const text = readFileSync(path, 'utf8');
+  // A `# syntax=` directive makes BuildKit fetch a frontend image from a registry (offline builds fail).
+  if (/^#\s*syntax\s*=/im.test(text)) fail(where, 'has a # syntax= directive (BuildKit would pull a frontend image)');
+  const instructions = dockerInstructions(text);
+  const global = instructions.slice(0, instructions.findIndex((instruction) => instruction.op === 'FROM'));
+  if (!global.some((instruction) => instruction.op === 'ARG' && instruction.rest === 'NODE_IMAGE=node:22-slim')) fail(where, 'global ARG NODE_IMAGE=node:22-slim missing (the base image is a build argument)');
+  if (!global.some((instruction) => instruction.op === 'ARG' && /^SERVICE(=|$)/.test(instruction.rest))) fail(where, 'global ARG SERVICE missing');
+  // Stages by name: FROM <image> AS <name>.
+  const stages = new Map<string, Array<{ op: string; rest: string }>>();
+  let current: Array<{ op: string; rest: string }> | undefined;
+  let last = '';
+  for (const instruction of instructions) {
+    if (instruction.op === 'FROM') {
+      const [image = '', , name = ''] = instruction.rest.split(/\s+/);
+      current = [{ op: 'FROM', rest: image }];
+      last = name === '' ? `(final ${image})` : name;
+      stages.set(last, current);
+    } else current?.push(instruction);
+  }
+  if (stages.get(last)?.[0]?.rest !== '${SERVICE}') fail(where, 'the final stage must be FROM ${SERVICE} (the build argument picks the service stage)');
+  const build = stages.get('build') ?? [];
+  const runtime = stages.get('runtime') ?? [];
+  if (build[0]?.rest !== '${NODE_IMAGE}' || runtime[0]?.rest !== '${NODE_IMAGE}') fail(where, 'the build and runtime stages must start FROM ${NODE_IMAGE}');
+  if (!build.some((instruction) => instruction.op === 'RUN' && /pnpm build/.test(instruction.rest))) fail(where, 'the build stage does not run pnpm build');
+  if (!build.some((instruction) => instruction.op === 'RUN' && instruction.rest.includes('deploy/docker/build-runtime.sh "${SERVICE}" /app'))) fail(where, 'the build stage does not assemble /app with deploy/docker/build-runtime.sh "${SERVICE}"');
+  if (!build.some((instruction) => instruction.op === 'ENV' && /COREPACK_INTEGRITY_KEYS=0/.test(instruction.rest))) fail(where, 'COREPACK_INTEGRITY_KEYS=0 missing (the registry serves no signatures; the packageManager hash pin is checked)');
+  const user = runtime.filter((instruction) => instruction.op === 'USER').pop()?.rest;
+  if (user === undefined || !/^[1-9]\d*(:\d+)?$/.test(user)) fail(where, `runtime USER ${user ?? '(none)'} must be a numeric non-root uid (Kubernetes runAsNonRoot)`);
+  if (runtime.some((instruction) => instruction.op === 'RUN' && /apt-get install|g\+\+|python3|pnpm|npm /.test(instruction.rest))) fail(where, 'build tools run in the runtime stage');
+  if (!runtime.some((instruction) => instruction.op === 'COPY' && /^--from=build \/app \/app$/.test(instruction.rest))) fail(where, 'the runtime stage must take only /app (production dependencies + compiled output) from the build stage');
+  let entry: string[] = [];
+  try {
+    entry = JSON.parse(runtime.filter((instruction) => instruction.op === 'ENTRYPOINT').pop()?.rest ?? '[]') as string[];
+  } catch {
+    fail(where, 'ENTRYPOINT must use the exec (JSON array) form');
+  }
+  if (JSON.stringify(entry) !== JSON.stringify(['node', '--conditions=trustee-compiled', '/app/service/dist/main.js'])) fail(where, `ENTRYPOINT ${JSON.stringify(entry)} must run the compiled entry point with plain node`);
+  for (const service of ['kbs', 'as', 'rvps'] as const) {
+    const swhere = `${where} stage ${service}`;
+    const stage = stages.get(service);
+    if (stage === undefined || stage[0]?.rest !== 'runtime') {
+      fail(swhere, 'missing (FROM runtime AS ' + service + ')');
+      continue;
     }
-    const main = `services/${service}/src/main.ts`;
-    if (!entry.includes(main) || !existsSync(join(root, main))) fail(where, `ENTRYPOINT must run ${main}`);
-    recordInvocation(service, args, `${where} CMD`);
-    for (const instruction of instructions.filter((candidate) => candidate.op === 'COPY' && !candidate.rest.startsWith('--from'))) {
-      for (const source of instruction.rest.split(/\s+/).slice(0, -1)) {
-        if (!existsSync(join(root, source))) fail(where, `COPY source ${source} does not exist`);
-        if (dockerIgnored(ignore, source)) fail(where, `COPY source ${source} is excluded by .dockerignore`);
-      }
+    if (!existsSync(join(root, 'services', service, 'src/main.ts'))) fail(swhere, `services/${service}/src/main.ts does not exist`);
+    if (!stage.some((instruction) => instruction.op === 'HEALTHCHECK' && /CMD/.test(instruction.rest))) fail(swhere, 'no HEALTHCHECK');
+    try {
+      recordInvocation(service, JSON.parse(stage.filter((instruction) => instruction.op === 'CMD').pop()?.rest ?? '[]') as string[], `${swhere} CMD`);
+    } catch {
+      fail(swhere, 'CMD must use the exec (JSON array) form');
+    }
+    const composeService = obj(composeServices[service]);
+    const composeBuild = obj(composeService['build']);
+    if (obj(composeBuild['args'])['SERVICE'] !== service) fail(`compose: service ${service}`, `build.args.SERVICE must be ${service} (one Dockerfile for all images)`);
+    if (composeBuild['dockerfile'] !== undefined && composeBuild['dockerfile'] !== 'Dockerfile') fail(`compose: service ${service}`, 'build.dockerfile must be the root Dockerfile');
+  }
+  for (const instruction of instructions.filter((candidate) => candidate.op === 'COPY' && !candidate.rest.startsWith('--from'))) {
+    for (const source of instruction.rest.split(/\s+/).slice(0, -1)) {
+      if (!existsSync(join(root, source))) fail(where, `COPY source ${source} does not exist`);
+      // A directory whose contents are excluded except for `!source/...` re-includes is still copied (those files).
+      const reincluded = ignore.split('\n').some((line) => line.trim().startsWith(`!${source}/`));
+      if (dockerIgnored(ignore, source) && !reincluded) fail(where, `COPY source ${source} is excluded by .dockerignore`);
     }
   }
   const buildRuntime = readFileSync(join(root, 'deploy/docker/build-runtime.sh'), 'utf8');
-  if ((buildRuntime.match(/--frozen-lockfile/g) ?? []).length < 2) fail('deploy/docker/build-runtime.sh', 'every pnpm install must use --frozen-lockfile');
+  if (!/pnpm install[^\n]*--frozen-lockfile/.test(buildRuntime)) fail('deploy/docker/build-runtime.sh', 'every pnpm install must use --frozen-lockfile');
   for (const pattern of ['node_modules', '.git', 'data', '**/*.test.ts']) {
     if (!ignore.split('\n').some((line) => line.trim() === pattern || line.trim() === `**/${pattern}`)) fail('.dockerignore', `does not exclude ${pattern}`);
   }
@@ -498,7 +541,7 @@ async function main(): Promise<void> {
   const root = resolve(dirname(new URL(import.meta.url).pathname), '../..');
   for (const [name, file] of overlays) await checkOverlay(name, file);
   if (composeFile !== undefined) await checkCompose(composeFile);
-  checkDockerfiles(root);
+  checkDockerfile(root, composeFile === undefined ? {} : obj(obj(parseAllDocuments(readFileSync(composeFile, 'utf8'), { merge: true })[0]?.toJS())['services']));
   await checkInvocations(root);
   for (const note of notes) console.log(`  ${note}`);
   if (problems.length > 0) {
