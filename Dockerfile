@@ -3,13 +3,16 @@
 #   docker build --build-arg SERVICE=kbs  -t trustee-ts/kbs:0.1.0 .
 #   docker build --build-arg SERVICE=as   -t trustee-ts/as:0.1.0 .
 #   docker build --build-arg SERVICE=rvps -t trustee-ts/rvps:0.1.0 .
-# NODE_IMAGE picks the Node 22 base (build and run stages). docker-compose.yml and deploy/ wire the
-# images up; docs/deploy.md shows how. The image runs the compiled JavaScript with plain node:
+# NODE_IMAGE picks the Node 22 image the build runs in; the runtime is RUNTIME_IMAGE (the Debian
+# release node:22-slim is built on) plus that image's node binary only: no npm, yarn, corepack or
+# C headers, which are a third of node:22-slim. docker-compose.yml and deploy/ wire the images
+# up; docs/deploy.md shows how. The image runs the compiled JavaScript with plain node:
 #   node --conditions=trustee-compiled /app/service/dist/main.js
 # as uid 1000 on a read-only root filesystem; state under /var/lib/trustee (a volume), config and
 # keys mounted under /etc/trustee, /tmp as a tmpfs.
 
 ARG NODE_IMAGE=node:22-slim
+ARG RUNTIME_IMAGE=debian:bookworm-slim
 ARG SERVICE=kbs
 
 FROM ${NODE_IMAGE} AS build
@@ -45,14 +48,18 @@ ARG SERVICE
 RUN sh deploy/docker/build-runtime.sh "${SERVICE}" /app \
  && cp deploy/docker/healthcheck.mjs /app/healthcheck.mjs
 
-FROM ${NODE_IMAGE} AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
 ENV NODE_ENV=production
+COPY --from=build /usr/local/bin/node /usr/local/bin/node
+# Writable state lives under /var/lib/trustee (a volume); config and keys are mounted under /etc/trustee.
+RUN groupadd --gid 1000 node \
+ && useradd --uid 1000 --gid node --no-create-home --shell /usr/sbin/nologin node \
+ && mkdir -p /var/lib/trustee /etc/trustee \
+ && chown 1000:1000 /var/lib/trustee \
+ && node --version
 WORKDIR /app
 COPY --from=build /app /app
-# Writable state lives under /var/lib/trustee (a volume); config and keys are mounted under /etc/trustee.
-RUN mkdir -p /var/lib/trustee /etc/trustee \
- && chown 1000:1000 /var/lib/trustee
-# Numeric, so Kubernetes can check runAsNonRoot (uid 1000 is the image's `node` user).
+# Numeric, so Kubernetes can check runAsNonRoot (uid 1000 is the `node` user).
 USER 1000:1000
 # One process, no loader: SIGTERM reaches the service's own handler.
 ENTRYPOINT ["node", "--conditions=trustee-compiled", "/app/service/dist/main.js"]

@@ -14,6 +14,8 @@
  *   rendered into a ConfigMap or Secret;
  * - wiring: every Service selects exactly one Deployment and names one of its ports, every
  *   ConfigMap/PVC a pod names exists;
+ * - schemas: every rendered object against Kubernetes' own API schemas (k8sSchemas.ts), so a
+ *   misspelled or misplaced field fails here instead of at a cluster apply;
  * - images: the one Dockerfile (no `# syntax=`; base image and service as build arguments) runs
  *   the compiled entry point with plain node as a numeric non-root user, each service stage has a
  *   HEALTHCHECK, compose builds every service from it, and every command line (Dockerfile CMD, compose, Deployment args)
@@ -29,6 +31,7 @@ import { parseAllDocuments } from 'yaml';
 import { loadKbsConfig } from '../../services/kbs/src/config.ts';
 import { parseAsConfig } from '../../services/as/src/config.ts';
 import { loadRvpsConfig } from '../../services/rvps/src/config.ts';
+import { checkAgainstK8sSchemas, type RenderedObject } from './k8sSchemas.ts';
 
 /** The Secrets deploy/create-secrets.sh creates (not rendered by kustomize) and their keys. */
 const EXTERNAL_SECRETS: Readonly<Record<string, readonly string[]>> = {
@@ -48,6 +51,8 @@ type Obj = Record<string, unknown>;
 
 const problems: string[] = [];
 const notes: string[] = [];
+/** Every rendered object of every overlay, for the Kubernetes API schema pass. */
+const rendered: RenderedObject[] = [];
 /** Service command lines seen anywhere, checked once each against the service's parser. */
 const invocations = new Map<string, { service: 'kbs' | 'as' | 'rvps'; args: string[]; where: string }>();
 
@@ -211,6 +216,7 @@ async function checkOverlay(name: string, file: string): Promise<void> {
     const value: unknown = document.toJS();
     if (isObj(value)) resources.push(value);
   }
+  for (const object of resources) rendered.push({ source: name, object });
   const byKind = (kind: string): Obj[] => resources.filter((resource) => resource['kind'] === kind);
   const nameOf = (resource: Obj): string => str(obj(resource['metadata'])['name']) ?? '?';
   const configMaps = new Map(byKind('ConfigMap').map((resource) => [nameOf(resource), obj(resource['data'])]));
@@ -289,7 +295,7 @@ async function checkOverlay(name: string, file: string): Promise<void> {
         else mounts.push({ target, readOnly, kind: 'other', source: volumeName });
       }
       if (init) continue;
-      if (!mounts.some((mount) => mount.target === '/tmp' && !mount.readOnly)) fail(cwhere, 'no writable /tmp (tsx caches compiled sources there; the root filesystem is read-only)');
+      if (!mounts.some((mount) => mount.target === '/tmp' && !mount.readOnly)) fail(cwhere, 'no writable /tmp (the root filesystem is read-only; temporary files go there)');
 
       const args = [...list(container['command']), ...list(container['args'])].map(String);
       const service = serviceOf(str(container['name']) ?? '', args);
@@ -460,14 +466,19 @@ function checkDockerfile(root: string, composeServices: Obj): void {
   if (stages.get(last)?.[0]?.rest !== '${SERVICE}') fail(where, 'the final stage must be FROM ${SERVICE} (the build argument picks the service stage)');
   const build = stages.get('build') ?? [];
   const runtime = stages.get('runtime') ?? [];
-  if (build[0]?.rest !== '${NODE_IMAGE}' || runtime[0]?.rest !== '${NODE_IMAGE}') fail(where, 'the build and runtime stages must start FROM ${NODE_IMAGE}');
+  if (build[0]?.rest !== '${NODE_IMAGE}') fail(where, 'the build stage must start FROM ${NODE_IMAGE}');
+  if (runtime[0]?.rest !== '${RUNTIME_IMAGE}') fail(where, 'the runtime stage must start FROM ${RUNTIME_IMAGE}');
+  if (!global.some((instruction) => instruction.op === 'ARG' && instruction.rest === 'RUNTIME_IMAGE=debian:bookworm-slim')) fail(where, 'global ARG RUNTIME_IMAGE=debian:bookworm-slim missing (node:22-slim is built on it)');
   if (!build.some((instruction) => instruction.op === 'RUN' && /pnpm build/.test(instruction.rest))) fail(where, 'the build stage does not run pnpm build');
   if (!build.some((instruction) => instruction.op === 'RUN' && instruction.rest.includes('deploy/docker/build-runtime.sh "${SERVICE}" /app'))) fail(where, 'the build stage does not assemble /app with deploy/docker/build-runtime.sh "${SERVICE}"');
   if (!build.some((instruction) => instruction.op === 'ENV' && /COREPACK_INTEGRITY_KEYS=0/.test(instruction.rest))) fail(where, 'COREPACK_INTEGRITY_KEYS=0 missing (the registry serves no signatures; the packageManager hash pin is checked)');
   const user = runtime.filter((instruction) => instruction.op === 'USER').pop()?.rest;
   if (user === undefined || !/^[1-9]\d*(:\d+)?$/.test(user)) fail(where, `runtime USER ${user ?? '(none)'} must be a numeric non-root uid (Kubernetes runAsNonRoot)`);
   if (runtime.some((instruction) => instruction.op === 'RUN' && /apt-get install|g\+\+|python3|pnpm|npm /.test(instruction.rest))) fail(where, 'build tools run in the runtime stage');
-  if (!runtime.some((instruction) => instruction.op === 'COPY' && /^--from=build \/app \/app$/.test(instruction.rest))) fail(where, 'the runtime stage must take only /app (production dependencies + compiled output) from the build stage');
+  const taken = runtime.filter((instruction) => instruction.op === 'COPY').map((instruction) => instruction.rest);
+  if (JSON.stringify(taken) !== JSON.stringify(['--from=build /usr/local/bin/node /usr/local/bin/node', '--from=build /app /app'])) {
+    fail(where, 'the runtime stage must take only the node binary and /app (production dependencies + compiled output) from the build stage');
+  }
   let entry: string[] = [];
   try {
     entry = JSON.parse(runtime.filter((instruction) => instruction.op === 'ENTRYPOINT').pop()?.rest ?? '[]') as string[];
@@ -540,6 +551,11 @@ async function main(): Promise<void> {
   }
   const root = resolve(dirname(new URL(import.meta.url).pathname), '../..');
   for (const [name, file] of overlays) await checkOverlay(name, file);
+  if (rendered.length > 0) {
+    const schemas = await checkAgainstK8sSchemas(rendered);
+    for (const problem of schemas.problems) problems.push(`Kubernetes API schema: ${problem}`);
+    notes.push(`Kubernetes API schemas (kubernetes-models, unknown fields refused): ${rendered.length} objects${schemas.unchecked.length > 0 ? `; no schema for ${schemas.unchecked.join(', ')}` : ''}`);
+  }
   if (composeFile !== undefined) await checkCompose(composeFile);
   checkDockerfile(root, composeFile === undefined ? {} : obj(obj(parseAllDocuments(readFileSync(composeFile, 'utf8'), { merge: true })[0]?.toJS())['services']));
   await checkInvocations(root);

