@@ -12,9 +12,10 @@
  * secret_name_prefix = "kbs-"
  * ```
  */
-import { DefaultAzureCredential, ManagedIdentityCredential, WorkloadIdentityCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import type { SecretClientOptions } from '@azure/keyvault-secrets';
 import { StorageError } from '@trustee/storage';
+import { azureIdentity } from './azureSdk.ts';
 import { AzureKeyVaultStore, type AkvLog } from './azureKeyVaultStore.ts';
 import { assertValidSecretNamePrefix, secretNameForKey } from './secretName.ts';
 
@@ -152,6 +153,7 @@ export function createAkvCredential(config: AkvBackendConfig): TokenCredential {
 }
 
 function credentialFor(config: AkvBackendConfig): TokenCredential {
+  const { DefaultAzureCredential, ManagedIdentityCredential, WorkloadIdentityCredential } = azureIdentity();
   switch (config.credential) {
     case 'workload_identity':
       return new WorkloadIdentityCredential({

@@ -4,9 +4,10 @@
  * burst of guests costs one Key Vault request per secret per TTL, and a secret changed in the
  * vault is served after at most one TTL without restarting the KBS.
  */
-import { SecretClient, type KeyVaultSecret, type SecretClientOptions } from '@azure/keyvault-secrets';
+import type { KeyVaultSecret, SecretClient, SecretClientOptions } from '@azure/keyvault-secrets';
 import type { TokenCredential } from '@azure/identity';
 import { REPOSITORY_NAMESPACE, StorageError, type KeyValueStore, type SetOptions } from '@trustee/storage';
+import { keyVaultSecrets } from './azureSdk.ts';
 import { classify, keyVaultError } from './keyVaultError.ts';
 import { ReadThroughCache, type Fetched } from './readThroughCache.ts';
 import { assertValidSecretNamePrefix, keyForSecretName, secretNameForKey } from './secretName.ts';
@@ -83,7 +84,8 @@ export class AzureKeyVaultStore implements KeyValueStore {
       { onStaleServed: (name, error) => this.#log?.warn(`serving cached Key Vault secret ${name} past its TTL: ${(error as Error).message}`) },
     );
     for (const [key, version] of options.pinnedVersions ?? []) this.#pinned.set(secretNameForKey(key, this.#prefix), version);
-    this.#client = new SecretClient(options.vaultUrl, options.credential, options.clientOptions ?? {});
+    const { SecretClient: Client } = keyVaultSecrets();
+    this.#client = new Client(options.vaultUrl, options.credential, options.clientOptions ?? {});
   }
 
   #name(namespace: string, key: string): string {
