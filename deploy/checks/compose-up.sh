@@ -125,8 +125,6 @@ build_standins() {
       || { tail -20 "$cache/debootstrap.log" >&2; die "debootstrap failed"; }
     for ca in "${extra_cas[@]}"; do cp "$ca" "$root/usr/local/share/ca-certificates/$(basename "${ca%.*}").crt"; done
     chroot "$root" update-ca-certificates >/dev/null
-    chroot "$root" groupadd --gid 1000 node
-    chroot "$root" useradd --uid 1000 --gid node --shell /bin/bash --create-home node
     # Like Debian's -slim images: no man pages, info, locales or changelogs.
     rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
       "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/locale/* "$root"/usr/share/doc/*/changelog*
@@ -148,6 +146,7 @@ build_standins() {
   [ "${#extra_cas[@]}" -gt 0 ] && node_ca_env="ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt"
   DOCKER_BUILDKIT=0 docker build -q -t "$NODE_STANDIN" -f - "$node_root" >/dev/null <<EOF || die "building $NODE_STANDIN failed"
 FROM $DEBIAN_STANDIN
+RUN groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node
 COPY usr/local /usr/local
 $node_ca_env
 LABEL org.trustee-ts.standin=$key
