@@ -6,6 +6,7 @@
 import type { Body, Literal, Loc, Module, Rule, Term, VarTerm, With } from './ast.ts';
 import { lookupBuiltin } from './builtinContract.ts';
 import { RegoError } from './errors.ts';
+import { checkRecursion } from './recursion.ts';
 import { ObjectValue, SetValue, equals, keyOf, type Value } from './value.ts';
 
 /** Names the evaluator implements itself (operators and language-level calls). */
@@ -920,6 +921,7 @@ export function compileModules(modules: Module[], ctx: CompileContext): Compiled
   }
   checkRuleKinds(program.root);
   markVirtual(program.root);
+  checkRecursion(program);
   return program;
 }
 

@@ -162,6 +162,7 @@ describe('policies', () => {
   test.each<[string, object, RegExp]>([
     ['padded base64url', { policy_id: 'p', policy: `${Buffer.from(rego).toString('base64url')}=` }, /policy: not base64url/],
     ['Rego that does not parse', { policy_id: 'p', policy: Buffer.from('package policy\nallow if {').toString('base64url') }, /invalid_policy: invalid Rego policy/],
+    ['recursive Rego', { policy_id: 'p', policy: Buffer.from('package policy\na if b\nb if a').toString('base64url') }, /invalid_policy: invalid Rego policy.*rego_recursion_error/],
     ['a path-traversal id', { policy_id: '../x', policy: Buffer.from(rego).toString('base64url') }, /invalid_policy: policy id/],
   ])('SetAttestationPolicy with %s → INVALID_ARGUMENT', async (_name, body, message) => {
     const error = await rpcError(client, 'SetAttestationPolicy', body);

@@ -98,6 +98,7 @@ describe('policies', () => {
   test.each<[string, unknown, string]>([
     ['padded base64', { policy_id: 'p', policy: `${Buffer.from(rego).toString('base64url')}=` }, 'invalid_request'],
     ['bad Rego', { policy_id: 'p', policy: Buffer.from('package').toString('base64url') }, 'invalid_policy'],
+    ['recursive Rego', { policy_id: 'p', policy: Buffer.from('package policy\nf(x) if f(x)\nallow if f(1)').toString('base64url') }, 'invalid_policy'],
     ['no policy_id', { policy: Buffer.from(rego).toString('base64url') }, 'invalid_request'],
   ])('POST /policy with %s → 400 %s', async (_name, payload, type) => {
     const response = await app.inject({ method: 'POST', url: '/policy', payload: payload as Record<string, unknown> });
