@@ -29,4 +29,4 @@ export {
 } from './storageConfig.ts';
 export { assertKnownKeys, nearestName } from './configKeys.ts';
 export { StorageError, type StorageErrorCode } from './storageError.ts';
-export { isStorageUnavailable, pingStore, READINESS_PROBE_KEY } from './availability.ts';
+export { isStorageUnavailable } from './availability.ts';

@@ -19,7 +19,7 @@ import {
   type VerificationRequest,
 } from '@trustee/attestation';
 import { DeferredStart, Readiness } from '@trustee/grpc';
-import { isStorageUnavailable, openStore, pingStore, type KeyValueStore } from '@trustee/storage';
+import { isStorageUnavailable, openStore, type KeyValueStore } from '@trustee/storage';
 import { getVerifier, supportedTees, type CollateralSource, type FetchFunction, type TeeName, type Verifier } from '@trustee/verifiers';
 import type { AsConfig } from './config.ts';
 import { AsConfigError } from './config.ts';
@@ -81,7 +81,7 @@ export async function composeAs(config: AsConfig, options: ComposeAsOptions = {}
   const store = options.store ?? openStore(config.storage, { now: () => now().getTime() });
   const closers: Array<() => Promise<void> | void> = options.store === undefined ? [() => store.close()] : [];
   const metrics = new AsMetrics({ defaultMetrics: options.defaultMetrics ?? false });
-  const readiness = new Readiness([{ name: 'storage', check: () => pingStore(store, 'attestation_service_policy') }]);
+  const readiness = new Readiness([{ name: 'storage', check: () => store.ping() }]);
   let admin: AdminGuard;
   try {
     admin = await createAdminGuard(config.admin, { remoteRvps: config.attestation.rvps.type === 'GrpcRemote', now });

@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { createAttestationService, createGrpcRvpsClient, createTokenVerifier, parseAttestationServiceConfig, type AttestationService, type GrpcRvpsClient } from '@trustee/attestation';
 import { openAkvStore, type AkvOverrides } from '@trustee/akv';
 import { DeferredStart, Readiness, type DependencyCheck } from '@trustee/grpc';
-import { isStorageUnavailable, openStore, pingStore, ResourceRepository, repositoryTreeRoot, type KeyValueStore } from '@trustee/storage';
+import { isStorageUnavailable, openStore, ResourceRepository, repositoryTreeRoot, type KeyValueStore } from '@trustee/storage';
 import { createAdminAuthorizer } from './admin/authorizer.ts';
 import type { AttestationBackend, TokenVerifier } from './backends.ts';
 import type { KbsConfig } from './config.ts';
@@ -84,8 +84,8 @@ function startContext(options: ComposeOptions, readiness: Readiness, closers: Ar
   };
 }
 
-function storeCheck(name: string, store: KeyValueStore, namespace: string): DependencyCheck {
-  return { name, check: () => pingStore(store, namespace) };
+function storeCheck(name: string, store: KeyValueStore): DependencyCheck {
+  return { name, check: () => store.ping() };
 }
 
 export async function composeKbs(config: KbsConfig, options: ComposeOptions = {}): Promise<ComposedKbs> {
@@ -101,8 +101,8 @@ export async function composeKbs(config: KbsConfig, options: ComposeOptions = {}
       : store;
 
   const closers: Array<() => Promise<void> | void> = [];
-  const readiness = new Readiness([storeCheck('storage', store, 'kbs')]);
-  if (sessionStore !== store) readiness.add(storeCheck('session storage', sessionStore, SESSION_NAMESPACE));
+  const readiness = new Readiness([storeCheck('storage', store)]);
+  if (sessionStore !== store) readiness.add(storeCheck('session storage', sessionStore));
   const start = startContext(options, readiness, closers);
   let sessions: SessionManager | undefined;
   let sweeper: NodeJS.Timeout | undefined;

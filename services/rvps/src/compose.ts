@@ -6,7 +6,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import { createBuiltinRvps, REFERENCE_VALUE_NAMESPACE, type BuiltinRvps } from '@trustee/attestation';
 import { Readiness } from '@trustee/grpc';
-import { openStore, pingStore, type KeyValueStore } from '@trustee/storage';
+import { openStore, type KeyValueStore } from '@trustee/storage';
 import { createAdminGate } from './adminAuth.ts';
 import type { RvpsConfig } from './config.ts';
 import { createGrpcServer, type TlsFiles } from './grpcServer.ts';
@@ -47,7 +47,7 @@ export async function composeRvps(config: RvpsConfig, options: ComposeOptions = 
   const metrics = new RvpsMetrics({ defaultMetrics: options.defaultMetrics === true });
   const operations = createReferenceValueOperations({ rvps, admin, protectRegister: config.admin?.protectRegister ?? false, metrics });
   // Nothing at start needs the store: a store that is away only makes the service not ready.
-  const readiness = new Readiness([{ name: 'storage', check: () => pingStore(store, REFERENCE_VALUE_NAMESPACE) }]);
+  const readiness = new Readiness([{ name: 'storage', check: () => store.ping() }]);
   const grpcServer = createGrpcServer({ operations, metrics, log, readiness });
   const restServer = buildRestServer({ operations, metrics, log, readiness, ...(options.tls === undefined ? {} : { https: options.tls }) });
   let closed: Promise<void> | undefined;
