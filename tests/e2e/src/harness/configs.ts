@@ -12,12 +12,16 @@ export type TokenTrust =
 export type Storage =
   | { readonly kind: 'LocalFs'; readonly dir: string }
   | { readonly kind: 'Sqlite'; readonly path: string }
+  /** Upstream's `[storage_backend.backends.postgres]` fields (trust auth: no password). */
+  | { readonly kind: 'Postgres'; readonly host: string; readonly port: number; readonly db: string; readonly username: string }
   | { readonly kind: 'Memory' };
 
 export interface KbsConfigOptions {
   readonly adminPublicKeyPath: string;
   readonly storage: Storage;
   readonly tokenTrust: TokenTrust;
+  /** Top-level `session_storage_type = "Redis"` with `[storage_backend.backends.redis] url`. */
+  readonly redisSessions?: { readonly url: string };
   /** `[attestation_service] timeout`, minutes (session lifetime). */
   readonly sessionTimeoutMinutes?: number;
   /** `[http_server] payload_request_size`, MiB. */
@@ -39,6 +43,8 @@ const q = (value: string): string => JSON.stringify(value);
 
 export function kbsConfigToml(options: KbsConfigOptions): string {
   const lines: string[] = [
+    // A top-level key: it must come before the first table.
+    ...(options.redisSessions === undefined ? [] : ['session_storage_type = "Redis"', '']),
     '[http_server]',
     'sockets = ["127.0.0.1:0"]',
   ];
@@ -86,6 +92,12 @@ export function kbsConfigToml(options: KbsConfigOptions): string {
     lines.push('[storage_backend]', 'storage_type = "LocalFs"', '', '[storage_backend.backends.local_fs]', `dir_path = ${q(options.storage.dir)}`, '');
   } else if (options.storage.kind === 'Sqlite') {
     lines.push('[storage_backend]', 'storage_type = "Sqlite"', '', '[storage_backend.backends.sqlite]', `path = ${q(options.storage.path)}`, '');
+  } else if (options.storage.kind === 'Postgres') {
+    const { host, port, db, username } = options.storage;
+    lines.push('[storage_backend]', 'storage_type = "Postgres"', '', '[storage_backend.backends.postgres]', `host = ${q(host)}`, `port = ${port}`, `db = ${q(db)}`, `username = ${q(username)}`, '');
+  }
+  if (options.redisSessions !== undefined) {
+    lines.push('[storage_backend.backends.redis]', `url = ${q(options.redisSessions.url)}`, '');
   }
   lines.push('[[plugins]]', 'name = "resource"');
   const plugin = { storage_backend_type: 'kvstorage', ...options.resourcePlugin };

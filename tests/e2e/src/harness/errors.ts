@@ -19,7 +19,8 @@ export type ErrorType =
   | 'ParsePolicyError'
   | 'RvpsError'
   | 'SerdeError'
-  | 'TooManyRequests';
+  | 'TooManyRequests'
+  | 'ServiceUnavailable';
 
 export function describeResponse(response: HttpResponse): string {
   return `HTTP ${response.status} ${JSON.stringify(response.headers['content-type'])}: ${response.body.toString('utf8').slice(0, 600)}`;
