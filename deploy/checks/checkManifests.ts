@@ -347,7 +347,15 @@ async function checkCompose(file: string): Promise<void> {
     const service = obj(rawService);
     const where = `compose: service ${serviceName}`;
     if (serviceName === 'setup') continue;
-    const kind = serviceName === 'kbs' || serviceName === 'as' || serviceName === 'rvps' ? serviceName : undefined;
+    // The `ha` profile's stores stand in for the user's managed PostgreSQL/Valkey: third-party
+    // images, only in that profile, with a health check the replicas' readiness follows.
+    if (serviceName === 'postgres' || serviceName === 'valkey') {
+      if (!list(service['profiles']).includes('ha')) fail(where, 'store service outside the ha profile');
+      if (!isObj(service['healthcheck'])) fail(where, 'healthcheck missing');
+      continue;
+    }
+    // kbs-ha-1, kbs-ha-2, ...: replicas of the KBS image (profile ha), checked like the KBS.
+    const kind = serviceName === 'kbs' || serviceName === 'as' || serviceName === 'rvps' ? serviceName : /^kbs-ha-\d+$/.test(serviceName) ? 'kbs' : undefined;
     if (kind === undefined) {
       fail(where, 'unexpected service');
       continue;
