@@ -168,12 +168,12 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli || !capabilities.rvps || 
         { rvps_config: { type: 'GrpcRemote', address: `http://${rvps.grpcAddress}` }, attestation_token_broker: { duration_min: 5, signer: { key_path: chain.keyPath, cert_path: chain.certChainPath } } },
         { dir, configName: 'late-as.json', grpcPort: port },
       );
-      await expect.poll(async () => (await httpRequest(early.url, { method: 'GET', path: '/readyz' })).status, { timeout: 15_000, interval: 250 }).toBe(200);
+      await expect.poll(async () => (await httpRequest(early.url, { method: 'GET', path: '/readyz' })).status, { timeout: 60_000, interval: 250 }).toBe(200);
       const token = expectOk(await runCli(['--url', early.url, 'attest', '--tee-key-file', teeKeyFile], { cwd: dir })).trim();
       expect(decodeJwt(token).payload['iss']).toBeDefined();
     } finally {
       await early.stop();
       await late?.stop();
     }
-  }, 60_000);
+  }, 180_000);
 });
