@@ -40,12 +40,12 @@ describe.skipIf(!capabilities.kbs || !capabilities.sqliteStorage)('two KBS repli
     // Start one after the other: the second start also checks that an existing store is reused.
     // Replica B itself runs two node:cluster workers on one socket, so requests to B alone
     // already land on different processes.
-    a = await startKbs(config(), { dir, configName: 'a.toml' });
-    b = await startKbs(config(2), { dir, configName: 'b.toml' });
+    a = await startKbs(config(), { dir, configName: 'a.toml', startTimeoutMs: 120_000 });
+    b = await startKbs(config(2), { dir, configName: 'b.toml', startTimeoutMs: 120_000 });
     const token = mintAdminToken(admin.privateKey);
     opA = new IndependentOperator(a.url, token);
     opB = new IndependentOperator(b.url, token);
-  });
+  }, 300_000);
 
   afterAll(async () => {
     const codes = await Promise.all([a?.stop(), b?.stop()]);
