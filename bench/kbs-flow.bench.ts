@@ -88,7 +88,9 @@ async function main(): Promise<void> {
   // KBS_BENCH_SESSION_STORAGE=Memory keeps sessions in the KBS process (one worker only).
   const sessionStorage = process.env['KBS_BENCH_SESSION_STORAGE'];
   const sessionLine = sessionStorage === undefined ? '' : `session_storage_type = ${JSON.stringify(sessionStorage)}\n`;
-  writeFileSync(paths.configFile, sessionLine + devConfigToml(paths, '127.0.0.1:0').replace('insecure_http = true', `insecure_http = true\nworker_count = ${workers}`));
+  // The bench is one client address standing in for many guests: the per-client /auth limits are off.
+  const limitLines = 'auth_rate_limit_per_ip = 0\nmax_sessions_per_ip = 0';
+  writeFileSync(paths.configFile, sessionLine + devConfigToml(paths, '127.0.0.1:0').replace('insecure_http = true', `insecure_http = true\nworker_count = ${workers}\n${limitLines}`));
   // KBS_BENCH_PROFILE_DIR=<dir> writes a V8 CPU profile of the KBS process there.
   const profileDir = process.env['KBS_BENCH_PROFILE_DIR'];
   const child = spawn(process.execPath, [...(profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]), '--import', 'tsx', join(root, 'services/kbs/src/main.ts'), '--config-file', paths.configFile], {

@@ -11,6 +11,8 @@ export {
   KBS_PROTOCOL_VERSION,
   HASH_ALGORITHMS,
   TEE_NAMES,
+  DEVICE_TEE_NAMES,
+  isCpuTee,
   parseAuthRequest,
   parseChallenge,
   parseAttestationRequest,

@@ -17,6 +17,18 @@ export type HashAlgorithmName = (typeof HASH_ALGORITHMS)[number];
 export const TEE_NAMES = ['az-snp-vtpm', 'az-tdx-vtpm', 'nvidia', 'sgx', 'snp', 'tdx', 'cca', 'csv', 'se', 'hygondcu', 'tpm', 'sample', 'sampledevice', 'nvidiadpu'] as const;
 export type TeeWireName = (typeof TEE_NAMES)[number];
 
+/**
+ * Device TEEs: their verifiers yield a device class (gpu, dpu, dcu), never `cpu`
+ * (T:deps/verifier/src/{nvidia,sample_device,hygon_dcu}), so they cannot be the primary evidence
+ * whose `cpu0` submodule carries the session's tee-pubkey; they only come as additional evidence.
+ */
+export const DEVICE_TEE_NAMES: readonly TeeWireName[] = ['nvidia', 'nvidiadpu', 'sampledevice', 'hygondcu'];
+
+/** Whether `tee` names a known CPU TEE (one that may carry the primary evidence). */
+export function isCpuTee(tee: string): tee is TeeWireName {
+  return (TEE_NAMES as readonly string[]).includes(tee) && !DEVICE_TEE_NAMES.includes(tee as TeeWireName);
+}
+
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /** Body of `POST /kbs/v0/auth`. */

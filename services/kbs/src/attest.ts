@@ -7,7 +7,7 @@
 import { parseAdditionalEvidence, parseAttestationRequest, ProtocolError, TEE_NAMES, type Json, type TeeWireName } from '@trustee/protocol';
 import type { AttestationBackend, VerificationRequest } from './backends.ts';
 import { KbsError, kbsErrors, parseJsonBody } from './errors.ts';
-import { sessionIdFromCookie, type Session, type SessionManager } from './sessions.ts';
+import { SessionLimitError, sessionIdFromCookie, type Session, type SessionManager } from './sessions.ts';
 
 export interface AttestDeps {
   readonly sessions: SessionManager;
@@ -110,6 +110,13 @@ async function verifySession(session: Session, request: ReturnType<typeof parseA
     const code = (error as { code?: unknown }).code;
     throw kbsErrors.attestFailed(`evidence rejected${typeof code === 'string' ? ` (${code})` : ''}: ${(error as Error).message}`, error);
   }
-  const attested = await deps.sessions.markAttested(session, token, tee);
+  let attested: Session;
+  try {
+    attested = await deps.sessions.markAttested(session, token, tee);
+  } catch (error) {
+    if (!(error instanceof SessionLimitError)) throw error;
+    await deps.sessions.delete(session.id);
+    throw kbsErrors.attestFailed(`token not kept: ${error.message}`);
+  }
   return { token, session: attested, tee };
 }

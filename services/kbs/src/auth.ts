@@ -1,9 +1,9 @@
 /**
  * RCAR step 1, `POST /kbs/v0/auth` (spec §1.1–§1.3): accept exactly protocol 0.4.0 and a known
- * TEE, answer a fresh 32-byte nonce (standard base64) and open a session.
+ * CPU TEE, answer a fresh 32-byte nonce (standard base64) and open a session.
  */
 import { randomBytes } from 'node:crypto';
-import { b64std, KBS_PROTOCOL_VERSION, parseAuthRequest, ProtocolError, TEE_NAMES, type Challenge } from '@trustee/protocol';
+import { b64std, isCpuTee, KBS_PROTOCOL_VERSION, parseAuthRequest, ProtocolError, TEE_NAMES, type Challenge } from '@trustee/protocol';
 import { kbsErrors, parseJsonBody } from './errors.ts';
 import { SessionLimitError, type Session, type SessionManager } from './sessions.ts';
 
@@ -17,6 +17,11 @@ export function isSupportedProtocolVersion(version: string): boolean {
 
 /** `extra-params` is stored in the session; deeper nesting than any real client sends is refused. */
 const MAX_EXTRA_PARAMS_DEPTH = 32;
+/**
+ * ...and so is a larger one (serialized JSON bytes): the guest-components client sends an empty
+ * string, so 4 KiB leaves room for extensions while a session stays small (services/kbs/README.md, Limits).
+ */
+export const MAX_EXTRA_PARAMS_BYTES = 4096;
 
 /** Whether a parsed JSON value nests deeper than `max` (iterative: hostile depth cannot overflow the stack). */
 export function jsonDeeperThan(value: unknown, max: number): boolean {
@@ -35,7 +40,10 @@ export interface AuthResult {
   readonly session: Session;
 }
 
-export async function handleAuth(body: Uint8Array, sessions: SessionManager): Promise<AuthResult> {
+/**
+ * @param client the peer address the session is accounted to (per-client session quota).
+ */
+export async function handleAuth(body: Uint8Array, sessions: SessionManager, client: string): Promise<AuthResult> {
   const json = parseJsonBody(body, (message) => kbsErrors.authFailed(`invalid request body: ${message}`));
   let request;
   try {
@@ -47,6 +55,9 @@ export async function handleAuth(body: Uint8Array, sessions: SessionManager): Pr
   if (jsonDeeperThan(request['extra-params'], MAX_EXTRA_PARAMS_DEPTH)) {
     throw kbsErrors.authFailed(`invalid request body: extra-params nested deeper than ${MAX_EXTRA_PARAMS_DEPTH} levels`);
   }
+  if (Buffer.byteLength(JSON.stringify(request['extra-params'])) > MAX_EXTRA_PARAMS_BYTES) {
+    throw kbsErrors.authFailed(`invalid request body: extra-params larger than ${MAX_EXTRA_PARAMS_BYTES} bytes`);
+  }
   if (!SEMVER.test(request.version)) {
     throw kbsErrors.authFailed(`failed to parse the protocol version ${JSON.stringify(request.version)} as semver`);
   }
@@ -56,12 +67,17 @@ export async function handleAuth(body: Uint8Array, sessions: SessionManager): Pr
   if (!(TEE_NAMES as readonly string[]).includes(request.tee)) {
     throw kbsErrors.authFailed(`invalid request body: unknown tee ${JSON.stringify(request.tee)}`);
   }
+  // The session's token must describe the CPU TEE that holds the tee-pubkey (submodule cpu0);
+  // a device (GPU, DPU, DCU) is only ever additional evidence beside it.
+  if (!isCpuTee(request.tee)) {
+    throw kbsErrors.authFailed(`invalid request body: tee ${JSON.stringify(request.tee)} is a device TEE; it can only be sent as additional evidence beside a CPU TEE`);
+  }
   const challenge: Challenge = { nonce: b64std.encode(randomBytes(32)), 'extra-params': '' };
   try {
-    const session = await sessions.create(request, challenge);
+    const session = await sessions.create(request, challenge, client);
     return { challenge, session };
   } catch (error) {
-    if (error instanceof SessionLimitError) throw kbsErrors.authFailed('too many open sessions, retry later');
+    if (error instanceof SessionLimitError) throw kbsErrors.authFailed(`${error.message}, retry later`);
     throw error;
   }
 }

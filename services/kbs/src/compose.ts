@@ -110,10 +110,13 @@ export async function composeKbs(config: KbsConfig, options: ComposeOptions = {}
     const attestation = await createAttestationBackend(config, store, clock, start);
     const tokenVerifier = await createTokenVerifier(config.attestationToken, clock);
     if (config.attestationService.type !== 'none') {
+      const { limits } = config.httpServer;
       sessions = new SessionManager(sessionStore, {
         timeoutMinutes: config.attestationService.timeoutMinutes,
         now,
-        ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
+        maxSessions: options.maxSessions ?? limits.maxSessions,
+        maxSessionsPerClient: limits.maxSessionsPerIp,
+        maxSessionBytes: limits.maxSessionStorageMiB * 1024 * 1024,
       });
       // Upstream sweeps expired sessions every 60 s. Listing does it for Memory/LocalFs/LocalJson
       // (they drop expired keys as they meet them); SqliteStore has its own sweeper as well.
@@ -125,6 +128,7 @@ export async function composeKbs(config: KbsConfig, options: ComposeOptions = {}
     return await composeRoutes(config, options, { now, store, sessionStore, attestation, sessions, tokenVerifier, sweeper, closers, start });
   } catch (error) {
     clearInterval(sweeper);
+    sessions?.close();
     for (const close of closers.reverse()) await close();
     throw error;
   }
@@ -221,7 +225,8 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
   }
 
   const metrics = new KbsMetrics({ defaultMetrics: options.defaultMetrics ?? false });
-  const authRateLimiter = config.httpServer.authRateLimitPerIp > 0 ? new PerIpRateLimiter({ perSecond: config.httpServer.authRateLimitPerIp, now }) : undefined;
+  const { limits } = config.httpServer;
+  const authRateLimiter = limits.authRatePerIp > 0 ? new PerIpRateLimiter({ perSecond: limits.authRatePerIp, burst: limits.authBurstPerIp, now }) : undefined;
   const apps = config.httpServer.sockets.map(() =>
     buildKbsServer({
       attestation: attestation === undefined || sessions === undefined ? undefined : { backend: attestation, sessions },
@@ -248,6 +253,7 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
     readiness: start.readiness,
     async close() {
       clearInterval(sweeper);
+      sessions?.close();
       await Promise.all(apps.map((app) => app.close()));
       for (const close of [...closers].reverse()) await close();
       await Promise.all(pluginStores.map((pluginStore) => pluginStore.close()));

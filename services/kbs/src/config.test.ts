@@ -7,7 +7,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, describe, expect, test } from 'vitest';
 import { parse as parseToml } from 'smol-toml';
 import { composeKbs } from './compose.ts';
-import { loadKbsConfig, parseKbsConfig } from './config.ts';
+import { DEFAULT_CLIENT_LIMITS, loadKbsConfig, parseKbsConfig } from './config.ts';
 import { cleanupHarnessDirs, writeTempFile } from './testing/fixture.ts';
 
 afterAll(() => cleanupHarnessDirs());
@@ -76,7 +76,7 @@ name = "resource"
 describe('upstream samples load as-is', () => {
   test('the dev sample: builtin AS, LocalFs storage, resource plugin, three loud warnings', () => {
     const config = parseKbsConfig(parseToml(DEV_SAMPLE));
-    expect(config.httpServer).toEqual({ sockets: [{ host: '127.0.0.1', port: 8080 }], insecureHttp: true, privateKey: undefined, certificate: undefined, payloadRequestSizeMiB: 2, workerCount: 1, authRateLimitPerIp: 0 });
+    expect(config.httpServer).toEqual({ sockets: [{ host: '127.0.0.1', port: 8080 }], insecureHttp: true, privateKey: undefined, certificate: undefined, payloadRequestSizeMiB: 2, workerCount: 1, limits: DEFAULT_CLIENT_LIMITS });
     expect(config.attestationService).toMatchObject({ type: 'coco_as_builtin', timeoutMinutes: 5 });
     expect(config.storage.storageType).toBe('LocalFs');
     expect(config.storage.localFs.dirPath).toBe('/opt/confidential-containers/storage');
@@ -128,6 +128,15 @@ describe('upstream samples load as-is', () => {
     expect(config.sessionStorageType).toBe('Redis');
     expect(config.httpServer.workerCount).toBe(4);
     expect(config.warnings.some((warning) => warning.includes('Memory'))).toBe(false);
+  });
+
+  test('client limits: on by default, each key configurable, 0 turns a per-client limit off (with a warning)', () => {
+    const raw = parseToml(DEV_SAMPLE) as Record<string, Record<string, unknown>>;
+    Object.assign(raw['http_server'] ?? {}, { auth_rate_limit_per_ip: 0, auth_rate_burst_per_ip: 5, max_sessions_per_ip: 0, max_sessions: 10, max_session_storage_mib: 3 });
+    const config = parseKbsConfig(raw);
+    expect(config.httpServer.limits).toEqual({ authRatePerIp: 0, authBurstPerIp: 5, maxSessionsPerIp: 0, maxSessions: 10, maxSessionStorageMiB: 3 });
+    expect(config.warnings.filter((w) => /auth_rate_limit_per_ip = 0|max_sessions_per_ip = 0/.test(w))).toHaveLength(2);
+    expect(DEFAULT_CLIENT_LIMITS).toEqual({ authRatePerIp: 20, authBurstPerIp: 200, maxSessionsPerIp: 1024, maxSessions: 100_000, maxSessionStorageMiB: 256 });
   });
 
   test('sockets with port 0 and IPv6 parse', () => {
@@ -195,6 +204,8 @@ describe('bad configs fail with path-precise messages', () => {
     ['bad socket', (raw) => ((raw['http_server'] ?? {})['sockets'] = ['localhost']), 'http_server.sockets[0]: expected "ip:port"'],
     ['socket not a string', (raw) => ((raw['http_server'] ?? {})['sockets'] = [8080]), 'http_server.sockets[0]: expected a string'],
     ['HTTPS without certificate', (raw) => ((raw['http_server'] ?? {})['insecure_http'] = false), 'http_server.certificate: Missing certificate'],
+    ['negative rate limit', (raw) => ((raw['http_server'] ?? {})['auth_rate_limit_per_ip'] = -1), 'http_server.auth_rate_limit_per_ip: expected an integer from 0 to 1000000'],
+    ['max_sessions 0', (raw) => ((raw['http_server'] ?? {})['max_sessions'] = 0), 'http_server.max_sessions: expected an integer from 1 to 10000000'],
     ['payload size 0', (raw) => ((raw['http_server'] ?? {})['payload_request_size'] = 0), 'http_server.payload_request_size: expected an integer from 1 to 1024'],
     ['timeout 0', (raw) => (raw['attestation_service'] = { timeout: 0 }), 'attestation_service.timeout: expected a number of minutes greater than 0'],
     ['workers with Memory storage', (raw) => {

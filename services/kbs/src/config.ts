@@ -49,9 +49,35 @@ export interface HttpServerConfig {
    * can share (Sqlite or LocalFs); with Memory storage only 1 is accepted.
    */
   readonly workerCount: number;
-  /** Our extension: /auth requests per second per client IP; 0 = unlimited (default). */
-  readonly authRateLimitPerIp: number;
+  /** Client limits (our extension, services/kbs/README.md "Limits"). */
+  readonly limits: ClientLimitsConfig;
 }
+
+/**
+ * Per-client and global bounds on what unauthenticated clients can hold (`[http_server]` keys,
+ * trustee-ts extensions that upstream ignores). Defaults suit a NATed cluster: a node's ~110
+ * pods behind one address may all start at once.
+ */
+export interface ClientLimitsConfig {
+  /** `auth_rate_limit_per_ip`: sustained /auth requests per second per client address; 0 = off. */
+  readonly authRatePerIp: number;
+  /** `auth_rate_burst_per_ip`: /auth requests a quiet address may send at once. */
+  readonly authBurstPerIp: number;
+  /** `max_sessions_per_ip`: open (unexpired) sessions per client address; 0 = off. */
+  readonly maxSessionsPerIp: number;
+  /** `max_sessions`: open sessions per KBS process. */
+  readonly maxSessions: number;
+  /** `max_session_storage_mib`: stored session bytes per KBS process (and its token cache). */
+  readonly maxSessionStorageMiB: number;
+}
+
+export const DEFAULT_CLIENT_LIMITS: ClientLimitsConfig = {
+  authRatePerIp: 20,
+  authBurstPerIp: 200,
+  maxSessionsPerIp: 1024,
+  maxSessions: 100_000,
+  maxSessionStorageMiB: 256,
+};
 
 export interface AttestationTokenConfig {
   readonly trustedCertsPaths: string[];
@@ -129,8 +155,15 @@ function parseHttpServer(raw: unknown, path: string): HttpServerConfig {
   if (!insecureHttp && privateKey === undefined) throw new ConfigError(`${path}.private_key: Missing private key (required unless insecure_http = true)`);
   const payloadRequestSizeMiB = optionalInteger(http, 'payload_request_size', path, 1, 1024) ?? 2;
   const workerCount = optionalInteger(http, 'worker_count', path, 1, 256) ?? 1;
-  const authRateLimitPerIp = optionalInteger(http, 'auth_rate_limit_per_ip', path, 0, 1_000_000) ?? 0;
-  return { sockets, insecureHttp, privateKey, certificate, payloadRequestSizeMiB, workerCount, authRateLimitPerIp };
+  const d = DEFAULT_CLIENT_LIMITS;
+  const limits: ClientLimitsConfig = {
+    authRatePerIp: optionalInteger(http, 'auth_rate_limit_per_ip', path, 0, 1_000_000) ?? d.authRatePerIp,
+    authBurstPerIp: optionalInteger(http, 'auth_rate_burst_per_ip', path, 1, 1_000_000) ?? d.authBurstPerIp,
+    maxSessionsPerIp: optionalInteger(http, 'max_sessions_per_ip', path, 0, 10_000_000) ?? d.maxSessionsPerIp,
+    maxSessions: optionalInteger(http, 'max_sessions', path, 1, 10_000_000) ?? d.maxSessions,
+    maxSessionStorageMiB: optionalInteger(http, 'max_session_storage_mib', path, 1, 1_048_576) ?? d.maxSessionStorageMiB,
+  };
+  return { sockets, insecureHttp, privateKey, certificate, payloadRequestSizeMiB, workerCount, limits };
 }
 
 function parseAttestationToken(raw: unknown, path: string): AttestationTokenConfig {
@@ -284,6 +317,8 @@ export function parseKbsConfig(raw: unknown): KbsConfig {
   if (memory !== undefined) warnings.push(memory);
   if (httpServer.insecureHttp) warnings.push('http_server.insecure_http = true: the KBS serves plain HTTP; secrets and admin tokens travel unencrypted outside a trusted network');
   if (attestationToken.insecureHeaderJwk) warnings.push('attestation_token.insecure_header_jwk = true: any token carrying its own key in the header is trusted; anyone can mint tokens that release secrets');
+  if (httpServer.limits.authRatePerIp === 0) warnings.push('http_server.auth_rate_limit_per_ip = 0: one client may open sessions as fast as it can send /auth');
+  if (httpServer.limits.maxSessionsPerIp === 0) warnings.push('http_server.max_sessions_per_ip = 0: one client may hold every session slot until the global cap evicts it');
   if (admin.mode === 'InsecureAllowAll') warnings.push('admin.authorization_mode = "InsecureAllowAll": every admin endpoint is open to anyone who can reach the KBS');
   return { httpServer, attestationToken, attestationService, admin, storage, sessionStorageType, plugins, warnings };
 }

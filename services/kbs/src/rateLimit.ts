@@ -1,7 +1,8 @@
 /**
  * Per-client-IP token bucket for `/auth` (user-needs theme 20: one peer must not be able to fill
- * the session store). Off by default — behind a proxy every guest shares the proxy's address;
- * enable with `[http_server] auth_rate_limit_per_ip = <requests per second>`.
+ * the session store). On by default (`[http_server] auth_rate_limit_per_ip`, `auth_rate_burst_per_ip`,
+ * see services/kbs/README.md "Limits"); behind a proxy every guest shares the proxy's address,
+ * so the defaults leave room for a whole node's pods.
  */
 export class PerIpRateLimiter {
   readonly #ratePerMs: number;

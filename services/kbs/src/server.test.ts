@@ -104,9 +104,39 @@ describe('POST /kbs/v0/auth', () => {
     expect((await new Guest(h.app).auth({ version: '0.4.0', tee: 'sample', 'extra-params': { a: { b: { c: [1, [2]] } } } })).statusCode).toBe(200);
   });
 
-  test('optional per-IP /auth rate limit → 429 ErrorInformation once the burst is spent, refilled over time', async () => {
+  test('extra-params over 4096 bytes → 401 AttestationError, nothing stored', async () => {
+    const big = await new Guest(h.app).auth({ version: '0.4.0', tee: 'sample', 'extra-params': 'x'.repeat(4095) });
+    expect(big.statusCode).toBe(401);
+    expect(errorOf(big)).toEqual({ type: `${ERR}AttestationError`, detail: 'Attestation error: RCAR handshake Auth failed: invalid request body: extra-params larger than 4096 bytes' });
+    expect(await h.store.list('kbs_protocol_session')).toEqual([]);
+    expect((await new Guest(h.app).auth({ version: '0.4.0', tee: 'sample', 'extra-params': 'x'.repeat(4094) })).statusCode).toBe(200);
+  });
+
+  test.each(['sampledevice', 'nvidia', 'nvidiadpu', 'hygondcu'])('a device TEE (%s) as the primary TEE → 401 AttestationError', async (tee) => {
+    const response = await new Guest(h.app).auth({ version: '0.4.0', tee, 'extra-params': '' });
+    expect(response.statusCode).toBe(401);
+    expect(errorOf(response)).toEqual({
+      type: `${ERR}AttestationError`,
+      detail: `Attestation error: RCAR handshake Auth failed: invalid request body: tee "${tee}" is a device TEE; it can only be sent as additional evidence beside a CPU TEE`,
+    });
+    expect(await h.store.list('kbs_protocol_session')).toEqual([]);
+  });
+
+  test('per-IP open-session quota → 401 for that address only', async () => {
     await h.close();
-    h = await startHarness({ edit: (raw) => ((raw['http_server'] as Record<string, unknown>)['auth_rate_limit_per_ip'] = 1) });
+    h = await startHarness({ edit: (raw) => Object.assign(raw['http_server'] as Record<string, unknown>, { max_sessions_per_ip: 2 }) });
+    expect((await new Guest(h.app).auth()).statusCode).toBe(200);
+    expect((await new Guest(h.app).auth()).statusCode).toBe(200);
+    const third = await new Guest(h.app).auth();
+    expect(third.statusCode).toBe(401);
+    expect(errorOf(third).detail).toBe('Attestation error: RCAR handshake Auth failed: too many open sessions from this address, retry later');
+    const other = await h.app.inject({ method: 'POST', url: '/kbs/v0/auth', remoteAddress: '10.1.2.3', payload: JSON.stringify({ version: '0.4.0', tee: 'sample', 'extra-params': '' }) });
+    expect(other.statusCode).toBe(200);
+  });
+
+  test('per-IP /auth rate limit → 429 ErrorInformation once the burst is spent, refilled over time', async () => {
+    await h.close();
+    h = await startHarness({ edit: (raw) => Object.assign(raw['http_server'] as Record<string, unknown>, { auth_rate_limit_per_ip: 1, auth_rate_burst_per_ip: 2 }) });
     expect((await new Guest(h.app).auth()).statusCode).toBe(200);
     expect((await new Guest(h.app).auth()).statusCode).toBe(200);
     const limited = await new Guest(h.app).auth();

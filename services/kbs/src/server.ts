@@ -38,7 +38,7 @@ export interface KbsServerDeps {
   readonly bodyLimitBytes: number;
   readonly logger?: FastifyServerOptions['logger'];
   readonly https?: { readonly key: Buffer; readonly cert: Buffer } | undefined;
-  /** Optional per-IP limit on /auth. */
+  /** Per-IP limit on /auth (absent: off). */
   readonly authRateLimiter?: PerIpRateLimiter | undefined;
   /** Dependency checks behind `/readyz` (none: always ready). */
   readonly readiness?: Readiness | undefined;
@@ -205,7 +205,7 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
 
       if (attestation !== undefined && name === 'auth' && method === 'POST') {
         if (deps.authRateLimiter !== undefined && !deps.authRateLimiter.take(request.ip)) throw kbsErrors.tooManyRequests();
-        const { challenge, session } = await handleAuth(body, attestation.sessions);
+        const { challenge, session } = await handleAuth(body, attestation.sessions, request.ip);
         return reply.header('set-cookie', sessionCookie(session)).type('application/json').send(JSON.stringify(challenge));
       }
       if (attestation !== undefined && name === 'attest' && method === 'POST') {

@@ -6,9 +6,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import { MemoryStore, SqliteStore } from '@trustee/storage';
-import { SESSION_NAMESPACE, SessionManager, sessionCookie, sessionIdFromCookie } from './sessions.ts';
+import { SESSION_NAMESPACE, SessionLimitError, SessionManager, sessionCookie, sessionIdFromCookie, type SessionManagerOptions } from './sessions.ts';
 
 const ID = '0123456789abcdef0123456789abcdef';
 const request = { version: '0.4.0', tee: 'sample', 'extra-params': '' };
@@ -88,4 +88,64 @@ test('an attested session is served from memory until it expires; Authed state i
   now = session.expiresAtMs;
   expect(await replicaA.get(session.id)).toBeUndefined();
   expect(await replicaB.get(session.id)).toBeUndefined();
+});
+
+describe('bounded footprint (issue 8: no global lockout, no unbounded memory)', () => {
+  const managers: SessionManager[] = [];
+  afterEach(() => {
+    for (const manager of managers.splice(0)) manager.close();
+  });
+  const manager = (store: MemoryStore, now: () => number, limits: Partial<SessionManagerOptions> = {}): SessionManager => {
+    const created = new SessionManager(store, { timeoutMinutes: 5, now, sweepIntervalMs: 0, ...limits });
+    managers.push(created);
+    return created;
+  };
+
+  test('a client at its quota is refused; other clients are not', async () => {
+    const now = 1_000_000;
+    const sessions = manager(new MemoryStore(() => now), () => now, { maxSessionsPerClient: 3 });
+    for (let i = 0; i < 3; i += 1) await sessions.create(request, challenge, '10.0.0.1');
+    await expect(sessions.create(request, challenge, '10.0.0.1')).rejects.toThrow(new SessionLimitError('too many open sessions from this address'));
+    await expect(sessions.create(request, challenge, '10.0.0.2')).resolves.toBeDefined();
+    expect(sessions.stats().open).toBe(4);
+  });
+
+  test('at the global cap the heaviest client loses its oldest session; the heaviest itself is refused', async () => {
+    const now = 1_000_000;
+    const store = new MemoryStore(() => now);
+    const sessions = manager(store, () => now, { maxSessions: 4, maxSessionsPerClient: 0 });
+    const flood = [];
+    for (let i = 0; i < 4; i += 1) flood.push(await sessions.create(request, challenge, 'heavy'));
+    await expect(sessions.create(request, challenge, 'heavy')).rejects.toThrow(new SessionLimitError('too many open sessions'));
+    const guest = await sessions.create(request, challenge, 'guest');
+    expect(await sessions.get(guest.id)).toBeDefined();
+    expect(await sessions.get(flood[0]?.id ?? '')).toBeUndefined();
+    expect(await sessions.get(flood[1]?.id ?? '')).toBeDefined();
+    expect(sessions.stats().open).toBe(4);
+    expect(await store.list(SESSION_NAMESPACE)).toHaveLength(4);
+  });
+
+  test('stored bytes are capped too: a token that does not fit is refused to the heaviest client', async () => {
+    const now = 1_000_000;
+    const sessions = manager(new MemoryStore(() => now), () => now, { maxSessionBytes: 4096 });
+    const session = await sessions.create(request, challenge, 'a');
+    await expect(sessions.markAttested(session, 'x'.repeat(8192))).rejects.toThrow(SessionLimitError);
+    const small = await sessions.markAttested(session, 'x'.repeat(1024));
+    expect(small.state.status).toBe('Attested');
+    expect(sessions.stats().openBytes).toBeLessThanOrEqual(4096);
+  });
+
+  test('expired sessions leave memory and the store on the sweep, without being read', async () => {
+    let now = 1_000_000;
+    const store = new MemoryStore(() => now);
+    const sessions = manager(store, () => now);
+    for (let i = 0; i < 10; i += 1) await sessions.markAttested(await sessions.create(request, challenge, 'c'), `token-${i}`);
+    expect(sessions.stats()).toMatchObject({ open: 10, attestedCached: 10 });
+    now += 5 * 60_000;
+    sessions.sweep();
+    expect(sessions.stats()).toEqual({ open: 0, openBytes: 0, attestedCached: 0, attestedCachedBytes: 0 });
+    await new Promise((resolve) => setImmediate(resolve));
+    now -= 1;
+    expect(await store.list(SESSION_NAMESPACE)).toEqual([]);
+  });
 });

@@ -62,6 +62,7 @@ describe.skipIf(!capabilities.kbs)('KBS configuration handling at startup', () =
       'sockets = ["127.0.0.1:0"]',
       'insecure_http = true',
       'auth_rate_limit_per_ip = 1',
+      'auth_rate_burst_per_ip = 2',
       '[attestation_token]',
       'insecure_header_jwk = true',
       '[attestation_service]',
@@ -88,7 +89,7 @@ describe.skipIf(!capabilities.kbs)('KBS configuration handling at startup', () =
       // InsecureAllowAll must be loud: the operator is told at startup.
       expect(kbs.output()).toMatch(/insecure/i);
 
-      // `auth_rate_limit_per_ip` (trustee-ts, user-needs theme 20): a burst of /auth from one
+      // `auth_rate_limit_per_ip` + `auth_rate_burst_per_ip` (trustee-ts, user-needs theme 20): a burst of /auth from one
       // address is cut with 429 TooManyRequests, and a granted session still attests.
       const guests = Array.from({ length: 30 }, () => new IndependentGuest(kbs.url, generateTeeKey('P-256')));
       const answers = await Promise.all(guests.map((g) => g.auth()));
