@@ -12,7 +12,7 @@ import { describe, expect, test } from 'vitest';
 import { canonicalJson } from '@trustee/protocol';
 import { MemoryStore } from '@trustee/storage';
 import { AttestationError } from './attestationError.ts';
-import { createAttestationService, type AttestationService, type VerificationRequest } from './attestationService.ts';
+import { createAttestationService, MAX_ANNOTATED_EVIDENCE_BYTES, MAX_TOKEN_CLAIMS_BYTES, type AttestationService, type VerificationRequest } from './attestationService.ts';
 import { parseAttestationServiceConfig } from './config.ts';
 import type { JsonObject } from './json.ts';
 import { SIGNING_KEY_NAME, SIGNING_KEY_NAMESPACE } from './token/tokenSigner.ts';
@@ -203,6 +203,20 @@ describe('createAttestationService: EAR token', () => {
     const service = await newService();
     const [requests, ids] = build();
     expect((await failure(service.evaluate(requests, ids))).code).toBe(code);
+  });
+
+  test('claims copied into a token are bounded per submodule and per token (invalid_request, no token)', async () => {
+    const service = await newService();
+    const bigInit = `version = "0.1.0"\nalgorithm = "sha256"\n[data]\n"aa.toml" = '''\n${'x'.repeat(MAX_ANNOTATED_EVIDENCE_BYTES)}\n'''\n`;
+    const tooBig = await failure(service.evaluate([{ ...sampleRequest(primaryRuntimeData), initData: { toml: bigInit } }], ['default']));
+    expect(tooBig.code).toBe('invalid_request');
+    expect(tooBig.message).toContain(`at most ${MAX_ANNOTATED_EVIDENCE_BYTES} per submodule`);
+    // Each submodule fits, together they do not.
+    const half = { ...primaryRuntimeData, 'additional-evidence': 'y'.repeat(MAX_TOKEN_CLAIMS_BYTES / 2) };
+    const device = { nonce, 'tee-pubkey': teePubKey, pad: 'z'.repeat(MAX_TOKEN_CLAIMS_BYTES / 2) };
+    const together = await failure(service.evaluate([sampleRequest(half), sampleRequest(device, 'sampledevice')], ['default']));
+    expect(together.code).toBe('invalid_request');
+    expect(together.message).toContain(`${MAX_TOKEN_CLAIMS_BYTES} per token`);
   });
 
   test('empty policy id list means default; the appraisal policy id is the first id', async () => {

@@ -82,6 +82,15 @@ export interface AttestationServiceDeps {
 export const MAX_VERIFICATION_REQUESTS = 64;
 
 /**
+ * Most bytes (JSON) of one submodule's `ear.veraison.annotated-evidence` — the claims, init-data
+ * and runtime-data claims a token copies from the guest's input. A TDX appraisal with a full
+ * CCEL event log stays well below; a padded evidence field does not reach a token.
+ */
+export const MAX_ANNOTATED_EVIDENCE_BYTES = 512 * 1024;
+/** Most bytes (JSON) of all submodules' annotated evidence in one token. */
+export const MAX_TOKEN_CLAIMS_BYTES = 1024 * 1024;
+
+/**
  * Builds the service: loads or creates the signing key, stores the default policies unless
  * present, and wires the RVPS.
  *
@@ -134,6 +143,7 @@ export async function createAttestationService(deps: AttestationServiceDeps): Pr
       const counters = new Map<TeeClass, number>();
       const submods: SubmodAppraisal[] = [];
       const sources = new Map<string, string>();
+      let claimBytes = 0;
       for (const { request, verified, initDataClaims, runtimeDataClaims } of results) {
         for (const { teeClass, claims } of verified) {
           const index = counters.get(teeClass) ?? 0;
@@ -146,6 +156,14 @@ export async function createAttestationService(deps: AttestationServiceDeps): Pr
             sources.set(classPolicyId, source);
           }
           const input = transformClaims({ tee: request.tee, claims, initDataClaims, runtimeDataClaims, verboseToken: config.tokenBroker.verboseToken });
+          const inputBytes = Buffer.byteLength(JSON.stringify(input));
+          claimBytes += inputBytes;
+          if (inputBytes > MAX_ANNOTATED_EVIDENCE_BYTES || claimBytes > MAX_TOKEN_CLAIMS_BYTES) {
+            throw new AttestationError(
+              'invalid_request',
+              `the claims from ${request.tee} evidence are too large for a token (${inputBytes} bytes; at most ${MAX_ANNOTATED_EVIDENCE_BYTES} per submodule, ${MAX_TOKEN_CLAIMS_BYTES} per token)`,
+            );
+          }
           const appraisal = await evaluator.evaluate({ policyId: classPolicyId, source, input, profile: request.tee });
           if (appraisal.trustClaimsUndefined) log.warn(`attestation: policy ${classPolicyId} defines no trust_claims rule; every trust claim is 0`);
           submods.push({

@@ -49,6 +49,8 @@ export {
 export {
   createAttestationService,
   MAX_VERIFICATION_REQUESTS,
+  MAX_ANNOTATED_EVIDENCE_BYTES,
+  MAX_TOKEN_CLAIMS_BYTES,
   type AttestationService,
   type AttestationServiceDeps,
   type VerificationRequest,

@@ -33,7 +33,10 @@ describe('bundled resource policies', () => {
     ['default', DEFAULT_RESOURCE_POLICY, hardwareToken, resource, true],
     ['default', DEFAULT_RESOURCE_POLICY, sampleToken, resource, false],
     ['default', DEFAULT_RESOURCE_POLICY, hardwareToken, otherPlugin, false],
-    ['default', DEFAULT_RESOURCE_POLICY, {}, resource, true],
+    // No cpu0 appraisal (device evidence only, or no submods at all): denied.
+    ['default', DEFAULT_RESOURCE_POLICY, {}, resource, false],
+    ['default', DEFAULT_RESOURCE_POLICY, ear({ gpu0: { status: 'affirming' } }), resource, false],
+    ['default', DEFAULT_RESOURCE_POLICY, warningToken, resource, true],
     ['affirming', AFFIRMING_RESOURCE_POLICY, hardwareToken, resource, true],
     ['affirming', AFFIRMING_RESOURCE_POLICY, sampleToken, resource, true],
     ['affirming', AFFIRMING_RESOURCE_POLICY, warningToken, resource, false],

@@ -42,9 +42,12 @@ allow if {
 `;
 
 /**
- * The KBS built-in default: resources of the `resource` plugin, except to clients whose token
- * carries sample evidence. (Upstream kbs-client's `--default` uploads deny-all by mistake;
- * this one uploads the real default.)
+ * The KBS built-in default: resources of the `resource` plugin to clients whose token has a CPU
+ * appraisal (`cpu0`) made from real, not sample, evidence. Upstream's default
+ * (T:kbs/sample_policies/default.rego) tests `not input.submods.cpu0[...].sample`, and its release
+ * needs the tee-pubkey under `submods.cpu0` (T:kbs/src/token/mod.rs); here the `cpu0` requirement
+ * is in the policy itself, so a token from device evidence alone is denied by policy.
+ * (Upstream kbs-client's `--default` uploads deny-all by mistake; this one uploads the real default.)
  */
 export const DEFAULT_RESOURCE_POLICY = `package policy
 
@@ -54,6 +57,7 @@ default allow := false
 
 allow if {
 	data.plugin == "resource"
+	input.submods.cpu0
 	not sample_evidence
 }
 

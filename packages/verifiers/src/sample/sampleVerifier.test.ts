@@ -9,6 +9,7 @@ import { rejection } from '../testing/verificationRejection.ts';
 import type { Json, VerifierContext } from '../verifier.ts';
 import { getVerifier, supportedTees } from '../registry.ts';
 import { sampleDeviceVerifier } from './sampleDeviceVerifier.ts';
+import { MAX_SAMPLE_FIELD_LENGTH } from './parseSampleEvidence.ts';
 import { sampleVerifier } from './sampleVerifier.ts';
 
 const context: VerifierContext = { now: () => new Date('2026-01-01T00:00:00Z'), collateral: {} };
@@ -47,6 +48,9 @@ describe('sampleVerifier', () => {
     ['numeric svn', { svn: 1, report_data: reportData }, 'malformed_evidence', 'sample.svn'],
     ['non-object evidence', [1, 2], 'malformed_evidence', 'sample.evidence'],
     ['report_data not a string', { svn: '1', report_data: 5 }, 'malformed_evidence', 'sample.report_data'],
+    ['an svn of 1.9 MB (issue 8: it reached the token)', { svn: '9'.repeat(1_900_000), report_data: reportData }, 'malformed_evidence', 'sample.svn'],
+    ['svn one character over the limit', { svn: '9'.repeat(MAX_SAMPLE_FIELD_LENGTH + 1), report_data: reportData }, 'malformed_evidence', 'sample.svn'],
+    ['padded report_data', { svn: '1', report_data: `${reportData}${' '.repeat(MAX_SAMPLE_FIELD_LENGTH)}` }, 'malformed_evidence', 'sample.report_data'],
   ])('rejects %s', async (_name, evidence, code, check) => {
     const error = await rejection(sampleVerifier.evaluate(evidence, { reportData: digest, initDataDigest: undefined }, context));
     expect(error.code).toBe(code);
