@@ -1,6 +1,7 @@
 /**
  * Invariant: a bearer JWT verifies only against a configured key source with that key type's
- * algorithms, only while unexpired (exp required, 60 s leeway), and only with the configured
+ * algorithms, only while unexpired (exp required, 60 s leeway) and not issued or valid only in the
+ * future (iat, nbf: same leeway), and only with the configured
  * issuer/audience; the first accepting source wins.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
@@ -32,6 +33,11 @@ describe('verifyBearerJwt', () => {
     ['audience in a list', () => sign(ed.privateKey, { aud: ['x', 'kbs'] }), { audience: 'kbs' }, true],
     ['audience differs', () => sign(ed.privateKey, { aud: 'rvps' }), { audience: 'kbs' }, false],
     ['not a JWT', async () => 'garbage', {}, false],
+    ['iat one hour in the future', () => sign(ed.privateKey, { iat: NOW_S + 3600 }, NOW_S + 7200), {}, false],
+    ['iat beyond the leeway', () => sign(ed.privateKey, { iat: NOW_S + 61 }), {}, false],
+    ['iat within the leeway', () => sign(ed.privateKey, { iat: NOW_S + 59 }), {}, true],
+    ['iat not a number', () => sign(ed.privateKey, { iat: 'soon' }), {}, false],
+    ['nbf beyond the leeway', () => sign(ed.privateKey, { nbf: NOW_S + 61 }), {}, false],
   ])('%s', async (_name, make, constraints, accepted) => {
     const claims = await verifyBearerJwt(await make(), [publicKeySource(ed.publicKey)], { ...constraints, currentDate });
     expect(claims?.['role']).toBe(accepted ? 'admin' : undefined);

@@ -1,7 +1,8 @@
 /**
  * Verification of an admin's bearer JWT against configured keys, shared by the KBS
  * (`[admin.authentication.bearer_jwt]`) and the RVPS (`admin`): the first key source whose
- * signature check passes decides, `exp` is required (60 s leeway), and `iss`/`aud` are checked
+ * signature check passes decides, `exp` is required, `exp`/`nbf`/`iat` are checked with the same
+ * 60 s leeway (an `iat` in the future is refused), and `iss`/`aud` are checked
  * when configured. Loading the keys (paths, URIs, config errors) stays with each service.
  */
 import type { KeyObject } from 'node:crypto';
@@ -64,6 +65,10 @@ export async function verifyBearerJwt(token: string, sources: readonly JwtKeySou
   for (const source of sources) {
     try {
       const verified = 'key' in source ? await jwtVerify(token, source.key, { ...options, algorithms: [...source.algorithms] }) : await jwtVerify(token, source.jwks, options);
+      // jose checks exp and nbf but not an `iat` in the future: a token issued later than now
+      // (beyond the same leeway) was not issued by a sane clock, refuse it.
+      const iat = verified.payload.iat;
+      if (iat !== undefined && (typeof iat !== 'number' || iat > constraints.currentDate.getTime() / 1000 + CLOCK_TOLERANCE_S)) return undefined;
       return verified.payload;
     } catch {
       // the next source may hold the signing key

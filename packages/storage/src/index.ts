@@ -30,3 +30,4 @@ export {
 export { assertKnownKeys, nearestName } from './configKeys.ts';
 export { StorageError, type StorageErrorCode } from './storageError.ts';
 export { isStorageUnavailable } from './availability.ts';
+export { MAX_KEY_LENGTH, MAX_KEY_SLASHES, isWithinKeyLimits } from './keyRules.ts';

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { MAX_KEY_LENGTH, MAX_KEY_SLASHES } from './keyRules.ts';
 import type { KeyValueStore } from './keyValueStore.ts';
 import { LocalFsStore } from './localFsStore.ts';
 import { LocalJsonStore } from './localJsonStore.ts';
@@ -160,6 +161,18 @@ describe.each(factories)('%s contract', (_name, available, create) => {
     // Compared as buffers: a deep equality over 4 Mi elements would take minutes.
     expect(read?.byteLength).toBe(big.byteLength);
     expect(Buffer.from(read ?? []).equals(big)).toBe(true);
+  });
+
+  test.runIf(available)('one key-size limit: 200 characters with up to 13 "/" are stored, longer keys refused (invalid_key)', async () => {
+    await open();
+    const fits = `${'a/'.repeat(MAX_KEY_SLASHES)}${'k'.repeat(MAX_KEY_LENGTH - 2 * MAX_KEY_SLASHES)}`;
+    expect(fits.length).toBe(MAX_KEY_LENGTH);
+    expect(await store.set('kbs', fits, bytes('v'))).toBe(true);
+    expect(text(await store.get('kbs', fits))).toBe('v');
+    await expect(store.set('kbs', `${fits}k`, bytes('v'))).rejects.toMatchObject({ code: 'invalid_key' });
+    await expect(store.set('kbs', `a/${'k'.repeat(10)}${'/b'.repeat(MAX_KEY_SLASHES)}`, bytes('v'))).rejects.toMatchObject({ code: 'invalid_key' });
+    await expect(store.set('kbs', 'k'.repeat(9000), bytes('v'))).rejects.toMatchObject({ code: 'invalid_key' });
+    expect(await store.list('kbs')).toEqual([fits]);
   });
 
   test.runIf(available)('empty value is stored and distinguished from absent', async () => {

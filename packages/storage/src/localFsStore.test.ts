@@ -3,11 +3,11 @@
  * (`<dir>/<namespace>/<key with "/" as \x2F>`) and no key or namespace can address a file
  * outside its namespace directory.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
-import { LocalFsStore, localFsFileName } from './localFsStore.ts';
+import { LocalFsStore, localFsFileName, removeStaleTempFiles, STALE_TEMP_FILE_MS } from './localFsStore.ts';
 import { StorageError } from './storageError.ts';
 
 const dirs: string[] = [];
@@ -101,4 +101,24 @@ test('a value file that is a symlink out of the store root reads as absent; one 
   const store = new LocalFsStore({ dirPath: dir });
   expect(await store.get('repository', 'a/b/escape')).toBeUndefined();
   expect(new TextDecoder().decode(await store.get('repository', 'a/b/alias'))).toBe('inside');
+});
+
+test('opening the store deletes temporary files a crash left behind (plaintext secrets), not writes in flight', async () => {
+  const dir = root();
+  const tempDir = join(dir, '.trustee-tmp');
+  mkdirSync(tempDir, { recursive: true });
+  writeFileSync(join(tempDir, 'crashed'), 'plaintext secret');
+  const old = new Date(Date.now() - STALE_TEMP_FILE_MS - 5_000);
+  utimesSync(join(tempDir, 'crashed'), old, old);
+  writeFileSync(join(tempDir, 'in-flight'), 'being written');
+  const store = new LocalFsStore({ dirPath: dir });
+  expect(readdirSync(tempDir)).toEqual(['in-flight']);
+  // The second pass (after STALE_TEMP_FILE_MS) removes what was young at open.
+  removeStaleTempFiles(dir, Date.now() + STALE_TEMP_FILE_MS + 1);
+  expect(readdirSync(tempDir)).toEqual([]);
+  await store.set('kbs', 'k', new TextEncoder().encode('v'));
+  expect(readdirSync(tempDir)).toEqual([]);
+  await store.close();
+  // A store on a directory that does not exist yet opens fine.
+  await new LocalFsStore({ dirPath: join(dir, 'fresh') }).close();
 });

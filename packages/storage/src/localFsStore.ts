@@ -1,4 +1,4 @@
-import { constants as fsConstants, promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { assertValidKey, assertValidNamespace } from './keyRules.ts';
 import type { KeyValueStore, SetOptions } from './keyValueStore.ts';
@@ -14,6 +14,34 @@ export interface LocalFsStoreOptions {
   /** Root directory (upstream `dir_path`); created if missing. */
   readonly dirPath: string;
   readonly now?: () => number;
+}
+
+/**
+ * A temporary file older than this is left over from a crashed write (a live write renames its
+ * file within milliseconds); it may hold a plaintext secret, so it is deleted.
+ */
+export const STALE_TEMP_FILE_MS = 30_000;
+
+/**
+ * Deletes leftover temporary files of `<root>/.trustee-tmp` older than STALE_TEMP_FILE_MS (younger
+ * ones may belong to a write in flight in another process sharing the directory).
+ */
+export function removeStaleTempFiles(root: string, nowMs: number): void {
+  const tempDir = join(root, TEMP_DIR);
+  let names: string[];
+  try {
+    names = readdirSync(tempDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const file = join(tempDir, name);
+    try {
+      if (nowMs - statSync(file).mtimeMs > STALE_TEMP_FILE_MS) rmSync(file, { force: true });
+    } catch {
+      // gone already (renamed by its writer or removed by another process)
+    }
+  }
 }
 
 /** File name of a key in upstream's LocalFs layout: `default/key/testfile` → `default\x2Fkey\x2Ftestfile`. */
@@ -46,9 +74,15 @@ export class LocalFsStore implements KeyValueStore {
   readonly #now: () => number;
   #closed = false;
 
+  readonly #tempSweep: NodeJS.Timeout;
+
+  /** Opening removes temporary files a crash left behind, now and once more after STALE_TEMP_FILE_MS. */
   constructor(options: LocalFsStoreOptions) {
     this.#root = options.dirPath;
     this.#now = options.now ?? Date.now;
+    removeStaleTempFiles(this.#root, Date.now());
+    this.#tempSweep = setTimeout(() => removeStaleTempFiles(this.#root, Date.now()), STALE_TEMP_FILE_MS + 1_000);
+    this.#tempSweep.unref();
   }
 
   #paths(namespace: string, key: string): { file: string; expiry: string; namespaceDir: string; expiryDir: string } {
@@ -212,5 +246,6 @@ export class LocalFsStore implements KeyValueStore {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#tempSweep);
   }
 }

@@ -1,6 +1,6 @@
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { assertValidNamespace } from './keyRules.ts';
+import { assertKeyLimits, assertValidNamespace } from './keyRules.ts';
 import type { KeyValueStore, SetOptions } from './keyValueStore.ts';
 import { StorageError } from './storageError.ts';
 import { writeSyncedTempFile } from './syncedTempFile.ts';
@@ -101,6 +101,7 @@ export class LocalJsonStore implements KeyValueStore {
   }
 
   async set(namespace: string, key: string, value: Uint8Array, options: SetOptions = {}): Promise<boolean> {
+    assertKeyLimits(key);
     this.#check(namespace);
     return this.#serial(namespace, async () => {
       const state = await this.#state(namespace);

@@ -1,3 +1,4 @@
+import { assertKeyLimits } from './keyRules.ts';
 import type { KeyValueStore, SetOptions } from './keyValueStore.ts';
 import { StorageError } from './storageError.ts';
 
@@ -36,6 +37,7 @@ export class MemoryStore implements KeyValueStore {
   }
 
   async set(namespace: string, key: string, value: Uint8Array, options: SetOptions = {}): Promise<boolean> {
+    assertKeyLimits(key);
     if (options.overwrite === false && this.#live(namespace, key) !== undefined) return false;
     let entries = this.#namespaces.get(namespace);
     if (entries === undefined) {

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { assertKeyLimits } from './keyRules.ts';
 import type { KeyValueStore, SetOptions } from './keyValueStore.ts';
 import { StorageError } from './storageError.ts';
 
@@ -125,6 +126,7 @@ export class SqliteStore implements KeyValueStore {
   }
 
   async set(namespace: string, key: string, value: Uint8Array, options: SetOptions = {}): Promise<boolean> {
+    assertKeyLimits(key);
     const blob = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
     const expiresAt = options.expiresAtMs ?? null;
     return this.#run((s) => {

@@ -16,7 +16,7 @@ import { createBuiltinRvps } from '@trustee/attestation';
 import { referenceValueServiceDefinition, type ReferenceValueQueryRequest } from '@trustee/grpc';
 import { MemoryStore } from '@trustee/storage';
 import { afterAll, expect, test } from 'vitest';
-import { composeKbs } from './compose.ts';
+import { composeKbs, sessionDatabasePath } from './compose.ts';
 import { parseKbsConfig } from './config.ts';
 import { devConfigToml, prepareDevEnvironment } from './devSetup.ts';
 import { cleanupHarnessDirs, writeTempFile } from './testing/fixture.ts';
@@ -101,3 +101,13 @@ test('a GrpcRemote RVPS that does not answer yet: the KBS starts not ready and b
     server.forceShutdown();
   }
 }, 20_000);
+
+test.each([
+  ['/var/lib/kbs/kbs.sqlite', '/var/lib/kbs/kbs.sessions.sqlite'],
+  ['data/trustee.db', 'data/trustee.sessions.db'],
+  ['/var/lib/kbs.d/state', '/var/lib/kbs.d/state.sessions'],
+  ['/var/lib/kbs/.hidden', '/var/lib/kbs/.hidden.sessions'],
+  [':memory:', ':memory:'],
+])('sessions live in their own SQLite file: %s → %s', (path, expected) => {
+  expect(sessionDatabasePath(path)).toBe(expected);
+});

@@ -92,12 +92,15 @@ export async function composeKbs(config: KbsConfig, options: ComposeOptions = {}
   const now = options.now ?? Date.now;
   const clock = { now: () => new Date(now()) };
   const store = options.store ?? openStore(config.storage, { now });
-  // Sessions get their own handle: for SQLite one that does not fsync every handshake step (a
-  // session lost to a power cut only makes the guest re-handshake). Memory must stay shared.
+  // Sessions get their own handle: for SQLite their own database file (kbs.sqlite →
+  // kbs.sessions.sqlite, shared by replicas like the main one) that does not fsync every
+  // handshake step (a session lost to a power cut only makes the guest re-handshake), so that
+  // session traffic never grows the file holding secrets. Memory must stay shared.
   const sessionType = config.sessionStorageType ?? config.storage.storageType;
+  const sessionConfig = { ...config.storage, sqlite: { path: sessionDatabasePath(config.storage.sqlite.path) } };
   const sessionStore =
     options.store === undefined && (config.sessionStorageType !== undefined || sessionType === 'Sqlite')
-      ? openStore(config.storage, { now, storageType: sessionType, ephemeral: true })
+      ? openStore(sessionConfig, { now, storageType: sessionType, ephemeral: true })
       : store;
 
   const closers: Array<() => Promise<void> | void> = [];
@@ -132,6 +135,14 @@ export async function composeKbs(config: KbsConfig, options: ComposeOptions = {}
     for (const close of closers.reverse()) await close();
     throw error;
   }
+}
+
+/** The SQLite file for RCAR sessions beside the main database: `dir/kbs.sqlite` → `dir/kbs.sessions.sqlite`. */
+export function sessionDatabasePath(path: string): string {
+  if (path === ':memory:') return path;
+  const dot = path.lastIndexOf('.');
+  const slash = path.lastIndexOf('/');
+  return dot > slash + 1 ? `${path.slice(0, dot)}.sessions${path.slice(dot)}` : `${path}.sessions`;
 }
 
 /**

@@ -2,11 +2,12 @@
  * The KBS error registry. Every failure leaves the server as `ErrorInformation` JSON
  * (`{type, detail}`, spec §2.5) with upstream's type URIs, statuses and detail texts, so the
  * real guest client (which parses every non-200 body) and scripts grepping for upstream
- * messages keep working. Three codes are ours, for conditions upstream leaves to actix with a
- * non-JSON body: BadRequest (400, malformed HTTP), MethodNotAllowed (405), PayloadTooLarge (413),
- * HeadersTooLarge (431), TooManyRequests (429, the optional /auth rate limit), InternalError (500),
- * ServiceUnavailable (503: the store, the AS or the RVPS does not answer right now; the request
- * changed nothing it could not undo and may be retried, on this replica or another).
+ * messages keep working. Some codes are ours, for conditions upstream leaves to actix with a
+ * non-JSON body: BadRequest (400, malformed HTTP), MethodNotAllowed (405), RequestTimeout (408, a
+ * request not received in time), PayloadTooLarge (413), HeadersTooLarge (431), TooManyRequests
+ * (429, the per-client /auth rate limit), InternalError (500), ServiceUnavailable (503: the store,
+ * the AS or the RVPS does not answer right now; the request changed nothing it could not undo and
+ * may be retried, on this replica or another).
  */
 import * as grpc from '@grpc/grpc-js';
 import { DependencyUnavailableError } from '@trustee/grpc';
@@ -15,11 +16,12 @@ import { isStorageUnavailable } from '@trustee/storage';
 import { RemoteAttestationError } from './grpcAttestationService.ts';
 
 /** Our codes for the conditions upstream leaves to actix (see above). */
-type TransportErrorCode = 'BadRequest' | 'MethodNotAllowed' | 'PayloadTooLarge' | 'HeadersTooLarge' | 'TooManyRequests' | 'InternalError' | 'ServiceUnavailable';
+type TransportErrorCode = 'BadRequest' | 'MethodNotAllowed' | 'RequestTimeout' | 'PayloadTooLarge' | 'HeadersTooLarge' | 'TooManyRequests' | 'InternalError' | 'ServiceUnavailable';
 
 const TRANSPORT_ERROR_STATUS: Readonly<Record<TransportErrorCode, number>> = {
   BadRequest: 400,
   MethodNotAllowed: 405,
+  RequestTimeout: 408,
   PayloadTooLarge: 413,
   HeadersTooLarge: 431,
   TooManyRequests: 429,
@@ -82,6 +84,7 @@ export const kbsErrors = {
   methodNotAllowed: (method: string, path: string) => new KbsError('MethodNotAllowed', `Method ${method} is not allowed for ${path}`),
   payloadTooLarge: (limitBytes: number) => new KbsError('PayloadTooLarge', `Request body exceeds the limit of ${limitBytes} bytes`),
   badRequest: () => new KbsError('BadRequest', 'Malformed HTTP request'),
+  requestTimeout: (limitMs: number) => new KbsError('RequestTimeout', `Request not received within ${limitMs / 1000} s`),
   tooManyRequests: () => new KbsError('TooManyRequests', 'Too many /auth requests from this address, retry later'),
   headersTooLarge: () => new KbsError('HeadersTooLarge', 'Request headers too large'),
   internal: (requestId: string) => new KbsError('InternalError', `Internal error (request id ${requestId})`),

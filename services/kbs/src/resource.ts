@@ -4,7 +4,7 @@
  * the TEE key found in the verified token.
  */
 import { encryptForTeeKey } from '@trustee/protocol';
-import type { ResourceRepository } from '@trustee/storage';
+import { isWithinKeyLimits, type ResourceRepository } from '@trustee/storage';
 import type { JsonObject, TokenVerifier } from './backends.ts';
 import { KbsError, kbsErrors, rethrowIfUnavailable } from './errors.ts';
 import type { ResourcePolicy } from './resourcePolicy.ts';
@@ -31,8 +31,13 @@ export interface KbsPlugin {
 /** `[A-Za-z0-9_-]+[A-Za-z0-9_.-]*`, exactly three segments (T:…/resource/backend.rs). */
 const RESOURCE_SEGMENT = /^[A-Za-z0-9_-]+[A-Za-z0-9_.-]*$/;
 
+/**
+ * Upstream's segment rules, and the storage key-size limit of every backend (@trustee/storage
+ * MAX_KEY_LENGTH), checked before storage so an over-long path gets the same answer as any
+ * other invalid path whichever backend holds the resources.
+ */
 export function isValidResourcePath(path: readonly string[]): boolean {
-  return path.length === 3 && path.every((segment) => RESOURCE_SEGMENT.test(segment));
+  return path.length === 3 && path.every((segment) => RESOURCE_SEGMENT.test(segment)) && isWithinKeyLimits(path.join('/'));
 }
 
 /** The `resource` plugin: GET releases (encrypted), POST/DELETE are admin writes. */

@@ -11,9 +11,10 @@ import { afterAll, afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryStore, type SetOptions } from '@trustee/storage';
+import { MAX_KEY_LENGTH, MemoryStore, type SetOptions } from '@trustee/storage';
 import { DEFAULT_RESOURCE_POLICY } from '@trustee/protocol';
 import { ALLOW_ALL_RESOURCE_POLICY } from './resourcePolicy.ts';
+import { originFormUrl } from './server.ts';
 import { cleanupHarnessDirs, ERR, errorOf, Guest, policyBody, startHarness, type Harness } from './testing/fixture.ts';
 
 const NAMESPACES = ['kbs', 'repository', 'kbs_protocol_session', 'attestation_service_policy', 'reference_value'];
@@ -571,6 +572,53 @@ describe('raw HTTP (no client-side path normalisation)', () => {
   });
 });
 
+test('one resource key limit for every backend: a 201-character key → 401 PluginInternalError before storage', async () => {
+  const before = await snapshot(h.store);
+  const tag = (length: number): string => 't'.repeat(length - 'default/key/'.length);
+  const long = await h.app.inject({ method: 'POST', url: `/kbs/v0/resource/default/key/${tag(MAX_KEY_LENGTH + 1)}`, payload: 'x', headers: { authorization: `Bearer ${admin}` } });
+  expect(long.statusCode).toBe(401);
+  expect(errorOf(long)).toEqual({ type: `${ERR}PluginInternalError`, detail: 'Plugin internal error' });
+  expect(await snapshot(h.store)).toEqual(before);
+  await setResource(`default/key/${tag(MAX_KEY_LENGTH)}`, 'fits');
+});
+
+test('absolute-form request targets are served as their origin form (admin ACL and routing included)', async () => {
+  if (!h.app.server.listening) await h.app.listen({ host: '127.0.0.1', port: 0 });
+  const address = h.app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const send = (raw: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write(raw));
+      let text = '';
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        const head = text.indexOf('\r\n\r\n');
+        const length = /content-length: (\d+)/i.exec(text);
+        if (head >= 0 && length !== null && text.length >= head + 4 + Number(length[1])) socket.end();
+      });
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+  const unauthenticated = await send(`POST http://127.0.0.1:${port}/kbs/v0/resource-policy HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}`);
+  expect(unauthenticated).toMatch(/^HTTP\/1\.1 401 /);
+  expect(unauthenticated).toContain(`${ERR}AdminAuthAccess`);
+  const listed = await send(`GET http://127.0.0.1:${port}/kbs/v0/resource-policy HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${admin}\r\n\r\n`);
+  expect(listed).toMatch(/^HTTP\/1\.1 200 /);
+  const health = await send(`GET http://kbs.example/healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`);
+  expect(health).toMatch(/^HTTP\/1\.1 200 /);
+});
+
+test.each([
+  ['/kbs/v0/auth', '/kbs/v0/auth'],
+  ['http://host:8080/kbs/v0/resource/a/b/c?x=1', '/kbs/v0/resource/a/b/c?x=1'],
+  ['HTTPS://host/kbs/v0/auth', '/kbs/v0/auth'],
+  ['*', '*'],
+  ['host:8080', 'host:8080'],
+  ['http://[bad', 'http://[bad'],
+])('originFormUrl(%j) → %j', (url, expected) => {
+  expect(originFormUrl(url)).toBe(expected);
+});
+
 test('malformed HTTP and oversized headers get ErrorInformation on the raw socket', async () => {
   if (!h.app.server.listening) await h.app.listen({ host: '127.0.0.1', port: 0 });
   const address = h.app.server.address();
@@ -606,6 +654,12 @@ test('audit log: admin identity and releases are logged; tokens, keys and eviden
   const bad = new Guest(h.app);
   await bad.auth();
   await bad.attest(bad.attestation({ reportData: Buffer.alloc(48, 9).toString('base64') }));
+  // An admin write refused by path validation is audited after the refusal, with its outcome.
+  const refused = await h.app.inject({ method: 'POST', url: '/kbs/v0/resource/default/key/bad%20tag', payload: 'x', headers: { authorization: `Bearer ${admin}` } });
+  expect(refused.statusCode).toBe(401);
+  const auditRecords = lines.filter((line) => line.includes('"audit":"admin"')).map((line) => JSON.parse(line) as Record<string, unknown>);
+  expect(auditRecords.find((r) => r['path'] === '/kbs/v0/resource/default/key/bad%20tag')).toMatchObject({ outcome: 'refused', status: 401, error: 'PluginInternalError', subject: 'alice' });
+  expect(auditRecords.find((r) => r['path'] === '/kbs/v0/resource/default/key/one')).toMatchObject({ outcome: 'ok', status: 200 });
   const log = lines.join('');
   expect(log).toContain('"audit":"admin"');
   expect(log).toContain('"role":"admin"');

@@ -47,6 +47,33 @@ export interface KbsServerDeps {
 declare module 'fastify' {
   interface FastifyRequest {
     kbsRoute: RouteLabel;
+    /** Who passed the admin check on this request (the audit line is written with the outcome). */
+    kbsAdmin: AdminIdentity | undefined;
+    /** The ErrorInformation type of a refused request, for the audit line. */
+    kbsErrorCode: string | undefined;
+  }
+}
+
+/**
+ * Connection bounds: a request (headers and body) must arrive within REQUEST_TIMEOUT_MS, its
+ * headers within HEADERS_TIMEOUT_MS, checked every CONNECTION_CHECK_INTERVAL_MS, so a client
+ * trickling bytes cannot hold a connection (fastify's default requestTimeout is 0: none).
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
+export const HEADERS_TIMEOUT_MS = 10_000;
+const CONNECTION_CHECK_INTERVAL_MS = 1_000;
+
+/**
+ * Absolute-form request targets (`POST http://host/kbs/v0/auth`, RFC 9112 §3.2.2) are served as
+ * their origin form; everything downstream (routing, admin ACLs, audit) sees `/kbs/v0/...`.
+ */
+export function originFormUrl(url: string): string {
+  if (url.startsWith('/') || !/^https?:\/\//i.test(url)) return url;
+  try {
+    const parsed = new URL(url);
+    return `${parsed.pathname}${parsed.search}`;
+  } catch {
+    return url;
   }
 }
 
@@ -94,27 +121,44 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
     // Malformed HTTP never reaches a route: answer ErrorInformation on the raw socket, then close.
     clientErrorHandler: (error, socket) => {
       if (!socket.writable) return;
-      const kbsError = (error as NodeJS.ErrnoException).code === 'HPE_HEADER_OVERFLOW' ? kbsErrors.headersTooLarge() : kbsErrors.badRequest();
+      const code = (error as NodeJS.ErrnoException).code;
+      const kbsError = code === 'HPE_HEADER_OVERFLOW' ? kbsErrors.headersTooLarge() : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? kbsErrors.requestTimeout(REQUEST_TIMEOUT_MS) : kbsErrors.badRequest();
       const body = JSON.stringify(kbsError.toErrorInformation());
+      const reason = { 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }[kbsError.status as 408 | 431] ?? 'Bad Request';
       socket.end(
-        `HTTP/1.1 ${kbsError.status} ${kbsError.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+        `HTTP/1.1 ${kbsError.status} ${reason}\r\n` +
           `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
     },
     // Keep-alive connections from many guests: do not let fastify close idle ones too early.
     keepAliveTimeout: 75_000,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    rewriteUrl: (request) => originFormUrl(request.url ?? '/'),
   };
+  const serverTimeouts = { headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: CONNECTION_CHECK_INTERVAL_MS };
   const app =
     deps.https === undefined
-      ? Fastify(options)
-      : (Fastify({ ...(options as unknown as FastifyHttpsOptions<HttpsServer>), https: { key: deps.https.key, cert: deps.https.cert } }) as unknown as FastifyInstance);
+      ? Fastify({ ...options, http: serverTimeouts })
+      : (Fastify({ ...(options as unknown as FastifyHttpsOptions<HttpsServer>), https: { key: deps.https.key, cert: deps.https.cert, ...serverTimeouts } }) as unknown as FastifyInstance);
 
   app.decorateRequest('kbsRoute', 'other');
+  app.decorateRequest('kbsAdmin', undefined);
+  app.decorateRequest('kbsErrorCode', undefined);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
   app.addHook('onResponse', async (request, reply) => {
     deps.metrics.observeRequest(request.kbsRoute, request.method, reply.statusCode, reply.elapsedTime / 1000);
+    // Audit trail: every admin call that passed authorization, written once its outcome is known
+    // (a write refused by path validation is recorded as refused), with who (role/sub/iss), never the token.
+    const identity = request.kbsAdmin;
+    if (identity !== undefined) {
+      const outcome = reply.statusCode < 400 ? 'ok' : 'refused';
+      request.log.info(
+        { audit: 'admin', method: request.method, path: splitUrl(request.url).path, ...identity, outcome, status: reply.statusCode, ...(request.kbsErrorCode === undefined ? {} : { error: request.kbsErrorCode }) },
+        `admin call ${outcome === 'ok' ? 'done' : 'refused'}`,
+      );
+    }
   });
 
   app.setErrorHandler((error: FastifyError | KbsError, request, reply) => {
@@ -138,6 +182,7 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
       return errorReply(reply, kbsErrors.internal(request.id));
     }
     request.log.info({ code: kbsError.code, status: kbsError.status, reason: kbsError.reason }, kbsError.detail);
+    request.kbsErrorCode = kbsError.code;
     return errorReply(reply, kbsError);
   });
 
@@ -171,13 +216,9 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
     return errorReply(reply, kbsErrors.methodNotAllowed('POST', '/metrics'));
   });
 
-  // Audit trail: every admin call that got through, with who (role/sub/iss), never the token.
-  const audit = (request: FastifyRequest, identity: AdminIdentity): void => {
-    request.log.info({ audit: 'admin', method: request.method, path: splitUrl(request.url).path, ...identity }, 'admin call authorized');
-  };
   const authorizeBuiltin = async (request: FastifyRequest, endpoint: string): Promise<void> => {
     try {
-      audit(request, await deps.admin.authorize(request.headers.authorization, request.url));
+      request.kbsAdmin = await deps.admin.authorize(request.headers.authorization, request.url);
     } catch (error) {
       if (error instanceof AdminDenied) throw kbsErrors.adminAccess(endpoint, error.message);
       throw error;
@@ -248,7 +289,7 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
         policy: deps.policy,
         authorizeAdmin: async (headers, uri) => {
           try {
-            audit(request, await deps.admin.authorize(headers.authorization, uri));
+            request.kbsAdmin = await deps.admin.authorize(headers.authorization, uri);
           } catch (error) {
             if (error instanceof AdminDenied) throw kbsErrors.adminAuthInitialization(error.message);
             throw error;
