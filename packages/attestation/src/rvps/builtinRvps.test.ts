@@ -142,6 +142,7 @@ describe('createBuiltinRvps refuses values an appraisal could not use', () => {
     ['larger than 1 MiB', JSON.stringify({ svn: ['x'.repeat(600_000), 'y'.repeat(600_000)] }), 'larger than 1048576 bytes'],
     ['a name longer than 4096 characters', JSON.stringify({ ['n'.repeat(4097)]: ['1'] }), 'name is longer than 4096 characters'],
     ['an empty name', '{"": ["1"]}', 'name must not be empty'],
+    ['a name longer than the storage key limit (any backend)', JSON.stringify({ a: ['1'], ['n'.repeat(201)]: ['1'] }), 'is not a valid storage key (at most 200 characters'],
   ])('%s', async (_name, payload, text) => {
     const rvps = createBuiltinRvps(new MemoryStore());
     await rvps.register(sampleMessage({ svn: ['good'], other: ['kept'] }));

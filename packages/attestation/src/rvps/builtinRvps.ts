@@ -1,4 +1,4 @@
-import { StorageError, type KeyValueStore } from '@trustee/storage';
+import { isWithinKeyLimits, MAX_KEY_LENGTH, MAX_KEY_SLASHES, StorageError, type KeyValueStore } from '@trustee/storage';
 import { AttestationError } from '../attestationError.ts';
 import { isJsonObject, own, type Json } from '../json.ts';
 import { defaultExpiration, formatExpiration, parseExpiration } from './expiration.ts';
@@ -89,7 +89,13 @@ export function createBuiltinRvps(store: KeyValueStore, options: BuiltinRvpsOpti
         throw new AttestationError('invalid_reference_value', `registration yields ${values.length} reference values, more than the limit of ${MAX_VALUES_PER_REGISTRATION}`);
       }
       // Every value is checked before the first is written: a refused registration stores nothing.
-      for (const value of values) checkReferenceValue(value.name, value.value);
+      for (const value of values) {
+        checkReferenceValue(value.name, value.value);
+        // The name is the storage key: every backend takes keys up to MAX_KEY_LENGTH characters.
+        if (!isWithinKeyLimits(value.name)) {
+          throw new AttestationError('invalid_reference_value', `reference value name ${JSON.stringify(value.name.slice(0, 128))} is not a valid storage key (at most ${MAX_KEY_LENGTH} characters, ${MAX_KEY_SLASHES} "/")`);
+        }
+      }
       const defaultExpiry = defaultExpiration(at);
       for (const value of values) {
         const expiration = value.expiration ?? defaultExpiry;
