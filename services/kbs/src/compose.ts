@@ -236,6 +236,7 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
   }
 
   const metrics = new KbsMetrics({ defaultMetrics: options.defaultMetrics ?? false });
+  if (sessions !== undefined) metrics.trackSessions(() => sessions.stats());
   const { limits } = config.httpServer;
   const authRateLimiter = limits.authRatePerIp > 0 ? new PerIpRateLimiter({ perSecond: limits.authRatePerIp, burst: limits.authBurstPerIp, now }) : undefined;
   const apps = config.httpServer.sockets.map(() =>

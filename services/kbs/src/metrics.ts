@@ -3,7 +3,7 @@
  * duration) plus attestation outcomes per TEE and resource-policy decisions. Route labels are
  * a closed set so a hostile path cannot create unbounded series.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type RouteLabel =
   | 'auth'
@@ -64,5 +64,22 @@ export class KbsMetrics {
 
   policyDecision(result: 'allow' | 'deny' | 'error'): void {
     this.#policy.inc({ result });
+  }
+
+  /** Session footprint gauges, read from `stats` at scrape time (this process's sessions). */
+  trackSessions(stats: () => { readonly open: number; readonly openBytes: number; readonly attestedCached: number }): void {
+    const gauge = (name: string, help: string, read: (value: ReturnType<typeof stats>) => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(read(stats()));
+        },
+      });
+    };
+    gauge('trustee_kbs_sessions_open', 'Unexpired RCAR sessions this process opened.', (value) => value.open);
+    gauge('trustee_kbs_sessions_open_bytes', 'Stored bytes of the unexpired sessions this process opened.', (value) => value.openBytes);
+    gauge('trustee_kbs_sessions_attested_cached', 'Attested sessions held in memory.', (value) => value.attestedCached);
   }
 }
