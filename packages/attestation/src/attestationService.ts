@@ -104,7 +104,7 @@ export async function createAttestationService(deps: AttestationServiceDeps): Pr
   const log = deps.log ?? silentLogger;
   const collateral = deps.collateral ?? collateralFromVerifierConfig(config.verifierConfig, { store, now });
   // Operator-pinned roots from verifier_config; verifiers passed by the caller win over them.
-  const nvidia = nvidiaVerifierFromConfig(config.verifierConfig);
+  const nvidia = await nvidiaVerifierFromConfig(config.verifierConfig, deps.log);
   const verifiers = { ...(await verifiersFromTrustAnchorConfig(config.verifierConfig, deps.log)), ...(nvidia === undefined ? {} : { nvidia }), ...deps.verifiers };
   if (config.rvps.type === 'GrpcRemote' && deps.referenceValues === undefined) {
     throw new AttestationError('invalid_config', 'rvps_config.type = "GrpcRemote" needs a remote reference value provider from the caller');

@@ -28,6 +28,7 @@ describe('parseNvidiaVerifierConfig', () => {
     ['Remote', { nvidia_verifier: { type: 'Remote' } }, { type: 'Remote' }],
     ['remote alias with URL', { nvidia_verifier: { type: 'remote', verifier_url: 'https://nras.example/v4/attest' } }, { type: 'Remote', verifierUrl: 'https://nras.example/v4/attest' }],
     ['nested verifier table (upstream README TOML)', { nvidia_verifier: { verifier: { type: 'Remote' } } }, { type: 'Remote' }],
+    ['Local with trust anchors', { nvidia_verifier: { trust_anchors_path: '/etc/roots.pem' } }, { type: 'Local', trustAnchorsPath: '/etc/roots.pem' }],
   ])('%s', (_name, config, expected) => {
     expect(parseNvidiaVerifierConfig(config)).toEqual(expected);
   });
@@ -38,6 +39,7 @@ describe('parseNvidiaVerifierConfig', () => {
     ['bad URL', { nvidia_verifier: { type: 'Remote', verifier_url: 'nras' } }, /verifier_url: "nras" is not a URL/],
     ['URL with Local', { nvidia_verifier: { type: 'Local', verifier_url: 'https://x' } }, /apply to type = "Remote" only/],
     ['not a table', { nvidia_verifier: 'Remote' }, /nvidia_verifier: expected a table/],
+    ['trust anchors with Remote', { nvidia_verifier: { type: 'Remote', trust_anchors_path: '/etc/roots.pem' } }, /trust_anchors_path applies to type = "Local" only/],
   ])('%s is refused', (_name, config, message) => {
     expect(() => parseNvidiaVerifierConfig(config)).toThrow(AttestationError);
     expect(() => parseNvidiaVerifierConfig(config)).toThrow(message);

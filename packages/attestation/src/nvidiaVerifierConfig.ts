@@ -6,7 +6,9 @@
  * nested `verifier` table (the TOML form upstream's nvidia README shows).
  *
  * trustee-ts additions, for a private NRAS proxy: `jwks_url` (default NRAS's) and
- * `ca_cert_path` (PEM CAs trusted for those HTTPS connections on top of the system's).
+ * `ca_cert_path` (PEM CAs trusted for those HTTPS connections on top of the system's); for Local
+ * mode `trust_anchors_path`: a PEM file of self-signed roots that REPLACE the NVIDIA Device
+ * Identity CA (private test PKIs and labs; a warning is logged, like the other trust anchors).
  *
  * Unlike upstream, Remote mode fetches NRAS's JWKS on first use (and caches it), not at startup,
  * so an AS configured for Remote starts without network access.
@@ -15,17 +17,20 @@ import { readFileSync } from 'node:fs';
 import { createNrasClient, createNvidiaVerifier, type Verifier } from '@trustee/verifiers';
 import { AttestationError } from './attestationError.ts';
 import { isJsonObject, jsonKind, own, type JsonObject } from './json.ts';
+import type { AttestationLogger } from './logger.ts';
+import { readRootFingerprints } from './verifierTrustAnchors.ts';
 
 export interface NvidiaVerifierConfig {
   readonly type: 'Local' | 'Remote';
   readonly verifierUrl?: string;
   readonly jwksUrl?: string;
   readonly caCertPath?: string;
+  readonly trustAnchorsPath?: string;
 }
 
 const KEY = 'verifier_config.nvidia_verifier';
 const TYPES: Readonly<Record<string, 'Local' | 'Remote'>> = { Local: 'Local', local: 'Local', Remote: 'Remote', remote: 'Remote' };
-const KEYS = new Set(['type', 'verifier_url', 'jwks_url', 'ca_cert_path']);
+const KEYS = new Set(['type', 'verifier_url', 'jwks_url', 'ca_cert_path', 'trust_anchors_path']);
 
 /** @throws AttestationError `invalid_config` naming the key. */
 export function parseNvidiaVerifierConfig(verifierConfig: JsonObject): NvidiaVerifierConfig | undefined {
@@ -43,13 +48,33 @@ export function parseNvidiaVerifierConfig(verifierConfig: JsonObject): NvidiaVer
   const jwksUrl = url(table, 'jwks_url', path);
   const caCertPath = own(table, 'ca_cert_path');
   if (caCertPath !== undefined && (typeof caCertPath !== 'string' || caCertPath === '')) fail(`${path}.ca_cert_path`, 'expected a non-empty path');
+  const trustAnchorsPath = own(table, 'trust_anchors_path');
+  if (trustAnchorsPath !== undefined && (typeof trustAnchorsPath !== 'string' || trustAnchorsPath === '')) fail(`${path}.trust_anchors_path`, 'expected a non-empty path');
   if (type === 'Local' && (verifierUrl !== undefined || jwksUrl !== undefined || caCertPath !== undefined)) fail(path, 'verifier_url, jwks_url and ca_cert_path apply to type = "Remote" only');
-  return { type, ...(verifierUrl === undefined ? {} : { verifierUrl }), ...(jwksUrl === undefined ? {} : { jwksUrl }), ...(caCertPath === undefined ? {} : { caCertPath }) };
+  if (type === 'Remote' && trustAnchorsPath !== undefined) fail(path, 'trust_anchors_path applies to type = "Local" only (NRAS holds its own roots)');
+  return {
+    type,
+    ...(verifierUrl === undefined ? {} : { verifierUrl }),
+    ...(jwksUrl === undefined ? {} : { jwksUrl }),
+    ...(caCertPath === undefined ? {} : { caCertPath }),
+    ...(trustAnchorsPath === undefined ? {} : { trustAnchorsPath }),
+  };
 }
 
-/** The `nvidia` verifier a Remote config asks for; `undefined` for Local (the registry's applies). */
-export function nvidiaVerifierFromConfig(verifierConfig: JsonObject): Verifier | undefined {
+/**
+ * The `nvidia` verifier the config asks for: Remote, or Local over `trust_anchors_path`;
+ * `undefined` for plain Local (the registry's verifier over NVIDIA's root applies).
+ */
+export async function nvidiaVerifierFromConfig(verifierConfig: JsonObject, log?: AttestationLogger): Promise<Verifier | undefined> {
   const config = parseNvidiaVerifierConfig(verifierConfig);
+  if (config?.trustAnchorsPath !== undefined) {
+    const key = `${KEY}.trust_anchors_path`;
+    const rootFingerprints = await readRootFingerprints(config.trustAnchorsPath, key);
+    const message = `attestation: NON-DEFAULT NVIDIA device roots from ${key} (sha256 ${rootFingerprints.join(', ')}); nvidia evidence is checked against them INSTEAD of the NVIDIA Device Identity CA`;
+    if (log === undefined) process.emitWarning(message, 'TrustAnchorWarning');
+    else log.warn(message);
+    return createNvidiaVerifier({ rootFingerprints });
+  }
   if (config?.type !== 'Remote') return undefined;
   let ca: string | undefined;
   if (config.caCertPath !== undefined) {

@@ -69,17 +69,26 @@ export async function verifiersFromTrustAnchorConfig(verifierConfig: JsonObject,
   const dcapPath = anchorsPath(verifierConfig, 'dcap_verifier');
   if (dcapPath !== undefined) {
     const key = 'verifier_config.dcap_verifier.trust_anchors_path';
-    const roots = (await readPemCertificates(dcapPath, key)).map((der, index) => {
-      const cert = parseCertificate(der, `${key} certificate ${index}`);
-      if (!cert.checkIssued(cert) || !cert.verify(cert.publicKey)) fail(key, `certificate ${index} (${cert.subject.replace(/\n/g, ', ')}) is not a self-signed root CA`);
-      return createHash('sha256').update(der).digest('hex');
-    });
+    const roots = await readRootFingerprints(dcapPath, key);
     verifiers.tdx = createTdxVerifier({ trustAnchors: roots });
     verifiers.sgx = createSgxVerifier({ trustAnchors: roots });
     verifiers['az-tdx-vtpm'] = createAzTdxVtpmVerifier({ trustAnchors: roots });
     warn(`attestation: NON-DEFAULT Intel root CAs from ${key} (sha256 ${roots.join(', ')}); tdx, sgx and az-tdx-vtpm evidence is checked against them INSTEAD of Intel's SGX root CA`);
   }
   return verifiers;
+}
+
+/**
+ * SHA-256 fingerprints (hex) of the self-signed root CAs in a PEM file.
+ *
+ * @throws AttestationError `invalid_config` naming `key` when the file is unreadable, empty or holds a non-root.
+ */
+export async function readRootFingerprints(path: string, key: string): Promise<string[]> {
+  return (await readPemCertificates(path, key)).map((der, index) => {
+    const cert = parseCertificate(der, `${key} certificate ${index}`);
+    if (!cert.checkIssued(cert) || !cert.verify(cert.publicKey)) fail(key, `certificate ${index} (${cert.subject.replace(/\n/g, ', ')}) is not a self-signed root CA`);
+    return createHash('sha256').update(der).digest('hex');
+  });
 }
 
 function anchorsPath(verifierConfig: JsonObject, table: string): string | undefined {

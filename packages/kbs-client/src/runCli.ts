@@ -55,6 +55,9 @@ const ATTESTER_HELP = `  --tee NAME                   TEE name sent in /auth (de
   --evidence-command CMD       run CMD for the evidence: gets the report data hex in $1 / KBS_REPORT_DATA,
                                the init-data digest hex in $2 / KBS_INIT_DATA_DIGEST, prints evidence JSON
   --enable-sample-device       add sampledevice evidence (also enabled by env ENABLE_SAMPLE_DEVICE)
+  --device-evidence-command TEE=CMD
+                               add device evidence for TEE (e.g. nvidia) as additional_evidence: CMD gets
+                               the device report data hex in $1 / KBS_REPORT_DATA; repeatable
   --tee-key-file PEM           TEE private key: RSA PKCS#1 (RSA-OAEP-256) or EC P-256/P-521 PKCS#8
   --tee-key-algorithm A        generated key type: ${TEE_KEY_ALGORITHMS.join(' | ')} (default ECDH-ES+A256KW-P256)
   --rcar-attempts N            RCAR handshake attempts (default 5)
@@ -176,6 +179,7 @@ const ATTESTER_OPTIONS = {
   'evidence-file': { type: 'string' },
   'evidence-command': { type: 'string' },
   'enable-sample-device': { type: 'boolean' },
+  'device-evidence-command': { type: 'string', multiple: true },
   'rcar-attempts': { type: 'string' },
   'rcar-retry-delay-ms': { type: 'string' },
 } as const satisfies Options;
@@ -187,6 +191,7 @@ interface AttesterValues {
   'evidence-file'?: string | undefined;
   'evidence-command'?: string | undefined;
   'enable-sample-device'?: boolean | undefined;
+  'device-evidence-command'?: string[] | undefined;
   'rcar-attempts'?: string | undefined;
   'rcar-retry-delay-ms'?: string | undefined;
 }
@@ -212,10 +217,17 @@ function clientOptions(values: AttesterValues, initData: string | undefined, glo
   }
   if (algorithm !== undefined && values['tee-key-file'] !== undefined) throw new UsageError('--tee-key-algorithm and --tee-key-file are mutually exclusive');
   const withDevice = values['enable-sample-device'] === true || sampleDeviceEnabled(io.env);
+  const deviceAttesters: Attester[] = withDevice ? [sampleDeviceAttester] : [];
+  for (const spec of values['device-evidence-command'] ?? []) {
+    const [, deviceTee, command] = /^([a-z0-9-]+)=(.+)$/s.exec(spec) ?? [];
+    if (deviceTee === undefined || command === undefined) throw new UsageError('--device-evidence-command takes TEE=COMMAND, e.g. nvidia=./gpu-evidence.sh');
+    if (deviceAttesters.some((a) => a.tee === deviceTee)) throw new UsageError(`--device-evidence-command: ${deviceTee} given twice (one evidence per device TEE)`);
+    deviceAttesters.push(commandAttester(deviceTee, command));
+  }
   return {
     url: globals.url,
     attester,
-    deviceAttesters: withDevice ? [sampleDeviceAttester] : [],
+    deviceAttesters,
     log: (message) => io.stderr(`[kbs-client] WARN ${message}\n`),
     ...(globals.caCertPem === undefined ? {} : { caCertPem: globals.caCertPem }),
     ...(values['tee-key-file'] === undefined ? {} : { teeKey: loadTeeKey(readText(values['tee-key-file'], io)) }),

@@ -146,6 +146,9 @@ describe('default_cpu', () => {
   });
 });
 
+// Local-mode claims: upstream's NvDeviceReportAndCertClaim shape (measurements by SPDM index).
+const nvidiaLocal: JsonObject = { arch: 'Hopper', uuid: 'GPU-1', measurements: { '1': 'aa', '2': 'bb', '3': 'dd' }, config: { driver_version: '550.90.07', vbios_version: '96.00.9f.00.01' } };
+
 describe('GPU, switch and ppcie defaults', () => {
   test.each<[string, 'default_gpu' | 'default_switch' | 'default_ppcie', JsonObject, Record<string, unknown>, TrustVector]>([
     ['sampledevice, nothing registered', 'default_gpu', { sampledevice: { svn: '2' } }, {}, { executables: 33, hardware: 97, configuration: 36 }],
@@ -160,6 +163,16 @@ describe('GPU, switch and ppcie defaults', () => {
     ],
     ['nvidia GPU, OCSP revoked', 'default_gpu', { nvidia: { ...nvidiaGpu, 'x-nvidia-gpu-attestation-report-cert-chain': { 'x-nvidia-cert-ocsp-status': 'revoked', 'x-nvidia-cert-status': 'valid' } } }, {}, { executables: 3, hardware: 97, configuration: 3 }],
     ['nvidia GPU, debug enabled', 'default_gpu', { nvidia: { ...nvidiaGpu, dbgstat: 'enabled' } }, {}, { executables: 3, hardware: 2, configuration: 36 }],
+    ['nvidia local claims, nothing registered', 'default_gpu', { nvidia: nvidiaLocal }, {}, { executables: 33, hardware: 2, configuration: 36 }],
+    [
+      'nvidia local claims, RIM values and versions registered',
+      'default_gpu',
+      { nvidia: nvidiaLocal },
+      { 'NVIDIA.550.90.07.measurement_0': ['aa'], 'NVIDIA.96.00.9F.00.01.measurement_1': ['bb', 'b2'], allowed_driver_versions: ['550.90.07'], allowed_vbios_versions: ['96.00.9F.00.01'] },
+      { executables: 3, hardware: 2, configuration: 2 },
+    ],
+    ['nvidia local claims, one measurement differs from its RIM', 'default_gpu', { nvidia: nvidiaLocal }, { 'NVIDIA.550.90.07.measurement_0': ['aa'], 'NVIDIA.550.90.07.measurement_1': ['cc'] }, { executables: 33, hardware: 2, configuration: 36 }],
+    ['nvidia local claims, an LS10 switch is no GPU hardware', 'default_gpu', { nvidia: { ...nvidiaLocal, arch: 'LS10' } }, {}, { executables: 33, hardware: 97, configuration: 36 }],
     ['switch, nothing', 'default_switch', { nvidia: { secboot: true, dbgstat: 'disabled' } }, {}, { executables: 33, hardware: 97, configuration: 3 }],
     ['ppcie', 'default_ppcie', { nvidia: {} }, {}, { executables: 0, hardware: 0, configuration: 2 }],
   ])('%s', async (_name, policy, input, values, expected) => {

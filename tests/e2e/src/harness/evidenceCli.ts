@@ -34,6 +34,8 @@ interface EvidenceRequest {
   readonly tee: string;
   readonly reportData: string;
   readonly initDataDigest?: string;
+  /** Flip a signed byte after signing (nvidia only). */
+  readonly tamper?: boolean;
 }
 
 class CliError extends Error {}
@@ -93,7 +95,7 @@ async function ensureServer(dir: string, idleExitS: number): Promise<void> {
 
 async function serve(dir: string, idleExitS: number): Promise<void> {
   // Heavy imports only here: the client path stays fast.
-  const { createEvidenceFactory, isHardwareTee } = await import('./evidenceFactory.ts');
+  const { createEvidenceFactory, isEvidenceTee } = await import('./evidenceFactory.ts');
   mkdirSync(dir, { recursive: true });
   const factory = await createEvidenceFactory();
   const files = await factory.writeAnchors(dir);
@@ -122,11 +124,11 @@ async function serve(dir: string, idleExitS: number): Promise<void> {
         setImmediate(shutdown);
         return JSON.stringify({ stopped: true });
       }
-      if (!isHardwareTee(request.tee)) throw new CliError(`unsupported tee ${JSON.stringify(request.tee)}`);
+      if (!isEvidenceTee(request.tee)) throw new CliError(`unsupported tee ${JSON.stringify(request.tee)}`);
       const reportData = hexArg(request.reportData, 'reportData');
       if (reportData === undefined) throw new CliError('reportData is required');
       const init = hexArg(request.initDataDigest, 'initDataDigest');
-      const evidence = await factory.evidence(request.tee, Buffer.from(reportData, 'hex'), init === undefined ? undefined : Buffer.from(init, 'hex'));
+      const evidence = await factory.evidence(request.tee, Buffer.from(reportData, 'hex'), init === undefined ? undefined : Buffer.from(init, 'hex'), request.tamper === true);
       return JSON.stringify({ evidence });
     } catch (error) {
       return JSON.stringify({ error: (error as Error).message });

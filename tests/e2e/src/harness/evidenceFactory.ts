@@ -1,6 +1,7 @@
 /**
  * One test PKI per process for hardware evidence: the AMD test ARK/ASK/ASVK (Milan), a TDX test
- * platform (root CA, PCK chain, quoting enclave, collateral) and the vTPM attestation key, from
+ * platform (root CA, PCK chain, quoting enclave, collateral), the vTPM attestation key and an
+ * NVIDIA-style device chain (GPU evidence sent as additional evidence), from
  * the `@trustee/verifiers` factories. It issues guest-format evidence bound to any report data
  * and init-data digest, and writes the trust anchors and offline collateral a KBS needs to
  * trust it (`verifier_config.{snp,dcap}_verifier.trust_anchors_path`, `collateral_service`).
@@ -12,12 +13,21 @@ import { createTestAzSnpVtpmEvidence } from '@trustee/verifiers/testing/azureFac
 import { createTestSnpReport, testAmdPki, type TestAmdPki } from '@trustee/verifiers/testing/snpFactory.ts';
 import { createTestAzTdxVtpmEvidence } from '@trustee/verifiers/testing/tdxAzureFactory.ts';
 import { createTdxTestPlatform, tdxEvidence, type TdxTestPlatform } from '@trustee/verifiers/testing/tdxFactory.ts';
+import { createTestNvidiaEvidence, createTestNvidiaPki, type TestNvidiaPki } from '@trustee/verifiers/testing/nvidiaFactory.ts';
 
 export const HARDWARE_TEES = ['snp', 'tdx', 'az-snp-vtpm', 'az-tdx-vtpm'] as const;
 export type HardwareTee = (typeof HARDWARE_TEES)[number];
 
 export function isHardwareTee(value: unknown): value is HardwareTee {
   return typeof value === 'string' && (HARDWARE_TEES as readonly string[]).includes(value);
+}
+
+/** Device TEEs a guest sends as additional evidence next to a hardware TEE's. */
+export const DEVICE_TEES = ['nvidia'] as const;
+export type EvidenceTee = HardwareTee | (typeof DEVICE_TEES)[number];
+
+export function isEvidenceTee(value: unknown): value is EvidenceTee {
+  return isHardwareTee(value) || (typeof value === 'string' && (DEVICE_TEES as readonly string[]).includes(value));
 }
 
 /** Files a KBS config points at to trust a factory (all inside the anchors directory). */
@@ -28,11 +38,16 @@ export interface AnchorFiles {
   readonly intelRootsPath: string;
   /** Intel collateral bundle JSON for the test platform, fresh for 30 days from creation. */
   readonly tdxCollateralPath: string;
+  /** PEM: the NVIDIA-style test device root CA. */
+  readonly nvidiaRootsPath: string;
 }
 
 export interface EvidenceFactory {
-  /** Guest-format evidence JSON bound to `reportData` and (when given) the init-data digest. */
-  evidence(tee: HardwareTee, reportData: Uint8Array, initDataDigest?: Uint8Array): Promise<Json>;
+  /**
+   * Guest-format evidence JSON bound to `reportData` and (when given) the init-data digest;
+   * `tamper` flips one signed byte (nvidia: a measurement) after signing.
+   */
+  evidence(tee: EvidenceTee, reportData: Uint8Array, initDataDigest?: Uint8Array, tamper?: boolean): Promise<Json>;
   /** Writes the trust anchors and collateral into `dir`. */
   writeAnchors(dir: string): Promise<AnchorFiles>;
 }
@@ -58,9 +73,20 @@ export async function createEvidenceFactory(options: { readonly now?: () => Date
   const now = options.now ?? (() => new Date());
   const amd: TestAmdPki = await testAmdPki('Milan');
   const tdx: TdxTestPlatform = await createTdxTestPlatform();
+  const nvidia: TestNvidiaPki = await createTestNvidiaPki();
   return {
-    async evidence(tee, reportData, initDataDigest) {
+    async evidence(tee, reportData, initDataDigest, tamper = false) {
       switch (tee) {
+        case 'nvidia': {
+          const evidence = createTestNvidiaEvidence(reportData, [{ pki: nvidia }]) as { device_evidence_list: Array<{ evidence: string }> };
+          const device = evidence.device_evidence_list[0] as { evidence: string };
+          if (tamper) {
+            const bytes = Buffer.from(device.evidence, 'base64');
+            bytes[60] = (bytes[60] as number) ^ 0x01; // inside the first measurement value (request 37 B, header 8 B, block header 7 B)
+            device.evidence = bytes.toString('base64');
+          }
+          return evidence as unknown as Json;
+        }
         case 'snp':
           return (await createTestSnpReport({ product: 'Milan', reportData: fixed(reportData, 64), ...(initDataDigest === undefined ? {} : { hostData: fixed(initDataDigest, 32) }) })).evidence;
         case 'tdx':
@@ -76,7 +102,9 @@ export async function createEvidenceFactory(options: { readonly now?: () => Date
         amdAnchorsPath: join(dir, 'amd-anchors.pem'),
         intelRootsPath: join(dir, 'intel-roots.pem'),
         tdxCollateralPath: join(dir, 'tdx-collateral.json'),
+        nvidiaRootsPath: join(dir, 'nvidia-roots.pem'),
       };
+      writeFileSync(files.nvidiaRootsPath, pem(nvidia.chainDer[nvidia.chainDer.length - 1] as Uint8Array));
       writeFileSync(files.amdAnchorsPath, pem(amd.arkDer) + pem(amd.askDer) + pem(amd.asvkDer));
       writeFileSync(files.intelRootsPath, tdx.root.pem);
       writeFileSync(files.tdxCollateralPath, JSON.stringify(intelCollateralToJson(await tdx.collateral({ now: now() }))));
@@ -95,6 +123,7 @@ export function verifierConfigToml(files: AnchorFiles, options: { readonly trust
   if (options.trustAnchors) lines.push(`trust_anchors_path = ${q(files.amdAnchorsPath)}`);
   lines.push('', '[attestation_service.verifier_config.dcap_verifier]', `collateral_service = ${q(`file://${files.tdxCollateralPath}`)}`);
   if (options.trustAnchors) lines.push(`trust_anchors_path = ${q(files.intelRootsPath)}`);
+  if (options.trustAnchors) lines.push('', '[attestation_service.verifier_config.nvidia_verifier]', `trust_anchors_path = ${q(files.nvidiaRootsPath)}`);
   lines.push('');
   return lines.join('\n');
 }

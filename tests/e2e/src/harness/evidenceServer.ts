@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { CliResult } from './cli.ts';
-import type { HardwareTee } from './evidenceFactory.ts';
+import type { EvidenceTee } from './evidenceFactory.ts';
 import { CLI_MAIN, REPO_ROOT } from './paths.ts';
 
 export const EVIDENCE_CLI = join(REPO_ROOT, 'tests/e2e/src/harness/evidenceCli.ts');
@@ -17,8 +17,12 @@ export interface EvidenceServer {
   readonly amdAnchorsPath: string;
   readonly intelRootsPath: string;
   readonly tdxCollateralPath: string;
-  /** A `--evidence-command` for the kbs-client; `force` binds other values than the client asks for. */
-  command(tee: HardwareTee, force?: { readonly reportData?: string; readonly initData?: string }): string;
+  readonly nvidiaRootsPath: string;
+  /**
+   * A `--evidence-command` (or `--device-evidence-command` for nvidia) for the kbs-client; `force`
+   * binds other values than the client asks for, `tamper` flips a signed byte.
+   */
+  command(tee: EvidenceTee, force?: { readonly reportData?: string; readonly initData?: string; readonly tamper?: boolean }): string;
   stop(): Promise<void>;
 }
 
@@ -52,10 +56,12 @@ export async function startEvidenceServer(dir: string): Promise<EvidenceServer> 
     amdAnchorsPath: join(dir, 'amd-anchors.pem'),
     intelRootsPath: join(dir, 'intel-roots.pem'),
     tdxCollateralPath: join(dir, 'tdx-collateral.json'),
+    nvidiaRootsPath: join(dir, 'nvidia-roots.pem'),
     command(tee, force = {}) {
       const parts = [sh(process.execPath), sh(EVIDENCE_CLIENT), '--tee', tee, '--anchors-dir', sh(dir)];
       if (force.reportData !== undefined) parts.push('--force-report-data', force.reportData);
       if (force.initData !== undefined) parts.push('--force-init-data', force.initData);
+      if (force.tamper === true) parts.push('--tamper');
       return parts.join(' ');
     },
     async stop() {

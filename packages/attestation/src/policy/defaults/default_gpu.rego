@@ -85,3 +85,49 @@ executables := 3 if {
 	input.nvidia["x-nvidia-gpu-vbios-rim-version-match"]
 	input.nvidia.measres == "success"
 }
+
+# NVIDIA GPU verified by the Local verifier (trustee-ts addition: upstream's default policy only
+# reads NRAS claims). Those claims exist only when the SPDM report was signed by a device chain
+# to NVIDIA's Device Identity CA and bound to the nonce, so the hardware is genuine.
+hardware := 2 if {
+	input.nvidia.measurements
+	input.nvidia.arch in {"Hopper", "Blackwell"}
+}
+
+# Reference measurements come from NVIDIA's driver and VBIOS RIMs registered through the RVPS
+# swid extractor: id "<PlatformManufacturerStr>.<edition>.measurement_<RIM index>", the edition
+# being the driver or VBIOS version and the RIM index the SPDM block index - 1. Every measured
+# block a RIM covers must match one of its values, and at least one block must be covered.
+nvidia_rim_editions := {input.nvidia.config.driver_version, lower(input.nvidia.config.vbios_version), upper(input.nvidia.config.vbios_version)}
+
+nvidia_rim_values(index) := {value |
+	some edition in nvidia_rim_editions
+	values := query_reference_value(sprintf("NVIDIA.%s.measurement_%d", [edition, to_number(index) - 1]))
+	is_array(values)
+	some value in values
+}
+
+nvidia_measurements_covered contains index if {
+	some index, measured in input.nvidia.measurements
+	measured in nvidia_rim_values(index)
+}
+
+nvidia_measurements_mismatched contains index if {
+	some index, measured in input.nvidia.measurements
+	values := nvidia_rim_values(index)
+	count(values) > 0
+	not measured in values
+}
+
+executables := 3 if {
+	input.nvidia.measurements
+	count(nvidia_measurements_covered) > 0
+	count(nvidia_measurements_mismatched) == 0
+}
+
+configuration := 2 if {
+	input.nvidia.measurements
+	input.nvidia.config.driver_version in query_reference_value("allowed_driver_versions")
+	some vbios in {lower(input.nvidia.config.vbios_version), upper(input.nvidia.config.vbios_version)}
+	vbios in query_reference_value("allowed_vbios_versions")
+}
