@@ -24,6 +24,7 @@ import {
   writeIntelCollateralDir,
 } from '@trustee/verifiers';
 import { AsConfigError, loadAsConfig } from './config.ts';
+import { terminalProgress } from './terminalProgress.ts';
 import type { CliIo } from './verifyCli.ts';
 
 export const COLLATERAL_USAGE = `usage: as collateral export --config-file <as-config.json> --out <dir>
@@ -86,26 +87,35 @@ export async function runCollateral(argv: readonly string[], io: CliIo): Promise
       upstream: () => Promise.reject(VerificationError.single('collateral_unavailable', 'collateral.intel', 'offline')),
     });
     if (action === 'export') {
-      const amdCounts = await amd.exportBundle(join(dir, 'amd'));
+      const progress = terminalProgress(io, 'exporting collateral');
+      const amdCounts = await amd.exportBundle(join(dir, 'amd'), progress);
       const bundles = await intel.exportBundles();
-      const names = await writeIntelCollateralDir(join(dir, 'intel'), bundles, (bundle) => {
-        const key = intelBundleKey(bundle);
-        return `${key.tee}-${key.fmspc}-${key.pckCa ?? 'any'}`;
-      });
+      const names = await writeIntelCollateralDir(
+        join(dir, 'intel'),
+        bundles,
+        (bundle) => {
+          const key = intelBundleKey(bundle);
+          return `${key.tee}-${key.fmspc}-${key.pckCa ?? 'any'}`;
+        },
+        progress,
+      );
+      const failed = progress.finish();
       io.stdout.write(`exported ${amdCounts.vceks} AMD VCEK(s), ${amdCounts.chains} AMD chain(s), ${names.length} Intel bundle(s) to ${dir}\n`);
-      return 0;
+      return failed.length === 0 ? 0 : 1;
     }
     if ((await exists(dir)) === undefined) {
       io.stderr.write(`error: --in ${dir} does not exist\n`);
       return 2;
     }
     const amdDir = (await exists(join(dir, 'amd'))) === 'dir' ? join(dir, 'amd') : (await exists(join(dir, 'vcek'))) === 'dir' ? dir : undefined;
-    const amdCounts = amdDir === undefined ? { vceks: 0, chains: 0, skipped: [] } : await amd.importBundle(amdDir);
+    const progress = terminalProgress(io, 'importing collateral');
+    const amdCounts = amdDir === undefined ? { vceks: 0, chains: 0, skipped: [] } : await amd.importBundle(amdDir, progress);
     const intelDir = (await exists(join(dir, 'intel'))) === 'dir' ? join(dir, 'intel') : amdDir === undefined ? dir : undefined;
     const bundles = intelDir === undefined ? [] : await loadIntelCollateral(intelDir);
-    const imported = await intel.importBundles(bundles);
+    const imported = await intel.importBundles(bundles, progress);
+    // Skipped files are named by the progress summary ("failed: <file>: <why>"), TTY or not.
+    progress.finish();
     io.stdout.write(`imported ${amdCounts.vceks} AMD VCEK(s), ${amdCounts.chains} AMD chain(s), ${imported} Intel bundle(s) from ${dir}\n`);
-    for (const skipped of amdCounts.skipped) io.stderr.write(`skipped ${skipped} (not a VCEK/chain in the expected layout)\n`);
     return 0;
   } catch (error) {
     if (error instanceof VerificationError) {

@@ -1,3 +1,4 @@
+import type { CollateralProgress } from './collateralProgress.ts';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyValueStore } from '@trustee/storage';
@@ -24,9 +25,9 @@ export interface AmdCollateralSource extends CollateralSource {
   getVcek(product: string, chipId: Uint8Array, tcb: SnpTcbVersion): Promise<Uint8Array>;
   getAmdCertChain(product: string, kind: 'vcek' | 'vlek'): Promise<string>;
   /** Writes every cached VCEK and chain to `dir` (upstream kds-store layout for VCEKs). */
-  exportBundle(dir: string): Promise<{ vceks: number; chains: number }>;
+  exportBundle(dir: string, progress?: CollateralProgress): Promise<{ vceks: number; chains: number }>;
   /** Loads a bundle directory written by `exportBundle` (or an upstream offline kds-store). */
-  importBundle(dir: string): Promise<{ vceks: number; chains: number; skipped: string[] }>;
+  importBundle(dir: string, progress?: CollateralProgress): Promise<{ vceks: number; chains: number; skipped: string[] }>;
 }
 
 /**
@@ -103,59 +104,80 @@ export function createAmdCollateralSource(options: AmdCollateralOptions): AmdCol
     });
   }
 
-  async function exportBundle(dir: string): Promise<{ vceks: number; chains: number }> {
+  async function exportBundle(dir: string, progress?: CollateralProgress): Promise<{ vceks: number; chains: number }> {
     let vceks = 0;
     let chains = 0;
-    for (const key of await store.list(ns, 'vcek/')) {
+    const vcekKeys = await store.list(ns, 'vcek/');
+    const chainKeys = await store.list(ns, 'chain/');
+    progress?.total(vcekKeys.length + chainKeys.length);
+    for (const key of vcekKeys) {
       const [, hwid, prefix] = key.split('/');
       const value = await store.get(ns, key);
-      if (hwid === undefined || prefix === undefined || value === undefined || !/^[0-9a-f]+$/.test(hwid)) continue;
+      if (hwid === undefined || prefix === undefined || value === undefined || !/^[0-9a-f]+$/.test(hwid)) {
+        progress?.item(`AMD ${key}`, 'not a VCEK entry');
+        continue;
+      }
       await mkdir(join(dir, 'vcek', hwid), { recursive: true });
       await writeFile(join(dir, 'vcek', hwid, prefix === 'vcek' ? 'vcek.der' : `${prefix}_vcek.der`), value);
       vceks += 1;
+      progress?.item(`AMD VCEK ${hwid.slice(0, 16)}.../${prefix}`);
     }
-    for (const key of await store.list(ns, 'chain/')) {
+    for (const key of chainKeys) {
       const [, kind, product] = key.split('/');
       const value = await store.get(ns, key);
-      if (kind === undefined || product === undefined || value === undefined) continue;
+      if (kind === undefined || product === undefined || value === undefined) {
+        progress?.item(`AMD ${key}`, 'not a chain entry');
+        continue;
+      }
       const chain = JSON.parse(Buffer.from(value).toString('utf8')) as StoredChain;
       await mkdir(join(dir, 'cert_chain', kind), { recursive: true });
       await writeFile(join(dir, 'cert_chain', kind, `${product}.pem`), chain.pem);
       chains += 1;
+      progress?.item(`AMD ${kind} chain ${product}`);
     }
     return { vceks, chains };
   }
 
-  async function importBundle(dir: string): Promise<{ vceks: number; chains: number; skipped: string[] }> {
+  async function importBundle(dir: string, progress?: CollateralProgress): Promise<{ vceks: number; chains: number; skipped: string[] }> {
     const skipped: string[] = [];
     let vceks = 0;
     let chains = 0;
     for (const hwid of await listDir(join(dir, 'vcek'))) {
       if (!/^[0-9a-f]{16}$|^[0-9a-f]{128}$/.test(hwid)) {
+        progress?.total(1);
+        progress?.item(`vcek/${hwid}`, 'not a hwid directory');
         skipped.push(`vcek/${hwid}`);
         continue;
       }
-      for (const file of await listDir(join(dir, 'vcek', hwid))) {
+      const files = await listDir(join(dir, 'vcek', hwid));
+      progress?.total(files.length);
+      for (const file of files) {
         const match = /^(?:(bl\d{2,3}_tee\d{2,3}_snp\d{2,3}_ucode\d{2,3}(?:_fmc\d{2,3})?)_)?vcek\.der$/.exec(file);
         const bytes = new Uint8Array(await readFile(join(dir, 'vcek', hwid, file)));
         if (match === null || !isCertificate(bytes)) {
+          progress?.item(`vcek/${hwid}/${file}`, 'not a VCEK in the expected layout');
           skipped.push(`vcek/${hwid}/${file}`);
           continue;
         }
         await store.set(ns, `vcek/${hwid}/${match[1] ?? 'vcek'}`, bytes);
         vceks += 1;
+        progress?.item(`vcek/${hwid}/${file}`);
       }
     }
     for (const kind of ['vcek', 'vlek'] as const) {
-      for (const file of await listDir(join(dir, 'cert_chain', kind))) {
+      const files = await listDir(join(dir, 'cert_chain', kind));
+      progress?.total(files.length);
+      for (const file of files) {
         const product = AMD_PRODUCTS.find((p) => `${p}.pem` === file);
         const pem = await readFile(join(dir, 'cert_chain', kind, file), 'latin1');
         if (product === undefined || splitPemBundle(pem).length < 2 || !splitPemBundle(pem).every(isCertificate)) {
+          progress?.item(`cert_chain/${kind}/${file}`, 'not an AMD CA chain in the expected layout');
           skipped.push(`cert_chain/${kind}/${file}`);
           continue;
         }
         await store.set(ns, `chain/${kind}/${product}`, encodeChain({ fetchedAtMs: now().getTime(), pem }));
         chains += 1;
+        progress?.item(`cert_chain/${kind}/${file}`);
       }
     }
     return { vceks, chains, skipped };

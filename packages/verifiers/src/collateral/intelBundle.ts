@@ -1,3 +1,4 @@
+import type { CollateralProgress } from './collateralProgress.ts';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VerificationError } from '../verificationError.ts';
@@ -183,13 +184,15 @@ export function pcsClientToolRootCrlCdp(value: unknown): string | undefined {
  * Writes bundles as a directory `loadIntelCollateral` reads back: one `<tee>-<FMSPC>-<ca>.json`
  * per bundle in our JSON form (`keyOf` names a bundle; the cache's key function fits).
  */
-export async function writeIntelCollateralDir(dir: string, bundles: readonly IntelCollateral[], keyOf: (bundle: IntelCollateral) => string): Promise<string[]> {
+export async function writeIntelCollateralDir(dir: string, bundles: readonly IntelCollateral[], keyOf: (bundle: IntelCollateral) => string, progress?: CollateralProgress): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const names: string[] = [];
+  progress?.total(bundles.length);
   for (const bundle of bundles) {
     const name = `${keyOf(bundle).replace(/[^A-Za-z0-9_-]+/g, '-')}.json`;
     await writeFile(join(dir, name), `${JSON.stringify(intelCollateralToJson(bundle), null, 1)}\n`);
     names.push(name);
+    progress?.item(`Intel ${name}`);
   }
   return names;
 }

@@ -1,3 +1,4 @@
+import type { CollateralProgress } from './collateralProgress.ts';
 import type { KeyValueStore } from '@trustee/storage';
 import { topLevelMembers } from '../dcap/signedJson.ts';
 import { parseCrl } from '../dcap/x509.ts';
@@ -29,7 +30,7 @@ export interface IntelCollateralCacheOptions {
 export interface IntelCollateralCache extends CollateralSource {
   getIntelCollateral(request: IntelCollateralRequest): Promise<IntelCollateral>;
   /** Stores bundles (offline import); each is keyed by its own TCB info and PCK CRL issuer. */
-  importBundles(bundles: readonly IntelCollateral[]): Promise<number>;
+  importBundles(bundles: readonly IntelCollateral[], progress?: CollateralProgress): Promise<number>;
   /** Every cached bundle, for offline export (`intelCollateralToJson` serialises them). */
   exportBundles(): Promise<IntelCollateral[]>;
 }
@@ -144,8 +145,13 @@ export function createIntelCollateralCache(options: IntelCollateralCacheOptions)
       }
       return pending;
     },
-    async importBundles(bundles: readonly IntelCollateral[]): Promise<number> {
-      for (const bundle of bundles) await write(keyOfBundle(bundle), bundle);
+    async importBundles(bundles: readonly IntelCollateral[], progress?: CollateralProgress): Promise<number> {
+      progress?.total(bundles.length);
+      for (const bundle of bundles) {
+        const key = keyOfBundle(bundle);
+        await write(key, bundle);
+        progress?.item(`Intel ${key}`);
+      }
       return bundles.length;
     },
     async exportBundles(): Promise<IntelCollateral[]> {
