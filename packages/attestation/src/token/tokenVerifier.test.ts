@@ -199,7 +199,8 @@ describe('createTokenVerifier: rejected tokens', () => {
       [
         ['ES256 signature in DER form', (t: string) => t.replace(/[^.]+$/, Buffer.concat([Buffer.from([0x30, 0x44, 0x02, 0x20]), Buffer.alloc(32, 1), Buffer.from([0x02, 0x20]), Buffer.alloc(32, 1)]).toString('base64url'))],
         ['ES256 signature truncated', (t: string) => t.slice(0, -4)],
-        ['ES256 signature bit flipped', (t: string) => `${t.slice(0, -2)}${t.endsWith('A') ? 'B' : 'A'}${t.slice(-1)}`],
+        // The second-to-last character carries six signature bits; it is always replaced by a different one.
+        ['ES256 signature bit flipped', (t: string) => `${t.slice(0, -2)}${t.at(-2) === 'A' ? 'B' : 'A'}${t.slice(-1)}`],
         ['ES256 signature with base64 padding', (t: string) => `${t}==`],
         ['empty signature', (t: string) => t.replace(/[^.]+$/, '')],
       ] as Array<[string, (token: string) => string]>
