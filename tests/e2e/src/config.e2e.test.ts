@@ -44,6 +44,8 @@ describe.skipIf(!capabilities.kbs)('KBS configuration handling at startup', () =
     ['HTTPS without a certificate', () => base.replace('insecure_http = true', 'insecure_http = false'), /certificate|private_key/i],
     ['an unsupported storage type', () => `${base}\n[storage_backend]\nstorage_type = "Postgres"\n`, /storage/i],
     ['no [admin] table', () => replaceSection(base, '[admin]', '').replace(/\[admin\.[^\]]+\][^[]*/g, ''), /admin/],
+    // Issue 8 finding 6: the typo used to give a silent Memory store that lost acknowledged secrets.
+    ['a misspelled storage key (storage_typ)', () => `${base}\n[storage_backend]\nstorage_typ = "Sqlite"\n`, /storage_backend\.storage_typ.*storage_type/],
     ['a TOML syntax error', () => `${base}\n[http_server\n`, /toml|parse|syntax|line/i],
   ];
 
