@@ -139,6 +139,26 @@ describe.skipIf(!capabilities.kbs)('hostile resource-policy input against the KB
     expect(healthP99).toBeLessThan(1_000);
   }, 120_000);
 
+  it.each([
+    ['test.sleep past the deadline', 'allow if {\n  test.sleep("30s")\n}'],
+    ['json.marshal of a value shared 2^26 times', 'allow if {\n  a := [1, 1]\n  b := [a, a]\n  c := [b, b]\n  d := [c, c]\n  e := [d, d]\n  f := [e, e, e, e, e, e, e, e]\n  g := [f, f, f, f, f, f, f, f]\n  h := [g, g, g, g, g, g, g, g]\n  i := [h, h, h, h, h, h, h, h]\n  j := [i, i, i, i, i, i, i, i]\n  k := [j, j, j, j, j, j, j, j]\n  l := [k, k, k, k, k, k, k, k]\n  count(json.marshal(l)) > 0\n}'],
+  ])('finding 5: a policy that overruns its budget (%s) denies with PolicyEngineError within the deadline', async (_name, rule) => {
+    const hostilePolicy = `package policy\nimport rego.v1\n\ndefault allow := false\n\n${rule}\n`;
+    const stored = await operator.setResourcePolicy(hostilePolicy);
+    expect(stored.status, describeResponse(stored)).toBe(200);
+    try {
+      const guest = new IndependentGuest(kbs.url, generateTeeKey('P-256'));
+      await guest.rcar();
+      const started = performance.now();
+      expectErrorInformation(await guest.getResource(GOOD), 401, 'PolicyEngineError');
+      // The evaluation budget is 1 s; the answer never waits for the sleep or the marshal.
+      expect(performance.now() - started).toBeLessThan(5_000);
+    } finally {
+      const restored = await operator.setResourcePolicy(REGEX_POLICY);
+      expect(restored.status, describeResponse(restored)).toBe(200);
+    }
+  });
+
   it('finding 8: a recursive policy is refused at upload (PolicyEngineError) and the stored policy is unchanged', async () => {
     const before = await operator.getResourcePolicy();
     expect(before.status, describeResponse(before)).toBe(200);
