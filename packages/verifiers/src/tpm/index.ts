@@ -24,6 +24,15 @@ export {
 } from './hclReport.ts';
 export { checkHclBinding, checkUserData } from './hclBinding.ts';
 export { parseVtpmQuoteJson, parseVtpmQuoteLegacy, parseVtpmQuoteBincode } from './quoteJson.ts';
-export { createTpmVerifier, tpmVerifier, TPM_REPORT_DATA_SIZE } from './tpmVerifier.ts';
+export { createTpmVerifier, tpmVerifier, tpmVerifierFromOptions, TPM_REPORT_DATA_SIZE } from './tpmVerifier.ts';
+export {
+  loadTrustedAks,
+  akFingerprint,
+  DEFAULT_MAX_TRUSTED_AK_KEYS,
+  DEFAULT_TRUSTED_AK_KEYS_DIR,
+  MAX_TRUSTED_AK_KEYS_LIMIT,
+  type TpmVerifierOptions,
+  type TrustedAkSet,
+} from './trustedAks.ts';
 export { parseTpmEvidence, type TpmEvidence } from './tpmEvidence.ts';
 export { parseTpmtSignature, TPM_ALG_RSASSA, TPM_ALG_RSAPSS, TPM_ALG_ECDSA, type TpmtSignature } from './tpmtSignature.ts';

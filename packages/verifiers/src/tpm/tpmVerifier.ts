@@ -5,6 +5,7 @@ import { parseTpmEvidence } from './tpmEvidence.ts';
 import { TPM_ALG_SHA256 } from './tpmsAttest.ts';
 import { TPM_ALG_RSASSA } from './tpmtSignature.ts';
 import { checkInitDataPcr, INIT_DATA_PCR, pcrClaims, verifyTpmQuote } from './verifyTpmQuote.ts';
+import { akFingerprint, loadTrustedAks, type TpmVerifierOptions } from './trustedAks.ts';
 
 /** The attester zero-pads (or cuts) the report data to this many bytes before quoting it as extraData. */
 export const TPM_REPORT_DATA_SIZE = 32;
@@ -20,9 +21,11 @@ function refuse(failures: FailedCheck[]): never {
  * expected report data zero-padded to 32 bytes, and PCR8 must equal SHA-256(0^32 ‖ init-data
  * digest) when one is expected.
  *
- * The AK itself is not trusted here: like upstream, the verifier proves only that the AK holder
- * quoted these PCRs for this nonce; the attestation policy decides whether the AK is trusted
- * (`input.tpm.ak_public in query_reference_value("trusted_aks")` in the default policy).
+ * Without `trustedAks` the AK itself is not trusted here: like upstream, the verifier proves only
+ * that the AK holder quoted these PCRs for this nonce; the attestation policy decides whether the
+ * AK is trusted (`input.tpm.ak_public in query_reference_value("trusted_aks")` in the default
+ * policy). With `trustedAks` (SHA-256 of DER SPKI, see trustedAks.ts) an AK outside the set is
+ * refused first (`tpm.ak_public.trusted`).
  *
  * Claims: `ak_public` (as sent), `report_data` (hex extraData), `init_data` (hex PCR8) and
  * `pcr00` … `pcr23`, named by the signed PCR selection.
@@ -30,11 +33,18 @@ function refuse(failures: FailedCheck[]): never {
  * @example
  * const [{ claims }] = await createTpmVerifier().evaluate(evidence, { reportData: nonce, initDataDigest: undefined }, context);
  */
-export function createTpmVerifier(): Verifier {
+export function createTpmVerifier(options: { readonly trustedAks?: ReadonlySet<string> } = {}): Verifier {
+  const trusted = options.trustedAks;
   return {
     tee: 'tpm',
     async evaluate(evidence: Json, expected: VerificationExpectations): Promise<VerifiedClaims[]> {
       const parsed = parseTpmEvidence(evidence);
+      if (trusted !== undefined) {
+        const fingerprint = akFingerprint(parsed.akPublicKey);
+        if (!trusted.has(fingerprint)) {
+          refuse([{ check: 'tpm.ak_public.trusted', message: `the AK is not one of the ${trusted.size} trusted AK keys (trusted_ak_keys_dir)`, expected: 'a trusted AK', found: `sha256 ${fingerprint}` }]);
+        }
+      }
       const failures: FailedCheck[] = [];
       if (parsed.akPublicKey.asymmetricKeyType !== 'rsa') {
         failures.push({ check: 'tpm.ak_public.type', message: 'the AK is not an RSA key (only RSASSA quotes are supported, as upstream)', expected: 'rsa', found: String(parsed.akPublicKey.asymmetricKeyType) });
@@ -66,6 +76,22 @@ export function createTpmVerifier(): Verifier {
       return [{ teeClass: 'cpu', claims }];
     },
   };
+}
+
+/**
+ * The `tpm` verifier for the `tpm_verifier` config keys: with `trustedAkKeysDir` the keys there
+ * are loaded now (an unreadable directory throws; skipped files and the count go to `warn`),
+ * without it the plain verifier.
+ *
+ * @example const verifier = await tpmVerifierFromOptions({ trustedAkKeysDir: '/etc/tpm/trusted_ak_keys', maxTrustedAkKeys: 50 });
+ * @throws Error naming the directory, RangeError for a bad `maxTrustedAkKeys`.
+ */
+export async function tpmVerifierFromOptions(options: TpmVerifierOptions): Promise<Verifier> {
+  if (options.trustedAkKeysDir === undefined) return createTpmVerifier();
+  const loaded = await loadTrustedAks(options.trustedAkKeysDir, options.maxTrustedAkKeys);
+  for (const { file, reason } of loaded.skipped) options.warn?.(`tpm verifier: skipped trusted AK key ${file}: ${reason}`);
+  options.warn?.(`tpm verifier: ${loaded.fingerprints.size} trusted AK key(s) from ${options.trustedAkKeysDir}; evidence with any other AK is refused`);
+  return createTpmVerifier({ trustedAks: loaded.fingerprints });
 }
 
 /** The `tpm` verifier. */
