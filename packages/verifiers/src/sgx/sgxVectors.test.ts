@@ -71,6 +71,13 @@ interface Facts {
 }
 
 const ZERO = (n: number): string => '00'.repeat(n);
+/** The two tlsnotary quotes (release and dev build) come from one platform and one signer. */
+const TLSN_PLATFORM: Omit<Facts, 'mrEnclave' | 'reportData'> = {
+  collateral: () => sgxCollateral('sgx/teekit-tcbInfo-sgx-00906ed50000.json', 'processor'), now: IN_2025_10, qeSvn: 11, pceSvn: 16,
+  mrSigner: '51bf043cb3b552d8399d651fe61d1b314b40be01533f42e2973477e1b809a0c9', isvProdId: 7, isvSvn: 1, attributes: '05000000000000000700000000000000',
+  cpuSvn: '15150b07ff800e000000000000000000', fmspc: '00906ED50000', pckPceSvn: 13, sgxTcb: [21, 21, 2, 4, 1, 128, 14, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+  status: 'SWHardeningNeeded', advisories: ['INTEL-SA-00334', 'INTEL-SA-00615'], tcbDate: '2024-03-13T00:00:00Z',
+};
 const VALID: Array<[string, Facts]> = [
   ['sgx/dcapqvl-sgx_quote', {
     collateral: () => vectorCollateral(SGX_COLLATERAL), now: IN_2025_07, qeSvn: 10, pceSvn: 15,
@@ -96,18 +103,12 @@ const VALID: Array<[string, Facts]> = [
     tcbDate: '2021-11-10T00:00:00Z',
   }],
   ['sgx/teekit-sgx-tlsn-quote9.dat', {
-    collateral: () => sgxCollateral('sgx/teekit-tcbInfo-sgx-00906ed50000.json', 'processor'), now: IN_2025_10, qeSvn: 11, pceSvn: 16,
-    mrEnclave: '50a6a608c1972408f94379f83a7af2ea55b31095f131efe93af74f5968a44f29', mrSigner: '51bf043cb3b552d8399d651fe61d1b314b40be01533f42e2973477e1b809a0c9',
-    isvProdId: 7, isvSvn: 1, attributes: '05000000000000000700000000000000', cpuSvn: '15150b07ff800e000000000000000000',
-    reportData: '03351d6944f43d3041a075bddf540d2b91595979ef67fee8c9e6f1c3a5ff6e9e73' + ZERO(31), fmspc: '00906ED50000', pckPceSvn: 13, sgxTcb: [21, 21, 2, 4, 1, 128, 14, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-    status: 'SWHardeningNeeded', advisories: ['INTEL-SA-00334', 'INTEL-SA-00615'], tcbDate: '2024-03-13T00:00:00Z',
+    ...TLSN_PLATFORM, mrEnclave: '50a6a608c1972408f94379f83a7af2ea55b31095f131efe93af74f5968a44f29',
+    reportData: '03351d6944f43d3041a075bddf540d2b91595979ef67fee8c9e6f1c3a5ff6e9e73' + ZERO(31),
   }],
   ['sgx/teekit-sgx-tlsn-quotedev.dat', {
-    collateral: () => sgxCollateral('sgx/teekit-tcbInfo-sgx-00906ed50000.json', 'processor'), now: IN_2025_10, qeSvn: 11, pceSvn: 16,
-    mrEnclave: 'db5e55d3190d92512e4eae09d697b4b5fe30c2212e1ad6db5681379608c46204', mrSigner: '51bf043cb3b552d8399d651fe61d1b314b40be01533f42e2973477e1b809a0c9',
-    isvProdId: 7, isvSvn: 1, attributes: '05000000000000000700000000000000', cpuSvn: '15150b07ff800e000000000000000000',
-    reportData: '030eba01d248d2c2fb4f39fc8f2daaf2392560100989eb022dc6570e87a011b29c' + ZERO(31), fmspc: '00906ED50000', pckPceSvn: 13, sgxTcb: [21, 21, 2, 4, 1, 128, 14, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-    status: 'SWHardeningNeeded', advisories: ['INTEL-SA-00334', 'INTEL-SA-00615'], tcbDate: '2024-03-13T00:00:00Z',
+    ...TLSN_PLATFORM, mrEnclave: 'db5e55d3190d92512e4eae09d697b4b5fe30c2212e1ad6db5681379608c46204',
+    reportData: '030eba01d248d2c2fb4f39fc8f2daaf2392560100989eb022dc6570e87a011b29c' + ZERO(31),
   }],
 ];
 

@@ -6,13 +6,6 @@ import { VerificationError } from '../verificationError.ts';
 import type { Json } from '../verifier.ts';
 import { parseTpmtSignature, type TpmtSignature } from './tpmtSignature.ts';
 
-/** A TPM has 24 PCRs per bank. */
-const MAX_PCRS = 24;
-/** TPMS_ATTEST of a quote is ~150-300 bytes; SPKI of an RSA-4096 key ~550. */
-const MAX_MESSAGE_BYTES = 4096;
-const MAX_SIGNATURE_BYTES = 1024;
-const MAX_AK_BYTES = 4096;
-
 /** The `tpm` evidence as guest-components' TPM attester sends it, decoded. */
 export interface TpmEvidence {
   /** `ak_public` as sent (standard base64 of the DER SubjectPublicKeyInfo): the claim policies compare. */
@@ -24,6 +17,12 @@ export interface TpmEvidence {
   /** SHA-256 PCR values in the order the quote's selection lists them. */
   readonly pcrs: readonly Uint8Array[];
 }
+
+/** Limits: a TPM has 24 PCRs per bank; a quote's TPMS_ATTEST is ~150-300 bytes, an RSA-4096 SPKI ~550. */
+const MAX_PCRS = 24;
+const MAX_MESSAGE_BYTES = 4096;
+const MAX_SIGNATURE_BYTES = 1024;
+const MAX_AK_BYTES = 4096;
 
 /**
  * Parses `{"ak_public": b64(DER SPKI), "tpm_quote": {"signature": b64(TPMT_SIGNATURE),
