@@ -1,6 +1,6 @@
 // Lint: typescript-eslint's recommended rules, no `any`, and import boundaries: a service may
 // use packages (`@trustee/*` through their exports map) but never another service's files, and
-// packages never import services.
+// packages never import services. Every error class extends @trustee/errors' TrusteeError.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -33,6 +33,14 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
+      // One error base: every error class carries a stable code (packages/errors).
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: ':matches(ClassDeclaration, ClassExpression)[superClass.name=/^(Error|TypeError|RangeError|SyntaxError)$/]',
+          message: 'Extend TrusteeError (or errorClassWithCode) from @trustee/errors, so the error has a stable code.',
+        },
+      ],
     },
   },
   ...serviceBoundaries,

@@ -14,7 +14,6 @@ export class KeyVaultError extends StorageError {
 
   constructor(message: string, status: number | undefined, azureCode: string | undefined) {
     super('backend_failure', message);
-    this.name = 'KeyVaultError';
     this.status = status;
     this.azureCode = azureCode;
   }

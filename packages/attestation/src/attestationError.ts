@@ -2,6 +2,7 @@
  * The one error type of @trustee/attestation. `code` is stable so services can map it to their
  * own registries (HTTP status, KBS `ErrorInformation` variant).
  */
+import { TrusteeError } from '@trustee/errors';
 export const ATTESTATION_ERROR_CODES = [
   /** The request itself is unusable: no requests, bad runtime data, unknown hash algorithm. */
   'invalid_request',
@@ -47,12 +48,4 @@ export const ATTESTATION_ERROR_CODES = [
 
 export type AttestationErrorCode = (typeof ATTESTATION_ERROR_CODES)[number];
 
-export class AttestationError extends Error {
-  readonly code: AttestationErrorCode;
-
-  constructor(code: AttestationErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'AttestationError';
-    this.code = code;
-  }
-}
+export class AttestationError extends TrusteeError<AttestationErrorCode> {}

@@ -8,8 +8,9 @@ import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, test } from 'vitest';
 import { HealthClient, healthServiceDefinition } from './protos.ts';
 import { DeferredStart, DependencyUnavailableError, healthCheckHandler, Readiness } from './readiness.ts';
+import { errorClassWithCode } from '@trustee/errors';
 
-class Transient extends Error {}
+class Transient extends errorClassWithCode('transient') {}
 
 describe('Readiness', () => {
   test('ready only when every check answers; failures are named with their message', async () => {

@@ -11,6 +11,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { HealthCheckRequest, HealthCheckResponse } from './messages.ts';
+import { TrusteeError } from '@trustee/errors';
 
 /**
  * Channel options for clients of a peer service (KBS → AS, AS/KBS → RVPS). grpc-js backs off
@@ -138,12 +139,11 @@ export function healthCheckHandler(
 }
 
 /** A request needed something that is not available yet or any more (the caller answers 503 / UNAVAILABLE). */
-export class DependencyUnavailableError extends Error {
+export class DependencyUnavailableError extends TrusteeError<'unavailable'> {
   readonly dependency: string;
 
   constructor(dependency: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'DependencyUnavailableError';
+    super('unavailable', message, options);
     this.dependency = dependency;
   }
 }

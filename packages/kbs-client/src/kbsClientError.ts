@@ -4,6 +4,7 @@
  * `type` + `detail` without reparsing.
  */
 import { errorVariantOf, type ErrorInformation, type KbsErrorVariant } from '@trustee/protocol';
+import { TrusteeError } from '@trustee/errors';
 
 export type KbsClientErrorCode =
   | 'http' // transport failure: connection, TLS, timeout, oversized body
@@ -15,9 +16,7 @@ export type KbsClientErrorCode =
   | 'unauthorized' // resource still refused after the retries
   | 'usage'; // bad arguments
 
-export class KbsClientError extends Error {
-  override readonly name = 'KbsClientError';
-  readonly code: KbsClientErrorCode;
+export class KbsClientError extends TrusteeError<KbsClientErrorCode> {
   /** HTTP status of the KBS response, when there was one. */
   readonly status: number | undefined;
   /** Parsed ErrorInformation body, when the KBS sent one. */
@@ -26,8 +25,7 @@ export class KbsClientError extends Error {
   readonly variant: KbsErrorVariant | undefined;
 
   constructor(code: KbsClientErrorCode, message: string, details: { status?: number; info?: ErrorInformation; cause?: unknown } = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.code = code;
+    super(code, message, details.cause === undefined ? undefined : { cause: details.cause });
     this.status = details.status;
     this.info = details.info;
     this.variant = details.info === undefined ? undefined : errorVariantOf(details.info.type);

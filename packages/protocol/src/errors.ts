@@ -2,6 +2,7 @@
  * Error vocabulary of the KBS wire protocol: the `ErrorInformation` body every KBS failure
  * carries (spec §2.5) and the typed errors thrown by this package's parsers and JWE code.
  */
+import { TrusteeError } from '@trustee/errors';
 
 /** Prefix of `ErrorInformation.type`; the suffix is the upstream error variant name. */
 export const ERROR_TYPE_PREFIX = 'https://github.com/confidential-containers/kbs/errors/';
@@ -55,12 +56,17 @@ export function errorVariantOf(type: string): KbsErrorVariant | undefined {
   return Object.hasOwn(KBS_ERROR_VARIANTS, name) ? (name as KbsErrorVariant) : undefined;
 }
 
+/** The codes of this package's errors: `ProtocolError` is `invalid_message`, `JweError` `jwe_failed`. */
+export type ProtocolErrorCode = 'invalid_message' | 'jwe_failed';
+
 /** A message or value that does not follow the KBS protocol. */
-export class ProtocolError extends Error {
-  override readonly name: string = 'ProtocolError';
+export class ProtocolError extends TrusteeError<ProtocolErrorCode> {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('invalid_message', message, options);
+  }
 }
 
 /** JWE construction or decryption failed (unsupported key, bad header, integrity failure). */
 export class JweError extends ProtocolError {
-  override readonly name: string = 'JweError';
+  override readonly code: ProtocolErrorCode = 'jwe_failed';
 }

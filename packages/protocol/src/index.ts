@@ -1,5 +1,5 @@
 export { ERROR_TYPE_PREFIX, KBS_ERROR_VARIANTS, KBS_ERROR_VARIANT_NAMES, errorTypeUri, errorVariantOf, ProtocolError, JweError } from './errors.ts';
-export type { ErrorInformation, KbsErrorVariant } from './errors.ts';
+export type { ErrorInformation, KbsErrorVariant, ProtocolErrorCode } from './errors.ts';
 export { b64url, b64std } from './base64.ts';
 export type { Base64Codec } from './base64.ts';
 export { canonicalJson } from './canonicalJson.ts';

@@ -56,6 +56,7 @@
 import { RegoError } from './errors.ts';
 import type { Value } from './value.ts';
 import { typeName } from './value.ts';
+import { TrusteeError } from '@trustee/errors';
 
 /** Result of a JSON-typed host function (see CompileOptions.hostFunctions in index.ts). */
 export type HostJson = null | boolean | number | string | HostJson[] | { [k: string]: HostJson };
@@ -106,14 +107,11 @@ export interface BuiltinDefinition {
 export type BuiltinErrorCode = 'eval_type_error' | 'eval_builtin_error';
 
 /** Error thrown by builtin implementations. */
-export class BuiltinError extends Error {
-  readonly code: BuiltinErrorCode;
+export class BuiltinError extends TrusteeError<BuiltinErrorCode> {
   /** Abort the evaluation even in non-strict mode. */
   readonly halt: boolean;
   constructor(code: BuiltinErrorCode, message: string, options?: { halt?: boolean }) {
-    super(message);
-    this.name = 'BuiltinError';
-    this.code = code;
+    super(code, message);
     this.halt = options?.halt ?? false;
   }
 }

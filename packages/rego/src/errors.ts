@@ -1,4 +1,5 @@
 /** Typed errors of the Rego engine (codes follow OPA's). */
+import { TrusteeError } from '@trustee/errors';
 
 export type RegoErrorCode =
   | 'rego_parse_error'
@@ -18,8 +19,7 @@ export interface RegoLocation {
   readonly file?: string;
 }
 
-export class RegoError extends Error {
-  readonly code: RegoErrorCode;
+export class RegoError extends TrusteeError<RegoErrorCode> {
   readonly location?: RegoLocation;
   /** The message without code and location prefix. */
   readonly detail: string;
@@ -29,9 +29,7 @@ export class RegoError extends Error {
    */
   constructor(code: RegoErrorCode, detail: string, location?: RegoLocation, rowOnly = false) {
     const where = location ? `${location.file ?? ''}:${location.row}${rowOnly ? '' : `:${location.col}`}: ` : '';
-    super(`${where}${code}: ${detail}`);
-    this.name = 'RegoError';
-    this.code = code;
+    super(code, `${where}${code}: ${detail}`);
     this.detail = detail;
     if (location) this.location = location;
   }

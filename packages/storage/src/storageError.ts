@@ -9,14 +9,7 @@
  * - `backend_failure`: the backend answered with an error (bad credentials, missing database,
  *   malformed stored data, disk full). Not expected to heal without an operator.
  */
+import { TrusteeError } from '@trustee/errors';
 export type StorageErrorCode = 'invalid_key' | 'invalid_namespace' | 'invalid_config' | 'backend_failure' | 'storage_unavailable' | 'closed';
 
-export class StorageError extends Error {
-  readonly code: StorageErrorCode;
-
-  constructor(code: StorageErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StorageError';
-    this.code = code;
-  }
-}
+export class StorageError extends TrusteeError<StorageErrorCode> {}

@@ -1,4 +1,5 @@
 /** One failed check, with what the verifier expected and what the evidence carried. */
+import { TrusteeError } from '@trustee/errors';
 export interface FailedCheck {
   /** Stable machine name, e.g. `snp.report_data`, `snp.vcek.signature`, `tdx.tcb_info.expired`. */
   readonly check: string;
@@ -12,14 +13,11 @@ export interface FailedCheck {
  * `code` separates malformed input (`malformed_evidence`) from evidence that parsed but failed
  * verification (`verification_failed`) and from missing collateral (`collateral_unavailable`).
  */
-export class VerificationError extends Error {
-  readonly code: VerificationErrorCode;
+export class VerificationError extends TrusteeError<VerificationErrorCode> {
   readonly failures: readonly FailedCheck[];
 
   constructor(code: VerificationErrorCode, failures: readonly FailedCheck[]) {
-    super(failures.map(describeFailure).join('; ') || code);
-    this.name = 'VerificationError';
-    this.code = code;
+    super(code, failures.map(describeFailure).join('; ') || code);
     this.failures = failures;
   }
 

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { parseAttestationServiceConfig, type AttestationServiceConfig } from '@trustee/attestation';
 import { AuthConfigError, parseBearerJwtConfig, type IdentityProviderConfig } from '@trustee/auth';
 import { assertBackendConfigured, parseStorageBackendConfig, parseStorageType, type StorageBackendConfig, type StorageType } from '@trustee/storage';
+import { errorClassWithCode } from '@trustee/errors';
 
 /**
  * `admin` (trustee-ts; upstream's AS has no admin authentication): who may call the operations
@@ -31,12 +32,7 @@ export interface AsConfig {
   readonly warnings: readonly string[];
 }
 
-export class AsConfigError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'AsConfigError';
-  }
-}
+export class AsConfigError extends errorClassWithCode('invalid_config') {}
 
 /**
  * Parses an already-read config value (`undefined` = no file).

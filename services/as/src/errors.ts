@@ -10,6 +10,7 @@ import { AttestationError, type AttestationErrorCode } from '@trustee/attestatio
 import { DependencyUnavailableError } from '@trustee/grpc';
 import { isStorageUnavailable } from '@trustee/storage';
 import { VerificationError } from '@trustee/verifiers';
+import { TrusteeError, type ErrorStatus, type ErrorStatusTable } from '@trustee/errors';
 
 export const AS_ERROR_CODES = [
   'invalid_request',
@@ -33,14 +34,13 @@ export const AS_ERROR_CODES = [
 ] as const;
 export type AsErrorCode = (typeof AS_ERROR_CODES)[number];
 
-interface Mapping {
+interface Mapping extends ErrorStatus {
   readonly grpc: GrpcStatus;
-  readonly http: number;
   /** Short description for the README table and 5xx bodies. */
   readonly title: string;
 }
 
-export const AS_ERRORS: Readonly<Record<AsErrorCode, Mapping>> = {
+export const AS_ERRORS: ErrorStatusTable<AsErrorCode, Mapping> = {
   invalid_request: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400, title: 'malformed request (base64, JSON, TEE name, hash algorithm, init-data)' },
   malformed_evidence: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400, title: 'evidence that does not parse for its TEE' },
   unsupported_tee: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400, title: 'a TEE without a verifier in this build' },
@@ -85,15 +85,7 @@ const FROM_ATTESTATION: Readonly<Record<AttestationErrorCode, AsErrorCode>> = {
 };
 
 /** A failure of this service, already classified. */
-export class AsError extends Error {
-  readonly code: AsErrorCode;
-
-  constructor(code: AsErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'AsError';
-    this.code = code;
-  }
-
+export class AsError extends TrusteeError<AsErrorCode> {
   get grpcStatus(): GrpcStatus {
     return AS_ERRORS[this.code].grpc;
   }

@@ -16,6 +16,7 @@ import { AsConfigError, loadAsConfig } from './config.ts';
 import { bindGrpc, createAsGrpcServer } from './grpcServer.ts';
 import { jsonLog } from './log.ts';
 import { buildAsRestServer } from './restServer.ts';
+import { errorClassWithCode } from '@trustee/errors';
 
 export const SERVE_USAGE = `usage: as [--config-file <as-config.json>] [--socket <HOST:PORT>] [--rest-socket <HOST:PORT>]
           [--https-pubkey-cert <cert.pem> --https-prikey <key.pem>]
@@ -39,7 +40,7 @@ export interface ServeArgs {
   readonly allowedOrigins?: readonly string[];
 }
 
-export class UsageError extends Error {}
+export class UsageError extends errorClassWithCode('usage') {}
 
 export function parseServeArgs(argv: readonly string[]): ServeArgs | 'help' {
   let values;

@@ -50,6 +50,7 @@ import {
   type VerificationExpectations,
   type VerifiedClaims,
 } from '@trustee/verifiers';
+import { errorClassWithCode } from '@trustee/errors';
 
 export const VERIFY_USAGE = `usage: as verify --tee <tee> --evidence <file> [options]
   --tee <tee>                 ${TEE_NAMES.join(' | ')}
@@ -72,7 +73,7 @@ export interface CliIo {
   readonly stderr: NodeJS.WritableStream;
 }
 
-class CliUsageError extends Error {}
+class CliUsageError extends errorClassWithCode('usage') {}
 
 interface VerifyOptions {
   readonly tee: TeeName;

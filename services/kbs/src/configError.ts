@@ -1,10 +1,6 @@
 /** A configuration problem, with the TOML path it concerns in the message (`admin.authentication...: ...`). */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+import { errorClassWithCode } from '@trustee/errors';
+export class ConfigError extends errorClassWithCode('invalid_config') {}
 
 export type Table = Record<string, unknown>;
 

@@ -9,7 +9,7 @@ import { KBS_ERROR_STATUS, KbsError, kbsErrors } from './errors.ts';
 
 test('upstream variants keep upstream statuses', () => {
   for (const [variant, status] of Object.entries(KBS_ERROR_VARIANTS)) {
-    expect(KBS_ERROR_STATUS[variant as keyof typeof KBS_ERROR_STATUS], variant).toBe(status);
+    expect(KBS_ERROR_STATUS[variant as keyof typeof KBS_ERROR_STATUS].http, variant).toBe(status);
   }
 });
 

@@ -14,6 +14,7 @@ import { DependencyUnavailableError } from '@trustee/grpc';
 import { ERROR_TYPE_PREFIX, KBS_ERROR_VARIANTS, type ErrorInformation, type KbsErrorVariant } from '@trustee/protocol';
 import { isStorageUnavailable } from '@trustee/storage';
 import { RemoteAttestationError } from './grpcAttestationService.ts';
+import { TrusteeError, type ErrorStatus, type ErrorStatusTable } from '@trustee/errors';
 
 /** Our codes for the conditions upstream leaves to actix (see above). */
 type TransportErrorCode = 'BadRequest' | 'MethodNotAllowed' | 'RequestTimeout' | 'PayloadTooLarge' | 'HeadersTooLarge' | 'TooManyRequests' | 'InternalError' | 'ServiceUnavailable';
@@ -32,28 +33,30 @@ const TRANSPORT_ERROR_STATUS: Readonly<Record<TransportErrorCode, number>> = {
 /** Upstream's variants (statuses from @trustee/protocol's table) plus our transport codes. */
 export type KbsErrorCode = KbsErrorVariant | TransportErrorCode;
 
-/** HTTP status per code: upstream's from the protocol table (404 only for the two path errors), then ours. */
-export const KBS_ERROR_STATUS: Readonly<Record<KbsErrorCode, number>> = { ...KBS_ERROR_VARIANTS, ...TRANSPORT_ERROR_STATUS };
+/**
+ * The KBS's one table from error code to HTTP status (the KBS speaks no gRPC): upstream's from
+ * the protocol table (404 only for the two path errors), then ours.
+ */
+export const KBS_ERROR_STATUS: ErrorStatusTable<KbsErrorCode> = Object.fromEntries(
+  Object.entries({ ...KBS_ERROR_VARIANTS, ...TRANSPORT_ERROR_STATUS }).map(([code, http]) => [code, { http }]),
+) as Record<KbsErrorCode, ErrorStatus>;
 
 /**
  * A failure with its wire form. `detail` goes to the client; `reason` (never secrets, tokens or
  * evidence) only to the log, for the cases where upstream hides the cause from the client.
  */
-export class KbsError extends Error {
-  readonly code: KbsErrorCode;
+export class KbsError extends TrusteeError<KbsErrorCode> {
   readonly detail: string;
   readonly reason: string | undefined;
 
   constructor(code: KbsErrorCode, detail: string, reason?: string, options?: { cause?: unknown }) {
-    super(`${code}: ${detail}${reason === undefined ? '' : ` (${reason})`}`, options);
-    this.name = 'KbsError';
-    this.code = code;
+    super(code, `${code}: ${detail}${reason === undefined ? '' : ` (${reason})`}`, options);
     this.detail = detail;
     this.reason = reason;
   }
 
   get status(): number {
-    return KBS_ERROR_STATUS[this.code];
+    return KBS_ERROR_STATUS[this.code].http;
   }
 
   toErrorInformation(): ErrorInformation {

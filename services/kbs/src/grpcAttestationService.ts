@@ -39,6 +39,7 @@ import type {
 } from '@trustee/grpc';
 import { b64url, type Json } from '@trustee/protocol';
 import type { AdminCredentials, AttestationBackend, VerificationRequest } from './backends.ts';
+import { TrusteeError } from '@trustee/errors';
 
 export interface GrpcAttestationOptions {
   /** `http://host:port` or `https://host:port`. */
@@ -73,14 +74,11 @@ export interface GrpcAttestationBackend extends AttestationBackend {
  * details with e.g. `verification_failed:`), else the gRPC status name (`UNAVAILABLE`,
  * `DEADLINE_EXCEEDED`, ...). The KBS error registry decides the HTTP answer (401 for /attest).
  */
-export class RemoteAttestationError extends Error {
-  readonly code: string;
+export class RemoteAttestationError extends TrusteeError {
   readonly grpcStatus: grpc.status | undefined;
 
   constructor(code: string, message: string, grpcStatus: grpc.status | undefined, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RemoteAttestationError';
-    this.code = code;
+    super(code, message, options);
     this.grpcStatus = grpcStatus;
   }
 }

@@ -16,6 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AuthRequest, Challenge } from '@trustee/protocol';
 import type { KeyValueStore } from '@trustee/storage';
+import { errorClassWithCode } from '@trustee/errors';
 
 export const SESSION_NAMESPACE = 'kbs_protocol_session';
 export const SESSION_COOKIE = 'kbs-session-id';
@@ -51,7 +52,7 @@ export interface SessionManagerOptions {
   readonly sweepIntervalMs?: number;
 }
 
-export class SessionLimitError extends Error {}
+export class SessionLimitError extends errorClassWithCode('session_limit') {}
 
 export const DEFAULT_MAX_SESSIONS = 100_000;
 export const DEFAULT_MAX_SESSIONS_PER_CLIENT = 1024;

@@ -14,6 +14,7 @@ import { parse as parseToml } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
 import { AuthConfigError, parseBearerJwtConfig, type IdentityProviderConfig } from '@trustee/auth';
 import { memoryStorageWarning, parseStorageBackendConfig, StorageError, type StorageBackendConfig } from '@trustee/storage';
+import { errorClassWithCode } from '@trustee/errors';
 
 export const DEFAULT_CONFIG_PATH = '/etc/rvps.json';
 export const DEFAULT_SQLITE_PATH = join('data', 'rvps.sqlite');
@@ -38,12 +39,7 @@ export interface LoadedRvpsConfig {
   readonly warnings: readonly string[];
 }
 
-export class RvpsConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RvpsConfigError';
-  }
-}
+export class RvpsConfigError extends errorClassWithCode('invalid_config') {}
 
 type Table = Record<string, unknown>;
 

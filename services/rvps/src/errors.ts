@@ -7,6 +7,7 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { AttestationError } from '@trustee/attestation';
 import { isStorageUnavailable } from '@trustee/storage';
+import { TrusteeError, type ErrorStatus, type ErrorStatusTable } from '@trustee/errors';
 
 export type RvpsErrorCode =
   /** The registration message or a request field is unusable (JSON, version, type, payload, id). */
@@ -24,12 +25,11 @@ export type RvpsErrorCode =
   /** Storage or other internal failure; the client sees only a request id. */
   | 'internal';
 
-interface Mapping {
+interface Mapping extends ErrorStatus {
   readonly grpc: GrpcStatus;
-  readonly http: number;
 }
 
-export const RVPS_ERROR_STATUS: Readonly<Record<RvpsErrorCode, Mapping>> = {
+export const RVPS_ERROR_STATUS: ErrorStatusTable<RvpsErrorCode, Mapping> = {
   invalid_argument: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400 },
   not_found: { grpc: GrpcStatus.NOT_FOUND, http: 404 },
   unauthenticated: { grpc: GrpcStatus.UNAUTHENTICATED, http: 401 },
@@ -39,15 +39,7 @@ export const RVPS_ERROR_STATUS: Readonly<Record<RvpsErrorCode, Mapping>> = {
   internal: { grpc: GrpcStatus.INTERNAL, http: 500 },
 };
 
-export class RvpsError extends Error {
-  readonly code: RvpsErrorCode;
-
-  constructor(code: RvpsErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RvpsError';
-    this.code = code;
-  }
-
+export class RvpsError extends TrusteeError<RvpsErrorCode> {
   get grpcStatus(): GrpcStatus {
     return RVPS_ERROR_STATUS[this.code].grpc;
   }

@@ -3,8 +3,9 @@
  * names (subject/issuer) and the subject of a PKCS#10 certificate request. Every read checks
  * the remaining length; malformed input throws DerError.
  */
+import { errorClassWithCode } from '@trustee/errors';
 
-export class DerError extends Error {}
+export class DerError extends errorClassWithCode('invalid_der') {}
 
 export interface DerNode {
   readonly tag: number;

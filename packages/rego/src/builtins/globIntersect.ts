@@ -3,8 +3,9 @@
  * classes, and the quantifiers `*`, `+`, `?`) can match a common string. Decided on the
  * product of their position automata, so the work is bounded by |a| × |b| states.
  */
+import { errorClassWithCode } from '@trustee/errors';
 
-export class GlobSyntaxError extends Error {}
+export class GlobSyntaxError extends errorClassWithCode('invalid_glob') {}
 
 type Ranges = Array<[number, number]>;
 interface Token { set: Ranges; quantifier: '' | '*' | '+' | '?' }

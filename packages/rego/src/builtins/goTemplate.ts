@@ -10,8 +10,9 @@ import {
   BigDecimal, ObjectValue, SetValue, compare, equals, isNumber, numberToString, toBigInt, type Value,
 } from '../value.ts';
 import { goSprintf, type GoArg } from './goFormat.ts';
+import { errorClassWithCode } from '@trustee/errors';
 
-class TemplateError extends Error {}
+class TemplateError extends errorClassWithCode('invalid_template') {}
 
 type Node =
   | { kind: 'text'; text: string }

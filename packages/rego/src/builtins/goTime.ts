@@ -4,8 +4,9 @@
  * reference-time notation (`2006-01-02T15:04:05Z07:00`) and parse errors read like Go's.
  * Zone offsets come from Intl (IANA database of the running Node).
  */
+import { errorClassWithCode } from '@trustee/errors';
 
-export class GoTimeError extends Error {}
+export class GoTimeError extends errorClassWithCode('invalid_time') {}
 
 const NS_PER_SECOND = 1_000_000_000n;
 const SECONDS_PER_DAY = 86_400;
@@ -436,7 +437,7 @@ function parseError(layout: string, value: string, layoutElem: string, valueElem
   );
 }
 
-class Bad extends Error {}
+class Bad extends errorClassWithCode('invalid_time_field') {}
 
 function getNum(s: string, fixed: boolean): [number, string] {
   if (!isDigitAt(s, 0)) throw new Bad();

@@ -9,10 +9,11 @@ import { builtinError, type BuiltinContext, type BuiltinDefinition } from '../bu
 import { ObjectValue, fromJson, type Value } from '../value.ts';
 import { toPlainJson } from './plainJson.ts';
 import { GraphqlError, parseQueryDocument, parseSchemaDocument, type Node } from './graphqlParser.ts';
+import { TrusteeError } from '@trustee/errors';
 
-class ValidationError extends Error {
+class ValidationError extends TrusteeError<'invalid_graphql_query'> {
   constructor(message: string, readonly line = 0, readonly column = 0) {
-    super(message);
+    super('invalid_graphql_query', message);
   }
 }
 

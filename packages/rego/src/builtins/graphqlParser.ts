@@ -4,10 +4,11 @@
  * (Go struct field names: Operations, SelectionSet, Alias, Kind, Raw, ...), with a `Position`
  * on nodes that matter for error locations (OPA prunes `Position` from its results).
  */
+import { TrusteeError } from '@trustee/errors';
 
-export class GraphqlError extends Error {
+export class GraphqlError extends TrusteeError<'invalid_graphql'> {
   constructor(message: string, readonly line: number, readonly column: number) {
-    super(message);
+    super('invalid_graphql', message);
   }
 }
 

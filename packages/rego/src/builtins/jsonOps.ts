@@ -5,6 +5,7 @@
 import { operandError, operandErrorText, type BuiltinContext, type BuiltinDefinition } from '../builtinContract.ts';
 import { ObjectValue, SetValue, equals, keyOf, typeName, type Value } from '../value.ts';
 import { collectionElements, objectArg } from './args.ts';
+import { errorClassWithCode } from '@trustee/errors';
 
 interface PathTree { leaf: boolean; children: Map<string, PathTree> }
 
@@ -108,7 +109,7 @@ function filterPaths(value: Value, tree: PathTree): Value {
 // ---------------------------------------------------------------------------------------------
 // JSON Patch
 
-class PatchError extends Error {}
+class PatchError extends errorClassWithCode('invalid_patch') {}
 
 function parsePointer(path: Value): string[] {
   // Array-form patch paths may index arrays with numbers.

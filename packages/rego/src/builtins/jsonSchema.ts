@@ -11,8 +11,9 @@ import { type NumberValue } from './args.ts';
 import { JsonSyntaxError, parseJsonValue } from './jsonText.ts';
 import { toDecimal } from './numeric.ts';
 import { compileRe2, matchCost, matches } from './re2.ts';
+import { errorClassWithCode } from '@trustee/errors';
 
-class SchemaError extends Error {}
+class SchemaError extends errorClassWithCode('invalid_schema') {}
 
 interface Failure { field: string; type: string; desc: string }
 

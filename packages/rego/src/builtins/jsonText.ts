@@ -7,8 +7,9 @@ import {
   BigDecimal, ObjectValue, SetValue, numberToString, parseNumber, type Value,
 } from '../value.ts';
 import { meter } from '../workMeter.ts';
+import { errorClassWithCode } from '@trustee/errors';
 
-export class JsonSyntaxError extends Error {}
+export class JsonSyntaxError extends errorClassWithCode('invalid_json') {}
 
 const MAX_DEPTH = 1000;
 

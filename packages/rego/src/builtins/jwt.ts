@@ -13,8 +13,9 @@ import { ObjectValue, compareNumbers, isNumber, makeNumber, type Value } from '.
 import { objectArg, stringArg } from './args.ts';
 import { decodeBase64Strict } from './encoding.ts';
 import { isValidJson, marshalJson, parseJsonValue } from './jsonText.ts';
+import { errorClassWithCode } from '@trustee/errors';
 
-class JwtError extends Error {}
+class JwtError extends errorClassWithCode('invalid_jwt') {}
 
 interface Token { header: string; payload: string; signature: string }
 

@@ -6,9 +6,10 @@
  * `eval_budget_exceeded` instead of blocking the thread.
  */
 import { RE2JS, RE2JSException } from 're2js';
+import { errorClassWithCode } from '@trustee/errors';
 
 /** Go's syntax error text, e.g. "error parsing regexp: missing closing ): `(a`". */
-export class Re2SyntaxError extends Error {}
+export class Re2SyntaxError extends errorClassWithCode('invalid_regex') {}
 
 type Engine = ReturnType<RE2JS['re2']>;
 

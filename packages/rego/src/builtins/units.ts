@@ -5,10 +5,11 @@
 import { builtinError, type BuiltinDefinition } from '../builtinContract.ts';
 import { MAX_DECIMAL_EXPONENT, fromDecimal, normalizeBigInt, type Value } from '../value.ts';
 import { stringArg } from './args.ts';
+import { errorClassWithCode } from '@trustee/errors';
 
 const MAX_EXPONENT_DIGITS = 6;
 
-class ExponentTooLarge extends Error {}
+class ExponentTooLarge extends errorClassWithCode('exponent_too_large') {}
 
 /** OPA's extractNumAndUnit: the numeric prefix (digits, '.', exponent) and the unit suffix. */
 function splitNumberAndUnit(s: string): [string, string] {

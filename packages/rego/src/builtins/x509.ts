@@ -10,8 +10,9 @@ import { ObjectValue, fromJson, type Value } from '../value.ts';
 import { stringArg } from './args.ts';
 import { DerError, children, decodeOid, readName, readTlv, splitSequences, type DerNode, type NameAttribute } from './der.ts';
 import { decodeBase64Strict } from './encoding.ts';
+import { errorClassWithCode } from '@trustee/errors';
 
-class X509Error extends Error {}
+class X509Error extends errorClassWithCode('invalid_certificate') {}
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
 

@@ -7,6 +7,7 @@ import { VerificationError } from '../verificationError.ts';
 import { createAmdCollateralSource, tcbPrefix } from './amdCollateral.ts';
 import { AMD_KDS_URL, AmdKdsClient, kdsHwid, type FetchLike } from './amdKds.ts';
 import { AMD_PRODUCTS, type AmdProduct } from '../snp/amdRoots.ts';
+import { errorClassWithCode } from '@trustee/errors';
 
 /** Upstream's default offline store (`KDS_OFFLINE_STORE_PATH`). */
 export const DEFAULT_KDS_OFFLINE_STORE = '/opt/confidential-containers/attestation-service/kds-store';
@@ -18,12 +19,7 @@ export interface SnpVerifierConfig {
   readonly vcekSources: readonly VcekSourceConfig[];
 }
 
-export class SnpConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SnpConfigError';
-  }
-}
+export class SnpConfigError extends errorClassWithCode('invalid_config') {}
 
 /**
  * Parses upstream's SNP verifier config (`{"vcek_sources": [{"type": "KDS", "base_url"?},

@@ -3,8 +3,9 @@
  * what policies see in `details.device_paths`). Unknown or malformed nodes become
  * `Path(type,subtype,hex)`, as upstream does.
  */
+import { errorClassWithCode } from '@trustee/errors';
 
-class PathError extends Error {}
+class PathError extends errorClassWithCode('invalid_device_path') {}
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 

@@ -1,5 +1,6 @@
 import { AMD_PRODUCTS, AMD_ROOT_CERTIFICATES, AMD_ROOT_FINGERPRINTS, type AmdProduct } from './amdRoots.ts';
 import { parseAmdCertificate, type AmdCertificate } from './vekCertificate.ts';
+import { errorClassWithCode } from '@trustee/errors';
 
 /** The roots one product line's VEKs must chain to. */
 export interface AmdTrustAnchor {
@@ -23,12 +24,7 @@ export interface AmdTrustAnchorInput {
 }
 
 /** Raised when configured trust anchors are unusable: a configuration error, not an evidence error. */
-export class TrustAnchorError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TrustAnchorError';
-  }
-}
+export class TrustAnchorError extends errorClassWithCode('invalid_config') {}
 
 /**
  * Builds trust anchors from certificates: each ARK must be self-signed, each ASK/ASVK signed by

@@ -7,8 +7,9 @@
 import type { AdminConfig } from './adminConfig.ts';
 import { BearerJwtAuthenticator } from '@trustee/auth';
 import { RegexAcl } from './regexAcl.ts';
+import { errorClassWithCode } from '@trustee/errors';
 
-export class AdminDenied extends Error {}
+export class AdminDenied extends errorClassWithCode('admin_denied') {}
 
 const BEARER = /^Bearer +([^\s]+)\s*$/i;
 

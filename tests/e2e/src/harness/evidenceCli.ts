@@ -24,6 +24,7 @@ import { createConnection, createServer, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { errorClassWithCode } from '@trustee/errors';
 
 const SOCKET_NAME = 'evidence.sock';
 const ANCHOR_MARKER = 'amd-anchors.pem';
@@ -38,7 +39,7 @@ interface EvidenceRequest {
   readonly tamper?: boolean;
 }
 
-class CliError extends Error {}
+class CliError extends errorClassWithCode('cli_failed') {}
 
 function socketPath(dir: string): string {
   return join(dir, SOCKET_NAME);

@@ -1,0 +1,1 @@
+export { TrusteeError, errorClassWithCode, errorCodeOf, type ErrorStatus, type ErrorStatusTable } from './trusteeError.ts';
