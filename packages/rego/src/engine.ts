@@ -8,6 +8,7 @@ import { isResourceExhaustion, lookupBuiltin } from './builtinContract.ts';
 import { CORE_OPERATORS, compileModules, compileQuery, isUserVar, type CompiledProgram } from './compiler.ts';
 import { RegoError } from './errors.ts';
 import { Evaluator, type HostFn } from './evaluator.ts';
+import { explainRulePath, type ExplainLimits, type RuleExplanation } from './explain.ts';
 import { parseModule, parseQuery } from './parser.ts';
 import { ObjectValue, fromJson, type Value } from './value.ts';
 import { metered } from './workMeter.ts';
@@ -46,7 +47,14 @@ export class Program {
     readonly hash: string,
     readonly program: CompiledProgram,
     private readonly hostFunctionNames: ReadonlySet<string>,
+    private readonly sources: ReadonlyMap<string, string> = new Map(),
   ) {}
+
+  /** Explains the complete rule at `path` below `data` (see explain.ts); undefined when absent. */
+  explain(path: readonly string[], options: EngineEvalOptions = {}, limits: ExplainLimits = {}): RuleExplanation | undefined {
+    const ev = this.evaluator(options);
+    return explainRulePath({ program: this.program, sources: this.sources, evaluator: ev, guard: (f) => guardStack(ev, f) }, path, limits);
+  }
 
   compileQueryText(query: string): Body {
     let body = this.queryCache.get(query);
@@ -154,7 +162,7 @@ export function compileProgram(modules: readonly SourceModule[], options: Engine
   }
   const hostSet = new Set(hostNames);
   const compiled = guardCompile(() => compileModules(modules.map((m) => parseWithVersion(m, version)), { hostFunctions: hostSet }));
-  const program = new Program(hash, compiled, hostSet);
+  const program = new Program(hash, compiled, hostSet, new Map(modules.map((m) => [m.name, m.source])));
   cache.set(cacheKey, program);
   if (cache.size > CACHE_LIMIT) {
     const oldest = cache.keys().next().value;

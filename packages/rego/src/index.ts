@@ -16,6 +16,8 @@ import { fromJson, toJson, type RegoJson, type Value } from './value.ts';
 export { RegoError } from './errors.ts';
 export type { RegoErrorCode, RegoLocation } from './errors.ts';
 export type { RegoJson } from './value.ts';
+export type { BodyExplanation, ComparedValue, ExplainLimits, FailedExpression, RuleExplanation } from './explain.ts';
+import type { ExplainLimits, RuleExplanation } from './explain.ts';
 
 export interface PolicyModule {
   readonly name: string;
@@ -53,6 +55,12 @@ export interface CompiledPolicy {
   evaluateRule(ref: string, options?: EvalOptions): RegoJson | undefined;
   /** Evaluates a query string; returns the result set like OPA (one binding map per solution). */
   evaluateQuery(query: string, options?: EvalOptions): Array<Record<string, RegoJson>>;
+  /**
+   * Explains a complete rule such as 'data.policy.allow': per definition, whether its body held,
+   * else the expression that failed with the values it compared (bounded; see explain.ts).
+   * Undefined when there is no such rule. Budget errors throw RegoError like evaluation does.
+   */
+  explainRule(ref: string, options?: EvalOptions, limits?: ExplainLimits): RuleExplanation | undefined;
 }
 
 function normalizeModules(modules: string | readonly PolicyModule[]): readonly PolicyModule[] {
@@ -79,6 +87,12 @@ class Policy implements CompiledPolicy {
 
   evaluateQuery(query: string, options: EvalOptions = {}): Array<Record<string, RegoJson>> {
     return guardDepth(() => this.evaluateQueryUnguarded(query, options));
+  }
+
+  explainRule(ref: string, options: EvalOptions = {}, limits: ExplainLimits = {}): RuleExplanation | undefined {
+    const parts = ref.split('.');
+    if (parts[0] !== 'data' || parts.length < 2 || parts.some((p) => p.length === 0)) throw new RegoError('rego_parse_error', `not a rule reference: ${ref}`);
+    return guardDepth(() => this.program.explain(parts.slice(1), this.evalOptions(options), limits));
   }
 
   private evaluateRuleUnguarded(ref: string, options: EvalOptions): RegoJson | undefined {
@@ -148,4 +162,29 @@ export function compilePolicy(modules: string | readonly PolicyModule[], options
 /** Parses a module; throws RegoError (rego_parse_error) with line:column on bad syntax. */
 export function checkPolicySyntax(source: string, options: CompileOptions = {}): void {
   guardCompile(() => parseModule(source, 'policy.rego', { v1: (options.regoVersion ?? 'v1') === 'v1' }));
+}
+
+/**
+ * The names of the functions a module calls (builtins, user functions, host functions), sorted;
+ * for upload checks that refuse builtins a policy must not use. Throws RegoError on bad syntax.
+ */
+export function calledFunctions(source: string, options: CompileOptions = {}): string[] {
+  const module = guardCompile(() => parseModule(source, 'policy.rego', { v1: (options.regoVersion ?? 'v1') === 'v1' }));
+  const names = new Set<string>();
+  const stack: unknown[] = [module.rules];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (Array.isArray(node)) {
+      for (const item of node) stack.push(item);
+    } else if (typeof node === 'object' && node !== null) {
+      const record = node as Record<string, unknown>;
+      if (record['t'] === 'call') {
+        const fn = record['fn'] as Term;
+        if (fn.t === 'var') names.add(fn.name);
+      }
+      if (record['t'] === 'val') continue;
+      for (const value of Object.values(record)) if (typeof value === 'object' && value !== null) stack.push(value);
+    }
+  }
+  return [...names].sort();
 }

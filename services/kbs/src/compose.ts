@@ -23,6 +23,9 @@ import { KbsMetrics } from './metrics.ts';
 import { PerIpRateLimiter } from './rateLimit.ts';
 import { ResourcePlugin, SamplePlugin, type KbsPlugin } from './resource.ts';
 import { ResourcePolicy } from './resourcePolicy.ts';
+import { DecisionLog } from './policies/decisions.ts';
+import { ResourcePolicies } from './policies/resourcePolicies.ts';
+import { ScopedPolicyStore } from './policies/scopes.ts';
 import { buildKbsServer } from './server.ts';
 import { SESSION_NAMESPACE, SessionManager } from './sessions.ts';
 
@@ -205,6 +208,9 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
   const { now, store, sessionStore, attestation, sessions, tokenVerifier, sweeper, closers, start } = core;
   const policy = new ResourcePolicy(store);
   await start.begin('default resource policy', () => policy.installDefault());
+  const policies = new ResourcePolicies(policy, new ScopedPolicyStore(store), new DecisionLog(store), {
+    onRecordError: (error) => console.error(`WARN policy decision not recorded: ${(error as Error).message}`),
+  });
   const admin = await createAdminAuthorizer(config.admin, now);
 
   const plugins = new Map<string, KbsPlugin>();
@@ -244,6 +250,7 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
       attestation: attestation === undefined || sessions === undefined ? undefined : { backend: attestation, sessions },
       tokenVerifier,
       policy,
+      policies,
       admin,
       plugins,
       metrics,

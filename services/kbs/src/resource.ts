@@ -7,7 +7,7 @@ import { encryptForTeeKey } from '@trustee/protocol';
 import { isWithinKeyLimits, type ResourceRepository } from '@trustee/storage';
 import type { JsonObject, TokenVerifier } from './backends.ts';
 import { KbsError, kbsErrors, rethrowIfUnavailable } from './errors.ts';
-import type { ResourcePolicy } from './resourcePolicy.ts';
+import type { ResourcePolicies } from './policies/resourcePolicies.ts';
 import type { SessionManager } from './sessions.ts';
 import { sessionIdFromCookie } from './sessions.ts';
 
@@ -104,12 +104,13 @@ export interface PluginDeps {
   readonly plugins: ReadonlyMap<string, KbsPlugin>;
   readonly sessions: SessionManager | undefined;
   readonly tokenVerifier: TokenVerifier;
-  readonly policy: ResourcePolicy;
+  /** The global resource policy and the scoped ones, with the decision log. */
+  readonly policies: ResourcePolicies;
   /** Rejects with KbsError (AdminAuthInitialization, upstream's quirk for plugin admin paths) when denied. */
   authorizeAdmin(headers: RequestHeaders, uri: string): Promise<void>;
   readonly onPolicyDecision?: (result: 'allow' | 'deny' | 'error') => void;
   /** Called after a token-authorised answer was produced (audit: what went to which attested TEE). */
-  readonly onRelease?: (event: { plugin: string; path: string; issuer: string | undefined; status: string | undefined }) => void;
+  readonly onRelease?: (event: { plugin: string; path: string; issuer: string | undefined; status: string | undefined; decision: string }) => void;
 }
 
 export interface RequestHeaders {
@@ -159,18 +160,22 @@ export async function handlePluginRequest(pluginName: string, request: PluginReq
   } catch (error) {
     throw kbsErrors.tokenVerifier((error as Error).message);
   }
-  let allowed: boolean;
+  let decision;
   try {
-    allowed = await deps.policy.allows(claims, { plugin: pluginName, 'resource-path': request.path, query: request.query });
+    decision = await deps.policies.decide(claims, { plugin: pluginName, path: request.path, query: request.query });
   } catch (error) {
     deps.onPolicyDecision?.('error');
     throw error;
   }
-  deps.onPolicyDecision?.(allowed ? 'allow' : 'deny');
-  if (!allowed) throw kbsErrors.policyDeny(`${ALLOW_RULE_NAME} is not true for ${pluginName}/${request.path.join('/')}`);
+  deps.onPolicyDecision?.(decision.allowed ? 'allow' : 'deny');
+  if (!decision.allowed) {
+    // The guest gets upstream's PolicyDeny; the reason (logged) names the policy and the decision id to explain.
+    const denied = decision.verdicts.find((verdict) => verdict.result !== true)?.policy ?? 'resource-policy';
+    throw kbsErrors.policyDeny(`${ALLOW_RULE_NAME} of ${denied} is not true for ${pluginName}/${request.path.join('/')} (decision ${decision.decisionId})`);
+  }
 
   const plaintext = await runPlugin(plugin, request);
-  const release = (): void => deps.onRelease?.({ plugin: pluginName, path: request.path.join('/'), issuer: stringClaim(claims, 'iss'), status: earStatus(claims) });
+  const release = (): void => deps.onRelease?.({ plugin: pluginName, path: request.path.join('/'), issuer: stringClaim(claims, 'iss'), status: earStatus(claims), decision: decision.decisionId });
   if (!plugin.encrypted(request)) {
     release();
     return { contentType: 'text/xml', body: plaintext };

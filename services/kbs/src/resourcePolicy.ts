@@ -7,10 +7,11 @@
  * it) but compiled only when its text changes.
  */
 import { DEFAULT_RESOURCE_POLICY } from '@trustee/protocol';
-import { checkPolicySyntax, compilePolicy, RegoError, type CompiledPolicy, type RegoJson } from '@trustee/rego';
+import { compilePolicy, RegoError, type CompiledPolicy, type RegoJson } from '@trustee/rego';
 import type { KeyValueStore } from '@trustee/storage';
 import type { JsonObject } from './backends.ts';
 import { KbsError, kbsErrors } from './errors.ts';
+import { PolicyRejected, validateResourcePolicy } from './policies/validation.ts';
 
 export const POLICY_NAMESPACE = 'kbs';
 export const RESOURCE_POLICY_ID = 'resource-policy';
@@ -44,13 +45,15 @@ export class ResourcePolicy {
     await this.#store.set(POLICY_NAMESPACE, RESOURCE_POLICY_ID + POLICY_SUFFIX, new TextEncoder().encode(DEFAULT_RESOURCE_POLICY), { overwrite: false });
   }
 
-  /** Syntax-checks, then stores. Invalid Rego → PolicyEngineError, nothing stored. */
+  /**
+   * Checks (syntax, compile, no network builtins: policies/validation.ts), then stores. A policy
+   * that fails → PolicyEngineError, nothing stored.
+   */
   async set(source: string): Promise<void> {
     try {
-      checkPolicySyntax(source);
-      compilePolicy(source);
+      validateResourcePolicy(source);
     } catch (error) {
-      if (error instanceof RegoError) throw kbsErrors.policyEngine(error.message);
+      if (error instanceof PolicyRejected) throw kbsErrors.policyEngine(error.message);
       throw error;
     }
     await this.#store.set(POLICY_NAMESPACE, RESOURCE_POLICY_ID + POLICY_SUFFIX, new TextEncoder().encode(source));
@@ -62,7 +65,8 @@ export class ResourcePolicy {
     return keys.filter((key) => key.endsWith(POLICY_SUFFIX)).map((key) => key.slice(0, -POLICY_SUFFIX.length));
   }
 
-  async #compiled(): Promise<CompiledPolicy> {
+  /** The stored policy, compiled (recompiled only when its text changed). PolicyEngineError when absent or unreadable. */
+  async compiled(): Promise<CompiledPolicy> {
     const bytes = await this.#store.get(POLICY_NAMESPACE, RESOURCE_POLICY_ID + POLICY_SUFFIX);
     if (bytes === undefined) throw kbsErrors.policyEngine(`policy ${RESOURCE_POLICY_ID} not found`);
     let source: string;
@@ -80,7 +84,7 @@ export class ResourcePolicy {
   /** Whether the policy allows this request; Rego failures are PolicyEngineError. */
   async allows(claims: JsonObject, data: PolicyRequestData): Promise<boolean> {
     try {
-      const policy = await this.#compiled();
+      const policy = await this.compiled();
       const result = policy.evaluateRule(ALLOW_RULE, { input: claims as RegoJson, data: data as unknown as RegoJson });
       return result === true;
     } catch (error) {

@@ -21,6 +21,8 @@ import type { KbsMetrics, RouteLabel } from './metrics.ts';
 import { handlePluginRequest, type KbsPlugin, type RequestHeaders } from './resource.ts';
 import type { PerIpRateLimiter } from './rateLimit.ts';
 import type { ResourcePolicy } from './resourcePolicy.ts';
+import { handlePolicyAdmin, isPolicyAdminPath } from './policies/admin.ts';
+import type { ResourcePolicies } from './policies/resourcePolicies.ts';
 import { sessionCookie, type SessionManager } from './sessions.ts';
 
 export const KBS_PREFIX = '/kbs/v0/';
@@ -31,6 +33,8 @@ export interface KbsServerDeps {
   readonly attestation?: { readonly backend: AttestationBackend; readonly sessions: SessionManager } | undefined;
   readonly tokenVerifier: TokenVerifier;
   readonly policy: ResourcePolicy;
+  /** Global + scoped resource policies, decision log, explain and dry run (policies/). */
+  readonly policies: ResourcePolicies;
   readonly admin: AdminAuthorizer;
   readonly plugins: ReadonlyMap<string, KbsPlugin>;
   readonly metrics: KbsMetrics;
@@ -262,6 +266,11 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
         await handleSetAttestationPolicy(body, attestation.backend, adminCredentials(request.headers.authorization));
         return reply.code(200).send();
       }
+      if (name === 'resource-policy' && isPolicyAdminPath(rest)) {
+        await authorizeBuiltin(request, path);
+        const answer = await handlePolicyAdmin(method, rest, body, { policies: deps.policies, tokenVerifier: deps.tokenVerifier });
+        return reply.code(answer.status).type('application/json').send(answer.body);
+      }
       if (name === 'resource-policy' && method === 'POST') {
         await authorizeBuiltin(request, path);
         await handleSetResourcePolicy(body, deps.policy);
@@ -286,7 +295,7 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
         plugins: deps.plugins,
         sessions: attestation?.sessions,
         tokenVerifier: deps.tokenVerifier,
-        policy: deps.policy,
+        policies: deps.policies,
         authorizeAdmin: async (headers, uri) => {
           try {
             request.kbsAdmin = await deps.admin.authorize(headers.authorization, uri);

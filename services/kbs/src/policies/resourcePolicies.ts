@@ -1,0 +1,265 @@
+/**
+ * Resource-policy decisions over the global policy and the scoped ones (scopes.ts), with a
+ * decision id for each, explanations and dry runs.
+ *
+ * - `decide`: the global `resource-policy` first, exactly as upstream evaluates it; for the
+ *   `resource` plugin, then every scoped policy above the path, outermost first. All must allow.
+ *   The decision is recorded (decisions.ts); a deny or an evaluation failure carries its id in
+ *   the error's reason (logged, never sent: the guest sees upstream's PolicyDeny only).
+ * - `explain`: every applicable policy is evaluated (no short cut) and explained by the Rego
+ *   engine (rule bodies held/failed, failing expression, compared values, bounded).
+ * - `dryRun`: replays recorded decisions with a candidate policy in place of the stored one.
+ */
+import { RegoError, type CompiledPolicy, type RegoJson, type RuleExplanation } from '@trustee/rego';
+import type { JsonObject } from '../backends.ts';
+import { KbsError, kbsErrors } from '../errors.ts';
+import type { PolicyRequestData, ResourcePolicy } from '../resourcePolicy.ts';
+import { DecisionLog, MAX_DECISIONS_READ, type DecisionRecord, type DecisionRequest, type PolicyVerdict } from './decisions.ts';
+import { ScopedPolicyStore, ScopedPolicyUnreadable, scopesAbove } from './scopes.ts';
+
+const ALLOW_RULE = 'data.policy.allow';
+export const GLOBAL_POLICY = 'resource-policy';
+
+export function scopedPolicyName(scope: string): string {
+  return `scope:${scope}`;
+}
+
+export interface Decision {
+  readonly allowed: boolean;
+  readonly decisionId: string;
+  readonly verdicts: readonly PolicyVerdict[];
+}
+
+export interface PolicyExplanation {
+  /** `resource-policy` or `scope:<scope>`. */
+  readonly policy: string;
+  readonly allowed: boolean;
+  /** The evaluation error, when the policy failed (a failure denies). */
+  readonly error?: string;
+  readonly explanation?: RuleExplanation;
+}
+
+export interface ExplainReport {
+  /** `<plugin>/<path>`. */
+  readonly resource: string;
+  readonly allowed: boolean;
+  readonly policies: readonly PolicyExplanation[];
+}
+
+export interface DryRunEntry {
+  readonly decision_id: string;
+  readonly time: string;
+  readonly resource: string;
+  /** What the KBS answered then. */
+  readonly recorded: boolean;
+  /** What it would answer with the candidate policy (and today's other policies). */
+  readonly candidate: boolean;
+}
+
+export interface DryRunReport {
+  /** Recorded decisions read (newest first, at most MAX_DECISIONS_READ). */
+  readonly read: number;
+  /** Decisions the candidate applies to and that could be replayed. */
+  readonly replayed: number;
+  /** Decisions without stored claims (over the record limit), not replayed. */
+  readonly skipped: number;
+  /** Replayed decisions whose outcome the candidate changes. */
+  readonly changed: readonly DryRunEntry[];
+}
+
+/** Which stored policy a candidate replaces in a dry run. */
+export type PolicyTarget = { readonly kind: 'global' } | { readonly kind: 'scope'; readonly scope: string };
+
+export interface ResourcePoliciesOptions {
+  /** Called when a decision could not be recorded (the decision stands). */
+  readonly onRecordError?: (error: unknown) => void;
+}
+
+function requestData(request: DecisionRequest): PolicyRequestData {
+  return { plugin: request.plugin, 'resource-path': request.path, query: request.query };
+}
+
+function resourceName(request: DecisionRequest): string {
+  return `${request.plugin}/${request.path.join('/')}`;
+}
+
+function regoMessage(error: unknown): string {
+  if (error instanceof KbsError) return error.reason ?? error.detail;
+  return (error as Error).message;
+}
+
+export class ResourcePolicies {
+  readonly #global: ResourcePolicy;
+  readonly #scoped: ScopedPolicyStore;
+  readonly #log: DecisionLog;
+  readonly #onRecordError: (error: unknown) => void;
+
+  constructor(global: ResourcePolicy, scoped: ScopedPolicyStore, log: DecisionLog, options: ResourcePoliciesOptions = {}) {
+    this.#global = global;
+    this.#scoped = scoped;
+    this.#log = log;
+    this.#onRecordError = options.onRecordError ?? (() => undefined);
+  }
+
+  get scoped(): ScopedPolicyStore {
+    return this.#scoped;
+  }
+
+  get log(): DecisionLog {
+    return this.#log;
+  }
+
+  get global(): ResourcePolicy {
+    return this.#global;
+  }
+
+  /**
+   * The release decision for a guest. Resolves allow/deny with a decision id; an evaluation
+   * failure rejects with PolicyEngineError whose reason names the decision id.
+   */
+  async decide(claims: JsonObject, request: DecisionRequest): Promise<Decision> {
+    const verdicts: PolicyVerdict[] = [];
+    let failure: unknown;
+    try {
+      const globalAllows = await this.#global.allows(claims, requestData(request));
+      verdicts.push({ policy: GLOBAL_POLICY, result: globalAllows });
+      if (globalAllows && request.plugin === 'resource') {
+        for (const scoped of await this.#scopedAbove(request.path)) {
+          const allows = evaluate(scoped.policy, claims, request);
+          verdicts.push({ policy: scopedPolicyName(scoped.scope), result: allows });
+          if (!allows) break;
+        }
+      }
+    } catch (error) {
+      failure = error;
+      verdicts.push({ policy: verdicts.length === 0 ? GLOBAL_POLICY : 'scoped', result: 'error' });
+    }
+    const allowed = failure === undefined && verdicts.every((verdict) => verdict.result === true);
+    const record = this.#log.build(request, claims, allowed, verdicts);
+    if (allowed) {
+      // A release does not wait for its record; a deny does, so its id can be explained at once.
+      this.#log.store(record).catch((error: unknown) => this.#onRecordError(error));
+    } else {
+      await this.#log.store(record).catch((error: unknown) => this.#onRecordError(error));
+    }
+    const decisionId = record.id;
+    if (failure !== undefined) {
+      if (failure instanceof KbsError) throw new KbsError(failure.code, failure.detail, `${failure.reason ?? ''} (decision ${decisionId})`.trim(), { cause: failure });
+      throw failure;
+    }
+    return { allowed, decisionId, verdicts };
+  }
+
+  async #scopedAbove(path: readonly string[]): Promise<Array<{ scope: string; policy: CompiledPolicy }>> {
+    try {
+      return await this.#scoped.above(path);
+    } catch (error) {
+      if (error instanceof RegoError || error instanceof ScopedPolicyUnreadable) throw kbsErrors.policyEngine(`scoped policy: ${error.message}`);
+      throw error;
+    }
+  }
+
+  /** Explains the decision for these claims: every applicable policy, each explained. */
+  async explain(claims: JsonObject, request: DecisionRequest, candidate?: { readonly target: PolicyTarget; readonly policy: CompiledPolicy }): Promise<ExplainReport> {
+    const policies: PolicyExplanation[] = [];
+    const input = claims as RegoJson;
+    const data = requestData(request) as unknown as RegoJson;
+    const explainOne = (name: string, compiled: () => Promise<CompiledPolicy>): Promise<PolicyExplanation> =>
+      compiled().then(
+        (policy) => {
+          try {
+            const explanation = policy.explainRule(ALLOW_RULE, { input, data });
+            const allowed = explanation?.value === true;
+            return explanation === undefined ? { policy: name, allowed } : { policy: name, allowed, explanation };
+          } catch (error) {
+            return { policy: name, allowed: false, error: regoMessage(error) };
+          }
+        },
+        (error: unknown) => {
+          if (error instanceof KbsError || error instanceof RegoError || error instanceof ScopedPolicyUnreadable) return { policy: name, allowed: false, error: regoMessage(error) };
+          throw error;
+        },
+      );
+    const globalPolicy = candidate?.target.kind === 'global' ? candidate.policy : undefined;
+    policies.push(await explainOne(GLOBAL_POLICY, async () => globalPolicy ?? (await this.#global.compiled())));
+    if (request.plugin === 'resource') {
+      for (const scope of scopesAbove(request.path)) {
+        if (candidate?.target.kind === 'scope' && candidate.target.scope === scope) {
+          policies.push(await explainOne(scopedPolicyName(scope), async () => candidate.policy));
+          continue;
+        }
+        let scoped;
+        try {
+          scoped = await this.#scoped.get(scope);
+        } catch (error) {
+          if (!(error instanceof RegoError || error instanceof ScopedPolicyUnreadable)) throw error;
+          policies.push({ policy: scopedPolicyName(scope), allowed: false, error: error.message });
+          continue;
+        }
+        if (scoped === undefined) continue;
+        const policy = scoped.policy;
+        policies.push(await explainOne(scopedPolicyName(scope), async () => policy));
+      }
+    }
+    return { resource: resourceName(request), allowed: policies.every((p) => p.allowed), policies };
+  }
+
+  /** Replays recorded decisions with `candidate` in place of the target policy. */
+  async dryRun(target: PolicyTarget, candidate: CompiledPolicy, limit = MAX_DECISIONS_READ): Promise<DryRunReport> {
+    const records = await this.#log.recent(Math.min(limit, MAX_DECISIONS_READ));
+    let replayed = 0;
+    let skipped = 0;
+    const changed: DryRunEntry[] = [];
+    for (const record of records) {
+      if (!applies(target, record)) continue;
+      if (record.claims === undefined) {
+        skipped += 1;
+        continue;
+      }
+      replayed += 1;
+      const outcome = await this.#outcomeWith(record.claims, record.request, target, candidate);
+      if (outcome !== record.allowed) {
+        changed.push({ decision_id: record.id, time: record.time, resource: resourceName(record.request), recorded: record.allowed, candidate: outcome });
+      }
+    }
+    return { read: records.length, replayed, skipped, changed };
+  }
+
+  async #outcomeWith(claims: JsonObject, request: DecisionRequest, target: PolicyTarget, candidate: CompiledPolicy): Promise<boolean> {
+    try {
+      const globalPolicy = target.kind === 'global' ? candidate : await this.#global.compiled();
+      if (!evaluate(globalPolicy, claims, request)) return false;
+      if (request.plugin !== 'resource') return true;
+      const stored = await this.#scoped.above(request.path);
+      const scopes = scopesAbove(request.path);
+      for (const scope of scopes) {
+        const policy = target.kind === 'scope' && target.scope === scope ? candidate : stored.find((p) => p.scope === scope)?.policy;
+        if (policy !== undefined && !evaluate(policy, claims, request)) return false;
+      }
+      return true;
+    } catch (error) {
+      if (error instanceof KbsError || error instanceof RegoError || error instanceof ScopedPolicyUnreadable) return false;
+      throw error;
+    }
+  }
+
+  /** A recorded decision (for explain by id). */
+  async decision(id: string): Promise<DecisionRecord | undefined> {
+    return this.#log.get(id);
+  }
+}
+
+function applies(target: PolicyTarget, record: DecisionRecord): boolean {
+  if (target.kind === 'global') return true;
+  return record.request.plugin === 'resource' && scopesAbove(record.request.path).includes(target.scope);
+}
+
+/** `data.policy.allow` of one policy; anything but `true` denies. RegoError → PolicyEngineError. */
+function evaluate(policy: CompiledPolicy, claims: JsonObject, request: DecisionRequest): boolean {
+  try {
+    return policy.evaluateRule(ALLOW_RULE, { input: claims as RegoJson, data: requestData(request) as unknown as RegoJson }) === true;
+  } catch (error) {
+    if (error instanceof RegoError) throw kbsErrors.policyEngine(error.message);
+    throw error;
+  }
+}
