@@ -5,6 +5,7 @@
  * above it to allow. Stored in the KBS store (every backend) in their own namespace, so the
  * upstream `kbs` namespace and `GET /kbs/v0/resource-policy` stay exactly as upstream has them.
  */
+import { errorClassWithCode } from '@trustee/errors';
 import type { KeyValueStore } from '@trustee/storage';
 import { compilePolicy, type CompiledPolicy } from '@trustee/rego';
 
@@ -35,7 +36,7 @@ export function scopesAbove(resourcePath: readonly string[]): string[] {
   return out;
 }
 
-export class ScopedPolicyUnreadable extends Error {}
+export class ScopedPolicyUnreadable extends errorClassWithCode('scoped_policy_unreadable') {}
 
 export interface ScopedPolicy {
   readonly scope: string;

@@ -5,12 +5,13 @@
  * on every request). The message names the problem; the caller wraps it in ParsePolicyError /
  * PolicyEngineError as its endpoint requires.
  */
+import { errorClassWithCode } from '@trustee/errors';
 import { calledFunctions, checkPolicySyntax, compilePolicy, RegoError } from '@trustee/rego';
 
 /** Builtins that perform network I/O (packages/rego/src/builtins/index.ts refuses them at evaluation). */
 export const FORBIDDEN_BUILTINS: ReadonlySet<string> = new Set(['http.send', 'net.lookup_ip_addr']);
 
-export class PolicyRejected extends Error {}
+export class PolicyRejected extends errorClassWithCode('policy_rejected') {}
 
 /** Throws PolicyRejected with a client-safe message when the policy would never work. */
 export function validateResourcePolicy(source: string): void {
