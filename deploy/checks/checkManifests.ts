@@ -508,6 +508,23 @@ function checkDockerfile(root: string, composeServices: Obj): void {
     } catch {
       fail(swhere, 'CMD must use the exec (JSON array) form');
     }
+    // Every compose service running this image (kbs-ha-* run the KBS image) probes with the
+    // image's own health script: a path the image does not have leaves the service unhealthy.
+    const probe = /\bCMD\s+(\[.*\])\s*$/.exec(stage.find((instruction) => instruction.op === 'HEALTHCHECK')?.rest ?? '')?.[1];
+    let imageProbe: unknown;
+    try {
+      imageProbe = JSON.parse(probe ?? '[]');
+    } catch {
+      fail(swhere, 'HEALTHCHECK CMD must use the exec (JSON array) form');
+    }
+    for (const [composeName, rawService] of Object.entries(composeServices)) {
+      if (composeName !== service && !(service === 'kbs' && /^kbs-ha-\d+$/.test(composeName))) continue;
+      const test = list(obj(obj(rawService)['healthcheck'])['test']).map(String);
+      const script = Array.isArray(imageProbe) ? imageProbe.slice(0, 2).map(String) : [];
+      if (test[0] !== 'CMD' || script.length !== 2 || JSON.stringify(test.slice(1, 3)) !== JSON.stringify(script)) {
+        fail(`compose: service ${composeName}`, `healthcheck ${JSON.stringify(test)} must run the image's probe ${JSON.stringify(script)} (Dockerfile stage ${service})`);
+      }
+    }
     const composeService = obj(composeServices[service]);
     const composeBuild = obj(composeService['build']);
     if (obj(composeBuild['args'])['SERVICE'] !== service) fail(`compose: service ${service}`, `build.args.SERVICE must be ${service} (one Dockerfile for all images)`);
