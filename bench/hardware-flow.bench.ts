@@ -50,7 +50,7 @@ try {
     const pool: VerificationRequest[] = [];
     for (let i = 0; i < POOL; i++) {
       const reportData = randomBytes(48);
-      pool.push({ tee, evidence: await factory.evidence(tee, reportData, initDigest), runtimeData: { raw: reportData }, initData: { digest: initDigest } });
+      pool.push({ tee, evidence: await factory.evidence(tee, reportData, { initDataDigest: initDigest }), runtimeData: { raw: reportData }, initData: { digest: initDigest } });
     }
     const genMs = (performance.now() - genStart) / POOL;
     const cpu0 = (token: string): Record<string, unknown> =>

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Fast client of a running evidence server (tests/e2e/src/harness/evidenceCli.ts serve): plain
 // Node, no TypeScript loader, so a kbs-client --evidence-command costs ~0.1 s instead of ~0.5 s.
-//   node evidence-client.mjs --tee TEE --anchors-dir DIR [--force-report-data HEX] [--force-init-data HEX] [--tamper] REPORT_DATA_HEX [INIT_DATA_DIGEST_HEX]
+//   node evidence-client.mjs --tee TEE --anchors-dir DIR [--force-report-data HEX] [--force-init-data HEX] [--tamper] [--variant NAME] REPORT_DATA_HEX [INIT_DATA_DIGEST_HEX]
 // Same request protocol as evidenceCli.ts; it never starts a server (the test owns it).
 import { createConnection } from 'node:net';
 import process from 'node:process';
@@ -18,7 +18,7 @@ function hexArg(value, what) {
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { tee: { type: 'string' }, 'anchors-dir': { type: 'string' }, 'force-report-data': { type: 'string' }, 'force-init-data': { type: 'string' }, tamper: { type: 'boolean' } },
+  options: { tee: { type: 'string' }, 'anchors-dir': { type: 'string' }, 'force-report-data': { type: 'string' }, 'force-init-data': { type: 'string' }, tamper: { type: 'boolean' }, variant: { type: 'string' } },
 });
 try {
   if (values.tee === undefined || values['anchors-dir'] === undefined) throw new Error('--tee and --anchors-dir are required');
@@ -28,7 +28,7 @@ try {
   const socket = createConnection(join(resolve(values['anchors-dir']), 'evidence.sock'));
   let data = '';
   socket.setEncoding('utf8');
-  socket.once('connect', () => socket.write(`${JSON.stringify({ tee: values.tee, reportData, ...(initDataDigest === undefined ? {} : { initDataDigest }), ...(values.tamper === true ? { tamper: true } : {}) })}\n`));
+  socket.once('connect', () => socket.write(`${JSON.stringify({ tee: values.tee, reportData, ...(initDataDigest === undefined ? {} : { initDataDigest }), ...(values.tamper === true ? { tamper: true } : {}), ...(values.variant === undefined ? {} : { variant: values.variant }) })}\n`));
   socket.on('data', (chunk) => (data += chunk));
   socket.once('error', (error) => {
     process.stderr.write(`evidence-client: no evidence server: ${error.message}\n`);

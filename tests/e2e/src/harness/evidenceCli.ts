@@ -1,7 +1,7 @@
 /**
  * Test-evidence generator for `kbs-client --evidence-command` (and by hand):
  *
- *   tsx tests/e2e/src/harness/evidenceCli.ts --tee snp|tdx|az-snp-vtpm|az-tdx-vtpm --anchors-dir DIR REPORT_DATA_HEX [INIT_DATA_DIGEST_HEX]
+ *   tsx tests/e2e/src/harness/evidenceCli.ts --tee snp|tdx|az-snp-vtpm|az-tdx-vtpm|sgx|tpm|nvidia --anchors-dir DIR REPORT_DATA_HEX [INIT_DATA_DIGEST_HEX]
  *
  * prints guest-format evidence JSON bound to the report data (and the init-data digest as SNP
  * HOST_DATA / TDX MRCONFIGID / vTPM PCR8), signed by the test PKI of DIR. The PKI lives in an
@@ -35,8 +35,10 @@ interface EvidenceRequest {
   readonly tee: string;
   readonly reportData: string;
   readonly initDataDigest?: string;
-  /** Flip a signed byte after signing (nvidia only). */
+  /** Change a signed byte after signing (nvidia, sgx, tpm). */
   readonly tamper?: boolean;
+  /** sgx: another enclave; tpm: another attestation key (see EvidenceOptions). */
+  readonly variant?: string;
 }
 
 class CliError extends errorClassWithCode('cli_failed') {}
@@ -119,8 +121,9 @@ async function serve(dir: string, idleExitS: number): Promise<void> {
 
   async function answer(line: string): Promise<string> {
     try {
-      const request = JSON.parse(line) as Partial<EvidenceRequest> & { ping?: boolean; stop?: boolean };
+      const request = JSON.parse(line) as Partial<EvidenceRequest> & { ping?: boolean; stop?: boolean; akPublic?: string };
       if (request.ping === true) return JSON.stringify({ pong: files });
+      if (typeof request.akPublic === 'string') return JSON.stringify({ akPublic: factory.akPublic(request.akPublic) });
       if (request.stop === true) {
         setImmediate(shutdown);
         return JSON.stringify({ stopped: true });
@@ -129,7 +132,11 @@ async function serve(dir: string, idleExitS: number): Promise<void> {
       const reportData = hexArg(request.reportData, 'reportData');
       if (reportData === undefined) throw new CliError('reportData is required');
       const init = hexArg(request.initDataDigest, 'initDataDigest');
-      const evidence = await factory.evidence(request.tee, Buffer.from(reportData, 'hex'), init === undefined ? undefined : Buffer.from(init, 'hex'), request.tamper === true);
+      const evidence = await factory.evidence(request.tee, Buffer.from(reportData, 'hex'), {
+        initDataDigest: init === undefined ? undefined : Buffer.from(init, 'hex'),
+        tamper: request.tamper === true,
+        variant: typeof request.variant === 'string' ? request.variant : undefined,
+      });
       return JSON.stringify({ evidence });
     } catch (error) {
       return JSON.stringify({ error: (error as Error).message });
@@ -181,7 +188,7 @@ async function main(argv: string[]): Promise<number> {
     if (await serverUp(dir)) await ask(dir, { stop: true });
     return 0;
   }
-  if (values.tee === undefined) throw new CliError('--tee is required (snp, tdx, az-snp-vtpm, az-tdx-vtpm)');
+  if (values.tee === undefined) throw new CliError('--tee is required (snp, tdx, az-snp-vtpm, az-tdx-vtpm, sgx, tpm, nvidia)');
   const reportData = hexArg(values['force-report-data'], '--force-report-data') ?? hexArg(positionals[0] ?? process.env.KBS_REPORT_DATA, 'REPORT_DATA_HEX');
   if (reportData === undefined) throw new CliError('REPORT_DATA_HEX ($1 or KBS_REPORT_DATA) is required');
   const initDataDigest = hexArg(values['force-init-data'], '--force-init-data') ?? hexArg(positionals[1] ?? process.env.KBS_INIT_DATA_DIGEST, 'INIT_DATA_DIGEST_HEX');

@@ -1,18 +1,21 @@
 /**
  * One test PKI per process for hardware evidence: the AMD test ARK/ASK/ASVK (Milan), a TDX test
- * platform (root CA, PCK chain, quoting enclave, collateral), the vTPM attestation key and an
- * NVIDIA-style device chain (GPU evidence sent as additional evidence), from
+ * platform (root CA, PCK chain, quoting enclave, collateral; it also quotes SGX enclaves), the
+ * vTPM / TPM attestation keys and an NVIDIA-style device chain (GPU evidence sent as additional
+ * evidence), from
  * the `@trustee/verifiers` factories. It issues guest-format evidence bound to any report data
  * and init-data digest, and writes the trust anchors and offline collateral a KBS needs to
  * trust it (`verifier_config.{snp,dcap}_verifier.trust_anchors_path`, `collateral_service`).
  */
+import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { intelCollateralToJson, type Json } from '@trustee/verifiers';
+import type { Json } from '@trustee/verifiers';
 import { createTestAzSnpVtpmEvidence } from '@trustee/verifiers/testing/azureFactory.ts';
 import { createTestSnpReport, testAmdPki, type TestAmdPki } from '@trustee/verifiers/testing/snpFactory.ts';
 import { createTestAzTdxVtpmEvidence } from '@trustee/verifiers/testing/tdxAzureFactory.ts';
-import { createTdxTestPlatform, tdxEvidence, type TdxTestPlatform } from '@trustee/verifiers/testing/tdxFactory.ts';
+import { createTdxTestPlatform, sgxEvidence, tdxEvidence, type TdxTestPlatform } from '@trustee/verifiers/testing/tdxFactory.ts';
+import { createTestTpmEvidence } from '@trustee/verifiers/testing/tpmFactory.ts';
 import { createTestNvidiaEvidence, createTestNvidiaPki, type TestNvidiaPki } from '@trustee/verifiers/testing/nvidiaFactory.ts';
 
 export const HARDWARE_TEES = ['snp', 'tdx', 'az-snp-vtpm', 'az-tdx-vtpm'] as const;
@@ -24,10 +27,24 @@ export function isHardwareTee(value: unknown): value is HardwareTee {
 
 /** Device TEEs a guest sends as additional evidence next to a hardware TEE's. */
 export const DEVICE_TEES = ['nvidia'] as const;
-export type EvidenceTee = HardwareTee | (typeof DEVICE_TEES)[number];
+/** CPU-class TEEs whose default CPU policy needs more than reference values (sgx: none; tpm: trusted AKs). */
+export const OTHER_CPU_TEES = ['sgx', 'tpm'] as const;
+export type EvidenceTee = HardwareTee | (typeof DEVICE_TEES)[number] | (typeof OTHER_CPU_TEES)[number];
 
 export function isEvidenceTee(value: unknown): value is EvidenceTee {
-  return isHardwareTee(value) || (typeof value === 'string' && (DEVICE_TEES as readonly string[]).includes(value));
+  return isHardwareTee(value) || (typeof value === 'string' && ([...DEVICE_TEES, ...OTHER_CPU_TEES] as readonly string[]).includes(value));
+}
+
+/** A variant name: selects another SGX enclave (MRENCLAVE) or another TPM attestation key. */
+export const VARIANT = /^[a-z0-9-]{1,64}$/;
+
+/** Options of one piece of evidence. */
+export interface EvidenceOptions {
+  readonly initDataDigest?: Uint8Array | undefined;
+  /** Change one signed byte after signing (nvidia: a measurement; sgx: the enclave body; tpm: the quoted message). */
+  readonly tamper?: boolean;
+  /** sgx: MRENCLAVE = SHA-256("enclave:" + variant); tpm: an AK of its own per variant. Default: the factory's one. */
+  readonly variant?: string | undefined;
 }
 
 /** Files a KBS config points at to trust a factory (all inside the anchors directory). */
@@ -36,18 +53,17 @@ export interface AnchorFiles {
   readonly amdAnchorsPath: string;
   /** PEM: the TDX test root CA. */
   readonly intelRootsPath: string;
-  /** Intel collateral bundle JSON for the test platform, fresh for 30 days from creation. */
+  /** Intel PcsClientTool collateral (TDX and SGX) for the test platform, fresh for 30 days from creation. */
   readonly tdxCollateralPath: string;
   /** PEM: the NVIDIA-style test device root CA. */
   readonly nvidiaRootsPath: string;
 }
 
 export interface EvidenceFactory {
-  /**
-   * Guest-format evidence JSON bound to `reportData` and (when given) the init-data digest;
-   * `tamper` flips one signed byte (nvidia: a measurement) after signing.
-   */
-  evidence(tee: EvidenceTee, reportData: Uint8Array, initDataDigest?: Uint8Array, tamper?: boolean): Promise<Json>;
+  /** Guest-format evidence JSON bound to `reportData` and (when given) the init-data digest. */
+  evidence(tee: EvidenceTee, reportData: Uint8Array, options?: EvidenceOptions): Promise<Json>;
+  /** The `ak_public` claim (base64 DER SPKI) of a TPM variant's attestation key. */
+  akPublic(variant?: string): string;
   /** Writes the trust anchors and collateral into `dir`. */
   writeAnchors(dir: string): Promise<AnchorFiles>;
 }
@@ -74,8 +90,21 @@ export async function createEvidenceFactory(options: { readonly now?: () => Date
   const amd: TestAmdPki = await testAmdPki('Milan');
   const tdx: TdxTestPlatform = await createTdxTestPlatform();
   const nvidia: TestNvidiaPki = await createTestNvidiaPki();
+  const aks = new Map<string, { privateKey: KeyObject; publicKey: KeyObject }>();
+  const akOf = (variant: string): { privateKey: KeyObject; publicKey: KeyObject } => {
+    let ak = aks.get(variant);
+    if (ak === undefined) {
+      if (aks.size >= 256) throw new Error('too many TPM variants');
+      ak = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      aks.set(variant, ak);
+    }
+    return ak;
+  };
   return {
-    async evidence(tee, reportData, initDataDigest, tamper = false) {
+    async evidence(tee, reportData, options = {}) {
+      const { initDataDigest, tamper = false } = options;
+      const variant = options.variant ?? 'default';
+      if (!VARIANT.test(variant)) throw new Error(`variant must match ${String(VARIANT)}`);
       switch (tee) {
         case 'nvidia': {
           const evidence = createTestNvidiaEvidence(reportData, [{ pki: nvidia }]) as { device_evidence_list: Array<{ evidence: string }> };
@@ -95,7 +124,29 @@ export async function createEvidenceFactory(options: { readonly now?: () => Date
           return (await createTestAzSnpVtpmEvidence({ reportData, ...(initDataDigest === undefined ? {} : { initDataDigest }) })).evidence;
         case 'az-tdx-vtpm':
           return createTestAzTdxVtpmEvidence({ platform: tdx, nonce: reportData, ...(initDataDigest === undefined ? {} : { initDataDigest }) });
+        case 'sgx': {
+          const quote = tdx.sgxQuote({
+            reportData: fixed(reportData, 64),
+            mrEnclave: createHash('sha256').update(`enclave:${variant}`).digest(),
+            ...(initDataDigest === undefined ? {} : { configId: fixed(initDataDigest, 64) }),
+          });
+          if (tamper) quote[48 + 64] = (quote[48 + 64] as number) ^ 0x01; // MRENCLAVE's first byte: under the quote signature
+          return sgxEvidence(quote);
+        }
+        case 'tpm': {
+          const { evidence } = createTestTpmEvidence({ reportData, ak: akOf(variant), ...(initDataDigest === undefined ? {} : { initDataDigest }) });
+          if (!tamper) return evidence;
+          const quote = (evidence as { tpm_quote: { message: string } }).tpm_quote;
+          const message = Buffer.from(quote.message, 'base64');
+          message[message.length - 1] = (message[message.length - 1] as number) ^ 0x01; // last byte of the PCR digest: signed by the AK
+          quote.message = message.toString('base64');
+          return evidence;
+        }
       }
+    },
+    akPublic(variant = 'default') {
+      if (!VARIANT.test(variant)) throw new Error(`variant must match ${String(VARIANT)}`);
+      return akOf(variant).publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
     },
     async writeAnchors(dir) {
       const files: AnchorFiles = {
@@ -107,7 +158,7 @@ export async function createEvidenceFactory(options: { readonly now?: () => Date
       writeFileSync(files.nvidiaRootsPath, pem(nvidia.chainDer[nvidia.chainDer.length - 1] as Uint8Array));
       writeFileSync(files.amdAnchorsPath, pem(amd.arkDer) + pem(amd.askDer) + pem(amd.asvkDer));
       writeFileSync(files.intelRootsPath, tdx.root.pem);
-      writeFileSync(files.tdxCollateralPath, JSON.stringify(intelCollateralToJson(await tdx.collateral({ now: now() }))));
+      writeFileSync(files.tdxCollateralPath, JSON.stringify(await tdx.pcsClientToolFile({ now: now() })));
       return files;
     },
   };

@@ -4,6 +4,7 @@
  * kbs-client that ask it for evidence through the fast plain-Node client.
  */
 import { spawn } from 'node:child_process';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import type { CliResult } from './cli.ts';
 import type { EvidenceTee } from './evidenceFactory.ts';
@@ -22,7 +23,9 @@ export interface EvidenceServer {
    * A `--evidence-command` (or `--device-evidence-command` for nvidia) for the kbs-client; `force`
    * binds other values than the client asks for, `tamper` flips a signed byte.
    */
-  command(tee: EvidenceTee, force?: { readonly reportData?: string; readonly initData?: string; readonly tamper?: boolean }): string;
+  command(tee: EvidenceTee, force?: { readonly reportData?: string; readonly initData?: string; readonly tamper?: boolean; readonly variant?: string }): string;
+  /** The `ak_public` claim of the TPM attestation key of `variant` (default: the server's one). */
+  akPublic(variant?: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -62,13 +65,32 @@ export async function startEvidenceServer(dir: string): Promise<EvidenceServer> 
       if (force.reportData !== undefined) parts.push('--force-report-data', force.reportData);
       if (force.initData !== undefined) parts.push('--force-init-data', force.initData);
       if (force.tamper === true) parts.push('--tamper');
+      if (force.variant !== undefined) parts.push('--variant', sh(force.variant));
       return parts.join(' ');
+    },
+    async akPublic(variant = 'default') {
+      const reply = JSON.parse(await askServer(dir, { akPublic: variant })) as { akPublic?: string; error?: string };
+      if (reply.akPublic === undefined) throw new Error(`evidence server: ${reply.error ?? 'no akPublic'}`);
+      return reply.akPublic;
     },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
     },
   };
+}
+
+/** One request line to the evidence server of `dir`, one reply line back. */
+function askServer(dir: string, message: object): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(join(dir, 'evidence.sock'));
+    let data = '';
+    socket.setEncoding('utf8');
+    socket.once('connect', () => socket.write(`${JSON.stringify(message)}\n`));
+    socket.on('data', (chunk: string) => (data += chunk));
+    socket.once('error', reject);
+    socket.once('close', () => resolve(data));
+  });
 }
 
 /**
