@@ -7,7 +7,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, describe, expect, test } from 'vitest';
 import { parse as parseToml } from 'smol-toml';
 import { composeKbs } from './compose.ts';
-import { DEFAULT_CLIENT_LIMITS, loadKbsConfig, parseKbsConfig } from './config.ts';
+import { availableParallelism } from 'node:os';
+import { DEFAULT_CLIENT_LIMITS, defaultWorkerCount, loadKbsConfig, parseKbsConfig } from './config.ts';
 import { cleanupHarnessDirs, writeTempFile } from './testing/fixture.ts';
 
 afterAll(() => cleanupHarnessDirs());
@@ -76,7 +77,7 @@ name = "resource"
 describe('upstream samples load as-is', () => {
   test('the dev sample: builtin AS, LocalFs storage, resource plugin, three loud warnings', () => {
     const config = parseKbsConfig(parseToml(DEV_SAMPLE));
-    expect(config.httpServer).toEqual({ sockets: [{ host: '127.0.0.1', port: 8080 }], insecureHttp: true, privateKey: undefined, certificate: undefined, payloadRequestSizeMiB: 2, workerCount: 1, limits: DEFAULT_CLIENT_LIMITS });
+    expect(config.httpServer).toEqual({ sockets: [{ host: '127.0.0.1', port: 8080 }], insecureHttp: true, privateKey: undefined, certificate: undefined, payloadRequestSizeMiB: 2, workerCount: defaultWorkerCount(), limits: DEFAULT_CLIENT_LIMITS });
     expect(config.attestationService).toMatchObject({ type: 'coco_as_builtin', timeoutMinutes: 5 });
     expect(config.storage.storageType).toBe('LocalFs');
     expect(config.storage.localFs.dirPath).toBe('/opt/confidential-containers/storage');
@@ -113,6 +114,23 @@ describe('upstream samples load as-is', () => {
     const response = await kbs.apps[0]?.inject({ method: 'GET', url: '/kbs/v0/resource-policy' });
     expect(response?.statusCode).toBe(200);
     await kbs.close();
+  });
+
+  test('worker_count unset: one worker per core on a store processes can share, one on Memory/LocalJson; an explicit value wins', () => {
+    expect(defaultWorkerCount()).toBe(availableParallelism());
+    const parse = (edit: (raw: Record<string, Record<string, unknown>>) => void): number => {
+      const raw = parseToml(DEV_SAMPLE) as Record<string, Record<string, unknown>>;
+      edit(raw);
+      return parseKbsConfig(raw).httpServer.workerCount;
+    };
+    expect(parse(() => undefined)).toBe(availableParallelism());
+    expect(parse((raw) => (raw['storage_backend'] = { storage_type: 'Sqlite' }))).toBe(availableParallelism());
+    expect(parse((raw) => (raw['storage_backend'] = { storage_type: 'Memory' }))).toBe(1);
+    expect(parse((raw) => delete raw['storage_backend'])).toBe(1);
+    // Shared resources but per-process sessions: still one process.
+    expect(parse((raw) => (raw['session_storage_type'] = 'Memory' as unknown as Record<string, unknown>))).toBe(1);
+    expect(parse((raw) => ((raw['http_server'] ?? {})['worker_count'] = 1))).toBe(1);
+    expect(parse((raw) => ((raw['http_server'] ?? {})['worker_count'] = 3))).toBe(3);
   });
 
   test("upstream's Postgres storage with Redis sessions (Helm chart layout) parses, and several workers may share it", () => {

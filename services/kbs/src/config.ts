@@ -7,6 +7,7 @@
  * storage load but are reported in `warnings` so the composition root can print them loudly.
  */
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { parse as parseToml } from 'smol-toml';
 import {
   assertBackendConfigured,
@@ -45,8 +46,10 @@ export interface HttpServerConfig {
   readonly certificate: string | undefined;
   readonly payloadRequestSizeMiB: number;
   /**
-   * Server processes (upstream `worker_count`). Default 1: several processes need a store they
-   * can share (Sqlite or LocalFs); with Memory storage only 1 is accepted.
+   * Server processes (upstream `worker_count`). Unset: one per core (`os.availableParallelism()`)
+   * when the storage and session storage can be shared between processes (Sqlite, LocalFs,
+   * Postgres, Redis), else 1. Several processes need such a store; with Memory or LocalJson only
+   * 1 is accepted.
    */
   readonly workerCount: number;
   /** Client limits (our extension, services/kbs/README.md "Limits"). */
@@ -154,7 +157,8 @@ function parseHttpServer(raw: unknown, path: string): HttpServerConfig {
   if (!insecureHttp && certificate === undefined) throw new ConfigError(`${path}.certificate: Missing certificate (required unless insecure_http = true)`);
   if (!insecureHttp && privateKey === undefined) throw new ConfigError(`${path}.private_key: Missing private key (required unless insecure_http = true)`);
   const payloadRequestSizeMiB = optionalInteger(http, 'payload_request_size', path, 1, 1024) ?? 2;
-  const workerCount = optionalInteger(http, 'worker_count', path, 1, 256) ?? 1;
+  // Unset (undefined here) is resolved in parseKbsConfig, once the storage is known.
+  const workerCount = optionalInteger(http, 'worker_count', path, 1, 256) ?? 0;
   const d = DEFAULT_CLIENT_LIMITS;
   const limits: ClientLimitsConfig = {
     authRatePerIp: optionalInteger(http, 'auth_rate_limit_per_ip', path, 0, 1_000_000) ?? d.authRatePerIp,
@@ -164,6 +168,11 @@ function parseHttpServer(raw: unknown, path: string): HttpServerConfig {
     maxSessionStorageMiB: optionalInteger(http, 'max_session_storage_mib', path, 1, 1_048_576) ?? d.maxSessionStorageMiB,
   };
   return { sockets, insecureHttp, privateKey, certificate, payloadRequestSizeMiB, workerCount, limits };
+}
+
+/** The default `worker_count`: the cores this process may run on (at most the key's limit, 256). */
+export function defaultWorkerCount(): number {
+  return Math.min(Math.max(availableParallelism(), 1), 256);
 }
 
 function parseAttestationToken(raw: unknown, path: string): AttestationTokenConfig {
@@ -289,7 +298,7 @@ function assertNoMisspelledStorageKey(root: Table): void {
 /** Validates a parsed TOML document. Relative paths stay relative to the working directory, like upstream. */
 export function parseKbsConfig(raw: unknown): KbsConfig {
   const root = table(raw, '(root)');
-  const httpServer = parseHttpServer(root['http_server'], 'http_server');
+  let httpServer = parseHttpServer(root['http_server'], 'http_server');
   const attestationToken = parseAttestationToken(root['attestation_token'], 'attestation_token');
   const attestationService = parseAttestationService(root['attestation_service'], 'attestation_service');
   const admin = parseAdminConfig(root['admin'], 'admin');
@@ -307,9 +316,13 @@ export function parseKbsConfig(raw: unknown): KbsConfig {
   optionalTable(root, 'policy_engine', '(root)');
   // Memory is per process; LocalJson rewrites whole files, safe within one process only.
   const multiProcessSafe = (type: StorageType): boolean => type === 'Sqlite' || type === 'LocalFs' || type === 'Postgres' || type === 'Redis';
-  if (httpServer.workerCount > 1 && (!multiProcessSafe(storage.storageType) || !multiProcessSafe(sessionStorageType ?? storage.storageType))) {
+  const shareable = multiProcessSafe(storage.storageType) && multiProcessSafe(sessionStorageType ?? storage.storageType);
+  if (httpServer.workerCount > 1 && !shareable) {
     throw new ConfigError('http_server.worker_count: several workers need a store shared safely between processes (storage_backend Sqlite, LocalFs, Postgres or Redis)');
   }
+  // worker_count unset: one process per core when the stores can be shared (sessions and the
+  // single-use challenge claim live in the store, so any worker serves any RCAR step), else 1.
+  if (httpServer.workerCount === 0) httpServer = { ...httpServer, workerCount: shareable ? defaultWorkerCount() : 1 };
   const plugins = parsePlugins(root, 'plugins');
 
   const warnings: string[] = [];

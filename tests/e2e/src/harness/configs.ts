@@ -26,8 +26,12 @@ export interface KbsConfigOptions {
   readonly sessionTimeoutMinutes?: number;
   /** `[http_server] payload_request_size`, MiB. */
   readonly payloadRequestSizeMiB?: number;
-  /** `[http_server] worker_count` (node:cluster workers sharing the socket). */
-  readonly workerCount?: number;
+  /**
+   * `[http_server] worker_count` (node:cluster workers sharing the socket). Default 1: the e2e
+   * suites count per-process limits and metrics; `'unset'` leaves the key out (the KBS default,
+   * one worker per core).
+   */
+  readonly workerCount?: number | 'unset';
   /** Extra keys for the `[[plugins]] name = "resource"` table, e.g. an AzureKeyVault backend. */
   readonly resourcePlugin?: Readonly<Record<string, string | number | boolean>>;
   /** Serve HTTPS with this key and certificate chain instead of `insecure_http = true`. */
@@ -51,7 +55,7 @@ export function kbsConfigToml(options: KbsConfigOptions): string {
   if (options.tls === undefined) lines.push('insecure_http = true');
   else lines.push('insecure_http = false', `private_key = ${q(options.tls.privateKeyPath)}`, `certificate = ${q(options.tls.certificatePath)}`);
   if (options.payloadRequestSizeMiB !== undefined) lines.push(`payload_request_size = ${options.payloadRequestSizeMiB}`);
-  if (options.workerCount !== undefined) lines.push(`worker_count = ${options.workerCount}`);
+  if (options.workerCount !== 'unset') lines.push(`worker_count = ${options.workerCount ?? 1}`);
   lines.push('', '[attestation_token]');
   if (options.tokenTrust.kind === 'insecure-header-jwk') {
     lines.push('insecure_header_jwk = true');

@@ -15,6 +15,8 @@ export interface KbsProcess {
   /** Base URL, e.g. `http://127.0.0.1:41234`. */
   readonly url: string;
   readonly configPath: string;
+  /** Pid of the process group leader (the `timeout` wrapper around the KBS and its workers). */
+  readonly groupPid: number | undefined;
   /** Everything the process wrote so far (stdout and stderr interleaved), for failure messages. */
   output(): string;
   /** Whether the process is still running. */
@@ -121,6 +123,7 @@ export async function startKbs(configToml: string, options: StartKbsOptions): Pr
   return {
     url,
     configPath,
+    groupPid: child.pid,
     output: () => output,
     alive: () => !exited,
     async kill() {
