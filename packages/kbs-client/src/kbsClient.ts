@@ -223,6 +223,53 @@ export class KbsClient {
     return value;
   }
 
+  /** `POST /resource-policy/scope/<scope>` with `{"policy":<b64url>}` (admin; scope `repo`, `repo/type` or `repo/type/tag`). */
+  async setScopedPolicy(scope: string, policy: string | Uint8Array): Promise<void> {
+    const body = JSON.stringify({ policy: b64url.encode(bytesOf(policy)) });
+    await this.#admin('POST', this.#url(`resource-policy/scope/${encodePath(splitPath(scope, 'scope'))}`), Buffer.from(body, 'utf8'), 'application/json');
+  }
+
+  /** `GET /resource-policy/scope/<scope>`: the scoped policy's Rego text (admin). */
+  async getScopedPolicy(scope: string): Promise<string> {
+    const value = jsonBody(await this.#admin('GET', this.#url(`resource-policy/scope/${encodePath(splitPath(scope, 'scope'))}`)), 'scoped policy');
+    const policy = typeof value === 'object' && value !== null ? (value as { policy?: unknown }).policy : undefined;
+    if (typeof policy !== 'string') throw new KbsClientError('protocol', 'scoped policy answer has no policy');
+    return Buffer.from(b64url.decode(policy)).toString('utf8');
+  }
+
+  /** `GET /resource-policy/scope`: the scopes that have a policy (admin). */
+  async listScopedPolicies(): Promise<string[]> {
+    const value = jsonBody(await this.#admin('GET', this.#url('resource-policy/scope')), 'scope list');
+    if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw new KbsClientError('protocol', 'scope list is not a JSON array of strings');
+    return value;
+  }
+
+  /** `DELETE /resource-policy/scope/<scope>` (admin). */
+  async deleteScopedPolicy(scope: string): Promise<void> {
+    await this.#admin('DELETE', this.#url(`resource-policy/scope/${encodePath(splitPath(scope, 'scope'))}`));
+  }
+
+  /**
+   * `POST /resource-policy/explain/<path>`: allow/deny per policy with the failing rule bodies,
+   * expressions and compared values, for a token, a recorded decision id or a claims document (admin).
+   */
+  async explainResourcePolicy(path: string, source: { token: string } | { decision_id: string } | { claims: Json }, plugin = 'resource'): Promise<Json> {
+    const body = JSON.stringify({ ...source, ...(plugin === 'resource' ? {} : { plugin }) });
+    return jsonBody(await this.#admin('POST', this.#url(`resource-policy/explain/${encodePath(splitPath(path, 'resource path'))}`), Buffer.from(body, 'utf8'), 'application/json'), 'explanation') as Json;
+  }
+
+  /** `GET /resource-policy/decisions`: the newest recorded decisions (admin). */
+  async listDecisions(): Promise<Json> {
+    return jsonBody(await this.#admin('GET', this.#url('resource-policy/decisions')), 'decision list') as Json;
+  }
+
+  /** `POST /resource-policy/dry-run[/<scope>]`: which recorded decisions the candidate policy changes (admin). */
+  async dryRunResourcePolicy(policy: string | Uint8Array, scope?: string): Promise<Json> {
+    const body = JSON.stringify({ policy: b64url.encode(bytesOf(policy)) });
+    const path = scope === undefined ? 'resource-policy/dry-run' : `resource-policy/dry-run/${encodePath(splitPath(scope, 'scope'))}`;
+    return jsonBody(await this.#admin('POST', this.#url(path), Buffer.from(body, 'utf8'), 'application/json'), 'dry run') as Json;
+  }
+
   /**
    * `POST /reference-value` with an RVPS `sample` message whose provenance is `{name: value}`
    * (admin). The KBS/RVPS must have the sample extractor enabled.

@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { b64std, BUNDLED_RESOURCE_POLICIES, type Json } from '@trustee/protocol';
+import { formatDryRun, formatExplanation } from './explainFormat.ts';
 import { generateAdminKeyPair, mintAdminToken, parseDuration } from './adminToken.ts';
 import { commandAttester, fixedEvidenceAttester, sampleAttester, sampleDeviceAttester, sampleDeviceEnabled, type Attester } from './attesters.ts';
 import { KbsClient, type KbsClientOptions } from './kbsClient.ts';
@@ -82,6 +83,17 @@ Subcommands:
   set-resource --path P --resource-file F
   delete-resource --path P
   get-resource-policy                      prints the stored resource-policy ids
+  set-resource-policy ... --dry-run        replays recorded decisions with the policy instead of storing it
+  set-scoped-policy --scope S (--policy-file F | --allow-all | --deny-all | --affirming) [--dry-run]
+      S: REPO, REPO/TYPE or REPO/TYPE/TAG (REPO/* and REPO/TYPE/* accepted); a release needs the
+      global resource-policy and every scoped policy above its path to allow
+  get-scoped-policy --scope S              prints the scoped policy's Rego
+  list-scoped-policies                     prints the scopes that have a policy
+  delete-scoped-policy --scope S
+  explain --path P (--attestation-token F | --decision-id ID | --claims-file F) [--plugin resource] [--json]
+      why a release of P is allowed or denied: per policy, the rule bodies that held or failed,
+      the failing expression and the values it compared
+  list-decisions                           the newest recorded policy decisions (JSON)
   get-reference-value --id ID
   set-sample-reference-value NAME VALUE [--as-integer | --as-bool] [--as-single-value]
 `,
@@ -294,17 +306,14 @@ async function configCommand(args: string[], globals: Globals, io: CliIo): Promi
     case 'set-resource-policy': {
       const { values } = parse(
         subArgs,
-        { 'policy-file': { type: 'string' }, 'allow-all': { type: 'boolean' }, 'deny-all': { type: 'boolean' }, affirming: { type: 'boolean' }, default: { type: 'boolean' } },
+        { 'policy-file': { type: 'string' }, 'allow-all': { type: 'boolean' }, 'deny-all': { type: 'boolean' }, affirming: { type: 'boolean' }, default: { type: 'boolean' }, 'dry-run': { type: 'boolean' } },
         0,
       );
-      const chosen = [values['policy-file'] !== undefined, values['allow-all'], values['deny-all'], values.affirming, values.default].filter((flag) => flag === true);
-      if (chosen.length !== 1) throw new UsageError('set-resource-policy needs exactly one of --policy-file, --allow-all, --deny-all, --affirming, --default');
-      let policy: Uint8Array;
-      if (values['policy-file'] !== undefined) policy = readBytes(values['policy-file'], io);
-      else if (values['allow-all'] === true) policy = Buffer.from(BUNDLED_RESOURCE_POLICIES['allow-all']);
-      else if (values['deny-all'] === true) policy = Buffer.from(BUNDLED_RESOURCE_POLICIES['deny-all']);
-      else if (values.affirming === true) policy = Buffer.from(BUNDLED_RESOURCE_POLICIES.affirming);
-      else policy = Buffer.from(BUNDLED_RESOURCE_POLICIES.default);
+      const policy = chosenPolicy(values, io, 'set-resource-policy');
+      if (values['dry-run'] === true) {
+        io.stdout(formatDryRun(await client.dryRunResourcePolicy(policy)));
+        return;
+      }
       await client.setResourcePolicy(policy);
       io.stdout(`Set resource policy success \n policy: ${b64std.encode(policy)}\n`);
       return;
@@ -330,6 +339,68 @@ async function configCommand(args: string[], globals: Globals, io: CliIo): Promi
       io.stdout(`${JSON.stringify(await client.getResourcePolicy())}\n`);
       return;
     }
+    case 'set-scoped-policy': {
+      const { values } = parse(
+        subArgs,
+        { scope: { type: 'string' }, 'policy-file': { type: 'string' }, 'allow-all': { type: 'boolean' }, 'deny-all': { type: 'boolean' }, affirming: { type: 'boolean' }, 'dry-run': { type: 'boolean' } },
+        0,
+      );
+      if (values.scope === undefined) throw new UsageError('set-scoped-policy needs --scope');
+      const policy = chosenPolicy(values, io, 'set-scoped-policy');
+      if (values['dry-run'] === true) {
+        io.stdout(formatDryRun(await client.dryRunResourcePolicy(policy, values.scope)));
+        return;
+      }
+      await client.setScopedPolicy(values.scope, policy);
+      io.stdout(`Set scoped policy success \n scope: ${values.scope}\n`);
+      return;
+    }
+    case 'get-scoped-policy': {
+      const { values } = parse(subArgs, { scope: { type: 'string' } }, 0);
+      if (values.scope === undefined) throw new UsageError('get-scoped-policy needs --scope');
+      io.stdout(await client.getScopedPolicy(values.scope));
+      return;
+    }
+    case 'list-scoped-policies': {
+      parse(subArgs, {}, 0);
+      io.stdout(`${JSON.stringify(await client.listScopedPolicies())}\n`);
+      return;
+    }
+    case 'delete-scoped-policy': {
+      const { values } = parse(subArgs, { scope: { type: 'string' } }, 0);
+      if (values.scope === undefined) throw new UsageError('delete-scoped-policy needs --scope');
+      await client.deleteScopedPolicy(values.scope);
+      io.stdout('Delete scoped policy success\n');
+      return;
+    }
+    case 'explain': {
+      const { values } = parse(
+        subArgs,
+        { path: { type: 'string' }, 'attestation-token': { type: 'string' }, 'decision-id': { type: 'string' }, 'claims-file': { type: 'string' }, plugin: { type: 'string' }, json: { type: 'boolean' } },
+        0,
+      );
+      if (values.path === undefined) throw new UsageError('explain needs --path');
+      const sources = [values['attestation-token'], values['decision-id'], values['claims-file']].filter((value) => value !== undefined);
+      if (sources.length !== 1) throw new UsageError('explain needs exactly one of --attestation-token, --decision-id, --claims-file');
+      let source: { token: string } | { decision_id: string } | { claims: Json };
+      if (values['attestation-token'] !== undefined) source = { token: readText(values['attestation-token'], io).trim() };
+      else if (values['decision-id'] !== undefined) source = { decision_id: values['decision-id'] };
+      else {
+        try {
+          source = { claims: JSON.parse(readText(values['claims-file'] ?? '', io)) as Json };
+        } catch (error) {
+          throw new UsageError(`--claims-file is not JSON: ${(error as Error).message}`);
+        }
+      }
+      const report = await client.explainResourcePolicy(values.path, source, values.plugin ?? 'resource');
+      io.stdout(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatExplanation(report));
+      return;
+    }
+    case 'list-decisions': {
+      parse(subArgs, {}, 0);
+      io.stdout(`${JSON.stringify(await client.listDecisions(), null, 2)}\n`);
+      return;
+    }
     case 'get-reference-value': {
       const { values } = parse(subArgs, { id: { type: 'string' } }, 0);
       if (values.id === undefined) throw new UsageError('get-reference-value needs --id');
@@ -351,6 +422,18 @@ async function configCommand(args: string[], globals: Globals, io: CliIo): Promi
     default:
       throw new UsageError(`unknown config subcommand ${sub}\n\n${COMMAND_HELP.config ?? ''}`);
   }
+}
+
+/** The one policy a set-*-policy command names (a file or a bundled policy). */
+function chosenPolicy(values: { 'policy-file'?: string | undefined; 'allow-all'?: boolean | undefined; 'deny-all'?: boolean | undefined; affirming?: boolean | undefined; default?: boolean | undefined }, io: CliIo, command: string): Uint8Array {
+  const chosen = [values['policy-file'] !== undefined, values['allow-all'], values['deny-all'], values.affirming, values.default].filter((flag) => flag === true);
+  const names = command === 'set-resource-policy' ? '--policy-file, --allow-all, --deny-all, --affirming, --default' : '--policy-file, --allow-all, --deny-all, --affirming';
+  if (chosen.length !== 1) throw new UsageError(`${command} needs exactly one of ${names}`);
+  if (values['policy-file'] !== undefined) return readBytes(values['policy-file'], io);
+  if (values['allow-all'] === true) return Buffer.from(BUNDLED_RESOURCE_POLICIES['allow-all']);
+  if (values['deny-all'] === true) return Buffer.from(BUNDLED_RESOURCE_POLICIES['deny-all']);
+  if (values.affirming === true) return Buffer.from(BUNDLED_RESOURCE_POLICIES.affirming);
+  return Buffer.from(BUNDLED_RESOURCE_POLICIES.default);
 }
 
 async function adminTokenCommand(args: string[], io: CliIo): Promise<void> {
