@@ -5,8 +5,8 @@
  * instead of upstream's blanket 500 text.
  */
 import { randomUUID } from 'node:crypto';
-import type { Server as HttpsServer } from 'node:https';
-import Fastify, { type FastifyError, type FastifyHttpsOptions, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { createServer } from '@trustee/http';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ComposedAs } from './compose.ts';
 import { attestationChallenge, decodePolicyText, decodeRestAttestationRequest } from './decodeRequest.ts';
 import { AsError, toAsError } from './errors.ts';
@@ -34,11 +34,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 export function buildAsRestServer(as: ComposedAs, options: RestServerOptions = {}): FastifyInstance {
   const bodyLimit = options.bodyLimitBytes ?? REST_BODY_LIMIT_BYTES;
-  const base: FastifyServerOptions = { logger: false, bodyLimit, exposeHeadRoutes: false, routerOptions: { maxParamLength: 1024 } };
-  const app =
-    options.https === undefined
-      ? Fastify(base)
-      : (Fastify({ ...(base as unknown as FastifyHttpsOptions<HttpsServer>), https: { key: options.https.key, cert: options.https.cert } }) as unknown as FastifyInstance);
+  const app = createServer({ bodyLimit, routerOptions: { maxParamLength: 1024 }, ...(options.https === undefined ? {} : { tls: { key: options.https.key, cert: options.https.cert } }) });
 
   // Like actix's JSON extractor: bodies must be application/json.
   app.removeContentTypeParser('text/plain');

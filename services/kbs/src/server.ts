@@ -1,27 +1,34 @@
 /**
- * The KBS HTTP surface (spec §0): one dispatcher under `/kbs/v0/` whose first path segment
- * picks a built-in step or a plugin, plus `/metrics`, `/healthz` (liveness, upstream's) and
- * `/readyz` (readiness: the store and the AS/RVPS answer; ours, for probes and load balancers). Bodies are taken raw (the
- * steps parse them, so malformed JSON gets the step's upstream error, not a framework 400), and
- * every failure — ours or fastify's — leaves as ErrorInformation JSON.
+ * The KBS HTTP surface on fastify's own model: one route per endpoint under `/kbs/v0/` (the RCAR
+ * steps and the admin API; a built-in's path may carry more segments, as upstream's routing
+ * allows), the plugin routes behind them (`/kbs/v0/<plugin>/...`), plus `/metrics`, `/healthz`
+ * (liveness, upstream's) and `/readyz` (readiness: the store and the AS/RVPS answer; ours).
+ *
+ * - Bodies are read raw whatever the content type (upstream accepts any); a route with a JSON
+ *   body parses it in its `preValidation` hook with that step's upstream error for bad JSON, and
+ *   fastify then validates it against the route's JSON schema (compiled once; no coercion).
+ * - Admin authorization is a `preValidation` hook on the admin routes, after the body limit and
+ *   before the body is parsed, as upstream orders them.
+ * - Every failure — a step's, the schema's or fastify's own (bad URL, body limit, unknown route,
+ *   malformed HTTP) — leaves through one error handler as upstream's ErrorInformation JSON.
  */
 import { randomBytes } from 'node:crypto';
-import type { Server as HttpsServer } from 'node:https';
 import type { Readiness } from '@trustee/grpc';
-import Fastify, { LogController, type FastifyError, type FastifyHttpsOptions, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { createServer } from '@trustee/http';
+import { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, type preValidationHookHandler } from 'fastify';
 import { AdminDenied, type AdminAuthorizer, type AdminIdentity } from './admin/authorizer.ts';
-import { handleSetAttestationPolicy } from './admin/attestationPolicy.ts';
+import { ATTESTATION_POLICY_BODY_SCHEMA, attestationPolicyBodyNotJson, handleSetAttestationPolicy, parseAttestationPolicyBody } from './admin/attestationPolicy.ts';
 import { handleQueryReferenceValue, handleRegisterReferenceValue } from './admin/referenceValue.ts';
-import { handleListResourcePolicies, handleSetResourcePolicy } from './admin/resourcePolicyAdmin.ts';
-import { handleAttest } from './attest.ts';
-import { handleAuth } from './auth.ts';
+import { handleListResourcePolicies, handleSetResourcePolicy, parseResourcePolicyBody, RESOURCE_POLICY_BODY_SCHEMA, resourcePolicyBodyNotJson } from './admin/resourcePolicyAdmin.ts';
+import { ATTEST_BODY_SCHEMA, attestBodyNotJson, handleAttest, parseAttestBody } from './attest.ts';
+import { AUTH_BODY_SCHEMA, authBodyNotJson, handleAuth, parseAuthBody } from './auth.ts';
 import type { AttestationBackend, TokenVerifier } from './backends.ts';
-import { KbsError, kbsErrors, unavailableDependency } from './errors.ts';
+import { KbsError, kbsErrors, parseJsonBody, unavailableDependency } from './errors.ts';
 import type { KbsMetrics, RouteLabel } from './metrics.ts';
-import { handlePluginRequest, type KbsPlugin, type RequestHeaders } from './resource.ts';
+import { handlePluginRequest, type KbsPlugin } from './resource.ts';
 import type { PerIpRateLimiter } from './rateLimit.ts';
 import type { ResourcePolicy } from './resourcePolicy.ts';
-import { handlePolicyAdmin, isPolicyAdminPath } from './policies/admin.ts';
+import { handlePolicyAdmin, POLICY_ADMIN_SUBPATHS } from './policies/admin.ts';
 import type { ResourcePolicies } from './policies/resourcePolicies.ts';
 import { sessionCookie, type SessionManager } from './sessions.ts';
 
@@ -56,6 +63,13 @@ declare module 'fastify' {
     /** The ErrorInformation type of a refused request, for the audit line. */
     kbsErrorCode: string | undefined;
   }
+  interface FastifyContextConfig {
+    /**
+     * A JSON-body route's parser: the exact upstream error for a body its schema refused (the
+     * schema is the fast gate; the parser words the refusal as upstream does).
+     */
+    kbsParseBody?: (json: unknown) => unknown;
+  }
 }
 
 /**
@@ -86,37 +100,63 @@ function errorReply(reply: FastifyReply, error: KbsError): FastifyReply {
   return reply.code(error.status).type('application/json').send(JSON.stringify(error.toErrorInformation()));
 }
 
-function headersOf(request: FastifyRequest): RequestHeaders {
-  return { cookie: request.headers.cookie, authorization: request.headers.authorization };
-}
-
 function splitUrl(url: string): { path: string; query: string } {
   const q = url.indexOf('?');
   return q < 0 ? { path: url, query: '' } : { path: url.slice(0, q), query: url.slice(q + 1) };
 }
 
-function parseQuery(query: string): Record<string, string> {
-  return Object.fromEntries(new URLSearchParams(query));
+/** The percent-decoded segments after `/kbs/v0/`; a segment that does not decode is an invalid path. */
+function kbsSegments(path: string): string[] {
+  try {
+    return path.slice(KBS_PREFIX.length).split('/').map((segment) => decodeURIComponent(segment));
+  } catch {
+    throw kbsErrors.invalidRequestPath(path);
+  }
 }
 
-const BUILTIN_ROUTES: Readonly<Record<string, RouteLabel>> = {
-  auth: 'auth',
-  attest: 'attest',
-  'attestation-policy': 'attestation-policy',
-  'resource-policy': 'resource-policy',
-  'reference-value': 'reference-value',
-};
+const EMPTY_BODY = new Uint8Array();
+
+/** The raw body (fastify leaves it undefined when the request has none). */
+function rawBody(request: FastifyRequest): Uint8Array {
+  return (request.body as Buffer | undefined) ?? EMPTY_BODY;
+}
+
+/** preValidation: names the route for metrics (first, so a refusal in a later hook is counted there too). */
+function label(route: RouteLabel): preValidationHookHandler {
+  return async (request) => {
+    request.kbsRoute = route;
+  };
+}
+
+/** preValidation: the raw body becomes its JSON value, or the step's upstream error for bad JSON. */
+function jsonBody(notJson: (message: string) => KbsError): preValidationHookHandler {
+  return async (request) => {
+    request.body = parseJsonBody(rawBody(request), notJson);
+  };
+}
+
+/** A built-in's URLs: the step's own path and the same with more segments, which upstream routes to it too. */
+function builtinUrls(name: string): string[] {
+  return [`${KBS_PREFIX}${name}`, `${KBS_PREFIX}${name}/*`];
+}
+
+/** Fastify's body-validation schema for a route: no coercion, defaults or removal (see `ajv` below). */
+function bodySchema(schema: object): { body: object } {
+  return { body: schema };
+}
 
 export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
   const processTag = randomBytes(3).toString('hex');
   let requestCounter = 0;
-  const options: FastifyServerOptions = {
+  const app = createServer({
+    ...(deps.https === undefined ? {} : { tls: { key: deps.https.key, cert: deps.https.cert } }),
     logger: deps.logger ?? false,
     bodyLimit: deps.bodyLimitBytes,
     // Per-request access lines would log at every RCAR step; we log failures ourselves.
     logController: new LogController({ disableRequestLogging: true }),
-    exposeHeadRoutes: false,
     routerOptions: { maxParamLength: 8192 },
+    // The schemas only check; they never change a body (fastify's default coerces and fills defaults).
+    ajv: { customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false } },
     genReqId: () => `${processTag}-${(requestCounter++).toString(36)}`,
     // A URL the router cannot decode (bad percent-encoding) is an invalid path, as JSON.
     frameworkErrors: (_error, request, reply) => {
@@ -137,13 +177,10 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
     // Keep-alive connections from many guests: do not let fastify close idle ones too early.
     keepAliveTimeout: 75_000,
     requestTimeout: REQUEST_TIMEOUT_MS,
+    headersTimeout: HEADERS_TIMEOUT_MS,
+    connectionsCheckingInterval: CONNECTION_CHECK_INTERVAL_MS,
     rewriteUrl: (request) => originFormUrl(request.url ?? '/'),
-  };
-  const serverTimeouts = { headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: CONNECTION_CHECK_INTERVAL_MS };
-  const app =
-    deps.https === undefined
-      ? Fastify({ ...options, http: serverTimeouts })
-      : (Fastify({ ...(options as unknown as FastifyHttpsOptions<HttpsServer>), https: { key: deps.https.key, cert: deps.https.cert, ...serverTimeouts } }) as unknown as FastifyInstance);
+  });
 
   app.decorateRequest('kbsRoute', 'other');
   app.decorateRequest('kbsAdmin', undefined);
@@ -176,6 +213,8 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
     }
     if (error instanceof KbsError) {
       kbsError = error;
+    } else if (error.code === 'FST_ERR_VALIDATION') {
+      kbsError = refusedBody(request);
     } else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       kbsError = kbsErrors.payloadTooLarge(deps.bodyLimitBytes);
     } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
@@ -189,6 +228,16 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
     request.kbsErrorCode = kbsError.code;
     return errorReply(reply, kbsError);
   });
+
+  /** A body the route's schema refused, worded by the route's parser (which refuses it too). */
+  function refusedBody(request: FastifyRequest): KbsError {
+    try {
+      request.routeOptions.config.kbsParseBody?.(request.body);
+    } catch (error) {
+      if (error instanceof KbsError) return error;
+    }
+    return kbsErrors.serde('request body does not match the schema');
+  }
 
   app.setNotFoundHandler((request, reply) => {
     const { path } = splitUrl(request.url);
@@ -220,78 +269,91 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
     return errorReply(reply, kbsErrors.methodNotAllowed('POST', '/metrics'));
   });
 
-  const authorizeBuiltin = async (request: FastifyRequest, endpoint: string): Promise<void> => {
+  /** preValidation on the admin routes: the caller must pass the admin check for this URL. */
+  const adminGuard: preValidationHookHandler = async (request) => {
     try {
       request.kbsAdmin = await deps.admin.authorize(request.headers.authorization, request.url);
     } catch (error) {
-      if (error instanceof AdminDenied) throw kbsErrors.adminAccess(endpoint, error.message);
+      if (error instanceof AdminDenied) throw kbsErrors.adminAccess(splitUrl(request.url).path, error.message);
       throw error;
     }
   };
 
-  app.route({
-    method: [...KBS_METHODS],
-    url: `${KBS_PREFIX}*`,
-    handler: async (request, reply) => {
-      const { path, query } = splitUrl(request.url);
-      const rawSegments = path.slice(KBS_PREFIX.length).split('/');
-      let segments: string[];
-      try {
-        segments = rawSegments.map((segment) => decodeURIComponent(segment));
-      } catch {
-        throw kbsErrors.invalidRequestPath(path);
-      }
-      const name = segments[0] ?? '';
-      const rest = segments.slice(1);
-      const body = (request.body as Buffer | undefined) ?? new Uint8Array();
-      const method = request.method;
-      const attestation = deps.attestation;
-      request.kbsRoute = BUILTIN_ROUTES[name] ?? 'plugin';
-
-      if (attestation !== undefined && name === 'auth' && method === 'POST') {
-        if (deps.authRateLimiter !== undefined && !deps.authRateLimiter.take(request.ip)) throw kbsErrors.tooManyRequests();
-        const { challenge, session } = await handleAuth(body, attestation.sessions, request.ip);
+  const attestation = deps.attestation;
+  if (attestation !== undefined) {
+    const authRateLimit: preValidationHookHandler = async (request) => {
+      if (deps.authRateLimiter !== undefined && !deps.authRateLimiter.take(request.ip)) throw kbsErrors.tooManyRequests();
+    };
+    for (const url of builtinUrls('auth')) {
+      app.post(url, { preValidation: [label('auth'), authRateLimit, jsonBody(authBodyNotJson)], schema: bodySchema(AUTH_BODY_SCHEMA), config: { kbsParseBody: parseAuthBody } }, async (request, reply) => {
+        const { challenge, session } = await handleAuth(parseAuthBody(request.body), attestation.sessions, request.ip);
         return reply.header('set-cookie', sessionCookie(session)).type('application/json').send(JSON.stringify(challenge));
-      }
-      if (attestation !== undefined && name === 'attest' && method === 'POST') {
-        const result = await handleAttest(request.headers.cookie, body, {
+      });
+    }
+    for (const url of builtinUrls('attest')) {
+      app.post(url, { preValidation: [label('attest'), jsonBody(attestBodyNotJson)], schema: bodySchema(ATTEST_BODY_SCHEMA), config: { kbsParseBody: parseAttestBody } }, async (request, reply) => {
+        const result = await handleAttest(request.headers.cookie, parseAttestBody(request.body), {
           sessions: attestation.sessions,
           attestation: attestation.backend,
           onOutcome: (tee, outcome) => deps.metrics.attestation(tee, outcome),
         });
         return reply.header('set-cookie', sessionCookie(result.session)).type('application/json').send(JSON.stringify({ token: result.token }));
-      }
-      if (attestation !== undefined && name === 'attestation-policy' && method === 'POST') {
-        await authorizeBuiltin(request, path);
-        await handleSetAttestationPolicy(body, attestation.backend, adminCredentials(request.headers.authorization));
+      });
+    }
+    for (const url of builtinUrls('attestation-policy')) {
+      const preValidation = [label('attestation-policy'), adminGuard, jsonBody(attestationPolicyBodyNotJson)];
+      app.post(url, { preValidation, schema: bodySchema(ATTESTATION_POLICY_BODY_SCHEMA), config: { kbsParseBody: parseAttestationPolicyBody } }, async (request, reply) => {
+        await handleSetAttestationPolicy(parseAttestationPolicyBody(request.body), attestation.backend, adminCredentials(request.headers.authorization));
         return reply.code(200).send();
-      }
-      if (name === 'resource-policy' && isPolicyAdminPath(rest)) {
-        await authorizeBuiltin(request, path);
-        const answer = await handlePolicyAdmin(method, rest, body, { policies: deps.policies, tokenVerifier: deps.tokenVerifier });
-        return reply.code(answer.status).type('application/json').send(answer.body);
-      }
-      if (name === 'resource-policy' && method === 'POST') {
-        await authorizeBuiltin(request, path);
-        await handleSetResourcePolicy(body, deps.policy);
-        return reply.code(200).send();
-      }
-      if (name === 'resource-policy' && method === 'GET') {
-        await authorizeBuiltin(request, path);
-        return reply.type('application/json').send(await handleListResourcePolicies(deps.policy));
-      }
-      if (attestation !== undefined && name === 'reference-value' && method === 'POST') {
-        await authorizeBuiltin(request, path);
-        await handleRegisterReferenceValue(body, attestation.backend, adminCredentials(request.headers.authorization));
+      });
+    }
+    for (const url of builtinUrls('reference-value')) {
+      app.post(url, { preValidation: [label('reference-value'), adminGuard] }, async (request, reply) => {
+        // The registration message goes to the RVPS as it came (the RVPS parses it).
+        await handleRegisterReferenceValue(rawBody(request), attestation.backend, adminCredentials(request.headers.authorization));
         return reply.type('application/json').send('');
-      }
-      if (attestation !== undefined && name === 'reference-value' && method === 'GET') {
-        await authorizeBuiltin(request, path);
-        return reply.type('application/json').send(await handleQueryReferenceValue(rest.join('/'), attestation.backend));
-      }
+      });
+      app.get(url, { preValidation: [label('reference-value'), adminGuard] }, async (request, reply) => {
+        const id = kbsSegments(splitUrl(request.url).path).slice(1).join('/');
+        return reply.type('application/json').send(await handleQueryReferenceValue(id, attestation.backend));
+      });
+    }
+  }
 
+  for (const url of builtinUrls('resource-policy')) {
+    const preValidation = [label('resource-policy'), adminGuard, jsonBody(resourcePolicyBodyNotJson)];
+    app.post(url, { preValidation, schema: bodySchema(RESOURCE_POLICY_BODY_SCHEMA), config: { kbsParseBody: parseResourcePolicyBody } }, async (request, reply) => {
+      await handleSetResourcePolicy(parseResourcePolicyBody(request.body), deps.policy);
+      return reply.code(200).send();
+    });
+    app.get(url, { preValidation: [label('resource-policy'), adminGuard] }, async (_request, reply) => reply.type('application/json').send(await handleListResourcePolicies(deps.policy)));
+  }
+
+  // Ours below /kbs/v0/resource-policy/ (scoped policies, explain, decisions, dry run): admin only.
+  for (const subpath of POLICY_ADMIN_SUBPATHS) {
+    for (const url of builtinUrls(`resource-policy/${subpath}`)) {
+      app.route({
+        method: [...KBS_METHODS],
+        url,
+        preValidation: [label('resource-policy'), adminGuard],
+        handler: async (request, reply) => {
+          const rest = kbsSegments(splitUrl(request.url).path).slice(1);
+          const answer = await handlePolicyAdmin(request.method, rest, rawBody(request), { policies: deps.policies, tokenVerifier: deps.tokenVerifier });
+          return reply.code(answer.status).type('application/json').send(answer.body);
+        },
+      });
+    }
+  }
+
+  // Everything else under /kbs/v0/ with a method the KBS serves is a plugin's: `<plugin>/<path...>`.
+  app.route({
+    method: [...KBS_METHODS],
+    url: `${KBS_PREFIX}*`,
+    handler: async (request, reply) => {
+      const { path, query } = splitUrl(request.url);
+      const segments = kbsSegments(path);
       request.kbsRoute = 'plugin';
-      const response = await handlePluginRequest(name, { method, path: rest, query: parseQuery(query), body }, headersOf(request), request.url, {
+      const response = await handlePluginRequest(segments[0] ?? '', { method: request.method, path: segments.slice(1), query: Object.fromEntries(new URLSearchParams(query)), body: rawBody(request) }, { cookie: request.headers.cookie, authorization: request.headers.authorization }, request.url, {
         plugins: deps.plugins,
         sessions: attestation?.sessions,
         tokenVerifier: deps.tokenVerifier,

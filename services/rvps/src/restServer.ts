@@ -9,7 +9,8 @@
  */
 import type { Readiness } from '@trustee/grpc';
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { createServer } from '@trustee/http';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MAX_GRPC_MESSAGE_BYTES } from './grpcServer.ts';
 import { RvpsError, toRvpsError } from './errors.ts';
 import { silentLogger, type RvpsLogger } from './logger.ts';
@@ -40,13 +41,11 @@ function wildcardId(request: FastifyRequest): string {
 export function buildRestServer(deps: RestServerDeps): FastifyInstance {
   const { operations, metrics } = deps;
   const log = deps.log ?? silentLogger;
-  const app = Fastify({
-    logger: false,
+  const app = createServer({
     bodyLimit: MAX_GRPC_MESSAGE_BYTES,
-    exposeHeadRoutes: false,
     routerOptions: { maxParamLength: 8192 },
-    ...(deps.https === undefined ? {} : { https: { key: deps.https.key, cert: deps.https.cert } }),
-  }) as unknown as FastifyInstance;
+    ...(deps.https === undefined ? {} : { tls: { key: deps.https.key, cert: deps.https.cert } }),
+  });
 
   // Bodies are taken raw whatever the content type: the registration message is parsed by the
   // RVPS core, so a malformed one gets the core's typed error, not a framework 400.

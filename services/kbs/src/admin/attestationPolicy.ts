@@ -4,13 +4,28 @@
  * failure is upstream's `Set Attestation Policy failed`.
  */
 import type { AdminCredentials, AttestationBackend } from '../backends.ts';
-import { kbsErrors, parseJsonBody, rethrowIfUnavailable } from '../errors.ts';
+import { kbsErrors, rethrowIfUnavailable, type KbsError } from '../errors.ts';
 import { decodePolicyText } from './policyBody.ts';
 
 const POLICY_ID = /^[A-Za-z0-9_.-]{1,128}$/;
 
-export async function handleSetAttestationPolicy(body: Uint8Array, attestation: AttestationBackend, credentials?: AdminCredentials): Promise<void> {
-  const json = parseJsonBody(body, (message) => kbsErrors.setAttestationPolicyFailed(`invalid JSON: ${message}`));
+/** The KBS error for a body that is not JSON. */
+export const attestationPolicyBodyNotJson = (message: string): KbsError => kbsErrors.setAttestationPolicyFailed(`invalid JSON: ${message}`);
+
+/** JSON schema of the body: what `parseAttestationPolicyBody` checks of its shape, no more (the route's fast gate). */
+export const ATTESTATION_POLICY_BODY_SCHEMA = {
+  type: 'object',
+  required: ['policy_id', 'policy'],
+  properties: { policy_id: { type: 'string' }, policy: { type: 'string' } },
+} as const;
+
+export interface AttestationPolicyUpload {
+  readonly policyId: string;
+  readonly source: string;
+}
+
+/** The upload's id and policy text, or upstream's error for the body. */
+export function parseAttestationPolicyBody(json: unknown): AttestationPolicyUpload {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw kbsErrors.setAttestationPolicyFailed('body must be a JSON object');
   const record = json as Record<string, unknown>;
   const policyId = record['policy_id'];
@@ -25,6 +40,10 @@ export async function handleSetAttestationPolicy(body: Uint8Array, attestation: 
   } catch (error) {
     throw kbsErrors.setAttestationPolicyFailed((error as Error).message);
   }
+  return { policyId, source };
+}
+
+export async function handleSetAttestationPolicy({ policyId, source }: AttestationPolicyUpload, attestation: AttestationBackend, credentials?: AdminCredentials): Promise<void> {
   try {
     await attestation.setPolicy(policyId, source, credentials);
   } catch (error) {

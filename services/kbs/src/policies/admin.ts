@@ -26,7 +26,9 @@ import type { PolicyTarget, ResourcePolicies } from './resourcePolicies.ts';
 import { parseScope } from './scopes.ts';
 import { PolicyRejected, validateResourcePolicy } from './validation.ts';
 
-const SUBPATHS = new Set(['scope', 'explain', 'decisions', 'dry-run']);
+/** The first segments after `/kbs/v0/resource-policy/` that these endpoints serve. */
+export const POLICY_ADMIN_SUBPATHS = ['scope', 'explain', 'decisions', 'dry-run'] as const;
+const SUBPATHS = new Set<string>(POLICY_ADMIN_SUBPATHS);
 /** Claims documents posted for explain are bounded like a token's claims (AS: 1 MiB per token). */
 const MAX_CLAIMS_BYTES = 1024 * 1024;
 const PLUGIN = /^[A-Za-z0-9_-]{1,64}$/;

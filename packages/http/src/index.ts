@@ -1,0 +1,1 @@
+export { createServer, type CreateServerOptions, type ServerTls } from './createServer.ts';
