@@ -208,7 +208,13 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
   const { now, store, sessionStore, attestation, sessions, tokenVerifier, sweeper, closers, start } = core;
   const policy = new ResourcePolicy(store);
   await start.begin('default resource policy', () => policy.installDefault());
-  const policies = new ResourcePolicies(policy, new ScopedPolicyStore(store), new DecisionLog(store), {
+  // Decision records are diagnostics written on every release, not admin writes: on SQLite they
+  // go through a connection of their own to the same file that does not fsync each record
+  // (synchronous=NORMAL: a power cut may lose the last records, never corrupt the file). Explain
+  // and dry runs read the same file, from any worker or replica.
+  const decisionStore = options.store === undefined && config.storage.storageType === 'Sqlite' ? openStore(config.storage, { now, ephemeral: true }) : store;
+  if (decisionStore !== store) closers.push(() => decisionStore.close());
+  const policies = new ResourcePolicies(policy, new ScopedPolicyStore(store), new DecisionLog(decisionStore), {
     onRecordError: (error) => console.error(`WARN policy decision not recorded: ${(error as Error).message}`),
   });
   const admin = await createAdminAuthorizer(config.admin, now);
