@@ -12,8 +12,16 @@ import { SessionLimitError, sessionIdFromCookie, type Session, type SessionManag
 export interface AttestDeps {
   readonly sessions: SessionManager;
   readonly attestation: AttestationBackend;
-  /** Outcome per attempt that reached a session (metrics). */
-  readonly onOutcome?: (tee: string, outcome: 'success' | 'failure' | 'replayed') => void;
+  /**
+   * Outcome per attempt that reached a session (metrics, audit): the primary evidence as sent
+   * and, on success or replay, the token issued (for its claims; the audit never stores it).
+   */
+  readonly onOutcome?: (tee: string, outcome: 'success' | 'failure' | 'replayed', detail: AttestOutcomeDetail) => void;
+}
+
+export interface AttestOutcomeDetail {
+  readonly evidence: unknown;
+  readonly token?: string;
 }
 
 export interface AttestResult {
@@ -95,17 +103,17 @@ export async function handleAttest(cookieHeader: string | undefined, request: At
   const session = await deps.sessions.get(id);
   if (session === undefined) throw kbsErrors.attestFailed('session not found or expired');
   if (session.state.status === 'Attested') {
-    deps.onOutcome?.(session.state.tee ?? 'unknown', 'replayed');
+    deps.onOutcome?.(session.state.tee ?? 'unknown', 'replayed', { evidence: request['tee-evidence'].primary_evidence, token: session.state.token });
     return { token: session.state.token, session, tee: undefined };
   }
 
   const { challenge, request: authRequest } = session.state;
   try {
     const result = await verifySession(session, request, authRequest.tee, challenge.nonce, deps);
-    deps.onOutcome?.(authRequest.tee, 'success');
+    deps.onOutcome?.(authRequest.tee, 'success', { evidence: request['tee-evidence'].primary_evidence, token: result.token });
     return result;
   } catch (error) {
-    deps.onOutcome?.(isTee(authRequest.tee) ? authRequest.tee : 'unknown', 'failure');
+    deps.onOutcome?.(isTee(authRequest.tee) ? authRequest.tee : 'unknown', 'failure', { evidence: request['tee-evidence'].primary_evidence });
     throw error;
   }
 }

@@ -15,6 +15,7 @@ import { openAkvStore, type AkvOverrides } from '@trustee/akv';
 import { DeferredStart, Readiness, type DependencyCheck } from '@trustee/grpc';
 import { isStorageUnavailable, openStore, ResourceRepository, repositoryTreeRoot, type KeyValueStore } from '@trustee/storage';
 import { createAdminAuthorizer } from './admin/authorizer.ts';
+import { createAuditRecorder, type AuditRecorder } from './audit/index.ts';
 import type { AttestationBackend, TokenVerifier } from './backends.ts';
 import type { KbsConfig } from './config.ts';
 import { ConfigError } from './configError.ts';
@@ -59,6 +60,8 @@ export interface ComposedKbs {
   readonly tokenVerifier: TokenVerifier;
   /** What `/readyz` reports. */
   readonly readiness: Readiness;
+  /** The audit trail (absent with `[audit] enabled = false`). */
+  readonly audit: AuditRecorder | undefined;
   close(): Promise<void>;
 }
 
@@ -251,6 +254,9 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
   if (sessions !== undefined) metrics.trackSessions(() => sessions.stats());
   const { limits } = config.httpServer;
   const authRateLimiter = limits.authRatePerIp > 0 ? new PerIpRateLimiter({ perSecond: limits.authRatePerIp, burst: limits.authBurstPerIp, now }) : undefined;
+  const audit = config.audit.enabled
+    ? createAuditRecorder(config.audit, store, { now, builtinAttestationService: config.attestationService.type === 'coco_as_builtin', log: (message) => console.error(`WARN ${message}`) })
+    : undefined;
   const apps = config.httpServer.sockets.map(() =>
     buildKbsServer({
       attestation: attestation === undefined || sessions === undefined ? undefined : { backend: attestation, sessions },
@@ -265,6 +271,7 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
       https,
       authRateLimiter,
       readiness: start.readiness,
+      extensions: audit === undefined ? [] : [(app) => audit.register(app)],
     }),
   );
 
@@ -276,10 +283,12 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
     attestation,
     tokenVerifier,
     readiness: start.readiness,
+    audit,
     async close() {
       clearInterval(sweeper);
       sessions?.close();
       await Promise.all(apps.map((app) => app.close()));
+      await audit?.trail.flush();
       for (const close of [...closers].reverse()) await close();
       await Promise.all(pluginStores.map((pluginStore) => pluginStore.close()));
       if (sessionStore !== store) await sessionStore.close();

@@ -21,6 +21,7 @@ import {
 } from '@trustee/storage';
 import { AKV_BACKEND_NAMES, parseAkvBackendConfig, type AkvBackendConfig } from '@trustee/akv';
 import { parseAdminConfig, type AdminConfig } from './admin/adminConfig.ts';
+import { parseAuditConfig, type AuditConfig } from './audit/auditConfig.ts';
 import {
   ConfigError,
   optionalBoolean,
@@ -132,6 +133,8 @@ export interface KbsConfig {
   readonly storage: StorageBackendConfig;
   readonly sessionStorageType: StorageType | undefined;
   readonly plugins: readonly PluginConfig[];
+  /** `[audit]`: the audit trail (our extension). */
+  readonly audit: AuditConfig;
   /** Insecure settings in use, one sentence each. */
   readonly warnings: readonly string[];
 }
@@ -324,6 +327,7 @@ export function parseKbsConfig(raw: unknown): KbsConfig {
   // single-use challenge claim live in the store, so any worker serves any RCAR step), else 1.
   if (httpServer.workerCount === 0) httpServer = { ...httpServer, workerCount: shareable ? defaultWorkerCount() : 1 };
   const plugins = parsePlugins(root, 'plugins');
+  const audit = parseAuditConfig(root['audit'], 'audit');
 
   const warnings: string[] = [];
   const memory = memoryStorageWarning(storage, 'resources, the resource policy and RCAR sessions');
@@ -333,7 +337,8 @@ export function parseKbsConfig(raw: unknown): KbsConfig {
   if (httpServer.limits.authRatePerIp === 0) warnings.push('http_server.auth_rate_limit_per_ip = 0: one client may open sessions as fast as it can send /auth');
   if (httpServer.limits.maxSessionsPerIp === 0) warnings.push('http_server.max_sessions_per_ip = 0: one client may hold every session slot until the global cap evicts it');
   if (admin.mode === 'InsecureAllowAll') warnings.push('admin.authorization_mode = "InsecureAllowAll": every admin endpoint is open to anyone who can reach the KBS');
-  return { httpServer, attestationToken, attestationService, admin, storage, sessionStorageType, plugins, warnings };
+  if (!audit.enabled) warnings.push('audit.enabled = false: releases, denials and admin changes leave no audit record');
+  return { httpServer, attestationToken, attestationService, admin, storage, sessionStorageType, plugins, audit, warnings };
 }
 
 /** Reads and parses a TOML config file. */

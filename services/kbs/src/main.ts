@@ -21,7 +21,8 @@ import { ConfigError } from './configError.ts';
 import { prepareDevEnvironment } from './devSetup.ts';
 
 const USAGE = `usage: kbs --config-file <kbs-config.toml>
-       kbs --dev [--data-dir ./data]   (development KBS, generates keys and config on first start)`;
+       kbs --dev [--data-dir ./data]   (development KBS, generates keys and config on first start)
+       kbs audit verify|export|prune   (the audit trail; kbs audit --help)`;
 
 interface ListeningMessage {
   readonly kind: 'listening';
@@ -136,6 +137,11 @@ async function runPrimary(config: KbsConfig): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'audit') {
+    const { runAuditCli } = await import('./audit/cli.ts');
+    process.exitCode = await runAuditCli(process.argv.slice(3));
+    return;
+  }
   const config = await resolveConfig();
   if (config === undefined) return;
   if (cluster.isPrimary) for (const warning of config.warnings) console.error(`WARN *** INSECURE CONFIGURATION *** ${warning}`);

@@ -7,6 +7,7 @@ import { encryptForTeeKey } from '@trustee/protocol';
 import { isWithinKeyLimits, type ResourceRepository } from '@trustee/storage';
 import type { JsonObject, TokenVerifier } from './backends.ts';
 import { KbsError, kbsErrors, rethrowIfUnavailable } from './errors.ts';
+import type { PolicyVerdict } from './policies/decisions.ts';
 import type { ResourcePolicies } from './policies/resourcePolicies.ts';
 import type { SessionManager } from './sessions.ts';
 import { sessionIdFromCookie } from './sessions.ts';
@@ -109,6 +110,8 @@ export interface PluginDeps {
   /** Rejects with KbsError (AdminAuthInitialization, upstream's quirk for plugin admin paths) when denied. */
   authorizeAdmin(headers: RequestHeaders, uri: string): Promise<void>;
   readonly onPolicyDecision?: (result: 'allow' | 'deny' | 'error') => void;
+  /** The verified claims, the decision id and the verdicts (audit trail), before the guest learns the outcome. */
+  readonly onDecision?: (event: { readonly result: 'allow' | 'deny' | 'error'; readonly claims: JsonObject; readonly decisionId: string | undefined; readonly verdicts: readonly PolicyVerdict[]; readonly globalPolicyHash?: string | undefined }) => void;
   /** Called after a token-authorised answer was produced (audit: what went to which attested TEE). */
   readonly onRelease?: (event: { plugin: string; path: string; issuer: string | undefined; status: string | undefined; decision: string }) => void;
 }
@@ -165,9 +168,11 @@ export async function handlePluginRequest(pluginName: string, request: PluginReq
     decision = await deps.policies.decide(claims, { plugin: pluginName, path: request.path, query: request.query });
   } catch (error) {
     deps.onPolicyDecision?.('error');
+    deps.onDecision?.({ result: 'error', claims, decisionId: undefined, verdicts: [] });
     throw error;
   }
   deps.onPolicyDecision?.(decision.allowed ? 'allow' : 'deny');
+  deps.onDecision?.({ result: decision.allowed ? 'allow' : 'deny', claims, decisionId: decision.decisionId, verdicts: decision.verdicts, globalPolicyHash: decision.globalPolicyHash });
   if (!decision.allowed) {
     // The guest gets upstream's PolicyDeny; the reason (logged) names the policy and the decision id to explain.
     const denied = decision.verdicts.find((verdict) => verdict.result !== true)?.policy ?? 'resource-policy';

@@ -6,6 +6,7 @@
  * The policy is re-read from the store on every decision (another replica may have replaced
  * it) but compiled only when its text changes.
  */
+import { createHash } from 'node:crypto';
 import { DEFAULT_RESOURCE_POLICY } from '@trustee/protocol';
 import { compilePolicy, RegoError, type CompiledPolicy, type RegoJson } from '@trustee/rego';
 import type { KeyValueStore } from '@trustee/storage';
@@ -34,7 +35,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export class ResourcePolicy {
   readonly #store: KeyValueStore;
-  #cached: { readonly source: string; readonly policy: CompiledPolicy } | undefined;
+  #cached: { readonly source: string; readonly policy: CompiledPolicy; readonly hash: string } | undefined;
 
   constructor(store: KeyValueStore) {
     this.#store = store;
@@ -65,8 +66,18 @@ export class ResourcePolicy {
     return keys.filter((key) => key.endsWith(POLICY_SUFFIX)).map((key) => key.slice(0, -POLICY_SUFFIX.length));
   }
 
+  /** The stored policy text (undefined when none is stored). */
+  async source(): Promise<string | undefined> {
+    const bytes = await this.#store.get(POLICY_NAMESPACE, RESOURCE_POLICY_ID + POLICY_SUFFIX);
+    return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+  }
+
   /** The stored policy, compiled (recompiled only when its text changed). PolicyEngineError when absent or unreadable. */
   async compiled(): Promise<CompiledPolicy> {
+    return (await this.#compiledWithHash()).policy;
+  }
+
+  async #compiledWithHash(): Promise<{ readonly policy: CompiledPolicy; readonly hash: string }> {
     const bytes = await this.#store.get(POLICY_NAMESPACE, RESOURCE_POLICY_ID + POLICY_SUFFIX);
     if (bytes === undefined) throw kbsErrors.policyEngine(`policy ${RESOURCE_POLICY_ID} not found`);
     let source: string;
@@ -75,18 +86,23 @@ export class ResourcePolicy {
     } catch {
       throw kbsErrors.policyEngine(`policy ${RESOURCE_POLICY_ID} is not UTF-8`);
     }
-    if (this.#cached?.source === source) return this.#cached.policy;
+    if (this.#cached?.source === source) return this.#cached;
     const policy = compilePolicy(source);
-    this.#cached = { source, policy };
-    return policy;
+    this.#cached = { source, policy, hash: createHash('sha256').update(source).digest('hex') };
+    return this.#cached;
   }
 
   /** Whether the policy allows this request; Rego failures are PolicyEngineError. */
   async allows(claims: JsonObject, data: PolicyRequestData): Promise<boolean> {
+    return (await this.decide(claims, data)).allowed;
+  }
+
+  /** The decision and the SHA-256 (hex) of the policy text that made it. */
+  async decide(claims: JsonObject, data: PolicyRequestData): Promise<{ allowed: boolean; policyHash: string }> {
     try {
-      const policy = await this.compiled();
+      const { policy, hash } = await this.#compiledWithHash();
       const result = policy.evaluateRule(ALLOW_RULE, { input: claims as RegoJson, data: data as unknown as RegoJson });
-      return result === true;
+      return { allowed: result === true, policyHash: hash };
     } catch (error) {
       if (error instanceof KbsError) throw error;
       if (error instanceof RegoError) throw kbsErrors.policyEngine(error.message);

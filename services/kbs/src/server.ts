@@ -21,6 +21,7 @@ import { ATTESTATION_POLICY_BODY_SCHEMA, attestationPolicyBodyNotJson, handleSet
 import { handleQueryReferenceValue, handleRegisterReferenceValue } from './admin/referenceValue.ts';
 import { handleListResourcePolicies, handleSetResourcePolicy, parseResourcePolicyBody, RESOURCE_POLICY_BODY_SCHEMA, resourcePolicyBodyNotJson } from './admin/resourcePolicyAdmin.ts';
 import { ATTEST_BODY_SCHEMA, attestBodyNotJson, handleAttest, parseAttestBody } from './attest.ts';
+import { auditFacts, evidenceDigest, jwtClaims, teeOfClaims } from './audit/hook.ts';
 import { AUTH_BODY_SCHEMA, authBodyNotJson, handleAuth, parseAuthBody } from './auth.ts';
 import type { AttestationBackend, TokenVerifier } from './backends.ts';
 import { KbsError, kbsErrors, parseJsonBody, unavailableDependency } from './errors.ts';
@@ -53,6 +54,8 @@ export interface KbsServerDeps {
   readonly authRateLimiter?: PerIpRateLimiter | undefined;
   /** Dependency checks behind `/readyz` (none: always ready). */
   readonly readiness?: Readiness | undefined;
+  /** Modules that add hooks and routes of their own (audit trail, console), called once per app. */
+  readonly extensions?: ReadonlyArray<(app: FastifyInstance) => void>;
 }
 
 declare module 'fastify' {
@@ -185,6 +188,7 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
   app.decorateRequest('kbsRoute', 'other');
   app.decorateRequest('kbsAdmin', undefined);
   app.decorateRequest('kbsErrorCode', undefined);
+  app.decorateRequest('kbsAudit', undefined);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
@@ -269,8 +273,11 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
     return errorReply(reply, kbsErrors.methodNotAllowed('POST', '/metrics'));
   });
 
+  for (const extend of deps.extensions ?? []) extend(app);
+
   /** preValidation on the admin routes: the caller must pass the admin check for this URL. */
   const adminGuard: preValidationHookHandler = async (request) => {
+    auditFacts(request).admin = true;
     try {
       request.kbsAdmin = await deps.admin.authorize(request.headers.authorization, request.url);
     } catch (error) {
@@ -295,7 +302,15 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
         const result = await handleAttest(request.headers.cookie, parseAttestBody(request.body), {
           sessions: attestation.sessions,
           attestation: attestation.backend,
-          onOutcome: (tee, outcome) => deps.metrics.attestation(tee, outcome),
+          onOutcome: (tee, outcome, detail) => {
+            deps.metrics.attestation(tee, outcome);
+            const facts = auditFacts(request);
+            facts.outcome = outcome;
+            facts.tee = tee;
+            facts.evidence = evidenceDigest(detail.evidence);
+            const claims = detail.token === undefined ? undefined : jwtClaims(detail.token);
+            if (claims !== undefined) facts.claims = claims;
+          },
         });
         return reply.header('set-cookie', sessionCookie(result.session)).type('application/json').send(JSON.stringify({ token: result.token }));
       });
@@ -359,6 +374,7 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
         tokenVerifier: deps.tokenVerifier,
         policies: deps.policies,
         authorizeAdmin: async (headers, uri) => {
+          auditFacts(request).admin = true;
           try {
             request.kbsAdmin = await deps.admin.authorize(headers.authorization, uri);
           } catch (error) {
@@ -367,6 +383,15 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
           }
         },
         onPolicyDecision: (result) => deps.metrics.policyDecision(result),
+        onDecision: ({ result, claims, decisionId, verdicts, globalPolicyHash }) => {
+          // The decision log (policies/decisions.ts) keeps the claims under the same decision id.
+          const facts = auditFacts(request);
+          facts.outcome = result;
+          if (decisionId !== undefined) facts.decision = decisionId;
+          facts.policies = verdicts.length === 0 ? [{ id: 'resource-policy' }] : verdicts.map((verdict) => ({ id: verdict.policy, ...(verdict.policy === 'resource-policy' && globalPolicyHash !== undefined ? { hash: globalPolicyHash } : {}) }));
+          const tee = teeOfClaims(claims);
+          if (tee !== undefined) facts.tee = tee;
+        },
         onRelease: (event) => request.log.info({ audit: 'release', ...event }, 'plugin answer released to an attested TEE'),
       });
       const payload = typeof response.body === 'string' ? response.body : Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength);

@@ -28,6 +28,8 @@ export interface Decision {
   readonly allowed: boolean;
   readonly decisionId: string;
   readonly verdicts: readonly PolicyVerdict[];
+  /** SHA-256 (hex) of the global policy text that decided (audit trail). */
+  readonly globalPolicyHash?: string;
 }
 
 export interface PolicyExplanation {
@@ -119,9 +121,11 @@ export class ResourcePolicies {
    */
   async decide(claims: JsonObject, request: DecisionRequest): Promise<Decision> {
     const verdicts: PolicyVerdict[] = [];
+    let globalPolicyHash: string | undefined;
     let failure: unknown;
     try {
-      const globalAllows = await this.#global.allows(claims, requestData(request));
+      const { allowed: globalAllows, policyHash } = await this.#global.decide(claims, requestData(request));
+      globalPolicyHash = policyHash;
       verdicts.push({ policy: GLOBAL_POLICY, result: globalAllows });
       if (globalAllows && request.plugin === 'resource') {
         for (const scoped of await this.#scopedAbove(request.path)) {
@@ -147,7 +151,7 @@ export class ResourcePolicies {
       if (failure instanceof KbsError) throw new KbsError(failure.code, failure.detail, `${failure.reason ?? ''} (decision ${decisionId})`.trim(), { cause: failure });
       throw failure;
     }
-    return { allowed, decisionId, verdicts };
+    return { allowed, decisionId, verdicts, ...(globalPolicyHash === undefined ? {} : { globalPolicyHash }) };
   }
 
   async #scopedAbove(path: readonly string[]): Promise<Array<{ scope: string; policy: CompiledPolicy }>> {

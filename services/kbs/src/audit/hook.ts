@@ -1,0 +1,203 @@
+/**
+ * From HTTP outcomes to audit records. The request handlers put what they learn on
+ * `request.kbsAudit` (auditFacts): that the call was an admin call, the TEE, the evidence digest,
+ * the verified claims, the deciding policy's hash. Once the answer is sent, one `onResponse` hook
+ * turns that into at most one record:
+ *
+ * - `POST /kbs/v0/attest` → `attestation` (success, failure, replayed)
+ * - a guest plugin request → `release` (answer sent) or `deny` (refused: policy, token, path…)
+ * - an admin call that changes something, or any admin call refused → `admin`
+ *
+ * The decision's claims (not secret: evidence claims and the token's public key) are kept beside
+ * the trail for the console, bounded in size and time; the token itself never is.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { TEE_NAMES } from '@trustee/protocol';
+import type { KeyValueStore } from '@trustee/storage';
+import type { JsonObject } from '../backends.ts';
+import type { AuditEntry, AuditKind, PolicyRef } from './record.ts';
+import { sha256Hex } from './record.ts';
+import type { AuditTrail } from './trail.ts';
+
+/** Claims of attestation decisions (release/deny decisions keep theirs in policies/decisions.ts's log). */
+export const ATTESTATION_CLAIMS_NAMESPACE = 'kbs_attestation_claims';
+/** Claims larger than this are not kept (their digest is). */
+export const MAX_DECISION_BYTES = 256 * 1024;
+
+export interface AuditFacts {
+  decision: string;
+  admin: boolean;
+  tee?: string;
+  evidence?: string;
+  claims?: JsonObject;
+  policies?: PolicyRef[];
+  /** `allow`, `deny`, `error` for a policy decision; `success`, `failure`, `replayed` for attestation. */
+  outcome?: string;
+  reason?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    kbsAudit: AuditFacts | undefined;
+  }
+}
+
+/** The facts of this request (created on first use). */
+export function auditFacts(request: FastifyRequest): AuditFacts {
+  request.kbsAudit ??= { decision: randomUUID(), admin: false };
+  return request.kbsAudit;
+}
+
+/** SHA-256 of the primary evidence as the guest sent it. */
+export function evidenceDigest(evidence: unknown): string {
+  return createHash('sha256').update(typeof evidence === 'string' ? evidence : JSON.stringify(evidence) ?? '').digest('hex');
+}
+
+/** The payload of a JWT (the AS's token) as claims, without verifying it (it was just issued or verified). */
+export function jwtClaims(token: string): JsonObject | undefined {
+  const payload = token.split('.')[1];
+  if (payload === undefined) return undefined;
+  try {
+    const value = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown;
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonObject) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The TEE an EAR token speaks for: the annotated evidence of `submods.cpu0` holds the verifier's
+ * claims under the TEE's name (beside init_data, report_data, …).
+ */
+export function teeOfClaims(claims: JsonObject): string | undefined {
+  const submods = claims['submods'];
+  if (typeof submods !== 'object' || submods === null || Array.isArray(submods)) return undefined;
+  const cpu0 = submods['cpu0'];
+  if (typeof cpu0 !== 'object' || cpu0 === null || Array.isArray(cpu0)) return undefined;
+  const evidence = cpu0['ear.veraison.annotated-evidence'];
+  if (typeof evidence !== 'object' || evidence === null || Array.isArray(evidence)) return undefined;
+  const names = Object.keys(evidence).filter((name) => (TEE_NAMES as readonly string[]).includes(name));
+  return names.length === 1 ? names[0] : undefined;
+}
+
+/**
+ * The appraisal policies behind an EAR token: submod `<class><n>` was appraised by
+ * `<ear.appraisal-policy-id>_<class>` (the AS's naming); without a token, the CPU policy.
+ */
+export function appraisalPolicyIds(claims: JsonObject | undefined): string[] {
+  const submods = claims?.['submods'];
+  if (typeof submods !== 'object' || submods === null || Array.isArray(submods)) return ['default_cpu'];
+  const ids = new Set<string>();
+  for (const [name, appraisal] of Object.entries(submods)) {
+    const base = typeof appraisal === 'object' && appraisal !== null && !Array.isArray(appraisal) && typeof appraisal['ear.appraisal-policy-id'] === 'string' ? appraisal['ear.appraisal-policy-id'] : 'default';
+    ids.add(`${base}_${name.replace(/\d+$/, '')}`);
+  }
+  return ids.size === 0 ? ['default_cpu'] : [...ids].sort();
+}
+
+export interface StoredDecision {
+  readonly decision: string;
+  readonly time: string;
+  readonly claimsDigest: string;
+  readonly claims?: JsonObject;
+  readonly truncated?: true;
+}
+
+export interface AuditRecorderOptions {
+  readonly trail: AuditTrail;
+  readonly store: KeyValueStore;
+  readonly now?: () => number;
+  readonly decisionTtlMs: number;
+  /** Hash of an attestation policy's text, when this process can read it (builtin AS). */
+  readonly attestationPolicyHash?: (id: string) => Promise<string | undefined>;
+  readonly log?: (message: string) => void;
+}
+
+const KBS_PREFIX = '/kbs/v0/';
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+export class AuditRecorder {
+  readonly #options: AuditRecorderOptions;
+
+  constructor(options: AuditRecorderOptions) {
+    this.#options = options;
+  }
+
+  get trail(): AuditTrail {
+    return this.#options.trail;
+  }
+
+  /** Registers the facts decoration and the onResponse hook on one app. */
+  register(app: FastifyInstance): void {
+    app.addHook('onResponse', async (request, reply) => {
+      const entry = await this.#entryFor(request, reply.statusCode);
+      if (entry === undefined) return;
+      const facts = request.kbsAudit;
+      await Promise.all([
+        this.#options.trail.append(entry).catch(() => undefined),
+        facts?.claims === undefined ? undefined : this.#storeClaims(entry.decision, facts.claims).catch(() => undefined),
+      ]);
+    });
+  }
+
+  /** Appends one record outside a request (console reveal). */
+  append(entry: AuditEntry): Promise<unknown> {
+    return this.#options.trail.append(entry);
+  }
+
+  async #storeClaims(decision: string, claims: JsonObject): Promise<void> {
+    const text = JSON.stringify(claims);
+    const now = (this.#options.now ?? Date.now)();
+    const stored: StoredDecision = {
+      decision,
+      time: new Date(now).toISOString(),
+      claimsDigest: sha256Hex(text),
+      ...(Buffer.byteLength(text) <= MAX_DECISION_BYTES ? { claims } : { truncated: true as const }),
+    };
+    await this.#options.store.set(ATTESTATION_CLAIMS_NAMESPACE, decision, new TextEncoder().encode(JSON.stringify(stored)), { expiresAtMs: now + this.#options.decisionTtlMs });
+  }
+
+  async #entryFor(request: FastifyRequest, status: number): Promise<AuditEntry | undefined> {
+    const facts = request.kbsAudit;
+    const path = pathOf(request.url);
+    const identity = request.kbsAdmin;
+    const base = { decision: facts?.decision ?? randomUUID(), status, method: request.method, ...(request.kbsErrorCode === undefined ? {} : { reason: request.kbsErrorCode }) };
+    if (facts?.admin === true || identity !== undefined) {
+      const ok = status < 400;
+      if (ok && request.method === 'GET') return undefined; // reads change nothing
+      return { ...base, kind: 'admin', outcome: ok ? 'ok' : 'refused', resource: path, ...(identity === undefined ? {} : { admin: { ...identity } }) };
+    }
+    if (request.kbsRoute === 'attest' && facts?.outcome !== undefined) {
+      const policies: PolicyRef[] = [];
+      for (const id of appraisalPolicyIds(facts.claims)) {
+        const hash = await this.#options.attestationPolicyHash?.(id).catch(() => undefined);
+        policies.push({ id, ...(hash === undefined ? {} : { hash }) });
+      }
+      return {
+        ...base,
+        kind: 'attestation',
+        outcome: facts.outcome,
+        ...(facts.tee === undefined ? {} : { tee: facts.tee }),
+        ...(facts.evidence === undefined ? {} : { evidence: facts.evidence }),
+        policies,
+      };
+    }
+    if (request.kbsRoute === 'plugin' && path.startsWith(KBS_PREFIX)) {
+      const kind: AuditKind = status < 400 ? 'release' : 'deny';
+      return {
+        ...base,
+        kind,
+        outcome: status < 400 ? 'allow' : (facts?.outcome ?? 'refused'),
+        resource: path.slice(KBS_PREFIX.length),
+        ...(facts?.tee === undefined ? {} : { tee: facts.tee }),
+        ...(facts?.policies === undefined ? {} : { policies: facts.policies }),
+      };
+    }
+    return undefined;
+  }
+}

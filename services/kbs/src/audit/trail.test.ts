@@ -1,0 +1,209 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryStore, PostgresStore, RedisStore, SqliteStore, type KeyValueStore } from '@trustee/storage';
+import { createTestDatabase, createTestRedis, probePostgres, probeRedis, TEST_REDIS_URL } from '@trustee/storage/testing/servers.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { generateCheckpointKeyPem, loadCheckpointSigner, publicKeyFromPem } from './checkpointSigner.ts';
+import { AUDIT_NAMESPACE, GENESIS, recordKey, type AuditEntry, type AuditRecord } from './record.ts';
+import { AuditTrail, exportTrail, pruneTrail, verifyTrail } from './trail.ts';
+
+const SUITE = 'audit trail';
+const postgres = await probePostgres(SUITE);
+const redis = await probeRedis(SUITE);
+
+const entry = (n: number): AuditEntry => ({ kind: 'release', decision: `d-${n}`, outcome: 'allow', resource: `default/key/k${n}`, tee: 'sample', policies: [{ id: 'resource-policy', hash: 'ab'.repeat(32) }] });
+
+async function fill(trail: AuditTrail, count: number): Promise<AuditRecord[]> {
+  const records: AuditRecord[] = [];
+  for (let i = 1; i <= count; i++) records.push(await trail.append(entry(i)));
+  return records;
+}
+
+async function rawRecord(store: KeyValueStore, seq: number): Promise<Record<string, unknown>> {
+  const bytes = await store.get(AUDIT_NAMESPACE, recordKey(seq));
+  if (bytes === undefined) throw new Error(`no record ${seq}`);
+  return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+}
+
+async function putRaw(store: KeyValueStore, seq: number, value: unknown): Promise<void> {
+  await store.set(AUDIT_NAMESPACE, recordKey(seq), new TextEncoder().encode(JSON.stringify(value)));
+}
+
+describe('audit chain on a memory store', () => {
+  it('chains records by hash from the genesis and verifies', async () => {
+    const store = new MemoryStore();
+    const trail = new AuditTrail(store, { replica: 'r1' });
+    const records = await fill(trail, 5);
+    expect(records.map((record) => record.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(records[0]?.prev).toBe(GENESIS);
+    expect(records[1]?.prev).toBe(records[0]?.hash);
+    expect(await verifyTrail(store)).toMatchObject({ ok: true, records: 5, first: 1, last: 5 });
+  });
+
+  it('never stores fields outside the record schema (no token, no value)', async () => {
+    const store = new MemoryStore();
+    const trail = new AuditTrail(store, { replica: 'r1' });
+    const hostile = { ...entry(1), token: 'eyJsecret', value: 'top secret', admin: { role: 'admin', token: 'abc' } } as unknown as AuditEntry;
+    await trail.append(hostile);
+    const text = JSON.stringify(await rawRecord(store, 1));
+    expect(text).not.toContain('eyJsecret');
+    expect(text).not.toContain('top secret');
+    expect(text).not.toContain('"token"');
+  });
+
+  it('names a single edited record', async () => {
+    const store = new MemoryStore();
+    await fill(new AuditTrail(store), 6);
+    const record = await rawRecord(store, 4);
+    await putRaw(store, 4, { ...record, outcome: 'deny' });
+    expect(await verifyTrail(store)).toMatchObject({ ok: false, problem: { seq: 4, problem: expect.stringContaining('edited') } });
+  });
+
+  it('names an edited record whose hash was recomputed (the next one no longer chains)', async () => {
+    const store = new MemoryStore();
+    await fill(new AuditTrail(store), 6);
+    const { hash: _hash, ...rest } = await rawRecord(store, 3);
+    const { hashRecord } = await import('./record.ts');
+    const forged = { ...rest, resource: 'default/key/other' };
+    await putRaw(store, 3, { ...forged, hash: hashRecord(forged as unknown as Parameters<typeof hashRecord>[0]) });
+    expect(await verifyTrail(store)).toMatchObject({ ok: false, problem: { seq: 4, problem: expect.stringContaining('does not chain') } });
+  });
+
+  it('names a single deleted record, in the middle and at the end', async () => {
+    const store = new MemoryStore();
+    await fill(new AuditTrail(store), 6);
+    await store.delete(AUDIT_NAMESPACE, recordKey(3));
+    expect(await verifyTrail(store)).toMatchObject({ ok: false, problem: { seq: 3, problem: expect.stringContaining('missing') } });
+    const tail = new MemoryStore();
+    await fill(new AuditTrail(tail), 6);
+    await tail.delete(AUDIT_NAMESPACE, recordKey(6));
+    expect(await verifyTrail(tail)).toMatchObject({ ok: false, problem: { seq: 6, problem: expect.stringContaining('missing') } });
+  });
+
+  it('names two reordered records', async () => {
+    const store = new MemoryStore();
+    await fill(new AuditTrail(store), 6);
+    const a = await rawRecord(store, 2);
+    const b = await rawRecord(store, 3);
+    await putRaw(store, 2, b);
+    await putRaw(store, 3, a);
+    expect(await verifyTrail(store)).toMatchObject({ ok: false, problem: { seq: 2, problem: expect.stringContaining('reordered') } });
+  });
+
+  it('prunes behind a signed checkpoint; verify checks the signature and the pinned key', async () => {
+    const store = new MemoryStore();
+    const pem = generateCheckpointKeyPem();
+    const dir = mkdtempSync(join(tmpdir(), 'audit-key-'));
+    const keyPath = join(dir, 'audit-key.pem');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(keyPath, pem);
+    try {
+      const signer = () => loadCheckpointSigner({ keyPath, store });
+      const trail = new AuditTrail(store, { maxRecords: 20, signer });
+      await fill(trail, 60);
+      await trail.flush();
+      const report = await verifyTrail(store, { trustedPublicKey: publicKeyFromPem(pem) });
+      expect(report.ok).toBe(true);
+      expect(report.checkpoint).toBeDefined();
+      // Bounded: at most maxRecords plus two prune intervals (a prune runs beside the appends).
+      expect(report.records).toBeGreaterThanOrEqual(20);
+      expect(report.records).toBeLessThanOrEqual(40);
+      expect(await store.get(AUDIT_NAMESPACE, recordKey(1))).toBeUndefined();
+      // Another key: refused when pinned.
+      expect(await verifyTrail(store, { trustedPublicKey: publicKeyFromPem(generateCheckpointKeyPem()) })).toMatchObject({ ok: false, problem: { problem: expect.stringContaining('not by the trusted key') } });
+      // A forged checkpoint (moved forward, signature not redone).
+      const { pruned, checkpoint } = await pruneTrail(store, { keep: 5, signer, replica: 'cli' });
+      expect(pruned).toBeGreaterThan(0);
+      if (checkpoint === undefined) throw new Error('no checkpoint');
+      const { checkpointKey } = await import('./record.ts');
+      await store.set(AUDIT_NAMESPACE, checkpointKey(checkpoint.next + 1), new TextEncoder().encode(JSON.stringify({ ...checkpoint, next: checkpoint.next + 1 })));
+      expect(await verifyTrail(store)).toMatchObject({ ok: false, problem: { problem: expect.stringContaining('signature does not verify') } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the first record after a checkpoint must chain to it', async () => {
+    const store = new MemoryStore();
+    const signer = () => loadCheckpointSigner({ store });
+    await fill(new AuditTrail(store), 10);
+    await pruneTrail(store, { keep: 4, signer, replica: 'cli' });
+    expect(await verifyTrail(store)).toMatchObject({ ok: true, records: 4, first: 7, last: 10 });
+    await store.delete(AUDIT_NAMESPACE, recordKey(7));
+    expect(await verifyTrail(store)).toMatchObject({ ok: false, problem: { seq: 7 } });
+  });
+
+  it('exports records since a time as records, oldest first', async () => {
+    const store = new MemoryStore();
+    let clock = Date.parse('2026-01-01T00:00:00Z');
+    const trail = new AuditTrail(store, { now: () => clock });
+    for (let i = 1; i <= 4; i++) {
+      await trail.append(entry(i));
+      clock += 60_000;
+    }
+    const exported: AuditRecord[] = [];
+    for await (const record of exportTrail(store, Date.parse('2026-01-01T00:02:00Z'))) exported.push(record);
+    expect(exported.map((record) => record.seq)).toEqual([3, 4]);
+  });
+
+  it('bounds the queue: beyond maxPending an entry is dropped and reported', async () => {
+    const store = new MemoryStore();
+    const errors: unknown[] = [];
+    const trail = new AuditTrail(store, { maxPending: 2, onError: (error) => errors.push(error) });
+    const results = await Promise.allSettled([trail.append(entry(1)), trail.append(entry(2)), trail.append(entry(3))]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    expect(trail.stats.dropped).toBe(1);
+    expect(await verifyTrail(store)).toMatchObject({ ok: true, records: 2 });
+  });
+});
+
+/** Two trails (two replicas) on separate connections to one store, appending at once. */
+async function raceTwoReplicas(open: () => KeyValueStore): Promise<void> {
+  const a = open();
+  const b = open();
+  const check = open();
+  try {
+    const trailA = new AuditTrail(a, { replica: 'a' });
+    const trailB = new AuditTrail(b, { replica: 'b' });
+    await Promise.all([...Array.from({ length: 40 }, (_, i) => trailA.append(entry(i))), ...Array.from({ length: 40 }, (_, i) => trailB.append(entry(100 + i)))]);
+    const report = await verifyTrail(check);
+    expect(report).toMatchObject({ ok: true, records: 80, first: 1, last: 80 });
+    const replicas = new Set<string>();
+    for (let seq = 1; seq <= 80; seq++) replicas.add(String((await rawRecord(check, seq))['replica']));
+    expect(replicas).toEqual(new Set(['a', 'b']));
+  } finally {
+    await Promise.all([a.close(), b.close(), check.close()]);
+  }
+}
+
+describe('two replicas on one store never fork the chain', () => {
+  it('SQLite file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'audit-sqlite-'));
+    try {
+      await raceTwoReplicas(() => new SqliteStore({ path: join(dir, 'kbs.sqlite') }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  describe.skipIf(!postgres.available)('PostgreSQL', () => {
+    let drop: (() => Promise<void>) | undefined;
+    afterAll(async () => drop?.());
+    it('80 concurrent appends from two connections form one chain', async () => {
+      const database = await createTestDatabase(undefined, 'trustee_audit');
+      drop = () => database.drop();
+      await raceTwoReplicas(() => new PostgresStore({ url: database.url, sweepIntervalMs: 0 }));
+    });
+  });
+
+  describe.skipIf(!redis.available)('Redis', () => {
+    let drop: (() => Promise<void>) | undefined;
+    afterAll(async () => drop?.());
+    it('80 concurrent appends from two connections form one chain', async () => {
+      const server = await createTestRedis();
+      drop = () => server.drop();
+      await raceTwoReplicas(() => new RedisStore({ url: TEST_REDIS_URL, keyPrefix: server.prefix }));
+    });
+  });
+});

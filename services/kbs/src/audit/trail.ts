@@ -1,0 +1,358 @@
+/**
+ * The audit trail in the KBS store (namespace `kbs_audit`): `record/<seq>` holds one record,
+ * chained to `record/<seq-1>` by hash; `checkpoint/<next>` is a signed statement "records before
+ * <next> were pruned, the last of them hashed <prev>"; `head` is a hint of the newest record.
+ *
+ * Several replicas append to one store without forking the chain: a record is written with the
+ * store's conditional create (`set(…, {overwrite: false})`: INSERT … ON CONFLICT DO NOTHING on
+ * PostgreSQL, SET NX on Redis, INSERT OR IGNORE-like on SQLite, O_EXCL on LocalFs); a replica that
+ * loses the race for a sequence number reads the winner's record, chains onto it and tries the
+ * next number. Within a process appends are serialized.
+ */
+import { hostname } from 'node:os';
+import type { KeyValueStore } from '@trustee/storage';
+import { canonicalJson } from '@trustee/protocol';
+import type { CheckpointSigner } from './checkpointSigner.ts';
+import { fingerprintOf, verifySignature } from './checkpointSigner.ts';
+import {
+  AUDIT_NAMESPACE,
+  CHECKPOINT_PREFIX,
+  checkpointKey,
+  GENESIS,
+  hashRecord,
+  HEAD_KEY,
+  parseRecord,
+  RECORD_PREFIX,
+  recordKey,
+  sanitizeEntry,
+  seqOfKey,
+  sha256Hex,
+  withoutHash,
+  type AuditEntry,
+  type AuditRecord,
+  type UnsignedRecord,
+} from './record.ts';
+
+export interface Checkpoint {
+  readonly v: 1;
+  /** First sequence number kept. */
+  readonly next: number;
+  /** Hash of record `next - 1`, the last one pruned. */
+  readonly prev: string;
+  readonly time: string;
+  readonly replica: string;
+  readonly alg: 'Ed25519';
+  /** base64 SPKI DER of the signer. */
+  readonly publicKey: string;
+  /** base64 Ed25519 signature over the canonical JSON of the checkpoint without `sig`. */
+  readonly sig: string;
+}
+
+export interface AuditTrailOptions {
+  readonly replica?: string;
+  readonly now?: () => number;
+  /** Records kept; older ones are pruned behind a signed checkpoint. 0 = keep all. */
+  readonly maxRecords?: number;
+  /** The checkpoint signer (loaded on first prune). */
+  readonly signer?: () => Promise<CheckpointSigner>;
+  /** Appends waiting at most; beyond, an entry is dropped and reported (a store that is away must not exhaust memory). */
+  readonly maxPending?: number;
+  readonly onError?: (error: unknown, entry: AuditEntry) => void;
+}
+
+const td = new TextDecoder();
+const te = new TextEncoder();
+const MAX_RACE_RETRIES = 10_000;
+
+export function defaultReplicaId(): string {
+  return `${hostname()}/${process.pid}`;
+}
+
+function checkpointBody(checkpoint: Checkpoint): string {
+  const copy: Record<string, unknown> = { ...checkpoint };
+  delete copy['sig'];
+  return canonicalJson(copy);
+}
+
+function parseCheckpoint(bytes: Uint8Array | undefined): Checkpoint | undefined {
+  if (bytes === undefined) return undefined;
+  try {
+    const value = JSON.parse(td.decode(bytes)) as Partial<Checkpoint>;
+    if (value.v !== 1 || typeof value.next !== 'number' || typeof value.prev !== 'string' || typeof value.publicKey !== 'string' || typeof value.sig !== 'string') return undefined;
+    return value as Checkpoint;
+  } catch {
+    return undefined;
+  }
+}
+
+export class AuditTrail {
+  readonly replica: string;
+  readonly #store: KeyValueStore;
+  readonly #now: () => number;
+  readonly #maxRecords: number;
+  readonly #signer: (() => Promise<CheckpointSigner>) | undefined;
+  readonly #maxPending: number;
+  readonly #onError: (error: unknown, entry: AuditEntry) => void;
+  #head: { seq: number; hash: string } | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #pending = 0;
+  #dropped = 0;
+  #appended = 0;
+  #pruning: Promise<void> | undefined;
+
+  constructor(store: KeyValueStore, options: AuditTrailOptions = {}) {
+    this.#store = store;
+    this.replica = options.replica ?? defaultReplicaId();
+    this.#now = options.now ?? Date.now;
+    this.#maxRecords = options.maxRecords ?? 0;
+    this.#signer = options.signer;
+    this.#maxPending = options.maxPending ?? 10_000;
+    this.#onError = options.onError ?? (() => undefined);
+  }
+
+  get stats(): { appended: number; dropped: number; pending: number } {
+    return { appended: this.#appended, dropped: this.#dropped, pending: this.#pending };
+  }
+
+  /** Queues one record; resolves with it once stored (rejects when the store refused it). */
+  append(entry: AuditEntry): Promise<AuditRecord> {
+    if (this.#pending >= this.#maxPending) {
+      this.#dropped++;
+      const error = new Error(`audit queue full (${this.#maxPending} records waiting): record dropped`);
+      this.#onError(error, entry);
+      return Promise.reject(error);
+    }
+    const clean = sanitizeEntry(entry);
+    this.#pending++;
+    const result = this.#queue.then(() => this.#write(clean));
+    this.#queue = result.catch((error: unknown) => this.#onError(error, entry)).finally(() => this.#pending--);
+    return result;
+  }
+
+  /** Resolves once every queued append (and a prune under way) is done. */
+  async flush(): Promise<void> {
+    await this.#queue;
+    await this.#pruning;
+  }
+
+  async #discoverHead(): Promise<{ seq: number; hash: string }> {
+    let head = { seq: 0, hash: GENESIS };
+    const hint = await this.#store.get(AUDIT_NAMESPACE, HEAD_KEY);
+    let hinted: { seq: number } | undefined;
+    try {
+      hinted = hint === undefined ? undefined : (JSON.parse(td.decode(hint)) as { seq: number });
+    } catch {
+      hinted = undefined;
+    }
+    let start = typeof hinted?.seq === 'number' && Number.isSafeInteger(hinted.seq) ? hinted.seq : undefined;
+    if (start === undefined) {
+      const keys = await this.#store.list(AUDIT_NAMESPACE, RECORD_PREFIX);
+      const last = keys.length === 0 ? undefined : seqOfKey(keys[keys.length - 1] ?? '', RECORD_PREFIX);
+      start = last ?? 0;
+      if (last === undefined) {
+        const checkpoint = await latestCheckpoint(this.#store);
+        if (checkpoint !== undefined) return { seq: checkpoint.next - 1, hash: checkpoint.prev };
+      }
+    }
+    if (start > 0) {
+      const bytes = await this.#store.get(AUDIT_NAMESPACE, recordKey(start));
+      if (bytes !== undefined) head = { seq: start, hash: parseRecord(bytes)?.hash ?? sha256Hex(bytes) };
+    }
+    return head;
+  }
+
+  async #write(entry: AuditEntry): Promise<AuditRecord> {
+    this.#head ??= await this.#discoverHead();
+    for (let attempt = 0; attempt < MAX_RACE_RETRIES; attempt++) {
+      const head: { seq: number; hash: string } = this.#head;
+      const unsigned: UnsignedRecord = { v: 1, seq: head.seq + 1, prev: head.hash, time: new Date(this.#now()).toISOString(), replica: this.replica, ...entry };
+      const record: AuditRecord = { ...unsigned, hash: hashRecord(unsigned) };
+      const key = recordKey(record.seq);
+      if (await this.#store.set(AUDIT_NAMESPACE, key, te.encode(JSON.stringify(record)), { overwrite: false })) {
+        this.#head = { seq: record.seq, hash: record.hash };
+        this.#appended++;
+        // A hint only (races may leave it behind the newest record; readers probe forward).
+        await this.#store.set(AUDIT_NAMESPACE, HEAD_KEY, te.encode(JSON.stringify({ seq: record.seq, hash: record.hash })));
+        this.#maybePrune(record.seq);
+        return record;
+      }
+      // Another replica took this number: chain onto its record.
+      const winner = await this.#store.get(AUDIT_NAMESPACE, key);
+      this.#head = winner === undefined ? head : { seq: record.seq, hash: parseRecord(winner)?.hash ?? sha256Hex(winner) };
+    }
+    throw new Error('audit append lost the race too often');
+  }
+
+  #maybePrune(seq: number): void {
+    if (this.#maxRecords <= 0 || this.#signer === undefined || this.#pruning !== undefined) return;
+    const slack = Math.max(10, Math.floor(this.#maxRecords / 10));
+    if (seq % slack !== 0 || seq <= this.#maxRecords + slack) return;
+    const signer = this.#signer;
+    this.#pruning = pruneTrail(this.#store, { keep: this.#maxRecords, signer, replica: this.replica, now: this.#now })
+      .then(
+        () => undefined,
+        (error: unknown) => this.#onError(error, { kind: 'admin', decision: 'prune', outcome: 'error' }),
+      )
+      .finally(() => {
+        this.#pruning = undefined;
+      });
+  }
+
+  /** The newest records, newest first (at most `limit`), read from the store (every replica's). */
+  async recent(limit: number): Promise<AuditRecord[]> {
+    const head = await this.#discoverHead();
+    let seq = head.seq;
+    // Probe forward past the hint (other replicas' appends).
+    for (let bytes = await this.#store.get(AUDIT_NAMESPACE, recordKey(seq + 1)); bytes !== undefined; bytes = await this.#store.get(AUDIT_NAMESPACE, recordKey(seq + 1))) seq++;
+    const seqs: number[] = [];
+    for (let s = seq; s >= 1 && seqs.length < limit; s--) seqs.push(s);
+    const records: AuditRecord[] = [];
+    for (let i = 0; i < seqs.length; i += 64) {
+      const batch = await Promise.all(seqs.slice(i, i + 64).map((s) => this.#store.get(AUDIT_NAMESPACE, recordKey(s))));
+      for (const bytes of batch) {
+        if (bytes === undefined) return records; // pruned below here
+        const record = parseRecord(bytes);
+        if (record !== undefined) records.push(record);
+      }
+    }
+    return records;
+  }
+}
+
+function maxOf(values: readonly number[], floor: number): number {
+  let max = floor;
+  for (const value of values) if (value > max) max = value;
+  return max;
+}
+
+export async function latestCheckpoint(store: KeyValueStore): Promise<Checkpoint | undefined> {
+  const keys = await store.list(AUDIT_NAMESPACE, CHECKPOINT_PREFIX);
+  for (let i = keys.length - 1; i >= 0; i--) {
+    const checkpoint = parseCheckpoint(await store.get(AUDIT_NAMESPACE, keys[i] ?? ''));
+    if (checkpoint !== undefined) return checkpoint;
+  }
+  return undefined;
+}
+
+/**
+ * Keeps the newest `keep` records: writes a signed checkpoint for the cut (conditional create,
+ * so two replicas pruning at once agree), then deletes the records and checkpoints before it.
+ * A lock key (60 s expiry) keeps concurrent prunes apart.
+ */
+export async function pruneTrail(store: KeyValueStore, options: { keep: number; signer: () => Promise<CheckpointSigner>; replica: string; now?: () => number }): Promise<{ pruned: number; checkpoint?: Checkpoint }> {
+  const now = options.now ?? Date.now;
+  if (!(await store.set(AUDIT_NAMESPACE, 'prune-lock', te.encode(options.replica), { overwrite: false, expiresAtMs: now() + 60_000 }))) return { pruned: 0 };
+  try {
+    const keys = await store.list(AUDIT_NAMESPACE, RECORD_PREFIX);
+    const seqs = keys.map((key) => seqOfKey(key, RECORD_PREFIX)).filter((seq): seq is number => seq !== undefined);
+    const last = maxOf(seqs, 0);
+    const cut = last - options.keep;
+    const previous = await latestCheckpoint(store);
+    if (cut < 1 || (previous !== undefined && previous.next > cut)) return { pruned: 0 };
+    const lastPruned = parseRecord((await store.get(AUDIT_NAMESPACE, recordKey(cut))) ?? new Uint8Array());
+    if (lastPruned === undefined) throw new Error(`audit prune: record ${cut} is missing or unreadable; run audit verify`);
+    const signer = await options.signer();
+    const body: Omit<Checkpoint, 'sig'> = { v: 1, next: cut + 1, prev: lastPruned.hash, time: new Date(now()).toISOString(), replica: options.replica, alg: 'Ed25519', publicKey: signer.publicKey };
+    const checkpoint: Checkpoint = { ...body, sig: signer.sign(canonicalJson(body)) };
+    await store.set(AUDIT_NAMESPACE, checkpointKey(checkpoint.next), te.encode(JSON.stringify(checkpoint)), { overwrite: false });
+    let pruned = 0;
+    for (const seq of seqs) {
+      if (seq <= cut && (await store.delete(AUDIT_NAMESPACE, recordKey(seq)))) pruned++;
+    }
+    for (const key of await store.list(AUDIT_NAMESPACE, CHECKPOINT_PREFIX)) {
+      const next = seqOfKey(key, CHECKPOINT_PREFIX);
+      if (next !== undefined && next < checkpoint.next) await store.delete(AUDIT_NAMESPACE, key);
+    }
+    return { pruned, checkpoint };
+  } finally {
+    await store.delete(AUDIT_NAMESPACE, 'prune-lock');
+  }
+}
+
+export interface VerifyProblem {
+  readonly seq: number;
+  readonly problem: string;
+}
+
+export interface VerifyReport {
+  readonly ok: boolean;
+  /** Records checked. */
+  readonly records: number;
+  readonly first: number | undefined;
+  readonly last: number | undefined;
+  readonly checkpoint?: { readonly next: number; readonly time: string; readonly signer: string };
+  /** The first broken or missing record. */
+  readonly problem?: VerifyProblem;
+}
+
+/**
+ * Walks the chain from the newest signed checkpoint (or sequence 1) to the newest record and
+ * names the first record that is missing, unreadable, out of place, edited (hash) or not
+ * chained to its predecessor. `trustedPublicKey` (base64 SPKI) pins the checkpoint signer.
+ */
+export async function verifyTrail(store: KeyValueStore, options: { trustedPublicKey?: string | undefined } = {}): Promise<VerifyReport> {
+  const keys = await store.list(AUDIT_NAMESPACE, RECORD_PREFIX);
+  const seqs = keys.map((key) => seqOfKey(key, RECORD_PREFIX)).filter((seq): seq is number => seq !== undefined);
+  const checkpoint = await latestCheckpoint(store);
+  let start = 1;
+  let expectedPrev = GENESIS;
+  let checkpointInfo: VerifyReport['checkpoint'];
+  const fail = (seq: number, problem: string, records: number): VerifyReport => ({
+    ok: false,
+    records,
+    first: start,
+    last: seqs.length === 0 ? undefined : maxOf(seqs, 0),
+    ...(checkpointInfo === undefined ? {} : { checkpoint: checkpointInfo }),
+    problem: { seq, problem },
+  });
+  if (checkpoint !== undefined) {
+    checkpointInfo = { next: checkpoint.next, time: checkpoint.time, signer: fingerprintOf(checkpoint.publicKey) };
+    if (!verifySignature(checkpoint.publicKey, checkpointBody(checkpoint), checkpoint.sig)) return fail(checkpoint.next, `checkpoint ${checkpoint.next}: signature does not verify`, 0);
+    if (options.trustedPublicKey !== undefined && options.trustedPublicKey !== checkpoint.publicKey) {
+      return fail(checkpoint.next, `checkpoint ${checkpoint.next}: signed by ${fingerprintOf(checkpoint.publicKey)}, not by the trusted key ${fingerprintOf(options.trustedPublicKey)}`, 0);
+    }
+    start = checkpoint.next;
+    expectedPrev = checkpoint.prev;
+  }
+  let last = maxOf(seqs, start - 1);
+  const hint = await store.get(AUDIT_NAMESPACE, HEAD_KEY);
+  let headHint: { seq: number; hash: string } | undefined;
+  try {
+    headHint = hint === undefined ? undefined : (JSON.parse(td.decode(hint)) as { seq: number; hash: string });
+  } catch {
+    headHint = undefined;
+  }
+  if (headHint !== undefined && Number.isSafeInteger(headHint.seq) && headHint.seq > last) last = headHint.seq;
+
+  let checked = 0;
+  for (let base = start; base <= last; base += 64) {
+    const batchSeqs: number[] = [];
+    for (let seq = base; seq <= Math.min(last, base + 63); seq++) batchSeqs.push(seq);
+    const values = await Promise.all(batchSeqs.map((seq) => store.get(AUDIT_NAMESPACE, recordKey(seq))));
+    for (const [index, seq] of batchSeqs.entries()) {
+      const bytes = values[index];
+      if (bytes === undefined) return fail(seq, `record ${seq} is missing (deleted${seq === start && checkpoint === undefined ? ', or pruned without a checkpoint' : ''})`, checked);
+      const record = parseRecord(bytes);
+      if (record === undefined) return fail(seq, `record ${seq} is unreadable`, checked);
+      if (record.seq !== seq) return fail(seq, `record ${seq} holds sequence ${record.seq} (records moved or reordered)`, checked);
+      if (hashRecord(withoutHash(record)) !== record.hash) return fail(seq, `record ${seq} was edited (its hash does not match its content)`, checked);
+      if (record.prev !== expectedPrev) return fail(seq, `record ${seq} does not chain to ${seq === start && checkpoint !== undefined ? 'the checkpoint' : `record ${seq - 1}`} (a record before it was rewritten, removed or reordered)`, checked);
+      if (headHint !== undefined && headHint.seq === seq && headHint.hash !== record.hash) return fail(seq, `record ${seq} differs from the head the trail last wrote`, checked);
+      expectedPrev = record.hash;
+      checked++;
+    }
+  }
+  return { ok: true, records: checked, first: checked === 0 ? undefined : start, last: checked === 0 ? undefined : last, ...(checkpointInfo === undefined ? {} : { checkpoint: checkpointInfo }) };
+}
+
+/** Every kept record with `time >= since` (ISO or ms), oldest first. */
+export async function* exportTrail(store: KeyValueStore, since: number): AsyncGenerator<AuditRecord> {
+  const keys = await store.list(AUDIT_NAMESPACE, RECORD_PREFIX);
+  for (let i = 0; i < keys.length; i += 64) {
+    const values = await Promise.all(keys.slice(i, i + 64).map((key) => store.get(AUDIT_NAMESPACE, key)));
+    for (const bytes of values) {
+      const record = bytes === undefined ? undefined : parseRecord(bytes);
+      if (record !== undefined && Date.parse(record.time) >= since) yield record;
+    }
+  }
+}
