@@ -116,8 +116,8 @@ async function checkServiceConfig(where: string, configPath: string, content: st
       }
       const attestation = config.attestationService;
       if (attestation.type === 'coco_as_builtin') {
-        const signer = obj(obj(attestation.raw['attestation_token_broker'])['signer']);
-        for (const key of ['key_path', 'cert_path']) if (str(signer[key]) !== undefined) paths.reads.push(str(signer[key]) as string);
+        const signer = attestation.core.tokenBroker.signer;
+        if (signer !== undefined) paths.reads.push(signer.keyPath, ...(signer.certPath === undefined ? [] : [signer.certPath]));
       }
       if (attestation.type === 'coco_as_grpc' && attestation.grpc.caCertPath !== undefined) paths.reads.push(attestation.grpc.caCertPath);
       if (config.httpServer.privateKey !== undefined) paths.reads.push(config.httpServer.privateKey);
@@ -125,7 +125,7 @@ async function checkServiceConfig(where: string, configPath: string, content: st
       if (config.storage.storageType === 'Sqlite') paths.writes.push(dirname(config.storage.sqlite.path));
       if (config.storage.storageType === 'LocalFs') paths.writes.push(config.storage.localFs.dirPath);
     } else if (service === 'as') {
-      const config = parseAsConfig(JSON.parse(content) as unknown, basename(configPath));
+      const config = parseAsConfig(JSON.parse(content) as unknown, { where: basename(configPath) });
       for (const warning of config.warnings) notes.push(`${where}: ${warning}`);
       const signer = config.attestation.tokenBroker.signer;
       if (signer !== undefined) paths.reads.push(signer.keyPath, ...(signer.certPath === undefined ? [] : [signer.certPath]));

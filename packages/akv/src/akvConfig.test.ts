@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { DefaultAzureCredential, ManagedIdentityCredential, WorkloadIdentityCredential } from '@azure/identity';
-import { StorageError } from '@trustee/storage';
+import { ConfigError } from '@trustee/config';
 import { createAkvCredential, openAkvStore, parseAkvBackendConfig } from './akvConfig.ts';
 import { FakeKeyVault } from './testing/fakeKeyVault.ts';
 
@@ -62,17 +62,17 @@ describe('parseAkvBackendConfig', () => {
     [{ vault_url: 'v.vault.azure.net' }, 'is not a URL'],
     [{ vault_url: 'https://v.vault.azure.net/secrets' }, 'without path'],
     [{ vault_url: 'https://user:pw@v.vault.azure.net' }, 'without path, query or credentials'],
-    [{ vault_url: 42 }, 'plugins[0].vault_url: expected a non-empty string'],
-    [{ vault_url: 'https://v', credential: 'client_secret' }, 'plugins[0].credential: "client_secret" is not one of'],
-    [{ vault_url: 'https://v', cache_ttl_seconds: -1 }, 'plugins[0].cache_ttl_seconds: expected a number of seconds'],
+    [{ vault_url: 42 }, 'plugins[0].vault_url: expected a string, found number 42'],
+    [{ vault_url: 'https://v', credential: 'client_secret' }, 'plugins[0].credential: expected one of "workload_identity", "managed_identity", "default", found the string "client_secret"'],
+    [{ vault_url: 'https://v', cache_ttl_seconds: -1 }, 'plugins[0].cache_ttl_seconds: must be at least 0'],
     [{ vault_url: 'https://v', cache_ttl_seconds: '60' }, 'plugins[0].cache_ttl_seconds'],
     [{ vault_url: 'https://v', stale_if_error_seconds: Number.POSITIVE_INFINITY }, 'plugins[0].stale_if_error_seconds'],
-    [{ vault_url: 'https://v', secret_name_prefix: 'kbs_' }, 'plugins[0].secret_name_prefix must be'],
+    [{ vault_url: 'https://v', secret_name_prefix: 'kbs_' }, 'plugins[0].secret_name_prefix: must be'],
     [{ vault_url: 'https://v', secret_name_prefix: 7 }, 'plugins[0].secret_name_prefix: expected a string'],
     [{ vault_url: 'https://v', request_timeout_seconds: 0 }, 'plugins[0].request_timeout_seconds: must be greater than 0'],
-    [{ vault_url: 'https://v', purge_on_delete: 'yes' }, 'plugins[0].purge_on_delete: expected true or false'],
-    [{ vault_url: 'https://v', tenant_id: '' }, 'plugins[0].tenant_id: expected a non-empty string'],
-    [{ vault_url: 'https://v', disable_challenge_resource_verification: 1 }, 'plugins[0].disable_challenge_resource_verification: expected true or false'],
+    [{ vault_url: 'https://v', purge_on_delete: 'yes' }, 'plugins[0].purge_on_delete: expected a boolean, found the string "yes"'],
+    [{ vault_url: 'https://v', tenant_id: '' }, 'plugins[0].tenant_id: must not be empty'],
+    [{ vault_url: 'https://v', disable_challenge_resource_verification: 1 }, 'plugins[0].disable_challenge_resource_verification: expected a boolean, found number 1'],
     [{ vault_url: 'https://v', pinned_versions: ['x'] }, 'plugins[0].pinned_versions: expected a table'],
     [{ vault_url: 'https://v', pinned_versions: { 'a/b/c': 'not/a/version' } }, 'plugins[0].pinned_versions."a/b/c": expected a Key Vault secret version'],
     [{ vault_url: 'https://v', pinned_versions: { 'a b': 'abc' } }, 'plugins[0].pinned_versions."a b": key must be'],
@@ -81,8 +81,8 @@ describe('parseAkvBackendConfig', () => {
       parseAkvBackendConfig(table, AT);
       expect.unreachable();
     } catch (error) {
-      expect(error).toBeInstanceOf(StorageError);
-      expect((error as StorageError).code).toBe('invalid_config');
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).code).toBe('invalid_config');
       expect((error as Error).message).toContain(message);
     }
   });

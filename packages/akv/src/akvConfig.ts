@@ -14,7 +14,9 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import type { SecretClientOptions } from '@azure/keyvault-secrets';
+import { fail, validateConfig } from '@trustee/config';
 import { StorageError } from '@trustee/storage';
+import { z } from 'zod';
 import { azureIdentity } from './azureSdk.ts';
 import { AzureKeyVaultStore, type AkvLog } from './azureKeyVaultStore.ts';
 import { assertValidSecretNamePrefix, secretNameForKey } from './secretName.ts';
@@ -43,98 +45,92 @@ export interface AkvBackendConfig {
 /** `storage_backend_type` values that select this backend. */
 export const AKV_BACKEND_NAMES: readonly string[] = ['AzureKeyVault', 'akv'];
 
-const CREDENTIALS: readonly AkvCredentialKind[] = ['workload_identity', 'managed_identity', 'default'];
+const CREDENTIALS = ['workload_identity', 'managed_identity', 'default'] as const;
 const MAX_TTL_SECONDS = 24 * 60 * 60;
 const VERSION_PATTERN = /^[0-9A-Za-z]{1,64}$/;
 
-function fail(message: string): never {
-  throw new StorageError('invalid_config', message);
-}
+const nonEmpty = z.string().min(1);
+const seconds = z.number().min(0).max(MAX_TTL_SECONDS);
 
-function optionalString(table: Readonly<Record<string, unknown>>, key: string, path: string): string | undefined {
-  const value = table[key];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length === 0) fail(`${path}.${key}: expected a non-empty string`);
-  return value;
-}
+/**
+ * The plugin table's Key Vault keys, for the KBS's `[[plugins]]` schema to spread beside
+ * `name` and `storage_backend_type`; `akvBackendFromTable` turns them into the config.
+ */
+export const akvBackendShape = {
+  vault_url: nonEmpty,
+  credential: z.enum(CREDENTIALS).optional(),
+  tenant_id: nonEmpty.optional(),
+  client_id: nonEmpty.optional(),
+  token_file_path: nonEmpty.optional(),
+  cache_ttl_seconds: seconds.optional(),
+  negative_cache_ttl_seconds: seconds.optional(),
+  stale_if_error_seconds: seconds.optional(),
+  request_timeout_seconds: seconds.positive().optional(),
+  secret_name_prefix: z.string().optional(),
+  pinned_versions: z.record(z.string(), z.string().regex(VERSION_PATTERN, 'expected a Key Vault secret version (hex id)')).optional(),
+  purge_on_delete: z.boolean().optional(),
+  disable_challenge_resource_verification: z.boolean().optional(),
+};
 
-function seconds(table: Readonly<Record<string, unknown>>, key: string, path: string): number | undefined {
-  const value = table[key];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_TTL_SECONDS) {
-    fail(`${path}.${key}: expected a number of seconds from 0 to ${MAX_TTL_SECONDS}`);
-  }
-  return value;
-}
+const akvTable = z.object(akvBackendShape);
 
-function vaultUrl(value: string | undefined, path: string): string {
-  if (value === undefined) fail(`${path}.vault_url: required (e.g. "https://my-vault.vault.azure.net")`);
+function vaultUrl(value: string, ctx: z.RefinementCtx): string {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    fail(`${path}.vault_url: ${JSON.stringify(value)} is not a URL`);
+    fail(ctx, ['vault_url'], `${JSON.stringify(value)} is not a URL`);
+    return value;
   }
-  if (url.protocol !== 'https:') fail(`${path}.vault_url: Key Vault is only reachable over https://`);
-  if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
-    fail(`${path}.vault_url: expected the vault's base URL without path, query or credentials (e.g. "https://my-vault.vault.azure.net")`);
+  if (url.protocol !== 'https:') fail(ctx, ['vault_url'], 'Key Vault is only reachable over https://');
+  else if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    fail(ctx, ['vault_url'], 'expected the vault\'s base URL without path, query or credentials (e.g. "https://my-vault.vault.azure.net")');
   }
   return url.origin;
 }
 
-/**
- * Validates the plugin table (keys other than those below are ignored, like the rest of the
- * KBS config). Throws StorageError('invalid_config') naming the offending key.
- */
-export function parseAkvBackendConfig(table: Readonly<Record<string, unknown>>, path: string): AkvBackendConfig {
-  const url = vaultUrl(optionalString(table, 'vault_url', path), path);
-  const credential = optionalString(table, 'credential', path) ?? 'default';
-  if (!(CREDENTIALS as readonly string[]).includes(credential)) {
-    fail(`${path}.credential: "${credential}" is not one of ${CREDENTIALS.map((kind) => `"${kind}"`).join(', ')}`);
-  }
-  const cacheTtlSeconds = seconds(table, 'cache_ttl_seconds', path) ?? 60;
-  const negativeCacheTtlSeconds = seconds(table, 'negative_cache_ttl_seconds', path) ?? Math.min(5, cacheTtlSeconds);
-  const staleIfErrorSeconds = seconds(table, 'stale_if_error_seconds', path) ?? 0;
-  const requestTimeoutSeconds = seconds(table, 'request_timeout_seconds', path) ?? 10;
-  if (requestTimeoutSeconds === 0) fail(`${path}.request_timeout_seconds: must be greater than 0`);
-  const prefix = table['secret_name_prefix'] ?? '';
-  if (typeof prefix !== 'string') fail(`${path}.secret_name_prefix: expected a string`);
+/** The validated Key Vault keys → the backend config; problems go to `ctx` with their key. */
+export function akvBackendFromTable(table: z.output<typeof akvTable>, ctx: z.RefinementCtx): AkvBackendConfig {
+  const url = vaultUrl(table.vault_url, ctx);
+  const cacheTtlSeconds = table.cache_ttl_seconds ?? 60;
+  const prefix = table.secret_name_prefix ?? '';
   try {
     assertValidSecretNamePrefix(prefix);
   } catch (error) {
-    fail(`${path}.${(error as Error).message}`);
+    fail(ctx, ['secret_name_prefix'], (error as Error).message.replace(/^secret_name_prefix /, ''));
   }
   const pinnedVersions = new Map<string, string>();
-  const pins = table['pinned_versions'] ?? {};
-  if (typeof pins !== 'object' || pins === null || Array.isArray(pins)) fail(`${path}.pinned_versions: expected a table of "repo/type/tag" = "<secret version>"`);
-  for (const [key, version] of Object.entries(pins)) {
-    if (typeof version !== 'string' || !VERSION_PATTERN.test(version)) fail(`${path}.pinned_versions."${key}": expected a Key Vault secret version (hex id)`);
+  for (const [key, version] of Object.entries(table.pinned_versions ?? {})) {
     try {
       secretNameForKey(key, prefix);
+      pinnedVersions.set(key, version);
     } catch (error) {
-      fail(`${path}.pinned_versions."${key}": ${(error as Error).message}`);
+      fail(ctx, ['pinned_versions', key], (error as Error).message);
     }
-    pinnedVersions.set(key, version);
   }
-  const purgeOnDelete = table['purge_on_delete'] ?? false;
-  if (typeof purgeOnDelete !== 'boolean') fail(`${path}.purge_on_delete: expected true or false`);
-  const disableChallengeResourceVerification = table['disable_challenge_resource_verification'] ?? false;
-  if (typeof disableChallengeResourceVerification !== 'boolean') fail(`${path}.disable_challenge_resource_verification: expected true or false`);
   return {
     vaultUrl: url,
-    credential: credential as AkvCredentialKind,
-    tenantId: optionalString(table, 'tenant_id', path),
-    clientId: optionalString(table, 'client_id', path),
-    tokenFilePath: optionalString(table, 'token_file_path', path),
+    credential: table.credential ?? 'default',
+    tenantId: table.tenant_id,
+    clientId: table.client_id,
+    tokenFilePath: table.token_file_path,
     cacheTtlSeconds,
-    negativeCacheTtlSeconds,
-    staleIfErrorSeconds,
-    requestTimeoutSeconds,
+    negativeCacheTtlSeconds: table.negative_cache_ttl_seconds ?? Math.min(5, cacheTtlSeconds),
+    staleIfErrorSeconds: table.stale_if_error_seconds ?? 0,
+    requestTimeoutSeconds: table.request_timeout_seconds ?? 10,
     secretNamePrefix: prefix,
-    purgeOnDelete,
+    purgeOnDelete: table.purge_on_delete ?? false,
     pinnedVersions,
-    disableChallengeResourceVerification,
+    disableChallengeResourceVerification: table.disable_challenge_resource_verification ?? false,
   };
+}
+
+/**
+ * Validates the Key Vault keys of a plugin table held apart from its file (other keys of the
+ * table are the KBS's). Throws ConfigError naming the offending key.
+ */
+export function parseAkvBackendConfig(table: Readonly<Record<string, unknown>>, path: string): AkvBackendConfig {
+  return validateConfig(akvTable.transform(akvBackendFromTable), table, { at: path }).value;
 }
 
 /**

@@ -1,6 +1,8 @@
 export { AzureKeyVaultStore, PATH_TAG, type AzureKeyVaultStoreOptions, type AkvLog } from './azureKeyVaultStore.ts';
 export {
   AKV_BACKEND_NAMES,
+  akvBackendFromTable,
+  akvBackendShape,
   createAkvCredential,
   openAkvStore,
   parseAkvBackendConfig,

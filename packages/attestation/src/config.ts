@@ -1,17 +1,17 @@
 /**
- * Attestation-service configuration, parsed once at the edge into a typed value.
- *
- * Accepts both upstream shapes with the same keys: the AS's `as-config.json` (top level
- * `storage_backend`, `rvps_config`, `attestation_token_broker`, `verifier_config`) and the KBS
- * TOML `[attestation_service]` table (`type`, `timeout`, the same sub-tables, `storage_type`).
- * Unknown keys are ignored like upstream (no `deny_unknown_fields` anywhere), so legacy keys
- * such as `work_dir` or `attestation_token_broker.type = "Ear"` keep old files working; a
- * `verifier_config.<tee>_verifier` table for a TEE this build does not verify is refused.
+ * The attestation-service core configuration, declared once as zod schemas and used by both
+ * upstream shapes: the AS's `as-config.json` (top level) and the KBS's `[attestation_service]`
+ * table for the builtin AS. Keys are those of upstream's `attestation-service/src/config.rs`
+ * (`rvps_config`, `attestation_token_broker`, `verifier_config`); every table is strict, so an
+ * unknown or misspelled key is refused with its path, and a `verifier_config.<tee>_verifier`
+ * table for a verifier this build does not have stops the start instead of answering that TEE
+ * with `unsupported_tee` later.
  */
-import { parseStorageType, StorageError, type StorageType } from '@trustee/storage';
-import { AttestationError } from './attestationError.ts';
-import { isJsonObject, jsonKind, own, type Json, type JsonObject } from './json.ts';
-import { checkVerifierConfigTees } from './verifierConfigTees.ts';
+import { fail, validateConfig } from '@trustee/config';
+import { storageTypeSchema, type StorageType } from '@trustee/storage';
+import { supportedTees } from '@trustee/verifiers';
+import { z } from 'zod';
+import type { JsonObject } from './json.ts';
 
 export type { StorageType };
 
@@ -39,25 +39,11 @@ export type RvpsConfig =
   | { readonly type: 'BuiltIn'; readonly storageType?: StorageType; readonly extractors?: JsonObject }
   | { readonly type: 'GrpcRemote'; readonly address: string };
 
-export type AttestationServiceType = 'coco_as_builtin' | 'coco_as_grpc' | 'intel_ta';
-
 export interface AttestationServiceConfig {
-  /** KBS `[attestation_service] type`; an AS config file has none and means `coco_as_builtin`. */
-  readonly type: AttestationServiceType;
-  /** KBS session/cookie lifetime in minutes (`timeout`, default 5; fractions accepted like the KBS's own parser). */
-  readonly timeoutMin: number;
   readonly rvps: RvpsConfig;
   readonly tokenBroker: TokenBrokerConfig;
-  /** `verifier_config` as given; each verifier parses its own sub-table. */
+  /** `verifier_config` as validated; each verifier reads its own sub-table. */
   readonly verifierConfig: JsonObject;
-  /** KBS `storage_type` override for AS data. */
-  readonly storageType?: StorageType;
-  /** The AS file's `storage_backend` table as given (the service composition root interprets it). */
-  readonly storageBackend?: JsonObject;
-  /** `coco_as_grpc` only. */
-  readonly grpc?: { readonly asAddr: string; readonly poolSize: number };
-  /** The table as received, for type-specific keys (e.g. `intel_ta`) read by the KBS. */
-  readonly raw: JsonObject;
 }
 
 export const TOKEN_BROKER_DEFAULTS: TokenBrokerConfig = {
@@ -71,164 +57,138 @@ export const TOKEN_BROKER_DEFAULTS: TokenBrokerConfig = {
 
 export const DEFAULT_RVPS_ADDRESS = 'http://127.0.0.1:50003';
 
-const SERVICE_TYPES: Readonly<Record<string, AttestationServiceType>> = {
-  coco_as_builtin: 'coco_as_builtin',
-  CoCoASBuiltIn: 'coco_as_builtin',
-  coco_as_grpc: 'coco_as_grpc',
-  CoCoASGrpc: 'coco_as_grpc',
-  intel_ta: 'intel_ta',
-  IntelTA: 'intel_ta',
-};
-
-
 /** Largest accepted minute count: keeps `exp` and cookie lifetimes far inside safe integers. */
-const MAX_MINUTES = 10 * 365 * 24 * 60;
+export const MAX_MINUTES = 10 * 365 * 24 * 60;
+
+const nonEmpty = z.string().min(1);
+const httpUrl = z.string().refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'expected an http(s) URL');
+
+const tokenBrokerSchema = z
+  .strictObject({
+    // Upstream's only token type; older configs still name it.
+    type: z.literal('Ear').optional(),
+    duration_min: z.number().int().min(0).max(MAX_MINUTES).optional(),
+    issuer_name: z.string().optional(),
+    developer_name: z.string().optional(),
+    build_name: z.string().optional(),
+    profile_name: z.string().optional(),
+    verbose_token: z.boolean().optional(),
+    signer: z.strictObject({ key_path: nonEmpty, cert_path: nonEmpty.optional(), cert_url: nonEmpty.optional() }).optional(),
+  })
+  .transform((raw): TokenBrokerConfig => {
+    const d = TOKEN_BROKER_DEFAULTS;
+    const signer = raw.signer;
+    return {
+      durationMin: raw.duration_min ?? d.durationMin,
+      issuerName: raw.issuer_name ?? d.issuerName,
+      developerName: raw.developer_name ?? d.developerName,
+      buildName: raw.build_name ?? d.buildName,
+      profileName: raw.profile_name ?? d.profileName,
+      verboseToken: raw.verbose_token ?? d.verboseToken,
+      ...(signer === undefined
+        ? {}
+        : { signer: { keyPath: signer.key_path, ...(signer.cert_path === undefined ? {} : { certPath: signer.cert_path }), ...(signer.cert_url === undefined ? {} : { certUrl: signer.cert_url }) } }),
+    };
+  });
+
+const rvpsConfigSchema = z
+  .strictObject({
+    type: z.enum(['BuiltIn', 'GrpcRemote']).optional(),
+    storage_type: storageTypeSchema.optional(),
+    extractors: z.strictObject({ swid_extractor: z.strictObject({}).optional() }).optional(),
+    address: nonEmpty.optional(),
+  })
+  .transform((raw, ctx): RvpsConfig => {
+    if (raw.type === 'GrpcRemote') {
+      for (const key of ['storage_type', 'extractors'] as const) if (raw[key] !== undefined) fail(ctx, [key], 'applies to type = "BuiltIn" only (the remote RVPS has its own config)');
+      const address = raw.address ?? DEFAULT_RVPS_ADDRESS;
+      // Upstream prepends http:// when the address has no scheme.
+      return { type: 'GrpcRemote', address: /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(address) ? address : `http://${address}` };
+    }
+    if (raw.address !== undefined) fail(ctx, ['address'], 'applies to type = "GrpcRemote" only');
+    return {
+      type: 'BuiltIn',
+      ...(raw.storage_type === undefined ? {} : { storageType: raw.storage_type }),
+      ...(raw.extractors === undefined ? {} : { extractors: raw.extractors as JsonObject }),
+    };
+  });
+
+const trustAnchorsPath = nonEmpty.optional();
+
+const nvidiaVerifierTable = z.strictObject({
+  type: z.enum(['Local', 'local', 'Remote', 'remote']).optional(),
+  verifier_url: httpUrl.optional(),
+  jwks_url: httpUrl.optional(),
+  ca_cert_path: nonEmpty.optional(),
+  trust_anchors_path: trustAnchorsPath,
+});
+
+/** Refuses a table for a verifier this build does not have, naming the TEEs it verifies. */
+function notBuilt(tees: string) {
+  return z.unknown().superRefine((_value, ctx) => {
+    fail(ctx, [], `the ${tees} verifier is not built in trustee-ts, so this configuration cannot be honoured; verified TEEs: ${[...supportedTees()].sort().join(', ')}`);
+  });
+}
 
 /**
- * Parses an attestation-service configuration table. `path` prefixes error messages, e.g.
- * `attestation_service` for the KBS TOML table or `as-config.json` for the AS file.
+ * `trusted_ak_keys_dir` / `max_trusted_ak_keys` appear in upstream's samples but its
+ * `TpmVerifierConfig` (deps/verifier/src/tpm/mod.rs) has no fields; here TPM AKs are trusted
+ * through the appraisal policy, so the keys are refused rather than silently dropped.
+ */
+const tpmKeyRefused = z.unknown().superRefine((_value, ctx) => {
+  fail(ctx, [], 'not honoured by trustee-ts: the tpm verifier trusts attestation keys through the appraisal policy (`trusted_aks`, see README "Which TEEs are verified"); remove this key');
+});
+
+/** Upstream's `VerifierConfig` (deps/verifier/src/lib.rs). */
+export const verifierConfigSchema = z.strictObject({
+  snp_verifier: z
+    .strictObject({
+      vcek_sources: z
+        .array(z.discriminatedUnion('type', [z.strictObject({ type: z.literal('KDS'), base_url: httpUrl.optional() }), z.strictObject({ type: z.literal('OfflineStore'), path: nonEmpty.optional() })]))
+        .optional(),
+      trust_anchors_path: trustAnchorsPath,
+    })
+    .optional(),
+  dcap_verifier: z
+    .strictObject({
+      collateral_service: z.string().refine((value) => URL.canParse(value) && ['https:', 'http:', 'file:'].includes(new URL(value).protocol), 'expected a PCS/PCCS http(s) URL or a file:// path'),
+      tcb_update_type: z.enum(['early', 'standard']).optional(),
+      use_secure_cert: z.boolean().optional(),
+      trust_anchors_path: trustAnchorsPath,
+    })
+    .optional(),
+  nvidia_verifier: nvidiaVerifierTable.extend({ verifier: nvidiaVerifierTable.optional() }).optional(),
+  tpm_verifier: z.strictObject({ trusted_ak_keys_dir: tpmKeyRefused.optional(), max_trusted_ak_keys: tpmKeyRefused.optional() }).optional(),
+  nvidia_dpu_verifier: notBuilt('nvidia-dpu').optional(),
+  cca_verifier: notBuilt('cca').optional(),
+  csv_verifier: notBuilt('csv').optional(),
+  se_verifier: notBuilt('se').optional(),
+  hygon_dcu_verifier: notBuilt('hygondcu').optional(),
+  hygondcu_verifier: notBuilt('hygondcu').optional(),
+});
+
+/** The attestation-core keys, for the AS file's and the KBS table's schemas to spread. */
+export const attestationCoreShape = {
+  rvps_config: rvpsConfigSchema.optional(),
+  attestation_token_broker: tokenBrokerSchema.optional(),
+  verifier_config: verifierConfigSchema.optional(),
+};
+
+/** The validated core keys → the service's config. */
+export function attestationCoreConfig(raw: { rvps_config?: RvpsConfig | undefined; attestation_token_broker?: TokenBrokerConfig | undefined; verifier_config?: object | undefined }): AttestationServiceConfig {
+  return {
+    rvps: raw.rvps_config ?? { type: 'BuiltIn' },
+    tokenBroker: raw.attestation_token_broker ?? TOKEN_BROKER_DEFAULTS,
+    verifierConfig: (raw.verifier_config ?? {}) as JsonObject,
+  };
+}
+
+/**
+ * Validates an attestation-core table held apart from its file (tests, tools). `path` prefixes
+ * the messages. Throws ConfigError naming the offending key.
  *
- * @example parseAttestationServiceConfig(toml.attestation_service ?? {}, 'attestation_service')
- * @throws AttestationError `invalid_config` naming the offending key, e.g.
- *   `attestation_service.attestation_token_broker.duration_min: expected a non-negative integer, found string`.
+ * @example parseAttestationServiceConfig({ verifier_config: { dcap_verifier: { collateral_service: 'https://pccs:8081' } } }, 'as-config.json')
  */
 export function parseAttestationServiceConfig(raw: unknown, path: string): AttestationServiceConfig {
-  const table = raw === undefined || raw === null ? {} : expectTable(raw, path);
-  const typeName = optionalString(table, 'type', path);
-  const type = typeName === undefined ? 'coco_as_builtin' : lookup(SERVICE_TYPES, typeName);
-  if (type === undefined) fail(`${path}.type`, `unknown attestation service type ${JSON.stringify(typeName)} (coco_as_builtin, coco_as_grpc, intel_ta)`);
-
-  const storageType = optionalStorageType(table, 'storage_type', path);
-  const storageBackend = own(table, 'storage_backend');
-  const verifierConfig = own(table, 'verifier_config');
-  const verifierTables = verifierConfig === undefined || verifierConfig === null ? {} : expectTable(verifierConfig, `${path}.verifier_config`);
-  checkVerifierConfigTees(verifierTables, `${path}.verifier_config`);
-  const config: AttestationServiceConfig = {
-    type,
-    timeoutMin: optionalMinutes(table, 'timeout', path) ?? 5,
-    rvps: parseRvpsConfig(own(table, 'rvps_config'), `${path}.rvps_config`),
-    tokenBroker: parseTokenBrokerConfig(own(table, 'attestation_token_broker'), `${path}.attestation_token_broker`),
-    verifierConfig: verifierTables,
-    ...(storageType === undefined ? {} : { storageType }),
-    ...(storageBackend === undefined || storageBackend === null ? {} : { storageBackend: expectTable(storageBackend, `${path}.storage_backend`) }),
-    ...(type === 'coco_as_grpc'
-      ? {
-          grpc: {
-            asAddr: optionalString(table, 'as_addr', path) ?? 'http://127.0.0.1:50004',
-            poolSize: optionalInteger(table, 'pool_size', path, 1, 10_000) ?? 100,
-          },
-        }
-      : {}),
-    raw: table,
-  };
-  return config;
-}
-
-function parseRvpsConfig(raw: Json | undefined, path: string): RvpsConfig {
-  if (raw === undefined || raw === null) return { type: 'BuiltIn' };
-  const table = expectTable(raw, path);
-  const type = optionalString(table, 'type', path) ?? 'BuiltIn';
-  if (type === 'BuiltIn') {
-    const storageType = optionalStorageType(table, 'storage_type', path);
-    const extractors = own(table, 'extractors');
-    return {
-      type,
-      ...(storageType === undefined ? {} : { storageType }),
-      ...(extractors === undefined || extractors === null ? {} : { extractors: expectTable(extractors, `${path}.extractors`) }),
-    };
-  }
-  if (type === 'GrpcRemote') {
-    const address = optionalString(table, 'address', path) ?? DEFAULT_RVPS_ADDRESS;
-    if (address.length === 0) fail(`${path}.address`, 'must not be empty');
-    // Upstream prepends http:// when the address has no scheme.
-    return { type, address: /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(address) ? address : `http://${address}` };
-  }
-  return fail(`${path}.type`, `unknown RVPS type ${JSON.stringify(type)} (BuiltIn or GrpcRemote)`);
-}
-
-function parseTokenBrokerConfig(raw: Json | undefined, path: string): TokenBrokerConfig {
-  if (raw === undefined || raw === null) return TOKEN_BROKER_DEFAULTS;
-  const table = expectTable(raw, path);
-  const signerRaw = own(table, 'signer');
-  const signer = signerRaw === undefined || signerRaw === null ? undefined : parseSigner(signerRaw, `${path}.signer`);
-  return {
-    durationMin: optionalInteger(table, 'duration_min', path, 0, MAX_MINUTES) ?? TOKEN_BROKER_DEFAULTS.durationMin,
-    issuerName: optionalString(table, 'issuer_name', path) ?? TOKEN_BROKER_DEFAULTS.issuerName,
-    developerName: optionalString(table, 'developer_name', path) ?? TOKEN_BROKER_DEFAULTS.developerName,
-    buildName: optionalString(table, 'build_name', path) ?? TOKEN_BROKER_DEFAULTS.buildName,
-    profileName: optionalString(table, 'profile_name', path) ?? TOKEN_BROKER_DEFAULTS.profileName,
-    verboseToken: optionalBoolean(table, 'verbose_token', path) ?? TOKEN_BROKER_DEFAULTS.verboseToken,
-    ...(signer === undefined ? {} : { signer }),
-  };
-}
-
-function parseSigner(raw: Json, path: string): TokenSignerConfig {
-  const table = expectTable(raw, path);
-  const keyPath = optionalString(table, 'key_path', path);
-  if (keyPath === undefined) fail(`${path}.key_path`, 'is required when a signer is configured');
-  if (keyPath.length === 0) fail(`${path}.key_path`, 'must not be empty');
-  const certPath = optionalString(table, 'cert_path', path);
-  const certUrl = optionalString(table, 'cert_url', path);
-  return { keyPath, ...(certPath === undefined ? {} : { certPath }), ...(certUrl === undefined ? {} : { certUrl }) };
-}
-
-function expectTable(value: unknown, path: string): JsonObject {
-  if (!isJsonObject(value)) fail(path, `expected a table/object, found ${jsonKind(value)}`);
-  return value;
-}
-
-function optionalString(table: JsonObject, key: string, path: string): string | undefined {
-  const value = own(table, key);
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') fail(`${path}.${key}`, `expected a string, found ${jsonKind(value)}`);
-  return value;
-}
-
-function optionalBoolean(table: JsonObject, key: string, path: string): boolean | undefined {
-  const value = own(table, key);
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'boolean') fail(`${path}.${key}`, `expected a boolean, found ${jsonKind(value)}`);
-  return value;
-}
-
-function optionalInteger(table: JsonObject, key: string, path: string, min: number, max: number): number | undefined {
-  const value: unknown = own(table, key);
-  if (value === undefined || value === null) return undefined;
-  const number = typeof value === 'bigint' ? Number(value) : value;
-  if (typeof number !== 'number' || !Number.isInteger(number) || number < min) {
-    fail(`${path}.${key}`, `expected an integer >= ${min}, found ${jsonKind(value)}`);
-  }
-  if (number > max) fail(`${path}.${key}`, `must be at most ${max}`);
-  return number;
-}
-
-/** A positive number of minutes; fractions allowed (the KBS takes e.g. `timeout = 0.05` for 3 s sessions). */
-function optionalMinutes(table: JsonObject, key: string, path: string): number | undefined {
-  const value: unknown = own(table, key);
-  if (value === undefined || value === null) return undefined;
-  const number = typeof value === 'bigint' ? Number(value) : value;
-  if (typeof number !== 'number' || !Number.isFinite(number) || number <= 0) fail(`${path}.${key}`, `expected a number of minutes > 0, found ${jsonKind(value)}`);
-  if (number > MAX_MINUTES) fail(`${path}.${key}`, `must be at most ${MAX_MINUTES}`);
-  return number;
-}
-
-function optionalStorageType(table: JsonObject, key: string, path: string): StorageType | undefined {
-  const name = optionalString(table, key, path);
-  if (name === undefined) return undefined;
-  // One list of storage types for the whole project: the storage package's (it knows Sqlite
-  // and refuses Postgres/Redis with a message), reported with this config's path.
-  try {
-    return parseStorageType(name, `${path}.${key}`);
-  } catch (error) {
-    if (error instanceof StorageError) fail(`${path}.${key}`, error.message.replace(`${path}.${key}: `, ''));
-    throw error;
-  }
-}
-
-function lookup<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
-  return Object.hasOwn(record, key) ? record[key] : undefined;
-}
-
-function fail(path: string, message: string): never {
-  throw new AttestationError('invalid_config', `${path}: ${message}`);
+  return attestationCoreConfig(validateConfig(z.strictObject(attestationCoreShape).optional(), raw ?? undefined, { at: path }).value ?? {});
 }

@@ -36,11 +36,14 @@ export { AttestationError, ATTESTATION_ERROR_CODES, type AttestationErrorCode } 
 export type { Json, JsonObject } from './json.ts';
 export type { AttestationLogger } from './logger.ts';
 export {
+  attestationCoreConfig,
+  attestationCoreShape,
   parseAttestationServiceConfig,
+  verifierConfigSchema,
   TOKEN_BROKER_DEFAULTS,
   DEFAULT_RVPS_ADDRESS,
+  MAX_MINUTES,
   type AttestationServiceConfig,
-  type AttestationServiceType,
   type TokenBrokerConfig,
   type TokenSignerConfig,
   type RvpsConfig,

@@ -1,10 +1,11 @@
 /**
- * The `bearer_jwt` table, in the KBS's format (kbs-protocol §3.2, upstream
- * kbs/src/admin/authentication/bearer_jwt.rs): `identity_providers = [{ issuer?, audience?,
- * public_key_uri?, jwk_set_uri? }, …]`, at least one provider, each with a key source. Parsed
- * strictly: a typo in a security section is an error, not a silently open or closed API.
+ * The `bearer_jwt` table, in the KBS's format (upstream kbs/src/admin/authentication/bearer_jwt.rs):
+ * `identity_providers = [{ issuer?, audience?, public_key_uri?, jwk_set_uri? }, …]`, at least one
+ * provider, each with a key source. Strict like every config table: a typo in a security section
+ * is an error, not a silently open or closed API.
  */
-import { AuthConfigError } from './errors.ts';
+import { fail, validateConfig } from '@trustee/config';
+import { z } from 'zod';
 
 export interface IdentityProviderConfig {
   readonly issuer?: string;
@@ -13,54 +14,30 @@ export interface IdentityProviderConfig {
   readonly jwkSetUri?: string;
 }
 
-const PROVIDER_KEYS = ['issuer', 'audience', 'public_key_uri', 'jwk_set_uri'];
-
-function isTable(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
-}
-
-function optionalString(table: Record<string, unknown>, key: string, path: string): string | undefined {
-  const value = table[key];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new AuthConfigError(`${path}.${key}: expected a string`);
-  return value;
-}
-
-/** Worded like the KBS's other `[admin]` errors (serde's `deny_unknown_fields`). */
-function rejectUnknownKeys(table: Record<string, unknown>, allowed: readonly string[], path: string): void {
-  for (const key of Object.keys(table)) {
-    if (!allowed.includes(key)) throw new AuthConfigError(`${path}: unknown field \`${key}\`, expected one of ${allowed.map((name) => `\`${name}\``).join(', ')}`);
-  }
-}
-
 /** One `identity_providers` entry. */
-export function parseIdentityProvider(raw: unknown, path: string): IdentityProviderConfig {
-  if (!isTable(raw)) throw new AuthConfigError(`${path}: expected a table`);
-  rejectUnknownKeys(raw, PROVIDER_KEYS, path);
-  const issuer = optionalString(raw, 'issuer', path);
-  const audience = optionalString(raw, 'audience', path);
-  const publicKeyUri = optionalString(raw, 'public_key_uri', path);
-  const jwkSetUri = optionalString(raw, 'jwk_set_uri', path);
-  if (publicKeyUri === undefined && jwkSetUri === undefined) throw new AuthConfigError(`${path}: public_key_uri or jwk_set_uri required`);
-  return {
-    ...(issuer === undefined ? {} : { issuer }),
-    ...(audience === undefined ? {} : { audience }),
-    ...(publicKeyUri === undefined ? {} : { publicKeyUri }),
-    ...(jwkSetUri === undefined ? {} : { jwkSetUri }),
-  };
-}
+export const identityProviderSchema = z
+  .strictObject({ issuer: z.string().optional(), audience: z.string().optional(), public_key_uri: z.string().optional(), jwk_set_uri: z.string().optional() })
+  .transform((raw, ctx): IdentityProviderConfig => {
+    if (raw.public_key_uri === undefined && raw.jwk_set_uri === undefined) fail(ctx, [], 'public_key_uri or jwk_set_uri required');
+    return {
+      ...(raw.issuer === undefined ? {} : { issuer: raw.issuer }),
+      ...(raw.audience === undefined ? {} : { audience: raw.audience }),
+      ...(raw.public_key_uri === undefined ? {} : { publicKeyUri: raw.public_key_uri }),
+      ...(raw.jwk_set_uri === undefined ? {} : { jwkSetUri: raw.jwk_set_uri }),
+    };
+  });
+
+/** A `bearer_jwt` table → its identity providers. */
+export const bearerJwtSchema = z
+  .strictObject({ identity_providers: z.array(identityProviderSchema).min(1) })
+  .transform((raw): IdentityProviderConfig[] => raw.identity_providers);
 
 /**
- * A `bearer_jwt` table → its identity providers.
+ * Validates a `bearer_jwt` table held apart from its file; throws ConfigError.
  *
  * @example
  * parseBearerJwtConfig({ identity_providers: [{ issuer: 'ops', public_key_uri: '/etc/as/admin.pub' }] }, 'admin.bearer_jwt');
  */
 export function parseBearerJwtConfig(raw: unknown, path: string): IdentityProviderConfig[] {
-  if (!isTable(raw)) throw new AuthConfigError(`${path}: expected a table`);
-  rejectUnknownKeys(raw, ['identity_providers'], path);
-  const providers = raw['identity_providers'];
-  if (!Array.isArray(providers)) throw new AuthConfigError(`${path}.identity_providers: expected an array of tables`);
-  if (providers.length === 0) throw new AuthConfigError(`${path}.identity_providers: at least one identity provider required`);
-  return providers.map((provider: unknown, index) => parseIdentityProvider(provider, `${path}.identity_providers[${index}]`));
+  return validateConfig(bearerJwtSchema, raw, { at: path }).value;
 }

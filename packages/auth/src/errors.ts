@@ -1,6 +1,4 @@
-/** A `bearer_jwt` / `admin` setting that cannot be used; the message names the config path. */
-import { TrusteeError, errorClassWithCode } from '@trustee/errors';
-export class AuthConfigError extends errorClassWithCode('invalid_config') {}
+import { TrusteeError } from '@trustee/errors';
 
 /**
  * An admin call refused: `permission_denied` when the service has no admin key configured (there

@@ -13,6 +13,8 @@ export {
   openStore,
   parseStorageBackendConfig,
   parseStorageType,
+  storageBackendSchema,
+  storageTypeSchema,
   repositoryTreeRoot,
   DEFAULT_LOCAL_FS_DIR,
   DEFAULT_LOCAL_JSON_DIR,
@@ -27,7 +29,7 @@ export {
   type StorageEnv,
   type StorageType,
 } from './storageConfig.ts';
-export { assertKnownKeys, nearestName } from './configKeys.ts';
+export { ConfigError } from '@trustee/config';
 export { StorageError, type StorageErrorCode } from './storageError.ts';
 export { isStorageUnavailable } from './availability.ts';
 export { MAX_KEY_LENGTH, MAX_KEY_SLASHES, isWithinKeyLimits } from './keyRules.ts';

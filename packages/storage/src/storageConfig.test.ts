@@ -71,7 +71,7 @@ test('postgres TLS: sslmode and sslrootcert go into the URL; bad modes are refus
   );
   expect(config.postgres?.url).toBe('postgresql://postgres@x.postgres.database.azure.com:5432/postgres?sslmode=verify-full&sslrootcert=%2Fetc%2Fssl%2Fca.pem');
   expect(() => parseStorageBackendConfig({ storage_type: 'Postgres', backends: { postgres: { sslmode: 'on' } } }, 'storage_backend', noEnv)).toThrow(
-    'storage_backend.backends.postgres.sslmode: expected one of disable, prefer, require, verify-ca, verify-full, no-verify',
+    'storage_backend.backends.postgres.sslmode: expected one of "disable", "prefer", "require", "verify-ca", "verify-full", "no-verify"',
   );
 });
 
@@ -105,13 +105,13 @@ test.each([
   [{ storage_type: 'LocalFs', backends: { local_fs: { dirpath: '/x' } } }, 'storage_backend.backends.local_fs.dirpath: unknown key (did you mean "dir_path"?)'],
   [{ storage_type: 'Postgres', backends: { postgres: { hostname: 'x' } } }, 'storage_backend.backends.postgres.hostname: unknown key'],
   [{ storage_type: 'Postgres', backends: { postgres: { user: 'x' } } }, 'storage_backend.backends.postgres.user: unknown key'],
-  [{ storage_type: 'Postgres', backends: { postgres: { port: '5432' } } }, 'storage_backend.backends.postgres.port: expected an integer 1-65535'],
+  [{ storage_type: 'Postgres', backends: { postgres: { port: '5432' } } }, 'storage_backend.backends.postgres.port: expected a number, found the string "5432"'],
   [{ storage_type: 'Postgres', backends: { postgres: { password: 5 } } }, 'storage_backend.backends.postgres.password: expected a string'],
   [{ storage_type: 'Redis', backends: { redis: { url: 'http://x' } } }, 'storage_backend.backends.redis.url: expected a redis:// or rediss:// URL'],
   [{ storage_type: 'Redis', backends: { redis: { uri: 'redis://x' } } }, 'storage_backend.backends.redis.uri: unknown key (did you mean "url"?)'],
   [{ storage_type: 'Postgres' }, 'storage_backend.backends.postgres: required for storage type Postgres (or set POSTGRES_URL)'],
   [{ storage_type: 'Redis' }, 'storage_backend.backends.redis: required for storage type Redis (or set REDIS_URL)'],
-  [{ storage_type: 'LocalFs', backends: { local_fs: { dir_path: 7 } } }, 'storage_backend.backends.local_fs.dir_path: expected a non-empty string'],
+  [{ storage_type: 'LocalFs', backends: { local_fs: { dir_path: 7 } } }, 'storage_backend.backends.local_fs.dir_path: expected a string, found number 7'],
   [{ backends: [] }, 'storage_backend.backends: expected a table'],
   ['x', 'storage_backend: expected a table'],
 ])('rejects %j', (raw, message) => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertKnownKeys, nearestName } from './configKeys.ts';
+import { ConfigError, fail, nearestName, validateConfig } from '@trustee/config';
+import { z } from 'zod';
 import type { KeyValueStore } from './keyValueStore.ts';
 import { LocalFsStore } from './localFsStore.ts';
 import { LocalJsonStore } from './localJsonStore.ts';
@@ -70,43 +71,52 @@ const TYPE_ALIASES: Readonly<Record<string, StorageType>> = {
 };
 const TYPE_NAMES: readonly StorageType[] = ['Memory', 'LocalFs', 'LocalJson', 'Sqlite', 'Postgres', 'Redis'];
 
-const STORAGE_BACKEND_KEYS = ['storage_type', 'backends'] as const;
-const BACKEND_KEYS = ['local_fs', 'local_json', 'sqlite', 'postgres', 'redis'] as const;
-/** Upstream's `postgres::Config` fields, then our TLS extensions. */
-const POSTGRES_KEYS = ['host', 'port', 'db', 'username', 'password', 'sslmode', 'sslrootcert'] as const;
-const REDIS_KEYS = ['url', 'ca_cert_path'] as const;
 /** libpq's modes plus node-postgres' `no-verify` (TLS without certificate checks). */
 const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'] as const;
 
 export type StorageEnv = Readonly<Record<string, string | undefined>>;
 
-function isTable(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+const nonEmpty = z.string().min(1);
 
-function subTable(parent: Record<string, unknown>, key: string, path: string): Record<string, unknown> | undefined {
-  const value = parent[key];
-  if (value === undefined) return undefined;
-  if (!isTable(value)) throw new StorageError('invalid_config', `${path}.${key}: expected a table`);
-  return value;
-}
-
-function optionalString(table: Record<string, unknown>, key: string, path: string, fallback: string): string {
-  const value = table[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || value.length === 0) throw new StorageError('invalid_config', `${path}.${key}: expected a non-empty string`);
-  return value;
-}
-
-/** Parses a storage type name (with upstream's snake_case aliases). */
-export function parseStorageType(value: unknown, path: string): StorageType {
-  if (typeof value !== 'string') throw new StorageError('invalid_config', `${path}: expected a string`);
+/** A storage type name with upstream's snake_case aliases; anything else names the nearest type. */
+export const storageTypeSchema = z.string().transform((value, ctx): StorageType => {
   // Own keys only: a name such as "constructor" must not resolve through Object.prototype.
   const type = Object.hasOwn(TYPE_ALIASES, value) ? TYPE_ALIASES[value] : undefined;
   if (type !== undefined) return type;
   const nearest = nearestName(value, TYPE_NAMES);
   const hint = nearest === undefined ? '' : ` Did you mean "${nearest}"?`;
-  throw new StorageError('invalid_config', `${path}: unknown storage type "${value}" (expected ${TYPE_NAMES.join(', ')}).${hint}`);
+  fail(ctx, [], `unknown storage type "${value}" (expected ${TYPE_NAMES.join(', ')}).${hint}`);
+  return z.NEVER;
+});
+
+/** Upstream's `postgres::Config` fields, then our TLS extensions. */
+const postgresTable = z.strictObject({
+  host: nonEmpty.optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  db: nonEmpty.optional(),
+  username: nonEmpty.optional(),
+  password: z.string().optional(),
+  sslmode: z.enum(SSL_MODES).optional(),
+  sslrootcert: nonEmpty.optional(),
+});
+const redisTable = z.strictObject({ url: nonEmpty.optional(), ca_cert_path: nonEmpty.optional() });
+
+const storageBackendTable = z.strictObject({
+  storage_type: storageTypeSchema.optional(),
+  backends: z
+    .strictObject({
+      local_fs: z.strictObject({ dir_path: nonEmpty.optional() }).optional(),
+      local_json: z.strictObject({ file_dir_path: nonEmpty.optional() }).optional(),
+      sqlite: z.strictObject({ path: nonEmpty.optional() }).optional(),
+      postgres: postgresTable.optional(),
+      redis: redisTable.optional(),
+    })
+    .optional(),
+});
+
+/** Parses a storage type name (with upstream's snake_case aliases). */
+export function parseStorageType(value: unknown, path: string): StorageType {
+  return validateConfig(storageTypeSchema, value, { at: path }).value;
 }
 
 function hostForUrl(host: string): string {
@@ -114,101 +124,74 @@ function hostForUrl(host: string): string {
   return host.includes(':') && !host.startsWith('/') ? `[${host}]` : encodeURIComponent(host);
 }
 
-function parsePostgres(table: Record<string, unknown> | undefined, path: string, env: StorageEnv): PostgresBackendConfig | undefined {
-  if (table !== undefined) assertKnownKeys(table, POSTGRES_KEYS, path);
+function postgresConfig(table: z.output<typeof postgresTable> | undefined, path: string, env: StorageEnv): PostgresBackendConfig | undefined {
   const override = env[POSTGRES_URL_ENV];
   if (override !== undefined && override !== '') return { url: override, source: POSTGRES_URL_ENV };
   if (table === undefined) return undefined;
-  // Upstream's defaults (T:deps/key-value-storage/src/postgres/mod.rs `Config::default`).
-  const host = optionalString(table, 'host', path, 'localhost');
-  const db = optionalString(table, 'db', path, 'postgres');
-  const username = optionalString(table, 'username', path, 'postgres');
-  const port = table['port'] ?? 5432;
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) throw new StorageError('invalid_config', `${path}.port: expected an integer 1-65535`);
-  const password = table['password'];
-  if (password !== undefined && typeof password !== 'string') throw new StorageError('invalid_config', `${path}.password: expected a string`);
-  const sslmode = table['sslmode'];
-  if (sslmode !== undefined && !(SSL_MODES as readonly unknown[]).includes(sslmode)) {
-    throw new StorageError('invalid_config', `${path}.sslmode: expected one of ${SSL_MODES.join(', ')}`);
-  }
-  const sslrootcert = table['sslrootcert'] === undefined ? undefined : optionalString(table, 'sslrootcert', path, '');
+  // Upstream's defaults (deps/key-value-storage/src/postgres/mod.rs `Config::default`).
+  const { host = 'localhost', db = 'postgres', username = 'postgres', port = 5432, password, sslmode, sslrootcert } = table;
   // Upstream builds `postgresql://:{password}@…` when a password is set, dropping the user name
-  // (T:deps/key-value-storage/src/postgres/mod.rs); we send both, which is what the keys say.
+  // (deps/key-value-storage/src/postgres/mod.rs); we send both, which is what the keys say.
   const credentials = encodeURIComponent(username) + (password === undefined ? '' : `:${encodeURIComponent(password)}`);
   const query = new URLSearchParams();
-  if (sslmode !== undefined) query.set('sslmode', sslmode as string);
+  if (sslmode !== undefined) query.set('sslmode', sslmode);
   if (sslrootcert !== undefined) query.set('sslrootcert', sslrootcert);
   const search = query.size === 0 ? '' : `?${query.toString()}`;
   return { url: `postgresql://${credentials}@${hostForUrl(host)}:${port}/${encodeURIComponent(db)}${search}`, source: path };
 }
 
-function parseRedis(table: Record<string, unknown> | undefined, path: string, env: StorageEnv): RedisBackendConfig | undefined {
-  if (table !== undefined) assertKnownKeys(table, REDIS_KEYS, path);
-  const caCertPath = table === undefined || table['ca_cert_path'] === undefined ? undefined : optionalString(table, 'ca_cert_path', path, '');
-  const ca = caCertPath === undefined ? {} : { caCertPath };
+function redisConfig(table: z.output<typeof redisTable> | undefined, path: string, env: StorageEnv): RedisBackendConfig | string | undefined {
+  const ca = table?.ca_cert_path === undefined ? {} : { caCertPath: table.ca_cert_path };
   const override = env[REDIS_URL_ENV];
-  if (override !== undefined && override !== '') return { url: assertRedisUrl(override, REDIS_URL_ENV), ...ca, source: REDIS_URL_ENV };
-  if (table === undefined) return undefined;
-  return { url: assertRedisUrl(optionalString(table, 'url', path, DEFAULT_REDIS_URL), `${path}.url`), ...ca, source: path };
-}
-
-function assertRedisUrl(url: string, where: string): string {
-  if (!/^rediss?:\/\//.test(url)) throw new StorageError('invalid_config', `${where}: expected a redis:// or rediss:// URL`);
-  return url;
+  const [url, source] = override !== undefined && override !== '' ? [override, REDIS_URL_ENV] : [table?.url ?? DEFAULT_REDIS_URL, path];
+  if (table === undefined && source === path) return undefined;
+  if (!/^rediss?:\/\//.test(url)) return `${source === path ? 'backends.redis.url' : REDIS_URL_ENV}`;
+  return { url, ...ca, source };
 }
 
 /**
- * Parses upstream's `[storage_backend]` table. A missing table (or `storage_type`) means
- * Memory, like upstream, flagged `defaulted` so services can warn loudly. Unlike upstream's
+ * The zod schema of upstream's `[storage_backend]` table. A missing table (or `storage_type`)
+ * means Memory, like upstream, flagged `defaulted` so services can warn loudly. Unlike upstream's
  * serde, unknown keys anywhere in the table are refused with their path and the nearest known
  * key: `storage_typ = "Sqlite"` must not silently give a Memory store.
  *
- * @param path where the table sits, for error messages (e.g. `storage_backend`).
+ * @param path where the table sits (e.g. `storage_backend`), for `source` in the result.
  * @param env where `POSTGRES_URL` / `REDIS_URL` are read (they override the tables, like upstream).
  */
-export function parseStorageBackendConfig(raw: unknown, path = 'storage_backend', env: StorageEnv = process.env): StorageBackendConfig {
-  if (raw === undefined) {
-    return {
-      storageType: 'Memory',
-      localFs: { dirPath: DEFAULT_LOCAL_FS_DIR },
-      localJson: { fileDirPath: DEFAULT_LOCAL_JSON_DIR },
-      sqlite: { path: DEFAULT_SQLITE_PATH },
-      ...optionalBackends(undefined, undefined, path, env),
-      defaulted: true,
+export function storageBackendSchema(path = 'storage_backend', env: StorageEnv = process.env) {
+  return storageBackendTable.optional().transform((raw, ctx): StorageBackendConfig => {
+    const backends = raw?.backends ?? {};
+    const postgres = postgresConfig(backends.postgres, `${path}.backends.postgres`, env);
+    const redis = redisConfig(backends.redis, `${path}.backends.redis`, env);
+    if (typeof redis === 'string') {
+      fail(ctx, redis === REDIS_URL_ENV ? [] : ['backends', 'redis', 'url'], `${redis === REDIS_URL_ENV ? `${REDIS_URL_ENV}: ` : ''}expected a redis:// or rediss:// URL`);
+      return z.NEVER;
+    }
+    const storageType = raw?.storage_type ?? 'Memory';
+    const config: StorageBackendConfig = {
+      storageType,
+      localFs: { dirPath: backends.local_fs?.dir_path ?? DEFAULT_LOCAL_FS_DIR },
+      localJson: { fileDirPath: backends.local_json?.file_dir_path ?? DEFAULT_LOCAL_JSON_DIR },
+      sqlite: { path: backends.sqlite?.path ?? DEFAULT_SQLITE_PATH },
+      ...(postgres === undefined ? {} : { postgres }),
+      ...(redis === undefined ? {} : { redis }),
+      ...(raw?.storage_type === undefined ? { defaulted: true } : {}),
     };
-  }
-  if (!isTable(raw)) throw new StorageError('invalid_config', `${path}: expected a table`);
-  assertKnownKeys(raw, STORAGE_BACKEND_KEYS, path);
-  const storageType = raw['storage_type'] === undefined ? 'Memory' : parseStorageType(raw['storage_type'], `${path}.storage_type`);
-  const backends = subTable(raw, 'backends', path) ?? {};
-  assertKnownKeys(backends, BACKEND_KEYS, `${path}.backends`);
-  const localFs = subTable(backends, 'local_fs', `${path}.backends`) ?? {};
-  const localJson = subTable(backends, 'local_json', `${path}.backends`) ?? {};
-  const sqlite = subTable(backends, 'sqlite', `${path}.backends`) ?? {};
-  assertKnownKeys(localFs, ['dir_path'], `${path}.backends.local_fs`);
-  assertKnownKeys(localJson, ['file_dir_path'], `${path}.backends.local_json`);
-  assertKnownKeys(sqlite, ['path'], `${path}.backends.sqlite`);
-  const config: StorageBackendConfig = {
-    storageType,
-    localFs: { dirPath: optionalString(localFs, 'dir_path', `${path}.backends.local_fs`, DEFAULT_LOCAL_FS_DIR) },
-    localJson: { fileDirPath: optionalString(localJson, 'file_dir_path', `${path}.backends.local_json`, DEFAULT_LOCAL_JSON_DIR) },
-    sqlite: { path: optionalString(sqlite, 'path', `${path}.backends.sqlite`, DEFAULT_SQLITE_PATH) },
-    ...optionalBackends(subTable(backends, 'postgres', `${path}.backends`), subTable(backends, 'redis', `${path}.backends`), path, env),
-    ...(raw['storage_type'] === undefined ? { defaulted: true } : {}),
-  };
-  assertBackendConfigured(config, storageType, path);
-  return config;
+    const missing = missingBackend(config, storageType);
+    if (missing !== undefined) fail(ctx, missing.path, missing.message);
+    return config;
+  });
 }
 
-function optionalBackends(
-  postgresTable: Record<string, unknown> | undefined,
-  redisTable: Record<string, unknown> | undefined,
-  path: string,
-  env: StorageEnv,
-): { postgres?: PostgresBackendConfig; redis?: RedisBackendConfig } {
-  const postgres = parsePostgres(postgresTable, `${path}.backends.postgres`, env);
-  const redis = parseRedis(redisTable, `${path}.backends.redis`, env);
-  return { ...(postgres === undefined ? {} : { postgres }), ...(redis === undefined ? {} : { redis }) };
+/** Parses upstream's `[storage_backend]` table (see storageBackendSchema); throws ConfigError. */
+export function parseStorageBackendConfig(raw: unknown, path = 'storage_backend', env: StorageEnv = process.env): StorageBackendConfig {
+  return validateConfig(storageBackendSchema(path, env), raw, { at: path }).value;
+}
+
+function missingBackend(config: StorageBackendConfig, type: StorageType): { path: string[]; message: string } | undefined {
+  if (type === 'Postgres' && config.postgres === undefined) return { path: ['backends', 'postgres'], message: `required for storage type Postgres (or set ${POSTGRES_URL_ENV})` };
+  if (type === 'Redis' && config.redis === undefined) return { path: ['backends', 'redis'], message: `required for storage type Redis (or set ${REDIS_URL_ENV})` };
+  return undefined;
 }
 
 /**
@@ -217,17 +200,17 @@ function optionalBackends(
  * (`session_storage_type`, `rvps_config.storage_type`) at startup.
  */
 export function assertBackendConfigured(config: StorageBackendConfig, type: StorageType, path = 'storage_backend'): void {
-  if (type === 'Postgres') postgresOf(config, path);
-  if (type === 'Redis') redisOf(config, path);
+  const missing = missingBackend(config, type);
+  if (missing !== undefined) throw ConfigError.at([path, ...missing.path].join('.'), missing.message);
 }
 
-function postgresOf(config: StorageBackendConfig, path = 'storage_backend'): PostgresBackendConfig {
-  if (config.postgres === undefined) throw new StorageError('invalid_config', `${path}.backends.postgres: required for storage type Postgres (or set ${POSTGRES_URL_ENV})`);
+function postgresOf(config: StorageBackendConfig): PostgresBackendConfig {
+  if (config.postgres === undefined) throw new StorageError('invalid_config', `storage_backend.backends.postgres: required for storage type Postgres (or set ${POSTGRES_URL_ENV})`);
   return config.postgres;
 }
 
-function redisOf(config: StorageBackendConfig, path = 'storage_backend'): RedisBackendConfig {
-  if (config.redis === undefined) throw new StorageError('invalid_config', `${path}.backends.redis: required for storage type Redis (or set ${REDIS_URL_ENV})`);
+function redisOf(config: StorageBackendConfig): RedisBackendConfig {
+  if (config.redis === undefined) throw new StorageError('invalid_config', `storage_backend.backends.redis: required for storage type Redis (or set ${REDIS_URL_ENV})`);
   return config.redis;
 }
 

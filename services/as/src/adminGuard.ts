@@ -10,9 +10,9 @@
  * Evaluation, challenges, QueryReferenceValue (policies and the KBS read values through it) and
  * the JWKS stay open, as upstream.
  */
-import { AdminGateError, AuthConfigError, BearerJwtAuthenticator, createAdminGate, type AdminGate } from '@trustee/auth';
+import { AdminGateError, BearerJwtAuthenticator, createAdminGate, type AdminGate } from '@trustee/auth';
 import type { AsAdminConfig } from './config.ts';
-import { AsConfigError } from './config.ts';
+import { ConfigError } from './config.ts';
 import { AsError } from './errors.ts';
 
 export type GuardedOperation = 'policy' | 'register_reference_value' | 'reference_value_admin';
@@ -29,7 +29,7 @@ export async function createAdminGuard(config: AsAdminConfig | undefined, option
     const authenticator = config === undefined ? undefined : await BearerJwtAuthenticator.create(config.identityProviders, () => options.now().getTime());
     gate = createAdminGate(authenticator, 'as-config.json key "admin"');
   } catch (error) {
-    if (error instanceof AuthConfigError) throw new AsConfigError(`admin.bearer_jwt: ${error.message}`, { cause: error });
+    if (error instanceof ConfigError) throw new ConfigError(`admin.bearer_jwt: ${error.message}`, { path: 'admin.bearer_jwt', cause: error });
     throw error;
   }
   const required = (operation: GuardedOperation): boolean => {

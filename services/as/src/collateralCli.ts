@@ -23,7 +23,7 @@ import {
   VerificationError,
   writeIntelCollateralDir,
 } from '@trustee/verifiers';
-import { AsConfigError, loadAsConfig } from './config.ts';
+import { ConfigError, loadAsConfig } from './config.ts';
 import { terminalProgress } from './terminalProgress.ts';
 import type { CliIo } from './verifyCli.ts';
 
@@ -69,7 +69,7 @@ export async function runCollateral(argv: readonly string[], io: CliIo): Promise
   try {
     config = await loadAsConfig(values['config-file']);
   } catch (error) {
-    if (error instanceof AsConfigError) {
+    if (error instanceof ConfigError) {
       io.stderr.write(`error: ${error.message}\n`);
       return 2;
     }

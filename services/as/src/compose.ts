@@ -22,7 +22,7 @@ import { DeferredStart, Readiness } from '@trustee/grpc';
 import { isStorageUnavailable, openStore, type KeyValueStore } from '@trustee/storage';
 import { getVerifier, supportedTees, type CollateralSource, type FetchFunction, type TeeName, type Verifier } from '@trustee/verifiers';
 import type { AsConfig } from './config.ts';
-import { AsConfigError } from './config.ts';
+import { ConfigError } from './config.ts';
 import { createAdminGuard, type AdminGuard } from './adminGuard.ts';
 import { toAsError } from './errors.ts';
 import { silentLog, type AsLog } from './log.ts';
@@ -127,7 +127,7 @@ export async function composeAs(config: AsConfig, options: ComposeAsOptions = {}
   try {
     collateral = options.collateral ?? collateralFromVerifierConfig(config.attestation.verifierConfig, { store, now, fetch: metrics.fetches(options.fetch ?? globalFetch) });
   } catch (error) {
-    throw new AsConfigError((error as Error).message, { cause: error });
+    throw new ConfigError((error as Error).message, { cause: error });
   }
   let service: DeferredStart<AttestationService>;
   try {
@@ -154,7 +154,7 @@ export async function composeAs(config: AsConfig, options: ComposeAsOptions = {}
     );
   } catch (error) {
     await Promise.all(closers.map((close) => close()));
-    throw new AsConfigError(`attestation service: ${(error as Error).message}`, { cause: error });
+    throw new ConfigError(`attestation service: ${(error as Error).message}`, { cause: error });
   }
   closers.push(() => service.close());
   readiness.add(service.check);

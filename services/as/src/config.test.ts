@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { composeAs } from './compose.ts';
-import { AsConfigError, loadAsConfig, parseAsConfig } from './config.ts';
+import { ConfigError, loadAsConfig, parseAsConfig } from './config.ts';
 import { parseServeArgs, UsageError } from './serve.ts';
 import { b64urlJson, RUNTIME_DATA, sampleEvidence } from './testing/fixtures.ts';
 import { decodeRestAttestationRequest } from './decodeRequest.ts';
@@ -27,7 +27,6 @@ function upstreamConfig(dir: string): Record<string, unknown> {
       type: 'Ear',
       duration_min: 10,
       issuer_name: 'test-as',
-      policy_dir: '/opt/confidential-containers/attestation-service/policies',
       signer: { key_path: join(dir, 'token.key') },
     },
     verifier_config: {
@@ -45,8 +44,8 @@ describe('as-config.json', () => {
     const config = await loadAsConfig(file);
     expect(config.storage).toMatchObject({ storageType: 'LocalFs', localFs: { dirPath: join(dir, 'storage') } });
     expect(config.attestation.tokenBroker).toMatchObject({ durationMin: 10, issuerName: 'test-as', signer: { keyPath: join(dir, 'token.key') } });
-    // Only the admin section's absence is worth a warning for an upstream file (see the admin test).
-    expect(config.warnings.every((warning) => /admin section|answer ANYONE/.test(warning))).toBe(true);
+    // Only the admin section's absence and the unused work_dir are worth a warning for an upstream file.
+    expect(config.warnings.every((warning) => /admin section|answer ANYONE|work_dir is not used/.test(warning))).toBe(true);
 
     const first = await composeAs(config);
     const token = await first.evaluate(decodeRestAttestationRequest({ verification_requests: [{ tee: 'sample', evidence: b64urlJson(sampleEvidence()), runtime_data: { structured: RUNTIME_DATA } }], policy_ids: [] }).requests, []);
@@ -77,12 +76,14 @@ describe('as-config.json', () => {
   test.each<[string, unknown, RegExp]>([
     ['Redis storage without its table', { storage_backend: { storage_type: 'Redis' } }, /storage_backend\.backends\.redis: required for storage type Redis \(or set REDIS_URL\)/],
     ['misspelled storage_type', { storage_backend: { storage_typ: 'Sqlite' } }, /storage_backend\.storage_typ: unknown key \(did you mean "storage_type"\?\)/],
-    ['RVPS override without its backend', { storage_backend: { storage_type: 'Sqlite' }, rvps_config: { type: 'BuiltIn', storage_type: 'Postgres' } }, /storage_backend\.backends\.postgres: required/],
+    ['RVPS override without its backend', { storage_backend: { storage_type: 'Sqlite' }, rvps_config: { type: 'BuiltIn', storage_type: 'Postgres' } }, /rvps_config\.storage_type: Postgres needs storage_backend\.backends\.postgres/],
     ['bad duration', { attestation_token_broker: { duration_min: 'ten' } }, /attestation_token_broker\.duration_min/],
-    ['unknown RVPS type', { rvps_config: { type: 'Remote' } }, /rvps_config\.type: unknown RVPS type/],
-    ['not an object', [], /expected a table\/object/],
-  ])('%s → AsConfigError naming the key', (_name, raw, message) => {
-    expect(() => parseAsConfig(raw)).toThrow(AsConfigError);
+    ['unknown RVPS type', { rvps_config: { type: 'Remote' } }, /rvps_config\.type: expected one of "BuiltIn", "GrpcRemote"/],
+    ['a legacy token broker key', { attestation_token_broker: { policy_dir: '/x' } }, /attestation_token_broker\.policy_dir: unknown key/],
+    ['a misspelled section', { verifier_confg: {} }, /verifier_confg: unknown key \(did you mean "verifier_config"\?\)/],
+    ['not an object', [], /expected a table, found an array/],
+  ])('%s → ConfigError naming the key', (_name, raw, message) => {
+    expect(() => parseAsConfig(raw)).toThrow(ConfigError);
     expect(() => parseAsConfig(raw)).toThrow(message);
   });
 
@@ -102,11 +103,11 @@ describe('as-config.json', () => {
   test.each<[string, unknown, RegExp]>([
     ['admin without bearer_jwt', { admin: { protect_policies: true } }, /admin\.bearer_jwt: required/],
     ['admin typo', { admin: { bearer_jwt: { identity_providers: [{ public_key_uri: '/k' }] }, protect_policy: true } }, /admin\.protect_policy: unknown key/],
-    ['no identity provider', { admin: { bearer_jwt: { identity_providers: [] } } }, /admin\.bearer_jwt\.identity_providers: at least one/],
+    ['no identity provider', { admin: { bearer_jwt: { identity_providers: [] } } }, /admin\.bearer_jwt\.identity_providers: at least one entry required/],
     ['provider without key', { admin: { bearer_jwt: { identity_providers: [{ issuer: 'x' }] } } }, /identity_providers\[0\]: public_key_uri or jwk_set_uri required/],
     ['flag not a boolean', { admin: { bearer_jwt: { identity_providers: [{ public_key_uri: '/k' }] }, protect_register: 'yes' } }, /admin\.protect_register: expected a boolean/],
-  ])('%s → AsConfigError', (_name, raw, message) => {
-    expect(() => parseAsConfig(raw)).toThrow(AsConfigError);
+  ])('%s → ConfigError', (_name, raw, message) => {
+    expect(() => parseAsConfig(raw)).toThrow(ConfigError);
     expect(() => parseAsConfig(raw)).toThrow(message);
   });
 
@@ -116,13 +117,28 @@ describe('as-config.json', () => {
 
   test('unreadable and non-JSON files are startup errors', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'as-config-'));
-    await expect(loadAsConfig(join(dir, 'missing.json'))).rejects.toThrow(/cannot read config file .*ENOENT/);
+    await expect(loadAsConfig(join(dir, 'missing.json'))).rejects.toThrow(/missing\.json: cannot read \(ENOENT\)/);
     writeFileSync(join(dir, 'bad.json'), '{"storage_backend": ');
-    await expect(loadAsConfig(join(dir, 'bad.json'))).rejects.toThrow(/not valid JSON/);
+    await expect(loadAsConfig(join(dir, 'bad.json'))).rejects.toThrow(/bad\.json: invalid JSON/);
   });
 
-  test('a verifier_config the verifiers reject stops startup', async () => {
-    await expect(composeAs(parseAsConfig({ verifier_config: { dcap_verifier: { tcb_update_type: 'early' } } }))).rejects.toThrow(/dcap_verifier\.collateral_service/);
+  test('a verifier_config the verifiers cannot use stops startup', () => {
+    expect(() => parseAsConfig({ verifier_config: { dcap_verifier: { tcb_update_type: 'early' } } })).toThrow(/verifier_config\.dcap_verifier\.collateral_service: required/);
+  });
+
+  test('TOML and YAML files are read by extension, as upstream reads them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'as-config-'));
+    writeFileSync(join(dir, 'as.toml'), '[attestation_token_broker]\nduration_min = 7\n');
+    writeFileSync(join(dir, 'as.yaml'), 'attestation_token_broker:\n  duration_min: 8\n');
+    expect((await loadAsConfig(join(dir, 'as.toml'))).attestation.tokenBroker.durationMin).toBe(7);
+    expect((await loadAsConfig(join(dir, 'as.yaml'))).attestation.tokenBroker.durationMin).toBe(8);
+  });
+
+  test('--allow-unknown-config turns an unknown key into a warning', () => {
+    expect(() => parseAsConfig({ future_section: {} })).toThrow(/future_section: unknown key/);
+    const config = parseAsConfig({ future_section: {} }, { allowUnknown: true });
+    expect(config.warnings[0]).toMatch(/^as-config\.json: future_section: unknown key ignored \(--allow-unknown-config\)/);
+    expect(parseServeArgs(['--allow-unknown-config'])).toEqual({ grpcSocket: '127.0.0.1:3000', allowUnknownConfig: true });
   });
 });
 

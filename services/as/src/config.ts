@@ -1,14 +1,17 @@
 /**
- * Loads upstream's `as-config.json` as is (as-rvps §6.1): the attestation core parses
- * `rvps_config`, `attestation_token_broker` and `verifier_config`; `storage_backend` goes to
- * @trustee/storage. No file means every default, like upstream: in-memory storage, built-in
- * RVPS, a signing key that lives as long as the process.
+ * Loads upstream's `as-config.json` (attestation-service/src/config.rs `Config`) — or the same
+ * document as TOML or YAML, by extension — through one zod schema: the attestation core keys
+ * from @trustee/attestation, `storage_backend` from @trustee/storage, and trustee-ts's `admin`.
+ * No file means every default, like upstream: in-memory storage, built-in RVPS, a signing key
+ * that lives as long as the process.
  */
-import { readFile } from 'node:fs/promises';
-import { parseAttestationServiceConfig, type AttestationServiceConfig } from '@trustee/attestation';
-import { AuthConfigError, parseBearerJwtConfig, type IdentityProviderConfig } from '@trustee/auth';
-import { assertBackendConfigured, parseStorageBackendConfig, parseStorageType, type StorageBackendConfig, type StorageType } from '@trustee/storage';
-import { errorClassWithCode } from '@trustee/errors';
+import { attestationCoreConfig, attestationCoreShape, type AttestationServiceConfig } from '@trustee/attestation';
+import { bearerJwtSchema, type IdentityProviderConfig } from '@trustee/auth';
+import { ConfigError, fail, readConfigFile, validateConfig } from '@trustee/config';
+import { storageBackendSchema, type StorageBackendConfig, type StorageType } from '@trustee/storage';
+import { z } from 'zod';
+
+export { ConfigError };
 
 /**
  * `admin` (trustee-ts; upstream's AS has no admin authentication): who may call the operations
@@ -32,29 +35,44 @@ export interface AsConfig {
   readonly warnings: readonly string[];
 }
 
-export class AsConfigError extends errorClassWithCode('invalid_config') {}
+const adminSchema = z
+  .strictObject({ bearer_jwt: bearerJwtSchema, protect_policies: z.boolean().optional(), protect_register: z.boolean().optional() })
+  .transform((raw): AsAdminConfig => ({ identityProviders: raw.bearer_jwt, protectPolicies: raw.protect_policies ?? false, protectRegister: raw.protect_register ?? false }));
+
+function asConfigSchema(env: Readonly<Record<string, string | undefined>>) {
+  return z
+    .strictObject({
+      ...attestationCoreShape,
+      storage_backend: storageBackendSchema('storage_backend', env),
+      admin: adminSchema.optional(),
+      // In upstream's own sample configs, read by nothing since upstream moved to storage_backend.
+      work_dir: z.string().optional(),
+    })
+    .transform((raw, ctx) => {
+      const attestation = attestationCoreConfig(raw);
+      const rvpsStorageType = attestation.rvps.type === 'BuiltIn' ? attestation.rvps.storageType : undefined;
+      if (rvpsStorageType === 'Postgres' && raw.storage_backend.postgres === undefined) fail(ctx, ['rvps_config', 'storage_type'], 'Postgres needs storage_backend.backends.postgres (or POSTGRES_URL)');
+      if (rvpsStorageType === 'Redis' && raw.storage_backend.redis === undefined) fail(ctx, ['rvps_config', 'storage_type'], 'Redis needs storage_backend.backends.redis (or REDIS_URL)');
+      return { attestation, storage: raw.storage_backend, admin: raw.admin, rvpsStorageType, workDir: raw.work_dir };
+    });
+}
+
+export interface ParseAsConfigOptions {
+  readonly where?: string;
+  readonly allowUnknown?: boolean;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
 
 /**
  * Parses an already-read config value (`undefined` = no file).
  *
- * @throws AsConfigError with a path-precise message, e.g. `as-config.json.storage_backend.storage_type: ...`.
+ * @throws ConfigError with a path-precise message, e.g. `as-config.json: storage_backend.storage_type: ...`.
  */
-export function parseAsConfig(raw: unknown, where = 'as-config.json'): AsConfig {
-  let attestation: AttestationServiceConfig;
-  let storage: StorageBackendConfig;
-  let rvpsStorageType: StorageType | undefined;
-  try {
-    attestation = parseAttestationServiceConfig(raw, where);
-    storage = parseStorageBackendConfig(attestation.storageBackend, `${where}.storage_backend`);
-    if (attestation.rvps.type === 'BuiltIn' && attestation.rvps.storageType !== undefined) {
-      rvpsStorageType = parseStorageType(attestation.rvps.storageType, `${where}.rvps_config.storage_type`);
-      assertBackendConfigured(storage, rvpsStorageType, `${where}.storage_backend`);
-    }
-  } catch (error) {
-    throw new AsConfigError((error as Error).message, { cause: error });
-  }
-  const admin = parseAdmin(raw, where);
-  const warnings: string[] = [...adminWarnings(admin)];
+export function parseAsConfig(raw: unknown, options: ParseAsConfigOptions = {}): AsConfig {
+  const { value, warnings: unknownKeys } = validateConfig(asConfigSchema(options.env ?? process.env), raw ?? {}, { where: options.where ?? 'as-config.json', ...(options.allowUnknown === undefined ? {} : { allowUnknown: options.allowUnknown }) });
+  const { attestation, storage, admin, rvpsStorageType } = value;
+  const warnings: string[] = [...unknownKeys, ...adminWarnings(admin)];
+  if (value.workDir !== undefined) warnings.push('work_dir is not used (nor by upstream since storage_backend): data goes where storage_backend says');
   if (storage.storageType === 'Memory' || rvpsStorageType === 'Memory') {
     warnings.push(
       'WARNING: storage_backend is Memory (upstream default): policies, reference values, the token signing key and collateral caches are lost when this process exits. Set storage_backend.storage_type to Sqlite (one machine) or Postgres/Redis (replicas) to persist them.',
@@ -64,32 +82,6 @@ export function parseAsConfig(raw: unknown, where = 'as-config.json'): AsConfig 
     warnings.push('WARNING: no attestation_token_broker.signer: tokens are signed with a key generated for this process only; relying parties must refetch the JWKS after every restart.');
   }
   return { attestation, storage, ...(admin === undefined ? {} : { admin }), ...(rvpsStorageType === undefined ? {} : { rvpsStorageType }), warnings };
-}
-
-const ADMIN_KEYS = ['bearer_jwt', 'protect_policies', 'protect_register'];
-
-function parseAdmin(raw: unknown, where: string): AsAdminConfig | undefined {
-  const section = typeof raw === 'object' && raw !== null && Object.hasOwn(raw, 'admin') ? (raw as Record<string, unknown>)['admin'] : undefined;
-  if (section === undefined) return undefined;
-  const path = `${where}.admin`;
-  if (typeof section !== 'object' || section === null || Array.isArray(section)) throw new AsConfigError(`${path}: expected an object`);
-  const table = section as Record<string, unknown>;
-  // Strict, unlike the rest of as-config.json: a typo here must not leave an API open.
-  for (const key of Object.keys(table)) {
-    if (!ADMIN_KEYS.includes(key)) throw new AsConfigError(`${path}.${key}: unknown key (expected ${ADMIN_KEYS.join(', ')})`);
-  }
-  const flag = (key: string): boolean => {
-    const value = table[key] ?? false;
-    if (typeof value !== 'boolean') throw new AsConfigError(`${path}.${key}: expected a boolean`);
-    return value;
-  };
-  if (table['bearer_jwt'] === undefined) throw new AsConfigError(`${path}.bearer_jwt: required (identity_providers that sign admin tokens)`);
-  try {
-    return { identityProviders: parseBearerJwtConfig(table['bearer_jwt'], `${path}.bearer_jwt`), protectPolicies: flag('protect_policies'), protectRegister: flag('protect_register') };
-  } catch (error) {
-    if (error instanceof AuthConfigError) throw new AsConfigError(error.message, { cause: error });
-    throw error;
-  }
 }
 
 function adminWarnings(admin: AsAdminConfig | undefined): string[] {
@@ -106,20 +98,8 @@ function adminWarnings(admin: AsAdminConfig | undefined): string[] {
   return warnings;
 }
 
-/** Reads and parses a config file (JSON). */
-export async function loadAsConfig(path: string | undefined): Promise<AsConfig> {
-  if (path === undefined) return parseAsConfig(undefined);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new AsConfigError(`cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new AsConfigError(`${path}: not valid JSON (${(error as Error).message})`);
-  }
-  return parseAsConfig(raw, path);
+/** Reads and parses a config file (JSON, or TOML/YAML by extension); no path = every default. */
+export async function loadAsConfig(path: string | undefined, options: Omit<ParseAsConfigOptions, 'where'> = {}): Promise<AsConfig> {
+  if (path === undefined) return parseAsConfig(undefined, options);
+  return parseAsConfig(await readConfigFile(path, { defaultFormat: 'json' }), { ...options, where: path });
 }

@@ -9,7 +9,7 @@
  */
 import 'reflect-metadata';
 import { runCollateral } from './collateralCli.ts';
-import { AsConfigError } from './config.ts';
+import { ConfigError } from './config.ts';
 import { runServe, UsageError } from './serve.ts';
 import { runVerify } from './verifyCli.ts';
 
@@ -23,7 +23,7 @@ async function main(argv: readonly string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    const usage = error instanceof UsageError || error instanceof AsConfigError;
+    const usage = error instanceof UsageError || error instanceof ConfigError;
     console.error(`error: ${(error as Error).message ?? String(error)}`);
     process.exit(usage ? 2 : 1);
   },

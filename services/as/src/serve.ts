@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import { composeAs, type ComposedAs } from './compose.ts';
-import { AsConfigError, loadAsConfig } from './config.ts';
+import { ConfigError, loadAsConfig } from './config.ts';
 import { bindGrpc, createAsGrpcServer } from './grpcServer.ts';
 import { jsonLog } from './log.ts';
 import { buildAsRestServer } from './restServer.ts';
@@ -20,7 +20,8 @@ import { errorClassWithCode } from '@trustee/errors';
 
 export const SERVE_USAGE = `usage: as [--config-file <as-config.json>] [--socket <HOST:PORT>] [--rest-socket <HOST:PORT>]
           [--https-pubkey-cert <cert.pem> --https-prikey <key.pem>]
-  -c, --config-file        upstream as-config.json (absent: in-memory defaults)
+  -c, --config-file        upstream as-config.json, or .toml/.yaml (absent: in-memory defaults)
+      --allow-unknown-config   unknown config keys are warnings, not errors (configs for a newer upstream)
   -s, --socket             gRPC listen address (default 127.0.0.1:3000 unless only --rest-socket is given)
       --rest-socket        REST listen address
   -r, --allowed_origin     CORS origin for REST (repeatable or comma-separated, http:// or https://)
@@ -38,6 +39,7 @@ export interface ServeArgs {
   readonly restSocket?: string;
   readonly tls?: { readonly certPath: string; readonly keyPath: string };
   readonly allowedOrigins?: readonly string[];
+  readonly allowUnknownConfig?: boolean;
 }
 
 export class UsageError extends errorClassWithCode('usage') {}
@@ -54,6 +56,7 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs | 'help' {
         'https-pubkey-cert': { type: 'string', short: 't' },
         'https-prikey': { type: 'string', short: 'k' },
         allowed_origin: { type: 'string', short: 'r', multiple: true },
+        'allow-unknown-config': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -79,6 +82,7 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs | 'help' {
     ...(restSocket === undefined ? {} : { restSocket }),
     ...(cert === undefined || key === undefined ? {} : { tls: { certPath: cert, keyPath: key } }),
     ...(allowedOrigins.length === 0 ? {} : { allowedOrigins }),
+    ...(values['allow-unknown-config'] ? { allowUnknownConfig: true } : {}),
   };
 }
 
@@ -108,10 +112,10 @@ export async function startListeners(composed: ComposedAs, args: ServeArgs): Pro
     const { certPath, keyPath } = args.tls;
     tls = {
       cert: await readFile(certPath).catch(() => {
-        throw new AsConfigError(`--https-pubkey-cert: cannot read ${certPath}`);
+        throw new ConfigError(`--https-pubkey-cert: cannot read ${certPath}`);
       }),
       key: await readFile(keyPath).catch(() => {
-        throw new AsConfigError(`--https-prikey: cannot read ${keyPath}`);
+        throw new ConfigError(`--https-prikey: cannot read ${keyPath}`);
       }),
     };
   }
@@ -164,7 +168,7 @@ export async function runServe(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const log = jsonLog(process.stderr, process.env['AS_LOG_LEVEL'] ?? 'info');
-  const config = await loadAsConfig(args.configFile);
+  const config = await loadAsConfig(args.configFile, { allowUnknown: args.allowUnknownConfig === true });
   for (const warning of config.warnings) console.error(warning);
   const composed = await composeAs(config, {
     log,

@@ -17,7 +17,7 @@ import { FakeKeyVault } from '@trustee/akv/testing';
 import { MemoryStore } from '@trustee/storage';
 import { composeKbs, type ComposedKbs } from './compose.ts';
 import { parseKbsConfig } from './config.ts';
-import { ConfigError } from './configError.ts';
+import { ConfigError } from '@trustee/config';
 import { DEV_ADMIN_ISSUER, devConfigToml, prepareDevEnvironment, type DevPaths } from './devSetup.ts';
 import { ALLOW_ALL_RESOURCE_POLICY } from './resourcePolicy.ts';
 import { ERR, errorOf, Guest, TEST_EAR_POLICY } from './testing/fixture.ts';
@@ -125,7 +125,7 @@ describe('config', () => {
     expect(config.plugins[0]).toMatchObject({ name: 'resource', backend: 'AzureKeyVault', akv: { vaultUrl: 'https://v.vault.azure.net', cacheTtlSeconds: 60, secretNamePrefix: 'kbs-', credential: 'default' } });
     expect(() => parseKbsConfig({})).toThrow(ConfigError);
     const missing = await devRaw({ storage_backend_type: 'AzureKeyVault' });
-    expect(() => parseKbsConfig(missing)).toThrow(new ConfigError('plugins[0].vault_url: required (e.g. "https://my-vault.vault.azure.net")'));
+    expect(() => parseKbsConfig(missing)).toThrow('plugins[0].vault_url: required (e.g. "https://my-vault.vault.azure.net")');
     const badTtl = await devRaw({ storage_backend_type: 'AzureKeyVault', vault_url: 'https://v.vault.azure.net', cache_ttl_seconds: -5 });
     expect(() => parseKbsConfig(badTtl)).toThrow(/plugins\[0\]\.cache_ttl_seconds/);
   });

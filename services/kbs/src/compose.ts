@@ -10,7 +10,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import { createAttestationService, createGrpcRvpsClient, createTokenVerifier, parseAttestationServiceConfig, type AttestationService, type GrpcRvpsClient } from '@trustee/attestation';
+import { createAttestationService, createBuiltinRvps, createGrpcRvpsClient, createTokenVerifier, type AttestationService, type ReferenceValueProvider } from '@trustee/attestation';
 import { openAkvStore, type AkvOverrides } from '@trustee/akv';
 import { DeferredStart, Readiness, type DependencyCheck } from '@trustee/grpc';
 import { isStorageUnavailable, openStore, ResourceRepository, repositoryTreeRoot, type KeyValueStore } from '@trustee/storage';
@@ -18,7 +18,8 @@ import { createAdminAuthorizer } from './admin/authorizer.ts';
 import { createAuditRecorder, type AuditRecorder } from './audit/index.ts';
 import type { AttestationBackend, TokenVerifier } from './backends.ts';
 import type { KbsConfig } from './config.ts';
-import { ConfigError } from './configError.ts';
+import type { TlsServerOptions } from './tlsSettings.ts';
+import { ConfigError } from '@trustee/config';
 import { createGrpcAttestationBackend } from './grpcAttestationService.ts';
 import { KbsMetrics } from './metrics.ts';
 import { PerIpRateLimiter } from './rateLimit.ts';
@@ -175,13 +176,19 @@ async function createAttestationBackend(config: KbsConfig, store: KeyValueStore,
     return remote;
   }
 
-  const attestationConfig = parseAttestationServiceConfig(section.raw, 'attestation_service');
-  let referenceValues: GrpcRvpsClient | undefined;
+  const attestationConfig = section.core;
+  let referenceValues: ReferenceValueProvider | undefined;
   if (attestationConfig.rvps.type === 'GrpcRemote') {
     const rvps = createGrpcRvpsClient({ address: attestationConfig.rvps.address });
     closers.push(() => rvps.close());
     readiness.add({ name: `reference value provider ${rvps.address}`, check: () => rvps.health(1500) });
     referenceValues = rvps;
+  } else if (attestationConfig.rvps.storageType !== undefined && attestationConfig.rvps.storageType !== config.storage.storageType) {
+    // Upstream's `rvps_config.storage_type`: the builtin RVPS keeps its values in another store of [storage_backend].
+    const rvpsStore = openStore(config.storage, { storageType: attestationConfig.rvps.storageType, now: () => clock.now().getTime() });
+    closers.push(() => rvpsStore.close());
+    readiness.add(storeCheck('reference value storage', rvpsStore));
+    referenceValues = createBuiltinRvps(rvpsStore, clock);
   }
   // Loads (or creates) the token signer key and stores the default policies: needs the store.
   const service = await start.begin('attestation service', () =>
@@ -236,11 +243,13 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
     } else plugins.set('resource', new ResourcePlugin(new ResourceRepository({ treeRoot: plugin.dirPath })));
   }
 
-  let https: { key: Buffer; cert: Buffer } | undefined;
+  let https: (TlsServerOptions & { key: Buffer; cert: Buffer }) | undefined;
   if (!config.httpServer.insecureHttp) {
     const { privateKey, certificate } = config.httpServer;
     if (privateKey === undefined || certificate === undefined) throw new ConfigError('http_server: Missing certificate or private key');
+    const { profile: _profile, ...tls } = config.httpServer.tls;
     https = {
+      ...tls,
       key: await readFile(privateKey).catch(() => {
         throw new ConfigError(`http_server.private_key: cannot read ${privateKey}`);
       }),

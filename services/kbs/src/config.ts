@@ -1,39 +1,19 @@
 /**
- * The KBS configuration: upstream's TOML (T:kbs/src/config.rs) read as-is — upstream's sample
- * configs load unchanged — validated at start with path-precise messages. Unknown keys are
- * ignored like upstream except inside `[admin]` (deny_unknown_fields) and `[storage_backend]`,
- * and a top-level key that looks like a typo of `storage_backend` / `session_storage_type` is
- * refused (a lost storage setting would silently give Memory). Insecure settings and Memory
- * storage load but are reported in `warnings` so the composition root can print them loudly.
+ * The KBS configuration: upstream's file (kbs/src/config.rs `KbsConfig`) as TOML, YAML or JSON
+ * (by extension, TOML otherwise), declared as one zod schema. Every upstream key is honoured or
+ * refused with its dotted path and the reason; unknown keys are refused naming the nearest known
+ * key (`--allow-unknown-config` makes them warnings). Insecure settings and Memory storage load
+ * but are reported in `warnings` so the composition root can print them loudly.
  */
-import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { parse as parseToml } from 'smol-toml';
-import {
-  assertBackendConfigured,
-  memoryStorageWarning,
-  nearestName,
-  parseStorageBackendConfig,
-  parseStorageType,
-  StorageError,
-  type StorageBackendConfig,
-  type StorageType,
-} from '@trustee/storage';
-import { AKV_BACKEND_NAMES, parseAkvBackendConfig, type AkvBackendConfig } from '@trustee/akv';
-import { parseAdminConfig, type AdminConfig } from './admin/adminConfig.ts';
-import { parseAuditConfig, type AuditConfig } from './audit/auditConfig.ts';
-import {
-  ConfigError,
-  optionalBoolean,
-  optionalInteger,
-  optionalString,
-  optionalTable,
-  requiredString,
-  stringArray,
-  table,
-  tableArray,
-  type Table,
-} from './configError.ts';
+import { AKV_BACKEND_NAMES, akvBackendFromTable, akvBackendShape, type AkvBackendConfig } from '@trustee/akv';
+import { attestationCoreConfig, attestationCoreShape, type AttestationServiceConfig } from '@trustee/attestation';
+import { fail, readConfigFile, validateConfig } from '@trustee/config';
+import { memoryStorageWarning, storageBackendSchema, storageTypeSchema, type StorageBackendConfig, type StorageType } from '@trustee/storage';
+import { z } from 'zod';
+import { adminSchema, type AdminConfig } from './admin/adminConfig.ts';
+import { auditSchema, type AuditConfig } from './audit/auditConfig.ts';
+import { tlsServerOptions, type TlsProfile, type TlsServerOptions } from './tlsSettings.ts';
 
 export interface SocketAddress {
   readonly host: string;
@@ -45,6 +25,8 @@ export interface HttpServerConfig {
   readonly insecureHttp: boolean;
   readonly privateKey: string | undefined;
   readonly certificate: string | undefined;
+  /** `tls_profile` and its overrides as Node TLS options (unused with insecure_http). */
+  readonly tls: TlsServerOptions & { readonly profile: TlsProfile };
   readonly payloadRequestSizeMiB: number;
   /**
    * Server processes (upstream `worker_count`). Unset: one per core (`os.availableParallelism()`)
@@ -59,7 +41,7 @@ export interface HttpServerConfig {
 
 /**
  * Per-client and global bounds on what unauthenticated clients can hold (`[http_server]` keys,
- * trustee-ts extensions that upstream ignores). Defaults suit a NATed cluster: a node's ~110
+ * trustee-ts extensions). Defaults suit a NATed cluster: a node's ~110
  * pods behind one address may all start at once.
  */
 export interface ClientLimitsConfig {
@@ -90,12 +72,10 @@ export interface AttestationTokenConfig {
   readonly insecureHeaderJwk: boolean;
 }
 
-/** Session (cookie) lifetime and the raw table, common to the types with an attestation service. */
+/** Session (cookie) lifetime, common to the types with an attestation service. */
 interface AttestationServiceCommon {
   /** Session (cookie) lifetime in minutes (`timeout`, default 5; fractions accepted). */
   readonly timeoutMinutes: number;
-  /** The raw table, for @trustee/attestation's `parseAttestationServiceConfig`. */
-  readonly raw: Table;
 }
 
 /** `coco_as_grpc`: a remote attestation service (upstream grpc-as / `services/as`) over gRPC. */
@@ -115,7 +95,7 @@ export interface GrpcAttestationServiceConfig {
  * PluginNotFound), resources released only against Bearer tokens from `[attestation_token]`.
  */
 export type AttestationServiceSection =
-  | ({ readonly type: 'coco_as_builtin' } & AttestationServiceCommon)
+  | ({ readonly type: 'coco_as_builtin'; readonly core: AttestationServiceConfig } & AttestationServiceCommon)
   | ({ readonly type: 'coco_as_grpc'; readonly grpc: GrpcAttestationServiceConfig } & AttestationServiceCommon)
   | { readonly type: 'none' };
 
@@ -135,201 +115,275 @@ export interface KbsConfig {
   readonly plugins: readonly PluginConfig[];
   /** `[audit]`: the audit trail (our extension). */
   readonly audit: AuditConfig;
-  /** Insecure settings in use, one sentence each. */
+  /** Insecure settings in use and unknown keys let through by `--allow-unknown-config`, one sentence each. */
   readonly warnings: readonly string[];
 }
 
 const DEFAULT_LEGACY_REPOSITORY = '/opt/confidential-containers/kbs/repository';
+const MAX_TIMEOUT_MINUTES = 7 * 24 * 60;
 
-function parseSocket(value: string, path: string): SocketAddress {
+const socketSchema = z.string().transform((value, ctx): SocketAddress => {
   const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
   const port = match === null ? NaN : Number(match[3]);
-  if (match === null || port > 65535) throw new ConfigError(`${path}: expected "ip:port", got ${JSON.stringify(value)}`);
-  return { host: match[1] ?? match[2] ?? '', port };
+  if (match === null || port > 65535) fail(ctx, [], `expected "ip:port", got ${JSON.stringify(value)}`);
+  return { host: match?.[1] ?? match?.[2] ?? '', port };
+});
+
+const tlsVersion = z.enum(['1.2', '1.3']);
+const integer = (min: number, max: number) => z.number().int().min(min).max(max);
+
+const httpServerSchema = z
+  .strictObject({
+    sockets: z.array(socketSchema).min(1).optional(),
+    insecure_http: z.boolean().optional(),
+    private_key: z.string().optional(),
+    certificate: z.string().optional(),
+    tls_profile: z.enum(['old', 'intermediate', 'modern', 'custom']).optional(),
+    tls_min_version: tlsVersion.optional(),
+    tls_max_version: tlsVersion.optional(),
+    tls_ciphers: z.string().optional(),
+    tls_groups: z.string().optional(),
+    payload_request_size: integer(1, 1024).optional(),
+    worker_count: integer(1, 256).optional(),
+    auth_rate_limit_per_ip: integer(0, 1_000_000).optional(),
+    auth_rate_burst_per_ip: integer(1, 1_000_000).optional(),
+    max_sessions_per_ip: integer(0, 10_000_000).optional(),
+    max_sessions: integer(1, 10_000_000).optional(),
+    max_session_storage_mib: integer(1, 1_048_576).optional(),
+  })
+  .transform((raw, ctx): HttpServerConfig => {
+    const insecureHttp = raw.insecure_http ?? false;
+    if (!insecureHttp && raw.certificate === undefined) fail(ctx, ['certificate'], 'Missing certificate (required unless insecure_http = true)');
+    if (!insecureHttp && raw.private_key === undefined) fail(ctx, ['private_key'], 'Missing private key (required unless insecure_http = true)');
+    const profile = raw.tls_profile ?? 'intermediate';
+    const tls = tlsServerOptions({ profile, minVersion: raw.tls_min_version, maxVersion: raw.tls_max_version, ciphers: raw.tls_ciphers, groups: raw.tls_groups });
+    if ('key' in tls) {
+      fail(ctx, [tls.key], tls.message);
+      return z.NEVER;
+    }
+    const d = DEFAULT_CLIENT_LIMITS;
+    return {
+      sockets: raw.sockets ?? [{ host: '127.0.0.1', port: 8080 }],
+      insecureHttp,
+      privateKey: raw.private_key,
+      certificate: raw.certificate,
+      tls: { ...tls, profile },
+      payloadRequestSizeMiB: raw.payload_request_size ?? 2,
+      // Unset (0 here) is resolved once the storage is known, in kbsConfigSchema.
+      workerCount: raw.worker_count ?? 0,
+      limits: {
+        authRatePerIp: raw.auth_rate_limit_per_ip ?? d.authRatePerIp,
+        authBurstPerIp: raw.auth_rate_burst_per_ip ?? d.authBurstPerIp,
+        maxSessionsPerIp: raw.max_sessions_per_ip ?? d.maxSessionsPerIp,
+        maxSessions: raw.max_sessions ?? d.maxSessions,
+        maxSessionStorageMiB: raw.max_session_storage_mib ?? d.maxSessionStorageMiB,
+      },
+    };
+  });
+
+const attestationTokenSchema = z
+  .strictObject({
+    trusted_certs_paths: z.array(z.string()).optional(),
+    trusted_jwk_sets: z.array(z.string()).optional(),
+    extra_teekey_paths: z.array(z.string().refine((pointer) => pointer === '' || pointer.startsWith('/'), 'expected a JSON pointer starting with "/"')).optional(),
+    insecure_header_jwk: z.boolean().optional(),
+  })
+  .transform((raw, ctx): AttestationTokenConfig => {
+    const config = {
+      trustedCertsPaths: raw.trusted_certs_paths ?? [],
+      trustedJwkSets: raw.trusted_jwk_sets ?? [],
+      extraTeekeyPaths: raw.extra_teekey_paths ?? [],
+      insecureHeaderJwk: raw.insecure_header_jwk ?? false,
+    };
+    // Upstream's kbs/src/token/jwk.rs refuses to start with nothing to trust, too.
+    if (config.trustedCertsPaths.length === 0 && config.trustedJwkSets.length === 0 && !config.insecureHeaderJwk) {
+      fail(ctx, [], 'trusted_certs_paths or trusted_jwk_sets required (or insecure_header_jwk = true): tokens, including those of attested sessions, are always re-verified');
+    }
+    return config;
+  });
+
+const SERVICE_TYPES = { coco_as_builtin: 'coco_as_builtin', CoCoASBuiltIn: 'coco_as_builtin', coco_as_grpc: 'coco_as_grpc', CoCoASGrpc: 'coco_as_grpc', none: 'none', None: 'none' } as const;
+const GRPC_KEYS = ['as_addr', 'pool_size', 'tls_mode', 'ca_cert_path'] as const;
+const BUILTIN_KEYS = ['rvps_config', 'attestation_token_broker', 'verifier_config'] as const;
+const INTEL_TA_KEYS = ['base_url', 'api_key', 'certs_file', 'allow_unmatched_policy', 'policy_ids'] as const;
+const refusedHere = z.unknown().optional();
+
+const attestationServiceSchema = z
+  .strictObject({
+    type: z.string().optional(),
+    // Upstream takes whole minutes; a fraction (e.g. 0.05 = 3 s) is accepted for tests and demos.
+    timeout: z.number().positive().max(MAX_TIMEOUT_MINUTES).optional(),
+    ...attestationCoreShape,
+    as_addr: z.string().optional(),
+    pool_size: integer(1, 10_000).optional(),
+    tls_mode: z.enum(['insecure', 'tls']).optional(),
+    ca_cert_path: z.string().optional(),
+    // Upstream's AS config has it, but a KBS's builtin AS stores in the top-level [storage_backend].
+    storage_backend: refusedHere,
+    ...Object.fromEntries(INTEL_TA_KEYS.map((key) => [key, refusedHere])),
+  })
+  .transform((raw, ctx): AttestationServiceSection => {
+    const typeName = raw.type ?? 'coco_as_builtin';
+    const type = Object.hasOwn(SERVICE_TYPES, typeName) ? SERVICE_TYPES[typeName as keyof typeof SERVICE_TYPES] : undefined;
+    if (type === undefined) {
+      const why = typeName === 'intel_ta' || typeName === 'IntelTA' ? ': Intel Trust Authority is not built in trustee-ts' : ' is not supported by trustee-ts';
+      fail(ctx, ['type'], `"${typeName}"${why} (supported: coco_as_builtin, coco_as_grpc, none)`);
+      return z.NEVER;
+    }
+    const present = (keys: readonly string[]): string[] => keys.filter((key) => (raw as Record<string, unknown>)[key] !== undefined);
+    for (const key of present(INTEL_TA_KEYS)) fail(ctx, [key], 'an intel_ta key; Intel Trust Authority is not built in trustee-ts');
+    if (raw.storage_backend !== undefined) fail(ctx, ['storage_backend'], "the KBS's builtin attestation service keeps its data in the top-level [storage_backend]; move this table there");
+    if (type !== 'coco_as_grpc') for (const key of present(GRPC_KEYS)) fail(ctx, [key], 'applies to type = "coco_as_grpc" only');
+    if (type !== 'coco_as_builtin') for (const key of present(BUILTIN_KEYS)) fail(ctx, [key], `applies to type = "coco_as_builtin" only${type === 'coco_as_grpc' ? ' (the remote AS reads its own as-config.json)' : ''}`);
+    if (type === 'none') {
+      if (raw.timeout !== undefined) fail(ctx, ['timeout'], 'there are no sessions with type = "none"');
+      return { type };
+    }
+    const timeoutMinutes = raw.timeout ?? 5;
+    if (type === 'coco_as_builtin') return { type, timeoutMinutes, core: attestationCoreConfig(raw) };
+    return { type, timeoutMinutes, grpc: grpcAttestationService(raw, ctx) };
+  });
+
+/** Upstream's `GrpcConfig`: `as_addr` with an explicit scheme, `pool_size`, `tls_mode` + `ca_cert_path`. */
+function grpcAttestationService(raw: { as_addr?: string | undefined; pool_size?: number | undefined; tls_mode?: 'insecure' | 'tls' | undefined; ca_cert_path?: string | undefined }, ctx: z.RefinementCtx): GrpcAttestationServiceConfig {
+  const asAddr = raw.as_addr ?? 'http://127.0.0.1:50004';
+  const url = URL.canParse(asAddr) ? new URL(asAddr) : undefined;
+  const fallback = { asAddr, poolSize: 100, caCertPath: undefined };
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    fail(ctx, ['as_addr'], `must start with http:// or https://, got ${JSON.stringify(asAddr)} (e.g. "http://as:50004")`);
+    return fallback;
+  }
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    fail(ctx, ['as_addr'], `expected scheme://host:port only, got ${JSON.stringify(asAddr)}`);
+  }
+  const tls = url.protocol === 'https:';
+  if (raw.tls_mode === 'tls' && !tls) fail(ctx, ['tls_mode'], `"tls" requires https:// in as_addr, got ${JSON.stringify(asAddr)}`);
+  if (raw.tls_mode === 'insecure' && tls) fail(ctx, ['tls_mode'], `"insecure" requires http:// in as_addr, got ${JSON.stringify(asAddr)}`);
+  if (raw.ca_cert_path !== undefined && !tls) fail(ctx, ['ca_cert_path'], 'only used with an https:// as_addr');
+  return { asAddr: `${url.protocol}//${url.host}`, poolSize: raw.pool_size ?? 100, caCertPath: raw.ca_cert_path };
 }
 
-function parseHttpServer(raw: unknown, path: string): HttpServerConfig {
-  if (raw === undefined) throw new ConfigError(`${path}: the [http_server] table is required`);
-  const http = table(raw, path);
-  const socketStrings = http['sockets'] === undefined ? ['127.0.0.1:8080'] : stringArray(http, 'sockets', path);
-  if (socketStrings.length === 0) throw new ConfigError(`${path}.sockets: at least one socket required`);
-  const sockets = socketStrings.map((socket, index) => parseSocket(socket, `${path}.sockets[${index}]`));
-  const insecureHttp = optionalBoolean(http, 'insecure_http', path) ?? false;
-  const privateKey = optionalString(http, 'private_key', path);
-  const certificate = optionalString(http, 'certificate', path);
-  if (!insecureHttp && certificate === undefined) throw new ConfigError(`${path}.certificate: Missing certificate (required unless insecure_http = true)`);
-  if (!insecureHttp && privateKey === undefined) throw new ConfigError(`${path}.private_key: Missing private key (required unless insecure_http = true)`);
-  const payloadRequestSizeMiB = optionalInteger(http, 'payload_request_size', path, 1, 1024) ?? 2;
-  // Unset (undefined here) is resolved in parseKbsConfig, once the storage is known.
-  const workerCount = optionalInteger(http, 'worker_count', path, 1, 256) ?? 0;
-  const d = DEFAULT_CLIENT_LIMITS;
-  const limits: ClientLimitsConfig = {
-    authRatePerIp: optionalInteger(http, 'auth_rate_limit_per_ip', path, 0, 1_000_000) ?? d.authRatePerIp,
-    authBurstPerIp: optionalInteger(http, 'auth_rate_burst_per_ip', path, 1, 1_000_000) ?? d.authBurstPerIp,
-    maxSessionsPerIp: optionalInteger(http, 'max_sessions_per_ip', path, 0, 10_000_000) ?? d.maxSessionsPerIp,
-    maxSessions: optionalInteger(http, 'max_sessions', path, 1, 10_000_000) ?? d.maxSessions,
-    maxSessionStorageMiB: optionalInteger(http, 'max_session_storage_mib', path, 1, 1_048_576) ?? d.maxSessionStorageMiB,
-  };
-  return { sockets, insecureHttp, privateKey, certificate, payloadRequestSizeMiB, workerCount, limits };
-}
+const akvKeys = Object.keys(akvBackendShape);
+const pluginSchema = z
+  .strictObject({
+    name: z.string(),
+    storage_backend_type: z.string().optional(),
+    dir_path: z.string().optional(),
+    item: z.string().optional(),
+    // upstream's "external" gRPC plugin gateway: named so the refusal is about the plugin, not the key
+    backends: refusedHere,
+    ...z.object(akvBackendShape).partial().shape,
+  })
+  .transform((raw, ctx): PluginConfig => {
+    const allowOnly = (allowed: readonly string[], what: string): void => {
+      for (const [key, value] of Object.entries(raw)) if (value !== undefined && !allowed.includes(key)) fail(ctx, [key], `does not apply to ${what}`);
+    };
+    switch (raw.name) {
+      case 'sample':
+      case 'Sample':
+        allowOnly(['name', 'item'], 'the sample plugin');
+        if (raw.item === undefined) fail(ctx, ['item'], 'required');
+        return { name: 'sample', item: raw.item ?? '' };
+      case 'resource':
+      case 'Resource': {
+        const backend = raw.storage_backend_type ?? 'kvstorage';
+        if (backend === 'kvstorage' || backend === 'KvStorage') {
+          allowOnly(['name', 'storage_backend_type'], 'storage_backend_type = "kvstorage" (it stores in [storage_backend])');
+          return { name: 'resource', backend: 'kvstorage' };
+        }
+        if (backend === 'LocalFs' || backend === 'local_fs') {
+          allowOnly(['name', 'storage_backend_type', 'dir_path'], 'storage_backend_type = "LocalFs"');
+          return { name: 'resource', backend: 'LocalFs', dirPath: raw.dir_path ?? DEFAULT_LEGACY_REPOSITORY };
+        }
+        if (AKV_BACKEND_NAMES.includes(backend)) {
+          allowOnly(['name', 'storage_backend_type', ...akvKeys], 'storage_backend_type = "AzureKeyVault"');
+          if (raw.vault_url === undefined) {
+            fail(ctx, ['vault_url'], 'required (e.g. "https://my-vault.vault.azure.net")');
+            return z.NEVER;
+          }
+          return { name: 'resource', backend: 'AzureKeyVault', akv: akvBackendFromTable({ ...raw, vault_url: raw.vault_url }, ctx) };
+        }
+        fail(ctx, ['storage_backend_type'], `"${backend}" is not supported by trustee-ts (supported: kvstorage, LocalFs, AzureKeyVault)`);
+        return z.NEVER;
+      }
+      case 'external':
+        fail(ctx, ['name'], 'plugin "external" (upstream\'s gRPC plugin gateway) is not built in trustee-ts (supported: resource, sample)');
+        return z.NEVER;
+      default:
+        fail(ctx, ['name'], `plugin "${raw.name}" is not supported by trustee-ts (supported: resource, sample)`);
+        return z.NEVER;
+    }
+  });
 
 /** The default `worker_count`: the cores this process may run on (at most the key's limit, 256). */
 export function defaultWorkerCount(): number {
   return Math.min(Math.max(availableParallelism(), 1), 256);
 }
 
-function parseAttestationToken(raw: unknown, path: string): AttestationTokenConfig {
-  const token = raw === undefined ? {} : table(raw, path);
-  const config = {
-    trustedCertsPaths: stringArray(token, 'trusted_certs_paths', path),
-    trustedJwkSets: stringArray(token, 'trusted_jwk_sets', path),
-    extraTeekeyPaths: stringArray(token, 'extra_teekey_paths', path),
-    insecureHeaderJwk: optionalBoolean(token, 'insecure_header_jwk', path) ?? false,
-  };
-  config.extraTeekeyPaths.forEach((pointer, index) => {
-    if (pointer !== '' && !pointer.startsWith('/')) throw new ConfigError(`${path}.extra_teekey_paths[${index}]: expected a JSON pointer starting with "/"`);
-  });
-  if (config.trustedCertsPaths.length === 0 && config.trustedJwkSets.length === 0 && !config.insecureHeaderJwk) {
-    throw new ConfigError(`${path}: trusted_certs_paths or trusted_jwk_sets required (or insecure_header_jwk = true): tokens, including those of attested sessions, are always re-verified`);
-  }
-  return config;
-}
+/** Memory is per process; LocalJson rewrites whole files, safe within one process only. */
+const multiProcessSafe = (type: StorageType): boolean => type === 'Sqlite' || type === 'LocalFs' || type === 'Postgres' || type === 'Redis';
 
-const SERVICE_TYPES: Readonly<Record<string, AttestationServiceSection['type']>> = {
-  coco_as_builtin: 'coco_as_builtin',
-  CoCoASBuiltIn: 'coco_as_builtin',
-  coco_as_grpc: 'coco_as_grpc',
-  CoCoASGrpc: 'coco_as_grpc',
-  none: 'none',
-  None: 'none',
-};
-
-const MAX_TIMEOUT_MINUTES = 7 * 24 * 60;
-
-function parseAttestationService(raw: unknown, path: string): AttestationServiceSection {
-  const section = raw === undefined ? {} : table(raw, path);
-  const typeName = optionalString(section, 'type', path) ?? 'coco_as_builtin';
-  const type = Object.hasOwn(SERVICE_TYPES, typeName) ? SERVICE_TYPES[typeName] : undefined;
-  if (type === undefined) {
-    throw new ConfigError(`${path}.type: "${typeName}" is not supported by trustee-ts (supported: coco_as_builtin, coco_as_grpc, none)`);
-  }
-  if (type === 'none') return { type };
-  // Upstream takes whole minutes; a fraction (e.g. 0.05 = 3 s) is accepted for tests and demos.
-  const timeout = section['timeout'];
-  if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0 || timeout > MAX_TIMEOUT_MINUTES)) {
-    throw new ConfigError(`${path}.timeout: expected a number of minutes greater than 0 and at most ${MAX_TIMEOUT_MINUTES}`);
-  }
-  const timeoutMinutes = timeout ?? 5;
-  if (type === 'coco_as_builtin') return { type, timeoutMinutes, raw: section };
-  return { type, timeoutMinutes, raw: section, grpc: parseGrpcAttestationService(section, path) };
-}
-
-/** Upstream's `GrpcConfig`: `as_addr` with an explicit scheme, `pool_size`, `tls_mode` + `ca_cert_path`. */
-function parseGrpcAttestationService(section: Table, path: string): GrpcAttestationServiceConfig {
-  const asAddr = optionalString(section, 'as_addr', path) ?? 'http://127.0.0.1:50004';
-  let url: URL | undefined;
-  try {
-    url = new URL(asAddr);
-  } catch {
-    url = undefined;
-  }
-  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new ConfigError(`${path}.as_addr: must start with http:// or https://, got ${JSON.stringify(asAddr)} (e.g. "http://as:50004")`);
-  }
-  if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
-    throw new ConfigError(`${path}.as_addr: expected scheme://host:port only, got ${JSON.stringify(asAddr)}`);
-  }
-  const tls = url.protocol === 'https:';
-  const tlsMode = optionalString(section, 'tls_mode', path);
-  if (tlsMode !== undefined && tlsMode !== 'insecure' && tlsMode !== 'tls') throw new ConfigError(`${path}.tls_mode: expected "insecure" or "tls", got ${JSON.stringify(tlsMode)}`);
-  if (tlsMode === 'tls' && !tls) throw new ConfigError(`${path}.tls_mode: "tls" requires https:// in as_addr, got ${JSON.stringify(asAddr)}`);
-  if (tlsMode === 'insecure' && tls) throw new ConfigError(`${path}.tls_mode: "insecure" requires http:// in as_addr, got ${JSON.stringify(asAddr)}`);
-  const caCertPath = optionalString(section, 'ca_cert_path', path);
-  if (caCertPath !== undefined && !tls) throw new ConfigError(`${path}.ca_cert_path: only used with an https:// as_addr`);
-  const poolSize = optionalInteger(section, 'pool_size', path, 1, 10_000) ?? 100;
-  return { asAddr: `${url.protocol}//${url.host}`, poolSize, caCertPath };
-}
-
-function parsePlugins(root: Table, path: string): PluginConfig[] {
-  const plugins = tableArray(root, 'plugins', path).map((plugin, index): PluginConfig => {
-    const at = `${path}[${index}]`;
-    const name = requiredString(plugin, 'name', at);
-    switch (name) {
-      case 'resource':
-      case 'Resource': {
-        const backend = optionalString(plugin, 'storage_backend_type', at) ?? 'kvstorage';
-        if (backend === 'kvstorage' || backend === 'KvStorage') return { name: 'resource', backend: 'kvstorage' };
-        if (backend === 'LocalFs' || backend === 'local_fs') {
-          return { name: 'resource', backend: 'LocalFs', dirPath: optionalString(plugin, 'dir_path', at) ?? DEFAULT_LEGACY_REPOSITORY };
-        }
-        if (AKV_BACKEND_NAMES.includes(backend)) {
-          try {
-            return { name: 'resource', backend: 'AzureKeyVault', akv: parseAkvBackendConfig(plugin, at) };
-          } catch (error) {
-            if (error instanceof StorageError) throw new ConfigError(error.message);
-            throw error;
-          }
-        }
-        throw new ConfigError(`${at}.storage_backend_type: "${backend}" is not supported by trustee-ts (supported: kvstorage, LocalFs, AzureKeyVault)`);
+/** The whole KBS config file. */
+export function kbsConfigSchema(env: Readonly<Record<string, string | undefined>> = process.env) {
+  return z
+    .strictObject({
+      http_server: httpServerSchema,
+      attestation_token: attestationTokenSchema.optional(),
+      attestation_service: attestationServiceSchema.optional(),
+      admin: adminSchema,
+      storage_backend: storageBackendSchema('storage_backend', env),
+      session_storage_type: storageTypeSchema.optional(),
+      plugins: z.array(pluginSchema).optional(),
+      audit: auditSchema,
+    })
+    .transform((raw, ctx): Omit<KbsConfig, 'warnings'> => {
+      const storage = raw.storage_backend;
+      const sessionStorageType = raw.session_storage_type;
+      for (const [type, path] of [
+        [sessionStorageType, ['session_storage_type']],
+        [raw.attestation_service?.type === 'coco_as_builtin' && raw.attestation_service.core.rvps.type === 'BuiltIn' ? raw.attestation_service.core.rvps.storageType : undefined, ['attestation_service', 'rvps_config', 'storage_type']],
+      ] as const) {
+        if (type === 'Postgres' && storage.postgres === undefined) fail(ctx, path, 'Postgres needs storage_backend.backends.postgres (or POSTGRES_URL)');
+        if (type === 'Redis' && storage.redis === undefined) fail(ctx, path, 'Redis needs storage_backend.backends.redis (or REDIS_URL)');
       }
-      case 'sample':
-      case 'Sample':
-        return { name: 'sample', item: requiredString(plugin, 'item', at) };
-      default:
-        throw new ConfigError(`${at}.name: plugin "${name}" is not supported by trustee-ts (supported: resource, sample)`);
-    }
-  });
-  const seen = new Set<string>();
-  plugins.forEach((plugin, index) => {
-    if (seen.has(plugin.name)) throw new ConfigError(`${path}[${index}].name: plugin "${plugin.name}" configured twice`);
-    seen.add(plugin.name);
-  });
-  return plugins;
+      const shareable = multiProcessSafe(storage.storageType) && multiProcessSafe(sessionStorageType ?? storage.storageType);
+      if (raw.http_server.workerCount > 1 && !shareable) {
+        fail(ctx, ['http_server', 'worker_count'], 'several workers need a store shared safely between processes (storage_backend Sqlite, LocalFs, Postgres or Redis)');
+      }
+      // worker_count unset: one process per core when the stores can be shared (sessions and the
+      // single-use challenge claim live in the store, so any worker serves any RCAR step), else 1.
+      const httpServer = raw.http_server.workerCount === 0 ? { ...raw.http_server, workerCount: shareable ? defaultWorkerCount() : 1 } : raw.http_server;
+      const plugins = raw.plugins ?? [];
+      plugins.forEach((plugin, index) => {
+        if (plugins.findIndex((other) => other.name === plugin.name) !== index) fail(ctx, ['plugins', index, 'name'], `plugin "${plugin.name}" configured twice`);
+      });
+      return {
+        httpServer,
+        // Upstream's default table trusts nothing and refuses to start; so does this schema.
+        attestationToken: raw.attestation_token ?? attestationTokenSchema.parse({}),
+        attestationService: raw.attestation_service ?? { type: 'coco_as_builtin', timeoutMinutes: 5, core: attestationCoreConfig({}) },
+        admin: raw.admin,
+        storage,
+        sessionStorageType,
+        plugins,
+        audit: raw.audit,
+      };
+    });
 }
 
-/** Top-level storage keys; upstream ignores unknown top-level keys, but a typo of these would silently give Memory. */
-const ROOT_STORAGE_KEYS = ['storage_backend', 'session_storage_type'] as const;
-
-function assertNoMisspelledStorageKey(root: Table): void {
-  for (const key of Object.keys(root)) {
-    if ((ROOT_STORAGE_KEYS as readonly string[]).includes(key)) continue;
-    const nearest = nearestName(key, ROOT_STORAGE_KEYS);
-    if (nearest !== undefined) throw new ConfigError(`${key}: unknown key (did you mean "${nearest}"?)`);
-  }
+export interface ParseKbsConfigOptions {
+  /** File name for messages. */
+  readonly where?: string;
+  /** `--allow-unknown-config`: unknown keys become warnings. */
+  readonly allowUnknown?: boolean;
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
-/** Validates a parsed TOML document. Relative paths stay relative to the working directory, like upstream. */
-export function parseKbsConfig(raw: unknown): KbsConfig {
-  const root = table(raw, '(root)');
-  let httpServer = parseHttpServer(root['http_server'], 'http_server');
-  const attestationToken = parseAttestationToken(root['attestation_token'], 'attestation_token');
-  const attestationService = parseAttestationService(root['attestation_service'], 'attestation_service');
-  const admin = parseAdminConfig(root['admin'], 'admin');
-  assertNoMisspelledStorageKey(root);
-  let storage: StorageBackendConfig;
-  let sessionStorageType: StorageType | undefined;
-  try {
-    storage = parseStorageBackendConfig(root['storage_backend'], 'storage_backend');
-    sessionStorageType = root['session_storage_type'] === undefined ? undefined : parseStorageType(root['session_storage_type'], 'session_storage_type');
-    if (sessionStorageType !== undefined) assertBackendConfigured(storage, sessionStorageType);
-  } catch (error) {
-    if (error instanceof StorageError) throw new ConfigError(error.message);
-    throw error;
-  }
-  optionalTable(root, 'policy_engine', '(root)');
-  // Memory is per process; LocalJson rewrites whole files, safe within one process only.
-  const multiProcessSafe = (type: StorageType): boolean => type === 'Sqlite' || type === 'LocalFs' || type === 'Postgres' || type === 'Redis';
-  const shareable = multiProcessSafe(storage.storageType) && multiProcessSafe(sessionStorageType ?? storage.storageType);
-  if (httpServer.workerCount > 1 && !shareable) {
-    throw new ConfigError('http_server.worker_count: several workers need a store shared safely between processes (storage_backend Sqlite, LocalFs, Postgres or Redis)');
-  }
-  // worker_count unset: one process per core when the stores can be shared (sessions and the
-  // single-use challenge claim live in the store, so any worker serves any RCAR step), else 1.
-  if (httpServer.workerCount === 0) httpServer = { ...httpServer, workerCount: shareable ? defaultWorkerCount() : 1 };
-  const plugins = parsePlugins(root, 'plugins');
-  const audit = parseAuditConfig(root['audit'], 'audit');
-
-  const warnings: string[] = [];
+/** Validates a decoded config document. Relative paths stay relative to the working directory, like upstream. */
+export function parseKbsConfig(raw: unknown, options: ParseKbsConfigOptions = {}): KbsConfig {
+  const { value, warnings: unknownKeys } = validateConfig(kbsConfigSchema(options.env), raw, options);
+  const { httpServer, attestationToken, admin, storage } = value;
+  const warnings: string[] = [...unknownKeys];
   const memory = memoryStorageWarning(storage, 'resources, the resource policy and RCAR sessions');
   if (memory !== undefined) warnings.push(memory);
   if (httpServer.insecureHttp) warnings.push('http_server.insecure_http = true: the KBS serves plain HTTP; secrets and admin tokens travel unencrypted outside a trusted network');
@@ -337,23 +391,11 @@ export function parseKbsConfig(raw: unknown): KbsConfig {
   if (httpServer.limits.authRatePerIp === 0) warnings.push('http_server.auth_rate_limit_per_ip = 0: one client may open sessions as fast as it can send /auth');
   if (httpServer.limits.maxSessionsPerIp === 0) warnings.push('http_server.max_sessions_per_ip = 0: one client may hold every session slot until the global cap evicts it');
   if (admin.mode === 'InsecureAllowAll') warnings.push('admin.authorization_mode = "InsecureAllowAll": every admin endpoint is open to anyone who can reach the KBS');
-  if (!audit.enabled) warnings.push('audit.enabled = false: releases, denials and admin changes leave no audit record');
-  return { httpServer, attestationToken, attestationService, admin, storage, sessionStorageType, plugins, audit, warnings };
+  if (!value.audit.enabled) warnings.push('audit.enabled = false: releases, denials and admin changes leave no audit record');
+  return { ...value, warnings };
 }
 
-/** Reads and parses a TOML config file. */
-export async function loadKbsConfig(file: string): Promise<KbsConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  let raw: unknown;
-  try {
-    raw = parseToml(text);
-  } catch (error) {
-    throw new ConfigError(`${file}: invalid TOML: ${(error as Error).message}`);
-  }
-  return parseKbsConfig(raw);
+/** Reads a config file (TOML, YAML or JSON by extension; TOML otherwise) and validates it. */
+export async function loadKbsConfig(file: string, options: Omit<ParseKbsConfigOptions, 'where'> = {}): Promise<KbsConfig> {
+  return parseKbsConfig(await readConfigFile(file, { defaultFormat: 'toml' }), { ...options, where: file });
 }

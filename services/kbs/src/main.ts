@@ -16,13 +16,14 @@ import 'reflect-metadata';
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { composeKbs } from './compose.ts';
+import { ConfigError } from '@trustee/config';
 import { loadKbsConfig, type KbsConfig } from './config.ts';
-import { ConfigError } from './configError.ts';
 import { prepareDevEnvironment } from './devSetup.ts';
 
-const USAGE = `usage: kbs --config-file <kbs-config.toml>
+const USAGE = `usage: kbs --config-file <kbs-config.toml|.yaml|.json> [--allow-unknown-config]
        kbs --dev [--data-dir ./data]   (development KBS, generates keys and config on first start)
-       kbs audit verify|export|prune   (the audit trail; kbs audit --help)`;
+       kbs audit verify|export|prune   (the audit trail; kbs audit --help)
+  --allow-unknown-config   unknown config keys are warnings, not errors (configs for a newer upstream)`;
 
 interface ListeningMessage {
   readonly kind: 'listening';
@@ -35,6 +36,7 @@ async function resolveConfig(): Promise<KbsConfig | undefined> {
       'config-file': { type: 'string', short: 'c' },
       dev: { type: 'boolean', default: false },
       'data-dir': { type: 'string', default: './data' },
+      'allow-unknown-config': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -59,7 +61,7 @@ async function resolveConfig(): Promise<KbsConfig | undefined> {
     }
   }
   if (configFile === undefined) throw new ConfigError(`no configuration: pass --config-file or --dev\n${USAGE}`);
-  return loadKbsConfig(configFile);
+  return loadKbsConfig(configFile, { allowUnknown: values['allow-unknown-config'] });
 }
 
 /** Composes and listens; returns the URLs actually bound. */
@@ -144,7 +146,7 @@ async function main(): Promise<void> {
   }
   const config = await resolveConfig();
   if (config === undefined) return;
-  if (cluster.isPrimary) for (const warning of config.warnings) console.error(`WARN *** INSECURE CONFIGURATION *** ${warning}`);
+  if (cluster.isPrimary) for (const warning of config.warnings) console.error(`${warning.includes('--allow-unknown-config') ? 'WARN' : 'WARN *** INSECURE CONFIGURATION ***'} ${warning}`);
   if (cluster.isPrimary && config.httpServer.workerCount > 1) {
     await runPrimary(config);
     return;

@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Readiness } from '@trustee/grpc';
-import { createServer } from '@trustee/http';
+import { createServer, type ServerTls } from '@trustee/http';
 import { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, type preValidationHookHandler } from 'fastify';
 import { AdminDenied, type AdminAuthorizer, type AdminIdentity } from './admin/authorizer.ts';
 import { ATTESTATION_POLICY_BODY_SCHEMA, attestationPolicyBodyNotJson, handleSetAttestationPolicy, parseAttestationPolicyBody } from './admin/attestationPolicy.ts';
@@ -49,7 +49,8 @@ export interface KbsServerDeps {
   /** `payload_request_size` MiB in bytes. */
   readonly bodyLimitBytes: number;
   readonly logger?: FastifyServerOptions['logger'];
-  readonly https?: { readonly key: Buffer; readonly cert: Buffer } | undefined;
+  /** Key, certificate and the `[http_server]` TLS options (versions, ciphers, groups). */
+  readonly https?: ServerTls | undefined;
   /** Per-IP limit on /auth (absent: off). */
   readonly authRateLimiter?: PerIpRateLimiter | undefined;
   /** Dependency checks behind `/readyz` (none: always ready). */
@@ -152,7 +153,7 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
   const processTag = randomBytes(3).toString('hex');
   let requestCounter = 0;
   const app = createServer({
-    ...(deps.https === undefined ? {} : { tls: { key: deps.https.key, cert: deps.https.cert } }),
+    ...(deps.https === undefined ? {} : { tls: deps.https }),
     logger: deps.logger ?? false,
     bodyLimit: deps.bodyLimitBytes,
     // Per-request access lines would log at every RCAR step; we log failures ourselves.

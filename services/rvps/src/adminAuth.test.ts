@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { exportJWK, SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, test } from 'vitest';
 import { createAdminGate } from './adminAuth.ts';
-import { RvpsConfigError } from './config.ts';
+import { ConfigError } from './config.ts';
 import { RvpsError } from './errors.ts';
 
 const now = new Date('2026-06-01T00:00:00Z');
@@ -87,7 +87,7 @@ describe('createAdminGate', () => {
   ])('startup fails on %s', async (name, prepare, message) => {
     prepare();
     const config = name === 'missing PEM file' ? { identityProviders: [{ publicKeyUri: join(dir, 'absent.pem') }], protectRegister: false } : { identityProviders: [{ jwkSetUri: join(dir, 'bad.json') }], protectRegister: false };
-    await expect(createAdminGate(config)).rejects.toThrow(RvpsConfigError);
+    await expect(createAdminGate(config)).rejects.toThrow(ConfigError);
     await expect(createAdminGate(config)).rejects.toThrow(message);
   });
 });

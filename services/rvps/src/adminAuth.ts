@@ -4,9 +4,9 @@
  * (@trustee/auth: `exp` required with 60 s leeway, `iss`/`aud` checked when configured). No admin
  * config → every admin call is refused: there is no "allow all" mode.
  */
-import { AdminGateError, AuthConfigError, BearerJwtAuthenticator, createAdminGate as createBearerGate } from '@trustee/auth';
+import { AdminGateError, BearerJwtAuthenticator, createAdminGate as createBearerGate } from '@trustee/auth';
 import type { AdminConfig } from './config.ts';
-import { RvpsConfigError } from './config.ts';
+import { ConfigError } from './config.ts';
 import { RvpsError } from './errors.ts';
 
 export interface AdminGate {
@@ -21,7 +21,7 @@ export async function createAdminGate(config: AdminConfig | undefined, now: () =
     try {
       authenticator = await BearerJwtAuthenticator.create(config.identityProviders, () => now().getTime());
     } catch (error) {
-      if (error instanceof AuthConfigError) throw new RvpsConfigError(`admin: ${error.message}`);
+      if (error instanceof ConfigError) throw new ConfigError(`admin: ${error.message}`, { path: 'admin', cause: error });
       throw error;
     }
   }

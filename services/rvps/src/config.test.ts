@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_SQLITE_PATH, RvpsConfigError, loadRvpsConfig, parseRvpsConfig } from './config.ts';
+import { DEFAULT_SQLITE_PATH, ConfigError, loadRvpsConfig, parseRvpsConfig } from './config.ts';
 import { parseSocketAddress } from './address.ts';
 
 const fixture = (name: string): string => new URL(`./fixtures/${name}`, import.meta.url).pathname;
@@ -46,20 +46,22 @@ describe('loadRvpsConfig', () => {
   });
 
   test.each<[string, string, string]>([
-    ['not JSON', '{"storage":', 'not valid JSON'],
-    ['not an object', '[]', 'expected an object'],
-    ['storage not an object', '{"storage": 1}', 'storage: expected an object'],
+    ['not JSON', '{"storage":', 'rvps.json: invalid JSON'],
+    ['not an object', '[]', 'rvps.json: expected a table, found an array'],
+    ['storage not an object', '{"storage": 1}', 'storage: expected a table, found number 1'],
     ['unknown storage type', '{"storage": {"storage_type": "Floppy"}}', 'unknown storage type'],
     ['admin without a key', '{"admin": {"issuer": "x"}}', 'bearer_jwt, public_key_path or jwks_path required'],
     ['admin typo', '{"admin": {"public_key_path": "/k", "protect_registr": true}}', 'admin.protect_registr: unknown key'],
     ['protect_register not boolean', '{"admin": {"public_key_path": "/k", "protect_register": "yes"}}', 'expected a boolean'],
-    ['bearer_jwt without providers', '{"admin": {"bearer_jwt": {"identity_providers": []}}}', 'admin.bearer_jwt.identity_providers: at least one identity provider required'],
-    ['bearer_jwt provider typo', '{"admin": {"bearer_jwt": {"identity_providers": [{"public_key_url": "/k"}]}}}', 'admin.bearer_jwt.identity_providers[0]: unknown field `public_key_url`'],
+    ['bearer_jwt without providers', '{"admin": {"bearer_jwt": {"identity_providers": []}}}', 'admin.bearer_jwt.identity_providers: at least one entry required'],
+    ['bearer_jwt provider typo', '{"admin": {"bearer_jwt": {"identity_providers": [{"public_key_url": "/k"}]}}}', 'admin.bearer_jwt.identity_providers[0].public_key_url: unknown key (did you mean "public_key_uri"?)'],
+    ['an unknown top-level key', '{"work_dir": "/x"}', 'work_dir: unknown key (known keys: storage, extractors, admin)'],
+    ['an unknown extractor', '{"extractors": {"in_toto_extractor": {}}}', 'extractors.in_toto_extractor: unknown key (known keys: swid_extractor)'],
     ['bearer_jwt next to the shorthand', '{"admin": {"public_key_path": "/k", "bearer_jwt": {"identity_providers": [{"public_key_uri": "/k"}]}}}', 'exclude each other'],
   ])('rejects %s', async (_name, text, message) => {
     const path = join(mkdtempSync(join(tmpdir(), 'rvps-config-')), 'rvps.json');
     writeFileSync(path, text);
-    await expect(loadRvpsConfig(path)).rejects.toThrow(RvpsConfigError);
+    await expect(loadRvpsConfig(path)).rejects.toThrow(ConfigError);
     await expect(loadRvpsConfig(path)).rejects.toThrow(message);
   });
 
@@ -75,7 +77,7 @@ describe('loadRvpsConfig', () => {
   test('broken TOML names the format', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'rvps-config-')), 'rvps.toml');
     writeFileSync(path, '[storage\n');
-    await expect(loadRvpsConfig(path)).rejects.toThrow('not valid TOML');
+    await expect(loadRvpsConfig(path)).rejects.toThrow('rvps.toml: invalid TOML');
   });
 
   test("upstream's Postgres storage section loads (host from the file, the rest upstream's defaults)", async () => {
@@ -88,9 +90,9 @@ describe('loadRvpsConfig', () => {
     expect(() => parseRvpsConfig({ storage: { storage_typ: 'Sqlite' } })).toThrow('storage.storage_typ: unknown key (did you mean "storage_type"?)');
   });
 
-  test('unknown top-level and extractor keys only warn', () => {
-    const { warnings } = parseRvpsConfig({ work_dir: '/x', extractors: { in_toto_extractor: {} } });
-    expect(warnings).toEqual(expect.arrayContaining([expect.stringContaining('"work_dir"'), expect.stringContaining('extractors.in_toto_extractor')]));
+  test('--allow-unknown-config: unknown top-level and extractor keys only warn', () => {
+    const { warnings } = parseRvpsConfig({ work_dir: '/x', extractors: { in_toto_extractor: {} } }, { allowUnknown: true });
+    expect(warnings).toEqual(expect.arrayContaining([expect.stringMatching(/^work_dir: unknown key ignored \(--allow-unknown-config\)/), expect.stringMatching(/^extractors\.in_toto_extractor: unknown key ignored/)]));
   });
 });
 

@@ -21,7 +21,8 @@ const USAGE = `usage: rvps [-c|--config <rvps.json>] [-a|--address HOST:PORT] [-
   -c, --config        config file, JSON/TOML/YAML by extension (default ${DEFAULT_CONFIG_PATH}; missing → defaults, SQLite at ./data/rvps.sqlite)
   -a, --address       gRPC listen address (default ${DEFAULT_GRPC_ADDRESS})
       --rest-address  also serve the REST API (and /metrics, /healthz) here
-      --tls-cert/--tls-key  serve both with TLS`;
+      --tls-cert/--tls-key  serve both with TLS
+      --allow-unknown-config  unknown config keys are warnings, not errors (configs for a newer upstream)`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
       'rest-address': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
+      'allow-unknown-config': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -47,7 +49,7 @@ async function main(): Promise<void> {
       ? undefined
       : { cert: await readFile(values['tls-cert']), key: await readFile(values['tls-key']) };
 
-  const { config, warnings } = await loadRvpsConfig(values.config);
+  const { config, warnings } = await loadRvpsConfig(values.config, { allowUnknown: values['allow-unknown-config'] });
   for (const warning of warnings) console.error(`WARN ${warning}`);
   const rvps = await composeRvps(config, { log: jsonLogger(), defaultMetrics: true, ...(tls === undefined ? {} : { tls }) });
 

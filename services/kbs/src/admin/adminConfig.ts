@@ -1,9 +1,11 @@
 /**
- * `[admin]` (spec §3.2), parsed strictly like upstream's serde `deny_unknown_fields`: a legacy
- * `type = ...` key or a typo is a startup error, not a silently open admin API.
+ * `[admin]` (upstream kbs/src/admin/config.rs), strict like upstream's serde
+ * `deny_unknown_fields`: a legacy `type = ...` key or a typo is a startup error, not a silently
+ * open admin API.
  */
-import { AuthConfigError, parseBearerJwtConfig, type IdentityProviderConfig } from '@trustee/auth';
-import { ConfigError, optionalString, optionalTable, rejectUnknownKeys, requiredString, table, tableArray, type Table } from '../configError.ts';
+import { bearerJwtSchema, type IdentityProviderConfig } from '@trustee/auth';
+import { fail } from '@trustee/config';
+import { z } from 'zod';
 
 export type { IdentityProviderConfig };
 
@@ -17,61 +19,37 @@ export type AdminConfig =
   | { readonly mode: 'DenyAll' }
   | { readonly mode: 'AuthenticatedAuthorization'; readonly identityProviders: readonly IdentityProviderConfig[]; readonly acls: readonly AclConfig[] };
 
-const MODES = ['InsecureAllowAll', 'DenyAll', 'AuthenticatedAuthorization'] as const;
-
-function parseProviders(bearer: Table, path: string): IdentityProviderConfig[] {
-  try {
-    return parseBearerJwtConfig(bearer, path);
-  } catch (error) {
-    if (error instanceof AuthConfigError) throw new ConfigError(error.message);
-    throw error;
-  }
-}
-
-function parseAcl(raw: Table, path: string): AclConfig {
-  rejectUnknownKeys(raw, ['role', 'allowed_endpoints'], path);
-  const role = requiredString(raw, 'role', path);
-  const allowedEndpoints = requiredString(raw, 'allowed_endpoints', path);
-  if (!allowedEndpoints.startsWith('^/kbs') || !allowedEndpoints.endsWith('$')) {
-    throw new ConfigError(`${path}.allowed_endpoints: must start with ^/kbs and end with $`);
-  }
-  try {
-    new RegExp(allowedEndpoints, 'u');
-  } catch (error) {
-    throw new ConfigError(`${path}.allowed_endpoints: invalid regular expression: ${(error as Error).message}`);
-  }
-  return { role, allowedEndpoints };
-}
-
-export function parseAdminConfig(raw: unknown, path = 'admin'): AdminConfig {
-  if (raw === undefined) throw new ConfigError(`${path}: the [admin] table is required`);
-  const admin = table(raw, path);
-  rejectUnknownKeys(admin, ['authorization_mode', 'authentication', 'authorization'], path);
-  const mode = optionalString(admin, 'authorization_mode', path) ?? 'InsecureAllowAll';
-  if (!(MODES as readonly string[]).includes(mode)) {
-    throw new ConfigError(`${path}.authorization_mode: unknown mode "${mode}", expected one of ${MODES.join(', ')}`);
-  }
-  if (mode !== 'AuthenticatedAuthorization') {
-    if (admin['authentication'] !== undefined || admin['authorization'] !== undefined) {
-      throw new ConfigError(`${path}: authentication/authorization are only valid with authorization_mode = "AuthenticatedAuthorization"`);
+const aclSchema = z.strictObject({ role: z.string(), allowed_endpoints: z.string() }).transform((raw, ctx): AclConfig => {
+  const pattern = raw.allowed_endpoints;
+  if (!pattern.startsWith('^/kbs') || !pattern.endsWith('$')) fail(ctx, ['allowed_endpoints'], 'must start with ^/kbs and end with $');
+  else {
+    try {
+      new RegExp(pattern, 'u');
+    } catch (error) {
+      fail(ctx, ['allowed_endpoints'], `invalid regular expression: ${(error as Error).message}`);
     }
-    return { mode: mode as 'InsecureAllowAll' | 'DenyAll' };
   }
-  const authentication = optionalTable(admin, 'authentication', path);
-  if (authentication === undefined) throw new ConfigError(`${path}.authentication: required for AuthenticatedAuthorization`);
-  rejectUnknownKeys(authentication, ['bearer_jwt'], `${path}.authentication`);
-  const bearer = optionalTable(authentication, 'bearer_jwt', `${path}.authentication`);
-  if (bearer === undefined) throw new ConfigError(`${path}.authentication.bearer_jwt: required for AuthenticatedAuthorization`);
-  const bearerPath = `${path}.authentication.bearer_jwt`;
-  const providers = parseProviders(bearer, bearerPath);
+  return { role: raw.role, allowedEndpoints: pattern };
+});
 
-  const authorization = optionalTable(admin, 'authorization', path);
-  if (authorization === undefined) throw new ConfigError(`${path}.authorization: required for AuthenticatedAuthorization`);
-  rejectUnknownKeys(authorization, ['regex_acl'], `${path}.authorization`);
-  const regexAcl = optionalTable(authorization, 'regex_acl', `${path}.authorization`);
-  if (regexAcl === undefined) throw new ConfigError(`${path}.authorization.regex_acl: required for AuthenticatedAuthorization`);
-  const aclPath = `${path}.authorization.regex_acl`;
-  rejectUnknownKeys(regexAcl, ['acls'], aclPath);
-  const acls = tableArray(regexAcl, 'acls', aclPath).map((acl, index) => parseAcl(acl, `${aclPath}.acls[${index}]`));
-  return { mode, identityProviders: providers, acls };
-}
+/** The `[admin]` table (required, like upstream's `KbsConfig.admin`). */
+export const adminSchema = z
+  .strictObject({
+    authorization_mode: z.enum(['InsecureAllowAll', 'DenyAll', 'AuthenticatedAuthorization']).optional(),
+    authentication: z.strictObject({ bearer_jwt: bearerJwtSchema.optional() }).optional(),
+    authorization: z.strictObject({ regex_acl: z.strictObject({ acls: z.array(aclSchema).optional() }).optional() }).optional(),
+  })
+  .transform((raw, ctx): AdminConfig => {
+    const mode = raw.authorization_mode ?? 'InsecureAllowAll';
+    if (mode !== 'AuthenticatedAuthorization') {
+      if (raw.authentication !== undefined || raw.authorization !== undefined) fail(ctx, [], 'authentication/authorization are only valid with authorization_mode = "AuthenticatedAuthorization"');
+      return { mode };
+    }
+    const identityProviders = raw.authentication?.bearer_jwt;
+    if (raw.authentication === undefined) fail(ctx, ['authentication'], 'required for AuthenticatedAuthorization');
+    else if (identityProviders === undefined) fail(ctx, ['authentication', 'bearer_jwt'], 'required for AuthenticatedAuthorization');
+    const regexAcl = raw.authorization?.regex_acl;
+    if (raw.authorization === undefined) fail(ctx, ['authorization'], 'required for AuthenticatedAuthorization');
+    else if (regexAcl === undefined) fail(ctx, ['authorization', 'regex_acl'], 'required for AuthenticatedAuthorization');
+    return { mode, identityProviders: identityProviders ?? [], acls: regexAcl?.acls ?? [] };
+  });
