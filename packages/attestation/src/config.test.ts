@@ -12,10 +12,10 @@ import { parseAttestationServiceConfig, TOKEN_BROKER_DEFAULTS } from './config.t
 describe('parseAttestationServiceConfig', () => {
   test('verifier_config tables of verified TEEs load', () => {
     const config = parseAttestationServiceConfig(
-      { verifier_config: { dcap_verifier: { collateral_service: 'https://pccs.example' }, nvidia_verifier: { type: 'Local' }, snp_verifier: { vcek_sources: [{ type: 'KDS' }] } } },
+      { verifier_config: { dcap_verifier: { collateral_service: 'https://pccs.example' }, nvidia_verifier: { type: 'Local' }, snp_verifier: { vcek_sources: [{ type: 'KDS' }] }, tpm_verifier: { trusted_ak_keys_dir: '/etc/tpm/trusted_ak_keys', max_trusted_ak_keys: 50 } } },
       'as',
     );
-    expect(Object.keys(config.verifierConfig).sort()).toEqual(['dcap_verifier', 'nvidia_verifier', 'snp_verifier']);
+    expect(Object.keys(config.verifierConfig).sort()).toEqual(['dcap_verifier', 'nvidia_verifier', 'snp_verifier', 'tpm_verifier']);
   });
 
   test('empty or absent table gives upstream defaults', () => {
@@ -89,7 +89,8 @@ type = "Remote"
     ['issuer_name number', { attestation_token_broker: { issuer_name: 3 } }, 'attestation_service.attestation_token_broker.issuer_name: expected a string, found number 3'],
     ['a misspelled dcap key', { verifier_config: { dcap_verifier: { collateral_service: 'https://p', tcb_update: 'early' } } }, 'attestation_service.verifier_config.dcap_verifier.tcb_update: unknown key (did you mean "tcb_update_type"?)'],
     ['a bad vcek source', { verifier_config: { snp_verifier: { vcek_sources: [{ type: 'Cache' }] } } }, 'attestation_service.verifier_config.snp_verifier.vcek_sources[0].type'],
-    ['tpm_verifier keys this build does not honour', { verifier_config: { tpm_verifier: { trusted_ak_keys_dir: '/etc/tpm' } } }, 'attestation_service.verifier_config.tpm_verifier.trusted_ak_keys_dir: not honoured by trustee-ts'],
+    ['max_trusted_ak_keys without its directory', { verifier_config: { tpm_verifier: { max_trusted_ak_keys: 5 } } }, 'attestation_service.verifier_config.tpm_verifier.max_trusted_ak_keys: applies with trusted_ak_keys_dir only'],
+    ['max_trusted_ak_keys out of range', { verifier_config: { tpm_verifier: { trusted_ak_keys_dir: '/etc/tpm', max_trusted_ak_keys: 0 } } }, 'attestation_service.verifier_config.tpm_verifier.max_trusted_ak_keys: must be at least 1'],
     ['an unbuilt verifier (upstream nvidia_dpu_verifier)', { verifier_config: { nvidia_dpu_verifier: {} } }, 'attestation_service.verifier_config.nvidia_dpu_verifier: the nvidia-dpu verifier is not built in trustee-ts'],
     ['an unbuilt verifier (cca)', { verifier_config: { cca_verifier: { x: 1 } } }, 'attestation_service.verifier_config.cca_verifier: the cca verifier is not built'],
     ['an unbuilt verifier (csv)', { verifier_config: { csv_verifier: {} } }, 'the csv verifier is not built'],

@@ -9,7 +9,7 @@
  */
 import { fail, validateConfig } from '@trustee/config';
 import { storageTypeSchema, type StorageType } from '@trustee/storage';
-import { supportedTees } from '@trustee/verifiers';
+import { MAX_TRUSTED_AK_KEYS_LIMIT, supportedTees } from '@trustee/verifiers';
 import { z } from 'zod';
 import type { JsonObject } from './json.ts';
 
@@ -130,15 +130,6 @@ function notBuilt(tees: string) {
   });
 }
 
-/**
- * `trusted_ak_keys_dir` / `max_trusted_ak_keys` appear in upstream's samples but its
- * `TpmVerifierConfig` (deps/verifier/src/tpm/mod.rs) has no fields; here TPM AKs are trusted
- * through the appraisal policy, so the keys are refused rather than silently dropped.
- */
-const tpmKeyRefused = z.unknown().superRefine((_value, ctx) => {
-  fail(ctx, [], 'not honoured by trustee-ts: the tpm verifier trusts attestation keys through the appraisal policy (`trusted_aks`, see README "Which TEEs are verified"); remove this key');
-});
-
 /** Upstream's `VerifierConfig` (deps/verifier/src/lib.rs). */
 export const verifierConfigSchema = z.strictObject({
   snp_verifier: z
@@ -158,7 +149,13 @@ export const verifierConfigSchema = z.strictObject({
     })
     .optional(),
   nvidia_verifier: nvidiaVerifierTable.extend({ verifier: nvidiaVerifierTable.optional() }).optional(),
-  tpm_verifier: z.strictObject({ trusted_ak_keys_dir: tpmKeyRefused.optional(), max_trusted_ak_keys: tpmKeyRefused.optional() }).optional(),
+  // Upstream's samples carry these; loaded by verifiersFromTrustAnchorConfig (an unreadable directory stops the start).
+  tpm_verifier: z
+    .strictObject({ trusted_ak_keys_dir: nonEmpty.optional(), max_trusted_ak_keys: z.number().int().min(1).max(MAX_TRUSTED_AK_KEYS_LIMIT).optional() })
+    .superRefine((table, ctx) => {
+      if (table.max_trusted_ak_keys !== undefined && table.trusted_ak_keys_dir === undefined) fail(ctx, ['max_trusted_ak_keys'], 'applies with trusted_ak_keys_dir only');
+    })
+    .optional(),
   nvidia_dpu_verifier: notBuilt('nvidia-dpu').optional(),
   cca_verifier: notBuilt('cca').optional(),
   csv_verifier: notBuilt('csv').optional(),

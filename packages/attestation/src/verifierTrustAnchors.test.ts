@@ -4,6 +4,7 @@
  * private PKI is refused without it and accepted with it (loudly warned), the pinned roots then no
  * longer apply to those TEEs, and an unusable anchors file is a startup `invalid_config`.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,6 +130,21 @@ describe('unusable anchors files are startup errors', () => {
 
   test('a non-string path is refused when the config is read', () => {
     expect(() => parseAttestationServiceConfig({ verifier_config: { snp_verifier: { trust_anchors_path: 42 } } }, 'as')).toThrow('as.verifier_config.snp_verifier.trust_anchors_path: expected a string, found number 42');
+  });
+
+  test('tpm_verifier.trusted_ak_keys_dir gives a tpm verifier over those keys; an unreadable directory stops the start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trusted-aks-'));
+    writeFileSync(join(dir, 'ak1.pub'), generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }));
+    const log = recordingLog();
+    const config = parseAttestationServiceConfig({ verifier_config: { tpm_verifier: { trusted_ak_keys_dir: dir, max_trusted_ak_keys: 5 } } }, 'as');
+    const verifiers = await verifiersFromTrustAnchorConfig(config.verifierConfig, log);
+    expect(Object.keys(verifiers)).toEqual(['tpm']);
+    expect(log.warnings.join('\n')).toContain(`1 trusted AK key(s) from ${dir}`);
+    const missing = parseAttestationServiceConfig({ verifier_config: { tpm_verifier: { trusted_ak_keys_dir: join(dir, 'none') } } }, 'as');
+    await expect(createAttestationService({ store: new MemoryStore(), config: missing })).rejects.toMatchObject({
+      code: 'invalid_config',
+      message: expect.stringMatching(/^verifier_config\.tpm_verifier\.trusted_ak_keys_dir: /) as unknown,
+    });
   });
 
   test('no trust_anchors_path configures no verifier', async () => {

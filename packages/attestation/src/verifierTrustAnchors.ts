@@ -23,6 +23,7 @@ import {
   createSnpVerifier,
   createTdxVerifier,
   splitPemBundle,
+  tpmVerifierFromOptions,
   type AmdProduct,
   type AmdTrustAnchorInput,
   type TeeName,
@@ -74,6 +75,17 @@ export async function verifiersFromTrustAnchorConfig(verifierConfig: JsonObject,
     verifiers.sgx = createSgxVerifier({ trustAnchors: roots });
     verifiers['az-tdx-vtpm'] = createAzTdxVtpmVerifier({ trustAnchors: roots });
     warn(`attestation: NON-DEFAULT Intel root CAs from ${key} (sha256 ${roots.join(', ')}); tdx, sgx and az-tdx-vtpm evidence is checked against them INSTEAD of Intel's SGX root CA`);
+  }
+  const tpm = own(verifierConfig, 'tpm_verifier');
+  if (tpm !== undefined && tpm !== null && isJsonObject(tpm) && typeof own(tpm, 'trusted_ak_keys_dir') === 'string') {
+    const key = 'verifier_config.tpm_verifier.trusted_ak_keys_dir';
+    const trustedAkKeysDir = own(tpm, 'trusted_ak_keys_dir') as string;
+    const max = own(tpm, 'max_trusted_ak_keys');
+    try {
+      verifiers.tpm = await tpmVerifierFromOptions({ trustedAkKeysDir, ...(typeof max === 'number' ? { maxTrustedAkKeys: max } : {}), warn });
+    } catch (error) {
+      throw new AttestationError('invalid_config', `${key}: ${(error as Error).message}`, { cause: error });
+    }
   }
   return verifiers;
 }
