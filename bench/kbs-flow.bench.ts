@@ -5,7 +5,7 @@
  * a temp dir, builtin AS), for each TEE key kind and each guest count.
  *
  *   pnpm bench:kbs                                  # the whole table (see bench/README.md)
- *   pnpm exec tsx bench/kbs-flow.bench.ts [--seconds 5] [--guests 1,32,256] [--keys P-256,P-521,RSA-OAEP-256] [--workers N]
+ *   pnpm exec tsx bench/kbs-flow.bench.ts [--seconds 5] [--guests 1,32,256] [--keys P-256,P-521,RSA-OAEP-256] [--workers N] [--steps] [--session-storage Memory]
  *
  * Without `--workers` the config leaves `http_server.worker_count` unset: the KBS default (one
  * worker per core). Per row it prints flows/s, flow latency p50/p99 (ms), the CPU milliseconds
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     keys: { type: 'string', default: TEE_KEY_KINDS.join(',') },
     workers: { type: 'string' },
     steps: { type: 'boolean', default: false },
+    'session-storage': { type: 'string' },
   },
   strict: true,
 });
@@ -45,13 +46,15 @@ const kbs = await startKbs({
   // The bench is one client address standing in for many guests: the per-client /auth limits are off.
   httpServerLines: ['auth_rate_limit_per_ip = 0', 'max_sessions_per_ip = 0'],
   profileDir: process.env['KBS_BENCH_PROFILE_DIR'],
+  // --session-storage Memory: sessions in each process (one worker only), to see what the shared session store costs.
+  topLevelLines: values['session-storage'] === undefined ? [] : [`session_storage_type = ${JSON.stringify(values['session-storage'])}`],
 });
 const client = new HttpClient(kbs.port, Math.max(...guestCounts));
 try {
   const resourcePath = await setUpResource(client, kbs.adminToken, SECRET);
   const workerProcesses = kbs.workerProcesses();
   console.log(
-    `KBS flow bench: sample TEE, builtin AS, SQLite (WAL; durable data synchronous=FULL, sessions NORMAL), ${seconds} s per row, ` +
+    `KBS flow bench: sample TEE, builtin AS, SQLite (WAL; durable data synchronous=FULL, sessions ${values['session-storage'] ?? 'SQLite NORMAL'}), ${seconds} s per row, ` +
       `KBS worker_count ${workers ?? `unset (default)`} → ${Math.max(1, workerProcesses)} serving process(es), ${availableParallelism()} cores, node ${process.version}, load ${loadAverages()}`,
   );
   console.log('KBS CPU = primary + workers from /proc (bench client excluded); floor = node:crypto cost of one flow\'s KBS-side operations, measured here');

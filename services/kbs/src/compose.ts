@@ -146,10 +146,15 @@ export async function composeKbs(config: KbsConfig, options: ComposeOptions = {}
 
 /** The SQLite file for RCAR sessions beside the main database: `dir/kbs.sqlite` → `dir/kbs.sessions.sqlite`. */
 export function sessionDatabasePath(path: string): string {
+  return siblingDatabasePath(path, 'sessions');
+}
+
+/** A SQLite file beside the main database: `dir/kbs.sqlite` → `dir/kbs.<tag>.sqlite`. */
+export function siblingDatabasePath(path: string, tag: string): string {
   if (path === ':memory:') return path;
   const dot = path.lastIndexOf('.');
   const slash = path.lastIndexOf('/');
-  return dot > slash + 1 ? `${path.slice(0, dot)}.sessions${path.slice(dot)}` : `${path}.sessions`;
+  return dot > slash + 1 ? `${path.slice(0, dot)}.${tag}${path.slice(dot)}` : `${path}.${tag}`;
 }
 
 /**
@@ -219,10 +224,15 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
   const policy = new ResourcePolicy(store);
   await start.begin('default resource policy', () => policy.installDefault());
   // Decision records are diagnostics written on every release, not admin writes: on SQLite they
-  // go through a connection of their own to the same file that does not fsync each record
-  // (synchronous=NORMAL: a power cut may lose the last records, never corrupt the file). Explain
-  // and dry runs read the same file, from any worker or replica.
-  const decisionStore = options.store === undefined && config.storage.storageType === 'Sqlite' ? openStore(config.storage, { now, ephemeral: true }) : store;
+  // live in a file of their own beside the main one (kbs.sqlite → kbs.decisions.sqlite, shared by
+  // workers and replicas like the session file) that does not fsync each record
+  // (synchronous=NORMAL: a power cut may lose the last records, never corrupt the file). The main
+  // file then only changes on admin writes, so the policy and resource reads of every request
+  // keep SQLite's page cache instead of re-reading pages another connection's writes invalidated.
+  const decisionStore =
+    options.store === undefined && config.storage.storageType === 'Sqlite'
+      ? openStore({ ...config.storage, sqlite: { path: siblingDatabasePath(config.storage.sqlite.path, 'decisions') } }, { now, ephemeral: true })
+      : store;
   if (decisionStore !== store) closers.push(() => decisionStore.close());
   const policies = new ResourcePolicies(policy, new ScopedPolicyStore(store), new DecisionLog(decisionStore), {
     onRecordError: (error) => console.error(`WARN policy decision not recorded: ${(error as Error).message}`),
