@@ -55,6 +55,11 @@ export interface KbsClientOptions {
   readonly teeKeyAlgorithm?: TeeKeyAlgorithm;
   /** Init-data TOML text sent as `{"format":"toml","body":…}`. */
   readonly initData?: string;
+  /**
+   * Attestation policy selector: sent as `extra-params.id` in /auth (guest-components PR #1604's
+   * `attestation_policy_selector`); the KBS maps it to its AS policies. Empty/absent: not sent.
+   */
+  readonly policySelector?: string;
   /** Passport mode: an attestation token for `Authorization: Bearer` (needs the matching `teeKey`). */
   readonly token?: string;
   /** Admin bearer token for the admin endpoints; none = anonymous. */
@@ -87,6 +92,7 @@ export class KbsClient {
   readonly #deviceAttesters: readonly Attester[];
   readonly #teeKey: TeeKeyPair;
   readonly #initData: string | undefined;
+  readonly #policySelector: string | undefined;
   readonly #adminToken: string | undefined;
   readonly #passportToken: string | undefined;
   readonly #rcarMaxAttempts: number;
@@ -118,6 +124,7 @@ export class KbsClient {
     this.#now = options.now ?? Date.now;
     this.#jar = new SessionCookieJar(this.#now);
     this.#attester = options.attester ?? sampleAttester;
+    this.#policySelector = options.policySelector === '' ? undefined : options.policySelector;
     this.#deviceAttesters = options.deviceAttesters ?? (sampleDeviceEnabled() ? [sampleDeviceAttester] : []);
     this.#teeKey = options.teeKey ?? generateTeeKey(options.teeKeyAlgorithm);
     this.#initData = options.initData;
@@ -288,7 +295,8 @@ export class KbsClient {
 
   async #rcarHandshake(): Promise<string> {
     const tee = this.#attester.tee;
-    const authBody = JSON.stringify({ version: KBS_PROTOCOL_VERSION, tee, 'extra-params': { 'supported-hash-algorithms': HASH_ALGORITHMS } });
+    const extraParams = { 'supported-hash-algorithms': HASH_ALGORITHMS, ...(this.#policySelector === undefined ? {} : { id: this.#policySelector }) };
+    const authBody = JSON.stringify({ version: KBS_PROTOCOL_VERSION, tee, 'extra-params': extraParams });
     const authResponse = await this.#rcarPost('auth', authBody);
     if (authResponse.status !== 200) throw kbsFailure(authResponse, 'RCAR auth');
     const challenge = protocolParse(() => parseChallenge(jsonBody(authResponse, 'challenge')));

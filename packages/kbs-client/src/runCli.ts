@@ -64,6 +64,9 @@ const ATTESTER_HELP = `  --tee NAME                   TEE name sent in /auth (de
   --tee-key-algorithm A        generated key type: ${TEE_KEY_ALGORITHMS.join(' | ')} (default ECDH-ES+A256KW-P256)
   --rcar-attempts N            RCAR handshake attempts (default 5)
   --rcar-retry-delay-ms N      delay between RCAR attempts (default 1000)
+  --attestation-policy-selector ID
+                               ask the KBS to appraise with the attestation policies it maps ID to
+                               (sent as extra-params.id in /auth; the KBS refuses an id it does not allow)
   INIT_DATA                    init-data TOML text sent as {"format":"toml","body":INIT_DATA}
 `;
 
@@ -195,9 +198,11 @@ const ATTESTER_OPTIONS = {
   'device-evidence-command': { type: 'string', multiple: true },
   'rcar-attempts': { type: 'string' },
   'rcar-retry-delay-ms': { type: 'string' },
+  'attestation-policy-selector': { type: 'string' },
 } as const satisfies Options;
 
 interface AttesterValues {
+  'attestation-policy-selector'?: string | undefined;
   'tee-key-file'?: string | undefined;
   'tee-key-algorithm'?: string | undefined;
   tee?: string | undefined;
@@ -246,6 +251,7 @@ function clientOptions(values: AttesterValues, initData: string | undefined, glo
     ...(values['tee-key-file'] === undefined ? {} : { teeKey: loadTeeKey(readText(values['tee-key-file'], io)) }),
     ...(algorithm === undefined ? {} : { teeKeyAlgorithm: algorithm }),
     ...(initData === undefined ? {} : { initData }),
+    ...(values['attestation-policy-selector'] === undefined ? {} : { policySelector: values['attestation-policy-selector'] }),
     ...(values['rcar-attempts'] === undefined ? {} : { rcarMaxAttempts: count(values['rcar-attempts'], '--rcar-attempts', 1) }),
     ...(values['rcar-retry-delay-ms'] === undefined ? {} : { rcarRetryDelayMs: count(values['rcar-retry-delay-ms'], '--rcar-retry-delay-ms', 0) }),
   };

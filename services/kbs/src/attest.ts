@@ -8,6 +8,7 @@ import { parseAdditionalEvidence, parseAttestationRequest, ProtocolError, TEE_NA
 import type { AttestationBackend, VerificationRequest } from './backends.ts';
 import { KbsError, kbsErrors } from './errors.ts';
 import { SessionLimitError, sessionIdFromCookie, type Session, type SessionManager } from './sessions.ts';
+import { PolicySelectionRefused, type AttestationPolicySelector } from './policies/attestationPolicyIds.ts';
 
 export interface AttestDeps {
   readonly sessions: SessionManager;
@@ -17,6 +18,8 @@ export interface AttestDeps {
    * and, on success or replay, the token issued (for its claims; the audit never stores it).
    */
   readonly onOutcome?: (tee: string, outcome: 'success' | 'failure' | 'replayed', detail: AttestOutcomeDetail) => void;
+  /** The AS policy ids for the session's /auth Request (policies/attestationPolicyIds.ts); default `["default"]`. */
+  readonly selector?: AttestationPolicySelector;
 }
 
 export interface AttestOutcomeDetail {
@@ -124,10 +127,21 @@ async function verifySession(session: Session, request: ReturnType<typeof parseA
   if (!isTee(tee)) throw kbsErrors.attestFailed('session carries an unknown tee');
   const requests = buildVerificationRequests(tee, request);
 
+  let policyIds: readonly string[] = ['default'];
+  if (deps.selector !== undefined && session.state.status === 'Authed') {
+    try {
+      policyIds = deps.selector.select(tee, session.state.request['extra-params']);
+    } catch (error) {
+      // The map changed since /auth (a restart with another config): refuse, as /auth would now.
+      if (error instanceof PolicySelectionRefused) throw kbsErrors.attestFailed(error.message);
+      throw error;
+    }
+  }
+
   if (!(await deps.sessions.claimChallenge(session))) throw kbsErrors.attestFailed('challenge already used');
   let token: string;
   try {
-    token = await deps.attestation.evaluate(requests, ['default']);
+    token = await deps.attestation.evaluate(requests, policyIds);
   } catch (error) {
     // The nonce is spent: the guest starts over with /auth, as the real client does on 401.
     await deps.sessions.delete(session.id);

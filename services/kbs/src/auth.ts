@@ -6,6 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { b64std, isCpuTee, KBS_PROTOCOL_VERSION, parseAuthRequest, ProtocolError, TEE_NAMES, type AuthRequest, type Challenge } from '@trustee/protocol';
 import { kbsErrors, type KbsError } from './errors.ts';
 import { SessionLimitError, type Session, type SessionManager } from './sessions.ts';
+import { AttestationPolicySelector, PolicySelectionRefused } from './policies/attestationPolicyIds.ts';
+
+const NO_POLICY_ID_MAP = new AttestationPolicySelector(undefined);
 
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$/;
 
@@ -64,7 +67,7 @@ export function parseAuthBody(json: unknown): AuthRequest {
  * @param request the parsed body (`parseAuthBody`).
  * @param client the peer address the session is accounted to (per-client session quota).
  */
-export async function handleAuth(request: AuthRequest, sessions: SessionManager, client: string): Promise<AuthResult> {
+export async function handleAuth(request: AuthRequest, sessions: SessionManager, client: string, selector: AttestationPolicySelector = NO_POLICY_ID_MAP): Promise<AuthResult> {
   if (jsonDeeperThan(request['extra-params'], MAX_EXTRA_PARAMS_DEPTH)) {
     throw kbsErrors.authFailed(`invalid request body: extra-params nested deeper than ${MAX_EXTRA_PARAMS_DEPTH} levels`);
   }
@@ -84,6 +87,13 @@ export async function handleAuth(request: AuthRequest, sessions: SessionManager,
   // a device (GPU, DPU, DCU) is only ever additional evidence beside it.
   if (!isCpuTee(request.tee)) {
     throw kbsErrors.authFailed(`invalid request body: tee ${JSON.stringify(request.tee)} is a device TEE; it can only be sent as additional evidence beside a CPU TEE`);
+  }
+  // An attestation policy id the operator did not allow for this TEE ends the handshake here (upstream PR #1521).
+  try {
+    selector.select(request.tee, request['extra-params']);
+  } catch (error) {
+    if (error instanceof PolicySelectionRefused) throw kbsErrors.authFailed(error.message);
+    throw error;
   }
   const challenge: Challenge = { nonce: b64std.encode(randomBytes(32)), 'extra-params': '' };
   try {

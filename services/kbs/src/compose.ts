@@ -28,6 +28,7 @@ import { ResourcePolicy } from './resourcePolicy.ts';
 import { DecisionLog } from './policies/decisions.ts';
 import { ResourcePolicies } from './policies/resourcePolicies.ts';
 import { ScopedPolicyStore } from './policies/scopes.ts';
+import { AttestationPolicySelector } from './policies/attestationPolicyIds.ts';
 import { buildKbsServer } from './server.ts';
 import { SESSION_NAMESPACE, SessionManager } from './sessions.ts';
 
@@ -234,6 +235,7 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
       ? openStore({ ...config.storage, sqlite: { path: siblingDatabasePath(config.storage.sqlite.path, 'decisions') } }, { now, ephemeral: true })
       : store;
   if (decisionStore !== store) closers.push(() => decisionStore.close());
+  const selector = new AttestationPolicySelector(config.attestationService.type === 'none' ? undefined : config.attestationService.policyIdMap);
   const policies = new ResourcePolicies(policy, new ScopedPolicyStore(store), new DecisionLog(decisionStore), {
     onRecordError: (error) => console.error(`WARN policy decision not recorded: ${(error as Error).message}`),
   });
@@ -278,7 +280,7 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
     : undefined;
   const apps = config.httpServer.sockets.map(() =>
     buildKbsServer({
-      attestation: attestation === undefined || sessions === undefined ? undefined : { backend: attestation, sessions },
+      attestation: attestation === undefined || sessions === undefined ? undefined : { backend: attestation, sessions, selector },
       tokenVerifier,
       policy,
       policies,

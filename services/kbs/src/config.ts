@@ -12,6 +12,7 @@ import { fail, readConfigFile, validateConfig } from '@trustee/config';
 import { memoryStorageWarning, storageBackendSchema, storageTypeSchema, type StorageBackendConfig, type StorageType } from '@trustee/storage';
 import { z } from 'zod';
 import { adminSchema, type AdminConfig } from './admin/adminConfig.ts';
+import { policyIdMapSchema, type PolicyIdEntry } from './policies/attestationPolicyIds.ts';
 import { auditSchema, type AuditConfig } from './audit/auditConfig.ts';
 import { tlsServerOptions, type TlsProfile, type TlsServerOptions } from './tlsSettings.ts';
 
@@ -76,6 +77,8 @@ export interface AttestationTokenConfig {
 interface AttestationServiceCommon {
   /** Session (cookie) lifetime in minutes (`timeout`, default 5; fractions accepted). */
   readonly timeoutMinutes: number;
+  /** `policy_id_map`: ids a guest may name in extra-params → AS policy ids (policies/attestationPolicyIds.ts). */
+  readonly policyIdMap?: ReadonlyMap<string, PolicyIdEntry> | undefined;
 }
 
 /** `coco_as_grpc`: a remote attestation service (upstream grpc-as / `services/as`) over gRPC. */
@@ -218,6 +221,8 @@ const attestationServiceSchema = z
     pool_size: integer(1, 10_000).optional(),
     tls_mode: z.enum(['insecure', 'tls']).optional(),
     ca_cert_path: z.string().optional(),
+    // Attestation policy selection by id (upstream PR #1521; policies/attestationPolicyIds.ts).
+    policy_id_map: policyIdMapSchema.optional(),
     // Upstream's AS config has it, but a KBS's builtin AS stores in the top-level [storage_backend].
     storage_backend: refusedHere,
     ...Object.fromEntries(INTEL_TA_KEYS.map((key) => [key, refusedHere])),
@@ -237,11 +242,13 @@ const attestationServiceSchema = z
     if (type !== 'coco_as_builtin') for (const key of present(BUILTIN_KEYS)) fail(ctx, [key], `applies to type = "coco_as_builtin" only${type === 'coco_as_grpc' ? ' (the remote AS reads its own as-config.json)' : ''}`);
     if (type === 'none') {
       if (raw.timeout !== undefined) fail(ctx, ['timeout'], 'there are no sessions with type = "none"');
+      if (raw.policy_id_map !== undefined) fail(ctx, ['policy_id_map'], 'there is no attestation with type = "none"');
       return { type };
     }
     const timeoutMinutes = raw.timeout ?? 5;
-    if (type === 'coco_as_builtin') return { type, timeoutMinutes, core: attestationCoreConfig(raw) };
-    return { type, timeoutMinutes, grpc: grpcAttestationService(raw, ctx) };
+    const policyIdMap = raw.policy_id_map;
+    if (type === 'coco_as_builtin') return { type, timeoutMinutes, policyIdMap, core: attestationCoreConfig(raw) };
+    return { type, timeoutMinutes, policyIdMap, grpc: grpcAttestationService(raw, ctx) };
   });
 
 /** Upstream's `GrpcConfig`: `as_addr` with an explicit scheme, `pool_size`, `tls_mode` + `ca_cert_path`. */

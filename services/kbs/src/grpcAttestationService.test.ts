@@ -160,7 +160,7 @@ describe('KBS over a gRPC attestation service', () => {
     as = await startFakeAs();
     h = await startHarness({
       edit: (raw) => {
-        raw['attestation_service'] = { type: 'coco_as_grpc', as_addr: as.address, pool_size: 2, timeout: 0.5 };
+        raw['attestation_service'] = { type: 'coco_as_grpc', as_addr: as.address, pool_size: 2, timeout: 0.5, policy_id_map: { gpu: ['gpu'] } };
         raw['attestation_token'] = { trusted_certs_paths: [as.signerCert] };
       },
     });
@@ -197,6 +197,22 @@ describe('KBS over a gRPC attestation service', () => {
     expect(JSON.parse(item?.structured_runtime_data ?? '')).toEqual({ 'tee-pubkey': guest.teePubKey, nonce: guest.nonce, 'additional-evidence': '' });
     expect(item?.runtime_data_hash_algorithm).toBe('sha384');
     expect(item?.init_data).toBeUndefined();
+  });
+
+  test('a guest naming attestation policy id `gpu` (extra-params.id) is appraised by the remote AS with policy_ids ["gpu"]', async () => {
+    const admin = { authorization: `Bearer ${await h.adminToken()}`, 'content-type': 'application/json' };
+    const policy = b64url.encode(new TextEncoder().encode('package policy\nimport rego.v1\n\ndefault executables := 2\ndefault hardware := 2\ndefault configuration := 2\n\ntrust_claims := {"executables": executables, "hardware": hardware, "configuration": configuration}\n'));
+    const set = await h.app.inject({ method: 'POST', url: '/kbs/v0/attestation-policy', headers: admin, payload: JSON.stringify({ type: 'rego', policy_id: 'gpu_cpu', policy }) });
+    expect(set.statusCode, set.body).toBe(200);
+    const guest = new Guest(h.app);
+    expect((await guest.auth({ version: '0.4.0', tee: 'sample', 'extra-params': { 'supported-hash-algorithms': ['sha384'], id: 'gpu' } })).statusCode).toBe(200);
+    const attested = await guest.attest();
+    expect(attested.statusCode, attested.body).toBe(200);
+    expect(as.received.at(-1)?.policy_ids).toEqual(['gpu']);
+    const claims = await h.kbs.tokenVerifier.verify((JSON.parse(attested.body) as { token: string }).token);
+    expect((claims['submods'] as Record<string, Record<string, unknown>>)['cpu0']?.['ear.appraisal-policy-id']).toBe('gpu');
+    const refused = await new Guest(h.app).auth({ version: '0.4.0', tee: 'sample', 'extra-params': { id: 'cpu-only' } });
+    expect(errorOf(refused).detail).toBe('Attestation error: RCAR handshake Auth failed: attestation policy id "cpu-only" is not declared by this KBS');
   });
 
   test('attestation policies set through the KBS land in the remote AS (base64url-no-pad on the wire)', async () => {

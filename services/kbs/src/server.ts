@@ -22,6 +22,7 @@ import { handleQueryReferenceValue, handleRegisterReferenceValue } from './admin
 import { handleListResourcePolicies, handleSetResourcePolicy, parseResourcePolicyBody, RESOURCE_POLICY_BODY_SCHEMA, resourcePolicyBodyNotJson } from './admin/resourcePolicyAdmin.ts';
 import { ATTEST_BODY_SCHEMA, attestBodyNotJson, handleAttest, parseAttestBody } from './attest.ts';
 import { auditFacts, evidenceDigest, jwtClaims, teeOfClaims } from './audit/hook.ts';
+import type { AttestationPolicySelector } from './policies/attestationPolicyIds.ts';
 import { AUTH_BODY_SCHEMA, authBodyNotJson, handleAuth, parseAuthBody } from './auth.ts';
 import type { AttestationBackend, TokenVerifier } from './backends.ts';
 import { KbsError, kbsErrors, parseJsonBody, unavailableDependency } from './errors.ts';
@@ -38,7 +39,7 @@ const KBS_METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const;
 
 export interface KbsServerDeps {
   /** Present when an attestation service is configured (enables auth/attest/attestation-policy/reference-value). */
-  readonly attestation?: { readonly backend: AttestationBackend; readonly sessions: SessionManager } | undefined;
+  readonly attestation?: { readonly backend: AttestationBackend; readonly sessions: SessionManager; readonly selector?: AttestationPolicySelector } | undefined;
   readonly tokenVerifier: TokenVerifier;
   readonly policy: ResourcePolicy;
   /** Global + scoped resource policies, decision log, explain and dry run (policies/). */
@@ -294,7 +295,7 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
     };
     for (const url of builtinUrls('auth')) {
       app.post(url, { preValidation: [label('auth'), authRateLimit, jsonBody(authBodyNotJson)], schema: bodySchema(AUTH_BODY_SCHEMA), config: { kbsParseBody: parseAuthBody } }, async (request, reply) => {
-        const { challenge, session } = await handleAuth(parseAuthBody(request.body), attestation.sessions, request.ip);
+        const { challenge, session } = await handleAuth(parseAuthBody(request.body), attestation.sessions, request.ip, attestation.selector);
         return reply.header('set-cookie', sessionCookie(session)).type('application/json').send(JSON.stringify(challenge));
       });
     }
@@ -303,6 +304,7 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
         const result = await handleAttest(request.headers.cookie, parseAttestBody(request.body), {
           sessions: attestation.sessions,
           attestation: attestation.backend,
+          ...(attestation.selector === undefined ? {} : { selector: attestation.selector }),
           onOutcome: (tee, outcome, detail) => {
             deps.metrics.attestation(tee, outcome);
             const facts = auditFacts(request);

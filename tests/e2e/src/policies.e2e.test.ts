@@ -70,6 +70,8 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli)('scoped resource policie
     dir = makeTempDir();
     const admin = writeAdminKeys(dir);
     const chain = await writeSignerChain(dir);
+    // Attestation policy selection by id (upstream PR #1521): `gpu` for any TEE, `tdxonly` for TDX only.
+    const policyIdMap = '\n[attestation_service.policy_id_map]\ngpu = ["gpu"]\ntdxonly = { policies = ["gpu"], tees = ["tdx"] }\n';
     kbs = await startKbs(
       kbsConfigToml({
         adminPublicKeyPath: admin.publicKeyPath,
@@ -79,7 +81,7 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli)('scoped resource policie
           { role: 'team-a', allowedEndpoints: teamAcl('a') },
           { role: 'team-b', allowedEndpoints: teamAcl('b') },
         ],
-      }),
+      }) + policyIdMap,
       { dir, startTimeoutMs: 90_000 },
     );
     const adminToken = mintAdminToken(admin.privateKey);
@@ -177,6 +179,37 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli)('scoped resource policie
     // …and it stored nothing.
     expect(expectOk(await config('b', ['get-scoped-policy', '--scope', 'team-b']))).toBe(teamPolicy('b'));
   }, 180_000);
+
+  it('a guest that asks for attestation policy `gpu` is appraised with it; an id it may not use is refused clearly', async () => {
+    const gpuPolicy = policyFile('gpu_cpu.rego', [
+      'package policy',
+      'import rego.v1',
+      '',
+      'default executables := 2',
+      'default hardware := 2',
+      'default configuration := 2',
+      '',
+      'trust_claims := {"executables": executables, "hardware": hardware, "configuration": configuration}',
+      '',
+    ].join('\n'));
+    expectOk(await config('admin', ['set-attestation-policy', '--id', 'gpu_cpu', '--policy-file', gpuPolicy]));
+    const token = expectOk(await guest(['attest', '--attestation-policy-selector', 'gpu'])).trim();
+    const cpu0 = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { submods: { cpu0: Record<string, unknown> } }).submods.cpu0;
+    expect(cpu0['ear.appraisal-policy-id']).toBe('gpu');
+    expect(cpu0['ear.trustworthiness-vector']).toMatchObject({ executables: 2 });
+    const plain = expectOk(await guest(['attest'])).trim();
+    expect((JSON.parse(Buffer.from(plain.split('.')[1] ?? '', 'base64url').toString('utf8')) as { submods: { cpu0: Record<string, unknown> } }).submods.cpu0['ear.appraisal-policy-id']).toBe('default');
+
+    for (const [id, reason] of <Array<[string, string]>>[
+      ['nosuch', 'attestation policy id "nosuch" is not declared by this KBS'],
+      ['tdxonly', 'attestation policy id "tdxonly" is not allowed for tee "sample" (allowed: tdx)'],
+    ]) {
+      const refused = await guest(['attest', '--rcar-attempts', '1', '--attestation-policy-selector', id]);
+      expect(refused.code, describeCli(refused)).not.toBe(0);
+      expect(refused.stderr).toContain('AttestationError');
+      expect(refused.stderr).toContain(reason);
+    }
+  }, 120_000);
 
   it('policy uploads that could never work are refused and the stored policy stays', async () => {
     const network = policyFile('net.rego', 'package policy\n\nallow if http.send({"method": "get", "url": "http://127.0.0.1:1"}).status_code == 200\n');
