@@ -191,12 +191,14 @@ const attestationTokenSchema = z
     extra_teekey_paths: z.array(z.string().refine((pointer) => pointer === '' || pointer.startsWith('/'), 'expected a JSON pointer starting with "/"')).optional(),
     insecure_header_jwk: z.boolean().optional(),
   })
+  // Absent means upstream's default table, which trusts nothing.
+  .optional()
   .transform((raw, ctx): AttestationTokenConfig => {
     const config = {
-      trustedCertsPaths: raw.trusted_certs_paths ?? [],
-      trustedJwkSets: raw.trusted_jwk_sets ?? [],
-      extraTeekeyPaths: raw.extra_teekey_paths ?? [],
-      insecureHeaderJwk: raw.insecure_header_jwk ?? false,
+      trustedCertsPaths: raw?.trusted_certs_paths ?? [],
+      trustedJwkSets: raw?.trusted_jwk_sets ?? [],
+      extraTeekeyPaths: raw?.extra_teekey_paths ?? [],
+      insecureHeaderJwk: raw?.insecure_header_jwk ?? false,
     };
     // Upstream's kbs/src/token/jwk.rs refuses to start with nothing to trust, too.
     if (config.trustedCertsPaths.length === 0 && config.trustedJwkSets.length === 0 && !config.insecureHeaderJwk) {
@@ -335,7 +337,7 @@ export function kbsConfigSchema(env: Readonly<Record<string, string | undefined>
   return z
     .strictObject({
       http_server: httpServerSchema,
-      attestation_token: attestationTokenSchema.optional(),
+      attestation_token: attestationTokenSchema,
       attestation_service: attestationServiceSchema.optional(),
       admin: adminSchema,
       storage_backend: storageBackendSchema('storage_backend', env),
@@ -366,8 +368,7 @@ export function kbsConfigSchema(env: Readonly<Record<string, string | undefined>
       });
       return {
         httpServer,
-        // Upstream's default table trusts nothing and refuses to start; so does this schema.
-        attestationToken: raw.attestation_token ?? attestationTokenSchema.parse({}),
+        attestationToken: raw.attestation_token,
         attestationService: raw.attestation_service ?? { type: 'coco_as_builtin', timeoutMinutes: 5, core: attestationCoreConfig({}) },
         admin: raw.admin,
         storage,

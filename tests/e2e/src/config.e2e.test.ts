@@ -4,6 +4,8 @@
  * prints a stack trace; and it starts on the upstream dev config of §6.7 as written.
  */
 import { join } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { stringify as stringifyYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kbsConfigToml } from './harness/configs.ts';
 import { expectKbsStartFailure, startKbs } from './harness/kbsProcess.ts';
@@ -47,6 +49,12 @@ describe.skipIf(!capabilities.kbs)('KBS configuration handling at startup', () =
     // Issue 8 finding 6: the typo used to give a silent Memory store that lost acknowledged secrets.
     ['a misspelled storage key (storage_typ)', () => `${base}\n[storage_backend]\nstorage_typ = "Sqlite"\n`, /storage_backend\.storage_typ.*storage_type/],
     ['a TOML syntax error', () => `${base}\n[http_server\n`, /toml|parse|syntax|line/i],
+    // Issue 10: no key is ignored; each refusal names the exact path, and a typo the nearest key.
+    ['a misspelled [http_server] key', () => base.replace('insecure_http = true', 'insecure_htp = true'), /http_server\.insecure_htp: unknown key \(did you mean "insecure_http"\?\)/],
+    ['an unknown section', () => `${base}\n[policy_engin]\npolicy_path = "/x"\n`, /policy_engin: unknown key \(known keys: http_server, attestation_token, attestation_service, admin, storage_backend, session_storage_type, plugins, audit\)/],
+    ['a TLS version this server cannot serve', () => base.replace('insecure_http = true', 'insecure_http = true\ntls_min_version = "1.1"'), /http_server\.tls_min_version: expected one of "1\.2", "1\.3", found the string "1\.1"/],
+    ['a TLS group this OpenSSL does not have', () => base.replace('insecure_http = true', 'insecure_http = true\ntls_groups = "X25519:no-such-group"'), /http_server\.tls_groups: "no-such-group" is not a key-exchange group/],
+    ['a verifier this build does not have', () => `${base}\n[attestation_service.verifier_config.nvidia_dpu_verifier]\n`, /attestation_service\.verifier_config\.nvidia_dpu_verifier: the nvidia-dpu verifier is not built in trustee-ts/],
   ];
 
   // Independent processes: run them side by side (each start is dominated by module loading).
@@ -55,6 +63,26 @@ describe.skipIf(!capabilities.kbs)('KBS configuration handling at startup', () =
     expect(code, output).not.toBe(0);
     expect(output).toMatch(mentions);
     expect(output, 'startup errors are messages, not stack traces').not.toMatch(/\n\s+at .+:\d+:\d+\)?\n/);
+  });
+
+  it('starts with an unknown key under --allow-unknown-config, warning with its path', async () => {
+    const kbs = await startKbs(base.replace('insecure_http = true', 'insecure_http = true\nfuture_option = 1'), { dir, configName: 'allow-unknown.toml', args: ['--allow-unknown-config'] });
+    try {
+      expect(kbs.output()).toMatch(/WARN .*http_server\.future_option: unknown key ignored \(--allow-unknown-config\)/);
+    } finally {
+      await kbs.stop();
+    }
+  });
+
+  it('reads the same config as YAML and as JSON, by extension', async () => {
+    const doc = parseToml(base);
+    for (const [name, text] of [
+      ['kbs-config.yaml', stringifyYaml(doc)],
+      ['kbs-config.json', JSON.stringify(doc)],
+    ] as const) {
+      const kbs = await startKbs(text, { dir, configName: name });
+      await kbs.stop();
+    }
   });
 
   it('starts on the upstream dev config (kbs-protocol §6.7) with InsecureAllowAll admin and LocalFs', async () => {

@@ -35,7 +35,12 @@ export interface KbsConfigOptions {
   /** Extra keys for the `[[plugins]] name = "resource"` table, e.g. an AzureKeyVault backend. */
   readonly resourcePlugin?: Readonly<Record<string, string | number | boolean>>;
   /** Serve HTTPS with this key and certificate chain instead of `insecure_http = true`. */
-  readonly tls?: { readonly privateKeyPath: string; readonly certificatePath: string };
+  readonly tls?: {
+    readonly privateKeyPath: string;
+    readonly certificatePath: string;
+    /** `tls_profile`, `tls_min_version`, ... as they are written in `[http_server]`. */
+    readonly settings?: Readonly<Record<string, string>>;
+  };
   readonly issuer?: string;
   /** `audience` of the identity provider (optional upstream). */
   readonly audience?: string;
@@ -53,7 +58,10 @@ export function kbsConfigToml(options: KbsConfigOptions): string {
     'sockets = ["127.0.0.1:0"]',
   ];
   if (options.tls === undefined) lines.push('insecure_http = true');
-  else lines.push('insecure_http = false', `private_key = ${q(options.tls.privateKeyPath)}`, `certificate = ${q(options.tls.certificatePath)}`);
+  else {
+    lines.push('insecure_http = false', `private_key = ${q(options.tls.privateKeyPath)}`, `certificate = ${q(options.tls.certificatePath)}`);
+    for (const [key, value] of Object.entries(options.tls.settings ?? {})) lines.push(`${key} = ${q(value)}`);
+  }
   if (options.payloadRequestSizeMiB !== undefined) lines.push(`payload_request_size = ${options.payloadRequestSizeMiB}`);
   if (options.workerCount !== 'unset') lines.push(`worker_count = ${options.workerCount ?? 1}`);
   lines.push('', '[attestation_token]');

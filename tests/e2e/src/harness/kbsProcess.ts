@@ -33,6 +33,8 @@ export interface StartKbsOptions {
   readonly configName?: string;
   readonly startTimeoutMs?: number;
   readonly env?: Readonly<Record<string, string>>;
+  /** More command-line arguments after `--config-file <file>` (e.g. `--allow-unknown-config`). */
+  readonly args?: readonly string[];
 }
 
 /** Hard ceiling for any KBS process, in seconds, in case this process dies without cleanup. */
@@ -78,7 +80,7 @@ export async function startKbs(configToml: string, options: StartKbsOptions): Pr
   // `--foreground`: timeout relays signals to the KBS only, not to the whole group, so a cluster
   // primary sees one SIGTERM (a second one means "stop now" to it). On the ceiling the KBS is
   // SIGKILLed and its cluster workers stop on the IPC disconnect.
-  const args = ['--foreground', '-s', 'KILL', String(PROCESS_CEILING_S), process.execPath, ...serviceArgv(KBS_MAIN), '--config-file', configPath];
+  const args = ['--foreground', '-s', 'KILL', String(PROCESS_CEILING_S), process.execPath, ...serviceArgv(KBS_MAIN), '--config-file', configPath, ...(options.args ?? [])];
   const child = spawn('timeout', args, {
     cwd: REPO_ROOT,
     detached: true,
