@@ -11,18 +11,21 @@
 #      the stand-ins reach it through its NODE_IMAGE and RUNTIME_IMAGE build arguments and
 #      TRUSTEE_SETUP_IMAGE;
 #   3. builds the three images with BuildKit (DOCKER_BUILDKIT=1, no registry: no `# syntax=`)
-#      and with the classic builder, timing each;
-#   4. `docker-compose up`, waits for health, runs the README's kbs-client flow against the
-#      containers (set-resource, PolicyDeny, allow-all, get-resource, passport attest + Bearer
-#      get, reference value through KBS -> AS -> RVPS), `down`, `up` again and checks that keys,
-#      resources, policies, the reference value and the earlier token survived; then removes
-#      the containers and volumes (and stops the dockerd it started).
+#      and the KBS image again with the classic builder (DOCKER_BUILDKIT=0, what docker-compose
+#      1.29 uses), timing each; checks the images (numeric non-root user, compiled entry point,
+#      no TypeScript, tsx or build tools in /app);
+#   4. `docker-compose up` (BuildKit images), waits for health, checks the running containers
+#      (read-only root filesystem, uid 1000), runs the README's kbs-client flow against them
+#      (set-resource, PolicyDeny, allow-all, get-resource, passport attest + Bearer get,
+#      reference value through KBS -> AS -> RVPS), `down`, `up` again with the classic-built KBS
+#      image and checks that keys, resources, policies, the reference value and the earlier
+#      token survived; then removes the containers and volumes (and stops the dockerd it started).
 # Where no engine can start (no root, no kernel support), it says so loudly and exits 0.
 #
-#   bash deploy/checks/compose-up.sh       (from anywhere; root; cold about 10-15 min, cached 2-4 min)
+#   bash deploy/checks/compose-up.sh       (from anywhere; root; timings in docs/deploy.md)
 # Environment: TRUSTEE_CI_CACHE (default /var/cache/trustee-ci: stand-in roots and downloads),
-# COMPOSE_UP_CLASSIC=1 to also build with the classic builder (off by default: that path has not yet
-# completed once on this machine, and CI must not depend on an unproven step; see docs/deploy.md).
+# COMPOSE_UP_CLASSIC=all to build all three images with the classic builder too (default: the KBS only;
+# the three share the build stage, so the other two prove little more and cost a minute each).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo="$(pwd -P)"
@@ -33,6 +36,7 @@ project="trusteeci$$"
 started_at=$(date +%s)
 dockerd_pid=""
 compose_started=false
+buildkit_kbs=""
 NODE_STANDIN="trustee-ci/node:22-slim"
 DEBIAN_STANDIN="trustee-ci/debian:bookworm-slim"
 
@@ -51,6 +55,9 @@ skip() {
 }
 cleanup() {
   if $compose_started; then compose down -v --remove-orphans >/dev/null 2>&1 || true; fi
+  # trustee-ts/kbs:0.1.0 is the BuildKit image again; the classic-built ones go.
+  if [ -n "$buildkit_kbs" ]; then docker tag "$buildkit_kbs" trustee-ts/kbs:0.1.0 >/dev/null 2>&1 || true; fi
+  for service in kbs as rvps; do docker image rm "trustee-ts-classic/$service:0.1.0" >/dev/null 2>&1 || true; done
   if [ -n "$dockerd_pid" ]; then
     kill -TERM "$dockerd_pid" 2>/dev/null || true
     for _ in $(seq 1 30); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 1; done
@@ -173,11 +180,30 @@ build_image() { # BUILDKIT SERVICE TAG
 }
 say "building images with BuildKit (DOCKER_BUILDKIT=1)"
 for service in kbs as rvps; do build_image 1 "$service" "trustee-ts/$service:0.1.0"; done
-if [ "${COMPOSE_UP_CLASSIC:-0}" = 1 ]; then
-  say "building images with the classic builder (DOCKER_BUILDKIT=0)"
-  for service in kbs as rvps; do build_image 0 "$service" "trustee-ts-classic/$service:0.1.0"; done
-  docker image rm trustee-ts-classic/kbs:0.1.0 trustee-ts-classic/as:0.1.0 trustee-ts-classic/rvps:0.1.0 >/dev/null
-fi
+classic_services=(kbs)
+[ "${COMPOSE_UP_CLASSIC:-kbs}" = all ] && classic_services=(kbs as rvps)
+say "building ${classic_services[*]} with the classic builder (DOCKER_BUILDKIT=0)"
+for service in "${classic_services[@]}"; do build_image 0 "$service" "trustee-ts-classic/$service:0.1.0"; done
+
+# What the images hold: the numeric non-root user, the compiled entry point, and in /app only
+# package manifests, compiled JavaScript and production dependencies (no TypeScript sources,
+# tsx, typescript, vitest, or compilers: those stay in the build stage).
+check_image() { # IMAGE SERVICE
+  local config
+  config="$(docker image inspect -f '{{.Config.User}} {{json .Config.Entrypoint}}' "$1")"
+  [ "$config" = '1000:1000 ["node","--conditions=trustee-compiled","/app/service/dist/main.js"]' ] || die "$1: user/entry point is '$config'"
+  docker run --rm --read-only --user 1000:1000 --network none --entrypoint /bin/sh "$1" -c '
+    set -e
+    [ "$(readlink /app/service)" = "services/'"$2"'" ] || { echo "/app/service is not services/'"$2"'"; exit 1; }
+    bad="$(find /app -path /app/node_modules -prune -o \( -name "*.ts" -o -name src -o -name "*.test.*" \) -print | head -5)"
+    [ -z "$bad" ] || { echo "sources in /app: $bad"; exit 1; }
+    for dev in tsx typescript vitest esbuild eslint; do [ ! -e "/app/node_modules/.pnpm/node_modules/$dev" ] || { echo "dev dependency $dev in /app"; exit 1; }; done
+    for tool in npm npx corepack pnpm gcc g++ make python3; do ! command -v "$tool" >/dev/null || { echo "$tool in the runtime image"; exit 1; }; done
+  ' >"$scratch/check-image.log" 2>&1 || { cat "$scratch/check-image.log" >&2; die "$1 holds more than the runtime needs"; }
+}
+for service in kbs as rvps; do check_image "trustee-ts/$service:0.1.0" "$service"; done
+for service in "${classic_services[@]}"; do check_image "trustee-ts-classic/$service:0.1.0" "$service"; done
+say "  images: user 1000:1000, compiled entry point, /app = manifests + dist + production node_modules only"
 base_size="$(docker image inspect -f '{{.Size}}' "$DEBIAN_STANDIN")"
 node_size="$(docker run --rm --entrypoint stat "$NODE_STANDIN" -c %s /usr/local/bin/node)"
 for service in kbs as rvps; do
@@ -225,8 +251,20 @@ compose_started=true
 t=$(date +%s)
 compose up -d --no-build >"$scratch/up.log" 2>&1 || { cat "$scratch/up.log" >&2; die "docker-compose up failed"; }
 secs="$(wait_healthy)"
-say "healthy ${secs}s after up (up took $(( $(date +%s) - t ))s in all)"
+say "healthy $(( $(date +%s) - t ))s after up began (${secs}s after it returned; up waits for rvps and as to be healthy)"
 start_to_listening
+# Hardening as it runs: read-only root filesystem, uid 1000, nothing writable but the volume and /tmp.
+for service in rvps as kbs; do
+  id="$(compose ps -q "$service")"
+  [ "$(docker inspect -f '{{.HostConfig.ReadonlyRootfs}} {{.Config.User}}' "$id")" = "true 1000:1000" ] || die "$service: not read-only or not uid 1000"
+  [ "$(docker exec "$id" node -e 'process.stdout.write(String(process.getuid()))')" = 1000 ] || die "$service does not run as uid 1000"
+  docker exec "$id" node -e '
+    const fs = require("node:fs");
+    for (const dir of ["/", "/app", "/etc/trustee", "/usr/local/bin"]) { let writable = true; try { fs.writeFileSync(dir + "/.w", "x"); } catch { writable = false; } if (writable) { console.error(dir + " is writable"); process.exit(1); } }
+    fs.writeFileSync("/var/lib/trustee/.w", "x"); fs.rmSync("/var/lib/trustee/.w"); fs.writeFileSync("/tmp/.w", "x");
+  ' || die "$service: the root filesystem is writable or the state volume / tmpfs is not"
+done
+say "  running containers: read-only root filesystem, uid 1000, writable only /var/lib/trustee and /tmp"
 
 # The host-side kbs-client runs compiled too (one build, then quick calls).
 (cd "$repo" && node_modules/.bin/tsx scripts/build.ts >/dev/null) || die "pnpm build failed"
@@ -246,12 +284,16 @@ client config "${ADMIN[@]}" set-sample-reference-value launch_digest abcde >/dev
 if client config --admin-token-file "$scratch/secret" set-resource --path default/key/x --resource-file "$scratch/secret" >/dev/null 2>&1; then die "an invalid admin token was accepted"; fi
 say "  set-resource, PolicyDeny, allow-all, get-resource, attest + Bearer get, reference value: OK"
 
-say "docker-compose down, then up again"
+# The second half runs the classic-built KBS image: both builders' output serves the flow.
+say "docker-compose down, then up again with the classic-built KBS image"
 compose down >"$scratch/down.log" 2>&1 || { cat "$scratch/down.log" >&2; die "docker-compose down failed"; }
+buildkit_kbs="$(docker image inspect -f '{{.Id}}' trustee-ts/kbs:0.1.0)"
+docker tag trustee-ts-classic/kbs:0.1.0 trustee-ts/kbs:0.1.0
 t=$(date +%s)
 compose up -d --no-build >"$scratch/up2.log" 2>&1 || { cat "$scratch/up2.log" >&2; die "second docker-compose up failed"; }
 secs="$(wait_healthy)"
-say "healthy ${secs}s after the second up"
+say "healthy $(( $(date +%s) - t ))s after the second up began (${secs}s after it returned)"
+[ "$(docker inspect -f '{{.Image}}' "$(compose ps -q kbs)")" = "$(docker image inspect -f '{{.Id}}' trustee-ts-classic/kbs:0.1.0)" ] || die "the second up does not run the classic-built KBS image"
 start_to_listening
 [ "$(bearer_get)" = "compose up secret" ] || die "the earlier attestation token (or the resource) did not survive down/up"
 [ "$(client get-resource --path default/key/demo | base64 -d)" = "compose up secret" ] || die "the resource or the allow-all policy did not survive down/up"
