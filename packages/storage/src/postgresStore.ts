@@ -1,4 +1,5 @@
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import type { KeyValueStore, SetOptions } from './keyValueStore.ts';
 import { assertValidKey, assertValidNamespace } from './keyRules.ts';
 import { StorageError } from './storageError.ts';
@@ -75,6 +76,11 @@ const UNDEFINED_TABLE = '42P01';
  * `storage_unavailable` StorageError within that bound, and the pool opens fresh connections
  * once the server is back.
  */
+// pg is loaded when a PostgresStore is made: a process on another store never pays its start-up
+// CPU (bench/startup.bench.ts). `require`: the constructor needs it synchronously; pg is CommonJS.
+const require = createRequire(import.meta.url);
+const loadPg = (): typeof pg => require('pg') as typeof pg;
+
 export class PostgresStore implements KeyValueStore {
   readonly #pool: pg.Pool;
   readonly #now: () => number;
@@ -88,7 +94,7 @@ export class PostgresStore implements KeyValueStore {
   constructor(options: PostgresStoreOptions) {
     this.#now = options.now ?? Date.now;
     this.#timeoutMs = options.timeoutMs ?? 5000;
-    this.#pool = new pg.Pool({
+    this.#pool = new (loadPg().Pool)({
       connectionString: options.url,
       max: options.maxConnections ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 3000,
@@ -141,7 +147,7 @@ export class PostgresStore implements KeyValueStore {
   }
 
   async #ensureTable(namespace: string): Promise<string> {
-    const table = pg.escapeIdentifier(namespace);
+    const table = loadPg().escapeIdentifier(namespace);
     // Fast path without locks: the table exists with our expiry column (every start after the first).
     const existing = await this.#query<{ ok: boolean }>(
       `SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'expires_at' AND NOT attisdropped) AS ok`,

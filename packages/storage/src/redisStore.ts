@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 import type { KeyValueStore, SetOptions } from './keyValueStore.ts';
 import { assertValidKey, assertValidNamespace } from './keyRules.ts';
 import { StorageError } from './storageError.ts';
@@ -48,6 +49,11 @@ function globLiteral(text: string): string {
  * as failed cannot land minutes later. ioredis reconnects in the background with backoff
  * (100 ms steps up to 1 s).
  */
+// ioredis is loaded when a RedisStore is made: a process on another store never pays its start-up
+// CPU (bench/startup.bench.ts). `require`: the constructor needs it synchronously; ioredis is CommonJS.
+const require = createRequire(import.meta.url);
+const loadRedis = (): typeof Redis => (require('ioredis') as { Redis: typeof Redis }).Redis;
+
 export class RedisStore implements KeyValueStore {
   readonly #redis: Redis;
   readonly #now: () => number;
@@ -62,7 +68,7 @@ export class RedisStore implements KeyValueStore {
     this.#now = options.now ?? Date.now;
     this.#timeoutMs = options.timeoutMs ?? 5000;
     this.#keyPrefix = options.keyPrefix ?? '';
-    this.#redis = new Redis(options.url, {
+    this.#redis = new (loadRedis())(options.url, {
       connectTimeout: options.connectTimeoutMs ?? 3000,
       commandTimeout: this.#timeoutMs,
       // A socket that stops answering is destroyed and reconnected instead of hanging forever.

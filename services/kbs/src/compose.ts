@@ -10,7 +10,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import { createAttestationService, createBuiltinRvps, createGrpcRvpsClient, createTokenVerifier, type AttestationService, type ReferenceValueProvider } from '@trustee/attestation';
+import type { AttestationService, ReferenceValueProvider } from '@trustee/attestation';
+// The token verifier alone: the attestation service (verifiers, policies) is loaded only when
+// the config runs it built in, so a KBS in front of a gRPC AS starts without it.
+import { createTokenVerifier } from '@trustee/attestation/token-verifier';
 import { openAkvStore, type AkvOverrides } from '@trustee/akv';
 import { DeferredStart, Readiness, type DependencyCheck } from '@trustee/grpc';
 import { isStorageUnavailable, openStore, ResourceRepository, repositoryTreeRoot, type KeyValueStore } from '@trustee/storage';
@@ -182,6 +185,7 @@ async function createAttestationBackend(config: KbsConfig, store: KeyValueStore,
     return remote;
   }
 
+  const { createAttestationService, createBuiltinRvps, createGrpcRvpsClient } = await import('@trustee/attestation');
   const attestationConfig = section.core;
   let referenceValues: ReferenceValueProvider | undefined;
   if (attestationConfig.rvps.type === 'GrpcRemote') {

@@ -18,7 +18,6 @@ import { parseArgs } from 'node:util';
 import { composeKbs } from './compose.ts';
 import { ConfigError } from '@trustee/config';
 import { loadKbsConfig, type KbsConfig } from './config.ts';
-import { prepareDevEnvironment } from './devSetup.ts';
 
 const USAGE = `usage: kbs --config-file <kbs-config.toml|.yaml|.json> [--allow-unknown-config]
        kbs --dev [--data-dir ./data]   (development KBS, generates keys and config on first start)
@@ -47,6 +46,8 @@ async function resolveConfig(): Promise<KbsConfig | undefined> {
   }
   let configFile = values['config-file'] ?? process.env['KBS_CONFIG_FILE'];
   if (values.dev) {
+    // Only `--dev` needs it (it loads @peculiar/x509): a configured KBS starts without it.
+    const { prepareDevEnvironment } = await import('./devSetup.ts');
     const paths = await prepareDevEnvironment(values['data-dir']);
     configFile ??= paths.configFile;
     if (cluster.isPrimary) {

@@ -13,9 +13,9 @@
  * leaf must be an end entity whose stated usages include signing (RFC 5280 §4.2.1.3, §4.2.1.12:
  * a key whose certificate lists usages may be used only for those).
  */
-import 'reflect-metadata';
 import { X509Certificate } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import { createRequire } from 'node:module';
+import type * as X509 from '@peculiar/x509';
 
 const MAX_PATH_LENGTH = 8;
 
@@ -25,7 +25,23 @@ export const SIGNING_EXTENDED_KEY_USAGES: Readonly<Record<string, string>> = {
   '1.3.6.1.5.5.7.3.36': 'documentSigning',
 };
 
-const EKU_NAMES: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(x509.ExtendedKeyUsage).map(([name, oid]) => [oid, name]));
+// @peculiar/x509 (and the reflect-metadata polyfill its tsyringe needs) is loaded at the first
+// chain check, not at import: it was a fifth of the KBS's start-up CPU (bench/startup.bench.ts),
+// and only tokens with an x5c chain need it. `require`: both are CommonJS and needed synchronously.
+const require = createRequire(import.meta.url);
+let x509Module: typeof X509 | undefined;
+let ekuNames: Readonly<Record<string, string>> | undefined;
+function x509(): typeof X509 {
+  if (x509Module === undefined) {
+    require('reflect-metadata');
+    x509Module = require('@peculiar/x509') as typeof X509;
+  }
+  return x509Module;
+}
+function ekuName(oid: string): string {
+  ekuNames ??= Object.fromEntries(Object.entries(x509().ExtendedKeyUsage).map(([name, value]) => [value, name]));
+  return ekuNames[oid] ?? oid;
+}
 
 export interface ChainResult {
   readonly ok: boolean;
@@ -56,10 +72,11 @@ function profileOf(certificate: X509Certificate): Profile | string {
   if (cached !== undefined) return cached;
   let profile: Profile | string;
   try {
-    const parsed = new x509.X509Certificate(certificate.raw);
-    const basic = parsed.getExtension(x509.BasicConstraintsExtension);
-    const usage = parsed.getExtension(x509.KeyUsagesExtension);
-    const extended = parsed.getExtension(x509.ExtendedKeyUsageExtension);
+    const lib = x509();
+    const parsed = new lib.X509Certificate(certificate.raw);
+    const basic = parsed.getExtension(lib.BasicConstraintsExtension);
+    const usage = parsed.getExtension(lib.KeyUsagesExtension);
+    const extended = parsed.getExtension(lib.ExtendedKeyUsageExtension);
     profile = {
       ca: basic?.ca === true,
       pathLength: basic?.ca === true ? basic.pathLength : undefined,
@@ -107,12 +124,12 @@ export function signingLeafProblems(leaf: X509Certificate, trusted: readonly X50
   const problems: string[] = [];
   if (profile.ca) problems.push(`the signing certificate ${name} is a CA (basicConstraints CA:TRUE); tokens must be signed by an end-entity certificate`);
   if (profile.keyUsage !== undefined) {
-    if ((profile.keyUsage & x509.KeyUsageFlags.keyCertSign) !== 0) problems.push(`the signing certificate ${name} has keyUsage keyCertSign (a certificate-signing key)`);
-    if ((profile.keyUsage & x509.KeyUsageFlags.digitalSignature) === 0) problems.push(`the signing certificate ${name} has a keyUsage without digitalSignature`);
+    if ((profile.keyUsage & x509().KeyUsageFlags.keyCertSign) !== 0) problems.push(`the signing certificate ${name} has keyUsage keyCertSign (a certificate-signing key)`);
+    if ((profile.keyUsage & x509().KeyUsageFlags.digitalSignature) === 0) problems.push(`the signing certificate ${name} has a keyUsage without digitalSignature`);
   }
   const ekus = profile.extendedKeyUsages;
   if (ekus !== undefined && !ekus.some((oid) => oid in SIGNING_EXTENDED_KEY_USAGES)) {
-    const named = ekus.map((oid) => EKU_NAMES[oid] ?? oid).join(', ');
+    const named = ekus.map((oid) => ekuName(oid)).join(', ');
     problems.push(`the signing certificate ${name} is limited to extendedKeyUsage ${named}, which does not include signing (anyExtendedKeyUsage or documentSigning)`);
   }
   if (isSelfSigned(leaf) && trusted.some((anchor) => anchor.raw.equals(leaf.raw))) {
@@ -167,7 +184,7 @@ function issues(issuer: X509Certificate, subject: X509Certificate, casBelow: num
   const name = nameOf(issuer);
   if (typeof profile === 'string') problems.push(profile);
   else if (!profile.ca) problems.push(`issuer ${name} is not a CA (basicConstraints CA:TRUE missing)`);
-  else if (profile.keyUsage !== undefined && (profile.keyUsage & x509.KeyUsageFlags.keyCertSign) === 0) problems.push(`issuer ${name} has a keyUsage without keyCertSign`);
+  else if (profile.keyUsage !== undefined && (profile.keyUsage & x509().KeyUsageFlags.keyCertSign) === 0) problems.push(`issuer ${name} has a keyUsage without keyCertSign`);
   else if (profile.pathLength !== undefined && casBelow > profile.pathLength) problems.push(`issuer ${name} allows ${profile.pathLength} CA certificate(s) below it (pathLenConstraint), found ${casBelow}`);
   else return true;
   return false;
