@@ -44,8 +44,12 @@ export interface ScopedPolicy {
   readonly policy: CompiledPolicy;
 }
 
+/** Compiled scoped policies kept per scope (recompiled only when the stored text changes). */
+const MAX_COMPILED = 1024;
+
 export class ScopedPolicyStore {
   readonly #store: KeyValueStore;
+  readonly #compiled = new Map<string, ScopedPolicy>();
 
   constructor(store: KeyValueStore) {
     this.#store = store;
@@ -81,7 +85,17 @@ export class ScopedPolicyStore {
   /** One scoped policy, compiled; undefined when none. Throws RegoError / ScopedPolicyUnreadable. */
   async get(scope: string): Promise<ScopedPolicy | undefined> {
     const source = await this.getSource(scope);
-    return source === undefined ? undefined : { scope, source, policy: compilePolicy(source) };
+    return source === undefined ? undefined : this.#compile(scope, source);
+  }
+
+  /** The policy is re-read on every decision (another replica may have replaced it) but compiled once per text. */
+  #compile(scope: string, source: string): ScopedPolicy {
+    const cached = this.#compiled.get(scope);
+    if (cached?.source === source) return cached;
+    const compiled = { scope, source, policy: compilePolicy(source) };
+    if (this.#compiled.size >= MAX_COMPILED) this.#compiled.clear();
+    this.#compiled.set(scope, compiled);
+    return compiled;
   }
 
   /**
@@ -94,7 +108,7 @@ export class ScopedPolicyStore {
     const out: ScopedPolicy[] = [];
     scopes.forEach((scope, index) => {
       const source = sources[index];
-      if (source !== undefined) out.push({ scope, source, policy: compilePolicy(source) });
+      if (source !== undefined) out.push(this.#compile(scope, source));
     });
     return out;
   }
