@@ -38,6 +38,8 @@ for dir in $closure; do
   [ -d "$dir/dist" ] || { echo "build-runtime.sh: $dir/dist missing (run pnpm build first)" >&2; exit 1; }
   cp -R "$dir/dist" "$out/$dir/dist"
   [ -d "$dir/proto" ] && cp -R "$dir/proto" "$out/$dir/proto"
+  # The KBS operator console's built assets (vite build, part of pnpm build).
+  if [ -d "$dir/console/dist" ]; then mkdir -p "$out/$dir/console" && cp -R "$dir/console/dist" "$out/$dir/console/dist"; fi
 done
 (cd "$out" && pnpm install --offline --frozen-lockfile --reporter=append-only --prod --filter "@trustee/$service..." </dev/null)
 

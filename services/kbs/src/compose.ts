@@ -16,9 +16,10 @@ import type { AttestationService, ReferenceValueProvider } from '@trustee/attest
 import { createTokenVerifier } from '@trustee/attestation/token-verifier';
 import { openAkvStore, type AkvOverrides } from '@trustee/akv';
 import { DeferredStart, Readiness, type DependencyCheck } from '@trustee/grpc';
-import { isStorageUnavailable, openStore, ResourceRepository, repositoryTreeRoot, type KeyValueStore } from '@trustee/storage';
+import { isStorageUnavailable, openStore, REPOSITORY_NAMESPACE, ResourceRepository, repositoryTreeRoot, type KeyValueStore } from '@trustee/storage';
 import { createAdminAuthorizer } from './admin/authorizer.ts';
 import { createAuditRecorder, type AuditRecorder } from './audit/index.ts';
+import { registerConsole, type ConsoleDeps } from './console/routes.ts';
 import type { AttestationBackend, TokenVerifier } from './backends.ts';
 import type { KbsConfig } from './config.ts';
 import type { TlsServerOptions } from './tlsSettings.ts';
@@ -247,6 +248,7 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
 
   const plugins = new Map<string, KbsPlugin>();
   const pluginStores: KeyValueStore[] = [];
+  let consoleResources: ConsoleDeps['resources'];
   for (const plugin of config.plugins) {
     if (plugin.name === 'sample') plugins.set('sample', new SamplePlugin());
     else if (plugin.backend === 'AzureKeyVault') {
@@ -255,7 +257,9 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
       plugins.set('resource', new ResourcePlugin(new ResourceRepository({ store: akvStore })));
     } else if (plugin.backend === 'kvstorage') {
       const treeRoot = repositoryTreeRoot(config.storage);
-      plugins.set('resource', new ResourcePlugin(new ResourceRepository({ store, ...(treeRoot === undefined ? {} : { treeRoot }) })));
+      const repository = new ResourceRepository({ store, ...(treeRoot === undefined ? {} : { treeRoot }) });
+      consoleResources = { namespace: REPOSITORY_NAMESPACE, read: (path) => repository.read(path) };
+      plugins.set('resource', new ResourcePlugin(repository));
     } else plugins.set('resource', new ResourcePlugin(new ResourceRepository({ treeRoot: plugin.dirPath })));
   }
 
@@ -296,7 +300,10 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
       https,
       authRateLimiter,
       readiness: start.readiness,
-      extensions: audit === undefined ? [] : [(app) => audit.register(app)],
+      extensions: [
+        ...(audit === undefined ? [] : [(app: FastifyInstance) => audit.register(app)]),
+        (app: FastifyInstance) => registerConsole(app, { admin, store, policies, metrics, readiness: start.readiness, audit, resources: consoleResources, now }),
+      ],
     }),
   );
 

@@ -58,7 +58,8 @@ async function resolveConfig(): Promise<KbsConfig | undefined> {
   admin private key:  ${paths.adminPrivateKey}
   admin public key:   ${paths.adminPublicKey}
   token signer key:   ${paths.tokenSignerKey}
-  token signer cert:  ${paths.tokenSignerCert}`);
+  token signer cert:  ${paths.tokenSignerCert}
+  operator console:   /console/ on the address below (sign in with the admin token)`);
     }
   }
   if (configFile === undefined) throw new ConfigError(`no configuration: pass --config-file or --dev\n${USAGE}`);
