@@ -94,6 +94,7 @@ export function formatDryRun(report: Json): string {
   if (root === undefined) return `${show(report)}\n`;
   const changed = arr(root['changed']);
   const out = [`dry run: ${show(root['replayed'])} recorded decisions replayed (${show(root['read'])} read, ${show(root['skipped'])} without claims); ${changed.length} would change`];
+  if (root['complete'] === false) out.push('  (stopped at the KBS time budget: older decisions were not replayed)');
   for (const entryJson of changed) {
     const entry = obj(entryJson);
     if (entry === undefined) continue;

@@ -12,7 +12,7 @@ import { createTestDatabase, createTestRedis, probePostgres, probeRedis, type Te
 import { KbsError } from '../errors.ts';
 import { ALLOW_ALL_RESOURCE_POLICY, ResourcePolicy } from '../resourcePolicy.ts';
 import { DecisionLog } from './decisions.ts';
-import { ResourcePolicies } from './resourcePolicies.ts';
+import { ResourcePolicies, SCOPED_POLICY_BUDGET } from './resourcePolicies.ts';
 import { parseScope, ScopedPolicyStore, scopesAbove } from './scopes.ts';
 import { PolicyRejected, validateResourcePolicy } from './validation.ts';
 
@@ -151,6 +151,23 @@ test('an unreadable or broken scoped policy denies (PolicyEngineError), never sk
   expect((error as KbsError).reason).toMatch(/decision d-/);
   await store.set('kbs_scoped_policy', 'acme.rego', new TextEncoder().encode('package policy\nallow if {'));
   expect(((await policies.decide({}, resource('acme/keys/one')).catch((e: unknown) => e)) as KbsError).code).toBe('PolicyEngineError');
+});
+
+test("a team's heavy scoped policy is cut at its own budget (PolicyEngineError), well under the global 1 s", async () => {
+  const store = new MemoryStore();
+  const global = new ResourcePolicy(store);
+  await global.set(ALLOW_ALL_RESOURCE_POLICY);
+  const policies = new ResourcePolicies(global, new ScopedPolicyStore(store), new DecisionLog(store));
+  await policies.scoped.set('acme', 'package policy\nallow if { some i in numbers.range(1, 100000000); i < 0 }\n');
+  const start = performance.now();
+  const error = await policies.decide({}, resource('acme/keys/one')).catch((e: unknown) => e);
+  const elapsed = performance.now() - start;
+  expect((error as KbsError).code).toBe('PolicyEngineError');
+  expect(elapsed).toBeLessThan(SCOPED_POLICY_BUDGET.timeoutMs + 400);
+  // Other repositories are unaffected.
+  expect((await policies.decide({}, resource('beta/keys/one'))).allowed).toBe(true);
+  const dry = await policies.dryRun({ kind: 'global' }, compilePolicy(ALLOW_ALL_RESOURCE_POLICY));
+  expect(dry.complete).toBe(true);
 });
 
 test('scopes: 1-3 resource segments, `/*` accepted, nothing else', () => {

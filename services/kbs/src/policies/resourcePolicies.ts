@@ -20,6 +20,15 @@ import { ScopedPolicyStore, ScopedPolicyUnreadable, scopesAbove } from './scopes
 const ALLOW_RULE = 'data.policy.allow';
 export const GLOBAL_POLICY = 'resource-policy';
 
+/**
+ * Evaluation budget of one scoped policy. Scoped policies come from team admins, who are trusted
+ * less than the operator who sets the global policy (engine default: 1 s, 1,000,000 steps): one
+ * team's heavy policy must not hold the event loop that serves every other team's guests.
+ */
+export const SCOPED_POLICY_BUDGET = { timeoutMs: 200, maxSteps: 200_000 } as const;
+/** A dry run stops replaying after this long (the rest is reported as not replayed). */
+export const DRY_RUN_BUDGET_MS = 5000;
+
 export function scopedPolicyName(scope: string): string {
   return `scope:${scope}`;
 }
@@ -65,6 +74,8 @@ export interface DryRunReport {
   readonly replayed: number;
   /** Decisions without stored claims (over the record limit), not replayed. */
   readonly skipped: number;
+  /** False when the time budget (DRY_RUN_BUDGET_MS) ran out before every decision was replayed. */
+  readonly complete: boolean;
   /** Replayed decisions whose outcome the candidate changes. */
   readonly changed: readonly DryRunEntry[];
 }
@@ -73,6 +84,8 @@ export interface DryRunReport {
 export type PolicyTarget = { readonly kind: 'global' } | { readonly kind: 'scope'; readonly scope: string };
 
 export interface ResourcePoliciesOptions {
+  /** Clock for dry-run budgets (ms). */
+  readonly now?: () => number;
   /** Called when a decision could not be recorded (the decision stands). */
   readonly onRecordError?: (error: unknown) => void;
 }
@@ -95,12 +108,14 @@ export class ResourcePolicies {
   readonly #scoped: ScopedPolicyStore;
   readonly #log: DecisionLog;
   readonly #onRecordError: (error: unknown) => void;
+  readonly #now: () => number;
 
   constructor(global: ResourcePolicy, scoped: ScopedPolicyStore, log: DecisionLog, options: ResourcePoliciesOptions = {}) {
     this.#global = global;
     this.#scoped = scoped;
     this.#log = log;
     this.#onRecordError = options.onRecordError ?? (() => undefined);
+    this.#now = options.now ?? Date.now;
   }
 
   get scoped(): ScopedPolicyStore {
@@ -129,7 +144,7 @@ export class ResourcePolicies {
       verdicts.push({ policy: GLOBAL_POLICY, result: globalAllows });
       if (globalAllows && request.plugin === 'resource') {
         for (const scoped of await this.#scopedAbove(request.path)) {
-          const allows = evaluate(scoped.policy, claims, request);
+          const allows = evaluate(scoped.policy, claims, request, SCOPED_POLICY_BUDGET);
           verdicts.push({ policy: scopedPolicyName(scoped.scope), result: allows });
           if (!allows) break;
         }
@@ -172,7 +187,8 @@ export class ResourcePolicies {
       compiled().then(
         (policy) => {
           try {
-            const explanation = policy.explainRule(ALLOW_RULE, { input, data });
+            const budget = name === GLOBAL_POLICY ? {} : SCOPED_POLICY_BUDGET;
+            const explanation = policy.explainRule(ALLOW_RULE, { input, data, ...budget });
             const allowed = explanation?.value === true;
             return explanation === undefined ? { policy: name, allowed } : { policy: name, allowed, explanation };
           } catch (error) {
@@ -214,8 +230,16 @@ export class ResourcePolicies {
     let replayed = 0;
     let skipped = 0;
     const changed: DryRunEntry[] = [];
+    const deadline = this.#now() + DRY_RUN_BUDGET_MS;
+    let complete = true;
     for (const record of records) {
       if (!applies(target, record)) continue;
+      if (this.#now() > deadline) {
+        complete = false;
+        break;
+      }
+      // Guests are served between replays: a dry run never holds the event loop for long.
+      await new Promise((resolve) => setImmediate(resolve));
       if (record.claims === undefined) {
         skipped += 1;
         continue;
@@ -226,7 +250,7 @@ export class ResourcePolicies {
         changed.push({ decision_id: record.id, time: record.time, resource: resourceName(record.request), recorded: record.allowed, candidate: outcome });
       }
     }
-    return { read: records.length, replayed, skipped, changed };
+    return { read: records.length, replayed, skipped, complete, changed };
   }
 
   async #outcomeWith(claims: JsonObject, request: DecisionRequest, target: PolicyTarget, candidate: CompiledPolicy): Promise<boolean> {
@@ -238,7 +262,7 @@ export class ResourcePolicies {
       const scopes = scopesAbove(request.path);
       for (const scope of scopes) {
         const policy = target.kind === 'scope' && target.scope === scope ? candidate : stored.find((p) => p.scope === scope)?.policy;
-        if (policy !== undefined && !evaluate(policy, claims, request)) return false;
+        if (policy !== undefined && !evaluate(policy, claims, request, SCOPED_POLICY_BUDGET)) return false;
       }
       return true;
     } catch (error) {
@@ -259,9 +283,9 @@ function applies(target: PolicyTarget, record: DecisionRecord): boolean {
 }
 
 /** `data.policy.allow` of one policy; anything but `true` denies. RegoError → PolicyEngineError. */
-function evaluate(policy: CompiledPolicy, claims: JsonObject, request: DecisionRequest): boolean {
+function evaluate(policy: CompiledPolicy, claims: JsonObject, request: DecisionRequest, budget: { timeoutMs?: number; maxSteps?: number } = {}): boolean {
   try {
-    return policy.evaluateRule(ALLOW_RULE, { input: claims as RegoJson, data: requestData(request) as unknown as RegoJson }) === true;
+    return policy.evaluateRule(ALLOW_RULE, { input: claims as RegoJson, data: requestData(request) as unknown as RegoJson, ...budget }) === true;
   } catch (error) {
     if (error instanceof RegoError) throw kbsErrors.policyEngine(error.message);
     throw error;
