@@ -212,7 +212,18 @@ export async function startKbs(options: StartKbsOptions = {}): Promise<KbsProces
       });
     });
     const pid = child.pid ?? 0;
-    return { port, pid, paths, adminToken: readFileSync(paths.adminToken, 'utf8').trim(), workerProcesses: () => processTree(pid).length - 1, stop };
+    // Workers are the descendants running main.ts (tsx also starts an esbuild service process).
+    const workerProcesses = (): number =>
+      processTree(pid)
+        .slice(1)
+        .filter((id) => {
+          try {
+            return readFileSync(`/proc/${id}/cmdline`, 'utf8').includes('main.ts');
+          } catch {
+            return false;
+          }
+        }).length;
+    return { port, pid, paths, adminToken: readFileSync(paths.adminToken, 'utf8').trim(), workerProcesses, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -328,6 +328,26 @@ describe('createTokenVerifier: verified x5c chains are cached only within their 
   });
 });
 
+describe('createTokenVerifier: a remembered header still needs a valid signature and valid claims', () => {
+  test('new tokens under an accepted header verify; a forged signature, an altered payload or an expired token under it do not', async () => {
+    const verifier = await createTokenVerifier({ ...base, trustedCertsPaths: [rootPath] }, { now: () => NOW });
+    const header = x5cHeader(leaf, [leaf.cert, intermediate.cert]);
+    const first = await sign(leaf.keys.privateKey, header, claims());
+    const second = await sign(leaf.keys.privateKey, header, { ...claims(), jti: 'second' });
+    expect((await verifier.verify(first)).iss).toBe('test');
+    expect((await verifier.verify(second)).jti).toBe('second');
+    // Same header bytes, signed by a key the header does not name.
+    const forged = await sign(otherRoot.keys.privateKey, header, claims());
+    expect(forged.split('.')[0]).toBe(first.split('.')[0]);
+    expect((await rejection(verifier.verify(forged))).message).toContain('signature verification failed');
+    const [h, , sig] = first.split('.');
+    const altered = `${h}.${Buffer.from(JSON.stringify({ ...claims(), iss: 'mallory' })).toString('base64url')}.${sig}`;
+    expect((await rejection(verifier.verify(altered))).message).toContain('signature verification failed');
+    const stale = await sign(leaf.keys.privateKey, header, claims(NOW_S - 3600));
+    expect((await rejection(verifier.verify(stale))).message).toBe('token expired');
+  });
+});
+
 describe('createTokenVerifier: a token verified once is re-checked for time on every use', () => {
   test('the same token text is refused once exp has passed, or once its x5c leaf has expired', async () => {
     let now = NOW;

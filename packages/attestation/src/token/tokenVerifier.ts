@@ -63,6 +63,8 @@ const MAX_CACHED_KEYS = 256;
 /** Verified tokens remembered (oldest evicted first); tokens above the length cap are not kept. */
 const MAX_CACHED_TOKENS = 4096;
 const MAX_CACHED_TOKEN_LENGTH = 64 * 1024;
+/** Longest protected header segment whose key selection is remembered. */
+const MAX_CACHED_HEADER_LENGTH = 64 * 1024;
 
 /** Instants (ms since the epoch, inclusive) between which a verification key stays trusted. */
 interface TrustWindow {
@@ -174,6 +176,18 @@ export async function createTokenVerifier(config: TokenVerifierConfig, deps: Tok
     return key;
   }
 
+  // Every token of one AS carries the same protected header (its JWK, x5c chain): the ES256 key
+  // chosen for an exact header segment is remembered with its trust window, so the header is not
+  // decoded, the chain not re-serialised and the key not looked up again per token. The
+  // selection depends only on the header bytes and this verifier's fixed configuration; the
+  // window is re-checked on every use and the signature is always verified.
+  const es256ByHeader = new Map<string, { readonly key: KeyObject; readonly trust: TrustWindow }>();
+  function rememberHeader(segment: string, key: KeyObject, trust: TrustWindow): void {
+    if (segment.length > MAX_CACHED_HEADER_LENGTH) return;
+    if (es256ByHeader.size >= MAX_CACHED_KEYS) es256ByHeader.clear();
+    es256ByHeader.set(segment, { key, trust });
+  }
+
   function selectKey(header: Record<string, unknown>): { jwk: JsonObject; trust: TrustWindow } {
     const headerJwk = Object.hasOwn(header, 'jwk') ? header.jwk : undefined;
     if (headerJwk !== undefined) {
@@ -196,6 +210,24 @@ export async function createTokenVerifier(config: TokenVerifierConfig, deps: Tok
     if (nbf !== undefined && nbf > nowSeconds + EXP_LEEWAY_SECONDS) throw invalid(`token not valid yet (nbf is ${nbf - nowSeconds} s ahead)`);
   }
 
+  /** The verified payload's claims, after the exp/nbf checks; remembered for the exact token. */
+  function claimsOf(jwt: string, payload: Uint8Array, trust: TrustWindow): JsonObject {
+    let claims: unknown;
+    try {
+      claims = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+    } catch {
+      throw invalid('token payload is not JSON');
+    }
+    if (!isJsonObject(claims)) throw invalid('token payload is not a JSON object');
+    const exp = Object.hasOwn(claims, 'exp') ? claims.exp : undefined;
+    if (typeof exp !== 'number' || !Number.isFinite(exp)) throw invalid('token has no numeric exp claim');
+    const nbf = Object.hasOwn(claims, 'nbf') ? claims.nbf : undefined;
+    if (nbf !== undefined && (typeof nbf !== 'number' || !Number.isFinite(nbf))) throw invalid('token nbf claim is not a number');
+    checkTimes(exp, nbf);
+    if (jwt.length <= MAX_CACHED_TOKEN_LENGTH) rememberToken(jwt, claims, exp, nbf, trust);
+    return claims;
+  }
+
   return {
     async verify(jwt) {
       if (typeof jwt !== 'string' || jwt.length === 0 || jwt.length > MAX_TOKEN_LENGTH) throw invalid('token must be a non-empty compact JWS');
@@ -207,6 +239,15 @@ export async function createTokenVerifier(config: TokenVerifierConfig, deps: Tok
           return known.claims;
         }
         verifiedTokens.delete(jwt);
+      }
+      const headerSegment = jwt.slice(0, Math.max(0, jwt.indexOf('.')));
+      const knownHeader = es256ByHeader.get(headerSegment);
+      if (knownHeader !== undefined) {
+        const nowMs = now().getTime();
+        if (nowMs >= knownHeader.trust.validFromMs && nowMs <= knownHeader.trust.validToMs) {
+          return claimsOf(jwt, verifyEs256(jwt, knownHeader.key), knownHeader.trust);
+        }
+        es256ByHeader.delete(headerSegment);
       }
       let header: Record<string, unknown>;
       try {
@@ -226,6 +267,7 @@ export async function createTokenVerifier(config: TokenVerifierConfig, deps: Tok
           throw invalid(`the verification JWK cannot be used with ${alg}: ${(error as Error).message}`);
         }
         payload = verifyEs256(jwt, key);
+        rememberHeader(headerSegment, key, trust);
       } else {
         let key: Awaited<ReturnType<typeof importJWK>>;
         try {
@@ -239,20 +281,7 @@ export async function createTokenVerifier(config: TokenVerifierConfig, deps: Tok
           throw invalid(`signature verification failed: ${(error as Error).message}`);
         }
       }
-      let claims: unknown;
-      try {
-        claims = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
-      } catch {
-        throw invalid('token payload is not JSON');
-      }
-      if (!isJsonObject(claims)) throw invalid('token payload is not a JSON object');
-      const exp = Object.hasOwn(claims, 'exp') ? claims.exp : undefined;
-      if (typeof exp !== 'number' || !Number.isFinite(exp)) throw invalid('token has no numeric exp claim');
-      const nbf = Object.hasOwn(claims, 'nbf') ? claims.nbf : undefined;
-      if (nbf !== undefined && (typeof nbf !== 'number' || !Number.isFinite(nbf))) throw invalid('token nbf claim is not a number');
-      checkTimes(exp, nbf);
-      if (jwt.length <= MAX_CACHED_TOKEN_LENGTH) rememberToken(jwt, claims, exp, nbf, trust);
-      return claims;
+      return claimsOf(jwt, payload, trust);
     },
     extractTeePubKey(claims) {
       for (const pointer of pointers) {
