@@ -306,6 +306,8 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
       ],
     }),
   );
+  const connections = (app: FastifyInstance): Promise<number> => new Promise((resolve) => app.server.getConnections((error, count) => resolve(error === null ? count : 0)));
+  metrics.trackConnections(async () => (await Promise.all(apps.map(connections))).reduce((sum, count) => sum + count, 0));
 
   return {
     apps,

@@ -755,17 +755,26 @@ describe('framework edges', () => {
     expect(errorOf(response).type).toBe(`${ERR}${variant}`);
   });
 
-  test('/healthz is 200; /metrics exposes trustee_kbs_ series including attestation outcomes', async () => {
+  test("/healthz is 200; /metrics exposes upstream's kbs_ series (auth, attestation, policy, sizes, build info) beside ours", async () => {
     expect((await h.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     await new Guest(h.app).rcar();
     const metrics = await h.app.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.statusCode).toBe(200);
-    expect(metrics.body).toContain('trustee_kbs_http_requests_total{route="attest",method="POST",status="200"} 1');
-    expect(metrics.body).toContain('trustee_kbs_attestations_total{tee="sample",outcome="success"} 1');
+    expect(metrics.body).toContain('kbs_http_requests_total{route="attest",method="POST",status="200"} 1');
+    expect(metrics.body).toContain('kbs_auth_requests_total 1');
+    expect(metrics.body).toContain('kbs_auth_successes_total 1');
+    expect(metrics.body).toContain('kbs_attestation_requests_total 1');
+    expect(metrics.body).toContain('kbs_attestation_successes_total{tee_type="sample"} 1');
+    expect(metrics.body).toMatch(/kbs_http_request_size_bytes_count \d+/);
+    expect(metrics.body).toMatch(/kbs_http_response_size_bytes_bucket\{le="32"\} \d+/);
+    expect(metrics.body).toMatch(/kbs_build_info\{version="[^"]+",git_hash="[^"]+",build_date="[^"]+"\} 1/);
+    expect(metrics.body).not.toContain('trustee_kbs_');
     const failing = new Guest(h.app);
     await failing.auth();
     await failing.attest(failing.attestation({ reportData: Buffer.alloc(48).toString('base64') }));
     const after = await h.app.inject({ method: 'GET', url: '/metrics' });
-    expect(after.body).toContain('trustee_kbs_attestations_total{tee="sample",outcome="failure"} 1');
+    expect(after.body).toContain('kbs_attestation_failures_total{tee_type="sample"} 1');
+    expect(after.body).toContain('kbs_attestation_requests_total 2');
+    expect(after.body).toContain('kbs_auth_requests_total 2');
   });
 });

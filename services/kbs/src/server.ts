@@ -195,7 +195,10 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
   app.addHook('onResponse', async (request, reply) => {
-    deps.metrics.observeRequest(request.kbsRoute, request.method, reply.statusCode, reply.elapsedTime / 1000);
+    deps.metrics.observeRequest(request.kbsRoute, request.method, reply.statusCode, reply.elapsedTime / 1000, {
+      request: Number(request.headers['content-length'] ?? 0) || 0,
+      response: Number(reply.getHeader('content-length') ?? 0) || 0,
+    });
     // Audit trail: every admin call that passed authorization, written once its outcome is known
     // (a write refused by path validation is recorded as refused), with who (role/sub/iss), never the token.
     const identity = request.kbsAdmin;

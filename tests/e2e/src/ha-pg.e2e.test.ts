@@ -31,13 +31,14 @@ const SUITE = 'ha-pg e2e';
 const postgres = await probePostgres(SUITE);
 const redis = await probeRedis(SUITE);
 
-/** Sum of `trustee_kbs_attestations_total{outcome=…}` over the replicas. */
+/** Sum of `kbs_attestation_successes_total` / `kbs_attestation_failures_total` (upstream's names) over the replicas. */
 async function attestations(replicas: readonly KbsProcess[], outcome: string): Promise<number> {
   let total = 0;
   for (const replica of replicas) {
     const text = (await httpRequest(replica.url, { method: 'GET', path: '/metrics' })).body.toString('utf8');
     for (const line of text.split('\n')) {
-      if (line.startsWith('trustee_kbs_attestations_total{') && line.includes(`outcome="${outcome}"`)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+      const name = outcome === 'success' ? 'kbs_attestation_successes_total{' : `kbs_attestation_${outcome}s_total{`;
+      if (line.startsWith(name)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
     }
   }
   return total;

@@ -338,7 +338,7 @@ describe.skipIf(!capabilities.kbs)('hostile clients against the KBS process (iss
 
   describe('bounded floods: memory, disk and a well-behaved guest beside them', () => {
     it('attest flood with the largest accepted inputs: RSS and session storage stay bounded, and both empty on expiry', async () => {
-      const rssBefore = await metric(a.url, 'trustee_kbs_process_resident_memory_bytes');
+      const rssBefore = await metric(a.url, 'kbs_process_resident_memory_bytes');
       const mainBefore = sqliteBytes(sqlitePath);
       const initData = `version = "0.1.0"\nalgorithm = "sha384"\n[data]\n"aa.toml" = '''\n${'i'.repeat(32 * 1024)}\n'''\n`;
       const started = performance.now();
@@ -357,24 +357,24 @@ describe.skipIf(!capabilities.kbs)('hostile clients against the KBS process (iss
         for (const status of results) expect([200, 429]).toContain(status);
       }
       expect(attested).toBeGreaterThanOrEqual(200);
-      const rssGrowth = (await metric(a.url, 'trustee_kbs_process_resident_memory_bytes')) - rssBefore;
+      const rssGrowth = (await metric(a.url, 'kbs_process_resident_memory_bytes')) - rssBefore;
       const sessionsFile = sqliteBytes(join(dir, 'a', 'kbs.sessions.sqlite'));
       console.log(`attest flood: ${attested} attested in ${((performance.now() - started) / 1000).toFixed(1)} s; RSS growth ${(rssGrowth / 2 ** 20).toFixed(1)} MiB; sessions file ${(sessionsFile / 2 ** 20).toFixed(1)} MiB; kbs.sqlite growth ${sqliteBytes(sqlitePath) - mainBefore} B`);
       expect(rssGrowth, 'RSS growth under the attest flood').toBeLessThan(200 * 2 ** 20);
       expect(sessionsFile, 'session database (with WAL)').toBeLessThan(128 * 2 ** 20);
       expect(sqliteBytes(sqlitePath), 'the database holding secrets does not grow').toBe(mainBefore);
-      expect(await metric(a.url, 'trustee_kbs_sessions_attested_cached')).toBeGreaterThan(0);
+      expect(await metric(a.url, 'kbs_sessions_attested_cached')).toBeGreaterThan(0);
       // Sessions live 6 s; the sweep runs every 5 s: gone from memory and store without being read.
       await sleep(SESSION_MS + 6_000);
-      expect(await metric(a.url, 'trustee_kbs_sessions_attested_cached')).toBe(0);
-      expect(await metric(a.url, 'trustee_kbs_sessions_open')).toBe(0);
-      expect(await metric(a.url, 'trustee_kbs_sessions_open_bytes')).toBe(0);
+      expect(await metric(a.url, 'kbs_sessions_attested_cached')).toBe(0);
+      expect(await metric(a.url, 'kbs_sessions_open')).toBe(0);
+      expect(await metric(a.url, 'kbs_sessions_open_bytes')).toBe(0);
     }, 120_000);
 
     it('an /auth flood from one client (its own process, 12 s, ≤ 30 000 requests) is throttled while a guest beside it completes full flows with p99 < 1 s', async () => {
       const sessionsFileBefore = sqliteBytes(join(dir, 'a', 'kbs.sessions.sqlite'));
       const mainBefore = sqliteBytes(sqlitePath);
-      const rssBefore = await metric(a.url, 'trustee_kbs_process_resident_memory_bytes');
+      const rssBefore = await metric(a.url, 'kbs_process_resident_memory_bytes');
       // The flooding client runs in its own process, so its event loop does not delay the guest's.
       const flood = spawn(process.execPath, ['-e', FLOOD_CLIENT, a.url, '12', '30000', '127.0.0.7'], { stdio: ['ignore', 'pipe', 'inherit'] });
       let floodOutput = '';
@@ -399,7 +399,7 @@ describe.skipIf(!capabilities.kbs)('hostile clients against the KBS process (iss
       const { sent, counts } = JSON.parse(floodOutput) as { sent: number; counts: Record<string, number> };
       const p50 = percentile(flows, 50);
       const p99 = percentile(flows, 99);
-      const rssGrowth = (await metric(a.url, 'trustee_kbs_process_resident_memory_bytes')) - rssBefore;
+      const rssGrowth = (await metric(a.url, 'kbs_process_resident_memory_bytes')) - rssBefore;
       const sessionsGrowth = sqliteBytes(join(dir, 'a', 'kbs.sessions.sqlite')) - sessionsFileBefore;
       console.log(
         `auth flood: ${sent} requests (${JSON.stringify(counts)}); good guest ${flows.length} flows, p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms; ` +

@@ -5,8 +5,8 @@
  * at most once (sessions and the single-use claim live in the shared store).
  *
  * Which worker served a request is read from the per-process session gauges of /metrics:
- * `trustee_kbs_sessions_open` counts the sessions a process opened (/auth), and
- * `trustee_kbs_sessions_attested_cached` the Attested sessions it holds in memory (/attest).
+ * `kbs_sessions_open` counts the sessions a process opened (/auth), and
+ * `kbs_sessions_attested_cached` the Attested sessions it holds in memory (/attest).
  * Every request of the test guest uses a new connection, which the cluster primary hands to
  * the workers in turn.
  */
@@ -43,7 +43,7 @@ function descendants(pid: number): number[] {
 async function workerGauges(url: string): Promise<{ open: number; attested: number }> {
   const text = (await httpRequest(url, { method: 'GET', path: '/metrics' })).body.toString('utf8');
   const value = (name: string): number => Number(/^(\S+) (\S+)$/m.exec(text.split('\n').find((line) => line.startsWith(`${name} `)) ?? '')?.[2] ?? Number.NaN);
-  return { open: value('trustee_kbs_sessions_open'), attested: value('trustee_kbs_sessions_attested_cached') };
+  return { open: value('kbs_sessions_open'), attested: value('kbs_sessions_attested_cached') };
 }
 
 describe.skipIf(!capabilities.kbs || !capabilities.sqliteStorage || !existsProc())('KBS with worker_count unset (one worker per core)', () => {
