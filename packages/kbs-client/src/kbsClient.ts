@@ -265,9 +265,10 @@ export class KbsClient {
     return jsonBody(await this.#admin('POST', this.#url(`resource-policy/explain/${encodePath(splitPath(path, 'resource path'))}`), Buffer.from(body, 'utf8'), 'application/json'), 'explanation') as Json;
   }
 
-  /** `GET /resource-policy/decisions`: the newest recorded decisions (admin). */
-  async listDecisions(): Promise<Json> {
-    return jsonBody(await this.#admin('GET', this.#url('resource-policy/decisions')), 'decision list') as Json;
+  /** `GET /resource-policy/decisions[/for/<scope>]`: the newest recorded decisions, all or below a scope (admin). */
+  async listDecisions(scope?: string): Promise<Json> {
+    const path = scope === undefined ? 'resource-policy/decisions' : `resource-policy/decisions/for/${encodePath(splitPath(scope, 'scope'))}`;
+    return jsonBody(await this.#admin('GET', this.#url(path)), 'decision list') as Json;
   }
 
   /** `POST /resource-policy/dry-run[/<scope>]`: which recorded decisions the candidate policy changes (admin). */

@@ -96,7 +96,7 @@ Subcommands:
   explain --path P (--attestation-token F | --decision-id ID | --claims-file F) [--plugin resource] [--json]
       why a release of P is allowed or denied: per policy, the rule bodies that held or failed,
       the failing expression and the values it compared
-  list-decisions                           the newest recorded policy decisions (JSON)
+  list-decisions [--scope S]               the newest recorded policy decisions (JSON), all or below scope S
   get-reference-value --id ID
   set-sample-reference-value NAME VALUE [--as-integer | --as-bool] [--as-single-value]
 `,
@@ -403,8 +403,8 @@ async function configCommand(args: string[], globals: Globals, io: CliIo): Promi
       return;
     }
     case 'list-decisions': {
-      parse(subArgs, {}, 0);
-      io.stdout(`${JSON.stringify(await client.listDecisions(), null, 2)}\n`);
+      const { values } = parse(subArgs, { scope: { type: 'string' } }, 0);
+      io.stdout(`${JSON.stringify(await client.listDecisions(values.scope), null, 2)}\n`);
       return;
     }
     case 'get-reference-value': {

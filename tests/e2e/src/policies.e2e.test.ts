@@ -43,7 +43,7 @@ function initData(team: string): string {
 }
 
 function teamAcl(team: string): string {
-  return `^/kbs/v0/(resource/team-${team}/[^/]+/[^/]+|resource-policy/(scope|explain|dry-run)/team-${team}(/.*)?)$`;
+  return `^/kbs/v0/(resource/team-${team}/[^/]+/[^/]+|resource-policy/(scope|explain|dry-run|decisions/for)/team-${team}(/.*)?)$`;
 }
 
 function expectOk(result: CliResult): string {
@@ -164,6 +164,10 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli)('scoped resource policie
     // Team A's admin may not explain team B's paths.
     const foreign = await new IndependentOperator(kbs.url, readFileSync(tokenFiles.a, 'utf8').trim()).postJson('/kbs/v0/resource-policy/explain/team-b/key/one', { decision_id: id });
     expect(foreign.status).toBe(401);
+
+    // Team B finds the deny among its own decisions.
+    const own = JSON.parse(expectOk(await config('b', ['list-decisions', '--scope', 'team-b']))) as Array<{ id: string; allowed: boolean }>;
+    expect(own.find((d) => d.id === id)?.allowed).toBe(false);
 
     // CLI: the same explanation, readable.
     const text = expectOk(await config('b', ['explain', '--path', 'team-b/key/one', '--decision-id', id ?? '']));

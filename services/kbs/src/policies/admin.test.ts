@@ -12,8 +12,8 @@ import { cleanupHarnessDirs, ERR, errorOf, Guest, policyBody, startHarness, type
 
 const TEAM_ACLS = [
   { role: 'admin', allowed_endpoints: '^/kbs/.+$' },
-  { role: 'team-a', allowed_endpoints: '^/kbs/v0/(resource/team-a/[^/]+/[^/]+|resource-policy/(scope|explain|dry-run)/team-a(/.*)?)$' },
-  { role: 'team-b', allowed_endpoints: '^/kbs/v0/(resource/team-b/[^/]+/[^/]+|resource-policy/(scope|explain|dry-run)/team-b(/.*)?)$' },
+  { role: 'team-a', allowed_endpoints: '^/kbs/v0/(resource/team-a/[^/]+/[^/]+|resource-policy/(scope|explain|dry-run|decisions/for)/team-a(/.*)?)$' },
+  { role: 'team-b', allowed_endpoints: '^/kbs/v0/(resource/team-b/[^/]+/[^/]+|resource-policy/(scope|explain|dry-run|decisions/for)/team-b(/.*)?)$' },
 ];
 
 /** team-a's secrets need the sample evidence's svn to be "1" and a `team` init-data claim-free token. */
@@ -138,6 +138,12 @@ describe('scoped policies', () => {
     const failed = explained.policies[1]?.explanation.bodies[0]?.failed;
     expect(failed?.expression).toBe('input.submods.cpu0["ear.veraison.annotated-evidence"].sample.svn == "2"');
     expect(failed?.values[0]?.value).toBe('1');
+    // Team A lists its own decisions (the deny is there), not team B's.
+    const own = JSON.parse((await call('GET', '/kbs/v0/resource-policy/decisions/for/team-a', teamA)).body) as Array<{ id: string; resource: string }>;
+    expect(own.map((d) => d.id)).toContain(id);
+    expect(own.every((d) => d.resource.startsWith('resource/team-a/'))).toBe(true);
+    expect((await call('GET', '/kbs/v0/resource-policy/decisions/for/team-b', teamA)).statusCode).toBe(401);
+    expect((await call('GET', '/kbs/v0/resource-policy/decisions', teamA)).statusCode).toBe(401);
     // …but not team-b's paths.
     expect((await call('POST', '/kbs/v0/resource-policy/explain/team-b/key/one', teamA, JSON.stringify({ claims: {} }))).statusCode).toBe(401);
 

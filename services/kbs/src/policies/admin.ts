@@ -2,7 +2,7 @@
  * Admin endpoints below `/kbs/v0/resource-policy/` (ours; upstream has only the bare
  * `/kbs/v0/resource-policy`, which stays as it is). Every one passes the admin gate first, and the
  * resource path or scope is part of the URI, so a `regex_acl` rule such as
- * `^/kbs/v0/resource-policy/(scope|explain|dry-run)/acme(/.*)?$` confines a role to its scope.
+ * `^/kbs/v0/resource-policy/(scope|explain|dry-run|decisions/for)/acme(/.*)?$` confines a role to its scope.
  *
  * | method | path (after /kbs/v0/resource-policy/) | body | answer |
  * | --- | --- | --- | --- |
@@ -12,6 +12,7 @@
  * | DELETE | `scope/<scope>` | | `{"scope", "deleted": true}` |
  * | POST | `explain/<repo>/<type>/<tag>` | `{"token"}`, `{"decision_id"}` or `{"claims"}`, optional `"plugin"`, `"query"` | ExplainReport |
  * | GET | `decisions` | | newest decisions first (no claims) |
+ * | GET | `decisions/for/<scope>` | | newest decisions below a scope (no claims) |
  * | GET | `decisions/<id>` | | the decision record |
  * | POST | `dry-run` or `dry-run/<scope>` | `{"policy": b64url Rego}` | DryRunReport |
  *
@@ -21,7 +22,7 @@ import { compilePolicy } from '@trustee/rego';
 import type { JsonObject, TokenVerifier } from '../backends.ts';
 import { kbsErrors, parseJsonBody } from '../errors.ts';
 import { decodePolicyText } from '../admin/policyBody.ts';
-import { MAX_DECISIONS_READ, type DecisionRequest } from './decisions.ts';
+import { MAX_DECISIONS_READ, type DecisionRecord, type DecisionRequest } from './decisions.ts';
 import type { PolicyTarget, ResourcePolicies } from './resourcePolicies.ts';
 import { parseScope } from './scopes.ts';
 import { PolicyRejected, validateResourcePolicy } from './validation.ts';
@@ -101,9 +102,12 @@ export async function handlePolicyAdmin(method: string, rest: readonly string[],
     case 'POST explain':
       return ok(await explain(tail, objectBody(body), deps));
     case 'GET decisions':
-      if (tail.length === 0) {
-        const records = await policies.log.recent(100);
-        return ok(records.map(({ id, time, request, allowed, verdicts }) => ({ id, time, resource: `${request.plugin}/${request.path.join('/')}`, allowed, verdicts })));
+      if (tail.length === 0) return ok(summaries(await policies.log.recent(100)));
+      if (tail[0] === 'for') {
+        // A team's own decisions: the scope is in the URI, so regex_acl can confine it.
+        const scope = scopeOf(tail.slice(1));
+        const records = await policies.log.recent(MAX_DECISIONS_READ);
+        return ok(summaries(records.filter((r) => r.request.plugin === 'resource' && `${r.request.path.join('/')}/`.startsWith(`${scope}/`)).slice(0, 100)));
       }
       return getDecision(policies, tail);
     case 'POST dry-run': {
@@ -114,6 +118,10 @@ export async function handlePolicyAdmin(method: string, rest: readonly string[],
     default:
       throw kbsErrors.methodNotAllowed(method, `/kbs/v0/resource-policy/${rest.join('/')}`);
   }
+}
+
+function summaries(records: readonly DecisionRecord[]): unknown[] {
+  return records.map(({ id, time, request, allowed, verdicts }) => ({ id, time, resource: `${request.plugin}/${request.path.join('/')}`, allowed, verdicts }));
 }
 
 async function getScope(policies: ResourcePolicies, scope: string): Promise<PolicyAdminAnswer> {
