@@ -5,7 +5,7 @@
  * a temp dir, builtin AS), for each TEE key kind and each guest count.
  *
  *   pnpm bench:kbs                                  # the whole table (see bench/README.md)
- *   pnpm exec tsx bench/kbs-flow.bench.ts [--seconds 5] [--guests 1,32,256] [--keys P-256,P-521,RSA-OAEP-256] [--workers N] [--steps] [--session-storage Memory]
+ *   pnpm exec tsx bench/kbs-flow.bench.ts [--seconds 5] [--guests 1,32,256] [--keys P-256,P-521,RSA-OAEP-256] [--workers N] [--steps] [--session-storage Memory] [--append-toml TOML]
  *
  * Without `--workers` the config leaves `http_server.worker_count` unset: the KBS default (one
  * worker per core). Per row it prints flows/s, flow latency p50/p99 (ms), the CPU milliseconds
@@ -31,6 +31,8 @@ const { values } = parseArgs({
     workers: { type: 'string' },
     steps: { type: 'boolean', default: false },
     'session-storage': { type: 'string' },
+    // TOML appended to the KBS config, e.g. $'[audit]\nenabled = false' to see what the audit trail costs.
+    'append-toml': { type: 'string' },
   },
   strict: true,
 });
@@ -48,6 +50,7 @@ const kbs = await startKbs({
   profileDir: process.env['KBS_BENCH_PROFILE_DIR'],
   // --session-storage Memory: sessions in each process (one worker only), to see what the shared session store costs.
   topLevelLines: values['session-storage'] === undefined ? [] : [`session_storage_type = ${JSON.stringify(values['session-storage'])}`],
+  ...(values['append-toml'] === undefined ? {} : { appendToml: values['append-toml'] }),
 });
 const client = new HttpClient(kbs.port, Math.max(...guestCounts));
 try {
