@@ -177,6 +177,14 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli)('scoped resource policie
     expect(text).toMatch(/init_data_claims\.team = "a"/);
     expect(text).not.toContain(SECRET_B);
 
+    // The same through the guest's own token, and through a claims document.
+    const guestToken = expectOk(await guest(['attest', initData('a')])).trim();
+    const byToken = expectOk(await config('b', ['explain', '--path', 'team-b/key/one', '--attestation-token', policyFile('guest.token', guestToken)]));
+    expect(byToken).toContain('resource/team-b/key/one: DENIED');
+    expect(byToken).toMatch(/init_data_claims\.team = "a"/);
+    const byClaims = expectOk(await config('b', ['explain', '--path', 'team-b/key/one', '--json', '--claims-file', policyFile('claims.json', JSON.stringify({ submods: { cpu0: { 'ear.veraison.annotated-evidence': { init_data_claims: { team: 'b' } } } } }))]));
+    expect((JSON.parse(byClaims) as { allowed: boolean }).allowed).toBe(true);
+
     // A dry run of B's candidate that admits team "a" shows this deny turning into a release.
     const dry = expectOk(await config('b', ['set-scoped-policy', '--scope', 'team-b', '--policy-file', policyFile('b2.rego', teamPolicy('a')), '--dry-run']));
     expect(dry).toMatch(new RegExp(`${id ?? 'x'}\\s+resource/team-b/key/one: deny -> allow`));
