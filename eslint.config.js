@@ -45,6 +45,13 @@ export default tseslint.config(
   },
   ...serviceBoundaries,
   {
+    // Services log through @trustee/log (request ids on every line); only the process entry
+    // points and CLIs print to the user (usage, `listening on` lines, fatal start errors).
+    files: ['services/*/src/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/testing/**', 'services/*/src/main.ts', 'services/as/src/serve.ts', 'services/as/src/verifyCli.ts', 'services/as/src/collateral*.ts', 'services/rvps/src/tool.ts'],
+    rules: { 'no-console': 'error' },
+  },
+  {
     files: ['packages/**/*.ts'],
     rules: {
       'no-restricted-imports': [

@@ -18,8 +18,9 @@ import { fail, validateConfig } from '@trustee/config';
 import { StorageError } from '@trustee/storage';
 import { z } from 'zod';
 import { azureIdentity } from './azureSdk.ts';
-import { AzureKeyVaultStore, type AkvLog } from './azureKeyVaultStore.ts';
+import { AzureKeyVaultStore } from './azureKeyVaultStore.ts';
 import { assertValidSecretNamePrefix, secretNameForKey } from './secretName.ts';
+import type { Logger } from '@trustee/log';
 
 export type AkvCredentialKind = 'workload_identity' | 'managed_identity' | 'default';
 
@@ -175,7 +176,7 @@ export interface AkvOverrides {
 
 export interface OpenAkvStoreDeps {
   readonly now?: () => number;
-  readonly log?: AkvLog;
+  readonly log?: Logger;
   readonly overrides?: AkvOverrides;
 }
 

@@ -13,6 +13,7 @@ import { KeyVaultError } from './keyVaultError.ts';
 import { secretNameForKey } from './secretName.ts';
 import { BASE64_CONTENT_TYPE } from './secretValue.ts';
 import { FakeKeyVault } from './testing/fakeKeyVault.ts';
+import { RecordingLogger } from '@trustee/log/testing/recordingLogger.ts';
 
 const NS = 'repository';
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);
@@ -20,7 +21,7 @@ const read = (value: Uint8Array | undefined): string | undefined => (value === u
 
 let vault: FakeKeyVault;
 let clock: { now: number };
-let warnings: string[];
+let recorder: RecordingLogger;
 const stores: AzureKeyVaultStore[] = [];
 
 function open(options: Partial<AzureKeyVaultStoreOptions> = {}): AzureKeyVaultStore {
@@ -30,7 +31,7 @@ function open(options: Partial<AzureKeyVaultStoreOptions> = {}): AzureKeyVaultSt
     clientOptions: vault.clientOptions(),
     now: () => clock.now,
     pollIntervalMs: 5,
-    log: { warn: (message) => warnings.push(message) },
+    log: recorder,
     ...options,
   });
   stores.push(store);
@@ -58,7 +59,7 @@ beforeAll(async () => {
 afterAll(async () => vault.close());
 beforeEach(() => {
   clock = { now: Math.floor(Date.now() / 1000) * 1000 };
-  warnings = [];
+  recorder = new RecordingLogger();
 });
 afterEach(async () => {
   for (const store of stores.splice(0)) await store.close();
@@ -197,8 +198,8 @@ describe('cache', () => {
     clock.now += 10_000;
     vault.failNext(1, 503, 'ServiceUnavailable');
     expect(read(await store.get(NS, 'default/akv/stale'))).toBe('kept');
-    expect(warnings.join('\n')).toMatch(/past its TTL: .*503/);
-    expect(warnings.join('\n')).not.toContain('kept');
+    expect(recorder.messages('warn').join('\n')).toMatch(/past its TTL: .*503/);
+    expect(recorder.messages('warn').join('\n')).not.toContain('kept');
     clock.now += 30_000;
     vault.failNext(1, 503, 'ServiceUnavailable');
     expect((await failure(store.get(NS, 'default/akv/stale'))).status).toBe(503);
@@ -247,7 +248,7 @@ describe('delete', () => {
     expect(vault.isSoftDeleted(name)).toBe(false);
     expect(vault.latest(name)).toMatchObject({ versionCount: 2 });
     expect(read(await open().get(NS, 'default/del/x'))).toBe('two');
-    expect(warnings.join('\n')).toMatch(/soft-deleted; recovering/);
+    expect(recorder.messages('warn').join('\n')).toMatch(/soft-deleted; recovering/);
   });
 
   test('purge_on_delete frees the name at once', async () => {

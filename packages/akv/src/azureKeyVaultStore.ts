@@ -12,13 +12,10 @@ import { classify, keyVaultError } from './keyVaultError.ts';
 import { ReadThroughCache, type Fetched } from './readThroughCache.ts';
 import { assertValidSecretNamePrefix, keyForSecretName, secretNameForKey } from './secretName.ts';
 import { decodeSecretValue, encodeSecretValue } from './secretValue.ts';
+import type { Logger } from '@trustee/log';
 
 /** Tag holding the storage key on secrets the KBS writes, for people browsing the vault. */
 export const PATH_TAG = 'trustee-path';
-
-export interface AkvLog {
-  warn(message: string): void;
-}
 
 export interface AzureKeyVaultStoreOptions {
   /** `https://<vault>.vault.azure.net` */
@@ -49,7 +46,7 @@ export interface AzureKeyVaultStoreOptions {
   /** Interval of the delete/recover pollers. Default 1 000. */
   readonly pollIntervalMs?: number;
   readonly now?: () => number;
-  readonly log?: AkvLog;
+  readonly log?: Logger;
   /** SDK client options (pipeline policies, retries); tests use them to reach a local fake. */
   readonly clientOptions?: SecretClientOptions;
 }
@@ -64,7 +61,7 @@ export class AzureKeyVaultStore implements KeyValueStore {
   readonly #pollIntervalMs: number;
   readonly #requestTimeoutMs: number;
   readonly #now: () => number;
-  readonly #log: AkvLog | undefined;
+  readonly #log: Logger | undefined;
   readonly #cache: ReadThroughCache<Uint8Array>;
   #closed = false;
 

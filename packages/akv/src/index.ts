@@ -1,4 +1,4 @@
-export { AzureKeyVaultStore, PATH_TAG, type AzureKeyVaultStoreOptions, type AkvLog } from './azureKeyVaultStore.ts';
+export { AzureKeyVaultStore, PATH_TAG, type AzureKeyVaultStoreOptions } from './azureKeyVaultStore.ts';
 export {
   AKV_BACKEND_NAMES,
   akvBackendFromTable,

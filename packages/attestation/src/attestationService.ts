@@ -9,7 +9,7 @@ import type { AttestationServiceConfig } from './config.ts';
 import { expectedInitData, type InitDataInput } from './initData.ts';
 import { expectedReportData, type HashAlgorithm, type RuntimeDataInput } from './expectedReportData.ts';
 import type { Json, JsonObject } from './json.ts';
-import { silentLogger, type AttestationLogger } from './logger.ts';
+import { silentLogger, type Logger } from '@trustee/log';
 import { defaultPolicies, DEFAULT_POLICY_IDS } from './policy/defaultPolicies.ts';
 import { createPolicyEvaluator } from './policy/evaluateAppraisalPolicy.ts';
 import { createPolicyStore } from './policy/policyStore.ts';
@@ -64,7 +64,7 @@ export interface AttestationServiceDeps {
   readonly now?: () => Date;
   /** Default: what `config.verifierConfig` describes (KDS / PCS / offline stores), cached in `store`. */
   readonly collateral?: CollateralSource;
-  readonly log?: AttestationLogger;
+  readonly log?: Logger;
   /**
    * Verifiers that replace the registry's for some TEEs, e.g. built with an operator's own trust
    * anchors (`createSnpVerifier({ trustAnchors })`) or, in tests, the test PKI's. They also win
@@ -101,7 +101,7 @@ export const MAX_TOKEN_CLAIMS_BYTES = 1024 * 1024;
 export async function createAttestationService(deps: AttestationServiceDeps): Promise<AttestationService> {
   const { store, config } = deps;
   const now = deps.now ?? (() => new Date());
-  const log = deps.log ?? silentLogger;
+  const log: Logger = deps.log ?? silentLogger;
   const collateral = deps.collateral ?? collateralFromVerifierConfig(config.verifierConfig, { store, now });
   // Operator-pinned roots from verifier_config; verifiers passed by the caller win over them.
   const nvidia = await nvidiaVerifierFromConfig(config.verifierConfig, deps.log);

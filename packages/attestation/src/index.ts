@@ -34,7 +34,6 @@ import 'reflect-metadata';
 
 export { AttestationError, ATTESTATION_ERROR_CODES, type AttestationErrorCode } from './attestationError.ts';
 export type { Json, JsonObject } from './json.ts';
-export type { AttestationLogger } from './logger.ts';
 export {
   attestationCoreConfig,
   attestationCoreShape,

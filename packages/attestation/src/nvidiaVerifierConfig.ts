@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { createNrasClient, createNvidiaVerifier, type Verifier } from '@trustee/verifiers';
 import { AttestationError } from './attestationError.ts';
 import { isJsonObject, jsonKind, own, type JsonObject } from './json.ts';
-import type { AttestationLogger } from './logger.ts';
+import type { Logger } from '@trustee/log';
 import { readRootFingerprints } from './verifierTrustAnchors.ts';
 
 export interface NvidiaVerifierConfig {
@@ -65,7 +65,7 @@ export function parseNvidiaVerifierConfig(verifierConfig: JsonObject): NvidiaVer
  * The `nvidia` verifier the config asks for: Remote, or Local over `trust_anchors_path`;
  * `undefined` for plain Local (the registry's verifier over NVIDIA's root applies).
  */
-export async function nvidiaVerifierFromConfig(verifierConfig: JsonObject, log?: AttestationLogger): Promise<Verifier | undefined> {
+export async function nvidiaVerifierFromConfig(verifierConfig: JsonObject, log?: Logger): Promise<Verifier | undefined> {
   const config = parseNvidiaVerifierConfig(verifierConfig);
   if (config?.trustAnchorsPath !== undefined) {
     const key = `${KEY}.trust_anchors_path`;

@@ -18,6 +18,7 @@ import { createAttestationService } from './attestationService.ts';
 import { parseAttestationServiceConfig } from './config.ts';
 import type { JsonObject } from './json.ts';
 import { verifiersFromTrustAnchorConfig } from './verifierTrustAnchors.ts';
+import { RecordingLogger } from '@trustee/log/testing/recordingLogger.ts';
 
 const pem = (der: Uint8Array): string => `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
 
@@ -32,9 +33,8 @@ function cpu0(token: string): JsonObject {
   return (payload.submods as JsonObject).cpu0 as JsonObject;
 }
 
-function recordingLog(): { warnings: string[]; info(): void; warn(message: string): void } {
-  const warnings: string[] = [];
-  return { warnings, info() {}, warn: (message: string) => void warnings.push(message) };
+function recordingLog(): RecordingLogger {
+  return new RecordingLogger();
 }
 
 async function amdAnchorsFile(): Promise<string> {
@@ -62,7 +62,7 @@ describe('verifier_config.snp_verifier.trust_anchors_path', () => {
     expect((cpu0(token)['ear.veraison.annotated-evidence'] as JsonObject).snp).toMatchObject({ chip_id: Buffer.from(snp.report.chipId).toString('hex') });
     const azureToken = await pinned.evaluate([azureRequest], ['default']);
     expect(cpu0(azureToken)['ear.veraison.annotated-evidence']).toHaveProperty('az-snp-vtpm');
-    expect(log.warnings.join('\n')).toMatch(/NON-DEFAULT AMD trust anchors .*Milan/);
+    expect(log.messages('warn').join('\n')).toMatch(/NON-DEFAULT AMD trust anchors .*Milan/);
   });
 
   test('a product line the anchors file does not pin is refused (the production roots no longer apply either)', async () => {
@@ -93,7 +93,7 @@ describe('verifier_config.dcap_verifier.trust_anchors_path', () => {
     const pinned = await createAttestationService({ store: new MemoryStore(), config, now: () => TDX_FACTORY_NOW, log });
     const token = await pinned.evaluate([request], ['default']);
     expect(cpu0(token)['ear.veraison.annotated-evidence']).toHaveProperty('tdx');
-    expect(log.warnings.join('\n')).toMatch(/NON-DEFAULT Intel root CAs/);
+    expect(log.messages('warn').join('\n')).toMatch(/NON-DEFAULT Intel root CAs/);
   });
 
   test('sgx is pinned by the same file: factory SGX evidence with PcsClientTool file:// collateral', async () => {

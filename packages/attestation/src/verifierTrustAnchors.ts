@@ -31,7 +31,7 @@ import {
 } from '@trustee/verifiers';
 import { AttestationError } from './attestationError.ts';
 import { isJsonObject, own, type JsonObject } from './json.ts';
-import type { AttestationLogger } from './logger.ts';
+import type { Logger } from '@trustee/log';
 
 /** Largest anchors file read (a handful of certificates). */
 const MAX_ANCHORS_FILE_BYTES = 1024 * 1024;
@@ -46,7 +46,7 @@ const MAX_ANCHORS_FILE_BYTES = 1024 * 1024;
  * const verifiers = await verifiersFromTrustAnchorConfig(config.verifierConfig, log);
  * @throws AttestationError `invalid_config` naming the key and what is wrong with the file.
  */
-export async function verifiersFromTrustAnchorConfig(verifierConfig: JsonObject, log?: AttestationLogger): Promise<Partial<Record<TeeName, Verifier>>> {
+export async function verifiersFromTrustAnchorConfig(verifierConfig: JsonObject, log?: Logger): Promise<Partial<Record<TeeName, Verifier>>> {
   // Without a logger (a composition root that passes none) the warning still reaches stderr.
   const warn = (message: string): void => (log === undefined ? process.emitWarning(message, 'TrustAnchorWarning') : log.warn(message));
   const verifiers: Partial<Record<TeeName, Verifier>> = {};

@@ -1,6 +1,8 @@
 /**
  * The one fastify set-up of the three HTTP services (KBS, AS REST, RVPS REST): plain HTTP or
- * HTTPS from the same code path, no HEAD routes unless asked, no fastify logger unless passed.
+ * HTTPS from the same code path, no HEAD routes unless asked, no fastify logger unless passed
+ * (`loggerInstance`: a `@trustee/log` root logger, so `request.log` lines carry `reqId`) and no
+ * per-request access lines.
  * The node server is made here (fastify's `serverFactory`), so an HTTPS server is typed as the
  * `http.Server` it extends and every service gets a plain `FastifyInstance`; fastify's own
  * connection settings (keep-alive, request timeout, socket timeout, requests per socket) are
@@ -8,7 +10,7 @@
  */
 import { createServer as createHttpServer, type Server, type ServerOptions as HttpServerOptions } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 
 /** TLS settings of an HTTPS server: key and certificate, plus any other node TLS option (versions, ciphers, groups). */
 export type ServerTls = HttpsServerOptions & { readonly key: Buffer | string; readonly cert: Buffer | string };
@@ -35,6 +37,8 @@ export function createServer(options: CreateServerOptions = {}): FastifyInstance
   return Fastify({
     logger: false,
     exposeHeadRoutes: false,
+    // No per-request access lines: each service logs its failures itself, with the request id.
+    logController: new LogController({ disableRequestLogging: true }),
     ...fastifyOptions,
     // `settings` are fastify's options with its defaults filled in (keep-alive 72 s, no request
     // or socket timeout), applied here as fastify applies them to the servers it makes itself.

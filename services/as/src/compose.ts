@@ -25,7 +25,7 @@ import type { AsConfig } from './config.ts';
 import { ConfigError } from './config.ts';
 import { createAdminGuard, type AdminGuard } from './adminGuard.ts';
 import { toAsError } from './errors.ts';
-import { silentLog, type AsLog } from './log.ts';
+import { silentLogger, type RootLogger } from '@trustee/log';
 import { AsMetrics } from './metrics.ts';
 
 /**
@@ -49,7 +49,7 @@ export interface ComposeAsOptions {
   readonly verifiers?: Partial<Record<TeeName, Verifier>>;
   /** Replaces the collateral `verifier_config` describes. */
   readonly collateral?: CollateralSource;
-  readonly log?: AsLog;
+  readonly log?: RootLogger;
   readonly defaultMetrics?: boolean;
   /** HTTP client for KDS/PCS (default: the global fetch). */
   readonly fetch?: FetchFunction;
@@ -69,14 +69,14 @@ export interface ComposedAs {
   readonly admin: AdminGuard;
   readonly metrics: AsMetrics;
   readonly store: KeyValueStore;
-  readonly log: AsLog;
+  readonly log: RootLogger;
   /** The core's evaluate with metrics and errors classified (`AsError`). */
   evaluate(requests: readonly VerificationRequest[], policyIds: readonly string[]): Promise<string>;
   close(): Promise<void>;
 }
 
 export async function composeAs(config: AsConfig, options: ComposeAsOptions = {}): Promise<ComposedAs> {
-  const log = options.log ?? silentLog;
+  const log = options.log ?? silentLogger;
   const now = options.now ?? (() => new Date());
   const store = options.store ?? openStore(config.storage, { now: () => now().getTime() });
   const closers: Array<() => Promise<void> | void> = options.store === undefined ? [() => store.close()] : [];

@@ -10,6 +10,7 @@ import { AttestationError, type AttestationErrorCode } from '@trustee/attestatio
 import { DependencyUnavailableError } from '@trustee/grpc';
 import { isStorageUnavailable } from '@trustee/storage';
 import { VerificationError } from '@trustee/verifiers';
+import type { Logger } from '@trustee/log';
 import { TrusteeError, type ErrorStatus, type ErrorStatusTable } from '@trustee/errors';
 
 export const AS_ERROR_CODES = [
@@ -93,6 +94,27 @@ export class AsError extends TrusteeError<AsErrorCode> {
   get httpStatus(): number {
     return AS_ERRORS[this.code].http;
   }
+}
+
+/** What a failure's log line says of its cause (class and message; never the request). */
+function describeCause(error: unknown): string {
+  const cause = error instanceof AsError && error.cause !== undefined ? error.cause : error;
+  return cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+}
+
+/**
+ * Logs a failed call once, on the call's logger (its lines carry the request id), for both
+ * transports alike, and returns the detail the caller gets: an internal error names only the
+ * request id; its cause goes to the log.
+ */
+export function reportFailure(log: Logger, requestId: string, route: string, error: AsError, original: unknown): string {
+  if (error.code === 'internal') {
+    log.error({ route, code: error.code, cause: describeCause(original) }, 'request failed');
+    return `internal error (request id ${requestId})`;
+  }
+  if (error.httpStatus >= 500) log.warn({ route, code: error.code }, error.message);
+  else log.info({ route, code: error.code }, 'request refused');
+  return error.message;
 }
 
 /**

@@ -24,7 +24,7 @@ import {
 import { b64url } from '@trustee/protocol';
 import type { ComposedAs } from './compose.ts';
 import { attestationChallenge, decodeGrpcAttestationRequest, decodePolicyText } from './decodeRequest.ts';
-import { AsError, toAsError } from './errors.ts';
+import { AsError, reportFailure, toAsError } from './errors.ts';
 
 /** Largest request message accepted (upstream's tonic default is 4 MiB). */
 export const GRPC_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
@@ -51,13 +51,8 @@ export function addAsServices(server: grpc.Server, as: ComposedAs): void {
           const classified = toAsError(error);
           const name = grpc.status[classified.grpcStatus] ?? String(classified.grpcStatus);
           as.metrics.request('grpc', method, name);
-          let details = classified.message;
-          if (classified.code === 'internal') {
-            const id = randomUUID();
-            as.log.error(`grpc ${method} ${id}: ${describeCause(error)}`);
-            details = `internal error (request id ${id})`;
-          } else if (classified.httpStatus >= 500) as.log.warn(`grpc ${method}: ${classified.code}: ${classified.message}`);
-          else as.log.info(`grpc ${method}: ${classified.code}`);
+          const reqId = randomUUID();
+          const details = reportFailure(as.log.child({ reqId }), reqId, `grpc ${method}`, classified, error);
           callback({ code: classified.grpcStatus, details: `${classified.code}: ${details}` });
         },
       );
@@ -133,7 +128,3 @@ function credentials(authorization: string | undefined): { authorization?: strin
   return authorization === undefined ? {} : { authorization };
 }
 
-function describeCause(error: unknown): string {
-  const cause = error instanceof AsError && error.cause !== undefined ? error.cause : error;
-  return cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-}

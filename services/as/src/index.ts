@@ -6,4 +6,3 @@ export { createAsGrpcServer, addAsServices, bindGrpc, GRPC_MAX_MESSAGE_BYTES } f
 export { buildAsRestServer, REST_BODY_LIMIT_BYTES } from './restServer.ts';
 export { startListeners, parseServeArgs, splitSocket, type ServeArgs, type RunningAs } from './serve.ts';
 export { AsMetrics } from './metrics.ts';
-export { jsonLog, silentLog, type AsLog } from './log.ts';

@@ -6,10 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer } from '@trustee/http';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import type { ComposedAs } from './compose.ts';
 import { attestationChallenge, decodePolicyText, decodeRestAttestationRequest } from './decodeRequest.ts';
-import { AsError, toAsError } from './errors.ts';
+import { AsError, reportFailure, toAsError } from './errors.ts';
 
 export const REST_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 
@@ -34,7 +34,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 export function buildAsRestServer(as: ComposedAs, options: RestServerOptions = {}): FastifyInstance {
   const bodyLimit = options.bodyLimitBytes ?? REST_BODY_LIMIT_BYTES;
-  const app = createServer({ bodyLimit, routerOptions: { maxParamLength: 1024 }, ...(options.https === undefined ? {} : { tls: { key: options.https.key, cert: options.https.cert } }) });
+  const app = createServer({ loggerInstance: as.log, genReqId: () => randomUUID(), bodyLimit, routerOptions: { maxParamLength: 1024 }, ...(options.https === undefined ? {} : { tls: { key: options.https.key, cert: options.https.cert } }) });
 
   // Like actix's JSON extractor: bodies must be application/json.
   app.removeContentTypeParser('text/plain');
@@ -55,7 +55,8 @@ export function buildAsRestServer(as: ComposedAs, options: RestServerOptions = {
       // JSON syntax errors and similar rejections fastify makes before a handler runs.
       classified = new AsError('invalid_request', `malformed request: ${error.message}`);
     } else classified = toAsError(error);
-    return sendError(as, reply, classified, `${request.method} ${request.asRoute}`, error);
+    const detail = reportFailure(request.log, request.id, `http ${request.method} ${request.asRoute}`, classified, error);
+    return reply.code(classified.httpStatus).send({ type: classified.code, detail });
   });
   const origins = new Set(options.allowedOrigins ?? []);
   if (origins.size > 0) {
@@ -129,14 +130,3 @@ export function buildAsRestServer(as: ComposedAs, options: RestServerOptions = {
   return app;
 }
 
-function sendError(as: ComposedAs, reply: FastifyReply, error: AsError, route: string, original: unknown): FastifyReply {
-  if (error.code === 'internal') {
-    const id = randomUUID();
-    const cause = original instanceof AsError && original.cause !== undefined ? original.cause : original;
-    as.log.error(`http ${route} ${id}: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`);
-    return reply.code(500).send({ type: 'internal', detail: `internal error (request id ${id})` });
-  }
-  if (error.httpStatus >= 500) as.log.warn(`http ${route}: ${error.code}: ${error.message}`);
-  else as.log.info(`http ${route}: ${error.code}`);
-  return reply.code(error.httpStatus).send({ type: error.code, detail: error.message });
-}

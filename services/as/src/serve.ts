@@ -14,7 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import { composeAs, type ComposedAs } from './compose.ts';
 import { ConfigError, loadAsConfig } from './config.ts';
 import { bindGrpc, createAsGrpcServer } from './grpcServer.ts';
-import { jsonLog } from './log.ts';
+import { createLogger } from '@trustee/log';
 import { buildAsRestServer } from './restServer.ts';
 import { errorClassWithCode } from '@trustee/errors';
 
@@ -167,9 +167,9 @@ export async function runServe(argv: readonly string[]): Promise<number> {
     console.log(SERVE_USAGE);
     return 0;
   }
-  const log = jsonLog(process.stderr, process.env['AS_LOG_LEVEL'] ?? 'info');
+  const log = createLogger({ level: process.env['AS_LOG_LEVEL'], service: 'as' });
   const config = await loadAsConfig(args.configFile, { allowUnknown: args.allowUnknownConfig === true });
-  for (const warning of config.warnings) console.error(warning);
+  for (const warning of config.warnings) log.warn(warning);
   const composed = await composeAs(config, {
     log,
     defaultMetrics: true,
@@ -193,11 +193,11 @@ export async function runServe(argv: readonly string[]): Promise<number> {
     const shutdown = (signal: string): void => {
       if (closing) return;
       closing = true;
-      console.error(`${signal} received, shutting down`);
+      log.info(`${signal} received, shutting down`);
       running.close().then(
         () => resolve(0),
         (error: unknown) => {
-          console.error(`error during shutdown: ${(error as Error).message}`);
+          log.error(`error during shutdown: ${(error as Error).message}`);
           resolve(1);
         },
       );

@@ -14,6 +14,7 @@ import { parse as parseToml } from 'smol-toml';
 import * as grpc from '@grpc/grpc-js';
 import { createBuiltinRvps } from '@trustee/attestation';
 import { referenceValueServiceDefinition, type ReferenceValueQueryRequest } from '@trustee/grpc';
+import { createLogger } from '@trustee/log';
 import { MemoryStore } from '@trustee/storage';
 import { afterAll, expect, test } from 'vitest';
 import { composeKbs, sessionDatabasePath } from './compose.ts';
@@ -110,4 +111,23 @@ test.each([
   [':memory:', ':memory:'],
 ])('sessions live in their own SQLite file: %s → %s', (path, expected) => {
   expect(sessionDatabasePath(path)).toBe(expected);
+});
+
+test('the builtin attestation service logs through the KBS logger: a token signer whose certificate does not certify its key is warned about', async () => {
+  const raw = await devRaw();
+  const service = raw['attestation_service'] as Record<string, Record<string, Record<string, unknown>>>;
+  const signer = service['attestation_token_broker']?.['signer'];
+  if (signer === undefined) throw new Error('dev config has no token signer');
+  // A certificate for another key than the signer's.
+  signer['cert_path'] = (await tlsMaterial()).certPath;
+  const lines: string[] = [];
+  const log = createLogger({ stream: { write: (line: string) => void lines.push(line) } });
+  const kbs = await composeKbs(parseKbsConfig(raw), { store: new MemoryStore(), log });
+  try {
+    await expect.poll(() => lines.map((line) => JSON.parse(line) as { level: string; msg: string }).filter((line) => line.level === 'warn').map((line) => line.msg).join('\n')).toMatch(
+      /the first certificate of cert_path does not certify the signing key/,
+    );
+  } finally {
+    await kbs.close();
+  }
 });

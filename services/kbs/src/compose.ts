@@ -9,7 +9,8 @@
  * policies) is retried until it answers. A configuration error still stops the start at once.
  */
 import { readFile } from 'node:fs/promises';
-import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { silentLogger, type Logger, type RootLogger } from '@trustee/log';
 import type { AttestationService, ReferenceValueProvider } from '@trustee/attestation';
 // The token verifier alone: the attestation service (verifiers, policies) is loaded only when
 // the config runs it built in, so a KBS in front of a gRPC AS starts without it.
@@ -39,7 +40,8 @@ import { SESSION_NAMESPACE, SessionManager } from './sessions.ts';
 export interface ComposeOptions {
   /** Injected clock (ms since the epoch) for sessions, admin tokens and the AS. */
   readonly now?: () => number;
-  readonly logger?: FastifyServerOptions['logger'];
+  /** The service's logger (default: silent); the attestation service and AKV log through it too. */
+  readonly log?: RootLogger;
   /** Replace the store the config names (tests). */
   readonly store?: KeyValueStore;
   readonly maxSessions?: number;
@@ -79,7 +81,7 @@ interface StartContext {
 }
 
 function startContext(options: ComposeOptions, readiness: Readiness, closers: Array<() => Promise<void> | void>): StartContext {
-  const onFatal = options.onFatal ?? ((error: unknown) => console.error(`error: start-up failed: ${(error as Error).message}`));
+  const onFatal = options.onFatal ?? ((error: unknown) => (options.log ?? silentLogger).error(`start-up failed: ${(error as Error).message}`));
   return {
     readiness,
     closers,
@@ -122,7 +124,7 @@ export async function composeKbs(config: KbsConfig, options: ComposeOptions = {}
   let sessions: SessionManager | undefined;
   let sweeper: NodeJS.Timeout | undefined;
   try {
-    const attestation = await createAttestationBackend(config, store, clock, start);
+    const attestation = await createAttestationBackend(config, store, clock, start, options.log ?? silentLogger);
     const tokenVerifier = await createTokenVerifier(config.attestationToken, clock);
     if (config.attestationService.type !== 'none') {
       const { limits } = config.httpServer;
@@ -168,7 +170,7 @@ export function siblingDatabasePath(path: string, tag: string): string {
  * none (passport resource KBS). Remote peers are not awaited: the microservices layout may start
  * in any order; readiness reports them until they answer.
  */
-async function createAttestationBackend(config: KbsConfig, store: KeyValueStore, clock: { now: () => Date }, start: StartContext): Promise<AttestationBackend | undefined> {
+async function createAttestationBackend(config: KbsConfig, store: KeyValueStore, clock: { now: () => Date }, start: StartContext, log: Logger): Promise<AttestationBackend | undefined> {
   const { closers, readiness } = start;
   const section = config.attestationService;
   if (section.type === 'none') return undefined;
@@ -203,7 +205,8 @@ async function createAttestationBackend(config: KbsConfig, store: KeyValueStore,
   }
   // Loads (or creates) the token signer key and stores the default policies: needs the store.
   const service = await start.begin('attestation service', () =>
-    createAttestationService({ store, config: attestationConfig, ...clock, ...(referenceValues === undefined ? {} : { referenceValues }) }),
+    // The builtin AS logs through the KBS's logger (e.g. a token signer whose certificate does not certify its key).
+    createAttestationService({ store, config: attestationConfig, ...clock, log, ...(referenceValues === undefined ? {} : { referenceValues }) }),
   );
   return {
     evaluate: (requests, policyIds) => service.require().evaluate(requests as Parameters<AttestationService['evaluate']>[0], policyIds),
@@ -242,7 +245,7 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
   if (decisionStore !== store) closers.push(() => decisionStore.close());
   const selector = new AttestationPolicySelector(config.attestationService.type === 'none' ? undefined : config.attestationService.policyIdMap);
   const policies = new ResourcePolicies(policy, new ScopedPolicyStore(store), new DecisionLog(decisionStore), {
-    onRecordError: (error) => console.error(`WARN policy decision not recorded: ${(error as Error).message}`),
+    onRecordError: (error) => (options.log ?? silentLogger).warn(`policy decision not recorded: ${(error as Error).message}`),
   });
   const admin = await createAdminAuthorizer(config.admin, now);
 
@@ -252,7 +255,7 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
   for (const plugin of config.plugins) {
     if (plugin.name === 'sample') plugins.set('sample', new SamplePlugin());
     else if (plugin.backend === 'AzureKeyVault') {
-      const akvStore = openAkvStore(plugin.akv, { now, ...(options.akv === undefined ? {} : { overrides: options.akv }), log: { warn: (message) => console.error(`WARN ${message}`) } });
+      const akvStore = openAkvStore(plugin.akv, { now, ...(options.akv === undefined ? {} : { overrides: options.akv }), log: options.log ?? silentLogger });
       pluginStores.push(akvStore);
       plugins.set('resource', new ResourcePlugin(new ResourceRepository({ store: akvStore })));
     } else if (plugin.backend === 'kvstorage') {
@@ -296,7 +299,7 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
       plugins,
       metrics,
       bodyLimitBytes: config.httpServer.payloadRequestSizeMiB * 1024 * 1024,
-      ...(options.logger === undefined ? {} : { logger: options.logger }),
+      ...(options.log === undefined ? {} : { log: options.log }),
       https,
       authRateLimiter,
       readiness: start.readiness,

@@ -15,6 +15,7 @@
 import 'reflect-metadata';
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
+import { createLogger } from '@trustee/log';
 import { composeKbs } from './compose.ts';
 import { ConfigError } from '@trustee/config';
 import { loadKbsConfig, type KbsConfig } from './config.ts';
@@ -23,6 +24,9 @@ const USAGE = `usage: kbs --config-file <kbs-config.toml|.yaml|.json> [--allow-u
        kbs --dev [--data-dir ./data]   (development KBS, generates keys and config on first start)
        kbs audit verify|export|prune   (the audit trail; kbs audit --help)
   --allow-unknown-config   unknown config keys are warnings, not errors (configs for a newer upstream)`;
+
+/** Runtime events (warnings, shutdown, worker exits) and every request's failures; usage, `listening on` and start errors are the CLI's own lines. */
+const log = createLogger({ level: process.env['KBS_LOG_LEVEL'], service: 'kbs' });
 
 interface ListeningMessage {
   readonly kind: 'listening';
@@ -69,7 +73,7 @@ async function resolveConfig(): Promise<KbsConfig | undefined> {
 /** Composes and listens; returns the URLs actually bound. */
 async function serve(config: KbsConfig): Promise<string[]> {
   const kbs = await composeKbs(config, {
-    logger: { level: process.env['KBS_LOG_LEVEL'] ?? 'info', stream: process.stderr },
+    log,
     defaultMetrics: true,
     // Start-up work that waited for the store failed for good once it answered: same as a start error.
     onFatal: (error) => {
@@ -81,11 +85,11 @@ async function serve(config: KbsConfig): Promise<string[]> {
   const shutdown = (signal: string): void => {
     if (closing) process.exit(1);
     closing = true;
-    if (cluster.isPrimary) console.error(`${signal} received, shutting down`);
+    if (cluster.isPrimary) log.info(`${signal} received, shutting down`);
     kbs.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        console.error(`error during shutdown: ${(error as Error).message}`);
+        log.error(`error during shutdown: ${(error as Error).message}`);
         process.exit(1);
       },
     );
@@ -125,7 +129,7 @@ async function runPrimary(config: KbsConfig): Promise<void> {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
       return;
     }
-    console.error(`error: worker ${worker.id} exited (${code ?? 'signal'}); stopping`);
+    log.error(`worker ${worker.id} exited (${code ?? 'signal'}); stopping`);
     stopping = true;
     for (const other of Object.values(cluster.workers ?? {})) other?.process.kill('SIGTERM');
     if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(1);
@@ -133,7 +137,7 @@ async function runPrimary(config: KbsConfig): Promise<void> {
   const shutdown = (signal: string): void => {
     if (stopping) process.exit(1);
     stopping = true;
-    console.error(`${signal} received, shutting down`);
+    log.info(`${signal} received, shutting down`);
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
@@ -148,7 +152,7 @@ async function main(): Promise<void> {
   }
   const config = await resolveConfig();
   if (config === undefined) return;
-  if (cluster.isPrimary) for (const warning of config.warnings) console.error(`${warning.includes('--allow-unknown-config') ? 'WARN' : 'WARN *** INSECURE CONFIGURATION ***'} ${warning}`);
+  if (cluster.isPrimary) for (const warning of config.warnings) log.warn(`${warning.includes('--allow-unknown-config') ? '' : '*** INSECURE CONFIGURATION *** '}${warning}`);
   if (cluster.isPrimary && config.httpServer.workerCount > 1) {
     await runPrimary(config);
     return;

@@ -15,7 +15,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Readiness } from '@trustee/grpc';
 import { createServer, type ServerTls } from '@trustee/http';
-import { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, type preValidationHookHandler } from 'fastify';
+import type { RootLogger } from '@trustee/log';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preValidationHookHandler } from 'fastify';
 import { AdminDenied, type AdminAuthorizer, type AdminIdentity } from './admin/authorizer.ts';
 import { ATTESTATION_POLICY_BODY_SCHEMA, attestationPolicyBodyNotJson, handleSetAttestationPolicy, parseAttestationPolicyBody } from './admin/attestationPolicy.ts';
 import { handleQueryReferenceValue, handleRegisterReferenceValue } from './admin/referenceValue.ts';
@@ -49,7 +50,8 @@ export interface KbsServerDeps {
   readonly metrics: KbsMetrics;
   /** `payload_request_size` MiB in bytes. */
   readonly bodyLimitBytes: number;
-  readonly logger?: FastifyServerOptions['logger'];
+  /** Root logger: `request.log` (with `reqId`) on every line of a request. */
+  readonly log?: RootLogger | undefined;
   /** Key, certificate and the `[http_server]` TLS options (versions, ciphers, groups). */
   readonly https?: ServerTls | undefined;
   /** Per-IP limit on /auth (absent: off). */
@@ -155,10 +157,8 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
   let requestCounter = 0;
   const app = createServer({
     ...(deps.https === undefined ? {} : { tls: deps.https }),
-    logger: deps.logger ?? false,
+    ...(deps.log === undefined ? {} : { loggerInstance: deps.log }),
     bodyLimit: deps.bodyLimitBytes,
-    // Per-request access lines would log at every RCAR step; we log failures ourselves.
-    logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { maxParamLength: 8192 },
     // The schemas only check; they never change a body (fastify's default coerces and fills defaults).
     ajv: { customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false } },

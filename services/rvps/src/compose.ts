@@ -10,7 +10,7 @@ import { openStore, type KeyValueStore } from '@trustee/storage';
 import { createAdminGate } from './adminAuth.ts';
 import type { RvpsConfig } from './config.ts';
 import { createGrpcServer, type TlsFiles } from './grpcServer.ts';
-import { silentLogger, type RvpsLogger } from './logger.ts';
+import { silentLogger, type RootLogger } from '@trustee/log';
 import { RvpsMetrics } from './metrics.ts';
 import { createReferenceValueOperations, type ReferenceValueOperations } from './referenceValues.ts';
 import { buildRestServer } from './restServer.ts';
@@ -20,7 +20,7 @@ export const SHUTDOWN_GRACE_MS = 3000;
 
 export interface ComposeOptions {
   readonly now?: () => Date;
-  readonly log?: RvpsLogger;
+  readonly log?: RootLogger;
   readonly defaultMetrics?: boolean;
   readonly tls?: TlsFiles;
   /** Use this store instead of opening the configured one (tests). */

@@ -7,6 +7,7 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { AttestationError } from '@trustee/attestation';
 import { isStorageUnavailable } from '@trustee/storage';
+import type { Logger } from '@trustee/log';
 import { TrusteeError, type ErrorStatus, type ErrorStatusTable } from '@trustee/errors';
 
 export type RvpsErrorCode =
@@ -47,6 +48,12 @@ export class RvpsError extends TrusteeError<RvpsErrorCode> {
   get httpStatus(): number {
     return RVPS_ERROR_STATUS[this.code].http;
   }
+}
+
+/** Logs a failed call once, on the call's logger (its lines carry the request id); the cause of an internal error goes only here. */
+export function logFailure(log: Logger, transport: 'grpc' | 'rest', operation: string, error: RvpsError, caught: unknown): void {
+  if (error.code === 'internal') log.error({ transport, operation, cause: (caught as Error).message }, 'request failed');
+  else log.info({ transport, operation, code: error.code }, 'request rejected');
 }
 
 /**

@@ -18,8 +18,8 @@ import {
   type ReferenceValueQueryResponse,
   type ReferenceValueRegisterRequest,
 } from '@trustee/grpc';
-import { toRvpsError } from './errors.ts';
-import { silentLogger, type RvpsLogger } from './logger.ts';
+import { logFailure, toRvpsError } from './errors.ts';
+import { silentLogger, type Logger } from '@trustee/log';
 import type { Operation, RvpsMetrics } from './metrics.ts';
 import type { ReferenceValueOperations } from './referenceValues.ts';
 
@@ -35,7 +35,7 @@ function authorizationOf(metadata: grpc.Metadata): string | undefined {
 }
 
 /** Builds the server; the caller binds it (see `bindGrpcServer`). */
-export function createGrpcServer(deps: { operations: ReferenceValueOperations; metrics?: RvpsMetrics; log?: RvpsLogger; readiness?: Readiness }): grpc.Server {
+export function createGrpcServer(deps: { operations: ReferenceValueOperations; metrics?: RvpsMetrics; log?: Logger; readiness?: Readiness }): grpc.Server {
   const { operations, metrics } = deps;
   const log = deps.log ?? silentLogger;
 
@@ -52,8 +52,7 @@ export function createGrpcServer(deps: { operations: ReferenceValueOperations; m
           const requestId = randomUUID();
           const error = toRvpsError(caught, requestId);
           metrics?.observe('grpc', operation, error.code, seconds());
-          if (error.code === 'internal') log.error('grpc request failed', { operation, requestId, cause: (caught as Error).message });
-          else log.info('grpc request rejected', { operation, code: error.code });
+          logFailure(log.child({ reqId: requestId }), 'grpc', operation, error, caught);
           callback({ code: error.grpcStatus, details: error.message });
         },
       );

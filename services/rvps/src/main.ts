@@ -13,7 +13,7 @@ import { formatSocketAddress, parseSocketAddress } from './address.ts';
 import { composeRvps } from './compose.ts';
 import { DEFAULT_CONFIG_PATH, loadRvpsConfig } from './config.ts';
 import { bindGrpcServer, type TlsFiles } from './grpcServer.ts';
-import { jsonLogger } from './logger.ts';
+import { createLogger } from '@trustee/log';
 
 export const DEFAULT_GRPC_ADDRESS = '127.0.0.1:50003';
 
@@ -50,18 +50,19 @@ async function main(): Promise<void> {
       : { cert: await readFile(values['tls-cert']), key: await readFile(values['tls-key']) };
 
   const { config, warnings } = await loadRvpsConfig(values.config, { allowUnknown: values['allow-unknown-config'] });
-  for (const warning of warnings) console.error(`WARN ${warning}`);
-  const rvps = await composeRvps(config, { log: jsonLogger(), defaultMetrics: true, ...(tls === undefined ? {} : { tls }) });
+  const log = createLogger({ level: process.env['RVPS_LOG_LEVEL'], service: 'rvps' });
+  for (const warning of warnings) log.warn(warning);
+  const rvps = await composeRvps(config, { log, defaultMetrics: true, ...(tls === undefined ? {} : { tls }) });
 
   let closing = false;
   const shutdown = (signal: string): void => {
     if (closing) process.exit(1);
     closing = true;
-    console.error(`${signal} received, shutting down`);
+    log.info(`${signal} received, shutting down`);
     rvps.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        console.error(`error during shutdown: ${(error as Error).message}`);
+        log.error(`error during shutdown: ${(error as Error).message}`);
         process.exit(1);
       },
     );

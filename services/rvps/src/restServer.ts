@@ -12,8 +12,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from '@trustee/http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MAX_GRPC_MESSAGE_BYTES } from './grpcServer.ts';
-import { RvpsError, toRvpsError } from './errors.ts';
-import { silentLogger, type RvpsLogger } from './logger.ts';
+import { logFailure, RvpsError, toRvpsError } from './errors.ts';
+import { silentLogger, type RootLogger } from '@trustee/log';
 import type { Operation, RvpsMetrics } from './metrics.ts';
 import type { ReferenceValueOperations } from './referenceValues.ts';
 
@@ -22,7 +22,7 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 export interface RestServerDeps {
   readonly operations: ReferenceValueOperations;
   readonly metrics: RvpsMetrics;
-  readonly log?: RvpsLogger;
+  readonly log?: RootLogger;
   readonly https?: { readonly key: Buffer; readonly cert: Buffer };
   /** Behind `/readyz` (none: always ready). */
   readonly readiness?: Readiness;
@@ -40,8 +40,9 @@ function wildcardId(request: FastifyRequest): string {
 
 export function buildRestServer(deps: RestServerDeps): FastifyInstance {
   const { operations, metrics } = deps;
-  const log = deps.log ?? silentLogger;
   const app = createServer({
+    loggerInstance: deps.log ?? silentLogger,
+    genReqId: () => randomUUID(),
     bodyLimit: MAX_GRPC_MESSAGE_BYTES,
     routerOptions: { maxParamLength: 8192 },
     ...(deps.https === undefined ? {} : { tls: { key: deps.https.key, cert: deps.https.cert } }),
@@ -61,11 +62,9 @@ export function buildRestServer(deps: RestServerDeps): FastifyInstance {
         metrics.observe('rest', operation, 'ok', seconds());
         return sent;
       } catch (caught) {
-        const requestId = randomUUID();
-        const error = toRvpsError(caught, requestId);
+        const error = toRvpsError(caught, request.id);
         metrics.observe('rest', operation, error.code, seconds());
-        if (error.code === 'internal') log.error('rest request failed', { operation, requestId, cause: (caught as Error).message });
-        else log.info('rest request rejected', { operation, code: error.code });
+        logFailure(request.log, 'rest', operation, error, caught);
         return sendError(reply, error);
       }
     };
@@ -117,13 +116,13 @@ export function buildRestServer(deps: RestServerDeps): FastifyInstance {
   });
   app.get('/metrics', async (_request, reply) => reply.code(200).type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
-  app.setErrorHandler((error: FastifyError, _request, reply) => {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
     const rvpsError =
       error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
         ? new RvpsError('payload_too_large', `request body exceeds ${MAX_GRPC_MESSAGE_BYTES} bytes`)
         : (error.statusCode ?? 500) < 500
           ? new RvpsError('invalid_argument', error.message)
-          : toRvpsError(error, randomUUID());
+          : toRvpsError(error, request.id);
     return sendError(reply, rvpsError);
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, new RvpsError('not_found', `no route for ${request.method} ${request.url.split('?')[0]?.slice(0, 256) ?? ''}`)));

@@ -5,10 +5,11 @@
  *
  *   tsx packages/akv/src/testing/probeProcess.ts '<plugin table as JSON>' default/akv/coco_one
  */
+import { createLogger } from '@trustee/log';
 import { openAkvStore, parseAkvBackendConfig } from '../akvConfig.ts';
 
 const [table = '{}', key = ''] = process.argv.slice(2);
-const store = openAkvStore(parseAkvBackendConfig(JSON.parse(table) as Record<string, unknown>, 'plugin'), { log: { warn: (message) => console.error(`WARN ${message}`) } });
+const store = openAkvStore(parseAkvBackendConfig(JSON.parse(table) as Record<string, unknown>, 'plugin'), { log: createLogger({ service: 'akv-probe' }) });
 try {
   const value = await store.get('repository', key);
   console.log(JSON.stringify({ value: value === undefined ? null : Buffer.from(value).toString('base64') }));

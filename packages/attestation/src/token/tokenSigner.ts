@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import type { KeyValueStore } from '@trustee/storage';
 import { AttestationError } from '../attestationError.ts';
 import type { TokenSignerConfig } from '../config.ts';
-import type { AttestationLogger } from '../logger.ts';
+import type { Logger } from '@trustee/log';
 
 export const SIGNING_KEY_NAMESPACE = 'attestation_service_keys';
 export const SIGNING_KEY_NAME = 'ear-signing-key.pem';
@@ -32,7 +32,7 @@ export interface TokenSigner {
   sign(payload: Uint8Array): Promise<string>;
 }
 
-export async function loadTokenSigner(signer: TokenSignerConfig | undefined, store: KeyValueStore, log: AttestationLogger): Promise<TokenSigner> {
+export async function loadTokenSigner(signer: TokenSignerConfig | undefined, store: KeyValueStore, log: Logger): Promise<TokenSigner> {
   const privateKey = signer === undefined ? await persistedKey(store, log) : await configuredKey(signer.keyPath);
   const chain = signer?.certPath === undefined ? undefined : await readCertificateChain(signer.certPath);
   const { x, y } = coordinates(privateKey);
@@ -92,7 +92,7 @@ export function parseP256PrivateKey(pem: string, where: string): KeyObject {
   return key;
 }
 
-async function persistedKey(store: KeyValueStore, log: AttestationLogger): Promise<KeyObject> {
+async function persistedKey(store: KeyValueStore, log: Logger): Promise<KeyObject> {
   const existing = await storage(() => store.get(SIGNING_KEY_NAMESPACE, SIGNING_KEY_NAME));
   if (existing !== undefined) {
     log.info('attestation token signer: using the P-256 key persisted in storage (no signer.key_path configured)');

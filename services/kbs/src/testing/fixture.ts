@@ -20,6 +20,7 @@ import {
   teePubKeyFromKey,
   type TeePubKey,
 } from '@trustee/protocol';
+import { createLogger } from '@trustee/log';
 import { MemoryStore } from '@trustee/storage';
 import { composeKbs, type ComposedKbs } from '../compose.ts';
 import { parseKbsConfig } from '../config.ts';
@@ -77,7 +78,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     now: () => clock.now,
     ...(options.useConfiguredStore === true ? {} : { store }),
     ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
-    ...(options.logLines === undefined ? {} : { logger: { level: 'info', stream: { write: (line: string) => void options.logLines?.push(line) } } }),
+    ...(options.logLines === undefined ? {} : { log: createLogger({ stream: { write: (line: string) => void options.logLines?.push(line) } }) }),
   });
   const app = kbs.apps[0];
   if (app === undefined) throw new Error('no app');
