@@ -139,7 +139,7 @@ describe('unusable anchors files are startup errors', () => {
     const config = parseAttestationServiceConfig({ verifier_config: { tpm_verifier: { trusted_ak_keys_dir: dir, max_trusted_ak_keys: 5 } } }, 'as');
     const verifiers = await verifiersFromTrustAnchorConfig(config.verifierConfig, log);
     expect(Object.keys(verifiers)).toEqual(['tpm']);
-    expect(log.warnings.join('\n')).toContain(`1 trusted AK key(s) from ${dir}`);
+    expect(log.messages('warn').join('\n')).toContain(`1 trusted AK key(s) from ${dir}`);
     const missing = parseAttestationServiceConfig({ verifier_config: { tpm_verifier: { trusted_ak_keys_dir: join(dir, 'none') } } }, 'as');
     await expect(createAttestationService({ store: new MemoryStore(), config: missing })).rejects.toMatchObject({
       code: 'invalid_config',

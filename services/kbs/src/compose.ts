@@ -287,7 +287,7 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
   const { limits } = config.httpServer;
   const authRateLimiter = limits.authRatePerIp > 0 ? new PerIpRateLimiter({ perSecond: limits.authRatePerIp, burst: limits.authBurstPerIp, now }) : undefined;
   const audit = config.audit.enabled
-    ? createAuditRecorder(config.audit, store, { now, builtinAttestationService: config.attestationService.type === 'coco_as_builtin', log: (message) => console.error(`WARN ${message}`) })
+    ? createAuditRecorder(config.audit, store, { now, builtinAttestationService: config.attestationService.type === 'coco_as_builtin', log: (message) => (options.log ?? silentLogger).warn(message) })
     : undefined;
   const apps = config.httpServer.sockets.map(() =>
     buildKbsServer({
