@@ -21,17 +21,9 @@ import { transformClaims } from './transformClaims.ts';
 import { collateralFromVerifierConfig } from './verifierCollateral.ts';
 import { verifiersFromTrustAnchorConfig } from './verifierTrustAnchors.ts';
 import { nvidiaVerifierFromConfig } from './nvidiaVerifierConfig.ts';
+import type { VerificationRequest } from '@trustee/protocol';
 
-export interface VerificationRequest {
-  /** TEE name as on the wire (`sample`, `snp`, `az-snp-vtpm`, …). */
-  readonly tee: TeeName;
-  /** The evidence JSON value (already decoded from the transport's base64url). */
-  readonly evidence: Json;
-  readonly runtimeData?: RuntimeDataInput;
-  readonly initData?: InitDataInput;
-  /** Hash for structured runtime data; default `sha384` (the KBS sends `sha512` for `se`). */
-  readonly runtimeDataHashAlgorithm?: HashAlgorithm;
-}
+export type { VerificationRequest };
 
 export interface AttestationService {
   /**

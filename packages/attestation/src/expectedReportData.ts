@@ -1,11 +1,10 @@
-import { runtimeDataDigest } from '@trustee/protocol';
+import { runtimeDataDigest, type RuntimeDataHashAlgorithm, type RuntimeDataInput } from '@trustee/protocol';
 import { AttestationError } from './attestationError.ts';
 import type { Json } from './json.ts';
 
-export type HashAlgorithm = 'sha256' | 'sha384' | 'sha512';
+export type HashAlgorithm = RuntimeDataHashAlgorithm;
+export type { RuntimeDataInput };
 export const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['sha256', 'sha384', 'sha512'];
-
-export type RuntimeDataInput = { readonly structured: Json } | { readonly raw: Uint8Array };
 
 export interface ExpectedReportData {
   /** What the evidence must carry; `undefined` when no runtime data was supplied (not checked). */

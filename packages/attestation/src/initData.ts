@@ -5,10 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 import { parse as parseToml } from 'smol-toml';
+import type { InitDataInput } from '@trustee/protocol';
 import { AttestationError } from './attestationError.ts';
 import { isJsonObject, jsonKind, own, setOwn, type Json, type JsonObject } from './json.ts';
 
-export type InitDataInput = { readonly toml: string } | { readonly digest: Uint8Array };
+export type { InitDataInput };
 
 export interface ExpectedInitData {
   readonly digest: Uint8Array | undefined;

@@ -21,7 +21,8 @@ export {
   parseJweResponse,
   parseErrorInformation,
 } from './messages.ts';
-export type { AuthRequest, Challenge, InitData, RuntimeData, TeeEvidence, AttestationRequest, AttestResponse, JweResponse, Json, HashAlgorithmName, TeeWireName } from './messages.ts';
+export type { AuthRequest, Challenge, InitData, RuntimeData, TeeEvidence, AttestationRequest, AttestResponse, JweResponse, Json, JsonObject, HashAlgorithmName, TeeWireName } from './messages.ts';
+export type { InitDataInput, RuntimeDataHashAlgorithm, RuntimeDataInput, VerificationRequest } from './verificationRequest.ts';
 export {
   ALLOW_ALL_RESOURCE_POLICY,
   DENY_ALL_RESOURCE_POLICY,

@@ -29,7 +29,9 @@ export function isCpuTee(tee: string): tee is TeeWireName {
   return (TEE_NAMES as readonly string[]).includes(tee) && !DEVICE_TEE_NAMES.includes(tee as TeeWireName);
 }
 
+/** A JSON value as produced by `JSON.parse`. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
 
 /** Body of `POST /kbs/v0/auth`. */
 export interface AuthRequest {

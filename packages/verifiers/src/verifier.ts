@@ -4,23 +4,11 @@
  * that tests pass small real implementations instead of mocks.
  */
 
-/** TEE names exactly as kbs-types serialises them on the wire. */
-export const TEE_NAMES = [
-  'az-snp-vtpm',
-  'az-tdx-vtpm',
-  'nvidia',
-  'sgx',
-  'snp',
-  'tdx',
-  'cca',
-  'csv',
-  'se',
-  'hygondcu',
-  'tpm',
-  'sample',
-  'sampledevice',
-] as const;
-export type TeeName = (typeof TEE_NAMES)[number];
+import { TEE_NAMES, type Json, type JsonObject, type TeeWireName } from '@trustee/protocol';
+
+/** TEE names and JSON are the wire protocol's (`@trustee/protocol` owns them). */
+export { TEE_NAMES, type Json, type JsonObject };
+export type TeeName = TeeWireName;
 
 export function isTeeName(value: unknown): value is TeeName {
   return typeof value === 'string' && (TEE_NAMES as readonly string[]).includes(value);
@@ -29,9 +17,6 @@ export function isTeeName(value: unknown): value is TeeName {
 /** Upstream's TEE classes; a submod of the EAR token is named `<class><index>` (`cpu0`, `gpu0`). */
 export type TeeClass = 'cpu' | 'gpu' | 'switch' | 'ppcie' | 'dcu' | 'nvidia-dpu';
 
-/** A JSON value as produced by `JSON.parse`. */
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-export type JsonObject = { [key: string]: Json };
 
 export interface VerificationExpectations {
   /**

@@ -3,19 +3,11 @@
  * and token verifier of @trustee/attestation satisfy them structurally; tests pass the real
  * implementations, and the composition root (`main.ts`) wires them.
  */
-import type { Json, TeePubKey, TeeWireName } from '@trustee/protocol';
+import type { Json, JsonObject, TeePubKey, TeeWireName, VerificationRequest } from '@trustee/protocol';
 
-export type JsonObject = { [key: string]: Json };
-export type HashAlgorithm = 'sha256' | 'sha384' | 'sha512';
+export type { JsonObject, VerificationRequest };
 
-/** One piece of evidence to verify (the @trustee/attestation `VerificationRequest`). */
-export interface VerificationRequest {
-  readonly tee: TeeWireName;
-  readonly evidence: Json;
-  readonly runtimeData?: { readonly structured: Json } | { readonly raw: Uint8Array };
-  readonly initData?: { readonly toml: string } | { readonly digest: Uint8Array };
-  readonly runtimeDataHashAlgorithm?: HashAlgorithm;
-}
+
 
 /** The admin's `Authorization` header, as sent to the KBS. */
 export interface AdminCredentials {
