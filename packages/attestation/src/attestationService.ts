@@ -6,8 +6,8 @@ import { getVerifier, VerificationError, type CollateralSource, type TeeClass, t
 import type { KeyValueStore } from '@trustee/storage';
 import { AttestationError } from './attestationError.ts';
 import type { AttestationServiceConfig } from './config.ts';
-import { expectedInitData, type InitDataInput } from './initData.ts';
-import { expectedReportData, type HashAlgorithm, type RuntimeDataInput } from './expectedReportData.ts';
+import { expectedInitData } from './initData.ts';
+import { expectedReportData } from './expectedReportData.ts';
 import type { Json, JsonObject } from './json.ts';
 import { silentLogger, type Logger } from '@trustee/log';
 import { defaultPolicies, DEFAULT_POLICY_IDS } from './policy/defaultPolicies.ts';

@@ -3,7 +3,7 @@
  * and token verifier of @trustee/attestation satisfy them structurally; tests pass the real
  * implementations, and the composition root (`main.ts`) wires them.
  */
-import type { Json, JsonObject, TeePubKey, TeeWireName, VerificationRequest } from '@trustee/protocol';
+import type { Json, JsonObject, TeePubKey, VerificationRequest } from '@trustee/protocol';
 
 export type { JsonObject, VerificationRequest };
 
