@@ -49,9 +49,18 @@ export function auditFacts(request: FastifyRequest): AuditFacts {
   return request.kbsAudit;
 }
 
-/** SHA-256 of the primary evidence as the guest sent it. */
+/**
+ * SHA-256 of the primary evidence as the guest sent it. Evidence nested too deeply to serialise
+ * (a hostile body) is digested as that fact: the refusal stays a 401, never a 500.
+ */
 export function evidenceDigest(evidence: unknown): string {
-  return createHash('sha256').update(typeof evidence === 'string' ? evidence : JSON.stringify(evidence) ?? '').digest('hex');
+  let text: string;
+  try {
+    text = typeof evidence === 'string' ? evidence : (JSON.stringify(evidence) ?? '');
+  } catch {
+    text = 'unserialisable evidence (nested too deeply)';
+  }
+  return createHash('sha256').update(text).digest('hex');
 }
 
 /** The payload of a JWT (the AS's token) as claims, without verifying it (it was just issued or verified). */
