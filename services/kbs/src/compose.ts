@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { silentLogger, type Logger, type RootLogger } from '@trustee/log';
-import type { AttestationService, ReferenceValueProvider } from '@trustee/attestation';
+import type { ReferenceValueProvider } from '@trustee/attestation';
 // The token verifier alone: the attestation service (verifiers, policies) is loaded only when
 // the config runs it built in, so a KBS in front of a gRPC AS starts without it.
 import { createTokenVerifier } from '@trustee/attestation/token-verifier';
