@@ -19,6 +19,7 @@ import { AttestationError } from './attestationError.ts';
 import { parseAttestationServiceConfig } from './config.ts';
 import type { JsonObject } from './json.ts';
 import { parseNvidiaVerifierConfig } from './nvidiaVerifierConfig.ts';
+import { startTestOcspResponder } from '@trustee/verifiers/testing/nvidiaOcspFactory.ts';
 
 describe('parseNvidiaVerifierConfig', () => {
   test.each<[string, JsonObject, unknown]>([
@@ -29,6 +30,7 @@ describe('parseNvidiaVerifierConfig', () => {
     ['remote alias with URL', { nvidia_verifier: { type: 'remote', verifier_url: 'https://nras.example/v4/attest' } }, { type: 'Remote', verifierUrl: 'https://nras.example/v4/attest' }],
     ['nested verifier table (upstream README TOML)', { nvidia_verifier: { verifier: { type: 'Remote' } } }, { type: 'Remote' }],
     ['Local with trust anchors', { nvidia_verifier: { trust_anchors_path: '/etc/roots.pem' } }, { type: 'Local', trustAnchorsPath: '/etc/roots.pem' }],
+    ['Local with revocation', { nvidia_verifier: { revocation_dir: '/var/nv', ocsp_url: 'https://ocsp.ndis.nvidia.com/' } }, { type: 'Local', revocationDir: '/var/nv', ocspUrl: 'https://ocsp.ndis.nvidia.com/' }],
   ])('%s', (_name, config, expected) => {
     expect(parseNvidiaVerifierConfig(config)).toEqual(expected);
   });
@@ -40,6 +42,9 @@ describe('parseNvidiaVerifierConfig', () => {
     ['URL with Local', { nvidia_verifier: { type: 'Local', verifier_url: 'https://x' } }, /apply to type = "Remote" only/],
     ['not a table', { nvidia_verifier: 'Remote' }, /nvidia_verifier: expected a table/],
     ['trust anchors with Remote', { nvidia_verifier: { type: 'Remote', trust_anchors_path: '/etc/roots.pem' } }, /trust_anchors_path applies to type = "Local" only/],
+    ['revocation with Remote', { nvidia_verifier: { type: 'Remote', ocsp_url: 'https://ocsp.example/' } }, /revocation_dir and ocsp_url apply to type = "Local" only/],
+    ['a non-URL ocsp_url', { nvidia_verifier: { ocsp_url: 'ocsp' } }, /ocsp_url: "ocsp" is not a URL/],
+    ['an empty revocation_dir', { nvidia_verifier: { revocation_dir: '' } }, /revocation_dir: expected a non-empty path/],
   ])('%s is refused', (_name, config, message) => {
     expect(() => parseNvidiaVerifierConfig(config)).toThrow(AttestationError);
     expect(() => parseNvidiaVerifierConfig(config)).toThrow(message);
@@ -73,5 +78,37 @@ describe('attestation service with nvidia_verifier type = "Remote"', () => {
     expect(submods.gpu0?.['ear.status']).toBe('affirming');
     expect(submods.gpu0?.['ear.trustworthiness-vector']).toMatchObject({ hardware: 2, configuration: 2, executables: 3 });
     expect(nras.requests.some((r) => r.path === '/v4/attest/gpu')).toBe(true);
+  });
+});
+
+describe('attestation service with nvidia_verifier Local revocation (ocsp_url)', () => {
+  test('a revoked device certificate is refused with nvidia.revocation.revoked; good answers verify and are cached in the store', async () => {
+    const pki = await createTestNvidiaPki();
+    const dir = mkdtempSync(join(tmpdir(), 'nvidia-roots-'));
+    const roots = join(dir, 'roots.pem');
+    writeFileSync(roots, `-----BEGIN CERTIFICATE-----\n${Buffer.from(pki.chainDer[4] as Uint8Array).toString('base64')}\n-----END CERTIFICATE-----\n`);
+    const runtimeData = { nonce: 'bm9uY2U=', 'tee-pubkey': { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' } };
+    const digest = new Uint8Array(createHash('sha384').update(canonicalJson(runtimeData)).digest());
+    const request = { tee: 'nvidia' as const, evidence: createTestNvidiaEvidence(digest, [{ pki }]), runtimeData: { structured: runtimeData } };
+    const service = async (url: string, store: MemoryStore) =>
+      createAttestationService({ store, config: parseAttestationServiceConfig({ verifier_config: { nvidia_verifier: { trust_anchors_path: roots, ocsp_url: url } } }, 'as-config.json'), log: { info() {}, warn() {} } });
+
+    const revoking = await startTestOcspResponder(pki.chainDer, pki.keys, { now: () => new Date(), revoked: new Set([1]) });
+    try {
+      const refused = (await service(revoking.url, new MemoryStore())).evaluate([request], ['default']);
+      await expect(refused).rejects.toMatchObject({ code: 'verification_failed', message: expect.stringMatching(/nvidia\.revocation\.revoked/) as unknown });
+    } finally {
+      await revoking.close();
+    }
+    const good = await startTestOcspResponder(pki.chainDer, pki.keys, { now: () => new Date() });
+    try {
+      const store = new MemoryStore();
+      const token = await (await service(good.url, store)).evaluate([request], ['default']);
+      expect(Object.keys(decodeJwt(token).submods as JsonObject)).toEqual(['gpu0']);
+      expect(await store.list('collateral_nvidia', 'ocsp/')).toHaveLength(3);
+      expect(good.requests()).toBe(3);
+    } finally {
+      await good.close();
+    }
   });
 });

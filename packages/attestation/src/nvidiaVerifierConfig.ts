@@ -8,7 +8,12 @@
  * trustee-ts additions, for a private NRAS proxy: `jwks_url` (default NRAS's) and
  * `ca_cert_path` (PEM CAs trusted for those HTTPS connections on top of the system's); for Local
  * mode `trust_anchors_path`: a PEM file of self-signed roots that REPLACE the NVIDIA Device
- * Identity CA (private test PKIs and labs; a warning is logged, like the other trust anchors).
+ * Identity CA (private test PKIs and labs; a warning is logged, like the other trust anchors),
+ * and device-certificate revocation (upstream checks none): `revocation_dir`, a directory of
+ * offline OCSP responses (`*.ocsp`, DER) and CRLs (`*.crl`, DER or PEM), and/or `ocsp_url`, an
+ * OCSP responder (NVIDIA's is https://ocsp.ndis.nvidia.com/) whose answers are cached in the AS
+ * store like the other collateral (see verifierCollateral.ts). With either, every provisioned
+ * certificate of a device chain must have a current status.
  *
  * Unlike upstream, Remote mode fetches NRAS's JWKS on first use (and caches it), not at startup,
  * so an AS configured for Remote starts without network access.
@@ -26,11 +31,13 @@ export interface NvidiaVerifierConfig {
   readonly jwksUrl?: string;
   readonly caCertPath?: string;
   readonly trustAnchorsPath?: string;
+  readonly revocationDir?: string;
+  readonly ocspUrl?: string;
 }
 
 const KEY = 'verifier_config.nvidia_verifier';
 const TYPES: Readonly<Record<string, 'Local' | 'Remote'>> = { Local: 'Local', local: 'Local', Remote: 'Remote', remote: 'Remote' };
-const KEYS = new Set(['type', 'verifier_url', 'jwks_url', 'ca_cert_path', 'trust_anchors_path']);
+const KEYS = new Set(['type', 'verifier_url', 'jwks_url', 'ca_cert_path', 'trust_anchors_path', 'revocation_dir', 'ocsp_url']);
 
 /** @throws AttestationError `invalid_config` naming the key. */
 export function parseNvidiaVerifierConfig(verifierConfig: JsonObject): NvidiaVerifierConfig | undefined {
@@ -52,12 +59,18 @@ export function parseNvidiaVerifierConfig(verifierConfig: JsonObject): NvidiaVer
   if (trustAnchorsPath !== undefined && (typeof trustAnchorsPath !== 'string' || trustAnchorsPath === '')) fail(`${path}.trust_anchors_path`, 'expected a non-empty path');
   if (type === 'Local' && (verifierUrl !== undefined || jwksUrl !== undefined || caCertPath !== undefined)) fail(path, 'verifier_url, jwks_url and ca_cert_path apply to type = "Remote" only');
   if (type === 'Remote' && trustAnchorsPath !== undefined) fail(path, 'trust_anchors_path applies to type = "Local" only (NRAS holds its own roots)');
+  const revocationDir = own(table, 'revocation_dir');
+  if (revocationDir !== undefined && (typeof revocationDir !== 'string' || revocationDir === '')) fail(`${path}.revocation_dir`, 'expected a non-empty path');
+  const ocspUrl = url(table, 'ocsp_url', path);
+  if (type === 'Remote' && (revocationDir !== undefined || ocspUrl !== undefined)) fail(path, 'revocation_dir and ocsp_url apply to type = "Local" only (NRAS checks revocation itself)');
   return {
     type,
     ...(verifierUrl === undefined ? {} : { verifierUrl }),
     ...(jwksUrl === undefined ? {} : { jwksUrl }),
     ...(caCertPath === undefined ? {} : { caCertPath }),
     ...(trustAnchorsPath === undefined ? {} : { trustAnchorsPath }),
+    ...(revocationDir === undefined ? {} : { revocationDir }),
+    ...(ocspUrl === undefined ? {} : { ocspUrl }),
   };
 }
 

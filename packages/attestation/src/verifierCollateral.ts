@@ -2,12 +2,15 @@
  * `verifier_config` → the collateral the verifiers fetch through (as-rvps §6.1): AMD VCEKs and
  * CA chains from `snp_verifier.vcek_sources` (KDS base URLs and OfflineStore directories, tried
  * in order), Intel DCAP collateral from `dcap_verifier.collateral_service` (PCS/PCCS URL or a
- * `file://` bundle). Online answers are cached in the key-value store (namespaces
- * `collateral_amd`, `collateral_intel`), so a restart or a second replica does not refetch.
+ * `file://` bundle), NVIDIA device-certificate revocation from `nvidia_verifier.revocation_dir`
+ * / `ocsp_url` (Local mode; none when neither is set). Online answers are cached in the
+ * key-value store (namespaces `collateral_amd`, `collateral_intel`, `collateral_nvidia`), so a
+ * restart or a second replica does not refetch.
  */
 import {
   createAmdVcekSources,
   createIntelCollateralSource,
+  createNvidiaRevocationSource,
   parseDcapVerifierConfig,
   parseSnpVerifierConfig,
   type CollateralSource,
@@ -16,6 +19,7 @@ import {
 import type { KeyValueStore } from '@trustee/storage';
 import { AttestationError } from './attestationError.ts';
 import { own, type JsonObject } from './json.ts';
+import { parseNvidiaVerifierConfig } from './nvidiaVerifierConfig.ts';
 
 export interface VerifierCollateralDeps {
   readonly store: KeyValueStore;
@@ -52,5 +56,14 @@ export function collateralFromVerifierConfig(verifierConfig: JsonObject, deps: V
   } catch (error) {
     throw new AttestationError('invalid_config', (error as Error).message, { cause: error });
   }
-  return { ...amd, ...intel };
+  const nvidiaConfig = parseNvidiaVerifierConfig(verifierConfig);
+  if (nvidiaConfig?.revocationDir === undefined && nvidiaConfig?.ocspUrl === undefined) return { ...amd, ...intel };
+  const nvidia = createNvidiaRevocationSource({
+    store: deps.store,
+    ...(nvidiaConfig.revocationDir === undefined ? {} : { dir: nvidiaConfig.revocationDir }),
+    ...(nvidiaConfig.ocspUrl === undefined ? {} : { ocspUrl: nvidiaConfig.ocspUrl }),
+    ...(deps.now === undefined ? {} : { now: deps.now }),
+    ...(deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs }),
+  });
+  return { ...amd, ...intel, getNvidiaRevocation: nvidia.getNvidiaRevocation };
 }

@@ -36,6 +36,13 @@ export interface CollateralSource {
   getAmdCertChain?(product: string, kind: 'vcek' | 'vlek'): Promise<string>;
   /** Intel PCS collateral for a TDX/SGX quote (see the tdx verifier for the shape). */
   getIntelCollateral?(request: IntelCollateralRequest): Promise<IntelCollateral>;
+  /**
+   * Revocation status (OCSP responses, CRLs; DER) for an NVIDIA device certificate (DER) and its
+   * issuer's (DER); see nvidia/nvidiaRevocation.ts. `online: false` (the firmware's leaf, which
+   * NVIDIA's OCSP service does not know): only what is already at hand. Absent: the nvidia
+   * verifier checks no revocation.
+   */
+  getNvidiaRevocation?(certificate: Uint8Array, issuer: Uint8Array, options?: { readonly online?: boolean }): Promise<{ readonly ocsp: readonly Uint8Array[]; readonly crls: readonly Uint8Array[] }>;
 }
 
 export interface SnpTcbVersion {

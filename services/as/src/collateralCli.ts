@@ -6,6 +6,7 @@
  *   DIR/amd/vcek/<hwid>/<tcb>_vcek.der       AMD VCEKs (upstream kds-store layout)
  *   DIR/amd/cert_chain/<vcek|vlek>/<P>.pem   AMD ASK/ASVK + ARK chains
  *   DIR/intel/<tee>-<FMSPC>-<ca>.json        Intel DCAP bundles (TCB info, QE identity, CRLs, chains)
+ *   DIR/nvidia/ocsp/<keyhash>-<serial>.ocsp  NVIDIA device-certificate OCSP answers (DER)
  *
  * Import reads that layout (or an upstream kds-store with `vcek/` at the top, or Intel bundle JSON
  * files, dcap-qvl form included) into the store, where the running service finds them before
@@ -18,6 +19,7 @@ import { openStore } from '@trustee/storage';
 import {
   createAmdCollateralSource,
   createIntelCollateralCache,
+  createNvidiaRevocationSource,
   intelBundleKey,
   loadIntelCollateral,
   VerificationError,
@@ -82,6 +84,7 @@ export async function runCollateral(argv: readonly string[], io: CliIo): Promise
   const store = openStore(config.storage);
   try {
     const amd = createAmdCollateralSource({ store });
+    const nvidia = createNvidiaRevocationSource({ store });
     const intel = createIntelCollateralCache({
       store,
       upstream: () => Promise.reject(VerificationError.single('collateral_unavailable', 'collateral.intel', 'offline')),
@@ -99,8 +102,9 @@ export async function runCollateral(argv: readonly string[], io: CliIo): Promise
         },
         progress,
       );
+      const ocsp = await nvidia.exportBundle(join(dir, 'nvidia', 'ocsp'), progress);
       const failed = progress.finish();
-      io.stdout.write(`exported ${amdCounts.vceks} AMD VCEK(s), ${amdCounts.chains} AMD chain(s), ${names.length} Intel bundle(s) to ${dir}\n`);
+      io.stdout.write(`exported ${amdCounts.vceks} AMD VCEK(s), ${amdCounts.chains} AMD chain(s), ${names.length} Intel bundle(s), ${ocsp} NVIDIA OCSP answer(s) to ${dir}\n`);
       return failed.length === 0 ? 0 : 1;
     }
     if ((await exists(dir)) === undefined) {
@@ -113,9 +117,11 @@ export async function runCollateral(argv: readonly string[], io: CliIo): Promise
     const intelDir = (await exists(join(dir, 'intel'))) === 'dir' ? join(dir, 'intel') : amdDir === undefined ? dir : undefined;
     const bundles = intelDir === undefined ? [] : await loadIntelCollateral(intelDir);
     const imported = await intel.importBundles(bundles, progress);
+    const ocspDir = join(dir, 'nvidia', 'ocsp');
+    const ocsp = (await exists(ocspDir)) === 'dir' ? (await nvidia.importBundle(ocspDir, progress)).imported : 0;
     // Skipped files are named by the progress summary ("failed: <file>: <why>"), TTY or not.
     progress.finish();
-    io.stdout.write(`imported ${amdCounts.vceks} AMD VCEK(s), ${amdCounts.chains} AMD chain(s), ${imported} Intel bundle(s) from ${dir}\n`);
+    io.stdout.write(`imported ${amdCounts.vceks} AMD VCEK(s), ${amdCounts.chains} AMD chain(s), ${imported} Intel bundle(s), ${ocsp} NVIDIA OCSP answer(s) from ${dir}\n`);
     return 0;
   } catch (error) {
     if (error instanceof VerificationError) {

@@ -220,7 +220,7 @@ describe('collateral import / export', () => {
 
     const imported = await run(['collateral', 'import', '--config-file', config, '--in', input]);
     expect(imported.stderr).toBe('');
-    expect(imported.stdout).toBe(`imported 1 AMD VCEK(s), 0 AMD chain(s), 1 Intel bundle(s) from ${input}\n`);
+    expect(imported.stdout).toBe(`imported 1 AMD VCEK(s), 0 AMD chain(s), 1 Intel bundle(s), 0 NVIDIA OCSP answer(s) from ${input}\n`);
     const out = join(dir, 'out');
     const exported = await run(['collateral', 'export', '--config-file', config, '--out', out]);
     expect(exported.code).toBe(0);

@@ -20,4 +20,5 @@ export { verifyNvidiaDevice, type NvidiaDeviceOptions, type VerifiedNvidiaDevice
 export { createNvidiaVerifier, nvidiaVerifier, type NvidiaVerifierOptions } from './nvidiaVerifier.ts';
 export { NVIDIA_DEVICE_ROOT_PEM, NVIDIA_DEVICE_ROOT_SHA256 } from './nvidiaDeviceRoot.ts';
 export { ppcieClaims } from './ppcie.ts';
+export { judgeNvidiaRevocation, nvidiaOcspKey, nvidiaOcspRequest, REVOCATION_MAX_AGE_MS, MAX_REVOCATION_BYTES, type NvidiaRevocationStatus } from './nvidiaRevocation.ts';
 export { createNrasClient, NRAS_URL, NRAS_JWKS_URL, type NrasClient, type NrasClientOptions } from './nrasClient.ts';

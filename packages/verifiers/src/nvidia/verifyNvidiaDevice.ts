@@ -15,8 +15,8 @@ import { checkNvidiaCertChain } from './nvidiaCertChain.ts';
 import type { NvidiaDeviceEvidence } from './nvidiaEvidence.ts';
 import { parseSpdmMeasurementReport, SPDM_NONCE_SIZE, type SpdmMeasurementReport } from './spdmMeasurements.ts';
 
-/** Revocation status of one certificate of a device chain (e.g. from an OCSP answer or a CRL). */
-export type RevocationCheck = (certificate: ParsedCertificate, issuer: ParsedCertificate, now: Date) => Promise<FailedCheck | undefined>;
+/** Revocation status of certificate `index` (0 = leaf) of a device chain (e.g. from an OCSP answer or a CRL). */
+export type RevocationCheck = (certificate: ParsedCertificate, issuer: ParsedCertificate, now: Date, index: number) => Promise<FailedCheck | undefined>;
 
 export interface NvidiaDeviceOptions {
   /** SHA-256 fingerprints of the accepted root CAs. */
@@ -73,7 +73,7 @@ export async function verifyNvidiaDevice(device: NvidiaDeviceEvidence, index: nu
 
   if (options.revocation !== undefined && chain.failures.length === 0) {
     for (let i = 0; i + 1 < chain.certificates.length; i += 1) {
-      const failure = await options.revocation(chain.certificates[i] as ParsedCertificate, chain.certificates[i + 1] as ParsedCertificate, options.now);
+      const failure = await options.revocation(chain.certificates[i] as ParsedCertificate, chain.certificates[i + 1] as ParsedCertificate, options.now, i);
       if (failure !== undefined) failures.push({ ...failure, message: `${what}: certificate ${i}: ${failure.message}` });
     }
   }
