@@ -121,6 +121,9 @@ const nvidiaVerifierTable = z.strictObject({
   jwks_url: httpUrl.optional(),
   ca_cert_path: nonEmpty.optional(),
   trust_anchors_path: trustAnchorsPath,
+  // Local-mode device-certificate revocation (nvidiaVerifierConfig.ts)
+  revocation_dir: nonEmpty.optional(),
+  ocsp_url: httpUrl.optional(),
 });
 
 /** Refuses a table for a verifier this build does not have, naming the TEEs it verifies. */
