@@ -91,7 +91,7 @@ describe('attestation service with nvidia_verifier Local revocation (ocsp_url)',
     const digest = new Uint8Array(createHash('sha384').update(canonicalJson(runtimeData)).digest());
     const request = { tee: 'nvidia' as const, evidence: createTestNvidiaEvidence(digest, [{ pki }]), runtimeData: { structured: runtimeData } };
     const service = async (url: string, store: MemoryStore) =>
-      createAttestationService({ store, config: parseAttestationServiceConfig({ verifier_config: { nvidia_verifier: { trust_anchors_path: roots, ocsp_url: url } } }, 'as-config.json'), log: { info() {}, warn() {} } });
+      createAttestationService({ store, config: parseAttestationServiceConfig({ verifier_config: { nvidia_verifier: { trust_anchors_path: roots, ocsp_url: url } } }, 'as-config.json') });
 
     const revoking = await startTestOcspResponder(pki.chainDer, pki.keys, { now: () => new Date(), revoked: new Set([1]) });
     try {
