@@ -88,4 +88,32 @@ describe('explainRule', () => {
     expect(policy.explainRule('data.policy.nothing', {})).toBeUndefined();
     expect(() => policy.explainRule('data.policy.allow', { maxSteps: 10_000 })).toThrow(RegoError);
   });
+
+  it('explains `not`, `every`, `some … in` and builtin calls', () => {
+    const policy = compilePolicy(`package policy
+import rego.v1
+default allow := false
+allow if {
+  not input.debug
+  every s in input.submods { s.status == "ok" }
+}
+allow if {
+  some k in input.keys
+  k == "x"
+}
+allow if {
+  startswith(input.name, "acme-")
+  count(input.list) > 2
+}
+`);
+    const input = { debug: false, submods: [{ status: 'bad' }], keys: ['a'], name: 'acme-1', list: [1] };
+    const bodies = policy.explainRule('data.policy.allow', { input })?.bodies ?? [];
+    expect(bodies.map((b) => b.failed?.expression)).toEqual(['every s in input.submods { … }', 'k == "x"', 'count(input.list) > 2']);
+    expect(bodies[0]?.failed?.values).toEqual([{ expression: 'input.submods', defined: true, value: [{ status: 'bad' }] }]);
+    expect(bodies[1]?.failed?.values).toEqual([{ expression: 'k', defined: true, value: 'a' }]);
+    expect(bodies[2]?.failed?.values).toEqual([{ expression: 'count(input.list)', defined: true, value: 1 }]);
+    const debug = policy.explainRule('data.policy.allow', { input: { ...input, debug: true } })?.bodies[0]?.failed;
+    expect(debug?.expression).toBe('not input.debug');
+    expect(debug?.values).toEqual([{ expression: 'input.debug', defined: true, value: true }]);
+  });
 });
