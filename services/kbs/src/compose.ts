@@ -19,7 +19,7 @@ import { openAkvStore, type AkvOverrides } from '@trustee/akv';
 import { DeferredStart, Readiness, type DependencyCheck } from '@trustee/grpc';
 import { isStorageUnavailable, openStore, REPOSITORY_NAMESPACE, ResourceRepository, repositoryTreeRoot, type KeyValueStore } from '@trustee/storage';
 import { createAdminAuthorizer } from './admin/authorizer.ts';
-import { createAuditRecorder, type AuditRecorder } from './audit/index.ts';
+import { createAuditRecorder, openAuditStore, type AuditRecorder } from './audit/index.ts';
 import { registerConsole, type ConsoleDeps } from './console/routes.ts';
 import type { AttestationBackend, TokenVerifier } from './backends.ts';
 import type { KbsConfig } from './config.ts';
@@ -286,9 +286,12 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
   if (sessions !== undefined) metrics.trackSessions(() => sessions.stats());
   const { limits } = config.httpServer;
   const authRateLimiter = limits.authRatePerIp > 0 ? new PerIpRateLimiter({ perSecond: limits.authRatePerIp, burst: limits.authBurstPerIp, now }) : undefined;
-  const audit = config.audit.enabled
-    ? createAuditRecorder(config.audit, store, { now, builtinAttestationService: config.attestationService.type === 'coco_as_builtin', log: (message) => (options.log ?? silentLogger).warn(message) })
-    : undefined;
+  const auditStore = config.audit.enabled ? (options.store === undefined ? openAuditStore(config.storage, store, now) : { store, owned: false }) : undefined;
+  if (auditStore?.owned === true) closers.push(() => auditStore.store.close());
+  const audit =
+    auditStore === undefined
+      ? undefined
+      : createAuditRecorder(config.audit, auditStore.store, { now, mainStore: store, builtinAttestationService: config.attestationService.type === 'coco_as_builtin', log: (message) => (options.log ?? silentLogger).warn(message) });
   const apps = config.httpServer.sockets.map(() =>
     buildKbsServer({
       attestation: attestation === undefined || sessions === undefined ? undefined : { backend: attestation, sessions, selector },
@@ -305,7 +308,7 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
       readiness: start.readiness,
       extensions: [
         ...(audit === undefined ? [] : [(app: FastifyInstance) => audit.register(app)]),
-        (app: FastifyInstance) => registerConsole(app, { admin, store, policies, metrics, readiness: start.readiness, audit, resources: consoleResources, now }),
+        (app: FastifyInstance) => registerConsole(app, { admin, store, auditStore: auditStore?.store ?? store, policies, metrics, readiness: start.readiness, audit, resources: consoleResources, now }),
       ],
     }),
   );

@@ -286,5 +286,11 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli)('operator console in Chr
     await goto('#/decisions', '#decision-search');
     await page.locator('#decision-search').fill('reveal');
     await expect.poll(async () => page.locator('#decision-results tbody').textContent()).toContain(RESOURCE);
+    // The trail (SQLite: kbs.audit.sqlite beside kbs.sqlite) is intact, reveal included.
+    const verify = execFileSync(join(REPO_ROOT, 'node_modules/.bin/tsx'), [join(REPO_ROOT, 'services/kbs/src/main.ts'), 'audit', 'verify', '--config-file', kbs.configPath], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+    expect(verify).toMatch(/^audit trail intact: \d+ records/);
+    const exported = execFileSync(join(REPO_ROOT, 'node_modules/.bin/tsx'), [join(REPO_ROOT, 'services/kbs/src/main.ts'), 'audit', 'export', '--since', '0', '--config-file', kbs.configPath], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+    expect(exported).toContain('"kind":"reveal"');
+    expect(exported).not.toContain(SECRET);
   }, 120_000);
 });

@@ -11,9 +11,9 @@ import { readFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { errorClassWithCode } from '@trustee/errors';
-import { openStore } from '@trustee/storage';
 import { loadKbsConfig } from '../config.ts';
 import { loadCheckpointSigner, publicKeyFromPem, SIGNER_NAMESPACE } from './checkpointSigner.ts';
+import { openAuditStore } from './index.ts';
 import { defaultReplicaId, exportTrail, pruneTrail, verifyTrail } from './trail.ts';
 
 const USAGE = `usage: kbs audit verify [--config-file F] [--public-key PEM] [--json]
@@ -64,7 +64,7 @@ export async function runAuditCli(argv: readonly string[], out: NodeJS.WritableS
     return 2;
   }
   const config = await loadKbsConfig(configFile);
-  const store = openStore(config.storage);
+  const { store } = openAuditStore(config.storage, undefined);
   try {
     switch (command) {
       case 'verify': {

@@ -171,8 +171,9 @@ export class AuditTrail {
       if (await this.#store.set(AUDIT_NAMESPACE, key, te.encode(JSON.stringify(record)), { overwrite: false })) {
         this.#head = { seq: record.seq, hash: record.hash };
         this.#appended++;
-        // A hint only (races may leave it behind the newest record; readers probe forward).
-        await this.#store.set(AUDIT_NAMESPACE, HEAD_KEY, te.encode(JSON.stringify({ seq: record.seq, hash: record.hash })));
+        // A hint only (races may leave it behind the newest record; readers probe forward),
+        // written when the queue drains: one write per burst, not per record.
+        if (this.#pending <= 1) await this.#store.set(AUDIT_NAMESPACE, HEAD_KEY, te.encode(JSON.stringify({ seq: record.seq, hash: record.hash })));
         this.#maybePrune(record.seq);
         return record;
       }

@@ -50,6 +50,8 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 export interface ConsoleDeps {
   readonly admin: AdminAuthorizer;
   readonly store: KeyValueStore;
+  /** Where the audit trail and the attestation claims live (audit/index.ts openAuditStore). */
+  readonly auditStore: KeyValueStore;
   readonly policies: ResourcePolicies;
   readonly metrics: KbsMetrics;
   readonly readiness: Readiness;
@@ -233,12 +235,12 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
     return { records: await recentRecords(limit) };
   });
 
-  api('GET', 'audit/verify', async () => verifyTrail(deps.store));
+  api('GET', 'audit/verify', async () => verifyTrail(deps.auditStore));
 
   api('GET', 'attestation-claims/:decision', async (request) => {
     const decision = (request.params as { decision: string }).decision;
     if (!/^[0-9a-f-]{36}$/.test(decision)) throw new ConsoleError(400, 'not a decision id');
-    const stored = parseJson(await deps.store.get(ATTESTATION_CLAIMS_NAMESPACE, decision));
+    const stored = parseJson(await deps.auditStore.get(ATTESTATION_CLAIMS_NAMESPACE, decision));
     if (stored === undefined) throw new ConsoleError(404, 'no claims kept for this decision (expired or none)');
     return stored;
   });
