@@ -1,11 +1,17 @@
 // Invariant: every real NVIDIA report in the vectors MANIFEST verifies against NVIDIA's pinned
 // Device Identity CA with the clock inside its chain's window and yields the recorded facts
-// (upstream's claims byte for byte for the Hopper sample); the negative chains, a flipped signed
-// byte, another nonce and a clock before the chain's window are each refused with a named check.
+// (upstream's claims byte for byte for the Hopper sample); the negative chains, another nonce, a
+// clock before the chain's window and, for every VALID device, sampled flips of its signed bytes,
+// nonce and signature and of each certificate of its chain are each refused with a named check.
 import { describe, expect, test } from 'vitest';
 import { checksOf } from '../testing/verificationRejection.ts';
 import { hasVectors, readVectorText } from '../testing/snpVectors.ts';
+import { sampleOffsets } from '../testing/tdxTamper.ts';
 import type { Json, JsonObject, VerifiedClaims } from '../verifier.ts';
+import { checkNvidiaCertChain } from './nvidiaCertChain.ts';
+import { NVIDIA_DEVICE_ROOT_SHA256 } from './nvidiaDeviceRoot.ts';
+import { parseNvidiaEvidence } from './nvidiaEvidence.ts';
+import { parseSpdmMeasurementReport, SPDM_REQUEST_SIZE } from './spdmMeasurements.ts';
 import { nvidiaVerifier } from './nvidiaVerifier.ts';
 
 const NOW = new Date('2025-06-01T00:00:00Z');
@@ -113,5 +119,87 @@ describe.skipIf(!hasVectors('nvidia/nvtrust-ppcie-gpu_evidence.json', 'nvidia/nv
 
   test('a device whose nonce differs is refused', async () => {
     expect(await checksOf(verify({ device_evidence_list: list('nvtrust-ppcie-switch_evidence.json') }, HOPPER_NONCE))).toEqual({ code: 'verification_failed', checks: ['nvidia.nonce'] });
+  });
+});
+
+interface DeviceVector {
+  readonly name: string;
+  readonly device: JsonObject;
+  readonly reportDataHex: string;
+}
+
+/** Every device the MANIFEST marks VALID, one evidence entry each. */
+function validDevices(): DeviceVector[] {
+  const hopperDevice = (report: string, chain: string): JsonObject => (hopper(report, chain) as { device_evidence_list: JsonObject[] }).device_evidence_list[0] as JsonObject;
+  const list = (file: string): JsonObject[] => JSON.parse(readVectorText(`nvidia/${file}`)) as JsonObject[];
+  return [
+    { name: 'hopperAttestationReport', device: hopperDevice('trustee-hopperAttestationReport.txt', 'trustee-hopper_cert_chain_case1.txt'), reportDataHex: HOPPER_NONCE },
+    { name: 'hopper_coco_report1', device: hopperDevice('trustee-hopper_coco_report1.txt', 'trustee-hopper_coco_certs1.txt'), reportDataHex: COCO_REPORT_DATA },
+    ...list('nvtrust-ppcie-gpu_evidence.json').map((device, i) => ({ name: `ppcie gpu ${i}`, device, reportDataHex: PPCIE_NONCE })),
+    ...list('nvtrust-ppcie-switch_evidence.json').map((device, i) => ({ name: `ppcie switch ${i}`, device, reportDataHex: PPCIE_NONCE })),
+  ];
+}
+
+const allFiles = [...hopperFiles, 'nvidia/trustee-hopper_coco_report1.txt', 'nvidia/trustee-hopper_coco_certs1.txt', 'nvidia/nvtrust-ppcie-gpu_evidence.json', 'nvidia/nvtrust-ppcie-switch_evidence.json', 'nvidia/trustee-hopper_signing_cert.pem'];
+
+describe.skipIf(!hasVectors(...allFiles))('every VALID NVIDIA device, tampered, is refused by name', () => {
+  const withEvidence = (vector: DeviceVector, bytes: Uint8Array): Json => ({ device_evidence_list: [{ ...vector.device, evidence: Buffer.from(bytes).toString('base64') }] });
+
+  test.each(validDevices().map((v) => [v.name, v] as const))('%s: the MANIFEST nonce, then sampled signed bytes, the nonce and the signature', async (_name, vector) => {
+    const evidence: Json = { device_evidence_list: [vector.device] };
+    if (typeof vector.device.nonce === 'string') expect(vector.device.nonce).toBe(PPCIE_NONCE);
+    await expect(verify(evidence, vector.reportDataHex)).resolves.toHaveLength(1);
+    const [parsed] = parseNvidiaEvidence(evidence);
+    const bytes = parsed?.evidence as Uint8Array;
+    const report = parseSpdmMeasurementReport(bytes);
+    const signatureAt = report.signedBytes.byteLength;
+    const cases: Array<[number, string[]]> = [
+      // the requester nonce: both the binding and the signature break
+      [4, ['nvidia.spdm.signature', 'nvidia.nonce']],
+      ...sampleOffsets(SPDM_REQUEST_SIZE + 8, signatureAt, 24).map((at): [number, string[]] => [at, ['nvidia.spdm.signature']]),
+      ...sampleOffsets(signatureAt, signatureAt + 96, 12).map((at): [number, string[]] => [at, ['nvidia.spdm.signature']]),
+    ];
+    for (const [at, checks] of cases) {
+      const tampered = Uint8Array.from(bytes);
+      tampered[at] = (tampered[at] as number) ^ 0x01;
+      const result = await checksOf(verify(withEvidence(vector, tampered), vector.reportDataHex));
+      // a flip in a length or type byte breaks the structure instead: malformed, named by field
+      if (result.code === 'malformed_evidence') expect(result.checks[0], `byte ${at}`).toMatch(/^nvidia\./);
+      else {
+        // a flip inside the opaque data's FWID or version TLVs also breaks what they carry
+        expect(result.code, `byte ${at}`).toBe('verification_failed');
+        expect(result.checks.filter((check) => check !== 'nvidia.fwid' && check !== 'nvidia.opaque_data'), `byte ${at}`).toEqual(checks);
+      }
+    }
+  });
+
+  test.each(validDevices().map((v) => [v.name, v] as const))('%s: every certificate of its chain, tampered, is refused', async (_name, vector) => {
+    const pem = Buffer.from(String(vector.device.certificate), 'base64').toString('latin1');
+    const blocks = [...pem.matchAll(/-----BEGIN CERTIFICATE-----\r?\n([\s\S]*?)-----END CERTIFICATE-----/g)];
+    expect(blocks).toHaveLength(5);
+    for (const [index, block] of blocks.entries()) {
+      const start = (block.index ?? 0) + block[0].indexOf(block[1] as string);
+      const body = block[1] as string;
+      for (const offset of sampleOffsets(40, body.length - 8, 6)) {
+        const at = start + offset;
+        if (!/[A-Za-z0-9+/]/.test(pem[at] as string)) continue;
+        const tamperedPem = pem.slice(0, at) + (pem[at] === 'A' ? 'B' : 'A') + pem.slice(at + 1);
+        const device = { ...vector.device, certificate: Buffer.from(tamperedPem, 'latin1').toString('base64') };
+        const result = await checksOf(verify({ device_evidence_list: [device] }, vector.reportDataHex));
+        expect(result.checks.length, `certificate ${index} offset ${offset}`).toBeGreaterThan(0);
+        expect(result.checks.every((check) => /^nvidia\.(cert_chain|spdm|fwid)/.test(check)), `certificate ${index} offset ${offset}: ${result.checks.join(', ')}`).toBe(true);
+      }
+    }
+  });
+
+  test('trustee-hopper_signing_cert.pem is the leaf of case 1 and carries the report\'s FWID', () => {
+    const leaf = readVectorText('nvidia/trustee-hopper_signing_cert.pem');
+    const chain = readVectorText('nvidia/trustee-hopper_cert_chain_case1.txt');
+    const now = NOW;
+    const checked = checkNvidiaCertChain(chain, new Set([NVIDIA_DEVICE_ROOT_SHA256]), now, 'case1');
+    expect(checked.failures).toEqual([]);
+    const alone = checkNvidiaCertChain(leaf, new Set([NVIDIA_DEVICE_ROOT_SHA256]), now, 'leaf');
+    expect(alone.leaf.fingerprint256).toBe(checked.leaf.fingerprint256);
+    expect(alone.leafFwid).toBe('f5c384aebb579217a2c66b17ed0f28e6a9b8d639041acd7b4721cec004f7275494ba94bb5cdfdb3055ee051762b1f75d');
   });
 });

@@ -1,12 +1,14 @@
 // Invariant: every SGX quote the vectors MANIFEST marks VALID verifies with the collateral it
 // lists at a time inside that collateral's window and yields the recorded facts (enclave
 // identity, PCK platform facts, TCB status and advisories); Trustee's own Occlum quote yields
-// exactly upstream's parsed claims; a pretty-printed TCB info (not the bytes PCS signed) and
-// every tampered copy are refused with a named check.
+// exactly upstream's parsed claims; the TCB infos of FMSPCs without a quote carry Intel's valid
+// signature; a pretty-printed TCB info (not the bytes PCS signed) and every tampered copy (each
+// signed region of every quote, certificates, collateral members) are refused with a named check.
 import { describe, expect, test } from 'vitest';
 import { createSgxVerifier, parseSgxEvidence } from './sgxVerifier.ts';
 import { sgxParsedClaims } from './sgxClaims.ts';
 import { parseDcapQuote } from '../dcap/parseQuote.ts';
+import { parseTcbInfo } from '../dcap/tcbInfo.ts';
 import { verifyDcapQuote, verifyPckChain } from '../dcap/verifyQuote.ts';
 import { hasVectors, readVector, readVectorText } from '../testing/snpVectors.ts';
 import { DCAPQVL_COLLATERAL, vectorCollateral } from '../testing/tdxVectors.ts';
@@ -23,6 +25,7 @@ const FILES = [
   SGX_COLLATERAL, DCAPQVL_COLLATERAL, 'sgx/dcapqvl-sgx_quote', 'sgx/teekit-sgx-chinenyeokafor.dat', 'sgx/teekit-sgx-occlum.dat', 'sgx/teekit-sgx-tlsn-quote9.dat',
   'sgx/teekit-sgx-tlsn-quotedev.dat', 'sgx/teekit-tcbInfo-sgx-00906ed50000.json', 'sgx/teekit-tcbInfo-sgx-30606a000000.json', 'sgx/teekit-tcbInfo-sgx-90c06f000000.json',
   'sgx/trustee-occlum_quote.dat', 'sgx/trustee-coco-as-check.json', 'sgx/trustee-coco-as-request.json',
+  'sgx/teekit-tcbInfo-sgx-00806f050000.json', 'sgx/teekit-tcbInfo-sgx-50806f000000.json', 'sgx/teekit-tcbInfo-sgx-b0c06f000000.json',
 ];
 
 /**
@@ -187,14 +190,41 @@ describe.skipIf(!hasVectors(...FILES))('real SGX vectors (../shared/vectors)', (
     expect(Buffer.compare(parseSgxEvidence(evidence), readVector('sgx/trustee-occlum_quote.dat'))).toBe(0);
   });
 
+  // TCB infos of FMSPCs no quote in the corpus has: Intel's signature must hold (the only failure
+  // with the dcap-qvl quote is its other FMSPC), a tampered copy fails it by name.
+  test.each([
+    ['sgx/teekit-tcbInfo-sgx-00806f050000.json', '00806F050000', '2025-09-28T06:25:37Z', 4],
+    ['sgx/teekit-tcbInfo-sgx-50806f000000.json', '50806F000000', '2025-09-28T05:52:19Z', 4],
+    ['sgx/teekit-tcbInfo-sgx-b0c06f000000.json', 'B0C06F000000', '2025-09-28T05:52:20Z', 2],
+  ] as const)('%s: SGX v3 TCB info for %s issued %s with %i levels, signed by Intel; tampered copies refused', async (file, fmspc, issued, levels) => {
+    const collateral = sgxCollateral(file, 'processor');
+    const info = parseTcbInfo((JSON.parse(collateral.tcbInfo) as { tcbInfo: unknown }).tcbInfo);
+    expect([info.id, info.version, info.fmspc.toUpperCase(), info.issueDate.toISOString().replace('.000', ''), info.tcbLevels.length, info.tcbEvaluationDataNumber]).toEqual(['SGX', 3, fmspc, issued, levels, 17]);
+    const quote = readVector('sgx/dcapqvl-sgx_quote');
+    expect(failedChecks(await rejection(verify(quote, collateral, IN_2025_10)))).toEqual(['dcap.tcb_info.fmspc']);
+    const signatureAt = collateral.tcbInfo.lastIndexOf('"signature":"') + 20;
+    for (const at of [collateral.tcbInfo.indexOf('"tcbLevels"') + 30, signatureAt]) {
+      const text = collateral.tcbInfo;
+      const tampered = { ...collateral, tcbInfo: text.slice(0, at) + (text[at] === '1' ? '2' : '1') + text.slice(at + 1) };
+      expect(failedChecks(await rejection(verify(quote, tampered, IN_2025_10))), `offset ${at}`).toContain('dcap.tcb_info.signature');
+    }
+  });
+
   test('a pretty-printed TCB info (not the bytes Intel signed) is refused; the compact form PCS serves verifies', async () => {
     const pretty = { ...sgxCollateral('sgx/teekit-tcbInfo-sgx-90c06f000000.json', 'platform'), tcbInfo: readVectorText('sgx/teekit-tcbInfo-sgx-90c06f000000.json') };
     const error = await rejection(verify(readVector('sgx/teekit-sgx-chinenyeokafor.dat'), pretty, IN_2025_10));
     expect(failedChecks(error)).toEqual(['dcap.tcb_info.signature']);
   });
 
-  describe('tampering dcapqvl-sgx_quote', () => {
-    const quote = (): Uint8Array => readVector('sgx/dcapqvl-sgx_quote');
+  /** Every VALID quote with the collateral it verifies under (Trustee's Occlum quote: another FMSPC's, so its one failure is the FMSPC). */
+  const TAMPERED: Array<[string, () => IntelCollateral, string, readonly string[]]> = [
+    ...VALID.map(([file, facts]): [string, () => IntelCollateral, string, readonly string[]] => [file, facts.collateral, facts.now, []]),
+    ['sgx/trustee-occlum_quote.dat', () => sgxCollateral('sgx/teekit-tcbInfo-sgx-30606a000000.json', 'platform'), IN_2025_10, ['dcap.tcb_info.fmspc']],
+  ];
+
+  describe.each(TAMPERED)('tampering %s', (file, collateral, now, baseline) => {
+    // the dcap-qvl sample byte by byte, the others sampled (every region still covered)
+    const step = file === 'sgx/dcapqvl-sgx_quote' ? 1 : 5;
     test.each([
       ['header SVNs, vendor, user data', 8, 48, 'dcap.quote.signature'],
       ['enclave report body', 48, 432, 'dcap.quote.signature'],
@@ -202,14 +232,19 @@ describe.skipIf(!hasVectors(...FILES))('real SGX vectors (../shared/vectors)', (
       ['attestation key', 500, 564, 'dcap.qe_report.report_data'],
       ['QE report', 564, 948, 'dcap.qe_report.signature'],
       ['QE report signature', 948, 1012, 'dcap.qe_report.signature'],
-    ])('every byte of the %s', async (_region, from, to, check) => {
-      const original = quote();
-      for (let at = from; at < to; at += 1) {
-        const error = await rejection(verify(flipByte(original, at), vectorCollateral(SGX_COLLATERAL), IN_2025_07));
+    ])('every %s byte is refused by name', async (_region, from, to, check) => {
+      const original = readVector(file);
+      const untouched = baseline.length === 0 ? [] : failedChecks(await rejection(verify(original, collateral(), now)));
+      expect(untouched).toEqual(baseline);
+      for (let at = from; at < to; at += step) {
+        const error = await rejection(verify(flipByte(original, at), collateral(), now));
         expect(failedChecks(error), `byte ${at}`).toContain(check);
       }
     });
+  });
 
+  describe('tampering dcapqvl-sgx_quote', () => {
+    const quote = (): Uint8Array => readVector('sgx/dcapqvl-sgx_quote');
     test('sampled base64 characters of each certificate of the PEM PCK chain', async () => {
       const original = quote();
       const text = Buffer.from(original).toString('latin1');
