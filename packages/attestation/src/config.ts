@@ -9,9 +9,10 @@
  */
 import { fail, validateConfig } from '@trustee/config';
 import { storageTypeSchema, type StorageType } from '@trustee/storage';
-import { MAX_TRUSTED_AK_KEYS_LIMIT, supportedTees } from '@trustee/verifiers';
+import { dcapVerifierConfigSchema, MAX_TRUSTED_AK_KEYS_LIMIT, snpVerifierConfigSchema, supportedTees } from '@trustee/verifiers';
 import { z } from 'zod';
 import type { JsonObject } from './json.ts';
+import { nvidiaVerifierTableSchema } from './nvidiaVerifierConfig.ts';
 
 export type { StorageType };
 
@@ -61,7 +62,6 @@ export const DEFAULT_RVPS_ADDRESS = 'http://127.0.0.1:50003';
 export const MAX_MINUTES = 10 * 365 * 24 * 60;
 
 const nonEmpty = z.string().min(1);
-const httpUrl = z.string().refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'expected an http(s) URL');
 
 const tokenBrokerSchema = z
   .strictObject({
@@ -113,19 +113,6 @@ const rvpsConfigSchema = z
     };
   });
 
-const trustAnchorsPath = nonEmpty.optional();
-
-const nvidiaVerifierTable = z.strictObject({
-  type: z.enum(['Local', 'local', 'Remote', 'remote']).optional(),
-  verifier_url: httpUrl.optional(),
-  jwks_url: httpUrl.optional(),
-  ca_cert_path: nonEmpty.optional(),
-  trust_anchors_path: trustAnchorsPath,
-  // Local-mode device-certificate revocation (nvidiaVerifierConfig.ts)
-  revocation_dir: nonEmpty.optional(),
-  ocsp_url: httpUrl.optional(),
-});
-
 /** Refuses a table for a verifier this build does not have, naming the TEEs it verifies. */
 function notBuilt(tees: string) {
   return z.unknown().superRefine((_value, ctx) => {
@@ -135,23 +122,9 @@ function notBuilt(tees: string) {
 
 /** Upstream's `VerifierConfig` (deps/verifier/src/lib.rs). */
 export const verifierConfigSchema = z.strictObject({
-  snp_verifier: z
-    .strictObject({
-      vcek_sources: z
-        .array(z.discriminatedUnion('type', [z.strictObject({ type: z.literal('KDS'), base_url: httpUrl.optional() }), z.strictObject({ type: z.literal('OfflineStore'), path: nonEmpty.optional() })]))
-        .optional(),
-      trust_anchors_path: trustAnchorsPath,
-    })
-    .optional(),
-  dcap_verifier: z
-    .strictObject({
-      collateral_service: z.string().refine((value) => URL.canParse(value) && ['https:', 'http:', 'file:'].includes(new URL(value).protocol), 'expected a PCS/PCCS http(s) URL or a file:// path'),
-      tcb_update_type: z.enum(['early', 'standard']).optional(),
-      use_secure_cert: z.boolean().optional(),
-      trust_anchors_path: trustAnchorsPath,
-    })
-    .optional(),
-  nvidia_verifier: nvidiaVerifierTable.extend({ verifier: nvidiaVerifierTable.optional() }).optional(),
+  snp_verifier: snpVerifierConfigSchema.optional(),
+  dcap_verifier: dcapVerifierConfigSchema.optional(),
+  nvidia_verifier: nvidiaVerifierTableSchema.optional(),
   // Upstream's samples carry these; loaded by verifiersFromTrustAnchorConfig (an unreadable directory stops the start).
   tpm_verifier: z
     .strictObject({ trusted_ak_keys_dir: nonEmpty.optional(), max_trusted_ak_keys: z.number().int().min(1).max(MAX_TRUSTED_AK_KEYS_LIMIT).optional() })

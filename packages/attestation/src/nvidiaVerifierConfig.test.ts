@@ -15,10 +15,10 @@ import { MemoryStore } from '@trustee/storage';
 import { FakeNras } from '@trustee/verifiers/testing/fakeNras.ts';
 import { createTestNvidiaEvidence, createTestNvidiaPki, TEST_DRIVER_VERSION, TEST_VBIOS_VERSION, testMeasurements, type TestNvidiaPki } from '@trustee/verifiers/testing/nvidiaFactory.ts';
 import { createAttestationService } from './attestationService.ts';
-import { AttestationError } from './attestationError.ts';
 import { parseAttestationServiceConfig } from './config.ts';
 import type { JsonObject } from './json.ts';
 import { parseNvidiaVerifierConfig } from './nvidiaVerifierConfig.ts';
+import { ConfigError } from '@trustee/config';
 import { startTestOcspResponder } from '@trustee/verifiers/testing/nvidiaOcspFactory.ts';
 
 describe('parseNvidiaVerifierConfig', () => {
@@ -36,17 +36,17 @@ describe('parseNvidiaVerifierConfig', () => {
   });
 
   test.each<[string, JsonObject, RegExp]>([
-    ['unknown type', { nvidia_verifier: { type: 'Cloud' } }, /nvidia_verifier\.type: expected "Local" or "Remote"/],
+    ['unknown type', { nvidia_verifier: { type: 'Cloud' } }, /nvidia_verifier\.type: expected one of "Local", "local", "Remote", "remote"/],
     ['unknown key', { nvidia_verifier: { type: 'Remote', verifier_uri: 'x' } }, /nvidia_verifier\.verifier_uri: unknown key/],
-    ['bad URL', { nvidia_verifier: { type: 'Remote', verifier_url: 'nras' } }, /verifier_url: "nras" is not a URL/],
+    ['bad URL', { nvidia_verifier: { type: 'Remote', verifier_url: 'nras' } }, /nvidia_verifier\.verifier_url: expected an http\(s\) URL/],
     ['URL with Local', { nvidia_verifier: { type: 'Local', verifier_url: 'https://x' } }, /apply to type = "Remote" only/],
     ['not a table', { nvidia_verifier: 'Remote' }, /nvidia_verifier: expected a table/],
-    ['trust anchors with Remote', { nvidia_verifier: { type: 'Remote', trust_anchors_path: '/etc/roots.pem' } }, /trust_anchors_path applies to type = "Local" only/],
+    ['trust anchors with Remote', { nvidia_verifier: { type: 'Remote', trust_anchors_path: '/etc/roots.pem' } }, /nvidia_verifier\.trust_anchors_path: applies to type = "Local" only/],
     ['revocation with Remote', { nvidia_verifier: { type: 'Remote', ocsp_url: 'https://ocsp.example/' } }, /revocation_dir and ocsp_url apply to type = "Local" only/],
-    ['a non-URL ocsp_url', { nvidia_verifier: { ocsp_url: 'ocsp' } }, /ocsp_url: "ocsp" is not a URL/],
-    ['an empty revocation_dir', { nvidia_verifier: { revocation_dir: '' } }, /revocation_dir: expected a non-empty path/],
+    ['a non-URL ocsp_url', { nvidia_verifier: { ocsp_url: 'ocsp' } }, /nvidia_verifier\.ocsp_url: expected an http\(s\) URL/],
+    ['an empty revocation_dir', { nvidia_verifier: { revocation_dir: '' } }, /nvidia_verifier\.revocation_dir: must not be empty/],
   ])('%s is refused', (_name, config, message) => {
-    expect(() => parseNvidiaVerifierConfig(config)).toThrow(AttestationError);
+    expect(() => parseNvidiaVerifierConfig(config)).toThrow(ConfigError);
     expect(() => parseNvidiaVerifierConfig(config)).toThrow(message);
   });
 });

@@ -20,8 +20,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { createNrasClient, createNvidiaVerifier, type Verifier } from '@trustee/verifiers';
+import { fail as refuse, validateConfig } from '@trustee/config';
+import { z } from 'zod';
 import { AttestationError } from './attestationError.ts';
-import { isJsonObject, jsonKind, own, type JsonObject } from './json.ts';
+import { own, type JsonObject } from './json.ts';
 import type { Logger } from '@trustee/log';
 import { readRootFingerprints } from './verifierTrustAnchors.ts';
 
@@ -36,42 +38,54 @@ export interface NvidiaVerifierConfig {
 }
 
 const KEY = 'verifier_config.nvidia_verifier';
-const TYPES: Readonly<Record<string, 'Local' | 'Remote'>> = { Local: 'Local', local: 'Local', Remote: 'Remote', remote: 'Remote' };
-const KEYS = new Set(['type', 'verifier_url', 'jwks_url', 'ca_cert_path', 'trust_anchors_path', 'revocation_dir', 'ocsp_url']);
+const TYPES = { Local: 'Local', local: 'Local', Remote: 'Remote', remote: 'Remote' } as const;
 
-/** @throws AttestationError `invalid_config` naming the key. */
+const httpUrl = z.string().refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'expected an http(s) URL');
+const nvidiaTable = z.strictObject({
+  type: z.enum(['Local', 'local', 'Remote', 'remote']).optional(),
+  verifier_url: httpUrl.optional(),
+  jwks_url: httpUrl.optional(),
+  ca_cert_path: z.string().min(1).optional(),
+  trust_anchors_path: z.string().min(1).optional(),
+  // Local-mode device-certificate revocation (see above).
+  revocation_dir: z.string().min(1).optional(),
+  ocsp_url: httpUrl.optional(),
+});
+
+type NvidiaTable = z.output<typeof nvidiaTable>;
+
+function effective(raw: NvidiaTable & { readonly verifier?: NvidiaTable | undefined }): { table: NvidiaTable; at: string[] } {
+  const { verifier: nested, ...flat } = raw;
+  return nested === undefined ? { table: flat, at: [] } : { table: nested, at: ['verifier'] };
+}
+
+/** The `nvidia_verifier` table (its keys directly, or in the nested `verifier` table), validated and kept as given. */
+export const nvidiaVerifierTableSchema = nvidiaTable.extend({ verifier: nvidiaTable.optional() }).superRefine((raw, ctx) => {
+  const { table, at } = effective(raw);
+  const type = TYPES[table.type ?? 'Local'];
+  if (type === 'Local' && (table.verifier_url !== undefined || table.jwks_url !== undefined || table.ca_cert_path !== undefined)) refuse(ctx, at, 'verifier_url, jwks_url and ca_cert_path apply to type = "Remote" only');
+  if (type === 'Remote' && table.trust_anchors_path !== undefined) refuse(ctx, [...at, 'trust_anchors_path'], 'applies to type = "Local" only (NRAS holds its own roots)');
+  if (type === 'Remote' && (table.revocation_dir !== undefined || table.ocsp_url !== undefined)) refuse(ctx, at, 'revocation_dir and ocsp_url apply to type = "Local" only (NRAS checks revocation itself)');
+});
+
+const nvidiaVerifierConfigSchema = nvidiaVerifierTableSchema.transform((raw): NvidiaVerifierConfig => {
+  const { table } = effective(raw);
+  return {
+    type: TYPES[table.type ?? 'Local'],
+    ...(table.verifier_url === undefined ? {} : { verifierUrl: table.verifier_url }),
+    ...(table.jwks_url === undefined ? {} : { jwksUrl: table.jwks_url }),
+    ...(table.ca_cert_path === undefined ? {} : { caCertPath: table.ca_cert_path }),
+    ...(table.trust_anchors_path === undefined ? {} : { trustAnchorsPath: table.trust_anchors_path }),
+    ...(table.revocation_dir === undefined ? {} : { revocationDir: table.revocation_dir }),
+    ...(table.ocsp_url === undefined ? {} : { ocspUrl: table.ocsp_url }),
+  };
+});
+
+/** @throws ConfigError naming the key. */
 export function parseNvidiaVerifierConfig(verifierConfig: JsonObject): NvidiaVerifierConfig | undefined {
   const raw = own(verifierConfig, 'nvidia_verifier');
   if (raw === undefined || raw === null) return undefined;
-  if (!isJsonObject(raw)) fail(KEY, `expected a table, found ${jsonKind(raw)}`);
-  const nested = own(raw, 'verifier');
-  const table = nested === undefined ? raw : isJsonObject(nested) ? nested : fail(`${KEY}.verifier`, `expected a table, found ${jsonKind(nested)}`);
-  const path = nested === undefined ? KEY : `${KEY}.verifier`;
-  for (const key of Object.keys(table)) if (!KEYS.has(key)) fail(`${path}.${key}`, `unknown key (${[...KEYS].join(', ')})`);
-  const typeName = own(table, 'type') ?? 'Local';
-  const type = typeof typeName === 'string' && Object.hasOwn(TYPES, typeName) ? TYPES[typeName] : undefined;
-  if (type === undefined) fail(`${path}.type`, `expected "Local" or "Remote", found ${JSON.stringify(typeName)}`);
-  const verifierUrl = url(table, 'verifier_url', path);
-  const jwksUrl = url(table, 'jwks_url', path);
-  const caCertPath = own(table, 'ca_cert_path');
-  if (caCertPath !== undefined && (typeof caCertPath !== 'string' || caCertPath === '')) fail(`${path}.ca_cert_path`, 'expected a non-empty path');
-  const trustAnchorsPath = own(table, 'trust_anchors_path');
-  if (trustAnchorsPath !== undefined && (typeof trustAnchorsPath !== 'string' || trustAnchorsPath === '')) fail(`${path}.trust_anchors_path`, 'expected a non-empty path');
-  if (type === 'Local' && (verifierUrl !== undefined || jwksUrl !== undefined || caCertPath !== undefined)) fail(path, 'verifier_url, jwks_url and ca_cert_path apply to type = "Remote" only');
-  if (type === 'Remote' && trustAnchorsPath !== undefined) fail(path, 'trust_anchors_path applies to type = "Local" only (NRAS holds its own roots)');
-  const revocationDir = own(table, 'revocation_dir');
-  if (revocationDir !== undefined && (typeof revocationDir !== 'string' || revocationDir === '')) fail(`${path}.revocation_dir`, 'expected a non-empty path');
-  const ocspUrl = url(table, 'ocsp_url', path);
-  if (type === 'Remote' && (revocationDir !== undefined || ocspUrl !== undefined)) fail(path, 'revocation_dir and ocsp_url apply to type = "Local" only (NRAS checks revocation itself)');
-  return {
-    type,
-    ...(verifierUrl === undefined ? {} : { verifierUrl }),
-    ...(jwksUrl === undefined ? {} : { jwksUrl }),
-    ...(caCertPath === undefined ? {} : { caCertPath }),
-    ...(trustAnchorsPath === undefined ? {} : { trustAnchorsPath }),
-    ...(revocationDir === undefined ? {} : { revocationDir }),
-    ...(ocspUrl === undefined ? {} : { ocspUrl }),
-  };
+  return validateConfig(nvidiaVerifierConfigSchema, raw, { at: KEY }).value;
 }
 
 /**
@@ -105,20 +119,6 @@ export async function nvidiaVerifierFromConfig(verifierConfig: JsonObject, log?:
       ...(ca === undefined ? {} : { ca }),
     }),
   });
-}
-
-function url(table: JsonObject, key: string, path: string): string | undefined {
-  const value = own(table, key);
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') fail(`${path}.${key}`, `expected a URL string, found ${jsonKind(value)}`);
-  let parsed: URL;
-  try {
-    parsed = new URL(value);
-  } catch {
-    return fail(`${path}.${key}`, `${JSON.stringify(value)} is not a URL`);
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') fail(`${path}.${key}`, 'must be an http(s) URL');
-  return value;
 }
 
 function fail(key: string, message: string): never {

@@ -67,7 +67,7 @@ describe('verifier_config wiring', () => {
   test.each([
     [{ snp_verifier: { vcek_sources: [{ type: 'Ftp' }] } }, /verifier_config\.snp_verifier\.vcek_sources\[0\]\.type/],
     [{ dcap_verifier: {} }, /verifier_config\.dcap_verifier\.collateral_service/],
-    [{ dcap_verifier: { collateral_service: 'gopher://x' } }, /unsupported scheme/],
+    [{ dcap_verifier: { collateral_service: 'gopher://x' } }, /verifier_config\.dcap_verifier\.collateral_service: expected a PCS\/PCCS http\(s\) URL/],
   ])('%j is invalid_config', (verifierConfig, message) => {
     let error: unknown;
     try {

@@ -4,7 +4,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { createAmdVcekSources, DEFAULT_KDS_OFFLINE_STORE, parseSnpVerifierConfig, SnpConfigError } from './amdVcekSources.ts';
+import { createAmdVcekSources, DEFAULT_KDS_OFFLINE_STORE, parseSnpVerifierConfig } from './amdVcekSources.ts';
+import { ConfigError } from '@trustee/config';
 import type { FetchLike } from './amdKds.ts';
 
 const tcb = { bootloader: 3, tee: 0, snp: 8, microcode: 115 };
@@ -17,7 +18,7 @@ describe('parseSnpVerifierConfig', () => {
     [{ vcek_sources: [{ type: 'OfflineStore' }, { type: 'KDS', base_url: 'http://mirror' }] }, [{ type: 'OfflineStore', path: DEFAULT_KDS_OFFLINE_STORE }, { type: 'KDS', baseUrl: 'http://mirror' }]],
   ])('%j', (raw, expected) => expect(parseSnpVerifierConfig(raw, 'snp').vcekSources).toEqual(expected));
   test.each([[1], [{ vcek_sources: {} }], [{ vcek_sources: [{ type: 'Other' }] }], [{ vcek_sources: [{ type: 'KDS', base_url: 3 }] }]])('rejects %j', (raw) => {
-    expect(() => parseSnpVerifierConfig(raw, 'snp')).toThrow(SnpConfigError);
+    expect(() => parseSnpVerifierConfig(raw, 'snp')).toThrow(ConfigError);
   });
 });
 

@@ -1,13 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { validateConfig } from '@trustee/config';
 import type { KeyValueStore } from '@trustee/storage';
+import { z } from 'zod';
 import { MemoryStore } from '@trustee/storage';
 import type { CollateralSource, SnpTcbVersion } from '../verifier.ts';
 import { VerificationError } from '../verificationError.ts';
 import { createAmdCollateralSource, tcbPrefix } from './amdCollateral.ts';
 import { AMD_KDS_URL, AmdKdsClient, kdsHwid, type FetchLike } from './amdKds.ts';
 import { AMD_PRODUCTS, type AmdProduct } from '../snp/amdRoots.ts';
-import { errorClassWithCode } from '@trustee/errors';
 
 /** Upstream's default offline store (`KDS_OFFLINE_STORE_PATH`). */
 export const DEFAULT_KDS_OFFLINE_STORE = '/opt/confidential-containers/attestation-service/kds-store';
@@ -19,35 +20,32 @@ export interface SnpVerifierConfig {
   readonly vcekSources: readonly VcekSourceConfig[];
 }
 
-export class SnpConfigError extends errorClassWithCode('invalid_config') {}
+const httpUrl = z.string().refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'expected an http(s) URL');
 
 /**
- * Parses upstream's SNP verifier config (`{"vcek_sources": [{"type": "KDS", "base_url"?},
- * {"type": "OfflineStore", "path"?}]}`); absent config or list = `[KDS at kdsintf.amd.com]`.
+ * Upstream's `verifier_config.snp_verifier` (`{"vcek_sources": [{"type": "KDS", "base_url"?},
+ * {"type": "OfflineStore", "path"?}]}`, serde `tag = "type"`) plus our `trust_anchors_path`
+ * (read by @trustee/attestation). Absent config or list = `[KDS at kdsintf.amd.com]`.
+ */
+export const snpVerifierConfigSchema = z.strictObject({
+  vcek_sources: z
+    .array(z.discriminatedUnion('type', [z.strictObject({ type: z.literal('KDS'), base_url: httpUrl.optional() }), z.strictObject({ type: z.literal('OfflineStore'), path: z.string().min(1).optional() })]))
+    .optional(),
+  trust_anchors_path: z.string().min(1).optional(),
+});
+
+/**
+ * The VCEK sources a validated `snp_verifier` table asks for (see snpVerifierConfigSchema).
  *
  * @example
- * parseSnpVerifierConfig(asConfig.verifier_config?.snp, 'verifier_config.snp');
+ * parseSnpVerifierConfig(asConfig.verifier_config?.snp_verifier, 'verifier_config.snp_verifier');
+ * @throws ConfigError naming the key.
  */
 export function parseSnpVerifierConfig(raw: unknown, path: string): SnpVerifierConfig {
-  if (raw === undefined || raw === null) return { vcekSources: [{ type: 'KDS', baseUrl: AMD_KDS_URL }] };
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new SnpConfigError(`${path}: expected an object`);
-  const list = (raw as Record<string, unknown>)['vcek_sources'];
-  if (list === undefined) return { vcekSources: [{ type: 'KDS', baseUrl: AMD_KDS_URL }] };
-  if (!Array.isArray(list)) throw new SnpConfigError(`${path}.vcek_sources: expected an array`);
-  const vcekSources = list.map((entry: unknown, i): VcekSourceConfig => {
-    const where = `${path}.vcek_sources[${i}]`;
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new SnpConfigError(`${where}: expected an object`);
-    const o = entry as Record<string, unknown>;
-    const optionalString = (key: string): string | undefined => {
-      const v = o[key];
-      if (v === undefined || v === null) return undefined;
-      if (typeof v !== 'string') throw new SnpConfigError(`${where}.${key}: expected a string`);
-      return v;
-    };
-    if (o['type'] === 'KDS') return { type: 'KDS', baseUrl: optionalString('base_url') ?? AMD_KDS_URL };
-    if (o['type'] === 'OfflineStore') return { type: 'OfflineStore', path: optionalString('path') ?? DEFAULT_KDS_OFFLINE_STORE };
-    throw new SnpConfigError(`${where}.type: expected "KDS" or "OfflineStore"`);
-  });
+  const table = validateConfig(snpVerifierConfigSchema.optional(), raw ?? undefined, { at: path }).value;
+  const vcekSources = (table?.vcek_sources ?? [{ type: 'KDS' as const }]).map(
+    (source): VcekSourceConfig => (source.type === 'KDS' ? { type: 'KDS', baseUrl: source.base_url ?? AMD_KDS_URL } : { type: 'OfflineStore', path: source.path ?? DEFAULT_KDS_OFFLINE_STORE }),
+  );
   return { vcekSources };
 }
 

@@ -233,9 +233,10 @@ describe('offline verification from files', () => {
 describe('dcap_verifier config and PcsClientTool files', () => {
   test('config parsing follows upstream defaults', () => {
     expect(parseDcapVerifierConfig(undefined)).toEqual({ collateralService: 'https://api.trustedservices.intel.com/sgx/certification/v4/', tcbUpdateType: 'early' });
-    expect(parseDcapVerifierConfig({ collateral_service: 'https://pccs:8081/sgx/certification/v4/', tcb_update_type: 'standard', extra: 1 })).toEqual({ collateralService: 'https://pccs:8081/sgx/certification/v4/', tcbUpdateType: 'standard' });
+    expect(parseDcapVerifierConfig({ collateral_service: 'https://pccs:8081/sgx/certification/v4/', tcb_update_type: 'standard' })).toEqual({ collateralService: 'https://pccs:8081/sgx/certification/v4/', tcbUpdateType: 'standard' });
+    expect(() => parseDcapVerifierConfig({ collateral_service: 'https://pccs:8081/', extra: 1 })).toThrow('verifier_config.dcap_verifier.extra: unknown key');
     expect(() => parseDcapVerifierConfig({ tcb_update_type: 'early' })).toThrow(/collateral_service.*required/);
-    expect(() => parseDcapVerifierConfig({ collateral_service: 'ftp://x' })).toThrow(/unsupported scheme/);
+    expect(() => parseDcapVerifierConfig({ collateral_service: 'ftp://x' })).toThrow(/collateral_service: expected a PCS\/PCCS http\(s\) URL or a file:\/\/ path/);
     expect(() => parseDcapVerifierConfig({ collateral_service: 'https://x', tcb_update_type: 'all' })).toThrow(/early/);
   });
 

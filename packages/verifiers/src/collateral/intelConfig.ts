@@ -1,6 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { validateConfig } from '@trustee/config';
 import type { KeyValueStore } from '@trustee/storage';
+import { z } from 'zod';
 import { VerificationError } from '../verificationError.ts';
 import type { CollateralSource, IntelCollateral, IntelCollateralRequest } from '../verifier.ts';
 import { parseIntelCollateralFile, pcsClientToolRootCrlCdp } from './intelBundle.ts';
@@ -18,32 +20,26 @@ export interface DcapVerifierConfig {
 
 export const DEFAULT_DCAP_VERIFIER_CONFIG: DcapVerifierConfig = { collateralService: INTEL_PCS_URL, tcbUpdateType: 'early' };
 
-function configError(path: string, message: string): Error {
-  return new Error(`${path}: ${message}`);
-}
+/**
+ * Upstream's `verifier_config.dcap_verifier` (`QcnlConfig`): `collateral_service` required
+ * when the table is present; plus our `trust_anchors_path` (read by @trustee/attestation).
+ */
+export const dcapVerifierConfigSchema = z.strictObject({
+  collateral_service: z.string().refine((value) => URL.canParse(value) && ['https:', 'http:', 'file:'].includes(new URL(value).protocol), 'expected a PCS/PCCS http(s) URL or a file:// path'),
+  tcb_update_type: z.enum(['early', 'standard']).optional(),
+  use_secure_cert: z.boolean().optional(),
+  trust_anchors_path: z.string().min(1).optional(),
+});
 
 /**
- * Parses `dcap_verifier` as upstream does: absent → Intel PCS, `early`; present → the
- * `collateral_service` key is required; unknown keys are ignored (serde default).
+ * Absent → Intel PCS, `early`; present → validated by dcapVerifierConfigSchema.
+ *
+ * @throws ConfigError naming the key.
  */
 export function parseDcapVerifierConfig(raw: unknown, path = 'verifier_config.dcap_verifier'): DcapVerifierConfig {
-  if (raw === undefined || raw === null) return DEFAULT_DCAP_VERIFIER_CONFIG;
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw configError(path, 'must be a table/object');
-  const o = raw as Record<string, unknown>;
-  const service = o['collateral_service'];
-  if (typeof service !== 'string') throw configError(`${path}.collateral_service`, 'is required (a PCS/PCCS URL or file:// path)');
-  let url: URL;
-  try {
-    url = new URL(service);
-  } catch {
-    throw configError(`${path}.collateral_service`, `invalid URL ${JSON.stringify(service)}`);
-  }
-  if (!['https:', 'http:', 'file:'].includes(url.protocol)) throw configError(`${path}.collateral_service`, `unsupported scheme ${url.protocol}`);
-  const update = o['tcb_update_type'] ?? 'early';
-  if (update !== 'early' && update !== 'standard') throw configError(`${path}.tcb_update_type`, 'must be "early" or "standard"');
-  const secure = o['use_secure_cert'];
-  if (secure !== undefined && typeof secure !== 'boolean') throw configError(`${path}.use_secure_cert`, 'must be a boolean');
-  return { collateralService: service, tcbUpdateType: update, ...(secure === undefined ? {} : { useSecureCert: secure }) };
+  const table = validateConfig(dcapVerifierConfigSchema.optional(), raw ?? undefined, { at: path }).value;
+  if (table === undefined) return DEFAULT_DCAP_VERIFIER_CONFIG;
+  return { collateralService: table.collateral_service, tcbUpdateType: table.tcb_update_type ?? 'early', ...(table.use_secure_cert === undefined ? {} : { useSecureCert: table.use_secure_cert }) };
 }
 
 /**
