@@ -345,9 +345,9 @@ describe.skipIf(!capabilities.kbs)('independent guest and operator against a KBS
     }
   });
 
-  it('counts requests in Prometheus metrics with the trustee_ prefix', async () => {
+  it('counts requests in Prometheus metrics under upstream\'s kbs_ names', async () => {
     const metrics = (await httpRequest(kbs.url, { method: 'GET', path: '/metrics' })).body.toString('utf8');
-    expect(metrics).toMatch(/^trustee_\w+/m);
+    expect(metrics).toMatch(/^kbs_http_requests_total\{/m);
     expect(metrics).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}/);
   });
 

@@ -225,7 +225,20 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
     return {
       minutes: [...minutes.entries()].map(([minute, counts]) => ({ minute: new Date(minute * 60_000).toISOString(), ...counts })),
       failures: [...reasons.entries()].sort((a, b) => b[1] - a[1]).map(([reason, count]) => ({ reason, count })),
-      metrics: { attestations: counter('trustee_kbs_attestations_total'), policy: counter('trustee_kbs_resource_policy_evaluations_total') },
+      // Upstream's metric names (services/kbs/src/metrics.ts), reshaped into the labels the overview table shows.
+      metrics: {
+        attestations: [
+          ...counter('kbs_attestation_successes_total').map((value) => ({ labels: { tee: value.labels['tee_type'] ?? '', outcome: 'success' }, value: value.value })),
+          ...counter('kbs_attestation_failures_total').map((value) => ({ labels: { tee: value.labels['tee_type'] ?? '', outcome: 'failure' }, value: value.value })),
+        ],
+        policy: (
+          [
+            ['allow', 'kbs_policy_approvals_total'],
+            ['deny', 'kbs_policy_violations_total'],
+            ['error', 'kbs_policy_errors_total'],
+          ] as const
+        ).map(([result, name]) => ({ labels: { result }, value: counter(name).reduce((sum, value) => sum + value.value, 0) })),
+      },
       recordsRead: records.length,
     };
   });
