@@ -24,14 +24,17 @@ const schema = z.strictObject({
     }),
 });
 
+/** The ConfigError validating `raw` throws (the test fails if it is accepted or throws anything else). */
 function refusal(raw: unknown, options = {}): ConfigError {
-  try {
-    validateConfig(schema, raw, options);
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('accepted');
+  const thrown = ((): unknown => {
+    try {
+      return validateConfig(schema, raw, options);
+    } catch (error) {
+      return error;
+    }
+  })();
+  expect(thrown).toBeInstanceOf(ConfigError);
+  return thrown as ConfigError;
 }
 
 describe('validateConfig', () => {
