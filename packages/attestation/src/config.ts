@@ -9,12 +9,16 @@
  */
 import { fail, validateConfig } from '@trustee/config';
 import { storageTypeSchema, type StorageType } from '@trustee/storage';
-import { dcapVerifierConfigSchema, MAX_TRUSTED_AK_KEYS_LIMIT, snpVerifierConfigSchema, supportedTees } from '@trustee/verifiers';
+import { dcapVerifierConfigSchema, snpVerifierConfigSchema } from '@trustee/verifiers';
+import { MAX_TRUSTED_AK_KEYS_LIMIT, SUPPORTED_TEES } from '@trustee/verifiers/supported';
 import { z } from 'zod';
 import type { JsonObject } from './json.ts';
 import { nvidiaVerifierTableSchema } from './nvidiaVerifierConfig.ts';
 
 export type { StorageType };
+
+/** Upstream's storage namespace of the attestation policies; keys are `<policy id>.rego`, values the Rego text. */
+export const POLICY_NAMESPACE = 'attestation_service_policy';
 
 export interface TokenSignerConfig {
   /** PEM EC P-256 private key (PKCS#8 or SEC1). */
@@ -116,7 +120,7 @@ const rvpsConfigSchema = z
 /** Refuses a table for a verifier this build does not have, naming the TEEs it verifies. */
 function notBuilt(tees: string) {
   return z.unknown().superRefine((_value, ctx) => {
-    fail(ctx, [], `the ${tees} verifier is not built in trustee-ts, so this configuration cannot be honoured; verified TEEs: ${[...supportedTees()].sort().join(', ')}`);
+    fail(ctx, [], `the ${tees} verifier is not built in trustee-ts, so this configuration cannot be honoured; verified TEEs: ${[...SUPPORTED_TEES].sort().join(', ')}`);
   });
 }
 

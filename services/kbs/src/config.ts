@@ -7,7 +7,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { AKV_BACKEND_NAMES, akvBackendFromTable, akvBackendShape, type AkvBackendConfig } from '@trustee/akv';
-import { attestationCoreConfig, attestationCoreShape, type AttestationServiceConfig } from '@trustee/attestation';
+import { attestationCoreConfig, attestationCoreShape, type AttestationServiceConfig } from '@trustee/attestation/config';
 import { fail, readConfigFile, validateConfig } from '@trustee/config';
 import { memoryStorageWarning, storageBackendSchema, storageTypeSchema, type StorageBackendConfig, type StorageType } from '@trustee/storage';
 import { z } from 'zod';

@@ -2,8 +2,9 @@ import { checkPolicySyntax, compilePolicy, RegoError } from '@trustee/rego';
 import type { KeyValueStore } from '@trustee/storage';
 import { AttestationError } from '../attestationError.ts';
 
-/** Upstream's namespace; keys are `<policy id>.rego`, values the Rego text. */
-export const POLICY_NAMESPACE = 'attestation_service_policy';
+import { POLICY_NAMESPACE } from '../config.ts';
+
+export { POLICY_NAMESPACE };
 const SUFFIX = '.rego';
 const POLICY_ID_PATTERN = /^[A-Za-z0-9._/-]{1,200}$/;
 /** Policies are small programs; this bounds parser work on hostile uploads. */

@@ -10,6 +10,9 @@ import type { KeyValueStore } from '@trustee/storage';
 import { AttestationError } from '../attestationError.ts';
 import type { TokenSignerConfig } from '../config.ts';
 import type { Logger } from '@trustee/log';
+import { parsePemCertificates } from './pemCertificates.ts';
+
+export { parsePemCertificates };
 
 export const SIGNING_KEY_NAMESPACE = 'attestation_service_keys';
 export const SIGNING_KEY_NAME = 'ear-signing-key.pem';
@@ -134,20 +137,6 @@ export async function readCertificateChain(path: string): Promise<X509Certificat
   return certificates;
 }
 
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/g;
-
-export function parsePemCertificates(text: string): X509Certificate[] {
-  const certificates: X509Certificate[] = [];
-  for (const match of text.matchAll(PEM_CERTIFICATE)) {
-    const der = Buffer.from((match[1] ?? '').replace(/\s+/g, ''), 'base64');
-    try {
-      certificates.push(new X509Certificate(der));
-    } catch {
-      throw new AttestationError('invalid_config', 'a PEM CERTIFICATE block is not a valid X.509 certificate');
-    }
-  }
-  return certificates;
-}
 
 async function storage<T>(action: () => Promise<T>): Promise<T> {
   try {

@@ -10,7 +10,7 @@ import { parseTeePubKey, ProtocolError, type TeePubKey } from '@trustee/protocol
 import { AttestationError } from '../attestationError.ts';
 import { isJsonObject, jsonKind, type Json, type JsonObject } from '../json.ts';
 import { loadJwkSet, type Fetch } from './loadJwkSet.ts';
-import { parsePemCertificates } from './tokenSigner.ts';
+import { parsePemCertificates } from './pemCertificates.ts';
 import { signingLeafProblems, verifyCertificateChain } from './verifyCertificateChain.ts';
 
 export interface TokenVerifierConfig {

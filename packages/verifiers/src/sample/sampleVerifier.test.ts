@@ -8,6 +8,7 @@ import { VerificationError } from '../verificationError.ts';
 import { rejection } from '../testing/verificationRejection.ts';
 import type { Json, VerifierContext } from '../verifier.ts';
 import { getVerifier, supportedTees } from '../registry.ts';
+import { SUPPORTED_TEES } from '../supported.ts';
 import { sampleDeviceVerifier } from './sampleDeviceVerifier.ts';
 import { MAX_SAMPLE_FIELD_LENGTH } from './parseSampleEvidence.ts';
 import { sampleVerifier } from './sampleVerifier.ts';
@@ -76,6 +77,8 @@ describe('registry', () => {
     expect(getVerifier('sample')).toBe(sampleVerifier);
     expect(getVerifier('sampledevice')).toBe(sampleDeviceVerifier);
     expect(supportedTees()).toContain('sample');
+    // The list the config readers check against (supported.ts) is the registry's.
+    expect(supportedTees()).toEqual([...SUPPORTED_TEES]);
   });
 
   test.each(['bogus', '', '__proto__', 'sev'])('rejects %j with a typed unsupported error', (tee) => {

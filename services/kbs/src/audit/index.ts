@@ -1,5 +1,5 @@
 /** Composition of the audit trail from `[audit]` and the KBS store. */
-import { POLICY_NAMESPACE as ATTESTATION_POLICY_NAMESPACE } from '@trustee/attestation';
+import { POLICY_NAMESPACE as ATTESTATION_POLICY_NAMESPACE } from '@trustee/attestation/config';
 import { openStore, type KeyValueStore, type StorageBackendConfig } from '@trustee/storage';
 import type { AuditConfig } from './auditConfig.ts';
 import { loadCheckpointSigner, type CheckpointSigner } from './checkpointSigner.ts';

@@ -11,7 +11,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { POLICY_NAMESPACE as ATTESTATION_POLICY_NAMESPACE } from '@trustee/attestation';
+import { POLICY_NAMESPACE as ATTESTATION_POLICY_NAMESPACE } from '@trustee/attestation/config';
 import { errorClassWithCode } from '@trustee/errors';
 import type { Readiness } from '@trustee/grpc';
 import type { KeyValueStore } from '@trustee/storage';
