@@ -6,14 +6,17 @@
  *
  * The floor, measured in the same run, is the bare cryptography no verifier can skip: one P-384
  * verify of the report plus one per chain link (node:crypto, keys already imported). Prints
- * verifications/s, CPU ms per verification and the ratio to the floor, for the test PKI and, when
- * ../shared/vectors is present, the real H100 report.
+ * verifications/s, CPU ms per verification and the ratio to the floor, for the test PKI (also with
+ * revocation: three offline OCSP answers judged per verification) and, when ../shared/vectors is
+ * present, the real H100 report.
  */
 import { X509Certificate, verify as cryptoVerify } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createNvidiaVerifier, nvidiaVerifier, parseSpdmMeasurementReport, type Json, type Verifier } from '../packages/verifiers/src/index.ts';
 import { createTestNvidiaEvidence, createTestNvidiaPki } from '../packages/verifiers/src/testing/nvidiaFactory.ts';
+import { createTestOcspResponse, type TestIssuer } from '../packages/verifiers/src/testing/nvidiaOcspFactory.ts';
+import type { CollateralSource } from '../packages/verifiers/src/verifier.ts';
 
 const seconds = Number(process.argv[2] ?? 3);
 
@@ -44,8 +47,8 @@ function floorFor(evidence: { bytes: Uint8Array; chainPem: string }): () => bool
   };
 }
 
-async function report(label: string, verifier: Verifier, evidence: Json, reportData: Uint8Array, now: Date, floor: () => boolean): Promise<void> {
-  const context = { now: () => now, collateral: {} };
+async function report(label: string, verifier: Verifier, evidence: Json, reportData: Uint8Array, now: Date, floor: () => boolean, collateral: CollateralSource = {}): Promise<void> {
+  const context = { now: () => now, collateral };
   const expected = { reportData, initDataDigest: undefined };
   await verifier.evaluate(evidence, expected, context);
   if (!floor()) throw new Error(`${label}: floor crypto does not verify`);
@@ -61,7 +64,15 @@ const pki = await createTestNvidiaPki();
 const reportData = new Uint8Array(48).fill(7);
 const evidence = createTestNvidiaEvidence(reportData, [{ pki }]) as { device_evidence_list: Array<{ evidence: string }> };
 const bytes = new Uint8Array(Buffer.from(evidence.device_evidence_list[0]?.evidence ?? '', 'base64'));
-await report('test PKI, 1 GPU (8 measurements)', createNvidiaVerifier({ rootFingerprints: [pki.rootFingerprint] }), evidence, reportData, new Date('2026-01-01T00:00:00Z'), floorFor({ bytes, chainPem: pki.chainPem }));
+const testNow = new Date('2026-01-01T00:00:00Z');
+await report('test PKI, 1 GPU (8 measurements)', createNvidiaVerifier({ rootFingerprints: [pki.rootFingerprint] }), evidence, reportData, testNow, floorFor({ bytes, chainPem: pki.chainPem }));
+const ocsp = [1, 2, 3].map((index) => createTestOcspResponse({
+  issuer: { der: pki.chainDer[index + 1] as Uint8Array, keys: pki.keys[index + 1] as TestIssuer['keys'] },
+  answers: [{ certificate: pki.chainDer[index] as Uint8Array, status: 'good' }],
+  thisUpdate: new Date(testNow.getTime() - 3_600_000),
+  nextUpdate: new Date(testNow.getTime() + 86_400_000),
+}));
+await report('test PKI + revocation (3 OCSP answers)', createNvidiaVerifier({ rootFingerprints: [pki.rootFingerprint] }), evidence, reportData, testNow, floorFor({ bytes, chainPem: pki.chainPem }), { getNvidiaRevocation: async () => ({ ocsp, crls: [] }) });
 
 const vectors = new URL('../../shared/vectors/nvidia/', import.meta.url);
 if (existsSync(new URL('trustee-hopperAttestationReport.txt', vectors))) {

@@ -60,10 +60,28 @@ const OID_SHA256 = '2.16.840.1.101.3.4.2.1';
 
 const REASONS = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation', 'certificateHold', 'unused', 'removeFromCRL', 'privilegeWithdrawn', 'aACompromise'];
 
+/**
+ * Answers repeat (one per provisioned certificate, re-judged on every attestation), so their
+ * parses, their issuers' key bits and verified signatures are kept in small bounded caches keyed
+ * by SHA-256 of the DER: each is a pure function of those bytes. Time windows are always re-judged.
+ */
+const MAX_CACHED = 128;
+const keyBitsCache = new Map<string, Uint8Array>();
+const parsedCache = new Map<string, { readonly basic: BasicOCSPResponse; readonly canonical: boolean } | null>();
+const verifiedSignatures = new Set<string>();
+
+function remember<K, V>(cache: Map<K, V>, key: K, value: V): V {
+  if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value as K);
+  cache.set(key, value);
+  return value;
+}
+
 /** The subjectPublicKey bits of a certificate (what OCSP's issuerKeyHash hashes). */
 function publicKeyBits(cert: ParsedCertificate): Uint8Array {
+  const hit = keyBitsCache.get(cert.fingerprint256);
+  if (hit !== undefined) return hit;
   const spki = AsnConvert.parse(cert.x509.publicKey.export({ format: 'der', type: 'spki' }), SubjectPublicKeyInfo);
-  return new Uint8Array(spki.subjectPublicKey);
+  return remember(keyBitsCache, cert.fingerprint256, new Uint8Array(spki.subjectPublicKey));
 }
 
 function serialHex(bytes: ArrayBuffer): string {
@@ -125,30 +143,26 @@ export function judgeNvidiaRevocation(certificate: ParsedCertificate, issuer: Pa
 
 function judgeOcsp(der: Uint8Array, certificate: ParsedCertificate, issuer: ParsedCertificate, now: Date): Verdict {
   if (der.byteLength > MAX_REVOCATION_BYTES) return { kind: 'skip', why: 'response too large' };
-  let basic: BasicOCSPResponse;
-  let canonicalSignature: boolean;
-  try {
-    const response = AsnConvert.parse(der, OCSPResponse);
-    if (response.responseStatus !== OCSPResponseStatus.successful || response.responseBytes === undefined) return undefined;
-    if (response.responseBytes.responseType !== id_pkix_ocsp_basic) return undefined;
-    basic = AsnConvert.parse(response.responseBytes.response, BasicOCSPResponse);
-    // The parsed signature drops the BIT STRING's unused-bits count, a byte no signature covers:
-    // it must be 0 (DER of an ECDSA/RSA signature), or a copy with it changed would still pass.
-    const inner = parseDer(new Uint8Array(response.responseBytes.response.buffer), 'ocsp');
-    const signatureBits = derChildren(inner, 'ocsp')[2];
-    canonicalSignature = signatureBits?.tag === DER_BIT_STRING && signatureBits.value[0] === 0 && strictDer(parseDer(der, 'ocsp')) && strictDer(inner);
-  } catch {
-    return undefined;
-  }
+  const digest = createHash('sha256').update(der).digest('hex');
+  let parsed = parsedCache.get(digest);
+  if (parsed === undefined) parsed = remember(parsedCache, digest, parseOcsp(der));
+  if (parsed === null) return undefined;
+  const { basic, canonical: canonicalSignature } = parsed;
   const single = basic.tbsResponseData.responses.find((entry) => certIdNames(entry.certID, certificate, issuer));
   if (single === undefined) return undefined;
   if (!canonicalSignature) return { kind: 'skip', why: 'not strict DER' };
   const signed = basic.tbsResponseDataRaw;
   const hash = SIGNATURE_HASHES[basic.signatureAlgorithm.algorithm];
   if (signed === undefined || hash === undefined) return { kind: 'skip', why: `unsupported signature algorithm ${basic.signatureAlgorithm.algorithm}` };
-  const signers: KeyObject[] = [issuer.x509.publicKey, ...delegatedResponders(basic, issuer, now)];
-  if (!signers.some((key) => verifies(hash, new Uint8Array(signed), key, new Uint8Array(basic.signature)))) {
-    return { kind: 'skip', why: 'response not signed by the issuer or an OCSP responder it authorised' };
+  // A delegated responder's own validity depends on the clock, so only issuer signatures are memoised.
+  const signatureKey = `${digest}:${issuer.fingerprint256}`;
+  if (!verifiedSignatures.has(signatureKey)) {
+    if (verifies(hash, new Uint8Array(signed), issuer.x509.publicKey, new Uint8Array(basic.signature))) {
+      if (verifiedSignatures.size >= MAX_CACHED) verifiedSignatures.delete(verifiedSignatures.values().next().value as string);
+      verifiedSignatures.add(signatureKey);
+    } else if (!delegatedResponders(basic, issuer, now).some((key) => verifies(hash, new Uint8Array(signed), key, new Uint8Array(basic.signature)))) {
+      return { kind: 'skip', why: 'response not signed by the issuer or an OCSP responder it authorised' };
+    }
   }
   const stale = windowProblem(single.thisUpdate, single.nextUpdate, now);
   if (stale !== undefined) return { kind: 'skip', why: stale };
@@ -158,6 +172,24 @@ function judgeOcsp(der: Uint8Array, certificate: ParsedCertificate, issuer: Pars
   }
   if (single.certStatus.good !== undefined) return { kind: 'good' };
   return { kind: 'unknown' };
+}
+
+/** A successful basic OCSP response, parsed, with whether its envelope is strict DER; `null` otherwise. */
+function parseOcsp(der: Uint8Array): { readonly basic: BasicOCSPResponse; readonly canonical: boolean } | null {
+  try {
+    const response = AsnConvert.parse(der, OCSPResponse);
+    if (response.responseStatus !== OCSPResponseStatus.successful || response.responseBytes === undefined) return null;
+    if (response.responseBytes.responseType !== id_pkix_ocsp_basic) return null;
+    const basic = AsnConvert.parse(response.responseBytes.response, BasicOCSPResponse);
+    // The parsed signature drops the BIT STRING's unused-bits count, a byte no signature covers:
+    // it must be 0 (DER of an ECDSA/RSA signature), or a copy with it changed would still pass.
+    const inner = parseDer(new Uint8Array(response.responseBytes.response.buffer), 'ocsp');
+    const signatureBits = derChildren(inner, 'ocsp')[2];
+    const canonical = signatureBits?.tag === DER_BIT_STRING && signatureBits.value[0] === 0 && strictDer(parseDer(der, 'ocsp')) && strictDer(inner);
+    return { basic, canonical };
+  } catch {
+    return null;
+  }
 }
 
 /**
