@@ -19,7 +19,7 @@ export interface Attester {
   getEvidence(reportData: Uint8Array, initDataDigest?: Uint8Array): Promise<unknown>;
 }
 
-/** `sample` TEE: `{"svn":"1","report_data":"<std b64 of digest>"}` (spec §8.1). */
+/** `sample` TEE: `{"svn":"1","report_data":"<std b64 of digest>"}`. */
 export const sampleAttester: Attester = {
   tee: 'sample',
   getEvidence(reportData) {
@@ -27,7 +27,7 @@ export const sampleAttester: Attester = {
   },
 };
 
-/** `sampledevice` device: `{"svn":"2","report_data":"<std b64 of device digest>"}` (spec §8.2). */
+/** `sampledevice` device: `{"svn":"2","report_data":"<std b64 of device digest>"}`. */
 export const sampleDeviceAttester: Attester = {
   tee: 'sampledevice',
   getEvidence(reportData) {

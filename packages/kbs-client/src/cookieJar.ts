@@ -1,6 +1,6 @@
 /**
  * The one cookie the KBS protocol uses: `kbs-session-id`, set by `/auth` and `/attest` with an
- * `Expires` attribute and no Path (spec §1.3). One jar per client and KBS origin.
+ * `Expires` attribute and no Path. One jar per client and KBS origin.
  */
 export const SESSION_COOKIE = 'kbs-session-id';
 

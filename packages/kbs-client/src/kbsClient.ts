@@ -1,5 +1,5 @@
 /**
- * A KBS client that speaks RCAR 0.4.0 like guest-components' `kbs_protocol` (spec §1): `/auth`
+ * A KBS client that speaks RCAR 0.4.0 like guest-components' `kbs_protocol`: `/auth`
  * with every supported hash algorithm, runtime data bound by JCS digest with the negotiated
  * hash, the `kbs-session-id` cookie for `/attest` and resource GETs, JWE decryption with the TEE
  * key, and the upstream retry rules (RCAR 5× 1 s apart, resource GET 3× re-handshaking on 401).

@@ -1,5 +1,5 @@
 /**
- * The `kbs-client` command line, flag for flag like upstream's (spec §7.1), plus evidence
+ * The `kbs-client` command line, flag for flag like upstream's, plus evidence
  * hooks for hardware test evidence, `admin-token` and `keygen`. Global flags precede the
  * subcommand. stdout carries only the requested output (token, resource, ids); diagnostics go
  * to stderr.

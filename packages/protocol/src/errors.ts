@@ -1,6 +1,6 @@
 /**
  * Error vocabulary of the KBS wire protocol: the `ErrorInformation` body every KBS failure
- * carries (spec §2.5) and the typed errors thrown by this package's parsers and JWE code.
+ * carries and the typed errors thrown by this package's parsers and JWE code.
  */
 import { TrusteeError } from '@trustee/errors';
 
@@ -14,8 +14,8 @@ export interface ErrorInformation {
 }
 
 /**
- * Upstream KBS error variants (T:kbs/src/error.rs) with the HTTP status the contract assigns
- * (spec §2.5: 404 only for the two path errors, 401 for everything else).
+ * Upstream KBS error variants (upstream kbs/src/error.rs) with the HTTP status the contract assigns
+ * (404 only for the two path errors, 401 for everything else).
  */
 export const KBS_ERROR_VARIANTS = {
   AdminAuthInitialization: 401,

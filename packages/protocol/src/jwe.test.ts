@@ -1,5 +1,5 @@
 // Invariant: a resource encrypted by the KBS decrypts with the TEE key for every supported key
-// type, and the protected header bytes are exactly what the Rust client rebuilds (spec §2.4),
+// type, and the protected header bytes are exactly what the Rust client rebuilds,
 // so the spec §11.2 vector reproduces byte for byte.
 import { constants, createECDH, createPrivateKey, generateKeyPairSync, privateDecrypt, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Resource-response encryption (spec §2.4): flattened JWE, `enc` A256GCM, key management chosen
+ * Resource-response encryption: flattened JWE, `enc` A256GCM, key management chosen
  * by the tee-pubkey. The protected header is serialised by hand because the Rust client
  * rebuilds it (`alg`, `enc`, then the other members, compact; `epk` members `crv, kty, x, y`)
  * before using it as AAD, so the bytes must match that form exactly.

@@ -19,7 +19,7 @@ export type TeeWireName = (typeof TEE_NAMES)[number];
 
 /**
  * Device TEEs: their verifiers yield a device class (gpu, dpu, dcu), never `cpu`
- * (T:deps/verifier/src/{nvidia,sample_device,hygon_dcu}), so they cannot be the primary evidence
+ * (upstream deps/verifier/src/{nvidia,sample_device,hygon_dcu}), so they cannot be the primary evidence
  * whose `cpu0` submodule carries the session's tee-pubkey; they only come as additional evidence.
  */
 export const DEVICE_TEE_NAMES: readonly TeeWireName[] = ['nvidia', 'nvidiadpu', 'sampledevice', 'hygondcu'];
@@ -74,7 +74,7 @@ export interface AttestResponse {
   token: string;
 }
 
-/** Encrypted resource: flattened JWE JSON serialisation without `aad` (spec §2.4). */
+/** Encrypted resource: flattened JWE JSON serialisation without `aad`. */
 export interface JweResponse {
   protected: string;
   encrypted_key: string;

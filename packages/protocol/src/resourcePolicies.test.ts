@@ -1,4 +1,4 @@
-// Invariant: the bundled resource policies mean what their flags say (spec §2.3) when the KBS
+// Invariant: the bundled resource policies mean what their flags say when the KBS
 // evaluates `data.policy.allow` with token claims as input and the request as data.
 import { describe, expect, it } from 'vitest';
 import { compilePolicy, type RegoJson } from '@trustee/rego';

@@ -44,8 +44,8 @@ allow if {
 /**
  * The KBS built-in default: resources of the `resource` plugin to clients whose token has a CPU
  * appraisal (`cpu0`) made from real, not sample, evidence. Upstream's default
- * (T:kbs/sample_policies/default.rego) tests `not input.submods.cpu0[...].sample`, and its release
- * needs the tee-pubkey under `submods.cpu0` (T:kbs/src/token/mod.rs); here the `cpu0` requirement
+ * (upstream kbs/sample_policies/default.rego) tests `not input.submods.cpu0[...].sample`, and its release
+ * needs the tee-pubkey under `submods.cpu0` (upstream kbs/src/token/mod.rs); here the `cpu0` requirement
  * is in the policy itself, so a token from device evidence alone is denied by policy.
  * (Upstream kbs-client's `--default` uploads deny-all by mistake; this one uploads the real default.)
  */

@@ -1,5 +1,5 @@
 /**
- * Runtime-data binding (spec §1.5): the primary attester gets
+ * Runtime-data binding: the primary attester gets
  * H(JCS({"tee-pubkey", "nonce", "additional-evidence"})) and every device attester
  * H(JCS({"nonce", "tee-pubkey"})). The `additional-evidence` member is always present in the
  * primary runtime data, even when empty.

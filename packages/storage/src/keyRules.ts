@@ -4,7 +4,7 @@ import { StorageError } from './storageError.ts';
  * Key and namespace rules shared by the file-backed stores.
  *
  * Upstream's LocalFs/Postgres/Redis backends accept only ASCII alphanumerics and `-_./` in keys
- * (T:deps/key-value-storage). Namespaces become directory names, so they must be one plain
+ * (upstream deps/key-value-storage). Namespaces become directory names, so they must be one plain
  * path segment; we also refuse a leading dot so namespaces cannot collide with the store's own
  * bookkeeping directories (`.trustee-*`).
  */

@@ -57,8 +57,8 @@ function storageError(error: unknown): StorageError {
 const UNDEFINED_TABLE = '42P01';
 
 /**
- * PostgreSQL store in upstream's layout (T:deps/key-value-storage/src/postgres/mod.rs and the
- * Helm chart's T:deployment/helm-chart/files/postgres-initkv.sql): one table per namespace,
+ * PostgreSQL store in upstream's layout (upstream deps/key-value-storage/src/postgres/mod.rs and the
+ * Helm chart's upstream deployment/helm-chart/files/postgres-initkv.sql): one table per namespace,
  * named after it, `value BYTEA, key TEXT PRIMARY KEY`, values stored as the raw bytes. A
  * database written by upstream trustee is served by this store and the reverse.
  *
@@ -166,7 +166,7 @@ export class PostgresStore implements KeyValueStore {
       // unique violation on pg_type); replicas starting together serialize on an advisory lock.
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [DDL_LOCK_CLASS, namespace]);
-      // Upstream's column order (T:deployment/helm-chart/files/postgres-initkv.sql).
+      // Upstream's column order (upstream deployment/helm-chart/files/postgres-initkv.sql).
       await client.query(`CREATE TABLE IF NOT EXISTS ${table} (value BYTEA, key TEXT PRIMARY KEY)`);
       await client.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS expires_at BIGINT`);
       await client.query('COMMIT');

@@ -35,7 +35,7 @@ function globLiteral(text: string): string {
 }
 
 /**
- * Redis / Valkey store in upstream's layout (T:deps/key-value-storage/src/redis/mod.rs): the
+ * Redis / Valkey store in upstream's layout (upstream deps/key-value-storage/src/redis/mod.rs): the
  * value of `key` in `namespace` is the Redis string `{namespace}:{key}` holding the raw bytes.
  * Keys written by upstream trustee are served by this store and the reverse.
  *

@@ -49,9 +49,9 @@ export interface StorageBackendConfig {
 export const DEFAULT_LOCAL_FS_DIR = '/opt/confidential-containers/storage/local_fs';
 export const DEFAULT_LOCAL_JSON_DIR = '/opt/confidential-containers/storage/local_json';
 export const DEFAULT_SQLITE_PATH = '/opt/confidential-containers/storage/trustee.sqlite';
-/** Upstream's default (T:deps/key-value-storage/src/redis/mod.rs `DEFAULT_URL`). */
+/** Upstream's default (upstream deps/key-value-storage/src/redis/mod.rs `DEFAULT_URL`). */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
-/** Upstream's env overrides (T:deps/key-value-storage/src/postgres/mod.rs, .../redis/mod.rs). */
+/** Upstream's env overrides (upstream deps/key-value-storage/src/postgres/mod.rs, .../redis/mod.rs). */
 export const POSTGRES_URL_ENV = 'POSTGRES_URL';
 export const REDIS_URL_ENV = 'REDIS_URL';
 

@@ -1,5 +1,5 @@
 /**
- * RCAR step 3, `POST /kbs/v0/attest` (spec §1.4): session → nonce (byte-exact, single use) →
+ * RCAR step 3, `POST /kbs/v0/attest`: session → nonce (byte-exact, single use) →
  * one verification request per piece of evidence → the attestation service's token → session
  * becomes Attested. Causes are logged, never returned: upstream's detail is always
  * "RCAR handshake Attest failed".
@@ -47,7 +47,7 @@ export function buildVerificationRequests(tee: TeeWireName, body: ReturnType<typ
   if (initData !== undefined && initData !== null && initData.format !== 'toml') {
     throw kbsErrors.attestFailed(`Unsupported initdata format ${JSON.stringify(initData.format)}`);
   }
-  // SE binds with SHA-512, every other TEE with SHA-384 (T:kbs/src/attestation/coco/builtin.rs).
+  // SE binds with SHA-512, every other TEE with SHA-384 (upstream kbs/src/attestation/coco/builtin.rs).
   const hashFor = (name: TeeWireName): 'sha384' | 'sha512' => (name === 'se' ? 'sha512' : 'sha384');
   const primary: VerificationRequest = {
     tee,

@@ -13,7 +13,7 @@ import { cleanupHarnessDirs, writeTempFile } from './testing/fixture.ts';
 
 afterAll(() => cleanupHarnessDirs());
 
-/** The dev sample (builtin AS, HTTP, open admin) in upstream's layout (spec §6.7). */
+/** The dev sample (builtin AS, HTTP, open admin) in upstream's layout. */
 const DEV_SAMPLE = `
 [http_server]
 insecure_http = true

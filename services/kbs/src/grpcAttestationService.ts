@@ -5,7 +5,7 @@
  * `reference.ReferenceValueProviderService` on the same address (upstream's KBS does the same;
  * the AS proxies them into its RVPS).
  *
- * Wire encoding as upstream's client (T:kbs/src/attestation/coco/grpc.rs): evidence =
+ * Wire encoding as upstream's client (upstream kbs/src/attestation/coco/grpc.rs): evidence =
  * base64url-no-pad of the evidence's JSON text, structured runtime data as JSON text, init-data
  * as TOML text, `runtime_data_hash_algorithm` from the request (the KBS asks sha384, sha512 for
  * se), policy text base64url-no-pad.

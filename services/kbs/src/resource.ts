@@ -1,5 +1,5 @@
 /**
- * Plugin requests, `/kbs/v0/{plugin}/{rest...}` (spec §2.2, §5): the plugin decides per request
+ * Plugin requests, `/kbs/v0/{plugin}/{rest...}` (§5): the plugin decides per request
  * whether it is an admin call or a token + resource-policy call; encrypted answers are JWEs to
  * the TEE key found in the verified token.
  */

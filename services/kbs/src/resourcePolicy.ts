@@ -1,5 +1,5 @@
 /**
- * The KBS resource policy (spec §2.3): Rego stored in namespace `kbs` under
+ * The KBS resource policy: Rego stored in namespace `kbs` under
  * `resource-policy.rego`, rule `data.policy.allow`, input = verified token claims, data =
  * `{plugin, "resource-path", query}`. Anything but `true` denies.
  *

@@ -1,5 +1,5 @@
 /**
- * RCAR session state machine (spec §1.3), stored in the shared KeyValueStore so several KBS
+ * RCAR session state machine, stored in the shared KeyValueStore so several KBS
  * replicas on one database serve the same guests:
  *
  *   /auth   → Authed { request, challenge, id, timeout }

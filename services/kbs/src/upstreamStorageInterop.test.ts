@@ -4,14 +4,14 @@
  * upstream's encodings:
  *
  * - layout: table per namespace `(value BYTEA, key TEXT PRIMARY KEY)`
- *   (T:deployment/helm-chart/files/postgres-initkv.sql, T:deps/key-value-storage/src/postgres/mod.rs);
- *   Redis string `{namespace}:{key}` (T:deps/key-value-storage/src/redis/mod.rs)
+ *   (upstream deployment/helm-chart/files/postgres-initkv.sql, upstream deps/key-value-storage/src/postgres/mod.rs);
+ *   Redis string `{namespace}:{key}` (upstream deps/key-value-storage/src/redis/mod.rs)
  * - `repository/<repo>/<type>/<tag>`: the resource bytes as uploaded
- *   (T:kbs/src/plugins/implementations/resource/kv_storage.rs)
+ *   (upstream kbs/src/plugins/implementations/resource/kv_storage.rs)
  * - `kbs/resource-policy.rego` and `attestation_service_policy/<id>.rego`: the Rego text, UTF-8
- *   (T:deps/policy-engine/src/lib.rs `set_policy`, suffix from T:deps/policy-engine/src/policy/rego.rs)
+ *   (upstream deps/policy-engine/src/lib.rs `set_policy`, suffix from upstream deps/policy-engine/src/policy/rego.rs)
  * - `reference_value/<name>`: serde JSON of `ReferenceValue` {version, name, expiration
- *   `%Y-%m-%dT%H:%M:%SZ`, value} (T:rvps/src/reference_value.rs, T:rvps/src/lib.rs)
+ *   `%Y-%m-%dT%H:%M:%SZ`, value} (upstream rvps/src/reference_value.rs, upstream rvps/src/lib.rs)
  *
  * Runs against the real local servers (own database / key prefix per run).
  */
@@ -65,7 +65,7 @@ const backends: Array<[string, boolean, () => RawBackend]> = [
     if (database === undefined) throw new Error('no test database');
     const db = database;
     return {
-      // Upstream's own statements (T:deps/key-value-storage/src/postgres/mod.rs).
+      // Upstream's own statements (upstream deps/key-value-storage/src/postgres/mod.rs).
       async write(namespace, key, value) {
         await db.query(`INSERT INTO ${namespace} (key, value) VALUES ( $1, $2 ) ON CONFLICT (key) DO UPDATE SET value = $2`, [key, Buffer.from(value)]);
       },

@@ -5,7 +5,7 @@ import { parseSampleEvidence } from './parseSampleEvidence.ts';
 /**
  * The `sample` TEE (class `cpu`): no hardware, no signature. It exists so the whole protocol
  * can run anywhere; the only check is the runtime-data binding. Claims are upstream's fixed
- * set (T:deps/verifier/src/sample/mod.rs), so policies written for upstream behave the same.
+ * set (upstream deps/verifier/src/sample/mod.rs), so policies written for upstream behave the same.
  */
 export const sampleVerifier: Verifier = {
   tee: 'sample',

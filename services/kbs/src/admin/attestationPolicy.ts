@@ -1,5 +1,5 @@
 /**
- * `POST /kbs/v0/attestation-policy` (spec §3.1): `{"policy_id", "policy": b64url-nopad Rego,
+ * `POST /kbs/v0/attestation-policy`: `{"policy_id", "policy": b64url-nopad Rego,
  * "type"?}` handed to the attestation service, which syntax-checks before storing. Every
  * failure is upstream's `Set Attestation Policy failed`.
  */

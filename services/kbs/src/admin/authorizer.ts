@@ -1,5 +1,5 @@
 /**
- * The admin gate for every admin path (spec §3.2). `authorize` throws AdminDenied with
+ * The admin gate for every admin path. `authorize` throws AdminDenied with
  * upstream's reason text; the route decides which error variant wraps it (AdminAuthAccess for
  * the built-in admin endpoints, AdminAuthInitialization for plugin admin paths — upstream's
  * quirk, kept for byte compatibility).

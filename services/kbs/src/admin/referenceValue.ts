@@ -1,5 +1,5 @@
 /**
- * RVPS passthrough (spec §3.1): `POST /kbs/v0/reference-value` registers an RVPS message;
+ * RVPS passthrough: `POST /kbs/v0/reference-value` registers an RVPS message;
  * `GET /kbs/v0/reference-value/{id...}` returns the stored JSON. Failures are RvpsError.
  */
 import type { AdminCredentials, AttestationBackend } from '../backends.ts';

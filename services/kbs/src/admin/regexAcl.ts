@@ -1,5 +1,5 @@
 /**
- * `[admin.authorization.regex_acl]` (spec §3.2): a role may call an endpoint when one of its
+ * `[admin.authorization.regex_acl]`: a role may call an endpoint when one of its
  * ACL regexes matches the request URI (path plus query string).
  */
 import type { AclConfig } from './adminConfig.ts';
