@@ -11,7 +11,7 @@
  * The decision's claims (not secret: evidence claims and the token's public key) are kept beside
  * the trail for the console, bounded in size and time; the token itself never is.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { TEE_NAMES } from '@trustee/protocol';
 import type { KeyValueStore } from '@trustee/storage';
@@ -23,7 +23,20 @@ import type { AuditTrail } from './trail.ts';
 /** Claims of attestation decisions (release/deny decisions keep theirs in policies/decisions.ts's log). */
 export const ATTESTATION_CLAIMS_NAMESPACE = 'kbs_attestation_claims';
 /** Claims larger than this are not kept (their digest is). */
-export const MAX_DECISION_BYTES = 256 * 1024;
+export const MAX_DECISION_BYTES = 64 * 1024;
+/** At most this many attestation claim sets are kept (oldest dropped), whatever the TTL: a flood cannot fill the disk. */
+export const MAX_ATTESTATION_CLAIMS = 5000;
+const CLAIMS_TRIM_EVERY = 100;
+const ATTESTATION_ID = /^a-[0-9a-z]{8,12}-[0-9a-f]{12}$/;
+
+/** Time-ordered ids of attestation decisions: `a-<ms, base 36>-<48 random bits>`. */
+export function newAttestationDecisionId(now: number): string {
+  return `a-${now.toString(36)}-${randomBytes(6).toString('hex')}`;
+}
+
+export function isAttestationDecisionId(id: string): boolean {
+  return ATTESTATION_ID.test(id);
+}
 
 export interface AuditFacts {
   decision: string;
@@ -132,6 +145,7 @@ function pathOf(url: string): string {
 
 export class AuditRecorder {
   readonly #options: AuditRecorderOptions;
+  #stored = 0;
 
   constructor(options: AuditRecorderOptions) {
     this.#options = options;
@@ -149,7 +163,7 @@ export class AuditRecorder {
       const facts = request.kbsAudit;
       await Promise.all([
         this.#options.trail.append(entry).catch(() => undefined),
-        facts?.claims === undefined ? undefined : this.#storeClaims(entry.decision, facts.claims).catch(() => undefined),
+        facts?.claims === undefined || entry.kind !== 'attestation' ? undefined : this.#storeClaims(entry.decision, facts.claims).catch(() => undefined),
       ]);
     });
   }
@@ -169,12 +183,22 @@ export class AuditRecorder {
       ...(Buffer.byteLength(text) <= MAX_DECISION_BYTES ? { claims } : { truncated: true as const }),
     };
     await this.#options.store.set(ATTESTATION_CLAIMS_NAMESPACE, decision, new TextEncoder().encode(JSON.stringify(stored)), { expiresAtMs: now + this.#options.decisionTtlMs });
+    if (++this.#stored % CLAIMS_TRIM_EVERY === 0) await this.#trimClaims();
+  }
+
+  /** Drops the oldest claim sets beyond MAX_ATTESTATION_CLAIMS (ids sort by time within one length). */
+  async #trimClaims(): Promise<void> {
+    const ids = (await this.#options.store.list(ATTESTATION_CLAIMS_NAMESPACE)).filter(isAttestationDecisionId);
+    ids.sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
+    for (const id of ids.slice(0, Math.max(0, ids.length - MAX_ATTESTATION_CLAIMS))) await this.#options.store.delete(ATTESTATION_CLAIMS_NAMESPACE, id);
   }
 
   async #entryFor(request: FastifyRequest, status: number): Promise<AuditEntry | undefined> {
     const facts = request.kbsAudit;
     const path = pathOf(request.url);
     const identity = request.kbsAdmin;
+    // An attestation whose claims are kept gets a time-ordered id (the key of its claims).
+    if (request.kbsRoute === 'attest' && facts?.claims !== undefined) facts.decision = newAttestationDecisionId((this.#options.now ?? Date.now)());
     const base = { decision: facts?.decision ?? randomUUID(), status, method: request.method, ...(request.kbsErrorCode === undefined ? {} : { reason: request.kbsErrorCode }) };
     if (facts?.admin === true || identity !== undefined) {
       const ok = status < 400;

@@ -16,7 +16,7 @@ import { errorClassWithCode } from '@trustee/errors';
 import type { Readiness } from '@trustee/grpc';
 import type { KeyValueStore } from '@trustee/storage';
 import { AdminDenied, type AdminAuthorizer, type AdminIdentity } from '../admin/authorizer.ts';
-import { ATTESTATION_CLAIMS_NAMESPACE, type AuditRecorder } from '../audit/hook.ts';
+import { ATTESTATION_CLAIMS_NAMESPACE, isAttestationDecisionId, type AuditRecorder } from '../audit/hook.ts';
 import { sha256Hex, type AuditRecord } from '../audit/record.ts';
 import { verifyTrail } from '../audit/trail.ts';
 import type { KbsMetrics } from '../metrics.ts';
@@ -252,7 +252,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
 
   api('GET', 'attestation-claims/:decision', async (request) => {
     const decision = (request.params as { decision: string }).decision;
-    if (!/^[0-9a-f-]{36}$/.test(decision)) throw new ConsoleError(400, 'not a decision id');
+    if (!isAttestationDecisionId(decision)) throw new ConsoleError(400, 'not an attestation decision id');
     const stored = parseJson(await deps.auditStore.get(ATTESTATION_CLAIMS_NAMESPACE, decision));
     if (stored === undefined) throw new ConsoleError(404, 'no claims kept for this decision (expired or none)');
     return stored;
