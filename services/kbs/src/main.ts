@@ -15,6 +15,7 @@
 import 'reflect-metadata';
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
+import { stopOnSignals } from '@trustee/http';
 import { createLogger } from '@trustee/log';
 import { composeKbs } from './compose.ts';
 import { ConfigError } from '@trustee/config';
@@ -81,21 +82,7 @@ async function serve(config: KbsConfig): Promise<string[]> {
       process.exit(1);
     },
   });
-  let closing = false;
-  const shutdown = (signal: string): void => {
-    if (closing) process.exit(1);
-    closing = true;
-    if (cluster.isPrimary) log.info(`${signal} received, shutting down`);
-    kbs.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error(`error during shutdown: ${(error as Error).message}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  const shutdown = stopOnSignals(log, () => kbs.close(), { announce: cluster.isPrimary });
   // A worker whose primary died must not linger.
   if (cluster.isWorker) process.on('disconnect', () => shutdown('disconnect'));
 

@@ -13,6 +13,7 @@ import { formatSocketAddress, parseSocketAddress } from './address.ts';
 import { composeRvps } from './compose.ts';
 import { DEFAULT_CONFIG_PATH, loadRvpsConfig } from './config.ts';
 import { bindGrpcServer, type TlsFiles } from './grpcServer.ts';
+import { stopOnSignals } from '@trustee/http';
 import { createLogger } from '@trustee/log';
 
 export const DEFAULT_GRPC_ADDRESS = '127.0.0.1:50003';
@@ -54,21 +55,7 @@ async function main(): Promise<void> {
   for (const warning of warnings) log.warn(warning);
   const rvps = await composeRvps(config, { log, defaultMetrics: true, ...(tls === undefined ? {} : { tls }) });
 
-  let closing = false;
-  const shutdown = (signal: string): void => {
-    if (closing) process.exit(1);
-    closing = true;
-    log.info(`${signal} received, shutting down`);
-    rvps.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error(`error during shutdown: ${(error as Error).message}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  stopOnSignals(log, () => rvps.close());
 
   const grpcPort = await bindGrpcServer(rvps.grpcServer, grpcAddress.host, grpcAddress.port, tls);
   console.log(`listening grpc on ${formatSocketAddress(grpcAddress.host, grpcPort)}${tls === undefined ? '' : ' (tls)'}`);
