@@ -17,7 +17,6 @@ import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { stopOnSignals } from '@trustee/http';
 import { createLogger } from '@trustee/log';
-import { composeKbs } from './compose.ts';
 import { ConfigError } from '@trustee/config';
 import { loadKbsConfig, type KbsConfig } from './config.ts';
 
@@ -73,6 +72,10 @@ async function resolveConfig(): Promise<KbsConfig | undefined> {
 
 /** Composes and listens; returns the URLs actually bound. */
 async function serve(config: KbsConfig): Promise<string[]> {
+  // Loaded here, not at the top: a primary that forks workers (worker_count > 1, the default on
+  // a multi-core machine) serves nothing itself and so never loads the server (fastify, gRPC,
+  // Rego, stores); only the processes that listen pay for it.
+  const { composeKbs } = await import('./compose.ts');
   const kbs = await composeKbs(config, {
     log,
     defaultMetrics: true,
