@@ -68,7 +68,7 @@ describe.skipIf(!capabilities.kbs)('KBS configuration handling at startup', () =
   it('starts with an unknown key under --allow-unknown-config, warning with its path', async () => {
     const kbs = await startKbs(base.replace('insecure_http = true', 'insecure_http = true\nfuture_option = 1'), { dir, configName: 'allow-unknown.toml', args: ['--allow-unknown-config'] });
     try {
-      expect(kbs.output()).toMatch(/WARN .*http_server\.future_option: unknown key ignored \(--allow-unknown-config\)/);
+      expect(kbs.output()).toMatch(/"level":"warn".*http_server\.future_option: unknown key ignored \(--allow-unknown-config\)/);
     } finally {
       await kbs.stop();
     }

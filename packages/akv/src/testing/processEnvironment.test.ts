@@ -49,7 +49,7 @@ test('managed_identity + disable_challenge_resource_verification: a process read
   const result = await probe({ vault_url: vault.url, credential: 'managed_identity', disable_challenge_resource_verification: true }, 'default/akv/coco_one');
   expect(result.code).toBe(0);
   expect(JSON.parse(result.stdout)).toEqual({ value: Buffer.from('from-a-process').toString('base64') });
-  expect(result.stderr).toMatch(/WARN .*disable_challenge_resource_verification = true/);
+  expect(result.stderr).toMatch(/"level":"warn".*disable_challenge_resource_verification = true/);
   expect(vault.requests.some((request) => request.path === '/msi/token' && request.authorized)).toBe(true);
 }, 60_000);
 
