@@ -94,3 +94,40 @@ test('sweepExpired deletes expired rows only', async () => {
 function require_resolve(): string {
   return createRequire(import.meta.url).resolve('better-sqlite3');
 }
+
+test('processes started together on a fresh file all open it (the WAL switch retries SQLITE_BUSY)', async () => {
+  const { spawn } = await import('node:child_process');
+  const moduleUrl = new URL('./sqliteStore.ts', import.meta.url).href;
+  const dir = mkdtempSync(join(tmpdir(), 'sqlite-race-'));
+  // Each child waits for the same wall-clock instant, then opens the store and writes one key.
+  const script = (path: string, at: number): string =>
+    `const { SqliteStore } = await import(${JSON.stringify(moduleUrl)});
+     while (Date.now() < ${at}) {}
+     const store = new SqliteStore({ path: ${JSON.stringify(path)}, sweepIntervalMs: 0 });
+     await store.set('race', String(process.pid), new Uint8Array([1]));
+     await store.close();`;
+  try {
+    for (let round = 0; round < 8; round += 1) {
+      const path = join(dir, `round-${round}.sqlite`);
+      const at = Date.now() + 1500;
+      const results = await Promise.all(
+        Array.from(
+          { length: 4 },
+          () =>
+            new Promise<{ code: number | null; stderr: string }>((resolve) => {
+              const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script(path, at)]);
+              let stderr = '';
+              child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+              child.on('exit', (code) => resolve({ code, stderr }));
+            }),
+        ),
+      );
+      for (const result of results) expect(result.code, result.stderr).toBe(0);
+      const store = new SqliteStore({ path, sweepIntervalMs: 0 });
+      expect(await store.list('race')).toHaveLength(4);
+      await store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

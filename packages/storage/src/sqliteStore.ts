@@ -41,6 +41,27 @@ interface Statements {
  * transaction, so the event loop is blocked only for the duration of one indexed lookup or
  * one WAL append.
  */
+/**
+ * `PRAGMA journal_mode = WAL` needs an exclusive lock, and SQLite answers SQLITE_BUSY at once,
+ * without calling the busy handler, when another process is switching the same fresh file at the
+ * same moment (KBS workers started together on a new data directory). Retry within the busy
+ * timeout; the wait is synchronous because it happens once, while the store opens.
+ */
+function switchToWal(db: Database.Database, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      const busy = (error as { code?: unknown }).code === 'SQLITE_BUSY';
+      if (!busy || Date.now() >= deadline) throw error;
+      Atomics.wait(pause, 0, 0, Math.min(5 * attempt, 50));
+    }
+  }
+}
+
 export class SqliteStore implements KeyValueStore {
   readonly #db: Database.Database;
   readonly #statements: Statements;
@@ -53,7 +74,7 @@ export class SqliteStore implements KeyValueStore {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     try {
       this.#db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
-      this.#db.pragma('journal_mode = WAL');
+      switchToWal(this.#db, options.busyTimeoutMs ?? 5000);
       this.#db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
       // A checkpoint fsyncs the database; for the NORMAL (session) handle let the WAL grow to
       // ~40 MB between checkpoints instead of ~4 MB, so handshakes rarely pay for one.
