@@ -10,18 +10,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { describeCli, type CliResult } from './harness/cli.ts';
-import { kbsConfigToml } from './harness/configs.ts';
-import { claimAt, DEFAULT_CPU_REFERENCE_VALUES, verifierConfigToml } from './harness/evidenceFactory.ts';
-import { runKbsClient, startEvidenceServer, type EvidenceServer } from './harness/evidenceServer.ts';
-import { startKbs, type KbsProcess } from './harness/kbsProcess.ts';
-import { writeAdminKeys } from './harness/keys.ts';
+import { claimAt, DEFAULT_CPU_REFERENCE_VALUES } from './harness/evidenceFactory.ts';
+import { runKbsClient, type EvidenceServer } from './harness/evidenceServer.ts';
+import { startFactoryKbs } from './harness/factoryKbs.ts';
+import type { KbsProcess } from './harness/kbsProcess.ts';
 import { capabilities } from './harness/paths.ts';
 import { makeTempDir, removeTempDir } from './harness/tempDir.ts';
 import { decodeJwt } from './independent/guest.ts';
-import { mintAdminToken } from './independent/operator.ts';
 
 type Claims = Record<string, unknown>;
 
@@ -74,17 +72,7 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli)('SNP + NVIDIA GPU compos
 
   beforeAll(async () => {
     dir = makeTempDir('trustee-gpu-');
-    const anchors = join(dir, 'anchors');
-    mkdirSync(anchors);
-    evidence = await startEvidenceServer(anchors);
-    const admin = writeAdminKeys(dir);
-    const base = kbsConfigToml({ adminPublicKeyPath: admin.publicKeyPath, storage: { kind: 'Memory' }, tokenTrust: { kind: 'insecure-header-jwk' } });
-    const kbsDir = join(dir, 'kbs');
-    mkdirSync(kbsDir);
-    kbs = await startKbs(base + verifierConfigToml(evidence, { trustAnchors: true }), { dir: kbsDir });
-    adminToken = mintAdminToken(admin.privateKey);
-    adminTokenFile = join(dir, 'admin-token');
-    writeFileSync(adminTokenFile, `${adminToken}\n`);
+    ({ evidence, kbs, adminToken, adminTokenFile } = await startFactoryKbs(dir));
     const secretFile = join(dir, 'secret.bin');
     writeFileSync(secretFile, SECRET);
     const policyFile = join(dir, 'gpu-gated.rego');

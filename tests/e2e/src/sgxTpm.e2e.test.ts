@@ -15,18 +15,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes, createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeCli, type CliResult } from './harness/cli.ts';
-import { kbsConfigToml } from './harness/configs.ts';
-import { verifierConfigToml } from './harness/evidenceFactory.ts';
-import { runKbsClient, startEvidenceServer, type EvidenceServer } from './harness/evidenceServer.ts';
-import { startKbs, type KbsProcess } from './harness/kbsProcess.ts';
-import { writeAdminKeys } from './harness/keys.ts';
+import { runKbsClient, type EvidenceServer } from './harness/evidenceServer.ts';
+import { startFactoryKbs } from './harness/factoryKbs.ts';
+import type { KbsProcess } from './harness/kbsProcess.ts';
 import { capabilities, REPO_ROOT } from './harness/paths.ts';
 import { makeTempDir, removeTempDir } from './harness/tempDir.ts';
 import { decodeJwt } from './independent/guest.ts';
-import { mintAdminToken } from './independent/operator.ts';
 
 type Claims = Record<string, unknown>;
 type Tee = 'sgx' | 'tpm';
@@ -125,16 +122,7 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli)('SGX and TPM evidence ov
 
   beforeAll(async () => {
     dir = makeTempDir('trustee-sgx-tpm-');
-    const anchors = join(dir, 'anchors');
-    mkdirSync(anchors);
-    evidence = await startEvidenceServer(anchors);
-    const admin = writeAdminKeys(dir);
-    const base = kbsConfigToml({ adminPublicKeyPath: admin.publicKeyPath, storage: { kind: 'Memory' }, tokenTrust: { kind: 'insecure-header-jwk' } });
-    const kbsDir = join(dir, 'kbs');
-    mkdirSync(kbsDir);
-    kbs = await startKbs(base + verifierConfigToml(evidence, { trustAnchors: true }), { dir: kbsDir });
-    adminTokenFile = join(dir, 'admin-token');
-    writeFileSync(adminTokenFile, `${mintAdminToken(admin.privateKey)}\n`);
+    ({ evidence, kbs, adminTokenFile } = await startFactoryKbs(dir));
   }, 180_000);
 
   afterAll(async () => {
