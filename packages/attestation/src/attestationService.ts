@@ -1,6 +1,7 @@
 /**
- * The attestation service core (as-rvps §0): verify every piece of evidence, appraise each
- * resulting claim set with `<policy_ids[0]>_<tee class>`, and sign one EAR token.
+ * The attestation service core (upstream trustee `attestation-service/src/lib.rs`): verify every
+ * piece of evidence, appraise each resulting claim set with `<policy_ids[0]>_<tee class>`, and sign
+ * one EAR token.
  */
 import { getVerifier, VerificationError, type CollateralSource, type TeeClass, type TeeName, type VerifiedClaims, type Verifier } from '@trustee/verifiers';
 import type { KeyValueStore } from '@trustee/storage';

@@ -7,7 +7,7 @@ import { AttestationError } from './attestationError.ts';
 import { expectedReportData } from './expectedReportData.ts';
 
 describe('expectedReportData', () => {
-  test('as-rvps §1.5 vector: JCS then sha384 by default', () => {
+  test('structured runtime data: JCS then sha384 by default', () => {
     const structured = { b: 1, a: 'test', c: { d: 'e' } };
     const result = expectedReportData({ structured });
     expect(Buffer.from(result.reportData!).toString('hex')).toBe(
@@ -16,7 +16,7 @@ describe('expectedReportData', () => {
     expect(result.runtimeDataClaims).toBe(structured);
   });
 
-  test('kbs-protocol §11.1 primary runtime data vector', () => {
+  test('primary runtime data vector', () => {
     const runtimeData = {
       'tee-pubkey': {
         kty: 'EC',

@@ -14,9 +14,9 @@ export interface ExpectedReportData {
 }
 
 /**
- * Runtime data → expected report data (as-rvps §1.5): structured data is hashed as H(JCS(x));
- * raw data is used as is. Upstream's docs say raw data is "accumulated into a digest"; its code
- * does not hash it, and clients rely on the code.
+ * Runtime data → expected report data (upstream trustee `attestation-service/src/lib.rs`):
+ * structured data is hashed as H(JCS(x)); raw data is used as is. Upstream's docs say raw data is
+ * "accumulated into a digest"; its code does not hash it, and clients rely on the code.
  */
 export function expectedReportData(runtimeData: RuntimeDataInput | undefined, algorithm: string = 'sha384'): ExpectedReportData {
   if (runtimeData === undefined) return { reportData: undefined, runtimeDataClaims: null };

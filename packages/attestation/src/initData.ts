@@ -1,7 +1,8 @@
 /**
- * Init-data (as-rvps §1.6): the TOML document the guest was launched with. Its digest is
- * H(raw TOML bytes exactly as received) with H from the document's own `algorithm`, and its
- * `data` table becomes the policy input `init_data_claims` after upstream's transformations.
+ * Init-data (upstream trustee `kbs/docs/initdata.md`): the TOML document the guest was launched
+ * with. Its digest is H(raw TOML bytes exactly as received) with H from the document's own
+ * `algorithm`, and its `data` table becomes the policy input `init_data_claims` after upstream's
+ * transformations.
  */
 import { createHash } from 'node:crypto';
 import { parse as parseToml } from 'smol-toml';

@@ -11,10 +11,11 @@ export interface TransformClaimsInput {
 }
 
 /**
- * Upstream's `transform_claims` (as-rvps §2.2): the verifier's `init_data` and `report_data`
- * move to the top level next to the parsed init-data / runtime-data claims, and every other
- * claim sits under the TEE's name. The result is both the policy `input` and the token's
- * `ear.veraison.annotated-evidence`; its top-level keys are sorted like upstream's BTreeMap.
+ * Upstream's `transform_claims` (trustee `attestation-service/src/utils.rs`): the verifier's
+ * `init_data` and `report_data` move to the top level next to the parsed init-data / runtime-data
+ * claims, and every other claim sits under the TEE's name. The result is both the policy `input`
+ * and the token's `ear.veraison.annotated-evidence`; its top-level keys are sorted like upstream's
+ * BTreeMap.
  */
 export function transformClaims(input: TransformClaimsInput): JsonObject {
   const teeClaims: JsonObject = {};

@@ -1,6 +1,7 @@
 /**
  * AR4SI trust vectors (draft-ietf-rats-ar4si) as trustee's policies produce them, and the
- * `ear.status` tier derived from them (as-rvps §2.3, §2.5).
+ * `ear.status` tier derived from them (upstream trustee
+ * `attestation-service/src/ear_token/broker.rs`).
  */
 import { AttestationError } from './attestationError.ts';
 import { isJsonObject, jsonKind, type Json } from './json.ts';

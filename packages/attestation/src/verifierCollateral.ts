@@ -1,11 +1,12 @@
 /**
- * `verifier_config` → the collateral the verifiers fetch through (as-rvps §6.1): AMD VCEKs and
- * CA chains from `snp_verifier.vcek_sources` (KDS base URLs and OfflineStore directories, tried
- * in order), Intel DCAP collateral from `dcap_verifier.collateral_service` (PCS/PCCS URL or a
- * `file://` bundle), NVIDIA device-certificate revocation from `nvidia_verifier.revocation_dir`
- * / `ocsp_url` (Local mode; none when neither is set). Online answers are cached in the
- * key-value store (namespaces `collateral_amd`, `collateral_intel`, `collateral_nvidia`), so a
- * restart or a second replica does not refetch.
+ * `verifier_config` → the collateral the verifiers fetch through (upstream trustee
+ * `attestation-service/docs/config.md`): AMD VCEKs and CA chains from `snp_verifier.vcek_sources`
+ * (KDS base URLs and OfflineStore directories, tried in order), Intel DCAP collateral from
+ * `dcap_verifier.collateral_service` (PCS/PCCS URL or a `file://` bundle), NVIDIA
+ * device-certificate revocation from `nvidia_verifier.revocation_dir` / `ocsp_url` (Local mode;
+ * none when neither is set). Online answers are cached in the key-value store (namespaces
+ * `collateral_amd`, `collateral_intel`, `collateral_nvidia`), so a restart or a second replica does
+ * not refetch.
  */
 import {
   createAmdVcekSources,

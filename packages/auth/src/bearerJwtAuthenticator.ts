@@ -1,8 +1,9 @@
 /**
- * `bearer_jwt` (kbs-protocol §3.2; the KBS's `[admin.authentication.bearer_jwt]`, the AS's and
- * the RVPS's `admin.bearer_jwt`): the admin's `Authorization: Bearer <jwt>` is
- * verified against each identity provider in order; the first whose key verifies the signature
- * and whose `iss`/`aud` constraints hold wins. `exp` is required (60 s leeway).
+ * `bearer_jwt` (upstream trustee `kbs/src/admin/authentication/bearer_jwt.rs`; the KBS's
+ * `[admin.authentication.bearer_jwt]`, the AS's and the RVPS's `admin.bearer_jwt`): the admin's
+ * `Authorization: Bearer <jwt>` is verified against each identity provider in order; the first
+ * whose key verifies the signature and whose `iss`/`aud` constraints hold wins. `exp` is required
+ * (60 s leeway).
  */
 import type { JWTPayload } from 'jose';
 import type { IdentityProviderConfig } from './bearerJwtConfig.ts';

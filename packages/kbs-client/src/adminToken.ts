@@ -1,7 +1,7 @@
 /**
- * Admin bearer tokens for `[admin] authorization_mode = "AuthenticatedAuthorization"` (spec
- * §3.2): a JWT with `role` and `exp`, signed by a key one of the KBS identity providers trusts.
- * Upstream leaves minting to openssl scripts; this does it with jose.
+ * Admin bearer tokens for `[admin] authorization_mode = "AuthenticatedAuthorization"` (upstream
+ * trustee `kbs/docs/admin.md`): a JWT with `role` and `exp`, signed by a key one of the KBS
+ * identity providers trusts. Upstream leaves minting to openssl scripts; this does it with jose.
  */
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';

@@ -12,9 +12,9 @@ export interface Attester {
   /** TEE name sent in `/auth` (primary) or used as the key in `additional_evidence` (device). */
   readonly tee: string;
   /**
-   * Produces evidence bound to `reportData` (the raw runtime-data digest, spec §1.5; each TEE
-   * pads it as its report format requires). `initDataDigest` = H_alg(init-data TOML text) with
-   * the TOML's `algorithm`, given only when init-data is sent.
+   * Produces evidence bound to `reportData` (the raw runtime-data digest, `runtimeDataDigest` in
+   * @trustee/protocol; each TEE pads it as its report format requires). `initDataDigest` =
+   * H_alg(init-data TOML text) with the TOML's `algorithm`, given only when init-data is sent.
    */
   getEvidence(reportData: Uint8Array, initDataDigest?: Uint8Array): Promise<unknown>;
 }

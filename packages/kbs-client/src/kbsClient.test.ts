@@ -1,5 +1,5 @@
 // Invariant: the client puts on the wire exactly what guest-components' RCAR client does (member
-// names, cookie, hash algorithms, runtime-data digests of spec §11.1), follows the upstream
+// names, cookie, hash algorithms, runtime-data digests of the fixed vector), follows the upstream
 // retry rules, and surfaces every KBS failure as a typed error with its ErrorInformation.
 import { createHash, createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -41,7 +41,7 @@ function bodyOf(kbs: FakeKbs, prefix: string, index = 0): string {
 }
 
 describe('RCAR handshake', () => {
-  it('sends the upstream auth and attest bodies and binds the spec §11.1 digest', async () => {
+  it('sends the upstream auth and attest bodies and binds the fixed-vector digest', async () => {
     const { kbs, client } = await setup({ nonce: VECTOR_NONCE }, { teeKey: vectorTeeKey });
     const token = await client.attest();
     expect(token.split('.')).toHaveLength(3);

@@ -6,7 +6,7 @@ import { ProtocolError } from './errors.ts';
 import { canonicalJson } from './canonicalJson.ts';
 
 describe('canonicalJson', () => {
-  it('reproduces the spec §11.1 primary runtime-data string', () => {
+  it('reproduces the primary runtime-data vector string', () => {
     const runtimeData = {
       'tee-pubkey': { kty: 'EC', crv: 'P-256', alg: 'ECDH-ES+A256KW', x: 'MyEA8JflciQDoTER9UFwvkr1BaP56PzedZYNtyW8oQA', y: '1GzNpTak771xa6oK8SGe1jxnbXaQcf9890L0qxfvKjs' },
       nonce: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=',

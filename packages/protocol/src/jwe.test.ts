@@ -1,6 +1,6 @@
 // Invariant: a resource encrypted by the KBS decrypts with the TEE key for every supported key
 // type, and the protected header bytes are exactly what the Rust client rebuilds,
-// so the spec §11.2 vector reproduces byte for byte.
+// so the fixed JWE vector below reproduces byte for byte.
 import { constants, createECDH, createPrivateKey, generateKeyPairSync, privateDecrypt, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { b64url } from './base64.ts';
@@ -37,7 +37,7 @@ function headerOf(jwe: JweResponse): string {
   return Buffer.from(b64url.decode(jwe.protected)).toString('utf8');
 }
 
-describe('spec §11.2 JWE vector', () => {
+describe('fixed JWE vector', () => {
   it('encrypts byte-exactly with the vector ephemeral key, CEK and IV', () => {
     const jwe = encryptForTeeKeyWith(utf8('hello from kbs'), VECTOR_KEY, {
       ephemeralPrivateKey: hex('a0d30e1dad1856ad1105c2883c93a29819455ac048fcbeede463ebcc03429250'),

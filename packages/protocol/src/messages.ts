@@ -1,7 +1,7 @@
 /**
- * RCAR 0.4.0 wire messages (kbs-types, spec §1). Top-level members are kebab-case, the members
- * inside `tee-evidence` snake_case. Each `parse*` function turns untrusted JSON into the typed
- * message or throws ProtocolError; unknown members are ignored like serde does.
+ * RCAR 0.4.0 wire messages (upstream kbs-types `src/lib.rs`). Top-level members are kebab-case, the
+ * members inside `tee-evidence` snake_case. Each `parse*` function turns untrusted JSON into the
+ * typed message or throws ProtocolError; unknown members are ignored like serde does.
  */
 import { ProtocolError, type ErrorInformation } from './errors.ts';
 import { parseTeePubKey, type TeePubKey } from './teePubKey.ts';

@@ -1,9 +1,10 @@
 /**
- * Resource policies bundled with the CLI (`config set-resource-policy --allow-all | --deny-all
- * | --affirming | --default`), written from the semantics in spec §2.3; the default is also the
- * one the KBS installs at first start. The KBS evaluates `data.policy.allow` with the verified
- * token claims as `input` and the request (`plugin`, `resource-path`, `query`) as `data`. `import rego.v1` keeps them valid in both
- * Rego v0 and v1 modes.
+ * Resource policies bundled with the CLI (`config set-resource-policy --allow-all | --deny-all |
+ * --affirming | --default`), written from the semantics of upstream trustee
+ * `kbs/sample_policies/*.rego`; the default is also the one the KBS installs at first start. The
+ * KBS evaluates `data.policy.allow` with the verified token claims as `input` and the request
+ * (`plugin`, `resource-path`, `query`) as `data`. `import rego.v1` keeps them valid in both Rego v0
+ * and v1 modes.
  */
 
 /** Releases every resource of the `resource` plugin to any attested client. */

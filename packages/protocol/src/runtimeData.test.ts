@@ -1,5 +1,6 @@
-// Invariant: the report-data digests are H(JCS(runtime data)) exactly as spec §1.5/§11.1, with
-// `additional-evidence` always present in the primary runtime data.
+// Invariant: the report-data digests are H(JCS(runtime data)) exactly as upstream trustee
+// `kbs/src/attestation/backend.rs` binds them, with `additional-evidence` always present in the
+// primary runtime data.
 import { describe, expect, it } from 'vitest';
 import { b64std } from './base64.ts';
 import { deviceRuntimeData, primaryRuntimeData, runtimeDataDigest } from './runtimeData.ts';
@@ -9,7 +10,7 @@ const key: TeePubKey = { kty: 'EC', crv: 'P-256', alg: 'ECDH-ES+A256KW', x: 'MyE
 const nonce = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=';
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
-describe('runtimeDataDigest (spec §11.1)', () => {
+describe('runtimeDataDigest (fixed vector)', () => {
   it('primary digest, SHA-384', () => {
     const digest = runtimeDataDigest(primaryRuntimeData(nonce, key, ''), 'sha384');
     expect(hex(digest)).toBe('24ac8cc0cdfb9e30d6ff9274e30c4f8ba82d37265ddca1370175585c7e1cb160ea257f142495676a20ae74e32d005c90');

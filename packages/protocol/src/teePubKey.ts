@@ -1,7 +1,7 @@
 /**
- * The TEE public key a client sends in `runtime-data.tee-pubkey` (kbs-types `TeePubKey`,
- * spec §1.4). The server keeps exactly the kbs-types members and drops any other JWK member,
- * then hashes the re-serialised key, so parsing must yield the same member set the Rust
+ * The TEE public key a client sends in `runtime-data.tee-pubkey` (kbs-types `TeePubKey`, upstream
+ * kbs-types `src/lib.rs`). The server keeps exactly the kbs-types members and drops any other JWK
+ * member, then hashes the re-serialised key, so parsing must yield the same member set the Rust
  * server would.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';

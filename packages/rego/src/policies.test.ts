@@ -1,6 +1,7 @@
-// Invariant: the trustee-style policies (our own equivalents of the KBS resource policies and
-// the AS default CPU appraisal policy, spec as-rvps §4.4/§4.6, kbs-protocol §2.3) decide exactly
-// as the upstream engine would on realistic EAR claims.
+// Invariant: the trustee-style policies (our own equivalents of the KBS resource policies and the
+// AS default CPU appraisal policy: upstream trustee
+// `attestation-service/src/ear_token/ear_default_policy_cpu.rego`, `kbs/sample_policies/*.rego`)
+// decide exactly as the upstream engine would on realistic EAR claims.
 import { describe, expect, it } from 'vitest';
 import { compilePolicy, type RegoJson } from './index.ts';
 import {

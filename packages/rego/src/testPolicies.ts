@@ -1,7 +1,7 @@
 /**
- * Our own Rego policies with the semantics described in the spec (as-rvps §4.4/§4.6,
- * kbs-protocol §2.3) — written for this project, not copied from upstream. Used by the unit
- * tests and the benchmark.
+ * Our own Rego policies with the semantics of upstream trustee
+ * `attestation-service/src/ear_token/ear_default_policy_cpu.rego` and `kbs/sample_policies/*.rego`
+ * — written for this project, not copied from upstream. Used by the unit tests and the benchmark.
  */
 
 /** KBS default resource policy: allow when the plugin is "resource" and the evidence is not the sample TEE. */
@@ -50,7 +50,7 @@ allow if {
 }
 `;
 
-/** A default-CPU-like appraisal policy (sample + snp + tdx sections), per as-rvps §4.4. */
+/** A default-CPU-like appraisal policy (sample, snp, tdx), after `ear_default_policy_cpu.rego`. */
 export const CPU_APPRAISAL_POLICY = `package policy
 import rego.v1
 

@@ -1,9 +1,10 @@
 /**
- * Upstream's transport decoding (as-rvps §1.1, §1.2, §1.4): the evidence is base64url (no
- * padding) of a JSON document, raw runtime data and init-data digests are base64url, structured
- * runtime data is JSON text (gRPC) or a JSON value (REST), an empty hash algorithm means sha384,
- * and an empty policy list means `["default"]`. Everything here is hostile input: every failure
- * is an `invalid_request` naming the field, never a raw exception.
+ * Upstream's transport decoding (upstream trustee `attestation-service/src/bin/restful/mod.rs` and
+ * `src/bin/grpc/mod.rs`): the evidence is base64url (no padding) of a JSON document, raw runtime
+ * data and init-data digests are base64url, structured runtime data is JSON text (gRPC) or a JSON
+ * value (REST), an empty hash algorithm means sha384, and an empty policy list means `["default"]`.
+ * Everything here is hostile input: every failure is an `invalid_request` naming the field, never a
+ * raw exception.
  */
 import { HASH_ALGORITHMS, type HashAlgorithm, type Json, type VerificationRequest } from '@trustee/attestation';
 import type { AttestationRequest as GrpcAttestationRequest, IndividualAttestationRequest } from '@trustee/grpc';

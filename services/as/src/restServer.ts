@@ -1,8 +1,8 @@
 /**
- * The REST transport (upstream's restful-as routes, as-rvps §1.1) plus `GET /policy/:id` and
- * `DELETE /policy/:id`, `GET /metrics`. Bodies are JSON (`Content-Type: application/json`,
- * 2 MiB like actix); errors are `{"type": "<code>", "detail": "..."}` with the registry's status
- * instead of upstream's blanket 500 text.
+ * The REST transport (upstream's restful-as routes, `attestation-service/src/bin/restful/mod.rs`)
+ * plus `GET /policy/:id` and `DELETE /policy/:id`, `GET /metrics`. Bodies are JSON (`Content-Type:
+ * application/json`, 2 MiB like actix); errors are `{"type": "<code>", "detail": "..."}` with the
+ * registry's status instead of upstream's blanket 500 text.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer } from '@trustee/http';

@@ -38,7 +38,7 @@ function isTee(value: string): value is TeeWireName {
   return (TEE_NAMES as readonly string[]).includes(value);
 }
 
-/** Builds the verification list exactly as upstream's `__attest` does (spec §1.4 step 5). */
+/** Builds the verification list as upstream's `__attest` does (`kbs/src/attestation/backend.rs`). */
 export function buildVerificationRequests(tee: TeeWireName, body: ReturnType<typeof parseAttestationRequest>): VerificationRequest[] {
   const { nonce } = body['runtime-data'];
   const teePubKey = body['runtime-data']['tee-pubkey'];

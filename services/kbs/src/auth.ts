@@ -1,6 +1,7 @@
 /**
- * RCAR step 1, `POST /kbs/v0/auth` (spec §1.1–§1.3): accept exactly protocol 0.4.0 and a known
- * CPU TEE, answer a fresh 32-byte nonce (standard base64) and open a session.
+ * RCAR step 1, `POST /kbs/v0/auth` (upstream trustee `kbs/src/attestation/backend.rs`,
+ * `session.rs`): accept exactly protocol 0.4.0 and a known CPU TEE, answer a fresh 32-byte nonce
+ * (standard base64) and open a session.
  */
 import { randomBytes } from 'node:crypto';
 import { b64std, isCpuTee, KBS_PROTOCOL_VERSION, parseAuthRequest, ProtocolError, TEE_NAMES, type AuthRequest, type Challenge } from '@trustee/protocol';

@@ -27,7 +27,7 @@ export interface AttestationBackend {
   queryReferenceValue(id: string): Promise<Json | undefined>;
 }
 
-/** The `[attestation_token]` verifier (spec §4.1/§4.2). */
+/** The `[attestation_token]` verifier (upstream trustee `kbs/src/token/mod.rs`). */
 export interface TokenVerifier {
   verify(jwt: string): Promise<JsonObject>;
   extractTeePubKey(claims: JsonObject): TeePubKey | undefined;

@@ -1,9 +1,9 @@
 /**
- * The KBS error registry. Every failure leaves the server as `ErrorInformation` JSON
- * (`{type, detail}`, spec §2.5) with upstream's type URIs, statuses and detail texts, so the
- * real guest client (which parses every non-200 body) and scripts grepping for upstream
- * messages keep working. Some codes are ours, for conditions upstream leaves to actix with a
- * non-JSON body: BadRequest (400, malformed HTTP), MethodNotAllowed (405), RequestTimeout (408, a
+ * The KBS error registry. Every failure leaves the server as `ErrorInformation` JSON (`{type,
+ * detail}`, upstream trustee `kbs/src/error.rs`) with upstream's type URIs, statuses and detail
+ * texts, so the real guest client (which parses every non-200 body) and scripts grepping for
+ * upstream messages keep working. Some codes are ours, for conditions upstream leaves to actix with
+ * a non-JSON body: BadRequest (400, malformed HTTP), MethodNotAllowed (405), RequestTimeout (408, a
  * request not received in time), PayloadTooLarge (413), HeadersTooLarge (431), TooManyRequests
  * (429, the per-client /auth rate limit), InternalError (500), ServiceUnavailable (503: the store,
  * the AS or the RVPS does not answer right now; the request changed nothing it could not undo and
@@ -79,7 +79,10 @@ export const kbsErrors = {
   invalidRequestPath: (path: string) => new KbsError('InvalidRequestPath', `Request path ${path} is invalid`),
   jwe: (reason: string) => new KbsError('JweError', 'JWE failed', reason),
   adminAccess: (endpoint: string, reason: string) => new KbsError('AdminAuthAccess', `admin access denied for endpoint ${endpoint}: ${reason}`),
-  /** Upstream converts admin failures on plugin admin paths through this variant (spec §2.5 quirk). */
+  /**
+   * Upstream converts admin failures on plugin admin paths through this variant (a quirk of
+   * upstream trustee `kbs/src/api_server.rs`, kept for compatibility).
+   */
   adminAuthInitialization: (reason: string) => new KbsError('AdminAuthInitialization', `failed to initialize [admin] configuration: ${reason}`),
   parsePolicy: (message: string) => new KbsError('ParsePolicyError', `Failed to parse policy: ${message}`),
   rvps: (message: string) => new KbsError('RvpsError', `RVPS configuration failed: ${message}`),

@@ -1,9 +1,9 @@
 /**
- * `[attestation_service] type = "coco_as_grpc"` (spec kbs-protocol §6.3): the KBS's attestation
- * backend is a remote attestation service (`services/as`, or upstream's grpc-as) reached over
- * gRPC. Evaluation and policies go to `attestation.AttestationService`, reference values to
- * `reference.ReferenceValueProviderService` on the same address (upstream's KBS does the same;
- * the AS proxies them into its RVPS).
+ * `[attestation_service] type = "coco_as_grpc"` (upstream trustee
+ * `kbs/src/attestation/coco/grpc.rs`): the KBS's attestation backend is a remote attestation
+ * service (`services/as`, or upstream's grpc-as) reached over gRPC. Evaluation and policies go to
+ * `attestation.AttestationService`, reference values to `reference.ReferenceValueProviderService`
+ * on the same address (upstream's KBS does the same; the AS proxies them into its RVPS).
  *
  * Wire encoding as upstream's client (upstream kbs/src/attestation/coco/grpc.rs): evidence =
  * base64url-no-pad of the evidence's JSON text, structured runtime data as JSON text, init-data

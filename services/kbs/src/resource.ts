@@ -1,7 +1,8 @@
 /**
- * Plugin requests, `/kbs/v0/{plugin}/{rest...}` (§5): the plugin decides per request
- * whether it is an admin call or a token + resource-policy call; encrypted answers are JWEs to
- * the TEE key found in the verified token.
+ * Plugin requests, `/kbs/v0/{plugin}/{rest...}` (upstream trustee
+ * `kbs/src/plugins/plugin_manager.rs`): the plugin decides per request whether it is an admin call
+ * or a token + resource-policy call; encrypted answers are JWEs to the TEE key found in the
+ * verified token.
  */
 import { encryptForTeeKey } from '@trustee/protocol';
 import { isWithinKeyLimits, type ResourceRepository } from '@trustee/storage';
@@ -124,7 +125,7 @@ export interface RequestHeaders {
 const BEARER = /^Bearer +([^\s]+)\s*$/i;
 const ALLOW_RULE_NAME = 'data.policy.allow';
 
-/** Token of an attested, live session first, else the Bearer header (spec §2.2 step 3). */
+/** Token of an attested, live session first, else the Bearer header (upstream `kbs/src/api_server.rs`). */
 async function findToken(headers: RequestHeaders, sessions: SessionManager | undefined): Promise<string> {
   const id = sessionIdFromCookie(headers.cookie);
   if (id !== undefined && sessions !== undefined) {

@@ -1,6 +1,7 @@
 /**
- * `rvps.json` (as-rvps §6.3): upstream's `{"storage": {storage_type, backends}, "extractors": {…}}`
- * plus trustee-ts's `admin` section. Differences from upstream, on purpose:
+ * `rvps.json` (upstream trustee `rvps/src/config.rs`): upstream's `{"storage": {storage_type,
+ * backends}, "extractors": {…}}` plus trustee-ts's `admin` section. Differences from upstream, on
+ * purpose:
  * - No config file → SQLite at `./data/rvps.sqlite` (upstream: in-memory, values lost on restart).
  *   A file with a `storage` section gets exactly what it says (`Memory` included).
  * - A file that exists but does not parse, or has wrong types, stops startup (upstream logs a

@@ -1,5 +1,5 @@
 /**
- * @trustee/rvps — the standalone Reference Value Provider Service (as-rvps §5): gRPC
+ * @trustee/rvps — the standalone Reference Value Provider Service (upstream trustee `rvps/`): gRPC
  * `reference.ReferenceValueProviderService` + health, an optional REST API, SQLite storage by
  * default. Run it with `pnpm rvps`; embed it with `composeRvps` + `bindGrpcServer`.
  */

@@ -1,7 +1,7 @@
 /**
- * `rvps-tool` (as-rvps §5.6) over gRPC: `register -a ADDR -p message.json`,
- * `query -a ADDR -r ID`, plus trustee-ts's admin `list` and `delete -r ID` (admin token read
- * from `--token-file`, so it never shows in `ps`). ADDR: `http://host:port` (default
+ * `rvps-tool` (upstream trustee `rvps/src/bin/rvps-tool.rs`) over gRPC: `register -a ADDR -p
+ * message.json`, `query -a ADDR -r ID`, plus trustee-ts's admin `list` and `delete -r ID` (admin
+ * token read from `--token-file`, so it never shows in `ps`). ADDR: `http://host:port` (default
  * `http://127.0.0.1:50003`), `https://host:port` (with `--ca-cert`), or bare `host:port`.
  *
  *   pnpm exec tsx services/rvps/src/tool.ts query -r svn

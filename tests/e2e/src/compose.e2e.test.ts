@@ -1,9 +1,10 @@
 /**
- * Invariant: the docker-compose / Helm topology of upstream Trustee works as three processes —
- * KBS (`[attestation_service] type = "coco_as_grpc"`) → AS (`services/as`, gRPC) → RVPS
+ * Invariant: the docker-compose / Helm topology of upstream Trustee works as three processes — KBS
+ * (`[attestation_service] type = "coco_as_grpc"`) → AS (`services/as`, gRPC) → RVPS
  * (`services/rvps`, gRPC) — with the operator talking only to the KBS: reference values and the
- * attestation policy reach the AS/RVPS through the KBS admin API (kbs-protocol §3.1, §6.3, §6.8),
- * and the guest's token is the AS's, verified by the KBS through the signer's CA.
+ * attestation policy reach the AS/RVPS through the KBS admin API (upstream trustee
+ * `kbs/src/api_server.rs`, `docker-compose.yml`), and the guest's token is the AS's, verified by
+ * the KBS through the signer's CA.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,7 +1,8 @@
 /**
- * Invariant: the KBS process refuses to start on configurations upstream refuses (kbs-protocol
- * §3.2, §4.1, §6), exits non-zero with a message that names the offending key, and never
- * prints a stack trace; and it starts on the upstream dev config of §6.7 as written.
+ * Invariant: the KBS process refuses to start on configurations upstream refuses (trustee
+ * `kbs/src/config.rs`, `kbs/src/admin/`, `kbs/src/token/mod.rs`), exits non-zero with a message
+ * that names the offending key, and never prints a stack trace; and it starts on the upstream dev
+ * config (`kbs/config/kbs-config.toml`) as written.
  */
 import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
@@ -85,7 +86,7 @@ describe.skipIf(!capabilities.kbs)('KBS configuration handling at startup', () =
     }
   });
 
-  it('starts on the upstream dev config (kbs-protocol §6.7) with InsecureAllowAll admin and LocalFs', async () => {
+  it('starts on the upstream dev config (kbs/config/kbs-config.toml) with InsecureAllowAll admin and LocalFs', async () => {
     const storage = join(dir, 'dev-storage');
     const toml = [
       '[http_server]',

@@ -6,7 +6,8 @@
  * sample evidence under its built-in default resource policy.
  *
  * Nothing here imports @trustee/protocol or @trustee/kbs-client: the client side is
- * tests/e2e/src/independent/, written from kbs-protocol.md with node:crypto only.
+ * tests/e2e/src/independent/, written from upstream trustee `kbs/docs/kbs_attestation_protocol.md`
+ * and the guest-components client with node:crypto only.
  */
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -97,7 +98,7 @@ describe.skipIf(!capabilities.kbs)('independent guest and operator against a KBS
       const token = await guest.rcar();
 
       // The token is an ES256 JWT signed by the key in its header, and it binds our tee-pubkey
-      // at the EAR path of §4.2.
+      // at the EAR path upstream `kbs/src/token/mod.rs` reads.
       expect(verifyWithHeaderJwk(token)).toBe(true);
       const claims = decodeJwt(token).payload as { submods?: Record<string, Record<string, unknown>>; exp?: unknown };
       expect(typeof claims.exp).toBe('number');
@@ -173,7 +174,8 @@ describe.skipIf(!capabilities.kbs)('independent guest and operator against a KBS
 
   it('appraises with the default CPU policy and the reference values, and an uploaded attestation policy takes effect', async () => {
     // The reference values registered above make the default CPU policy affirm sample evidence
-    // (as-rvps §4.4), so the `affirming` resource policy releases the secret.
+    // (upstream `ear_default_policy_cpu.rego`), so the `affirming` resource policy releases the
+    // secret.
     const affirming = await operator.setResourcePolicy(POLICIES.affirming);
     expect(affirming.status, describeResponse(affirming)).toBe(200);
     const guest = new IndependentGuest(kbs.url, generateTeeKey('P-256'));

@@ -1,12 +1,13 @@
 /**
  * Invariant: the docker-compose/Helm topology works across three processes — KBS
- * (`[attestation_service] type = "coco_as_grpc"`) → AS gRPC (`rvps_config.type = "GrpcRemote"`)
- * → RVPS gRPC (kbs-protocol §6.3, §6.8; as-rvps §1.2, §5.5). Driven by the kbs-client CLI: the
- * operator's reference values travel KBS admin API → AS → RVPS; sample evidence is affirming
- * only once they are there, and a policy requiring "affirming" releases the secret only then.
- * Start order does not matter: a KBS whose AS does not answer yet starts, reports not ready
- * (`/readyz` 503 naming the AS, `/healthz` 200), answers 503 ServiceUnavailable to a guest, and
- * serves once the AS starts, without a restart.
+ * (`[attestation_service] type = "coco_as_grpc"`) → AS gRPC (`rvps_config.type = "GrpcRemote"`) →
+ * RVPS gRPC (upstream trustee's `docker-compose.yml` topology;
+ * `attestation-service/src/rvps/grpc.rs`). Driven by the kbs-client CLI: the operator's reference
+ * values travel KBS admin API → AS → RVPS; sample evidence is affirming only once they are there,
+ * and a policy requiring "affirming" releases the secret only then. Start order does not matter: a
+ * KBS whose AS does not answer yet starts, reports not ready (`/readyz` 503 naming the AS,
+ * `/healthz` 200), answers 503 ServiceUnavailable to a guest, and serves once the AS starts,
+ * without a restart.
  */
 import { createServer, type AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';

@@ -1,8 +1,8 @@
 /**
  * Invariant: hostile or wrong requests to the real KBS process over HTTP get an upstream
- * ErrorInformation body (type URI + status of kbs-protocol §2.5) — never a 500, an HTML page or
- * a stack trace — and change no stored state: the resource, the resource policy and the
- * repository on disk read back exactly as before.
+ * ErrorInformation body (type URI + status of upstream trustee `kbs/src/error.rs`) — never a 500,
+ * an HTML page or a stack trace — and change no stored state: the resource, the resource policy and
+ * the repository on disk read back exactly as before.
  *
  * The KBS trusts attestation tokens through a CA (`trusted_certs_paths`) whose token-signer key
  * the test holds, so it can also present correctly signed but expired tokens.
@@ -319,7 +319,8 @@ describe.skipIf(!capabilities.kbs)('hostile requests against the KBS process', (
 
     it.each(adminCases)('set-resource (plugin admin path) with %s → 401', async (_name, token) => {
       const op = new IndependentOperator(kbs.url, token());
-      // Upstream reports plugin admin failures through AdminAuthInitialization (§2.5 quirk).
+      // Upstream reports plugin admin failures through AdminAuthInitialization
+      // (`kbs/src/api_server.rs`).
       expectErrorInformation(await op.setResource(RESOURCE, Buffer.from('overwritten')), 401, ['AdminAuthInitialization', 'AdminAuthAccess']);
       expectErrorInformation(await op.deleteResource(RESOURCE), 401, ['AdminAuthInitialization', 'AdminAuthAccess']);
     });

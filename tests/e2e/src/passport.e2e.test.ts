@@ -1,8 +1,8 @@
 /**
- * Invariant (kbs-protocol §4.4, passport mode): a guest attests at an issuing KBS and presents
- * the token to a different, resource-only KBS that trusts the issuer's token-signer CA through
- * `trusted_certs_paths`; that KBS releases the secret to the key bound in the token and refuses
- * tokens from an issuer whose chain it does not trust.
+ * Invariant (passport mode, upstream trustee's `passport-resource-kbs` build): a guest attests at
+ * an issuing KBS and presents the token to a different, resource-only KBS that trusts the issuer's
+ * token-signer CA through `trusted_certs_paths`; that KBS releases the secret to the key bound in
+ * the token and refuses tokens from an issuer whose chain it does not trust.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,10 +1,10 @@
 /**
- * Invariant: passport mode across KBS processes (kbs-protocol §4.4): a guest attests at an
- * issuer KBS (builtin AS, token signer certified by a test CA) and presents the token to a
- * resource-only KBS (`[attestation_service] type = "none"`), which releases the secret only to
- * tokens it can verify — through the CA in `trusted_certs_paths` (x5c chain) or through a key in
- * `trusted_jwk_sets` (kid) — and has no RCAR, attestation-policy or reference-value endpoints
- * (404 PluginNotFound, as upstream's passport resource build).
+ * Invariant: passport mode across KBS processes (upstream trustee's `passport-resource-kbs` build):
+ * a guest attests at an issuer KBS (builtin AS, token signer certified by a test CA) and presents
+ * the token to a resource-only KBS (`[attestation_service] type = "none"`), which releases the
+ * secret only to tokens it can verify — through the CA in `trusted_certs_paths` (x5c chain) or
+ * through a key in `trusted_jwk_sets` (kid) — and has no RCAR, attestation-policy or
+ * reference-value endpoints (404 PluginNotFound, as upstream's passport resource build).
  */
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -1,7 +1,7 @@
 /**
- * Invariant: a KBS whose builtin AS uses a remote RVPS (`[attestation_service.rvps_config]
- * type = "GrpcRemote"`, kbs-protocol §6.3 — the docker-compose/Helm topology) stores reference
- * values registered through the KBS admin API in the RVPS process, and appraises evidence
+ * Invariant: a KBS whose builtin AS uses a remote RVPS (`[attestation_service.rvps_config] type =
+ * "GrpcRemote"`, the topology of upstream trustee `docker-compose.yml` and its Helm chart) stores
+ * reference values registered through the KBS admin API in the RVPS process, and appraises evidence
  * against them.
  */
 import { join } from 'node:path';

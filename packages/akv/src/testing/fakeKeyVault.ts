@@ -1,6 +1,7 @@
 /**
  * A local HTTPS stand-in for the Azure Key Vault secrets data plane, good enough for the real
- * `@azure/keyvault-secrets` SDK (facts in spec/toolchain.md §8):
+ * `@azure/keyvault-secrets` SDK (each behaviour below is what SDK 4.12 expects;
+ * `fakeKeyVault.test.ts` drives the real SDK against it):
  *
  * - HTTPS on 127.0.0.1 with a self-signed certificate, trusted by the client through a per-call
  *   pipeline policy (`clientOptions()`), never by disabling TLS verification;

@@ -1,5 +1,6 @@
 /**
- * Runs an appraisal policy against one submod's claims (as-rvps §2.3, §4.2, §4.3).
+ * Runs an appraisal policy against one submod's claims (upstream trustee
+ * `attestation-service/src/ear_token/broker.rs`, `deps/policy-engine/src/policy/rego.rs`).
  *
  * The Rego engine's host functions are synchronous, reference values are not (a store or a
  * remote RVPS). We therefore evaluate with a host function that answers from a per-evaluation

@@ -1,6 +1,7 @@
 /**
- * A remote RVPS over gRPC (`rvps_config.type = "GrpcRemote"`, as-rvps §5.5): the same
- * `ReferenceValueProvider` as the built-in RVPS, spoken over `reference.ReferenceValueProviderService`.
+ * A remote RVPS over gRPC (`rvps_config.type = "GrpcRemote"`, upstream trustee
+ * `attestation-service/src/rvps/grpc.rs`): the same `ReferenceValueProvider` as the built-in RVPS,
+ * spoken over `reference.ReferenceValueProviderService`.
  *
  * Differences from upstream's client, on purpose: one HTTP/2 channel (grpc-js multiplexes calls;
  * upstream pools 10 connections), a 10 s deadline on every call, and retries with exponential

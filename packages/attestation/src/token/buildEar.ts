@@ -1,10 +1,10 @@
 /**
- * The EAR claim set (draft-ietf-rats-ear as serialised by veraison's ear crate 0.5 for
- * trustee, as-rvps §2.4). Member order is the crate's: `eat_profile`, `iat`, `ear.verifier-id`,
- * `submods` (sorted by name, a BTreeMap), `exp`, `iss`; inside an appraisal `ear.status`,
- * `ear.trustworthiness-vector` (only claims that are set; omitted when none),
- * `ear.appraisal-policy-id`, `ear.veraison.annotated-evidence` (omitted when empty), then the
- * policy's extensions sorted by name.
+ * The EAR claim set (draft-ietf-rats-ear as serialised by veraison's ear crate 0.5 for trustee;
+ * upstream `attestation-service/docs/example.token.json`). Member order is the crate's:
+ * `eat_profile`, `iat`, `ear.verifier-id`, `submods` (sorted by name, a BTreeMap), `exp`, `iss`;
+ * inside an appraisal `ear.status`, `ear.trustworthiness-vector` (only claims that are set; omitted
+ * when none), `ear.appraisal-policy-id`, `ear.veraison.annotated-evidence` (omitted when empty),
+ * then the policy's extensions sorted by name.
  */
 import { AttestationError } from '../attestationError.ts';
 import type { TokenBrokerConfig } from '../config.ts';

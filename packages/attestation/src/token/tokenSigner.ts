@@ -1,8 +1,8 @@
 /**
- * The EAR signing key (as-rvps §2.1): ES256 over P-256 only. With `signer.key_path` the PEM key
- * is used; without it a key is generated ONCE and persisted in the key-value store, so restarts
- * and replicas sharing the store keep issuing tokens verifiable with the same JWK (upstream
- * generates an ephemeral key per process).
+ * The EAR signing key (upstream trustee `attestation-service/src/ear_token/broker.rs`): ES256 over
+ * P-256 only. With `signer.key_path` the PEM key is used; without it a key is generated ONCE and
+ * persisted in the key-value store, so restarts and replicas sharing the store keep issuing tokens
+ * verifiable with the same JWK (upstream generates an ephemeral key per process).
  */
 import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';

@@ -1,7 +1,8 @@
 /**
- * Verification of attestation tokens for the KBS `[attestation_token]` section
- * (kbs-protocol §4.1, §4.2): tokens from our own AS (ES256, signer JWK in the header, optional
- * x5c chain), from another Trustee (passport mode) or from a JWKS-publishing issuer (by kid).
+ * Verification of attestation tokens for the KBS `[attestation_token]` section (upstream trustee
+ * `kbs/src/token/mod.rs`, `kbs/docs/attestation_token_verification.md`): tokens from our own AS
+ * (ES256, signer JWK in the header, optional x5c chain), from another Trustee (passport mode) or
+ * from a JWKS-publishing issuer (by kid).
  */
 import { X509Certificate, createPublicKey, verify as verifySignature, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';

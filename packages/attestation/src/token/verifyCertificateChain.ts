@@ -1,11 +1,11 @@
 /**
- * X.509 path validation for tokens that carry their signer chain in `jwk.x5c` (kbs-protocol
- * §4.1), with RFC 5280's rules: every certificate on the path must be inside its validity window
- * at `now`, every signature must verify, every issuer must be a CA (basicConstraints CA:TRUE),
- * may sign certificates when it states a keyUsage (keyCertSign), and must not have more CAs below
- * it than its pathLenConstraint allows; the path must end at a certificate of the trusted store.
- * Like OpenSSL with a store that holds intermediates or the leaf itself, a trusted certificate
- * anywhere on the path anchors it.
+ * X.509 path validation for tokens that carry their signer chain in `jwk.x5c` (upstream trustee
+ * `kbs/src/token/mod.rs`), with RFC 5280's rules: every certificate on the path must be inside its
+ * validity window at `now`, every signature must verify, every issuer must be a CA
+ * (basicConstraints CA:TRUE), may sign certificates when it states a keyUsage (keyCertSign), and
+ * must not have more CAs below it than its pathLenConstraint allows; the path must end at a
+ * certificate of the trusted store. Like OpenSSL with a store that holds intermediates or the leaf
+ * itself, a trusted certificate anywhere on the path anchors it.
  *
  * `signingLeafProblems` adds what the leaf must be to sign tokens. Upstream's KBS
  * (kbs/src/token/jwk.rs) runs OpenSSL's `verify_cert` without a purpose, so it accepts any leaf

@@ -1,6 +1,7 @@
 /**
  * `POST /kbs/v0/resource-policy` (`{"policy": b64url-nopad Rego}`, syntax-checked before it is
- * stored) and `GET /kbs/v0/resource-policy` (the JSON array of policy ids, spec §3.1).
+ * stored) and `GET /kbs/v0/resource-policy` (the JSON array of policy ids, as upstream trustee
+ * `kbs/src/api_server.rs`).
  */
 import { kbsErrors, type KbsError } from '../errors.ts';
 import type { ResourcePolicy } from '../resourcePolicy.ts';

@@ -1,7 +1,7 @@
 /**
- * KBS configuration files in upstream's TOML format (kbs-protocol §6), as an operator migrating
- * from Rust Trustee would have them: `AuthenticatedAuthorization` with an Ed25519
- * `public_key_uri`, `insecure_http = true`, builtin AS, resource plugin on `kvstorage`.
+ * KBS configuration files in upstream's TOML format (upstream trustee `kbs/docs/config.md`), as an
+ * operator migrating from Rust Trustee would have them: `AuthenticatedAuthorization` with an
+ * Ed25519 `public_key_uri`, `insecure_http = true`, builtin AS, resource plugin on `kvstorage`.
  */
 import { join } from 'node:path';
 

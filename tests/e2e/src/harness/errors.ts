@@ -1,4 +1,4 @@
-/** Assertions on the KBS's ErrorInformation bodies (kbs-protocol §2.5). */
+/** Assertions on the KBS's ErrorInformation bodies (upstream trustee `kbs/src/error.rs`). */
 import { expect } from 'vitest';
 import type { HttpResponse } from '../independent/http.ts';
 
@@ -28,7 +28,7 @@ export function describeResponse(response: HttpResponse): string {
 
 /**
  * The response is an ErrorInformation JSON object with the expected status and upstream type
- * URI (one of `types` when the spec allows several), a string detail, and nothing that looks
+ * URI (one of `types` when upstream allows several), a string detail, and nothing that looks
  * like a stack trace.
  */
 export function expectErrorInformation(response: HttpResponse, status: number, types: ErrorType | readonly ErrorType[]): { type: string; detail: string } {

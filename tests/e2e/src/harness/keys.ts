@@ -1,7 +1,8 @@
 /**
  * Key material for the e2e configs, generated fresh per run: the Ed25519 admin key pair of
- * upstream's setup.sh, TEE key PEMs for `--tee-key-file`, and a CA + EC P-256 token-signer
- * chain for the `trusted_certs_paths` configuration (kbs-protocol §4.1, §6.8).
+ * upstream's setup.sh, TEE key PEMs for `--tee-key-file`, and a CA + EC P-256 token-signer chain
+ * for the `trusted_certs_paths` configuration (upstream trustee `kbs/src/token/mod.rs`,
+ * `kbs/config/docker-compose/`).
  */
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';

@@ -34,6 +34,6 @@ export const capabilities = {
   kbsAkv:
     fileContains(join(REPO_ROOT, 'services/kbs/src/config.ts'), /AzureKeyVault|AKV_BACKEND_NAMES/) &&
     fileContains(join(REPO_ROOT, 'packages/akv/src/testing/fakeKeyVault.ts'), /processEnvironment/),
-  /** The KBS wires a gRPC RVPS client when `rvps_config.type = "GrpcRemote"` (kbs-protocol §6.3). */
+  /** The KBS wires a gRPC RVPS client for `rvps_config.type = "GrpcRemote"` (upstream `kbs/docs/config.md`). */
   kbsRemoteRvps: fileContains(join(REPO_ROOT, 'services/kbs/src/compose.ts'), /GrpcRemote|createGrpcRvpsClient/),
 } as const;

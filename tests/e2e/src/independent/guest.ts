@@ -1,7 +1,8 @@
 /**
- * An independent RCAR 0.4.0 guest with the `sample` attester (kbs-protocol §1, §2, §8.1),
- * built from node:crypto and node:http only. Each protocol step is a separate method so the
- * negative tests can send one step wrong and check that the KBS refuses it.
+ * An independent RCAR 0.4.0 guest with the `sample` attester (guest-components
+ * `attestation-agent/kbs_protocol/src/client/rcar_client.rs`, `attester/src/sample/mod.rs`), built
+ * from node:crypto and node:http only. Each protocol step is a separate method so the negative
+ * tests can send one step wrong and check that the KBS refuses it.
  */
 import { createPublicKey, verify } from 'node:crypto';
 import { b64stdDecode, b64stdEncode, b64urlDecode } from './base64.ts';
@@ -65,7 +66,7 @@ export class IndependentGuest {
   /**
    * The attestation body the Rust guest sends for the current challenge, with honest sample
    * evidence. With `sampleDevice`, a `sampledevice` attester contributes additional evidence
-   * bound to H(JCS({nonce, tee-pubkey})), and the primary binding covers its JSON text (§1.5).
+   * bound to H(JCS({nonce, tee-pubkey})), and the primary binding covers its JSON text.
    */
   buildAttestation(
     options: {

@@ -1,6 +1,6 @@
 /**
  * Invariant: the independent guest pieces (JCS digest, sample evidence, JWE decryption with the
- * Rust client's rebuilt AAD) reproduce the kbs-protocol §11 vectors before they are used to
+ * Rust client's rebuilt AAD) reproduce the fixed vectors below before they are used to
  * judge the KBS.
  */
 import { createECDH, createPrivateKey, createPublicKey, generateKeyPairSync, publicEncrypt, constants, randomBytes, createCipheriv } from 'node:crypto';
@@ -36,7 +36,7 @@ function p256PrivateKey(dHex: string) {
   });
 }
 
-describe('independent JCS and runtime-data digest (spec §11.1)', () => {
+describe('independent JCS and runtime-data digest (fixed vector)', () => {
   it('derives the vector public key from the vector private scalar', () => {
     const key = teeKeyFromPrivate(p256PrivateKey('45b230cf32333599ba58acfee0cb502c9ff86002ad707037a211296dc986806b'));
     expect(key.publicJwk).toEqual(vectorJwk);
@@ -76,7 +76,7 @@ describe('independent JCS and runtime-data digest (spec §11.1)', () => {
   });
 });
 
-describe('independent JWE decryption (spec §11.2)', () => {
+describe('independent JWE decryption (fixed vector)', () => {
   const vectorResponse = {
     protected:
       'eyJhbGciOiJFQ0RILUVTK0EyNTZLVyIsImVuYyI6IkEyNTZHQ00iLCJlcGsiOnsiY3J2IjoiUC0yNTYiLCJrdHkiOiJFQyIsIngiOiJkSU9ZdHdVZ3E5SU9HY3JYLXZjX01XRzhrbThSekxnYzdVNnNpZkRQWEZnIiwieSI6InI2Y2hONm44c0tTRE9wMHR1anVUXzQ4VGpXdHhFVmtFT3Y4aVl2VlBWWkkifX0',

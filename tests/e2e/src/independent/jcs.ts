@@ -1,6 +1,7 @@
 /**
- * RFC 8785 (JCS) canonical JSON, written independently of @trustee/protocol so the e2e suite
- * checks the KBS against a second reading of the spec (kbs-protocol §1.5).
+ * RFC 8785 (JCS) canonical JSON, written independently of @trustee/protocol so the e2e suite checks
+ * the KBS against a second reading of RFC 8785 and upstream trustee
+ * `kbs/src/attestation/backend.rs`.
  *
  * Members are sorted by UTF-16 code units (what `Array.prototype.sort` does on strings by
  * default), strings and numbers use ECMAScript serialisation, no whitespace anywhere.

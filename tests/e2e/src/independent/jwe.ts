@@ -1,6 +1,6 @@
 /**
- * Decryption of the KBS resource response (flattened JWE, kbs-protocol §2.4) with node:crypto
- * only, as a second implementation next to @trustee/protocol.
+ * Decryption of the KBS resource response (flattened JWE, upstream trustee `kbs/src/jwe/mod.rs`)
+ * with node:crypto only, as a second implementation next to @trustee/protocol.
  *
  * The AAD is rebuilt the way the Rust guest (`kbs_types::ProtectedHeader::generate_aad`) does
  * it: decode `protected`, re-serialise `alg`, `enc`, then the other members with serde_json's

@@ -1,7 +1,7 @@
 /**
- * An independent KBS operator (kbs-protocol §3): admin JWTs minted by hand with node:crypto
- * Ed25519 exactly as upstream's docker-compose setup.sh does, and the admin endpoints called
- * with hand-built bodies.
+ * An independent KBS operator (upstream trustee `kbs/docs/admin.md`): admin JWTs minted by hand
+ * with node:crypto Ed25519 exactly as upstream's docker-compose setup.sh does, and the admin
+ * endpoints called with hand-built bodies.
  */
 import { sign, type KeyObject } from 'node:crypto';
 import { b64stdEncode, b64urlEncode } from './base64.ts';
@@ -69,8 +69,9 @@ export class IndependentOperator {
   }
 
   /**
-   * The `sample` RVPS message of §3.1: provenance `{name: value}` in standard base64. The sample
-   * extractor stores the value verbatim, so lists (`["abcde"]`) and scalars (`4`) both work.
+   * The `sample` RVPS message (upstream `rvps/src/extractors/sample/mod.rs`): provenance `{name:
+   * value}` in standard base64. The sample extractor stores the value verbatim, so lists
+   * (`["abcde"]`) and scalars (`4`) both work.
    */
   registerSampleReferenceValue(name: string, value: unknown): Promise<HttpResponse> {
     const provenance = b64stdEncode(Buffer.from(JSON.stringify({ [name]: value }), 'utf8'));
@@ -91,7 +92,7 @@ export class IndependentOperator {
   }
 }
 
-/** The shipped sample resource policies (kbs-protocol §2.3), written out here in our own words. */
+/** The shipped sample resource policies (upstream `kbs/sample_policies/`), in our own words. */
 export const POLICIES = {
   allowAll: 'package policy\nimport rego.v1\n\ndefault allow := false\n\nallow if {\n  data.plugin == "resource"\n}\n',
   denyAll: 'package policy\nimport rego.v1\n\ndefault allow := false\n',

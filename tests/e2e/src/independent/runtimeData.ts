@@ -1,6 +1,7 @@
 /**
- * The runtime-data → report_data binding of kbs-protocol §1.5, built by hand from JCS and
- * node:crypto hashes, plus the `sample` evidence that carries it (§8.1).
+ * The runtime-data → report_data binding of upstream trustee `kbs/src/attestation/backend.rs`,
+ * built by hand from JCS and node:crypto hashes, plus the `sample` evidence that carries it
+ * (guest-components `attestation-agent/attester/src/sample/mod.rs`).
  */
 import { createHash } from 'node:crypto';
 import { b64stdEncode } from './base64.ts';

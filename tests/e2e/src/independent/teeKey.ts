@@ -1,7 +1,8 @@
 /**
- * TEE key pairs as the Rust guest holds them (kbs-protocol §1.4): EC P-256 (default), EC P-521
- * and RSA-2048 with RSA-OAEP-256. The public JWK carries exactly the kbs-types members, in the
- * order the Rust client sends them; any extra member would break the report-data binding.
+ * TEE key pairs as the Rust guest holds them (guest-components
+ * `attestation-agent/kbs_protocol/src/keypair.rs`): EC P-256 (default), EC P-521 and RSA-2048 with
+ * RSA-OAEP-256. The public JWK carries exactly the kbs-types members, in the order the Rust client
+ * sends them; any extra member would break the report-data binding.
  */
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 
@@ -42,7 +43,7 @@ export function teeKeyFromPrivate(privateKey: KeyObject): TeeKeyPair {
     const size = jwk.crv === 'P-256' ? 32 : 66;
     const x = Buffer.from(jwk.x, 'base64url');
     const y = Buffer.from(jwk.y, 'base64url');
-    // The KBS refuses coordinates that are not exactly the field size (§2.4).
+    // The KBS refuses coordinates that are not exactly the field size (`kbs/src/jwe/mod.rs`).
     if (x.length !== size || y.length !== size) throw new Error(`EC coordinates are not ${size} bytes`);
     return {
       kind: jwk.crv,
