@@ -5,7 +5,7 @@
  * How a builtin is written
  * ------------------------
  * ```ts
- * import { registerBuiltins, operandError, builtinError, type BuiltinDefinition } from '../builtinContract.ts';
+ * import { operandError, builtinError, type BuiltinDefinition } from '../builtinContract.ts';
  * import { typeName, type Value } from '../value.ts';
  *
  * const upper: BuiltinDefinition = {
@@ -16,7 +16,7 @@
  *     return s.toUpperCase();
  *   },
  * };
- * registerBuiltins({ upper });   // or registerBuiltins([upper, ...])
+ * export const stringBuiltins: readonly BuiltinDefinition[] = [upper, ...];
  * ```
  *
  * - `impl` receives the already-evaluated argument Values (never undefined: if any argument is
@@ -42,16 +42,14 @@
  * - Values are immutable once returned: build fresh arrays/ObjectValue/SetValue, never mutate an
  *   argument.
  *
- * Registration and precedence
- * ---------------------------
- * The registry is one process-wide map (name → definition). `registerBuiltins` overwrites an
- * existing name, so the last registration wins. Load order: the core's temporary
- * `coreBuiltins.ts` first, then `builtins/index.ts` — so `builtins/` overrides the core's
- * temporary `count`, `object.union_n`, `sprintf`.
- *
- * `builtins/index.ts` (owned by the builtins engineer) must register everything as a SIDE
- * EFFECT of being imported (call `registerBuiltins(...)` at module top level). The core imports
- * it once from `engine.ts` (`import './builtins/index.ts'`).
+ * Builtin tables
+ * --------------
+ * There is no process-wide registry: the compiler and the evaluator look builtins up in a
+ * `BuiltinTable` (name → definition) given to them with the program (`CompileContext.builtins`).
+ * Each family module exports its definitions as a list; `builtins/index.ts` builds tables from
+ * lists (`builtinTable`, later entries win) and exports the default one (`DEFAULT_BUILTINS`,
+ * every family). An embedder that wants fewer or extra builtins builds its own table and passes
+ * it to `compilePolicy`. Importing a module of this package registers nothing anywhere.
  */
 import { RegoError } from './errors.ts';
 import type { Value } from './value.ts';
@@ -150,20 +148,5 @@ export function isResourceExhaustion(error: unknown): error is RangeError {
     && /call stack|invalid (string|array|typed array) length|maximum bigint size|allocation failed|out of memory/i.test(error.message);
 }
 
-const registry = new Map<string, BuiltinDefinition>();
-
-/** Registers (or replaces) builtins; accepts an array or a name-keyed record. */
-export function registerBuiltins(defs: readonly BuiltinDefinition[] | Readonly<Record<string, BuiltinDefinition>>): void {
-  const list: readonly BuiltinDefinition[] = Array.isArray(defs) ? defs : Object.values(defs as Readonly<Record<string, BuiltinDefinition>>);
-  for (const def of list) registry.set(def.name, def);
-}
-
-/** The registered builtin with that name, if any. */
-export function lookupBuiltin(name: string): BuiltinDefinition | undefined {
-  return registry.get(name);
-}
-
-/** Names of all registered builtins (for diagnostics and capability listings). */
-export function builtinNames(): string[] {
-  return [...registry.keys()].sort();
-}
+/** The builtins a program may call, by full dotted name (see header). */
+export type BuiltinTable = ReadonlyMap<string, BuiltinDefinition>;

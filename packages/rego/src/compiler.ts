@@ -4,7 +4,7 @@
  * the rule tree under `data`.
  */
 import type { Body, Literal, Loc, Module, Rule, Term, VarTerm, With } from './ast.ts';
-import { lookupBuiltin } from './builtinContract.ts';
+import type { BuiltinTable } from './builtinContract.ts';
 import { RegoError } from './errors.ts';
 import { checkRecursion } from './recursion.ts';
 import { ObjectValue, SetValue, equals, keyOf, type Value } from './value.ts';
@@ -76,6 +76,8 @@ export class RuleNode {
 
 export interface CompileContext {
   readonly hostFunctions: ReadonlySet<string>;
+  /** The builtins the program may call; the evaluator calls them from the same table. */
+  readonly builtins: BuiltinTable;
 }
 
 export class CompiledProgram {
@@ -239,7 +241,7 @@ class Rewriter {
         return ['data', ...this.env.pkgPath, ...parts].join('.');
       }
       if (this.env.program.ctx.hostFunctions.has(full)) return full;
-      if (lookupBuiltin(full) !== undefined) return full;
+      if (this.env.program.ctx.builtins.has(full)) return full;
       if (this.env.ruleNames.has(first)) return ['data', ...this.env.pkgPath, ...parts].join('.');
     }
     if (first === 'data') return full;
@@ -311,7 +313,7 @@ class Rewriter {
     if (name !== undefined && lookupLocal(scope, name.split('.')[0] as string) === undefined) {
       try {
         const resolved = this.resolveFunctionName({ t: 'var', name, loc: t.loc }, scope, t.loc);
-        const isFn = resolved.startsWith('data.') ? this.env.allFunctionNames.has(resolved) : CORE_OPERATORS[resolved] !== undefined || lookupBuiltin(resolved) !== undefined || this.env.program.ctx.hostFunctions.has(resolved);
+        const isFn = resolved.startsWith('data.') ? this.env.allFunctionNames.has(resolved) : CORE_OPERATORS[resolved] !== undefined || this.env.program.ctx.builtins.has(resolved) || this.env.program.ctx.hostFunctions.has(resolved);
         if (isFn) return { t: 'call', fn: { t: 'var', name: resolved, loc: t.loc }, args: [], loc: t.loc };
       } catch {
         // not a function: a value
@@ -873,7 +875,7 @@ export function compileModules(modules: Module[], ctx: CompileContext): Compiled
     if (core !== undefined) return core;
     if (name.startsWith('data.')) return functionArity.get(name);
     if (ctx.hostFunctions.has(name)) return -1;
-    const b = lookupBuiltin(name);
+    const b = ctx.builtins.get(name);
     if (b === undefined) return undefined;
     return b.arity === 'variadic' ? -1 : b.arity;
   };

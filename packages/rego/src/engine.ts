@@ -4,7 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Body, Module, Term } from './ast.ts';
-import { isResourceExhaustion, lookupBuiltin } from './builtinContract.ts';
+import { isResourceExhaustion, type BuiltinTable } from './builtinContract.ts';
+import { DEFAULT_BUILTINS } from './builtins/index.ts';
 import { CORE_OPERATORS, compileModules, compileQuery, isUserVar, type CompiledProgram } from './compiler.ts';
 import { RegoError } from './errors.ts';
 import { Evaluator, type HostFn } from './evaluator.ts';
@@ -12,8 +13,6 @@ import { explainRulePath, type ExplainLimits, type RuleExplanation } from './exp
 import { parseModule, parseQuery } from './parser.ts';
 import { ObjectValue, fromJson, type Value } from './value.ts';
 import { metered } from './workMeter.ts';
-import './coreBuiltins.ts';
-import './builtins/index.ts';
 
 export interface SourceModule {
   readonly name: string;
@@ -23,6 +22,8 @@ export interface SourceModule {
 export interface EngineCompileOptions {
   readonly regoVersion?: 'v0' | 'v1';
   readonly hostFunctionNames?: readonly string[];
+  /** The builtins policies may call; default DEFAULT_BUILTINS (every family in builtins/). */
+  readonly builtins?: BuiltinTable;
 }
 
 export interface EngineEvalOptions {
@@ -71,7 +72,7 @@ export class Program {
     if (core !== undefined) return core;
     if (name.startsWith('data.')) return this.program.functions.get(name)?.[0]?.rule.args?.length;
     if (this.hostFunctionNames.has(name)) return -1;
-    const b = lookupBuiltin(name);
+    const b = this.program.ctx.builtins.get(name);
     if (b === undefined) return undefined;
     return b.arity === 'variadic' ? -1 : b.arity;
   }
@@ -146,14 +147,24 @@ function parseWithVersion(m: SourceModule, version: 'v0' | 'v1'): Module {
 
 const CACHE_LIMIT = 64;
 const cache = new Map<string, Program>();
+/** Cache-key component per builtin table (tables are compared by identity). */
+const tableIds = new WeakMap<BuiltinTable, number>();
+let nextTableId = 0;
+
+function tableId(table: BuiltinTable): number {
+  let id = tableIds.get(table);
+  if (id === undefined) tableIds.set(table, (id = nextTableId++));
+  return id;
+}
 
 export function compileProgram(modules: readonly SourceModule[], options: EngineCompileOptions = {}): Program {
   const version = options.regoVersion ?? 'v1';
   const hostNames = [...(options.hostFunctionNames ?? [])].sort();
+  const builtins = options.builtins ?? DEFAULT_BUILTINS;
   const h = createHash('sha256');
   for (const m of modules) h.update(m.name).update('\0').update(m.source).update('\0');
   const hash = h.digest('hex');
-  const cacheKey = `${hash}|${version}|${hostNames.join(',')}`;
+  const cacheKey = `${hash}|${version}|${tableId(builtins)}|${hostNames.join(',')}`;
   const hit = cache.get(cacheKey);
   if (hit) {
     cache.delete(cacheKey);
@@ -161,7 +172,7 @@ export function compileProgram(modules: readonly SourceModule[], options: Engine
     return hit;
   }
   const hostSet = new Set(hostNames);
-  const compiled = guardCompile(() => compileModules(modules.map((m) => parseWithVersion(m, version)), { hostFunctions: hostSet }));
+  const compiled = guardCompile(() => compileModules(modules.map((m) => parseWithVersion(m, version)), { hostFunctions: hostSet, builtins }));
   const program = new Program(hash, compiled, hostSet, new Map(modules.map((m) => [m.name, m.source])));
   cache.set(cacheKey, program);
   if (cache.size > CACHE_LIMIT) {

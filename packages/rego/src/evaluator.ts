@@ -4,7 +4,7 @@
  * Bindings live in one Map per rule/function invocation and are undone after each continuation.
  */
 import type { Body, Literal, Term } from './ast.ts';
-import { BuiltinError, isResourceExhaustion, lookupBuiltin, type BuiltinContext, type HostJson } from './builtinContract.ts';
+import { BuiltinError, isResourceExhaustion, type BuiltinContext, type HostJson } from './builtinContract.ts';
 import { CORE_OPERATORS, type CompiledProgram, type CompiledRule, type RuleNode } from './compiler.ts';
 import { RegoError, type RegoErrorCode } from './errors.ts';
 import { arith, compareOp } from './operators.ts';
@@ -1063,7 +1063,7 @@ export class Evaluator {
     const core = CORE_OPERATORS[name];
     if (core !== undefined) return core;
     if (name.startsWith('data.')) return this.program.functions.get(name)?.[0]?.rule.args?.length ?? -1;
-    const b = lookupBuiltin(name);
+    const b = this.program.ctx.builtins.get(name);
     if (b) return b.arity === 'variadic' ? -1 : b.arity;
     return -1;
   }
@@ -1141,7 +1141,7 @@ export class Evaluator {
       }
       return r === undefined ? false : k(fromJson(r));
     }
-    const def = lookupBuiltin(name);
+    const def = this.program.ctx.builtins.get(name);
     if (!def) throw new RegoError('eval_undefined_function', `undefined function ${name}`, t.loc);
     this.charge(inputUnits(args));
     const r = this.guard(name, t, () => def.impl(args, this.builtinContext(name)));
@@ -1374,7 +1374,7 @@ function isMock(v: Value | Mock): v is Mock {
 
 function isFunctionName(program: CompiledProgram, name: string, hosts: ReadonlyMap<string, HostFn>): boolean {
   if (name.startsWith('data.')) return program.functions.has(name);
-  return CORE_OPERATORS[name] !== undefined || lookupBuiltin(name) !== undefined || hosts.has(name);
+  return CORE_OPERATORS[name] !== undefined || program.ctx.builtins.has(name) || hosts.has(name);
 }
 
 function withPath(t: Term): Value[] {

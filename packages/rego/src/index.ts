@@ -14,6 +14,9 @@ import { parseModule, parseTermText } from './parser.ts';
 import { fromJson, toJson, type RegoJson, type Value } from './value.ts';
 
 export { RegoError } from './errors.ts';
+export { ALL_BUILTINS, DEFAULT_BUILTINS, SKIPPED_BUILTINS, builtinTable } from './builtins/index.ts';
+export type { BuiltinContext, BuiltinDefinition, BuiltinTable } from './builtinContract.ts';
+import type { BuiltinTable } from './builtinContract.ts';
 export type { RegoErrorCode, RegoLocation } from './errors.ts';
 export type { RegoJson } from './value.ts';
 export type { BodyExplanation, ComparedValue, ExplainLimits, FailedExpression, RuleExplanation } from './explain.ts';
@@ -30,6 +33,8 @@ export interface CompileOptions {
   /** Default 'v1'; modules importing rego.v1 are v1 anyway. */
   readonly regoVersion?: 'v0' | 'v1';
   readonly hostFunctions?: Readonly<Record<string, HostFunction>>;
+  /** The builtins the policy may call (see builtinTable); default DEFAULT_BUILTINS. */
+  readonly builtins?: BuiltinTable;
 }
 
 export interface EvalOptions {
@@ -154,6 +159,7 @@ export function compilePolicy(modules: string | readonly PolicyModule[], options
   const hostFunctions = options.hostFunctions ?? {};
   const program = compileProgram(normalizeModules(modules), {
     ...(options.regoVersion ? { regoVersion: options.regoVersion } : {}),
+    ...(options.builtins ? { builtins: options.builtins } : {}),
     hostFunctionNames: Object.keys(hostFunctions),
   });
   return new Policy(program, hostFunctions);

@@ -1,8 +1,9 @@
 /**
- * Registers every named builtin family with the evaluator (side effect of importing this
- * module) and lists the OPA builtins deliberately left out, with the reason.
+ * Every named builtin family as one list, the table builder and the default table the compiler
+ * uses when its caller gives none, and the OPA builtins deliberately left out, with the reason.
+ * Importing this module registers nothing: tables are values passed to the compiler.
  */
-import { registerBuiltins, type BuiltinDefinition } from '../builtinContract.ts';
+import type { BuiltinDefinition, BuiltinTable } from '../builtinContract.ts';
 import { guarded } from './args.ts';
 import { awsBuiltins } from './aws.ts';
 import { collectionBuiltins } from './collections.ts';
@@ -58,6 +59,17 @@ export const ALL_BUILTINS: readonly BuiltinDefinition[] = [
   ...x509Builtins,
 ];
 
-// Last line of defence: a stray JS exception (e.g. stack overflow on absurdly deep input) still
-// surfaces as an eval_builtin_error naming the builtin, never as a raw RangeError/TypeError.
-registerBuiltins(ALL_BUILTINS.map((def) => ({ ...def, impl: (args, ctx) => guarded(ctx.name, () => def.impl(args, ctx)) })));
+/**
+ * A table of the given definitions by name (a later definition of the same name replaces an
+ * earlier one). Last line of defence: each impl is wrapped so that a stray JS exception (e.g.
+ * stack overflow on absurdly deep input) still surfaces as an eval_builtin_error naming the
+ * builtin, never as a raw RangeError/TypeError.
+ */
+export function builtinTable(defs: readonly BuiltinDefinition[]): BuiltinTable {
+  const table = new Map<string, BuiltinDefinition>();
+  for (const def of defs) table.set(def.name, { ...def, impl: (args, ctx) => guarded(ctx.name, () => def.impl(args, ctx)) });
+  return table;
+}
+
+/** The table of every builtin in this directory: what `compilePolicy` uses unless told otherwise. */
+export const DEFAULT_BUILTINS: BuiltinTable = builtinTable(ALL_BUILTINS);

@@ -1,11 +1,11 @@
 /**
  * A small real BuiltinContext for unit tests of builtin families (no evaluator needed): calls a
- * registered builtin by name with Values, with a fixed clock, a shared per-"evaluation" cache and
+ * builtin of the default table (or of a given one) by name with Values, with a fixed clock, a shared per-"evaluation" cache and
  * a work budget.
  */
-import { limitError, lookupBuiltin, type BuiltinContext } from '../builtinContract.ts';
+import { limitError, type BuiltinContext, type BuiltinTable } from '../builtinContract.ts';
 import { fromJson, type Value } from '../value.ts';
-import './index.ts';
+import { DEFAULT_BUILTINS } from './index.ts';
 
 export interface TestEvaluation {
   call(name: string, ...args: Value[]): Value | undefined;
@@ -15,7 +15,8 @@ export interface TestEvaluation {
   readonly traces: string[];
 }
 
-export function testEvaluation(options: { nowNs?: bigint; budget?: number } = {}): TestEvaluation {
+export function testEvaluation(options: { nowNs?: bigint; budget?: number; builtins?: BuiltinTable } = {}): TestEvaluation {
+  const builtins = options.builtins ?? DEFAULT_BUILTINS;
   const cache = new Map<string, unknown>();
   const prints: string[] = [];
   const traces: string[] = [];
@@ -39,7 +40,7 @@ export function testEvaluation(options: { nowNs?: bigint; budget?: number } = {}
     traces,
     context: makeContext,
     call(name, ...args) {
-      const def = lookupBuiltin(name);
+      const def = builtins.get(name);
       if (def === undefined) throw new Error(`no builtin ${name}`);
       return def.impl(args, makeContext(name));
     },
