@@ -103,7 +103,7 @@ try {
     await registerReferenceValues(tee);
     const floorMs = measureFloorMs(floorOperation(keyKind, EVIDENCE_CHECKS[tee]));
     for (const guests of guestCounts) {
-      const result = await runFlowPhase({ client, kbs, tee, evidence: (reportData) => factory.evidence(tee, reportData), keyKind, guests, seconds, resourcePath, secret: SECRET });
+      const result = await runFlowPhase({ kbs, tee, evidence: (reportData) => factory.evidence(tee, reportData), keyKind, guests, seconds, resourcePath, secret: SECRET });
       console.log(tableRow(`${tee} ${keyKind} ${guests} guest(s)`, result, floorMs));
     }
   }

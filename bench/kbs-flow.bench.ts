@@ -65,11 +65,11 @@ try {
   for (const keyKind of keyKinds) {
     const floorMs = measureFloorMs(floorOperation(keyKind as TeeKeyKind));
     for (const guests of guestCounts) {
-      const result = await runFlowPhase({ client, kbs, tee: 'sample', evidence: sampleEvidence, keyKind, guests, seconds, resourcePath, secret: SECRET });
+      const result = await runFlowPhase({ kbs, tee: 'sample', evidence: sampleEvidence, keyKind, guests, seconds, resourcePath, secret: SECRET });
       console.log(tableRow(`sample ${keyKind} ${guests} guest(s)`, result, floorMs));
       if (values.steps) {
         const step = (name: keyof typeof result.steps): string => `${name} p50 ${percentile(result.steps[name], 50).toFixed(2)} p99 ${percentile(result.steps[name], 99).toFixed(2)}`;
-        console.log(`    ${step('auth')} | ${step('attest')} | ${step('resource')} | client CPU ms/flow ${((result.clientCpuSeconds * 1000) / Math.max(1, result.flows)).toFixed(3)}`);
+        console.log(`    ${step('auth')} | ${step('attest')} | ${step('resource')}`);
       }
     }
   }
