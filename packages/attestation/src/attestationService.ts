@@ -37,7 +37,7 @@ export interface AttestationService {
    *   `verification_failed` | `collateral_unavailable` | `policy_not_found` | `invalid_policy` |
    *   `policy_evaluation_failed` | `invalid_policy_result` | `rvps_error` | `token_issue_failed` | `storage_error`
    */
-  evaluate(requests: readonly VerificationRequest[], policyIds: readonly string[]): Promise<string>;
+  evaluate(requests: readonly VerificationRequest[], policyIds: readonly string[], options?: EvaluateOptions): Promise<string>;
   /** Syntax-checks and stores (overwrites) a policy; `invalid_policy` on bad Rego or id. */
   setPolicy(policyId: string, regoSource: string): Promise<void>;
   getPolicy(policyId: string): Promise<string | undefined>;
@@ -49,6 +49,15 @@ export interface AttestationService {
   queryReferenceValue(id: string): Promise<Json | undefined>;
   /** The token signer's JWKS, `{"keys":[jwk]}` — the same JWK as in every token header. */
   jwks(): JsonObject;
+}
+
+/** Per-call options of `evaluate`. */
+export interface EvaluateOptions {
+  /**
+   * Where this call's lines go, instead of the service's logger: the caller's request logger (a
+   * child carrying its `reqId`), so an in-process AS's lines name the request that caused them.
+   */
+  readonly log?: Logger;
 }
 
 export interface AttestationServiceDeps {
@@ -94,7 +103,7 @@ export const MAX_TOKEN_CLAIMS_BYTES = 1024 * 1024;
 export async function createAttestationService(deps: AttestationServiceDeps): Promise<AttestationService> {
   const { store, config } = deps;
   const now = deps.now ?? (() => new Date());
-  const log: Logger = deps.log ?? silentLogger;
+  const serviceLog: Logger = deps.log ?? silentLogger;
   const collateral = deps.collateral ?? collateralFromVerifierConfig(config.verifierConfig, { store, now });
   // Operator-pinned roots from verifier_config; verifiers passed by the caller win over them.
   const nvidia = await nvidiaVerifierFromConfig(config.verifierConfig, deps.log);
@@ -105,7 +114,7 @@ export async function createAttestationService(deps: AttestationServiceDeps): Pr
   const rvps = deps.referenceValues ?? createBuiltinRvps(store, { now });
   const policies = createPolicyStore(store);
   const evaluator = createPolicyEvaluator(rvps);
-  const signer = await loadTokenSigner(config.tokenBroker.signer, store, log);
+  const signer = await loadTokenSigner(config.tokenBroker.signer, store, serviceLog);
   const builtIns = defaultPolicies();
   for (const id of DEFAULT_POLICY_IDS) await policies.setDefault(id, builtIns[id]);
 
@@ -123,7 +132,8 @@ export async function createAttestationService(deps: AttestationServiceDeps): Pr
   }
 
   return {
-    async evaluate(requests, policyIds) {
+    async evaluate(requests, policyIds, options = {}) {
+      const log = options.log ?? serviceLog;
       if (!Array.isArray(requests) || requests.length === 0) throw new AttestationError('invalid_request', 'No verification requests provided.');
       if (requests.length > MAX_VERIFICATION_REQUESTS) throw new AttestationError('invalid_request', `at most ${MAX_VERIFICATION_REQUESTS} verification requests are accepted`);
       const policyId = policyIds[0] ?? 'default';

@@ -55,6 +55,7 @@ export {
   MAX_TOKEN_CLAIMS_BYTES,
   type AttestationService,
   type AttestationServiceDeps,
+  type EvaluateOptions,
   type VerificationRequest,
 } from './attestationService.ts';
 export { expectedReportData, HASH_ALGORITHMS, type HashAlgorithm, type RuntimeDataInput, type ExpectedReportData } from './expectedReportData.ts';

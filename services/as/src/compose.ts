@@ -25,7 +25,7 @@ import type { AsConfig } from './config.ts';
 import { ConfigError } from './config.ts';
 import { createAdminGuard, type AdminGuard } from './adminGuard.ts';
 import { toAsError } from './errors.ts';
-import { silentLogger, type RootLogger } from '@trustee/log';
+import { silentLogger, type Logger, type RootLogger } from '@trustee/log';
 import { AsMetrics } from './metrics.ts';
 
 /**
@@ -70,8 +70,11 @@ export interface ComposedAs {
   readonly metrics: AsMetrics;
   readonly store: KeyValueStore;
   readonly log: RootLogger;
-  /** The core's evaluate with metrics and errors classified (`AsError`). */
-  evaluate(requests: readonly VerificationRequest[], policyIds: readonly string[]): Promise<string>;
+  /**
+   * The core's evaluate with metrics and errors classified (`AsError`); `log` is the request's
+   * logger (with its `reqId`), so the core's lines for this call carry the request id.
+   */
+  evaluate(requests: readonly VerificationRequest[], policyIds: readonly string[], log?: Logger): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -169,11 +172,11 @@ export async function composeAs(config: AsConfig, options: ComposeAsOptions = {}
     metrics,
     store,
     log,
-    async evaluate(requests, policyIds) {
+    async evaluate(requests, policyIds, requestLog) {
       const started = process.hrtime.bigint();
       const tee = requests[0]?.tee ?? 'none';
       try {
-        const token = await service.require().evaluate(requests, policyIds);
+        const token = await service.require().evaluate(requests, policyIds, requestLog === undefined ? {} : { log: requestLog });
         metrics.attestation(tee, 'ok', Number(process.hrtime.bigint() - started) / 1e9);
         return token;
       } catch (error) {

@@ -21,6 +21,7 @@ import {
   type ReferenceValueRegisterRequest,
   type SetPolicyRequest,
 } from '@trustee/grpc';
+import type { Logger } from '@trustee/log';
 import { b64url } from '@trustee/protocol';
 import type { ComposedAs } from './compose.ts';
 import { attestationChallenge, decodeGrpcAttestationRequest, decodePolicyText } from './decodeRequest.ts';
@@ -31,7 +32,7 @@ export const GRPC_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 export const HEALTH_SERVICES = ['', 'attestation.AttestationService', 'reference.ReferenceValueProviderService'];
 
-type Handler<Req> = (request: Req, authorization: string | undefined) => Promise<object>;
+type Handler<Req> = (request: Req, authorization: string | undefined, log: Logger) => Promise<object>;
 
 function authorizationOf(metadata: grpc.Metadata): string | undefined {
   const [value] = metadata.get('authorization');
@@ -42,7 +43,10 @@ function authorizationOf(metadata: grpc.Metadata): string | undefined {
 export function addAsServices(server: grpc.Server, as: ComposedAs): void {
   function unary<Req>(method: string, handler: Handler<Req>): grpc.handleUnaryCall<Req, object> {
     return (call, callback) => {
-      handler(call.request, authorizationOf(call.metadata)).then(
+      // One id per call, on every line the call causes (the core's too), as fastify does for REST.
+      const reqId = randomUUID();
+      const log = as.log.child({ reqId });
+      handler(call.request, authorizationOf(call.metadata), log).then(
         (response) => {
           as.metrics.request('grpc', method, 'OK');
           callback(null, response);
@@ -51,8 +55,7 @@ export function addAsServices(server: grpc.Server, as: ComposedAs): void {
           const classified = toAsError(error);
           const name = grpc.status[classified.grpcStatus] ?? String(classified.grpcStatus);
           as.metrics.request('grpc', method, name);
-          const reqId = randomUUID();
-          const details = reportFailure(as.log.child({ reqId }), reqId, `grpc ${method}`, classified, error);
+          const details = reportFailure(log, reqId, `grpc ${method}`, classified, error);
           callback({ code: classified.grpcStatus, details: `${classified.code}: ${details}` });
         },
       );
@@ -60,9 +63,9 @@ export function addAsServices(server: grpc.Server, as: ComposedAs): void {
   }
 
   server.addService(attestationServiceDefinition, {
-    AttestationEvaluate: unary<AttestationRequest>('AttestationEvaluate', async (request) => {
+    AttestationEvaluate: unary<AttestationRequest>('AttestationEvaluate', async (request, _authorization, log) => {
       const { requests, policyIds } = decodeGrpcAttestationRequest(request);
-      return { attestation_token: await as.evaluate(requests, policyIds) };
+      return { attestation_token: await as.evaluate(requests, policyIds, log) };
     }),
     SetAttestationPolicy: unary<SetPolicyRequest>('SetAttestationPolicy', async (request, authorization) => {
       await as.admin.check('policy', authorization);

@@ -75,11 +75,15 @@ export function buildAsRestServer(as: ComposedAs, options: RestServerOptions = {
       }
     });
   }
-  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ type: 'not_found', detail: 'no such route' }));
+  app.setNotFoundHandler((_request, reply) => {
+    // The status comes from the one table (errors.ts), like every other failure's.
+    const notFound = new AsError('not_found', 'no such route');
+    return reply.code(notFound.httpStatus).send({ type: notFound.code, detail: notFound.message });
+  });
 
   app.post('/attestation', { onRequest: route('attestation') }, async (request, reply) => {
     const { requests, policyIds } = decodeRestAttestationRequest(request.body);
-    const token = await as.evaluate(requests, policyIds);
+    const token = await as.evaluate(requests, policyIds, request.log);
     return reply.type('text/plain; charset=utf-8').send(token);
   });
 

@@ -4,6 +4,7 @@
  * becomes Attested. Causes are logged, never returned: upstream's detail is always
  * "RCAR handshake Attest failed".
  */
+import type { Logger } from '@trustee/log';
 import { parseAdditionalEvidence, parseAttestationRequest, ProtocolError, TEE_NAMES, type AttestationRequest, type Json, type TeeWireName } from '@trustee/protocol';
 import type { AttestationBackend, VerificationRequest } from './backends.ts';
 import { KbsError, kbsErrors } from './errors.ts';
@@ -20,6 +21,8 @@ export interface AttestDeps {
   readonly onOutcome?: (tee: string, outcome: 'success' | 'failure' | 'replayed', detail: AttestOutcomeDetail) => void;
   /** The AS policy ids for the session's /auth Request (policies/attestationPolicyIds.ts); default `["default"]`. */
   readonly selector?: AttestationPolicySelector;
+  /** The request's logger (`request.log`, with its `reqId`), handed to the attestation service. */
+  readonly log?: Logger;
 }
 
 export interface AttestOutcomeDetail {
@@ -141,7 +144,7 @@ async function verifySession(session: Session, request: ReturnType<typeof parseA
   if (!(await deps.sessions.claimChallenge(session))) throw kbsErrors.attestFailed('challenge already used');
   let token: string;
   try {
-    token = await deps.attestation.evaluate(requests, policyIds);
+    token = await deps.attestation.evaluate(requests, policyIds, deps.log);
   } catch (error) {
     // The nonce is spent: the guest starts over with /auth, as the real client does on 401.
     await deps.sessions.delete(session.id);

@@ -3,6 +3,7 @@
  * and token verifier of @trustee/attestation satisfy them structurally; tests pass the real
  * implementations, and the composition root (`main.ts`) wires them.
  */
+import type { Logger } from '@trustee/log';
 import type { Json, JsonObject, TeePubKey, VerificationRequest } from '@trustee/protocol';
 
 export type { JsonObject, VerificationRequest };
@@ -16,7 +17,11 @@ export interface AdminCredentials {
 
 /** What /attest and the admin passthrough routes need from the attestation service. */
 export interface AttestationBackend {
-  evaluate(requests: readonly VerificationRequest[], policyIds: readonly string[]): Promise<string>;
+  /**
+   * `log` is the request's logger (it carries the `reqId`): the builtin service writes this call's
+   * lines through it; a remote service logs in its own process.
+   */
+  evaluate(requests: readonly VerificationRequest[], policyIds: readonly string[], log?: Logger): Promise<string>;
   /**
    * `credentials` are the admin's, forwarded to a remote attestation service (`coco_as_grpc`),
    * which may require its own admin token (services/as `admin.protect_policies` /

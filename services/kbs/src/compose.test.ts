@@ -20,7 +20,7 @@ import { afterAll, expect, test } from 'vitest';
 import { composeKbs, sessionDatabasePath } from './compose.ts';
 import { parseKbsConfig } from './config.ts';
 import { devConfigToml, prepareDevEnvironment } from './devSetup.ts';
-import { cleanupHarnessDirs, writeTempFile } from './testing/fixture.ts';
+import { cleanupHarnessDirs, Guest, startHarness, writeTempFile } from './testing/fixture.ts';
 import { selfSignedCert } from './testing/selfSignedCert.ts';
 
 afterAll(() => cleanupHarnessDirs());
@@ -129,5 +129,32 @@ test('the builtin attestation service logs through the KBS logger: a token signe
     );
   } finally {
     await kbs.close();
+  }
+});
+
+test('the builtin attestation service logs through the calling request\'s logger: its warnings carry that /attest request\'s id', async () => {
+  const lines: string[] = [];
+  const h = await startHarness({ logLines: lines, installTestPolicy: false });
+  try {
+    // A CPU policy without trust_claims: the AS warns once per appraisal (every trust claim is 0).
+    await h.kbs.attestation?.setPolicy('default_cpu', 'package policy\n\nimport rego.v1\n\nexecutables := 3\n');
+    const parsed = (): Array<Record<string, unknown>> => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const warnings = (): Array<Record<string, unknown>> => parsed().filter((line) => line['level'] === 'warn' && String(line['msg']).includes('defines no trust_claims rule'));
+    for (const guest of [new Guest(h.app), new Guest(h.app)]) {
+      await guest.auth();
+      const response = await guest.attest();
+      expect(response.statusCode, response.body).toBe(200);
+    }
+    // A refused /attest (no cookie) is logged by the KBS itself with its own request id.
+    expect((await new Guest(h.app).attest(undefined, null)).statusCode).toBe(401);
+    const refused = parsed().find((line) => line['reason'] === 'no kbs-session-id cookie');
+    const ids = [...warnings().map((line) => line['reqId']), refused?.['reqId']];
+    expect(ids, lines.join('')).toHaveLength(3);
+    // Each line names the request that caused it (the KBS's `<process tag>-<counter>` ids): the
+    // two attests and the refusal are three requests, three ids.
+    for (const id of ids) expect(id).toMatch(/^[0-9a-z]+-[0-9a-z]+$/);
+    expect(new Set(ids).size).toBe(3);
+  } finally {
+    await h.close();
   }
 });

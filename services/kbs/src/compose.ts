@@ -209,7 +209,7 @@ async function createAttestationBackend(config: KbsConfig, store: KeyValueStore,
     createAttestationService({ store, config: attestationConfig, ...clock, log, ...(referenceValues === undefined ? {} : { referenceValues }) }),
   );
   return {
-    evaluate: (requests, policyIds) => service.require().evaluate(requests, policyIds),
+    evaluate: (requests, policyIds, requestLog) => service.require().evaluate(requests, policyIds, requestLog === undefined ? {} : { log: requestLog }),
     setPolicy: (id, source) => service.require().setPolicy(id, source),
     registerReferenceValue: (message) => service.require().registerReferenceValue(message),
     queryReferenceValue: (id) => service.require().queryReferenceValue(id),

@@ -308,6 +308,7 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
           sessions: attestation.sessions,
           attestation: attestation.backend,
           ...(attestation.selector === undefined ? {} : { selector: attestation.selector }),
+          log: request.log,
           onOutcome: (tee, outcome, detail) => {
             deps.metrics.attestation(tee, outcome);
             const facts = auditFacts(request);
