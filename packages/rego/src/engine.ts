@@ -122,7 +122,7 @@ export class Program {
 /** Runs an evaluation with its work meter active; JS resource exhaustion ends as a budget error. */
 function guardStack<T>(ev: Evaluator, f: () => T): T {
   try {
-    return metered((units) => ev.charge(units), f);
+    return metered((units) => ev.budget.charge(units), f);
   } catch (e) {
     if (isResourceExhaustion(e)) throw new RegoError('eval_budget_exceeded', /call stack/i.test(e.message) ? 'maximum call stack size exceeded' : e.message);
     throw e;

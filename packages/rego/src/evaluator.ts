@@ -8,82 +8,30 @@ import { BuiltinError, isResourceExhaustion, type BuiltinContext, type HostJson 
 import { CORE_OPERATORS, type CompiledProgram, type CompiledRule, type RuleNode } from './compiler.ts';
 import { RegoError, type RegoErrorCode } from './errors.ts';
 import { arith, compareOp } from './operators.ts';
-import { WORK_UNITS_PER_MS } from './workMeter.ts';
-import {
-  ObjectValue,
-  SetValue,
-  compare,
-  equals,
-  fromJson,
-  isInteger,
-  keyOf,
-  toJson,
-  toRegoText,
-  typeName,
-  type Value,
-} from './value.ts';
+import { ObjectValue, SetValue, compare, equals, fromJson, isInteger, keyOf, toJson, toRegoText, type Value } from './value.ts';
+import { Budget } from './eval/budget.ts';
+import { baseIndex, index, insertPath, isStructural, mergeDocs, startsWith, structuralObject, upsert } from './eval/documents.ts';
+import { MULTI, UNDEF, type Env, type EvalSettings, type HostFn, type K, type KV } from './eval/types.ts';
+import { evalWith, initialScope, overlayAt, overlaysBelow, type Scope } from './eval/with.ts';
 
-type Env = Map<string, Value>;
-type K = () => boolean;
-type KV = (v: Value) => boolean;
-
-export type HostFn = (args: HostJson[]) => HostJson | undefined;
-
-export interface EvalSettings {
-  readonly input: Value | undefined;
-  readonly data: Value;
-  readonly maxSteps: number;
-  readonly timeoutMs: number;
-  readonly strict: boolean;
-  readonly hostFunctions: ReadonlyMap<string, HostFn>;
-  readonly print?: (line: string) => void;
-  readonly nowNs?: bigint;
-  readonly maxDepth?: number;
-}
-
-interface Overlay {
-  readonly path: Value[];
-  readonly value: Value;
-}
-
-type Mock = { kind: 'value'; value: Value } | { kind: 'fn'; name: string };
-
-const UNDEF = Symbol('undefined');
-/** evalOne's answer when a term may have several values (falls back to the CPS path). */
-const MULTI = Symbol('multi');
-type Cached = Value | typeof UNDEF;
-
-/** The clock is read every 16 steps (a step is about a microsecond). */
-const CLOCK_CHECK_STEPS = 15;
-/** …and every 10,000 work units (about 0.1 ms). */
-const CLOCK_CHECK_UNITS = 10_000;
+export type { EvalSettings, HostFn } from './eval/types.ts';
 
 export class Evaluator {
-  private steps = 0;
-  private work = 0;
-  private nextClockCheck = CLOCK_CHECK_UNITS;
-  private readonly deadline: number;
-  private cache = new Map<RuleNode, Cached>();
-  private keyCache = new Map<RuleNode, Map<string, Cached>>();
+  readonly budget: Budget;
+  /** What `with` replaces (see eval/with.ts). */
+  scope: Scope;
   private readonly inProgress = new Set<unknown>();
-  private input: Value | undefined;
-  private overlays: Overlay[] = [];
-  private mocks = new Map<string, Mock>();
-  private depth = 0;
-  private readonly maxDepth: number;
   private builtinCacheMap: Map<string, unknown> | undefined;
   /** Rules being evaluated, innermost last (for rego.metadata.rule/chain). */
   private readonly ruleStack: Array<{ readonly cr: CompiledRule; readonly path: Value[] }> = [];
   private nowNsValue: bigint | undefined;
 
-
   constructor(
-    private readonly program: CompiledProgram,
-    private readonly settings: EvalSettings,
+    readonly program: CompiledProgram,
+    readonly settings: EvalSettings,
   ) {
-    this.deadline = Date.now() + settings.timeoutMs;
-    this.input = settings.input;
-    this.maxDepth = settings.maxDepth ?? 400;
+    this.budget = new Budget(settings.maxSteps, settings.timeoutMs, settings.maxDepth ?? 400);
+    this.scope = initialScope(settings.input);
   }
 
   /** time.now_ns is fixed for one evaluation (taken at first use). */
@@ -95,50 +43,6 @@ export class Evaluator {
   private get builtinCache(): Map<string, unknown> {
     if (this.builtinCacheMap === undefined) this.builtinCacheMap = new Map();
     return this.builtinCacheMap;
-  }
-
-  // ------------------------------------------------------------------------------------------
-  // budget
-
-  // Every overrun is a RegoError: it aborts the whole evaluation (the caller denies); none of
-  // them can turn into an undefined expression that `not` would flip.
-
-  private step(): void {
-    if (++this.steps > this.settings.maxSteps) throw new RegoError('eval_budget_exceeded', `evaluation exceeded ${this.settings.maxSteps} steps`);
-    if ((this.steps & CLOCK_CHECK_STEPS) === 0) this.checkClock(0);
-  }
-
-  /**
-   * Charges `units` of work (see workMeter.ts) that a builtin or value traversal is about to do.
-   * The clock is read every CLOCK_CHECK_UNITS units and for every large charge, and the charge
-   * is refused when the work it announces cannot finish before the deadline: a single expensive
-   * operation never starts when it would run past the budget.
-   */
-  charge(units: number): void {
-    if (!(units > 0)) return;
-    this.work += units;
-    if (this.work >= this.nextClockCheck || units >= CLOCK_CHECK_UNITS) {
-      this.nextClockCheck = this.work + CLOCK_CHECK_UNITS;
-      this.checkClock(units);
-    }
-  }
-
-  /** Throws when the deadline has passed or `upcomingUnits` of work would pass it. */
-  checkClock(upcomingUnits: number): void {
-    const now = Date.now();
-    if (now > this.deadline) throw new RegoError('eval_budget_exceeded', `evaluation exceeded ${this.settings.timeoutMs} ms`);
-    if (now + upcomingUnits / WORK_UNITS_PER_MS > this.deadline) {
-      throw new RegoError('eval_budget_exceeded', `evaluation would exceed ${this.settings.timeoutMs} ms (an operation of ${Math.ceil(upcomingUnits / WORK_UNITS_PER_MS)} ms estimated)`);
-    }
-  }
-
-  /** Milliseconds left before the deadline (0 when passed). */
-  remainingMs(): number {
-    return Math.max(0, this.deadline - Date.now());
-  }
-
-  private enter(): void {
-    if (++this.depth > this.maxDepth) throw new RegoError('eval_budget_exceeded', `evaluation exceeded maximum depth ${this.maxDepth}`);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -172,7 +76,7 @@ export class Evaluator {
           if (a.t === 'var' && a.name !== 'input' && a.name !== 'data' && !env.has(a.name)) {
             const v = this.evalOne(b, env);
             if (v === MULTI) break;
-            this.step();
+            this.budget.step();
             if (v === undefined) return false;
             env.set(a.name, v);
             (bound ??= []).push(a.name);
@@ -183,28 +87,28 @@ export class Evaluator {
           if (va === MULTI) break;
           const vb = this.evalOne(b, env);
           if (vb === MULTI) break;
-          this.step();
+          this.budget.step();
           if (va === undefined || vb === undefined || !equals(va, vb)) return false;
           continue;
         }
         const v = this.evalOne(t, env);
         if (v === MULTI) break;
-        this.step();
+        this.budget.step();
         const ok = v !== undefined && v !== false;
         if (ok === lit.negated) return false;
       }
       if (i === body.length) return k();
-      this.step();
+      this.budget.step();
       const lit = body[i] as Literal;
       const next: K = i + 1 === body.length ? k : () => this.evalBody(body, i + 1, env, k);
-      if (lit.with.length > 0) return this.evalWith(lit, env, next);
+      if (lit.with.length > 0) return evalWith(this, lit, env, next);
       return this.evalLiteral(lit, env, next);
     } finally {
       if (bound !== undefined) for (const name of bound) env.delete(name);
     }
   }
 
-  private evalLiteral(lit: Literal, env: Env, k: K): boolean {
+  evalLiteral(lit: Literal, env: Env, k: K): boolean {
     if (lit.negated) {
       let found = false;
       this.evalPositive(lit, env, () => {
@@ -261,17 +165,17 @@ export class Evaluator {
   private iterate(coll: Value, f: (k: Value, v: Value) => boolean): boolean {
     if (Array.isArray(coll)) {
       for (let i = 0; i < coll.length; i++) {
-        this.step();
+        this.budget.step();
         if (f(i, coll[i] as Value)) return true;
       }
     } else if (coll instanceof ObjectValue) {
       for (const [key, v] of coll.entries()) {
-        this.step();
+        this.budget.step();
         if (f(key, v)) return true;
       }
     } else if (coll instanceof SetValue) {
       for (const v of coll.values()) {
-        this.step();
+        this.budget.step();
         if (f(v, v)) return true;
       }
     }
@@ -284,75 +188,6 @@ export class Evaluator {
       if (name === 'eq' || name === 'assign') return this.unify(t.args[0] as Term, t.args[1] as Term, env, k);
     }
     return this.evalTerm(t, env, (v) => (v === false ? false : k()));
-  }
-
-  private evalWith(lit: Literal, env: Env, k: K): boolean {
-    // evaluate the replacement values first (in the current context)
-    const values: Array<{ target: Term; value: Value | Mock }> = [];
-    for (const w of lit.with) {
-      let v: Value | Mock | undefined;
-      if (w.value.t === 'call' && w.value.args.length === 0 && w.value.fn.t === 'var' && isFunctionName(this.program, w.value.fn.name, this.settings.hostFunctions)) {
-        v = { kind: 'fn', name: w.value.fn.name };
-      } else {
-        this.evalTerm(w.value, env, (x) => {
-          v = x;
-          return true;
-        });
-      }
-      if (v === undefined) return false;
-      values.push({ target: w.target, value: v });
-    }
-    const saved = { input: this.input, overlays: this.overlays, mocks: this.mocks, cache: this.cache, keyCache: this.keyCache };
-    const apply = (): void => {
-      let input = saved.input;
-      let overlays = saved.overlays;
-      let mocks = saved.mocks;
-      for (const { target, value } of values) {
-        if (target.t === 'call' && target.fn.t === 'var') {
-          if (mocks === saved.mocks) mocks = new Map(mocks);
-          const m: Mock = isMock(value) ? value : { kind: 'value', value };
-          mocks.set(target.fn.name, m);
-          continue;
-        }
-        const path = withPath(target);
-        const val = isMock(value) ? null : value;
-        if (path[0] === 'input') {
-          input = path.length === 1 ? val : upsert(input, path.slice(1), val);
-        } else {
-          overlays = [...overlays.filter((o) => !startsWith(o.path, path.slice(1))), { path: path.slice(1), value: val }];
-        }
-      }
-      this.input = input;
-      this.overlays = overlays;
-      this.mocks = mocks;
-      this.cache = new Map();
-      this.keyCache = new Map();
-    };
-    const restore = (): void => {
-      this.input = saved.input;
-      this.overlays = saved.overlays;
-      this.mocks = saved.mocks;
-      this.cache = saved.cache;
-      this.keyCache = saved.keyCache;
-    };
-    apply();
-    const inner = { input: this.input, overlays: this.overlays, mocks: this.mocks, cache: this.cache, keyCache: this.keyCache };
-    try {
-      return this.evalLiteral(lit, env, () => {
-        restore();
-        try {
-          return k();
-        } finally {
-          this.input = inner.input;
-          this.overlays = inner.overlays;
-          this.mocks = inner.mocks;
-          this.cache = inner.cache;
-          this.keyCache = inner.keyCache;
-        }
-      });
-    } finally {
-      restore();
-    }
   }
 
   // ------------------------------------------------------------------------------------------
@@ -484,11 +319,11 @@ export class Evaluator {
       case 'var': {
         const v = env.get(t.name);
         if (v !== undefined) return v;
-        if (t.name === 'input') return this.input;
+        if (t.name === 'input') return this.scope.input;
         return MULTI;
       }
       case 'ref': {
-        if (this.overlays.length > 0) return MULTI;
+        if (this.scope.overlays.length > 0) return MULTI;
         const keys: Value[] = [];
         for (const p of t.path) {
           if (p.t === 'val') keys.push(p.v);
@@ -607,7 +442,7 @@ export class Evaluator {
       case 'var': {
         const v = env.get(t.name);
         if (v !== undefined) return k(v);
-        if (t.name === 'input') return this.input === undefined ? false : k(this.input);
+        if (t.name === 'input') return this.scope.input === undefined ? false : k(this.scope.input);
         if (t.name === 'data') return this.evalDataRef([], 0, env, k);
         throw new RegoError('rego_unsafe_var_error', `var ${t.name.replace(/\$\d+$/, '')} is unsafe`, t.loc);
       }
@@ -714,8 +549,8 @@ export class Evaluator {
     if (head.t === 'var') {
       if (head.name === 'data' && !env.has('data')) return this.evalDataRef(t.path, 0, env, k);
       if (head.name === 'input' && !env.has('input')) {
-        if (this.input === undefined) return false;
-        return this.walkValue(this.input, t.path, 0, env, k);
+        if (this.scope.input === undefined) return false;
+        return this.walkValue(this.scope.input, t.path, 0, env, k);
       }
     }
     return this.evalTerm(head, env, (v) => this.walkValue(v, t.path, 0, env, k));
@@ -755,18 +590,13 @@ export class Evaluator {
     return this.walkData(this.program.root, this.settings.data, [], path, i, env, k);
   }
 
-  private overlayAt(nodePath: Value[]): Overlay | undefined {
-    for (const o of this.overlays) if (o.path.length === nodePath.length && startsWith(nodePath, o.path)) return o;
-    return undefined;
-  }
-
   private walkData(node: RuleNode | undefined, base: Value | undefined, cur: Value[], path: Term[], i: number, env: Env, k: KV): boolean {
-    const overlaid = this.overlays.length > 0;
+    const overlaid = this.scope.overlays.length > 0;
     if (overlaid) {
-      const o = this.overlayAt(cur);
+      const o = overlayAt(this.scope, cur);
       if (o) return this.walkValue(o.value, path, i, env, k);
     }
-    const below = overlaid && this.overlaysBelow(cur);
+    const below = overlaid && overlaysBelow(this.scope, cur);
     if ((!node || !node.hasVirtual) && !below) return base === undefined ? false : this.walkValue(base, path, i, env, k, true);
     if (node && node.hasRules() && !below) {
       // ground key into a partial rule: evaluate only that key
@@ -796,37 +626,32 @@ export class Evaluator {
     if (this.isGroundable(p, env)) return this.evalTerm(p, env, step);
     // enumerate virtual children, overlays and base keys
     const keys = new Map<string, Value>();
-    if (node) for (const [kk, c] of node.children) if (c.hasVirtual || (overlaid && this.overlaysBelow(c.path))) keys.set(kk, c.key);
-    if (overlaid) for (const o of this.overlays) if (o.path.length > cur.length && startsWith(o.path, cur)) keys.set(keyOf(o.path[cur.length] as Value), o.path[cur.length] as Value);
+    if (node) for (const [kk, c] of node.children) if (c.hasVirtual || (overlaid && overlaysBelow(this.scope, c.path))) keys.set(kk, c.key);
+    if (overlaid) for (const o of this.scope.overlays) if (o.path.length > cur.length && startsWith(o.path, cur)) keys.set(keyOf(o.path[cur.length] as Value), o.path[cur.length] as Value);
     if (base instanceof ObjectValue) for (const key of base.keys()) keys.set(keyOf(key), key);
     const sorted = [...keys.values()].sort(compare);
     for (const key of sorted) {
-      this.step();
+      this.budget.step();
       if (this.unifyValue(p, key, env, () => step(key))) return true;
     }
     return false;
   }
 
-  private overlaysBelow(path: Value[]): boolean {
-    for (const o of this.overlays) if (o.path.length > path.length && startsWith(o.path, path)) return true;
-    return false;
-  }
-
   /** Full value of a data subtree: base data with virtual documents and overlays merged in. */
   private materialize(node: RuleNode | undefined, base: Value | undefined, cur: Value[]): Value | undefined {
-    const overlaid = this.overlays.length > 0;
+    const overlaid = this.scope.overlays.length > 0;
     if (overlaid) {
-      const o = this.overlayAt(cur);
+      const o = overlayAt(this.scope, cur);
       if (o) return o.value;
     }
-    const below = overlaid && this.overlaysBelow(cur);
+    const below = overlaid && overlaysBelow(this.scope, cur);
     if ((!node || !node.hasVirtual) && !below) return base;
     let out: Value | undefined;
     // base data at the path of a rule shadows the rule's scalar value (OPA and regorus agree)
     if (node && node.hasRules() && base !== undefined && !(base instanceof ObjectValue)) return base;
     if (node && node.hasRules()) {
       out = this.nodeValue(node);
-      if (out instanceof ObjectValue && (node.children.size > 0 || below)) out = structural.has(out) ? structuralObject(out.clone()) : out.clone();
+      if (out instanceof ObjectValue && (node.children.size > 0 || below)) out = isStructural(out) ? structuralObject(out.clone()) : out.clone();
       else return out;
     } else out = structuralObject(base instanceof ObjectValue ? base.clone() : new ObjectValue());
     const obj = out as ObjectValue;
@@ -834,7 +659,7 @@ export class Evaluator {
     if (node) {
       for (const c of node.children.values()) {
         const cpath = [...cur, c.key];
-        if (!c.hasVirtual && !(overlaid && (this.overlaysBelow(cpath) || this.overlayAt(cpath)))) continue;
+        if (!c.hasVirtual && !(overlaid && (overlaysBelow(this.scope, cpath) || overlayAt(this.scope, cpath)))) continue;
         let cv = this.materialize(c, baseObj?.get(c.key), cpath);
         // OPA merges a package's extent over its base document; where a rule and base data both
         // define a non-object value, the base document wins
@@ -847,7 +672,7 @@ export class Evaluator {
       }
     }
     if (overlaid) {
-      for (const o of this.overlays) {
+      for (const o of this.scope.overlays) {
         if (o.path.length <= cur.length || !startsWith(o.path, cur)) continue;
         const key = o.path[cur.length] as Value;
         if (node?.children.has(keyOf(key))) continue;
@@ -861,19 +686,19 @@ export class Evaluator {
   // rules
 
   private nodeValue(node: RuleNode): Value | undefined {
-    const cached = this.cache.get(node);
+    const cached = this.scope.cache.get(node);
     if (cached !== undefined) return cached === UNDEF ? undefined : cached;
     if (this.inProgress.has(node)) throw new RegoError('rego_recursion_error', `rule data.${node.path.map(String).join('.')} is recursive`);
     this.inProgress.add(node);
-    this.enter();
+    this.budget.enter();
     let result: Value | undefined;
     try {
       result = this.computeNode(node);
     } finally {
       this.inProgress.delete(node);
-      this.depth--;
+      this.budget.leave();
     }
-    this.cache.set(node, result === undefined ? UNDEF : result);
+    this.scope.cache.set(node, result === undefined ? UNDEF : result);
     return result;
   }
 
@@ -910,8 +735,7 @@ export class Evaluator {
       return out;
     }
     // dynamic (ref-head / partial object) rules
-    const out = new ObjectValue();
-    structural.add(out);
+    const out = structuralObject();
     for (const cr of node.dynamic) this.collectDynamic(cr, out, undefined);
     if (out.size === 0 && node.defaultRule) {
       let value: Value | undefined;
@@ -960,23 +784,23 @@ export class Evaluator {
   }
 
   private nodeKeyValue(node: RuleNode, key: Value): Value | undefined {
-    let m = this.keyCache.get(node);
-    if (!m) this.keyCache.set(node, (m = new Map()));
+    let m = this.scope.keyCache.get(node);
+    if (!m) this.scope.keyCache.set(node, (m = new Map()));
     const kk = keyOf(key);
     const c = m.get(kk);
     if (c !== undefined) return c === UNDEF ? undefined : c;
-    const full = this.cache.get(node);
+    const full = this.scope.cache.get(node);
     if (full !== undefined) return full === UNDEF ? undefined : index(full, key);
     const marker = { node, kk };
     if (this.inProgress.has(node)) throw new RegoError('rego_recursion_error', `rule data.${node.path.map(String).join('.')} is recursive`);
     this.inProgress.add(node);
-    this.enter();
+    this.budget.enter();
     const out = new ObjectValue();
     try {
       for (const cr of node.dynamic) this.collectDynamic(cr, out, key);
     } finally {
       this.inProgress.delete(node);
-      this.depth--;
+      this.budget.leave();
     }
     void marker;
     const v = out.get(key);
@@ -1070,21 +894,21 @@ export class Evaluator {
 
   /** Calls a function by resolved name with evaluated args; k gets each result. */
   private callFunction(name: string, args: Value[], t: Term, k: KV): boolean {
-    const mock = this.mocks.size > 0 ? this.mocks.get(name) : undefined;
+    const mock = this.scope.mocks.size > 0 ? this.scope.mocks.get(name) : undefined;
     if (mock) {
       if (mock.kind === 'value') return k(mock.value);
       if (mock.name !== name) {
-        const saved = this.mocks;
+        const saved = this.scope;
         // a mock runs against the original functions (it neither calls itself nor other mocks)
-        this.mocks = new Map();
+        this.scope = { ...saved, mocks: new Map() };
         try {
           return this.callFunction(mock.name, args, t, k);
         } finally {
-          this.mocks = saved;
+          this.scope = saved;
         }
       }
     }
-    this.step();
+    this.budget.step();
     switch (name) {
       case 'equal':
         return k(equals(args[0] as Value, args[1] as Value));
@@ -1143,12 +967,12 @@ export class Evaluator {
     }
     const def = this.program.ctx.builtins.get(name);
     if (!def) throw new RegoError('eval_undefined_function', `undefined function ${name}`, t.loc);
-    this.charge(inputUnits(args));
+    this.budget.charge(inputUnits(args));
     const r = this.guard(name, t, () => def.impl(args, this.builtinContext(name)));
     // What the builtin built is charged, and the clock read, after every call: a loop of calls
     // that each stay under their own charge still ends at the deadline.
-    this.charge(outputUnits(r));
-    this.checkClock(0);
+    this.budget.charge(outputUnits(r));
+    this.budget.checkClock(0);
     if (r === undefined) return false;
     if (def.relation) {
       if (!Array.isArray(r)) return false;
@@ -1227,7 +1051,7 @@ export class Evaluator {
     if (!defs || defs.length === 0) throw new RegoError('eval_undefined_function', `undefined function ${name}`, t.loc);
     if (this.inProgress.has(name)) throw new RegoError('rego_recursion_error', `function ${name} is recursive`, t.loc);
     this.inProgress.add(name);
-    this.enter();
+    this.budget.enter();
     let result: Value | undefined;
     try {
       for (const cr of defs) {
@@ -1290,7 +1114,7 @@ export class Evaluator {
       }
     } finally {
       this.inProgress.delete(name);
-      this.depth--;
+      this.budget.leave();
     }
     return result;
   }
@@ -1336,10 +1160,10 @@ class EvalBuiltinContext implements BuiltinContext {
     this.settings.print?.(note);
   }
   charge(units: number): void {
-    this.ev.charge(units);
+    this.ev.budget.charge(units);
   }
   remainingMs(): number {
-    return this.ev.remainingMs();
+    return this.ev.budget.remainingMs();
   }
   hostFunction(name: string): HostFn | undefined {
     return this.settings.hostFunctions.get(name);
@@ -1368,53 +1192,6 @@ function outputUnits(v: Value | undefined): number {
   return 0;
 }
 
-function isMock(v: Value | Mock): v is Mock {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof ObjectValue) && !(v instanceof SetValue) && 'kind' in v && (v.kind === 'fn' || v.kind === 'value');
-}
-
-function isFunctionName(program: CompiledProgram, name: string, hosts: ReadonlyMap<string, HostFn>): boolean {
-  if (name.startsWith('data.')) return program.functions.has(name);
-  return CORE_OPERATORS[name] !== undefined || program.ctx.builtins.has(name) || hosts.has(name);
-}
-
-function withPath(t: Term): Value[] {
-  if (t.t === 'var') return [t.name];
-  if (t.t === 'ref' && t.head.t === 'var') return [t.head.name, ...t.path.map((p) => (p.t === 'val' ? p.v : '?'))];
-  throw new RegoError('rego_type_error', 'invalid with target', t.loc);
-}
-
-function startsWith(path: Value[], prefix: Value[]): boolean {
-  if (prefix.length > path.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (!equals(path[i] as Value, prefix[i] as Value)) return false;
-  return true;
-}
-
-/** Returns a copy of `doc` with `value` placed at `path` (creating objects as needed). */
-export function upsert(doc: Value | undefined, path: Value[], value: Value): Value {
-  if (path.length === 0) return value;
-  const obj = doc instanceof ObjectValue ? doc.clone() : new ObjectValue();
-  const [head, ...rest] = path as [Value, ...Value[]];
-  obj.set(head, upsert(obj.get(head), rest, value));
-  return obj;
-}
-
-export function index(v: Value, key: Value): Value | undefined {
-  if (v instanceof ObjectValue) return v.get(key);
-  if (Array.isArray(v)) {
-    if (typeof key === 'number' && Number.isInteger(key) && key >= 0 && key < v.length) return v[key];
-    return undefined;
-  }
-  if (v instanceof SetValue) return v.has(key) ? key : undefined;
-  return undefined;
-}
-
-/** Indexing inside base documents: OPA's store addresses object members by string, so 2 finds "2". */
-function baseIndex(v: Value, key: Value): Value | undefined {
-  const x = index(v, key);
-  if (x === undefined && typeof key === 'number' && v instanceof ObjectValue) return v.get(String(key));
-  return x;
-}
-
 function member(x: Value, coll: Value): boolean {
   if (Array.isArray(coll)) return coll.some((e) => equals(e, x));
   if (coll instanceof SetValue) return coll.has(x);
@@ -1431,72 +1208,3 @@ function member3(key: Value, x: Value, coll: Value): boolean {
   if (coll instanceof SetValue) return equals(key, x) && coll.has(x);
   return false;
 }
-
-/** Merges two rule-produced documents at the same path (objects deeply, sets by union). */
-/**
- * Objects that only exist to hold the documents of ref-head rules and packages (as opposed to
- * object VALUES produced by a rule): only these may be merged with other rules' documents.
- */
-const structural = new WeakSet<ObjectValue>();
-
-function structuralObject(o: ObjectValue = new ObjectValue()): ObjectValue {
-  structural.add(o);
-  return o;
-}
-
-function mergeDocs(a: Value, b: Value): Value {
-  if (a instanceof ObjectValue && b instanceof ObjectValue && structural.has(a) && structural.has(b)) {
-    const out = structuralObject(a.clone());
-    for (const [k, v] of b.entries()) {
-      const prev = out.get(k);
-      out.set(k, prev === undefined ? v : mergeDocs(prev, v));
-    }
-    return out;
-  }
-  if (a instanceof SetValue && b instanceof SetValue) {
-    const out = a.clone();
-    for (const v of b.values()) out.add(v);
-    return out;
-  }
-  if (equals(a, b)) return a;
-  throw new RegoError('eval_conflict_error', 'object keys must be unique');
-}
-
-function insertPath(out: ObjectValue, keys: Value[], v: Value, multi: boolean, rule: { loc: { row: number; col: number; file: string } }): void {
-  let cur = out;
-  const last = multi ? keys.length : keys.length - 1;
-  for (let i = 0; i < last; i++) {
-    const key = keys[i] as Value;
-    let next = cur.get(key);
-    if (next === undefined) {
-      next = structuralObject();
-      cur.set(key, next);
-    } else if (!(next instanceof ObjectValue)) {
-      if (multi && i === last - 1 && next instanceof SetValue) break;
-      throw new RegoError('eval_conflict_error', 'object keys must be unique', rule.loc, true);
-    }
-    cur = next as ObjectValue;
-  }
-  if (multi) {
-    if (keys.length === 0) return;
-    // the set lives at the full key path
-    let parent = out;
-    for (let i = 0; i < keys.length - 1; i++) parent = parent.get(keys[i] as Value) as ObjectValue;
-    const lastKey = keys[keys.length - 1] as Value;
-    const existing = parent.get(lastKey);
-    let set: SetValue;
-    if (existing instanceof SetValue) set = existing;
-    else if (existing === undefined || (existing instanceof ObjectValue && existing.size === 0)) {
-      set = new SetValue();
-      parent.set(lastKey, set);
-    } else throw new RegoError('eval_conflict_error', 'object keys must be unique', rule.loc, true);
-    set.add(v);
-    return;
-  }
-  const key = keys[keys.length - 1] as Value;
-  const prev = cur.get(key);
-  if (prev !== undefined && !equals(prev, v)) throw new RegoError('eval_conflict_error', 'object keys must be unique', rule.loc, true);
-  cur.set(key, v);
-}
-
-export { typeName };
