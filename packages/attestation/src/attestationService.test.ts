@@ -292,6 +292,24 @@ describe('createAttestationService: policies', () => {
     expect(await second.getPolicy('default_cpu')).toBe(custom);
   });
 
+  test('a policy replaced through another service on the same store (another worker or replica) appraises the next evaluation', async () => {
+    const store = new MemoryStore();
+    const worker = await newService({ store });
+    const admin = await newService({ store });
+    const vector = async (): Promise<unknown> =>
+      (((await verifiedPayload(worker, await worker.evaluate([sampleRequest(primaryRuntimeData)], ['t']))).submods as JsonObject).cpu0 as JsonObject)['ear.trustworthiness-vector'];
+    await admin.setPolicy('t_cpu', 'package policy\n\ntrust_claims := {"hardware": 2}\n');
+    expect(await vector()).toEqual({ hardware: 2 });
+    expect(await vector()).toEqual({ hardware: 2 });
+    await admin.setPolicy('t_cpu', 'package policy\n\ntrust_claims := {"hardware": 97}\n');
+    expect(await vector()).toEqual({ hardware: 97 });
+    // Back to a text compiled before: still the stored text that decides.
+    await admin.setPolicy('t_cpu', 'package policy\n\ntrust_claims := {"hardware": 2}\n');
+    expect(await vector()).toEqual({ hardware: 2 });
+    expect(await admin.deletePolicy('t_cpu')).toBe(true);
+    expect((await failure(worker.evaluate([sampleRequest(primaryRuntimeData)], ['t']))).code).toBe('policy_not_found');
+  });
+
   test('CRUD and syntax check', async () => {
     const service = await newService();
     await service.setPolicy('mine', 'package policy\n\nallow := true\n');

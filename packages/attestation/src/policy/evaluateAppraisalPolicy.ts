@@ -24,6 +24,8 @@ const MAX_REFERENCE_VALUES = 256;
 /** Upstream's RVPS call timeout. */
 export const REFERENCE_VALUE_TIMEOUT_MS = 10_000;
 const MAX_REMEMBERED_PROFILES = 512;
+/** Compiled policies kept per evaluator (a handful of ids × TEE classes in practice). */
+const MAX_COMPILED_POLICIES = 64;
 
 export interface AppraisalResult {
   readonly trustVector: TrustVector;
@@ -41,6 +43,25 @@ const placeholderHostFunctions: Readonly<Record<string, HostFunction>> = { [QUER
 export function createPolicyEvaluator(rvps: ReferenceValueProvider): PolicyEvaluator {
   /** policy hash + TEE → ids asked for last time. */
   const remembered = new Map<string, readonly string[]>();
+  /**
+   * Policy id + exact source text → its compiled form. The caller reads the text from the
+   * policy store on every evaluation (another worker or replica may have replaced it through
+   * the admin API), so a changed policy is a new key and is compiled then; an unchanged one
+   * skips the engine's per-call hashing and keeps its parsed rule references between flows.
+   */
+  const compiledPolicies = new Map<string, CompiledPolicy>();
+  function compiledFor(policyId: string, source: string): CompiledPolicy {
+    const key = `${policyId}\u0000${source}`;
+    const cached = compiledPolicies.get(key);
+    if (cached !== undefined) return cached;
+    const compiled = compilePolicy([{ name: `${policyId}.rego`, source }], { hostFunctions: placeholderHostFunctions });
+    if (compiledPolicies.size >= MAX_COMPILED_POLICIES) {
+      const oldest = compiledPolicies.keys().next();
+      if (oldest.done !== true) compiledPolicies.delete(oldest.value);
+    }
+    compiledPolicies.set(key, compiled);
+    return compiled;
+  }
 
   async function fetchInto(values: Map<string, Json>, ids: Iterable<string>): Promise<void> {
     const pending = [...ids].filter((id) => !values.has(id));
@@ -52,7 +73,7 @@ export function createPolicyEvaluator(rvps: ReferenceValueProvider): PolicyEvalu
     async evaluate({ policyId, source, input, profile }) {
       let compiled: CompiledPolicy;
       try {
-        compiled = compilePolicy([{ name: `${policyId}.rego`, source }], { hostFunctions: placeholderHostFunctions });
+        compiled = compiledFor(policyId, source);
       } catch (error) {
         throw regoFailure(error, policyId, 'invalid_policy');
       }
