@@ -21,7 +21,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { floorOperation, HttpClient, isTeeKeyKind, loadAverages, measureFloorMs, percentile, runFlowPhase, sampleEvidence, setUpResource, startKbs, TABLE_HEADER, tableRow, TEE_KEY_KINDS, type TeeKeyKind } from './lib/kbsHarness.ts';
+import { floorOperation, HttpClient, measureHttpFloor, isTeeKeyKind, loadAverages, measureFloorMs, percentile, runFlowPhase, sampleEvidence, setUpResource, startKbs, TABLE_HEADER, tableRow, TEE_KEY_KINDS, type TeeKeyKind } from './lib/kbsHarness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -30,6 +30,8 @@ const { values } = parseArgs({
     keys: { type: 'string', default: TEE_KEY_KINDS.join(',') },
     workers: { type: 'string' },
     steps: { type: 'boolean', default: false },
+    // Seconds of the HTTP floor (GET /healthz) per guest count; 0 leaves it out.
+    'http-floor': { type: 'string', default: '3' },
     'session-storage': { type: 'string' },
     // TOML appended to the KBS config, e.g. $'[audit]\nenabled = false' to see what the audit trail costs.
     'append-toml': { type: 'string' },
@@ -71,6 +73,16 @@ try {
         const step = (name: keyof typeof result.steps): string => `${name} p50 ${percentile(result.steps[name], 50).toFixed(2)} p99 ${percentile(result.steps[name], 99).toFixed(2)}`;
         console.log(`    ${step('auth')} | ${step('attest')} | ${step('resource')}`);
       }
+    }
+  }
+  const httpFloorSeconds = Math.min(Math.max(Number(values['http-floor']), 0), 60);
+  if (httpFloorSeconds > 0) {
+    for (const guests of guestCounts) {
+      const floor = await measureHttpFloor(kbs, guests, httpFloorSeconds);
+      console.log(
+        `HTTP floor, ${guests} connection(s): GET /healthz costs the KBS ${floor.kbsMsPerRequest.toFixed(3)} ms CPU per request (${floor.requestsPerSecond.toFixed(0)} req/s) → ` +
+          `${(3 * floor.kbsMsPerRequest).toFixed(3)} ms per flow for its three round trips, load ${loadAverages()}`,
+      );
     }
   }
 } finally {

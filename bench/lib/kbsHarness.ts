@@ -460,6 +460,37 @@ export async function runFlowPhase(options: FlowPhaseOptions): Promise<FlowPhase
   };
 }
 
+/**
+ * The HTTP floor: KBS CPU per `GET /healthz` (no body, no storage, no crypto; the route, the
+ * `onResponse` hook with its metrics, node's HTTP parser and the socket writes and reads) with
+ * `connections` keep-alive connections for `seconds`. A flow is three such round trips plus its
+ * work, so three times this is what the transport alone costs per flow on this machine.
+ */
+export async function measureHttpFloor(kbs: KbsProcess, connections: number, seconds: number): Promise<{ readonly kbsMsPerRequest: number; readonly requestsPerSecond: number }> {
+  const guests = Array.from({ length: connections }, () => new GuestConnection(kbs.port));
+  let requests = 0;
+  const loop = async (connection: GuestConnection, deadline: number): Promise<void> => {
+    while (performance.now() < deadline) {
+      const reply = await connection.call('GET', '/healthz', undefined);
+      if (reply.status !== 200) throw new Error(`/healthz answered ${reply.status}`);
+      requests += 1;
+    }
+  };
+  try {
+    await Promise.all(guests.map((connection) => loop(connection, performance.now() + 500)));
+    requests = 0;
+    const cpuStart = processTreeCpuSeconds(kbs.pid);
+    const start = performance.now();
+    await Promise.all(guests.map((connection) => loop(connection, start + seconds * 1000)));
+    const elapsed = (performance.now() - start) / 1000;
+    const cpuEnd = processTreeCpuSeconds(kbs.pid);
+    const cpu = cpuStart === undefined || cpuEnd === undefined ? Number.NaN : cpuEnd - cpuStart;
+    return { kbsMsPerRequest: (cpu * 1000) / Math.max(1, requests), requestsPerSecond: requests / elapsed };
+  } finally {
+    for (const connection of guests) connection.close();
+  }
+}
+
 /** Sample evidence: `{svn, report_data}` with the report data in standard base64. */
 export const sampleEvidence: EvidenceSource = (reportData) => ({ svn: '1', report_data: b64std.encode(reportData) });
 
