@@ -10,8 +10,8 @@
  */
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { createAttestationService, createTokenVerifier, parseAttestationServiceConfig, type VerificationRequest } from '../packages/attestation/src/index.ts';
-import { canonicalJson } from '../packages/protocol/src/index.ts';
+import { createAttestationService, createTokenVerifier, parseAttestationServiceConfig } from '../packages/attestation/src/index.ts';
+import { canonicalJson, type VerificationRequest } from '../packages/protocol/src/index.ts';
 import { MemoryStore } from '../packages/storage/src/index.ts';
 
 const seconds = Number(process.argv[2] ?? 5);

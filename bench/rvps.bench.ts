@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { corimExtractor, swidExtractor } from '../packages/attestation/src/index.ts';
+import { corimExtractor, swidExtractor } from '../packages/rvps/src/index.ts';
 import { ReferenceValueProviderServiceClient } from '../packages/grpc/src/index.ts';
 import { parseStorageBackendConfig } from '../packages/storage/src/index.ts';
 import { bindGrpcServer, composeRvps } from '../services/rvps/src/index.ts';

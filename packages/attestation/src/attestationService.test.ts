@@ -9,12 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compactVerify, decodeProtectedHeader, importJWK } from 'jose';
 import { describe, expect, test } from 'vitest';
-import { canonicalJson } from '@trustee/protocol';
+import { canonicalJson, type JsonObject } from '@trustee/protocol';
 import { MemoryStore } from '@trustee/storage';
 import { AttestationError } from './attestationError.ts';
 import { createAttestationService, MAX_ANNOTATED_EVIDENCE_BYTES, MAX_TOKEN_CLAIMS_BYTES, type AttestationService, type VerificationRequest } from './attestationService.ts';
 import { parseAttestationServiceConfig } from './config.ts';
-import type { JsonObject } from './json.ts';
 import { SIGNING_KEY_NAME, SIGNING_KEY_NAMESPACE } from './token/tokenSigner.ts';
 
 const NOW = new Date('2026-06-01T12:00:00Z');

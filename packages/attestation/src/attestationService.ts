@@ -9,20 +9,18 @@ import { AttestationError } from './attestationError.ts';
 import type { AttestationServiceConfig } from './config.ts';
 import { expectedInitData } from './initData.ts';
 import { expectedReportData } from './expectedReportData.ts';
-import type { Json, JsonObject } from './json.ts';
+import type { Json, JsonObject, VerificationRequest } from '@trustee/protocol';
 import { silentLogger, type Logger } from '@trustee/log';
 import { defaultPolicies, DEFAULT_POLICY_IDS } from './policy/defaultPolicies.ts';
 import { createPolicyEvaluator } from './policy/evaluateAppraisalPolicy.ts';
 import { createPolicyStore } from './policy/policyStore.ts';
-import { createBuiltinRvps } from './rvps/builtinRvps.ts';
-import type { ReferenceValueProvider } from './rvps/referenceValueProvider.ts';
+import { createBuiltinRvps, type ReferenceValueProvider } from '@trustee/rvps-core';
 import { buildEar, type SubmodAppraisal } from './token/buildEar.ts';
 import { loadTokenSigner, type SignerJwk } from './token/tokenSigner.ts';
 import { transformClaims } from './transformClaims.ts';
 import { collateralFromVerifierConfig } from './verifierCollateral.ts';
 import { verifiersFromTrustAnchorConfig } from './verifierTrustAnchors.ts';
 import { nvidiaVerifierFromConfig } from './nvidiaVerifierConfig.ts';
-import type { VerificationRequest } from '@trustee/protocol';
 
 export type { VerificationRequest };
 
@@ -44,7 +42,7 @@ export interface AttestationService {
   /** Stored policy ids (the `.rego` suffix stripped), sorted. */
   listPolicies(): Promise<string[]>;
   deletePolicy(policyId: string): Promise<boolean>;
-  /** Registers an RVPS message (JSON text `{"version","type","payload"}`). */
+  /** Registers an RVPS message (JSON text `{"version","type","payload"}`); the RVPS's own ReferenceValueError on refusal. */
   registerReferenceValue(message: string): Promise<void>;
   queryReferenceValue(id: string): Promise<Json | undefined>;
   /** The token signer's JWKS, `{"keys":[jwk]}` — the same JWK as in every token header. */

@@ -11,7 +11,7 @@ import { describe, expect, test } from 'vitest';
 import { MemoryStore } from '@trustee/storage';
 import { createAttestationService, type AttestationService } from './attestationService.ts';
 import { parseAttestationServiceConfig } from './config.ts';
-import type { Json, JsonObject } from './json.ts';
+import type { Json, JsonObject } from '@trustee/protocol';
 
 const vectors = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/vectors');
 const azSnpEvidence = join(vectors, 'az-snp-vtpm/trustee-evidence-v1.json');

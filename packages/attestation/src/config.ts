@@ -12,7 +12,7 @@ import { storageTypeSchema, type StorageType } from '@trustee/storage';
 import { dcapVerifierConfigSchema, snpVerifierConfigSchema } from '@trustee/verifiers';
 import { MAX_TRUSTED_AK_KEYS_LIMIT, SUPPORTED_TEES } from '@trustee/verifiers/supported';
 import { z } from 'zod';
-import type { JsonObject } from './json.ts';
+import type { JsonObject } from '@trustee/protocol';
 import { nvidiaVerifierTableSchema } from './nvidiaVerifierConfig.ts';
 
 export type { StorageType };

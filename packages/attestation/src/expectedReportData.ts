@@ -1,6 +1,5 @@
-import { runtimeDataDigest, type RuntimeDataHashAlgorithm, type RuntimeDataInput } from '@trustee/protocol';
+import { runtimeDataDigest, type Json, type RuntimeDataHashAlgorithm, type RuntimeDataInput } from '@trustee/protocol';
 import { AttestationError } from './attestationError.ts';
-import type { Json } from './json.ts';
 
 export type HashAlgorithm = RuntimeDataHashAlgorithm;
 export type { RuntimeDataInput };

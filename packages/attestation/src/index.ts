@@ -1,7 +1,7 @@
 /**
  * @trustee/attestation — the attestation service core: verify evidence, appraise it with Rego
- * policies and reference values, issue EAR tokens; plus the built-in RVPS and the verifier of
- * attestation tokens used by the KBS.
+ * policies and reference values, issue EAR tokens; plus the verifier of attestation tokens used
+ * by the KBS. Reference values come from @trustee/rvps-core (the built-in RVPS by default).
  *
  * Typical KBS wiring (builtin AS):
  * ```ts
@@ -23,17 +23,16 @@
  * Differences from upstream, on purpose:
  * - Without `attestation_token_broker.signer`, the signing key is generated once and persisted
  *   in the store (namespace `attestation_service_keys`), not regenerated per process.
- * - Reference-value expiry is enforced (expired values read as absent).
  * - An unknown trust-claim name in a policy is an `invalid_policy_result` error (upstream panics).
  * - `evaluate` with empty `policyIds` uses `["default"]` (upstream's transports do the same).
  * - The default GPU policy reads the sample device's `device_svn` from the RVPS (upstream reads
  *   `data.reference.device_svn`, which is never populated).
- * - `rvps_config.type = "GrpcRemote"` requires the caller to pass `referenceValues` (a client).
+ * - `rvps_config.type = "GrpcRemote"` requires the caller to pass `referenceValues` (a client:
+ *   `createGrpcRvpsClient` of @trustee/rvps-core).
  */
 import 'reflect-metadata';
 
 export { AttestationError, ATTESTATION_ERROR_CODES, type AttestationErrorCode } from './attestationError.ts';
-export type { Json, JsonObject } from './json.ts';
 export {
   attestationCoreConfig,
   attestationCoreShape,
@@ -56,7 +55,6 @@ export {
   type AttestationService,
   type AttestationServiceDeps,
   type EvaluateOptions,
-  type VerificationRequest,
 } from './attestationService.ts';
 export { expectedReportData, HASH_ALGORITHMS, type HashAlgorithm, type RuntimeDataInput, type ExpectedReportData } from './expectedReportData.ts';
 export { expectedInitData, parseInitDataToml, transformInitDataClaims, type InitDataInput, type ExpectedInitData } from './initData.ts';
@@ -88,14 +86,6 @@ export { verifyCertificateChain } from './token/verifyCertificateChain.ts';
 export { POLICY_NAMESPACE, assertPolicyId } from './policy/policyStore.ts';
 export { DEFAULT_POLICY_IDS, defaultPolicies } from './policy/defaultPolicies.ts';
 export { QUERY_REFERENCE_VALUE } from './policy/evaluateAppraisalPolicy.ts';
-export { createBuiltinRvps, REFERENCE_VALUE_NAMESPACE, type BuiltinRvps, type BuiltinRvpsOptions, type ReferenceValueRecord } from './rvps/builtinRvps.ts';
-export { checkReferenceValue, MAX_REFERENCE_VALUE_BYTES, MAX_REFERENCE_VALUE_DEPTH, MAX_REFERENCE_VALUE_NAME_LENGTH } from './rvps/referenceValueLimits.ts';
-export { sampleExtractor } from './rvps/extractors/sampleExtractor.ts';
-export { swidExtractor } from './rvps/extractors/swidExtractor.ts';
-export { corimExtractor } from './rvps/extractors/corimExtractor.ts';
-export { parseRegistrationMessage, RVPS_MESSAGE_VERSION, type RegistrationMessage } from './rvps/registrationMessage.ts';
-export type { CallerCredentials, ReferenceValueProvider, Extractor, ExtractedReferenceValue, ExtractorContext } from './rvps/referenceValueProvider.ts';
-export { createGrpcRvpsClient, rvpsTarget, HEALTHCHECK_REFERENCE_VALUE_ID, type GrpcRvpsClient, type GrpcRvpsClientOptions } from './rvps/grpcRvpsClient.ts';
 export { collateralFromVerifierConfig, type VerifierCollateralDeps } from './verifierCollateral.ts';
 export { verifiersFromTrustAnchorConfig } from './verifierTrustAnchors.ts';
 export { parseNvidiaVerifierConfig, nvidiaVerifierFromConfig, type NvidiaVerifierConfig } from './nvidiaVerifierConfig.ts';

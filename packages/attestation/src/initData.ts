@@ -6,9 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { parse as parseToml } from 'smol-toml';
-import type { InitDataInput } from '@trustee/protocol';
+import { isJsonObject, jsonKind, own, setOwn, type InitDataInput, type Json, type JsonObject } from '@trustee/protocol';
 import { AttestationError } from './attestationError.ts';
-import { isJsonObject, jsonKind, own, setOwn, type Json, type JsonObject } from './json.ts';
 
 export type { InitDataInput };
 

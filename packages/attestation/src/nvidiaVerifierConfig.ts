@@ -23,7 +23,7 @@ import { createNrasClient, createNvidiaVerifier, type Verifier } from '@trustee/
 import { fail as refuse, validateConfig } from '@trustee/config';
 import { z } from 'zod';
 import { AttestationError } from './attestationError.ts';
-import { own, type JsonObject } from './json.ts';
+import { own, type JsonObject } from '@trustee/protocol';
 import type { Logger } from '@trustee/log';
 import { readRootFingerprints } from './verifierTrustAnchors.ts';
 

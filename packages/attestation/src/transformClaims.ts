@@ -1,5 +1,5 @@
 import { AttestationError } from './attestationError.ts';
-import { isJsonObject, jsonKind, own, setOwn, type Json, type JsonObject } from './json.ts';
+import { isJsonObject, jsonKind, own, setOwn, type Json, type JsonObject } from '@trustee/protocol';
 
 export interface TransformClaimsInput {
   readonly tee: string;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { AttestationError } from './attestationError.ts';
-import type { Json } from './json.ts';
+import type { Json } from '@trustee/protocol';
 import { parseExtensions, parseTrustClaims, statusOf, tierOf, zeroTrustVector, type EarStatus, type TrustVector } from './trustVector.ts';
 
 describe('tierOf', () => {

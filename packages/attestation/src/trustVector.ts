@@ -4,7 +4,7 @@
  * `attestation-service/src/ear_token/broker.rs`).
  */
 import { AttestationError } from './attestationError.ts';
-import { isJsonObject, jsonKind, type Json } from './json.ts';
+import { isJsonObject, jsonKind, type Json } from '@trustee/protocol';
 
 /** Claim names in the order the ear crate serialises the vector. */
 export const TRUST_CLAIM_NAMES = [

@@ -13,7 +13,7 @@ import { createTestSnpReport, testAmdPki } from '@trustee/verifiers/testing/snpF
 import { createTdxTestPlatform, TDX_FACTORY_NOW, tdxEvidence } from '@trustee/verifiers/testing/tdxFactory.ts';
 import { createAttestationService } from './attestationService.ts';
 import { parseAttestationServiceConfig } from './config.ts';
-import type { JsonObject } from './json.ts';
+import type { JsonObject } from '@trustee/protocol';
 import { collateralFromVerifierConfig } from './verifierCollateral.ts';
 
 function cpu0(token: string): JsonObject {

@@ -19,7 +19,7 @@ import {
 } from '@trustee/verifiers';
 import type { KeyValueStore } from '@trustee/storage';
 import { AttestationError } from './attestationError.ts';
-import { own, type JsonObject } from './json.ts';
+import { own, type JsonObject } from '@trustee/protocol';
 import { parseNvidiaVerifierConfig } from './nvidiaVerifierConfig.ts';
 
 export interface VerifierCollateralDeps {

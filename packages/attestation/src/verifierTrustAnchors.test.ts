@@ -16,7 +16,7 @@ import { createTestAzSnpVtpmEvidence } from '@trustee/verifiers/testing/azureFac
 import { createTdxTestPlatform, sgxEvidence, TDX_FACTORY_NOW, tdxEvidence } from '@trustee/verifiers/testing/tdxFactory.ts';
 import { createAttestationService } from './attestationService.ts';
 import { parseAttestationServiceConfig } from './config.ts';
-import type { JsonObject } from './json.ts';
+import type { JsonObject } from '@trustee/protocol';
 import { verifiersFromTrustAnchorConfig } from './verifierTrustAnchors.ts';
 import { RecordingLogger } from '@trustee/log/testing/recordingLogger.ts';
 

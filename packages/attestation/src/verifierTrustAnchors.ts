@@ -30,7 +30,7 @@ import {
   type Verifier,
 } from '@trustee/verifiers';
 import { AttestationError } from './attestationError.ts';
-import { isJsonObject, own, type JsonObject } from './json.ts';
+import { isJsonObject, own, type JsonObject } from '@trustee/protocol';
 import type { Logger } from '@trustee/log';
 
 /** Largest anchors file read (a handful of certificates). */

@@ -3,6 +3,7 @@ export type { ErrorInformation, KbsErrorVariant, ProtocolErrorCode } from './err
 export { b64url, b64std } from './base64.ts';
 export type { Base64Codec } from './base64.ts';
 export { canonicalJson } from './canonicalJson.ts';
+export { isJsonObject, own, jsonKind, setOwn } from './json.ts';
 export { runtimeDataDigest, primaryRuntimeData, deviceRuntimeData, DEFAULT_RUNTIME_HASH } from './runtimeData.ts';
 export type { RuntimeHashAlgorithm } from './runtimeData.ts';
 export { parseTeePubKey, teePubKeyFromKey, EC_COORDINATE_LENGTH, ML_KEM_768_PUBLIC_KEY_LENGTH } from './teePubKey.ts';

@@ -7,17 +7,9 @@
  * listens, reports NOT_SERVING (gRPC health) / 503 (`/readyz`), answers UNAVAILABLE, and retries
  * the start-up work that needs the store (token signer key, default policies) until it answers.
  */
-import {
-  collateralFromVerifierConfig,
-  createAttestationService,
-  createBuiltinRvps,
-  createGrpcRvpsClient,
-  verifiersFromTrustAnchorConfig,
-  type AttestationService,
-  type CallerCredentials,
-  type Json,
-  type VerificationRequest,
-} from '@trustee/attestation';
+import { collateralFromVerifierConfig, createAttestationService, verifiersFromTrustAnchorConfig, type AttestationService } from '@trustee/attestation';
+import type { Json, VerificationRequest } from '@trustee/protocol';
+import { createBuiltinRvps, createGrpcRvpsClient, type CallerCredentials } from '@trustee/rvps-core';
 import { DeferredStart, Readiness } from '@trustee/grpc';
 import { isStorageUnavailable, openStore, type KeyValueStore } from '@trustee/storage';
 import { getVerifier, supportedTees, type CollateralSource, type FetchFunction, type TeeName, type Verifier } from '@trustee/verifiers';

@@ -6,9 +6,9 @@
  * Everything here is hostile input: every failure is an `invalid_request` naming the field, never a
  * raw exception.
  */
-import { HASH_ALGORITHMS, type HashAlgorithm, type Json, type VerificationRequest } from '@trustee/attestation';
+import { HASH_ALGORITHMS, type HashAlgorithm } from '@trustee/attestation';
 import type { AttestationRequest as GrpcAttestationRequest, IndividualAttestationRequest } from '@trustee/grpc';
-import { b64url } from '@trustee/protocol';
+import { b64url, type Json, type VerificationRequest } from '@trustee/protocol';
 import { isTeeName, TEE_NAMES, type TeeName } from '@trustee/verifiers';
 import { AsError } from './errors.ts';
 

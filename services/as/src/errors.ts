@@ -8,6 +8,7 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { AttestationError, type AttestationErrorCode } from '@trustee/attestation';
 import { DependencyUnavailableError } from '@trustee/grpc';
+import { ReferenceValueError, type ReferenceValueErrorCode } from '@trustee/rvps-core';
 import { isStorageUnavailable } from '@trustee/storage';
 import { VerificationError } from '@trustee/verifiers';
 import type { Logger } from '@trustee/log';
@@ -85,6 +86,18 @@ const FROM_ATTESTATION: Readonly<Record<AttestationErrorCode, AsErrorCode>> = {
   storage_error: 'internal',
 };
 
+/** The RVPS core's codes (built-in RVPS, remote RVPS client), as the attestation core maps them. */
+const FROM_REFERENCE_VALUES: Readonly<Record<ReferenceValueErrorCode, AsErrorCode>> = {
+  invalid_reference_value: 'invalid_reference_value',
+  invalid_request: 'invalid_request',
+  rvps_error: 'rvps_unavailable',
+  rvps_failed: 'rvps_failed',
+  unauthenticated: 'unauthenticated',
+  permission_denied: 'permission_denied',
+  not_found: 'not_found',
+  invalid_config: 'internal',
+};
+
 /** A failure of this service, already classified. */
 export class AsError extends TrusteeError<AsErrorCode> {
   get grpcStatus(): GrpcStatus {
@@ -131,6 +144,7 @@ export function toAsError(error: unknown): AsError {
     if (code === 'verification_failed' && error.cause instanceof VerificationError && error.cause.code === 'malformed_evidence') code = 'malformed_evidence';
     return new AsError(code, error.message, { cause: error });
   }
+  if (error instanceof ReferenceValueError) return new AsError(FROM_REFERENCE_VALUES[error.code], error.message, { cause: error });
   if (error instanceof VerificationError) {
     const code = error.code === 'malformed_evidence' ? 'malformed_evidence' : error.code === 'unsupported' ? 'unsupported_tee' : error.code === 'collateral_unavailable' ? 'collateral_unavailable' : 'verification_failed';
     return new AsError(code, error.message, { cause: error });

@@ -12,7 +12,7 @@ import { request } from 'node:https';
 import { createServer, type AddressInfo } from 'node:net';
 import { parse as parseToml } from 'smol-toml';
 import * as grpc from '@grpc/grpc-js';
-import { createBuiltinRvps } from '@trustee/attestation';
+import { createBuiltinRvps } from '@trustee/rvps-core';
 import { referenceValueServiceDefinition, type ReferenceValueQueryRequest } from '@trustee/grpc';
 import { createLogger } from '@trustee/log';
 import { MemoryStore } from '@trustee/storage';

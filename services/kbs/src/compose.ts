@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { silentLogger, type Logger, type RootLogger } from '@trustee/log';
-import type { ReferenceValueProvider } from '@trustee/attestation';
+import type { ReferenceValueProvider } from '@trustee/rvps-core';
 // The token verifier alone: the attestation service (verifiers, policies) is loaded only when
 // the config runs it built in, so a KBS in front of a gRPC AS starts without it.
 import { createTokenVerifier } from '@trustee/attestation/token-verifier';
@@ -188,7 +188,7 @@ async function createAttestationBackend(config: KbsConfig, store: KeyValueStore,
     return remote;
   }
 
-  const { createAttestationService, createBuiltinRvps, createGrpcRvpsClient } = await import('@trustee/attestation');
+  const [{ createAttestationService }, { createBuiltinRvps, createGrpcRvpsClient }] = await Promise.all([import('@trustee/attestation'), import('@trustee/rvps-core')]);
   const attestationConfig = section.core;
   let referenceValues: ReferenceValueProvider | undefined;
   if (attestationConfig.rvps.type === 'GrpcRemote') {

@@ -48,7 +48,8 @@ async function loadedModules(edit: (raw: Record<string, unknown>) => void, name:
  */
 const attestationService = (path: string): boolean =>
   /^packages\/attestation\/src\/(index|attestationService|expectedReportData|initData|transformClaims|trustVector|verifierCollateral)\.ts$/.test(path) ||
-  /^packages\/attestation\/src\/(policy|rvps)\//.test(path) ||
+  /^packages\/attestation\/src\/policy\//.test(path) ||
+  /^packages\/rvps\/src\//.test(path) ||
   /^packages\/attestation\/src\/token\/(tokenSigner|buildEar)\.ts$/.test(path);
 
 test('a passport resource KBS loads neither the attestation service nor its verifiers; a builtin-AS KBS does', { timeout: 240_000 }, async () => {

@@ -4,7 +4,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
-import { createBuiltinRvps, REFERENCE_VALUE_NAMESPACE, type BuiltinRvps } from '@trustee/attestation';
+import { createBuiltinRvps, REFERENCE_VALUE_NAMESPACE, type BuiltinRvps } from '@trustee/rvps-core';
 import { Readiness } from '@trustee/grpc';
 import { openStore, type KeyValueStore } from '@trustee/storage';
 import { createAdminGate } from './adminAuth.ts';

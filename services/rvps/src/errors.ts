@@ -5,7 +5,7 @@
  * status they can act on.
  */
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { AttestationError } from '@trustee/attestation';
+import { ReferenceValueError } from '@trustee/rvps-core';
 import { isStorageUnavailable } from '@trustee/storage';
 import type { Logger } from '@trustee/log';
 import { TrusteeError, type ErrorStatus, type ErrorStatusTable } from '@trustee/errors';
@@ -63,7 +63,7 @@ export function logFailure(log: Logger, transport: 'grpc' | 'rest', operation: s
 export function toRvpsError(error: unknown, requestId: string): RvpsError {
   if (error instanceof RvpsError) return error;
   if (isStorageUnavailable(error)) return new RvpsError('unavailable', 'the storage backend does not answer, retry later', { cause: error });
-  if (error instanceof AttestationError && error.code === 'invalid_reference_value') {
+  if (error instanceof ReferenceValueError && error.code === 'invalid_reference_value') {
     return new RvpsError('invalid_argument', error.message, { cause: error });
   }
   return new RvpsError('internal', `internal error (request id ${requestId})`, { cause: error });

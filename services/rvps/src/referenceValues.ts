@@ -1,9 +1,10 @@
 /**
  * The RVPS operations both transports serve, over the built-in RVPS core of
- * @trustee/attestation (upstream record format, namespace `reference_value`, expiry enforced).
+ * @trustee/rvps-core (upstream record format, namespace `reference_value`, expiry enforced).
  * Admin checks live here, not in the transports, so gRPC and REST cannot drift apart.
  */
-import { MAX_REFERENCE_VALUE_NAME_LENGTH, parseRegistrationMessage, type BuiltinRvps, type Json, type ReferenceValueRecord } from '@trustee/attestation';
+import type { Json } from '@trustee/protocol';
+import { MAX_REFERENCE_VALUE_NAME_LENGTH, parseRegistrationMessage, type BuiltinRvps, type ReferenceValueRecord } from '@trustee/rvps-core';
 import type { AdminGate } from './adminAuth.ts';
 import { RvpsError } from './errors.ts';
 import type { RvpsMetrics } from './metrics.ts';

@@ -12,8 +12,8 @@
  */
 import { compilePolicy, RegoError, type CompiledPolicy, type HostFunction, type RegoJson } from '@trustee/rego';
 import { AttestationError } from '../attestationError.ts';
-import type { Json, JsonObject } from '../json.ts';
-import type { ReferenceValueProvider } from '../rvps/referenceValueProvider.ts';
+import type { Json, JsonObject } from '@trustee/protocol';
+import { ReferenceValueError, type ReferenceValueProvider } from '@trustee/rvps-core';
 import { parseExtensions, parseTrustClaims, zeroTrustVector, type AppraisalExtension, type TrustVector } from '../trustVector.ts';
 
 export const QUERY_REFERENCE_VALUE = 'query_reference_value';
@@ -135,6 +135,8 @@ async function queryWithTimeout(rvps: ReferenceValueProvider, id: string): Promi
     return await Promise.race([rvps.query(id), timeout]);
   } catch (error) {
     if (error instanceof AttestationError) throw error;
+    // The RVPS's codes are a subset of ours: a remote RVPS's own failure stays `rvps_failed`, an outage `rvps_error`.
+    if (error instanceof ReferenceValueError) throw new AttestationError(error.code, error.message, { cause: error });
     throw new AttestationError('rvps_error', `reference value query for ${JSON.stringify(id)} failed: ${(error as Error).message}`, { cause: error });
   } finally {
     clearTimeout(timer);

@@ -8,7 +8,7 @@
  */
 import { AttestationError } from '../attestationError.ts';
 import type { TokenBrokerConfig } from '../config.ts';
-import { setOwn, type Json, type JsonObject } from '../json.ts';
+import { setOwn, type Json, type JsonObject } from '@trustee/protocol';
 import { statusOf, TRUST_CLAIM_NAMES, type AppraisalExtension, type TrustVector } from '../trustVector.ts';
 
 export interface SubmodAppraisal {

@@ -14,7 +14,7 @@ import * as x509 from '@peculiar/x509';
 import { CompactSign, type CompactJWSHeaderParameters, type JWK } from 'jose';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { AttestationError } from '../attestationError.ts';
-import type { JsonObject } from '../json.ts';
+import type { JsonObject } from '@trustee/protocol';
 import { createTokenVerifier, resolvePointer, type TokenVerifier, type TokenVerifierConfig } from './tokenVerifier.ts';
 
 type CryptoKeyPair = webcrypto.CryptoKeyPair;

@@ -7,9 +7,8 @@
 import { X509Certificate, createPublicKey, verify as verifySignature, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
-import { parseTeePubKey, ProtocolError, type TeePubKey } from '@trustee/protocol';
+import { isJsonObject, jsonKind, parseTeePubKey, ProtocolError, type Json, type JsonObject, type TeePubKey } from '@trustee/protocol';
 import { AttestationError } from '../attestationError.ts';
-import { isJsonObject, jsonKind, type Json, type JsonObject } from '../json.ts';
 import { loadJwkSet, type Fetch } from './loadJwkSet.ts';
 import { parsePemCertificates } from './pemCertificates.ts';
 import { signingLeafProblems, verifyCertificateChain } from './verifyCertificateChain.ts';

@@ -1,6 +1,5 @@
-import type { Json, JsonObject } from '@trustee/verifiers';
-
-export type { Json, JsonObject };
+/** Helpers over the `Json` type of messages.ts, for code that reads untrusted JSON. */
+import type { Json, JsonObject } from './messages.ts';
 
 export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

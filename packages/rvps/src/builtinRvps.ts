@@ -1,6 +1,6 @@
 import { isWithinKeyLimits, MAX_KEY_LENGTH, MAX_KEY_SLASHES, StorageError, type KeyValueStore } from '@trustee/storage';
-import { AttestationError } from '../attestationError.ts';
-import { isJsonObject, own, type Json } from '../json.ts';
+import { ReferenceValueError } from './referenceValueError.ts';
+import { isJsonObject, own, type Json } from '@trustee/protocol';
 import { defaultExpiration, formatExpiration, parseExpiration } from './expiration.ts';
 import { corimExtractor } from './extractors/corimExtractor.ts';
 import { sampleExtractor } from './extractors/sampleExtractor.ts';
@@ -61,19 +61,19 @@ export function createBuiltinRvps(store: KeyValueStore, options: BuiltinRvpsOpti
   for (const extractor of options.extractors ?? []) extractors.set(extractor.type, extractor);
 
   async function getRecord(id: string): Promise<ReferenceValueRecord | undefined> {
-    if (typeof id !== 'string') throw new AttestationError('rvps_error', 'reference value id must be a string');
+    if (typeof id !== 'string') throw new ReferenceValueError('rvps_error', 'reference value id must be a string');
     let bytes: Uint8Array | undefined;
     try {
       bytes = await store.get(namespace, id);
     } catch (error) {
       // An id the backend cannot even store (e.g. `rvps:///…:tag` on LocalFs) was never registered.
       if (error instanceof StorageError && error.code === 'invalid_key') return undefined;
-      throw new AttestationError('rvps_error', `reference value storage: ${(error as Error).message}`, { cause: error });
+      throw new ReferenceValueError('rvps_error', `reference value storage: ${(error as Error).message}`, { cause: error });
     }
     if (bytes === undefined) return undefined;
     const record = decodeRecord(bytes, id);
     const expiration = parseExpiration(record.expiration);
-    if (expiration === undefined) throw new AttestationError('rvps_error', `stored reference value ${JSON.stringify(id)} has an invalid expiration`);
+    if (expiration === undefined) throw new ReferenceValueError('rvps_error', `stored reference value ${JSON.stringify(id)} has an invalid expiration`);
     return expiration.getTime() <= now().getTime() ? undefined : record;
   }
 
@@ -82,18 +82,18 @@ export function createBuiltinRvps(store: KeyValueStore, options: BuiltinRvpsOpti
     async register(message) {
       const parsed = parseRegistrationMessage(message);
       const extractor = extractors.get(parsed.type);
-      if (extractor === undefined) throw new AttestationError('invalid_reference_value', `Could not find extractor for ${parsed.type}`);
+      if (extractor === undefined) throw new ReferenceValueError('invalid_reference_value', `Could not find extractor for ${parsed.type}`);
       const at = now();
       const values = extractor.extract(parsed.payload, { now: at });
       if (values.length > MAX_VALUES_PER_REGISTRATION) {
-        throw new AttestationError('invalid_reference_value', `registration yields ${values.length} reference values, more than the limit of ${MAX_VALUES_PER_REGISTRATION}`);
+        throw new ReferenceValueError('invalid_reference_value', `registration yields ${values.length} reference values, more than the limit of ${MAX_VALUES_PER_REGISTRATION}`);
       }
       // Every value is checked before the first is written: a refused registration stores nothing.
       for (const value of values) {
         checkReferenceValue(value.name, value.value);
         // The name is the storage key: every backend takes keys up to MAX_KEY_LENGTH characters.
         if (!isWithinKeyLimits(value.name)) {
-          throw new AttestationError('invalid_reference_value', `reference value name ${JSON.stringify(value.name.slice(0, 128))} is not a valid storage key (at most ${MAX_KEY_LENGTH} characters, ${MAX_KEY_SLASHES} "/")`);
+          throw new ReferenceValueError('invalid_reference_value', `reference value name ${JSON.stringify(value.name.slice(0, 128))} is not a valid storage key (at most ${MAX_KEY_LENGTH} characters, ${MAX_KEY_SLASHES} "/")`);
         }
       }
       const defaultExpiry = defaultExpiration(at);
@@ -104,9 +104,9 @@ export function createBuiltinRvps(store: KeyValueStore, options: BuiltinRvpsOpti
           await store.set(namespace, value.name, new TextEncoder().encode(JSON.stringify(record)), { overwrite: true, expiresAtMs: expiration.getTime() });
         } catch (error) {
           if (error instanceof StorageError && error.code === 'invalid_key') {
-            throw new AttestationError('invalid_reference_value', `reference value name ${JSON.stringify(value.name.slice(0, 128))} is not a valid storage key: ${error.message}`);
+            throw new ReferenceValueError('invalid_reference_value', `reference value name ${JSON.stringify(value.name.slice(0, 128))} is not a valid storage key: ${error.message}`);
           }
-          throw new AttestationError('rvps_error', `reference value storage: ${(error as Error).message}`, { cause: error });
+          throw new ReferenceValueError('rvps_error', `reference value storage: ${(error as Error).message}`, { cause: error });
         }
       }
     },
@@ -131,15 +131,15 @@ function decodeRecord(bytes: Uint8Array, id: string): ReferenceValueRecord {
   try {
     parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
-    throw new AttestationError('rvps_error', `stored reference value ${JSON.stringify(id)} is not JSON`);
+    throw new ReferenceValueError('rvps_error', `stored reference value ${JSON.stringify(id)} is not JSON`);
   }
-  if (!isJsonObject(parsed)) throw new AttestationError('rvps_error', `stored reference value ${JSON.stringify(id)} is not an object`);
+  if (!isJsonObject(parsed)) throw new ReferenceValueError('rvps_error', `stored reference value ${JSON.stringify(id)} is not an object`);
   const version = own(parsed, 'version');
   const name = own(parsed, 'name');
   const expiration = own(parsed, 'expiration');
   const value = own(parsed, 'value');
   if (typeof version !== 'string' || typeof name !== 'string' || typeof expiration !== 'string' || value === undefined) {
-    throw new AttestationError('rvps_error', `stored reference value ${JSON.stringify(id)} lacks version, name, expiration or value`);
+    throw new ReferenceValueError('rvps_error', `stored reference value ${JSON.stringify(id)} lacks version, name, expiration or value`);
   }
   return { version, name, expiration, value };
 }
@@ -148,7 +148,7 @@ async function storage<T>(action: () => Promise<T>): Promise<T> {
   try {
     return await action();
   } catch (error) {
-    if (error instanceof AttestationError) throw error;
-    throw new AttestationError('rvps_error', `reference value storage: ${(error as Error).message}`, { cause: error });
+    if (error instanceof ReferenceValueError) throw error;
+    throw new ReferenceValueError('rvps_error', `reference value storage: ${(error as Error).message}`, { cause: error });
   }
 }

@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalFsStore, MemoryStore } from '@trustee/storage';
-import { AttestationError } from '../attestationError.ts';
+import { ReferenceValueError } from './referenceValueError.ts';
 import { createBuiltinRvps, REFERENCE_VALUE_NAMESPACE } from './builtinRvps.ts';
 import { defaultExpiration, formatExpiration, parseExpiration } from './expiration.ts';
 import type { Extractor } from './referenceValueProvider.ts';
@@ -81,9 +81,9 @@ describe('createBuiltinRvps', () => {
       () => undefined,
       (caught: unknown) => caught,
     );
-    expect(error).toBeInstanceOf(AttestationError);
-    expect((error as AttestationError).code).toBe('invalid_reference_value');
-    expect((error as AttestationError).message).toContain(text);
+    expect(error).toBeInstanceOf(ReferenceValueError);
+    expect((error as ReferenceValueError).code).toBe('invalid_reference_value');
+    expect((error as ReferenceValueError).message).toContain(text);
   });
 });
 
@@ -110,7 +110,7 @@ describe('createBuiltinRvps over a key-validating store', () => {
       () => undefined,
       (caught: unknown) => caught,
     );
-    expect((error as AttestationError).code).toBe('invalid_reference_value');
+    expect((error as ReferenceValueError).code).toBe('invalid_reference_value');
     await rvps.register(sampleMessage({ 'rvps/github.com/x': ['1'] }));
     expect(await rvps.query('rvps/github.com/x')).toEqual(['1']);
   });
@@ -123,14 +123,14 @@ describe('createBuiltinRvps refuses values an appraisal could not use', () => {
   function rawSampleMessage(json: string): string {
     return JSON.stringify({ version: '0.1.0', type: 'sample', payload: Buffer.from(json).toString('base64') });
   }
-  async function refusal(rvps: ReturnType<typeof createBuiltinRvps>, message: string): Promise<AttestationError> {
+  async function refusal(rvps: ReturnType<typeof createBuiltinRvps>, message: string): Promise<ReferenceValueError> {
     const error = await rvps.register(message).then(
       () => undefined,
       (caught: unknown) => caught,
     );
-    expect(error).toBeInstanceOf(AttestationError);
-    expect((error as AttestationError).code).toBe('invalid_reference_value');
-    return error as AttestationError;
+    expect(error).toBeInstanceOf(ReferenceValueError);
+    expect((error as ReferenceValueError).code).toBe('invalid_reference_value');
+    return error as ReferenceValueError;
   }
 
   test.each([

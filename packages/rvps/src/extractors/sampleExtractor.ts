@@ -1,6 +1,5 @@
-import { b64std } from '@trustee/protocol';
-import { AttestationError } from '../../attestationError.ts';
-import { isJsonObject, jsonKind } from '../../json.ts';
+import { b64std, isJsonObject, jsonKind } from '@trustee/protocol';
+import { ReferenceValueError } from '../referenceValueError.ts';
 import type { ExtractedReferenceValue, Extractor } from '../referenceValueProvider.ts';
 
 /**
@@ -15,15 +14,15 @@ export const sampleExtractor: Extractor = {
     try {
       bytes = b64std.decode(payload);
     } catch {
-      throw new AttestationError('invalid_reference_value', 'sample payload is not standard base64');
+      throw new ReferenceValueError('invalid_reference_value', 'sample payload is not standard base64');
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
     } catch {
-      throw new AttestationError('invalid_reference_value', 'sample payload is not UTF-8 JSON');
+      throw new ReferenceValueError('invalid_reference_value', 'sample payload is not UTF-8 JSON');
     }
-    if (!isJsonObject(parsed)) throw new AttestationError('invalid_reference_value', `sample payload must be a JSON object, found ${jsonKind(parsed)}`);
+    if (!isJsonObject(parsed)) throw new ReferenceValueError('invalid_reference_value', `sample payload must be a JSON object, found ${jsonKind(parsed)}`);
     const values: ExtractedReferenceValue[] = [];
     for (const [name, value] of Object.entries(parsed)) values.push({ name, value });
     return values;

@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { referenceValueServiceDefinition } from '@trustee/grpc';
 import { MemoryStore } from '@trustee/storage';
-import { AttestationError } from '../attestationError.ts';
+import { ReferenceValueError } from './referenceValueError.ts';
 import { createBuiltinRvps } from './builtinRvps.ts';
 import { createGrpcRvpsClient, rvpsTarget, type GrpcRvpsClient } from './grpcRvpsClient.ts';
 
@@ -21,7 +21,7 @@ function serveBuiltin(): { server: grpc.Server; handlers: Record<string, Handler
   const rvps = createBuiltinRvps(new MemoryStore());
   let healthQueries = 0;
   const fail = (callback: grpc.sendUnaryData<object>, error: unknown): void =>
-    callback({ code: error instanceof AttestationError && error.code === 'invalid_reference_value' ? grpc.status.INVALID_ARGUMENT : grpc.status.INTERNAL, details: (error as Error).message });
+    callback({ code: error instanceof ReferenceValueError && error.code === 'invalid_reference_value' ? grpc.status.INVALID_ARGUMENT : grpc.status.INTERNAL, details: (error as Error).message });
   const handlers: Record<string, Handler> = {
     QueryReferenceValue: (call, callback) => {
       const id = call.request.reference_value_id ?? '';
@@ -95,7 +95,7 @@ describe('createGrpcRvpsClient against a real RVPS server', () => {
 
   test('a message the RVPS rejects is invalid_reference_value, with the remote reason', async () => {
     const error = await client.register(JSON.stringify({ version: '9.9.9', type: 'sample', payload: '' })).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(AttestationError);
+    expect(error).toBeInstanceOf(ReferenceValueError);
     expect(error).toMatchObject({ code: 'invalid_reference_value' });
     expect((error as Error).message).toMatch(/INVALID_ARGUMENT/);
   });
@@ -115,7 +115,7 @@ describe('createGrpcRvpsClient when the RVPS is down', () => {
     const client = createGrpcRvpsClient({ address: `http://127.0.0.1:${port}`, retries: 2, backoffMs: 10 });
     try {
       const error = await client.query('svn').catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(AttestationError);
+      expect(error).toBeInstanceOf(ReferenceValueError);
       expect(error).toMatchObject({ code: 'rvps_error' });
       expect((error as Error).message).toMatch(/UNAVAILABLE after 3 attempts/);
       await expect(client.health(500)).rejects.toMatchObject({ code: 'rvps_error' });
@@ -195,7 +195,7 @@ describe('createGrpcRvpsClient: the caller\'s credentials go to the RVPS, its an
     calls = 0;
     const run = (): Promise<unknown> => (method === 'RegisterReferenceValue' ? client.register(message({ a: ['1'] })) : method === 'ListReferenceValues' ? client.listRecords() : client.delete('a'));
     const error = await run().catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(AttestationError);
+    expect(error).toBeInstanceOf(ReferenceValueError);
     expect(error).toMatchObject({ code: expected });
     expect((error as Error).message).toContain('remote says no');
     expect(calls).toBe(1);

@@ -9,7 +9,7 @@ import { describe, expect, test } from 'vitest';
 import { MemoryStore } from '@trustee/storage';
 import { createBuiltinRvps } from '../builtinRvps.ts';
 import { RIM_NAMESPACE, SHA384_NAMESPACE, SWID_NAMESPACE, extractRimReferenceValues, swidExtractor } from './swidExtractor.ts';
-import { rejection } from '../../testing/referenceValueRejection.ts';
+import { rejection } from '../testing/referenceValueRejection.ts';
 
 const fixture = readFileSync(new URL('./fixtures/gpu-rim.xml', import.meta.url), 'utf8');
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');

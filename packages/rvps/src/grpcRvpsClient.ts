@@ -14,8 +14,8 @@ import type {
   ReferenceValueListResponse,
   ReferenceValueQueryResponse,
 } from '@trustee/grpc';
-import { AttestationError, type AttestationErrorCode } from '../attestationError.ts';
-import type { Json } from '../json.ts';
+import { ReferenceValueError, type ReferenceValueErrorCode } from './referenceValueError.ts';
+import type { Json } from '@trustee/protocol';
 import type { CallerCredentials, ReferenceValueProvider } from './referenceValueProvider.ts';
 import { checkReferenceValue } from './referenceValueLimits.ts';
 
@@ -55,7 +55,7 @@ export const HEALTHCHECK_REFERENCE_VALUE_ID = '__healthcheck__';
  * Parses an RVPS address with upstream's default scheme (`http://` when none is given).
  *
  * @example rvpsTarget('127.0.0.1:50003') // { url: 'http://127.0.0.1:50003', target: '127.0.0.1:50003', tls: false }
- * @throws AttestationError `invalid_config` for other schemes, paths or a missing port.
+ * @throws ReferenceValueError `invalid_config` for other schemes, paths or a missing port.
  */
 export function rvpsTarget(address: string): { url: string; target: string; tls: boolean } {
   const url = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(address) ? address : `http://${address}`;
@@ -63,12 +63,12 @@ export function rvpsTarget(address: string): { url: string; target: string; tls:
   try {
     parsed = new URL(url);
   } catch {
-    throw new AttestationError('invalid_config', `rvps_config.address: ${JSON.stringify(address)} is not host:port or a URL`);
+    throw new ReferenceValueError('invalid_config', `rvps_config.address: ${JSON.stringify(address)} is not host:port or a URL`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new AttestationError('invalid_config', `rvps_config.address: scheme ${parsed.protocol} is not supported (http or https)`);
+    throw new ReferenceValueError('invalid_config', `rvps_config.address: scheme ${parsed.protocol} is not supported (http or https)`);
   }
-  if (parsed.pathname !== '/' && parsed.pathname !== '') throw new AttestationError('invalid_config', 'rvps_config.address: must not have a path');
+  if (parsed.pathname !== '/' && parsed.pathname !== '') throw new ReferenceValueError('invalid_config', 'rvps_config.address: must not have a path');
   const tls = parsed.protocol === 'https:';
   const port = parsed.port === '' ? (tls ? '443' : '80') : parsed.port;
   return { url: `${parsed.protocol}//${parsed.host}`, target: `${parsed.hostname}:${port}`, tls };
@@ -137,14 +137,14 @@ export function createGrpcRvpsClient(options: GrpcRvpsClientOptions): GrpcRvpsCl
       try {
         value = JSON.parse(text) as Json;
       } catch {
-        throw new AttestationError('rvps_error', `remote RVPS ${url} returned a reference value that is not JSON`);
+        throw new ReferenceValueError('rvps_error', `remote RVPS ${url} returned a reference value that is not JSON`);
       }
       // A remote RVPS (upstream's included) may hold values ours refuses at registration; such a
       // value fails this appraisal (closed) instead of overrunning the policy engine.
       try {
         checkReferenceValue(id, value);
       } catch (error) {
-        throw new AttestationError('rvps_error', `remote RVPS ${url} returned an unusable ${(error as Error).message}`);
+        throw new ReferenceValueError('rvps_error', `remote RVPS ${url} returned an unusable ${(error as Error).message}`);
       }
       return value;
     },
@@ -161,10 +161,10 @@ export function createGrpcRvpsClient(options: GrpcRvpsClientOptions): GrpcRvpsCl
         try {
           record = JSON.parse(text);
         } catch {
-          throw new AttestationError('rvps_error', `remote RVPS ${url} listed a record that is not JSON`);
+          throw new ReferenceValueError('rvps_error', `remote RVPS ${url} listed a record that is not JSON`);
         }
         const name = typeof record === 'object' && record !== null ? (record as { name?: unknown }).name : undefined;
-        if (typeof name !== 'string') throw new AttestationError('rvps_error', `remote RVPS ${url} listed a record without a name`);
+        if (typeof name !== 'string') throw new ReferenceValueError('rvps_error', `remote RVPS ${url} listed a record without a name`);
         names.push(name);
       }
       return names.sort();
@@ -181,13 +181,13 @@ export function createGrpcRvpsClient(options: GrpcRvpsClientOptions): GrpcRvpsCl
   };
 }
 
-function fromStatus(error: unknown, method: string, url: string, attempts: number): AttestationError {
+function fromStatus(error: unknown, method: string, url: string, attempts: number): ReferenceValueError {
   const status = error as Partial<grpc.ServiceError>;
   const name = status.code === undefined ? 'UNKNOWN' : (grpc.status[status.code] ?? String(status.code));
   const detail = status.details ?? (error as Error).message ?? String(error);
   const code = classify(status.code, method);
   const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
-  return new AttestationError(code, `remote RVPS ${url} ${method}: ${name}${tries}: ${detail}`, { cause: error });
+  return new ReferenceValueError(code, `remote RVPS ${url} ${method}: ${name}${tries}: ${detail}`, { cause: error });
 }
 
 /**
@@ -196,7 +196,7 @@ function fromStatus(error: unknown, method: string, url: string, attempts: numbe
  * Upstream's RVPS answers every failure with ABORTED; for a registration that is the message
  * being refused.
  */
-function classify(code: grpc.status | undefined, method: string): AttestationErrorCode {
+function classify(code: grpc.status | undefined, method: string): ReferenceValueErrorCode {
   switch (code) {
     case grpc.status.UNAVAILABLE:
     case grpc.status.DEADLINE_EXCEEDED:

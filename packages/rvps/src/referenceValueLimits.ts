@@ -11,7 +11,7 @@
  * refused: `query_reference_value` answers null for an absent value, so a stored null could not
  * be told from none. The walk is iterative: a hostile value nested 10,000 deep costs no stack.
  */
-import { AttestationError } from '../attestationError.ts';
+import { ReferenceValueError } from './referenceValueError.ts';
 
 /** Levels of arrays/objects around a scalar: `"a"` is 0, `["a"]` is 1. */
 export const MAX_REFERENCE_VALUE_DEPTH = 32;
@@ -20,8 +20,8 @@ export const MAX_REFERENCE_VALUE_BYTES = 1024 * 1024;
 /** Longest reference value name (id); upstream ids are short paths. */
 export const MAX_REFERENCE_VALUE_NAME_LENGTH = 4096;
 
-function refuse(name: string, reason: string): AttestationError {
-  return new AttestationError('invalid_reference_value', `reference value ${JSON.stringify(name.slice(0, 128))}: ${reason}`);
+function refuse(name: string, reason: string): ReferenceValueError {
+  return new ReferenceValueError('invalid_reference_value', `reference value ${JSON.stringify(name.slice(0, 128))}: ${reason}`);
 }
 
 /**
@@ -32,7 +32,7 @@ function refuse(name: string, reason: string): AttestationError {
  * checkReferenceValue('svn', [[[...3000 levels]]]); // throws: nested deeper than 32 levels
  */
 export function checkReferenceValue(name: string, value: unknown): void {
-  if (name.length === 0) throw new AttestationError('invalid_reference_value', 'reference value name must not be empty');
+  if (name.length === 0) throw new ReferenceValueError('invalid_reference_value', 'reference value name must not be empty');
   if (name.length > MAX_REFERENCE_VALUE_NAME_LENGTH) throw refuse(name, `name is longer than ${MAX_REFERENCE_VALUE_NAME_LENGTH} characters`);
   // [value, depth of the containers around it]
   const pending: Array<[unknown, number]> = [[value, 0]];

@@ -1,6 +1,6 @@
 import { Decoder, Tag } from 'cbor-x';
 import { b64std } from '@trustee/protocol';
-import { AttestationError } from '../../attestationError.ts';
+import { ReferenceValueError } from '../referenceValueError.ts';
 import type { ExtractedReferenceValue, Extractor } from '../referenceValueProvider.ts';
 
 /**
@@ -30,8 +30,8 @@ const MVAL = { digests: 2, rawValue: 4, serialNumber: 8, name: 11 } as const;
 
 type Cbor = unknown;
 
-function invalid(message: string): AttestationError {
-  return new AttestationError('invalid_reference_value', `corim: ${message}`);
+function invalid(message: string): ReferenceValueError {
+  return new ReferenceValueError('invalid_reference_value', `corim: ${message}`);
 }
 
 function decodeCbor(bytes: Uint8Array, what: string): Cbor {

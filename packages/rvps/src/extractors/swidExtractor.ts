@@ -1,6 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { b64std } from '@trustee/protocol';
-import { AttestationError } from '../../attestationError.ts';
+import { ReferenceValueError } from '../referenceValueError.ts';
 import type { ExtractedReferenceValue, Extractor } from '../referenceValueProvider.ts';
 
 /** ISO/IEC 19770-2:2015 SWID namespace (elements `Meta`, `Payload`, `Resource`). */
@@ -26,8 +26,8 @@ interface XmlElement {
 /** fast-xml-parser's `preserveOrder` node: `{ [tagName]: children, ':@'?: attributes }` or a text node. */
 type OrderedNode = Record<string, unknown>;
 
-function invalid(message: string): AttestationError {
-  return new AttestationError('invalid_reference_value', `swid: ${message}`);
+function invalid(message: string): ReferenceValueError {
+  return new ReferenceValueError('invalid_reference_value', `swid: ${message}`);
 }
 
 function splitQName(name: string): [prefix: string | undefined, local: string] {
@@ -124,7 +124,7 @@ function parseRimXml(xml: string): XmlElement {
     if (validation !== true) throw invalid(`malformed XML at line ${validation.err.line}: ${validation.err.msg}`);
     nodes = parser.parse(xml);
   } catch (error) {
-    if (error instanceof AttestationError) throw error;
+    if (error instanceof ReferenceValueError) throw error;
     throw invalid(`malformed XML: ${(error as Error).message}`);
   }
   const roots: XmlElement[] = [];

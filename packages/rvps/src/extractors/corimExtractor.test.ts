@@ -8,7 +8,7 @@ import { Encoder, Tag } from 'cbor-x';
 import { MemoryStore } from '@trustee/storage';
 import { createBuiltinRvps } from '../builtinRvps.ts';
 import { corimExtractor, extractCorimReferenceValues } from './corimExtractor.ts';
-import { rejection } from '../../testing/referenceValueRejection.ts';
+import { rejection } from '../testing/referenceValueRejection.ts';
 
 const encoder = new Encoder({ mapsAsObjects: false, useRecords: false });
 const cbor = (value: unknown): Buffer => Buffer.from(encoder.encode(value));

@@ -1,4 +1,4 @@
-import type { Json } from '../json.ts';
+import type { Json } from '@trustee/protocol';
 
 /** What a caller proved about itself, forwarded to a remote RVPS (`authorization` gRPC metadata). */
 export interface CallerCredentials {
