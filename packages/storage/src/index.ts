@@ -1,4 +1,5 @@
-export type { KeyValueStore, SetOptions } from './keyValueStore.ts';
+export type { BatchWrite, KeyValueStore, SetOptions } from './keyValueStore.ts';
+export { setInOrder } from './keyValueStore.ts';
 export { MemoryStore } from './memoryStore.ts';
 export { SqliteStore, type SqliteStoreOptions } from './sqliteStore.ts';
 export { PostgresStore, type PostgresStoreOptions } from './postgresStore.ts';

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { MAX_KEY_LENGTH, MAX_KEY_SLASHES } from './keyRules.ts';
-import type { KeyValueStore } from './keyValueStore.ts';
+import { setInOrder, type KeyValueStore } from './keyValueStore.ts';
 import { LocalFsStore } from './localFsStore.ts';
 import { LocalJsonStore } from './localJsonStore.ts';
 import { MemoryStore } from './memoryStore.ts';
@@ -292,6 +292,46 @@ describe.each(factories)('%s contract', (_name, available, create) => {
     );
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(text(await peer.get('kbs_protocol_session', 'replica.claim'))).toBe(String(results.indexOf(true)));
+  });
+
+  test.runIf(available)('setInOrder applies writes in order and stops at the first refused create (it and later writes are not applied)', async () => {
+    await open();
+    await store.set('kbs_audit', 'record/2', bytes('theirs'));
+    const writes = [
+      { namespace: 'kbs_audit', key: 'record/1', value: bytes('one'), overwrite: false },
+      { namespace: 'kbs', key: 'hint', value: bytes('h1') },
+      { namespace: 'kbs_audit', key: 'record/2', value: bytes('mine'), overwrite: false },
+      { namespace: 'kbs_audit', key: 'record/3', value: bytes('three'), overwrite: false },
+      { namespace: 'kbs', key: 'hint', value: bytes('h3') },
+    ];
+    expect(await setInOrder(store, writes)).toBe(2);
+    expect(text(await store.get('kbs_audit', 'record/1'))).toBe('one');
+    expect(text(await store.get('kbs_audit', 'record/2'))).toBe('theirs');
+    expect(await store.get('kbs_audit', 'record/3')).toBeUndefined();
+    expect(text(await store.get('kbs', 'hint'))).toBe('h1');
+    expect(await setInOrder(store, writes.slice(3))).toBe(2);
+    expect(text(await store.get('kbs', 'hint'))).toBe('h3');
+    expect(await setInOrder(store, [])).toBe(0);
+  });
+
+  test.runIf(available)('two handles racing setInOrder chains over the same keys never both create one key', async (context) => {
+    await open();
+    if (fixture.openPeer === undefined) {
+      context.skip('this backend has no second handle on the same data (in-process only)');
+      return;
+    }
+    const peer = fixture.openPeer();
+    opened.push(peer);
+    const chain = (who: string): Array<{ namespace: string; key: string; value: Uint8Array; overwrite: false }> =>
+      Array.from({ length: 8 }, (_, i) => ({ namespace: 'kbs_audit', key: `record/${i}`, value: bytes(who), overwrite: false as const }));
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => setInOrder(i % 2 === 0 ? store : peer, chain(`w${i}`))));
+    // Every key was created exactly once, and each writer's created keys are one prefix of the chain.
+    const owners = await Promise.all(Array.from({ length: 8 }, async (_, i) => text(await peer.get('kbs_audit', `record/${i}`))));
+    for (const [i, applied] of results.entries()) {
+      const mine = owners.map((owner, key) => (owner === `w${i}` ? key : -1)).filter((key) => key >= 0);
+      expect(mine).toEqual(Array.from({ length: applied }, (_, key) => key));
+    }
+    expect(results.reduce((sum, applied) => sum + applied, 0)).toBe(8);
   });
 
   test.runIf(available)('ping resolves on an open store', async () => {

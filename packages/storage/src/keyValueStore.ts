@@ -15,6 +15,14 @@ export interface KeyValueStore {
    * returned (upstream's "store the default policy unless one exists" rule).
    */
   set(namespace: string, key: string, value: Uint8Array, options?: SetOptions): Promise<boolean>;
+  /**
+   * Optional: applies `writes` in order, as one transaction where the backend has them. A write
+   * with `overwrite: false` whose key holds a live value stops the batch: it and every write after
+   * it are not applied. Resolves with the number of writes applied (the rest were not). Callers
+   * use `setInOrder`, which falls back to one `set` at a time on stores without it (same result,
+   * without the atomicity of the prefix).
+   */
+  setBatch?(writes: readonly BatchWrite[]): Promise<number>;
   /** Deletes a key; returns whether it existed. */
   delete(namespace: string, key: string): Promise<boolean>;
   /** Lists the keys of a namespace (optionally those starting with `prefix`), sorted. */
@@ -34,4 +42,25 @@ export interface SetOptions {
   readonly overwrite?: boolean;
   /** Absolute expiry in milliseconds since the epoch; the key reads as absent afterwards. */
   readonly expiresAtMs?: number;
+}
+
+export interface BatchWrite extends SetOptions {
+  readonly namespace: string;
+  readonly key: string;
+  readonly value: Uint8Array;
+}
+
+/**
+ * `store.setBatch(writes)` where the store has it, else the same writes one `set` at a time,
+ * stopping at the first refused conditional create. Resolves with the number applied.
+ */
+export async function setInOrder(store: KeyValueStore, writes: readonly BatchWrite[]): Promise<number> {
+  if (store.setBatch !== undefined) return store.setBatch(writes);
+  let applied = 0;
+  for (const write of writes) {
+    const options: SetOptions = { ...(write.overwrite === undefined ? {} : { overwrite: write.overwrite }), ...(write.expiresAtMs === undefined ? {} : { expiresAtMs: write.expiresAtMs }) };
+    if (!(await store.set(write.namespace, write.key, write.value, options))) return applied;
+    applied++;
+  }
+  return applied;
 }

@@ -131,3 +131,47 @@ test('processes started together on a fresh file all open it (the WAL switch ret
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('writes of one turn are group-committed in program order; a handle reads its own pending writes', async () => {
+  const path = dbPath();
+  const store = new SqliteStore({ path, sweepIntervalMs: 0 });
+  const peer = new SqliteStore({ path, sweepIntervalMs: 0 });
+  const first = store.set('kbs', 'k', bytes('one'));
+  const claim = store.set('kbs', 'k', bytes('two'), { overwrite: false });
+  const batch = store.setBatch([{ namespace: 'kbs', key: 'j', value: bytes('j') }, { namespace: 'kbs', key: 'k', value: bytes('x'), overwrite: false }, { namespace: 'kbs', key: 'never', value: bytes('x') }]);
+  const removed = store.delete('kbs', 'k');
+  const again = store.set('kbs', 'k', bytes('three'), { overwrite: false });
+  // Not committed yet (the commit runs at the end of this turn), but this handle reads them.
+  expect(new TextDecoder().decode(await store.get('kbs', 'k'))).toBe('three');
+  expect(await Promise.all([first, claim, batch, removed, again])).toEqual([true, false, 1, true, true]);
+  expect(new TextDecoder().decode(await peer.get('kbs', 'j'))).toBe('j');
+  expect(await peer.get('kbs', 'never')).toBeUndefined();
+  await store.close();
+  await peer.close();
+});
+
+test('a write SQLite refuses fails alone; the other writes of its turn are committed', async () => {
+  const path = dbPath();
+  const store = new SqliteStore({ path, sweepIntervalMs: 0 });
+  await store.set('kbs', 'setup', bytes('x'));
+  const raw = new Database(path);
+  raw.exec(`CREATE TRIGGER refuse_bad BEFORE INSERT ON kv WHEN NEW.key = 'bad' BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END;`);
+  raw.close();
+  const results = await Promise.allSettled([store.set('kbs', 'a', bytes('a')), store.set('kbs', 'bad', bytes('b')), store.set('kbs', 'c', bytes('c'))]);
+  expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+  expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'backend_failure' });
+  expect(await store.list('kbs')).toEqual(['a', 'c', 'setup']);
+  await store.close();
+});
+
+test('close commits the writes already asked for', async () => {
+  const path = dbPath();
+  const store = new SqliteStore({ path, sweepIntervalMs: 0 });
+  const written = store.set('kbs', 'late', bytes('x'));
+  await store.close();
+  await expect(written).resolves.toBe(true);
+  await expect(store.set('kbs', 'after', bytes('x'))).rejects.toMatchObject({ code: 'closed' });
+  const reader = new SqliteStore({ path, sweepIntervalMs: 0 });
+  expect(await reader.list('kbs')).toEqual(['late']);
+  await reader.close();
+});
