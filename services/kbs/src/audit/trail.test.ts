@@ -158,6 +158,49 @@ describe('audit chain on a memory store', () => {
   });
 });
 
+describe('group-committed appends', () => {
+  it('appends queued together are written as batches, resolve with their own records, in order', async () => {
+    const store = new MemoryStore();
+    let batches = 0;
+    const setBatch = async (writes: Parameters<NonNullable<KeyValueStore['setBatch']>>[0]): Promise<number> => {
+      batches++;
+      let applied = 0;
+      for (const write of writes) {
+        if (!(await store.set(write.namespace, write.key, write.value, write.overwrite === false ? { overwrite: false } : {}))) break;
+        applied++;
+      }
+      return applied;
+    };
+    const batching: KeyValueStore = {
+      get: (namespace, key) => store.get(namespace, key),
+      set: (namespace, key, value, options) => store.set(namespace, key, value, options),
+      delete: (namespace, key) => store.delete(namespace, key),
+      list: (namespace, prefix) => store.list(namespace, prefix),
+      ping: () => store.ping(),
+      close: () => store.close(),
+      setBatch,
+    };
+    const trail = new AuditTrail(batching, { replica: 'r' });
+    const records = await Promise.all(Array.from({ length: 50 }, (_, i) => trail.append(entry(i))));
+    expect(records.map((record) => record.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(records.map((record) => record.decision)).toEqual(Array.from({ length: 50 }, (_, i) => `d-${i}`));
+    expect(batches).toBeLessThan(5);
+    expect(await verifyTrail(store)).toMatchObject({ ok: true, records: 50 });
+    expect(trail.stats).toEqual({ appended: 50, dropped: 0, pending: 0 });
+  });
+
+  it('a batch that meets another replica\'s records mid-way chains the rest onto them', async () => {
+    const store = new MemoryStore();
+    const a = new AuditTrail(store, { replica: 'a' });
+    const b = new AuditTrail(store, { replica: 'b' });
+    await a.append(entry(0)); // a knows head 1
+    await Promise.all(Array.from({ length: 5 }, (_, i) => b.append(entry(10 + i)))); // b writes 2..6
+    const late = await Promise.all(Array.from({ length: 5 }, (_, i) => a.append(entry(20 + i))));
+    expect(late.map((record) => record.seq)).toEqual([7, 8, 9, 10, 11]);
+    expect(await verifyTrail(store)).toMatchObject({ ok: true, records: 11 });
+  });
+});
+
 /** Two trails (two replicas) on separate connections to one store, appending at once. */
 async function raceTwoReplicas(open: () => KeyValueStore): Promise<void> {
   const a = open();
@@ -186,6 +229,48 @@ describe('two replicas on one store never fork the chain', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('SQLite file, two OS processes appending batches at once', async () => {
+    const { spawn } = await import('node:child_process');
+    const dir = mkdtempSync(join(tmpdir(), 'audit-sqlite-procs-'));
+    const path = join(dir, 'kbs.audit.sqlite');
+    const storage = new URL('../../../../packages/storage/src/index.ts', import.meta.url).href;
+    const trailUrl = new URL('./trail.ts', import.meta.url).href;
+    const script = (replica: string, at: number): string =>
+      `const { SqliteStore } = await import(${JSON.stringify(storage)});
+       const { AuditTrail } = await import(${JSON.stringify(trailUrl)});
+       const store = new SqliteStore({ path: ${JSON.stringify(path)}, sweepIntervalMs: 0, synchronous: 'NORMAL' });
+       const trail = new AuditTrail(store, { replica: ${JSON.stringify(replica)} });
+       while (Date.now() < ${at}) {}
+       for (let round = 0; round < 20; round++) {
+         await Promise.all(Array.from({ length: 10 }, (_, i) => trail.append({ kind: 'release', decision: 'd-' + round + '-' + i, outcome: 'allow' })));
+       }
+       await store.close();`;
+    try {
+      new SqliteStore({ path, sweepIntervalMs: 0 }).close();
+      const at = Date.now() + 2500;
+      const results = await Promise.all(
+        ['p', 'q'].map(
+          (replica) =>
+            new Promise<{ code: number | null; stderr: string }>((resolve) => {
+              const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script(replica, at)]);
+              let stderr = '';
+              child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+              child.on('exit', (code) => resolve({ code, stderr }));
+            }),
+        ),
+      );
+      for (const result of results) expect(result.code, result.stderr).toBe(0);
+      const check = new SqliteStore({ path, sweepIntervalMs: 0 });
+      expect(await verifyTrail(check)).toMatchObject({ ok: true, records: 400, first: 1, last: 400 });
+      const replicas = new Set<string>();
+      for (let seq = 1; seq <= 400; seq++) replicas.add(String((await rawRecord(check, seq))['replica']));
+      expect(replicas).toEqual(new Set(['p', 'q']));
+      await check.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   describe.skipIf(!postgres.available)('PostgreSQL', () => {
     let drop: (() => Promise<void>) | undefined;

@@ -7,10 +7,14 @@
  * store's conditional create (`set(…, {overwrite: false})`: INSERT … ON CONFLICT DO NOTHING on
  * PostgreSQL, SET NX on Redis, INSERT OR IGNORE-like on SQLite, O_EXCL on LocalFs); a replica that
  * loses the race for a sequence number reads the winner's record, chains onto it and tries the
- * next number. Within a process appends are serialized.
+ * next number. Within a process appends are serialized and group-committed: the entries queued
+ * while one batch is being written go, chained in order, into the next batch, one
+ * `setInOrder` call (one transaction on SQLite) that stops at the first sequence number another
+ * replica took — the records after it were chained to a record that was not written, so they
+ * are rebuilt onto the winner's record and written again.
  */
 import { hostname } from 'node:os';
-import type { KeyValueStore } from '@trustee/storage';
+import { setInOrder, type BatchWrite, type KeyValueStore } from '@trustee/storage';
 import { canonicalJson } from '@trustee/protocol';
 import type { CheckpointSigner } from './checkpointSigner.ts';
 import { fingerprintOf, verifySignature } from './checkpointSigner.ts';
@@ -63,6 +67,15 @@ export interface AuditTrailOptions {
 const td = new TextDecoder();
 const te = new TextEncoder();
 const MAX_RACE_RETRIES = 10_000;
+/** Records written in one batch at most (one transaction; the rest wait for the next). */
+const MAX_BATCH = 256;
+
+interface Waiting {
+  readonly entry: AuditEntry;
+  readonly original: AuditEntry;
+  readonly resolve: (record: AuditRecord) => void;
+  readonly reject: (error: unknown) => void;
+}
 
 export function defaultReplicaId(): string {
   return `${hostname()}/${process.pid}`;
@@ -94,7 +107,8 @@ export class AuditTrail {
   readonly #maxPending: number;
   readonly #onError: (error: unknown, entry: AuditEntry) => void;
   #head: { seq: number; hash: string } | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
+  #waiting: Waiting[] = [];
+  #writing: Promise<void> | undefined;
   #pending = 0;
   #dropped = 0;
   #appended = 0;
@@ -124,15 +138,37 @@ export class AuditTrail {
     }
     const clean = sanitizeEntry(entry);
     this.#pending++;
-    const result = this.#queue.then(() => this.#write(clean));
-    this.#queue = result.catch((error: unknown) => this.#onError(error, entry)).finally(() => this.#pending--);
+    const result = new Promise<AuditRecord>((resolve, reject) => this.#waiting.push({ entry: clean, original: entry, resolve, reject }));
+    this.#writing ??= this.#drain();
     return result;
   }
 
   /** Resolves once every queued append (and a prune under way) is done. */
   async flush(): Promise<void> {
-    await this.#queue;
+    while (this.#writing !== undefined) await this.#writing;
     await this.#pruning;
+  }
+
+  /** Writes batches until nothing waits; a batch the store refuses rejects its entries only. */
+  async #drain(): Promise<void> {
+    try {
+      while (this.#waiting.length > 0) {
+        const batch = this.#waiting.splice(0, MAX_BATCH);
+        try {
+          const records = await this.#write(batch.map((waiting) => waiting.entry));
+          for (const [index, waiting] of batch.entries()) waiting.resolve(records[index] as AuditRecord);
+        } catch (error) {
+          for (const waiting of batch) {
+            this.#onError(error, waiting.original);
+            waiting.reject(error);
+          }
+        } finally {
+          this.#pending -= batch.length;
+        }
+      }
+    } finally {
+      this.#writing = undefined;
+    }
   }
 
   async #discoverHead(): Promise<{ seq: number; hash: string }> {
@@ -161,25 +197,39 @@ export class AuditTrail {
     return head;
   }
 
-  async #write(entry: AuditEntry): Promise<AuditRecord> {
+  /** Appends `entries` in order; resolves with their records. */
+  async #write(entries: readonly AuditEntry[]): Promise<AuditRecord[]> {
     this.#head ??= await this.#discoverHead();
+    const written: AuditRecord[] = [];
     for (let attempt = 0; attempt < MAX_RACE_RETRIES; attempt++) {
-      const head: { seq: number; hash: string } = this.#head;
-      const unsigned: UnsignedRecord = { v: 1, seq: head.seq + 1, prev: head.hash, time: new Date(this.#now()).toISOString(), replica: this.replica, ...entry };
-      const record: AuditRecord = { ...unsigned, hash: hashRecord(unsigned) };
-      const key = recordKey(record.seq);
-      if (await this.#store.set(AUDIT_NAMESPACE, key, te.encode(JSON.stringify(record)), { overwrite: false })) {
+      let head: { seq: number; hash: string } = this.#head;
+      const records: AuditRecord[] = [];
+      const writes: BatchWrite[] = [];
+      for (const entry of entries.slice(written.length)) {
+        const unsigned: UnsignedRecord = { v: 1, seq: head.seq + 1, prev: head.hash, time: new Date(this.#now()).toISOString(), replica: this.replica, ...entry };
+        const record: AuditRecord = { ...unsigned, hash: hashRecord(unsigned) };
+        records.push(record);
+        writes.push({ namespace: AUDIT_NAMESPACE, key: recordKey(record.seq), value: te.encode(JSON.stringify(record)), overwrite: false });
+        head = { seq: record.seq, hash: record.hash };
+      }
+      // A hint only (races may leave it behind the newest record; readers probe forward), in
+      // the batch's own transaction and only once the batch is fully written: one write per batch.
+      writes.push({ namespace: AUDIT_NAMESPACE, key: HEAD_KEY, value: te.encode(JSON.stringify(head)) });
+      const created = Math.min(await setInOrder(this.#store, writes), records.length);
+      for (const record of records.slice(0, created)) {
         this.#head = { seq: record.seq, hash: record.hash };
         this.#appended++;
-        // A hint only (races may leave it behind the newest record; readers probe forward),
-        // written when the queue drains: one write per burst, not per record.
-        if (this.#pending <= 1) await this.#store.set(AUDIT_NAMESPACE, HEAD_KEY, te.encode(JSON.stringify({ seq: record.seq, hash: record.hash })));
+        written.push(record);
         this.#maybePrune(record.seq);
-        return record;
       }
-      // Another replica took this number: chain onto its record.
-      const winner = await this.#store.get(AUDIT_NAMESPACE, key);
-      this.#head = winner === undefined ? head : { seq: record.seq, hash: parseRecord(winner)?.hash ?? sha256Hex(winner) };
+      if (written.length === entries.length) return written;
+      // Another replica took the next number: chain onto its newest record (probe forward past
+      // the records it wrote in the same batch).
+      let newest: { seq: number; hash: string } = this.#head;
+      for (let winner = await this.#store.get(AUDIT_NAMESPACE, recordKey(newest.seq + 1)); winner !== undefined; winner = await this.#store.get(AUDIT_NAMESPACE, recordKey(newest.seq + 1))) {
+        newest = { seq: newest.seq + 1, hash: parseRecord(winner)?.hash ?? sha256Hex(winner) };
+      }
+      this.#head = newest;
     }
     throw new Error('audit append lost the race too often');
   }
