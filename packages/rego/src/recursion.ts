@@ -4,9 +4,9 @@
  * compiled, so a recursive policy is refused at upload instead of failing every evaluation.
  *
  * Vertices are rule documents (RuleNode) and user functions (by name); a reference to
- * `data...` depends on the rule documents it can read (see DependencyCollector.dataRef).
+ * `data...` depends on the rule documents it can read (see dataRef in dependencies).
  */
-import type { Body, Literal, Term } from './ast.ts';
+import type { Literal, Term } from './ast.ts';
 import type { CompiledProgram, CompiledRule, RuleNode } from './compiler.ts';
 import { RegoError } from './errors.ts';
 import { keyOf } from './value.ts';
@@ -21,141 +21,120 @@ function vertexName(v: Vertex): string {
   return typeof v === 'string' ? v : ['data', ...v.path.map(String)].join('.');
 }
 
-class DependencyCollector {
-  readonly found = new Set<Vertex>();
-  constructor(private readonly program: CompiledProgram) {}
+/** The nodes holding rules at or below `root`, depth first. */
+function ruleNodes(root: RuleNode): RuleNode[] {
+  const out: RuleNode[] = [];
+  const stack = [root];
+  for (let n = stack.pop(); n !== undefined; n = stack.pop()) {
+    if (n.hasRules()) out.push(n);
+    for (const child of n.children.values()) stack.push(child);
+  }
+  return out;
+}
 
-  private subtree(node: RuleNode): void {
-    const stack = [node];
-    for (let n = stack.pop(); n !== undefined; n = stack.pop()) {
-      if (n.hasRules()) this.found.add(n);
-      for (const child of n.children.values()) stack.push(child);
+type AstNode = Term | Literal | undefined;
+
+/**
+ * The children of a term or literal that a rule reads, in source order. `with` targets are
+ * replaced, not read; their replacement values are read. `some x` declares and reads nothing.
+ */
+function readChildren(node: Term | Literal): AstNode[] {
+  if ('kind' in node) {
+    const replacements = node.with.map((w) => w.value);
+    switch (node.kind) {
+      case 'expr':
+        return [...replacements, node.term];
+      case 'some':
+        return replacements;
+      case 'somein':
+        return [...replacements, node.key, node.value, node.domain];
+      case 'every':
+        return [...replacements, node.key, node.value, node.domain, ...node.body];
+      case 'notbody':
+        return [...replacements, ...node.body];
     }
   }
+  switch (node.t) {
+    case 'val':
+    case 'var':
+      return [];
+    case 'ref':
+      return [node.head, ...node.path];
+    case 'arr':
+    case 'set':
+      return node.items;
+    case 'obj':
+      return node.entries.flat();
+    case 'acomp':
+    case 'scomp':
+      return [node.term, ...node.body];
+    case 'ocomp':
+      return [node.key, node.value, ...node.body];
+    case 'call':
+      return node.args;
+    case 'tmpl':
+      return node.parts.filter((p): p is Term => typeof p !== 'string');
+  }
+}
 
+/**
+ * The rule documents (RuleNode) and functions (by name) the rules of one vertex read: one walk,
+ * in source order with an explicit stack (no recursion on the policy's nesting), over the terms
+ * and literals of every rule's head, arguments, bodies and else branches.
+ */
+function dependencies(program: CompiledProgram, rules: readonly CompiledRule[]): Set<Vertex> {
+  const found = new Set<Vertex>();
   /**
    * The rule documents a reference can read, matched position by position as OPA does: a
    * variable segment matches any key, constant segments must match, a rule on the path's
    * prefix defines what is below it, and everything under the full path is read.
    */
-  private dataRef(path: readonly Term[], node: RuleNode = this.program.root, i = 0): void {
-    if (node.hasRules()) this.found.add(node);
+  const dataRef = (path: readonly Term[], node: RuleNode, i: number): void => {
+    if (node.hasRules()) found.add(node);
     if (i === path.length) {
-      this.subtree(node);
+      for (const n of ruleNodes(node)) found.add(n);
       return;
     }
     const segment = path[i] as Term;
     if (segment.t === 'val') {
       const child = node.children.get(keyOf(segment.v));
-      if (child !== undefined) this.dataRef(path, child, i + 1);
+      if (child !== undefined) dataRef(path, child, i + 1);
       return;
     }
-    for (const child of node.children.values()) this.dataRef(path, child, i + 1);
-  }
-
-  term(t: Term | undefined): void {
-    if (t === undefined) return;
-    switch (t.t) {
-      case 'val':
-        return;
-      case 'var':
-        if (t.name === 'data') this.dataRef([]);
-        return;
-      case 'ref':
-        if (t.head.t === 'var' && t.head.name === 'data') this.dataRef(t.path);
-        else this.term(t.head);
-        for (const p of t.path) this.term(p);
-        return;
-      case 'arr':
-      case 'set':
-        for (const i of t.items) this.term(i);
-        return;
-      case 'obj':
-        for (const [k, v] of t.entries) {
-          this.term(k);
-          this.term(v);
-        }
-        return;
-      case 'acomp':
-      case 'scomp':
-        this.term(t.term);
-        this.body(t.body);
-        return;
-      case 'ocomp':
-        this.term(t.key);
-        this.term(t.value);
-        this.body(t.body);
-        return;
-      case 'call':
-        if (t.fn.t === 'var' && this.program.functions.has(t.fn.name)) this.found.add(t.fn.name);
-        for (const a of t.args) this.term(a);
-        return;
-      case 'tmpl':
-        for (const p of t.parts) if (typeof p !== 'string') this.term(p);
-        return;
-    }
-  }
-
-  body(body: Body): void {
-    for (const lit of body) this.literal(lit);
-  }
-
-  private literal(lit: Literal): void {
-    // `with` targets are replaced, not read; their replacement values are read.
-    for (const w of lit.with) this.term(w.value);
-    switch (lit.kind) {
-      case 'expr':
-        this.term(lit.term);
-        return;
-      case 'some':
-        return;
-      case 'somein':
-        this.term(lit.key);
-        this.term(lit.value);
-        this.term(lit.domain);
-        return;
-      case 'every':
-        this.term(lit.key);
-        this.term(lit.value);
-        this.term(lit.domain);
-        this.body(lit.body);
-        return;
-      case 'notbody':
-        this.body(lit.body);
-        return;
-    }
-  }
-
-  rule(cr: CompiledRule): void {
+    for (const child of node.children.values()) dataRef(path, child, i + 1);
+  };
+  const pending: AstNode[] = [];
+  const push = (nodes: readonly AstNode[]): void => {
+    for (let i = nodes.length - 1; i >= 0; i--) pending.push(nodes[i]);
+  };
+  for (const cr of rules) {
     const r = cr.rule;
-    for (const t of r.ref.slice(1)) this.term(t);
-    for (const a of r.args ?? []) this.term(a);
-    this.term(r.key);
-    this.term(r.value);
-    this.body(r.body);
-    for (const e of r.elses) {
-      this.term(e.value);
-      this.body(e.body);
+    push([...r.ref.slice(1), ...(r.args ?? []), r.key, r.value, ...r.body, ...r.elses.flatMap((e) => [e.value, ...e.body])]);
+    while (pending.length > 0) {
+      const node = pending.pop();
+      if (node === undefined) continue;
+      if (!('kind' in node)) {
+        if (node.t === 'var' && node.name === 'data') dataRef([], program.root, 0);
+        else if (node.t === 'ref' && node.head.t === 'var' && node.head.name === 'data') {
+          dataRef(node.path, program.root, 0);
+          push(node.path);
+          continue;
+        } else if (node.t === 'call' && node.fn.t === 'var' && program.functions.has(node.fn.name)) found.add(node.fn.name);
+      }
+      push(readChildren(node));
     }
   }
+  return found;
 }
 
 /** Throws rego_recursion_error when a rule or function can reach itself. */
 export function checkRecursion(program: CompiledProgram): void {
   const rulesByVertex = new Map<Vertex, CompiledRule[]>();
-  const stack = [program.root];
-  for (let n = stack.pop(); n !== undefined; n = stack.pop()) {
-    if (n.hasRules()) rulesByVertex.set(n, rulesOf(n));
-    for (const child of n.children.values()) stack.push(child);
-  }
+  for (const n of ruleNodes(program.root)) rulesByVertex.set(n, rulesOf(n));
   for (const [name, rules] of program.functions) rulesByVertex.set(name, rules);
 
   const edges = new Map<Vertex, Vertex[]>();
-  for (const [vertex, rules] of rulesByVertex) {
-    const collector = new DependencyCollector(program);
-    for (const cr of rules) collector.rule(cr);
-    edges.set(vertex, [...collector.found]);
-  }
+  for (const [vertex, rules] of rulesByVertex) edges.set(vertex, [...dependencies(program, rules)]);
 
   // Iterative depth-first search; a back edge to a vertex on the current path is a cycle.
   const done = new Set<Vertex>();
