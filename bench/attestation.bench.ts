@@ -10,7 +10,8 @@
  */
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { createAttestationService, createTokenVerifier, parseAttestationServiceConfig } from '../packages/attestation/src/index.ts';
+import { createAttestationService, parseAttestationServiceConfig } from '../packages/attestation/src/index.ts';
+import { createTokenVerifier } from '../services/kbs/src/token/tokenVerifier.ts';
 import { canonicalJson, type VerificationRequest } from '../packages/protocol/src/index.ts';
 import { MemoryStore } from '../packages/storage/src/index.ts';
 

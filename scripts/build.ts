@@ -88,7 +88,7 @@ for (const dir of workspaceDirs) {
   const main = manifest.exports?.['.'];
   const compiled = typeof main === 'object' && main !== null ? (main as Record<string, unknown>)['trustee-compiled'] : undefined;
   if (compiled !== './dist/index.js') fail(`${dir}/package.json: exports["."] needs "trustee-compiled": "./dist/index.js" (first) beside "default": "./src/index.ts"`);
-  // Subpath entries (`@trustee/attestation/token-verifier`): the compiled twin of each source entry, emitted.
+  // Subpath entries (`@trustee/attestation/config`): the compiled twin of each source entry, emitted.
   for (const [subpath, entry] of Object.entries(manifest.exports ?? {})) {
     if (subpath === '.' || typeof entry !== 'object' || entry === null) continue;
     const { 'trustee-compiled': target, default: source } = entry as Record<string, unknown>;

@@ -36,10 +36,6 @@ export const ATTESTATION_ERROR_CODES = [
   'not_found',
   /** The EAR could not be assembled or signed (e.g. empty profile/build/developer). */
   'token_issue_failed',
-  /** An attestation token failed verification (signature, chain, expiry, kid, alg). */
-  'token_invalid',
-  /** The token carries no usable TEE public key. */
-  'tee_pubkey_invalid',
   /** Configuration rejected at startup (path-precise message). */
   'invalid_config',
   /** Storage failure while reading or writing policies or keys. */

@@ -1,11 +1,12 @@
 /**
  * @trustee/attestation — the attestation service core: verify evidence, appraise it with Rego
- * policies and reference values, issue EAR tokens; plus the verifier of attestation tokens used
- * by the KBS. Reference values come from @trustee/rvps-core (the built-in RVPS by default).
+ * policies and reference values, issue EAR tokens. Reference values come from @trustee/rvps-core
+ * (the built-in RVPS by default); the KBS verifies the tokens with its own verifier
+ * (services/kbs/src/token/, as upstream's kbs/src/token/), which does not import this package.
  *
  * Typical KBS wiring (builtin AS):
  * ```ts
- * import { createAttestationService, parseAttestationServiceConfig, createTokenVerifier } from '@trustee/attestation';
+ * import { createAttestationService, parseAttestationServiceConfig } from '@trustee/attestation';
  * const config = parseAttestationServiceConfig(kbsToml.attestation_service, 'attestation_service');
  * const as = await createAttestationService({ store, config, log });
  * const token = await as.evaluate([{
@@ -15,9 +16,6 @@
  *   initData: { toml: initDataToml },               // or { digest: bytes }, or omitted
  *   runtimeDataHashAlgorithm: 'sha384',              // 'sha512' for se
  * }], ['default']);
- * const verifier = await createTokenVerifier({ trustedCertsPaths: [], trustedJwkSets: [], extraTeekeyPaths: [], insecureHeaderJwk: true });
- * const claims = await verifier.verify(token);
- * const teePubKey = verifier.extractTeePubKey(claims);
  * ```
  *
  * Differences from upstream, on purpose:
@@ -30,8 +28,6 @@
  * - `rvps_config.type = "GrpcRemote"` requires the caller to pass `referenceValues` (a client:
  *   `createGrpcRvpsClient` of @trustee/rvps-core).
  */
-import 'reflect-metadata';
-
 export { AttestationError, ATTESTATION_ERROR_CODES, type AttestationErrorCode } from './attestationError.ts';
 export {
   attestationCoreConfig,
@@ -72,17 +68,6 @@ export {
 } from './trustVector.ts';
 export { buildEar, type SubmodAppraisal } from './token/buildEar.ts';
 export { SIGNING_KEY_NAMESPACE, SIGNING_KEY_NAME, type SignerJwk } from './token/tokenSigner.ts';
-export {
-  createTokenVerifier,
-  resolvePointer,
-  TEE_PUBKEY_POINTERS,
-  EXP_LEEWAY_SECONDS,
-  type TokenVerifier,
-  type TokenVerifierConfig,
-  type TokenVerifierDeps,
-} from './token/tokenVerifier.ts';
-export type { Fetch } from './token/loadJwkSet.ts';
-export { verifyCertificateChain } from './token/verifyCertificateChain.ts';
 export { POLICY_NAMESPACE, assertPolicyId } from './policy/policyStore.ts';
 export { DEFAULT_POLICY_IDS, defaultPolicies } from './policy/defaultPolicies.ts';
 export { QUERY_REFERENCE_VALUE } from './policy/evaluateAppraisalPolicy.ts';

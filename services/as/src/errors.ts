@@ -80,8 +80,6 @@ const FROM_ATTESTATION: Readonly<Record<AttestationErrorCode, AsErrorCode>> = {
   not_found: 'not_found',
   rvps_failed: 'rvps_failed',
   token_issue_failed: 'internal',
-  token_invalid: 'invalid_request',
-  tee_pubkey_invalid: 'invalid_request',
   invalid_config: 'internal',
   storage_error: 'internal',
 };

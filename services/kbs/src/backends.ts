@@ -1,6 +1,6 @@
 /**
  * The narrow views the KBS routes have of their collaborators. The builtin attestation service
- * and token verifier of @trustee/attestation satisfy them structurally; tests pass the real
+ * (@trustee/attestation) and the KBS's token verifier (token/tokenVerifier.ts) satisfy them structurally; tests pass the real
  * implementations, and the composition root (`main.ts`) wires them.
  */
 import type { Logger } from '@trustee/log';

@@ -12,9 +12,6 @@ import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { silentLogger, type Logger, type RootLogger } from '@trustee/log';
 import type { ReferenceValueProvider } from '@trustee/rvps-core';
-// The token verifier alone: the attestation service (verifiers, policies) is loaded only when
-// the config runs it built in, so a KBS in front of a gRPC AS starts without it.
-import { createTokenVerifier } from '@trustee/attestation/token-verifier';
 import { openAkvStore, type AkvOverrides } from '@trustee/akv';
 import { DeferredStart, Readiness, type DependencyCheck } from '@trustee/grpc';
 import { isStorageUnavailable, openStore, REPOSITORY_NAMESPACE, ResourceRepository, repositoryTreeRoot, type KeyValueStore } from '@trustee/storage';
@@ -26,6 +23,9 @@ import type { KbsConfig } from './config.ts';
 import type { TlsServerOptions } from './tlsSettings.ts';
 import { ConfigError } from '@trustee/config';
 import { createGrpcAttestationBackend } from './grpcAttestationService.ts';
+// The KBS's own token verifier (as upstream's kbs/src/token/): no attestation service code; that
+// is loaded (below, by import()) only when the config runs it built in.
+import { createTokenVerifier } from './token/tokenVerifier.ts';
 import { KbsMetrics } from './metrics.ts';
 import { PerIpRateLimiter } from './rateLimit.ts';
 import { ResourcePlugin, SamplePlugin, type KbsPlugin } from './resource.ts';

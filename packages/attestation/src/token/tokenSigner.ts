@@ -10,9 +10,7 @@ import type { KeyValueStore } from '@trustee/storage';
 import { AttestationError } from '../attestationError.ts';
 import type { TokenSignerConfig } from '../config.ts';
 import type { Logger } from '@trustee/log';
-import { parsePemCertificates } from './pemCertificates.ts';
-
-export { parsePemCertificates };
+import { parsePemCertificates } from '@trustee/config';
 
 export const SIGNING_KEY_NAMESPACE = 'attestation_service_keys';
 export const SIGNING_KEY_NAME = 'ear-signing-key.pem';

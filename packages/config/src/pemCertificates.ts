@@ -1,6 +1,9 @@
-/** PEM certificate files (token signer `cert_path`, the KBS's `trusted_certs_paths`), without loading the signer. */
+/**
+ * The certificates of a PEM file a config names (the AS token signer's `cert_path`, the KBS's
+ * `attestation_token.trusted_certs_paths`), in file order; a block that is not X.509 is a config error.
+ */
 import { X509Certificate } from 'node:crypto';
-import { AttestationError } from '../attestationError.ts';
+import { ConfigError } from './configError.ts';
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/g;
 
@@ -11,7 +14,7 @@ export function parsePemCertificates(text: string): X509Certificate[] {
     try {
       certificates.push(new X509Certificate(der));
     } catch {
-      throw new AttestationError('invalid_config', 'a PEM CERTIFICATE block is not a valid X.509 certificate');
+      throw new ConfigError('a PEM CERTIFICATE block is not a valid X.509 certificate');
     }
   }
   return certificates;

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { AttestationError } from '../attestationError.ts';
+import { ConfigError } from '@trustee/config';
 import { isJsonObject, type JsonObject } from '@trustee/protocol';
 
 export type Fetch = (url: string, init: { signal: AbortSignal; headers: Record<string, string> }) => Promise<Response>;
@@ -21,17 +21,17 @@ export async function loadJwkSet(location: string, options: JwkSetLoadOptions = 
   if (/^https:\/\//i.test(location)) return loadRemote(location, options);
   // A trust anchor fetched over plain HTTP could be swapped by anyone on the path.
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location) && !location.startsWith('file://')) {
-    throw new AttestationError('invalid_config', `attestation_token.trusted_jwk_sets: ${location}: only https:// and file:// URLs (or plain paths) are accepted`);
+    throw new ConfigError(`attestation_token.trusted_jwk_sets: ${location}: only https:// and file:// URLs (or plain paths) are accepted`);
   }
   const path = location.startsWith('file://') ? fileURLToPath(location) : location;
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new AttestationError('invalid_config', `attestation_token.trusted_jwk_sets: cannot read ${location}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new ConfigError(`attestation_token.trusted_jwk_sets: cannot read ${location}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
   }
   const keys = parseJwkSet(text);
-  if (keys === undefined) throw new AttestationError('invalid_config', `attestation_token.trusted_jwk_sets: ${location} is not a JWK set`);
+  if (keys === undefined) throw new ConfigError(`attestation_token.trusted_jwk_sets: ${location} is not a JWK set`);
   return keys;
 }
 
@@ -49,10 +49,10 @@ async function loadRemote(url: string, options: JwkSetLoadOptions): Promise<Json
     jwksUri = undefined;
   }
   if (typeof jwksUri !== 'string' || !/^https:\/\//i.test(jwksUri)) {
-    throw new AttestationError('invalid_config', `attestation_token.trusted_jwk_sets: ${url} is neither a JWK set nor an OpenID provider with jwks_uri`);
+    throw new ConfigError(`attestation_token.trusted_jwk_sets: ${url} is neither a JWK set nor an OpenID provider with jwks_uri`);
   }
   const viaDiscovery = parseJwkSet(await fetchText(jwksUri, options));
-  if (viaDiscovery === undefined) throw new AttestationError('invalid_config', `attestation_token.trusted_jwk_sets: ${jwksUri} is not a JWK set`);
+  if (viaDiscovery === undefined) throw new ConfigError(`attestation_token.trusted_jwk_sets: ${jwksUri} is not a JWK set`);
   return viaDiscovery;
 }
 
@@ -62,11 +62,11 @@ async function fetchText(url: string, options: JwkSetLoadOptions): Promise<strin
   try {
     response = await doFetch(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 10_000), headers: { accept: 'application/json' } });
   } catch (error) {
-    throw new AttestationError('invalid_config', `attestation_token.trusted_jwk_sets: cannot fetch ${url}: ${(error as Error).message}`);
+    throw new ConfigError(`attestation_token.trusted_jwk_sets: cannot fetch ${url}: ${(error as Error).message}`);
   }
-  if (!response.ok) throw new AttestationError('invalid_config', `attestation_token.trusted_jwk_sets: ${url} answered HTTP ${response.status}`);
+  if (!response.ok) throw new ConfigError(`attestation_token.trusted_jwk_sets: ${url} answered HTTP ${response.status}`);
   const text = await response.text();
-  if (text.length > MAX_JWKS_BYTES) throw new AttestationError('invalid_config', `attestation_token.trusted_jwk_sets: ${url} is larger than ${MAX_JWKS_BYTES} bytes`);
+  if (text.length > MAX_JWKS_BYTES) throw new ConfigError(`attestation_token.trusted_jwk_sets: ${url} is larger than ${MAX_JWKS_BYTES} bytes`);
   return text;
 }
 

@@ -13,8 +13,7 @@ import { decodeProtectedHeader } from 'jose';
 import { describe, expect, test } from 'vitest';
 import { canonicalJson } from '@trustee/protocol';
 import { MemoryStore } from '@trustee/storage';
-import { createAttestationService } from '../attestationService.ts';
-import { parseAttestationServiceConfig } from '../config.ts';
+import { createAttestationService, parseAttestationServiceConfig } from '@trustee/attestation';
 import { createTokenVerifier } from './tokenVerifier.ts';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);

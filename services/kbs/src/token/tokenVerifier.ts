@@ -8,9 +8,9 @@ import { X509Certificate, createPublicKey, verify as verifySignature, type JsonW
 import { readFile } from 'node:fs/promises';
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import { isJsonObject, jsonKind, parseTeePubKey, ProtocolError, type Json, type JsonObject, type TeePubKey } from '@trustee/protocol';
-import { AttestationError } from '../attestationError.ts';
+import { ConfigError, parsePemCertificates } from '@trustee/config';
+import { TokenError } from './tokenError.ts';
 import { loadJwkSet, type Fetch } from './loadJwkSet.ts';
-import { parsePemCertificates } from './pemCertificates.ts';
 import { signingLeafProblems, verifyCertificateChain } from './verifyCertificateChain.ts';
 
 export interface TokenVerifierConfig {
@@ -36,14 +36,14 @@ export interface TokenVerifier {
   /**
    * Verifies signature, key trust, `exp` (required) and `nbf` (when present), both with 60 s
    * leeway (upstream checks no `nbf`; `aud` stays unchecked like upstream), and returns the claims.
-   * @throws AttestationError `token_invalid`
+   * @throws TokenError `token_invalid`
    */
   verify(jwt: string): Promise<JsonObject>;
   /**
    * The TEE public key from verified claims: the first JSON pointer present among
    * `extra_teekey_paths` then upstream's fixed list must parse as a kbs-types TeePubKey.
    * `undefined` when none is present.
-   * @throws AttestationError `tee_pubkey_invalid` when the first present value is not a TeePubKey.
+   * @throws TokenError `tee_pubkey_invalid` when the first present value is not a TeePubKey.
    */
   extractTeePubKey(claims: JsonObject): TeePubKey | undefined;
 }
@@ -88,19 +88,16 @@ function deepFreeze<T extends Json>(value: T): T {
  * const verifier = await createTokenVerifier({ trustedCertsPaths: ['/etc/kbs/as-ca.pem'], trustedJwkSets: [], extraTeekeyPaths: [], insecureHeaderJwk: false });
  * const claims = await verifier.verify(bearerToken);
  * const teeKey = verifier.extractTeePubKey(claims);
- * @throws AttestationError `invalid_config` when nothing is trusted and `insecureHeaderJwk` is false,
+ * @throws ConfigError when nothing is trusted and `insecureHeaderJwk` is false,
  *   or a trusted file/URL cannot be loaded.
  */
 export async function createTokenVerifier(config: TokenVerifierConfig, deps: TokenVerifierDeps = {}): Promise<TokenVerifier> {
   const now = deps.now ?? (() => new Date());
   if (config.trustedCertsPaths.length === 0 && config.trustedJwkSets.length === 0 && !config.insecureHeaderJwk) {
-    throw new AttestationError(
-      'invalid_config',
-      'attestation_token: no trusted_certs_paths or trusted_jwk_sets configured and insecure_header_jwk is false; tokens could never be verified',
-    );
+    throw new ConfigError('attestation_token: no trusted_certs_paths or trusted_jwk_sets configured and insecure_header_jwk is false; tokens could never be verified');
   }
   for (const pointer of config.extraTeekeyPaths) {
-    if (pointer !== '' && !pointer.startsWith('/')) throw new AttestationError('invalid_config', `attestation_token.extra_teekey_paths: ${JSON.stringify(pointer)} is not a JSON pointer`);
+    if (pointer !== '' && !pointer.startsWith('/')) throw new ConfigError(`attestation_token.extra_teekey_paths: ${JSON.stringify(pointer)} is not a JSON pointer`);
   }
   const trustedCerts: X509Certificate[] = [];
   for (const path of config.trustedCertsPaths) {
@@ -108,10 +105,10 @@ export async function createTokenVerifier(config: TokenVerifierConfig, deps: Tok
     try {
       text = await readFile(path, 'utf8');
     } catch (error) {
-      throw new AttestationError('invalid_config', `attestation_token.trusted_certs_paths: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+      throw new ConfigError(`attestation_token.trusted_certs_paths: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
     }
     const certificates = parsePemCertificates(text);
-    if (certificates.length === 0) throw new AttestationError('invalid_config', `attestation_token.trusted_certs_paths: ${path} holds no PEM certificate`);
+    if (certificates.length === 0) throw new ConfigError(`attestation_token.trusted_certs_paths: ${path} holds no PEM certificate`);
     trustedCerts.push(...certificates);
   }
   const jwksByKid = new Map<string, JsonObject>();
@@ -291,7 +288,7 @@ export async function createTokenVerifier(config: TokenVerifierConfig, deps: Tok
           return parseTeePubKey(value);
         } catch (error) {
           const reason = error instanceof ProtocolError ? error.message : 'not a TEE public key';
-          throw new AttestationError('tee_pubkey_invalid', `tee-pubkey at ${pointer}: ${reason}`, { cause: error });
+          throw new TokenError('tee_pubkey_invalid', `tee-pubkey at ${pointer}: ${reason}`, { cause: error });
         }
       }
       return undefined;
@@ -409,6 +406,6 @@ export function resolvePointer(document: Json, pointer: string): Json | undefine
   return current;
 }
 
-function invalid(message: string): AttestationError {
-  return new AttestationError('token_invalid', message);
+function invalid(message: string): TokenError {
+  return new TokenError('token_invalid', message);
 }

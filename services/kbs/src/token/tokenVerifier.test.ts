@@ -13,8 +13,10 @@ import { pathToFileURL } from 'node:url';
 import * as x509 from '@peculiar/x509';
 import { CompactSign, type CompactJWSHeaderParameters, type JWK } from 'jose';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { AttestationError } from '../attestationError.ts';
+import { ConfigError } from '@trustee/config';
+import type { TrusteeError } from '@trustee/errors';
 import type { JsonObject } from '@trustee/protocol';
+import { TokenError } from './tokenError.ts';
 import { createTokenVerifier, resolvePointer, type TokenVerifier, type TokenVerifierConfig } from './tokenVerifier.ts';
 
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -116,14 +118,14 @@ async function verifier(config: Partial<TokenVerifierConfig>, fetch?: Parameters
   return createTokenVerifier({ ...base, ...config }, { now: () => NOW, ...(fetch === undefined ? {} : { fetch }) });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<AttestationError> {
+async function rejection(promise: Promise<unknown>): Promise<TrusteeError> {
   try {
     await promise;
   } catch (error) {
-    if (error instanceof AttestationError) return error;
+    if (error instanceof TokenError || error instanceof ConfigError) return error;
     throw error;
   }
-  throw new Error('expected an AttestationError');
+  throw new Error('expected a TokenError or ConfigError');
 }
 
 function x5cHeader(identity: Identity, chain: x509.X509Certificate[]): CompactJWSHeaderParameters {
@@ -380,7 +382,9 @@ describe('createTokenVerifier: configuration', () => {
     ['extra_teekey_paths entry that is not a pointer', { insecureHeaderJwk: true, extraTeekeyPaths: ['tee-pubkey'] }],
     ['plain http JWK set', { trustedJwkSets: ['http://issuer.example/jwks'] }],
   ])('%s is a startup error', async (_name, config) => {
-    expect((await rejection(verifier(config))).code).toBe('invalid_config');
+    const error = await rejection(verifier(config));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.code).toBe('invalid_config');
   });
 });
 
@@ -414,7 +418,8 @@ describe('extractTeePubKey', () => {
       }
       return undefined;
     })();
-    expect((error as AttestationError).code).toBe('tee_pubkey_invalid');
+    expect(error).toBeInstanceOf(TokenError);
+    expect((error as TokenError).code).toBe('tee_pubkey_invalid');
   });
 
   test('resolvePointer follows RFC 6901 escapes and array indices', () => {
