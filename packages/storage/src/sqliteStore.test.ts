@@ -175,3 +175,26 @@ test('close commits the writes already asked for', async () => {
   expect(await reader.list('kbs')).toEqual(['late']);
   await reader.close();
 });
+
+test('a file made with the WITHOUT ROWID layout is rewritten as a rowid table once, its rows kept', async () => {
+  const path = dbPath();
+  const first = new SqliteStore({ path, sweepIntervalMs: 0 });
+  await first.close();
+  const raw = new Database(path);
+  raw.exec(`DROP TABLE kv;
+            CREATE TABLE kv (namespace TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, expires_at INTEGER, PRIMARY KEY (namespace, key)) WITHOUT ROWID;
+            INSERT INTO kv VALUES ('kbs', 'a', x'61', NULL), ('kbs', 'b', x'62', 1), ('other', 'c', x'63', NULL);`);
+  raw.close();
+  const store = new SqliteStore({ path, sweepIntervalMs: 0 });
+  const peer = new SqliteStore({ path, sweepIntervalMs: 0 });
+  expect(await store.list('kbs')).toEqual(['a']);
+  expect(new TextDecoder().decode(await peer.get('other', 'c'))).toBe('c');
+  expect(await store.set('kbs', 'a', bytes('again'), { overwrite: false })).toBe(false);
+  await store.close();
+  await peer.close();
+  const check = new Database(path, { readonly: true });
+  const sql = (check.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'kv'").get() as { sql: string }).sql;
+  expect(sql).not.toMatch(/WITHOUT\s+ROWID/i);
+  expect((check.prepare('SELECT count(*) AS n FROM kv').get() as { n: number }).n).toBe(3);
+  check.close();
+});

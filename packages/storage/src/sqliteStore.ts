@@ -28,8 +28,27 @@ interface Statements {
   readonly insertIfAbsent: Database.Statement<[string, string, Buffer, number | null, number]>;
   readonly delete: Database.Statement<[string, string], { expires_at: number | null }>;
   readonly listAll: Database.Statement<[string, number], { key: string }>;
-  readonly listPrefix: Database.Statement<[string, number, string, number], { key: string }>;
+  readonly listPrefix: Database.Statement<[string, string, number, string, number], { key: string }>;
   readonly sweep: Database.Statement<[number]>;
+}
+
+const KV_COLUMNS = `namespace TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, expires_at INTEGER, PRIMARY KEY (namespace, key)`;
+
+/**
+ * Rewrites a `kv` table made WITHOUT ROWID (before this layout) as a rowid table, once, in one
+ * IMMEDIATE transaction (a process opening the file at the same time waits, then finds it done).
+ * The SQL the store runs is the same on both layouts, so older processes keep working on it.
+ */
+function migrateWithoutRowid(db: Database.Database): void {
+  const withoutRowid = (): boolean => /WITHOUT\s+ROWID/i.test(db.prepare<[], { sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'kv'").get()?.sql ?? '');
+  if (!withoutRowid()) return;
+  db.transaction(() => {
+    if (!withoutRowid()) return;
+    db.exec(`CREATE TABLE kv_rowid (${KV_COLUMNS});
+             INSERT INTO kv_rowid (namespace, key, value, expires_at) SELECT namespace, key, value, expires_at FROM kv;
+             DROP TABLE kv;
+             ALTER TABLE kv_rowid RENAME TO kv;`);
+  }).immediate();
 }
 
 /** A write waiting for the next group commit; `run` executes inside its transaction. */
@@ -95,17 +114,14 @@ export class SqliteStore implements KeyValueStore {
       // A checkpoint fsyncs the database; for the NORMAL (session) handle let the WAL grow to
       // ~40 MB between checkpoints instead of ~4 MB, so handshakes rarely pay for one.
       if (options.synchronous === 'NORMAL') this.#db.pragma('wal_autocheckpoint = 10000');
-      this.#db.exec(
-        `CREATE TABLE IF NOT EXISTS kv (
-           namespace TEXT NOT NULL,
-           key TEXT NOT NULL,
-           value BLOB NOT NULL,
-           expires_at INTEGER,
-           PRIMARY KEY (namespace, key)
-         ) WITHOUT ROWID;`,
-        // No index on expires_at: it would cost every session write, while the once-a-minute
-        // sweep can afford a table scan.
-      );
+      // A rowid table: its (namespace, key) index is separate from the rows, so listing keys and
+      // finding one never walks the values. As WITHOUT ROWID (files made before), a value over
+      // ~1 KB (claims, tokens, audit records) spilled to overflow pages inside the key's B-tree
+      // and made every insert, lookup and key listing several times slower.
+      // No index on expires_at: it would cost every session write, while the once-a-minute
+      // sweep can afford a table scan.
+      this.#db.exec(`CREATE TABLE IF NOT EXISTS kv (${KV_COLUMNS});`);
+      migrateWithoutRowid(this.#db);
       this.#statements = {
         get: this.#db.prepare('SELECT value FROM kv WHERE namespace = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)'),
         upsert: this.#db.prepare(
@@ -122,7 +138,7 @@ export class SqliteStore implements KeyValueStore {
         listAll: this.#db.prepare('SELECT key FROM kv WHERE namespace = ? AND (expires_at IS NULL OR expires_at > ?)'),
         // substr counts code points, hence the caller passes the prefix length in code points.
         listPrefix: this.#db.prepare(
-          'SELECT key FROM kv WHERE namespace = ? AND substr(key, 1, ?) = ? AND (expires_at IS NULL OR expires_at > ?)',
+          'SELECT key FROM kv WHERE namespace = ? AND key >= ? AND substr(key, 1, ?) = ? AND (expires_at IS NULL OR expires_at > ?)',
         ),
         sweep: this.#db.prepare('DELETE FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ?'),
       };
@@ -256,7 +272,7 @@ export class SqliteStore implements KeyValueStore {
 
   async list(namespace: string, prefix = ''): Promise<string[]> {
     const now = this.#now();
-    const rows = this.#run((s) => (prefix === '' ? s.listAll.all(namespace, now) : s.listPrefix.all(namespace, [...prefix].length, prefix, now)));
+    const rows = this.#run((s) => (prefix === '' ? s.listAll.all(namespace, now) : s.listPrefix.all(namespace, prefix, [...prefix].length, prefix, now)));
     return rows.map((row) => row.key).sort();
   }
 
