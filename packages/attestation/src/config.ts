@@ -9,11 +9,12 @@
  */
 import { fail, validateConfig } from '@trustee/config';
 import { storageTypeSchema, type StorageType } from '@trustee/storage';
-import { dcapVerifierConfigSchema, snpVerifierConfigSchema } from '@trustee/verifiers';
-import { MAX_TRUSTED_AK_KEYS_LIMIT, SUPPORTED_TEES } from '@trustee/verifiers/supported';
+// The verifiers' schemas without the verifiers: a KBS loads this module for every config, also
+// one that never verifies evidence (services/kbs/src/passportBoundary.test.ts).
+import { dcapVerifierConfigSchema, MAX_TRUSTED_AK_KEYS_LIMIT, snpVerifierConfigSchema, SUPPORTED_TEES } from '@trustee/verifiers/supported';
 import { z } from 'zod';
 import type { JsonObject } from '@trustee/protocol';
-import { nvidiaVerifierTableSchema } from './nvidiaVerifierConfig.ts';
+import { nvidiaVerifierTableSchema } from './nvidiaVerifierTable.ts';
 
 export type { StorageType };
 

@@ -73,4 +73,5 @@ export { DEFAULT_POLICY_IDS, defaultPolicies } from './policy/defaultPolicies.ts
 export { QUERY_REFERENCE_VALUE } from './policy/evaluateAppraisalPolicy.ts';
 export { collateralFromVerifierConfig, type VerifierCollateralDeps } from './verifierCollateral.ts';
 export { verifiersFromTrustAnchorConfig } from './verifierTrustAnchors.ts';
-export { parseNvidiaVerifierConfig, nvidiaVerifierFromConfig, type NvidiaVerifierConfig } from './nvidiaVerifierConfig.ts';
+export { parseNvidiaVerifierConfig, type NvidiaVerifierConfig } from './nvidiaVerifierTable.ts';
+export { nvidiaVerifierFromConfig } from './nvidiaVerifierConfig.ts';

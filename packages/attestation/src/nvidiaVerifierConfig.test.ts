@@ -16,7 +16,7 @@ import { FakeNras } from '@trustee/verifiers/testing/fakeNras.ts';
 import { createTestNvidiaEvidence, createTestNvidiaPki, TEST_DRIVER_VERSION, TEST_VBIOS_VERSION, testMeasurements, type TestNvidiaPki } from '@trustee/verifiers/testing/nvidiaFactory.ts';
 import { createAttestationService } from './attestationService.ts';
 import { parseAttestationServiceConfig } from './config.ts';
-import { parseNvidiaVerifierConfig } from './nvidiaVerifierConfig.ts';
+import { parseNvidiaVerifierConfig } from './nvidiaVerifierTable.ts';
 import { ConfigError } from '@trustee/config';
 import { startTestOcspResponder } from '@trustee/verifiers/testing/nvidiaOcspFactory.ts';
 

@@ -20,7 +20,7 @@ import {
 import type { KeyValueStore } from '@trustee/storage';
 import { AttestationError } from './attestationError.ts';
 import { own, type JsonObject } from '@trustee/protocol';
-import { parseNvidiaVerifierConfig } from './nvidiaVerifierConfig.ts';
+import { parseNvidiaVerifierConfig } from './nvidiaVerifierTable.ts';
 
 export interface VerifierCollateralDeps {
   readonly store: KeyValueStore;

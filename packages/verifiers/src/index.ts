@@ -16,4 +16,5 @@ export type { CollateralProgress } from './collateral/collateralProgress.ts';
 export { createNvidiaRevocationSource, NVIDIA_COLLATERAL_NAMESPACE, NVIDIA_OCSP_URL, type NvidiaRevocationOptions, type NvidiaRevocationSource, type OcspPost } from './collateral/nvidiaOcsp.ts';
 export { createAmdCollateralSource, tcbPrefix, AMD_COLLATERAL_NAMESPACE, type AmdCollateralOptions, type AmdCollateralSource } from './collateral/amdCollateral.ts';
 export { AmdKdsClient, AMD_KDS_URL, kdsVcekUrl, kdsCertChainUrl, kdsHwid, type AmdKdsClientOptions, type FetchLike } from './collateral/amdKds.ts';
-export { createAmdVcekSources, parseSnpVerifierConfig, snpVerifierConfigSchema, DEFAULT_KDS_OFFLINE_STORE, type SnpVerifierConfig, type VcekSourceConfig, type AmdVcekSourcesDeps } from './collateral/amdVcekSources.ts';
+export { snpVerifierConfigSchema } from './verifierConfigSchemas.ts';
+export { createAmdVcekSources, parseSnpVerifierConfig, DEFAULT_KDS_OFFLINE_STORE, type SnpVerifierConfig, type VcekSourceConfig, type AmdVcekSourcesDeps } from './collateral/amdVcekSources.ts';

@@ -1,10 +1,11 @@
 /**
- * Invariant: a passport resource KBS (`[attestation_service] type = "none"`) does not load the
- * attestation service: no appraisal core, appraisal policy engine or store, RVPS, token signer or
- * EAR builder. TODO: the `verifier_config` schemas (@trustee/attestation/config) import
- * @trustee/verifiers' index, so the verifiers themselves are still loaded; moving those schemas
- * into modules of their own would let this test refuse every verifier module too. A builtin-AS KBS, by
- * contrast, does load them (the recording sees what it should).
+ * Invariant: a passport resource KBS (`[attestation_service] type = "none"`, tokens checked by the
+ * KBS's own verifier in token/) loads no code of the attestation service, the RVPS or the
+ * verifiers. Of @trustee/attestation and @trustee/verifiers it loads exactly the config schemas
+ * its config file is validated with (`verifier_config` and the other builtin-AS keys, refused
+ * there with a message, and the verifiers' own table schemas): four modules that import only
+ * zod, @trustee/config and @trustee/protocol. A builtin-AS KBS, by contrast, does load them all
+ * (the recording sees what it should). The module graph is recorded in a child process.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,25 +42,28 @@ async function loadedModules(edit: (raw: Record<string, unknown>) => void, name:
     .map((url) => fileURLToPath(url).slice(root.length));
 }
 
-/**
- * The attestation service proper: the appraisal core, its policy engine and store, the RVPS,
- * the token signer and EAR builder. (The verifiers' config schemas that the `verifier_config`
- * check imports still pull @trustee/verifiers' index in: see the TODO at the top.)
- */
-const attestationService = (path: string): boolean =>
-  /^packages\/attestation\/src\/(index|attestationService|expectedReportData|initData|transformClaims|trustVector|verifierCollateral)\.ts$/.test(path) ||
-  /^packages\/attestation\/src\/policy\//.test(path) ||
-  /^packages\/rvps\/src\//.test(path) ||
-  /^packages\/attestation\/src\/token\/(tokenSigner|buildEar)\.ts$/.test(path);
+/** Every module of the attestation core, the RVPS core and the verifiers. */
+const attestationPackages = (path: string): boolean => /^packages\/(attestation|rvps|verifiers)\/src\//.test(path);
 
-test('a passport resource KBS loads neither the attestation service nor its verifiers; a builtin-AS KBS does', { timeout: 240_000 }, async () => {
+/** What a KBS config is validated with, and nothing else of those packages. */
+const CONFIG_SCHEMAS = [
+  'packages/attestation/src/config.ts',
+  'packages/attestation/src/nvidiaVerifierTable.ts',
+  'packages/verifiers/src/supported.ts',
+  'packages/verifiers/src/verifierConfigSchemas.ts',
+];
+
+test('a passport resource KBS loads none of the attestation service, RVPS or verifiers beyond their config schemas; a builtin-AS KBS does', { timeout: 240_000 }, async () => {
   const passport = await loadedModules((raw) => {
     raw['attestation_service'] = { type: 'none' };
   }, 'passport');
-  expect(passport.some((path) => path === 'services/kbs/src/compose.ts')).toBe(true);
-  expect(passport.filter(attestationService)).toEqual([]);
+  expect(passport).toContain('services/kbs/src/compose.ts');
+  expect(passport).toContain('services/kbs/src/token/tokenVerifier.ts');
+  expect([...new Set(passport.filter(attestationPackages))].sort()).toEqual(CONFIG_SCHEMAS);
 
   const builtin = await loadedModules(() => {}, 'builtin');
-  expect(builtin).toContain('packages/attestation/src/attestationService.ts');
-  expect(builtin.filter(attestationService).length).toBeGreaterThan(10);
+  for (const module of ['packages/attestation/src/attestationService.ts', 'packages/rvps/src/builtinRvps.ts', 'packages/verifiers/src/registry.ts', 'packages/verifiers/src/snp/snpVerifier.ts']) {
+    expect(builtin).toContain(module);
+  }
+  expect(builtin.filter(attestationPackages).length).toBeGreaterThan(50);
 });

@@ -2,13 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validateConfig } from '@trustee/config';
 import type { KeyValueStore } from '@trustee/storage';
-import { z } from 'zod';
 import { MemoryStore } from '@trustee/storage';
 import type { CollateralSource, SnpTcbVersion } from '../verifier.ts';
 import { VerificationError } from '../verificationError.ts';
 import { createAmdCollateralSource, tcbPrefix } from './amdCollateral.ts';
 import { AMD_KDS_URL, AmdKdsClient, kdsHwid, type FetchLike } from './amdKds.ts';
 import { AMD_PRODUCTS, type AmdProduct } from '../snp/amdRoots.ts';
+import { snpVerifierConfigSchema } from '../verifierConfigSchemas.ts';
 
 /** Upstream's default offline store (`KDS_OFFLINE_STORE_PATH`). */
 export const DEFAULT_KDS_OFFLINE_STORE = '/opt/confidential-containers/attestation-service/kds-store';
@@ -20,19 +20,6 @@ export interface SnpVerifierConfig {
   readonly vcekSources: readonly VcekSourceConfig[];
 }
 
-const httpUrl = z.string().refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'expected an http(s) URL');
-
-/**
- * Upstream's `verifier_config.snp_verifier` (`{"vcek_sources": [{"type": "KDS", "base_url"?},
- * {"type": "OfflineStore", "path"?}]}`, serde `tag = "type"`) plus our `trust_anchors_path`
- * (read by @trustee/attestation). Absent config or list = `[KDS at kdsintf.amd.com]`.
- */
-export const snpVerifierConfigSchema = z.strictObject({
-  vcek_sources: z
-    .array(z.discriminatedUnion('type', [z.strictObject({ type: z.literal('KDS'), base_url: httpUrl.optional() }), z.strictObject({ type: z.literal('OfflineStore'), path: z.string().min(1).optional() })]))
-    .optional(),
-  trust_anchors_path: z.string().min(1).optional(),
-});
 
 /**
  * The VCEK sources a validated `snp_verifier` table asks for (see snpVerifierConfigSchema).

@@ -2,13 +2,13 @@ import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { validateConfig } from '@trustee/config';
 import type { KeyValueStore } from '@trustee/storage';
-import { z } from 'zod';
 import { VerificationError } from '../verificationError.ts';
 import type { CollateralSource, IntelCollateral, IntelCollateralRequest } from '../verifier.ts';
 import { parseIntelCollateralFile, pcsClientToolRootCrlCdp } from './intelBundle.ts';
 import { createIntelCollateralCache } from './intelCache.ts';
 import { createIntelPcsClient, INTEL_PCS_URL, rootCaCrlDistributionPoint, type FetchFunction } from './intelPcs.ts';
 import { staticIntelCollateral } from './intelStatic.ts';
+import { dcapVerifierConfigSchema } from '../verifierConfigSchemas.ts';
 
 /** Upstream's `verifier_config.dcap_verifier` (`QcnlConfig`), used by tdx, sgx and az-tdx-vtpm. */
 export interface DcapVerifierConfig {
@@ -19,17 +19,6 @@ export interface DcapVerifierConfig {
 }
 
 export const DEFAULT_DCAP_VERIFIER_CONFIG: DcapVerifierConfig = { collateralService: INTEL_PCS_URL, tcbUpdateType: 'early' };
-
-/**
- * Upstream's `verifier_config.dcap_verifier` (`QcnlConfig`): `collateral_service` required
- * when the table is present; plus our `trust_anchors_path` (read by @trustee/attestation).
- */
-export const dcapVerifierConfigSchema = z.strictObject({
-  collateral_service: z.string().refine((value) => URL.canParse(value) && ['https:', 'http:', 'file:'].includes(new URL(value).protocol), 'expected a PCS/PCCS http(s) URL or a file:// path'),
-  tcb_update_type: z.enum(['early', 'standard']).optional(),
-  use_secure_cert: z.boolean().optional(),
-  trust_anchors_path: z.string().min(1).optional(),
-});
 
 /**
  * Absent → Intel PCS, `early`; present → validated by dcapVerifierConfigSchema.

@@ -16,4 +16,5 @@ export { staticIntelCollateral, intelBundleKey, type IntelBundleKey } from '../c
 export { createIntelPcsClient, INTEL_PCS_URL, rootCaCrlDistributionPoint, type IntelPcsClient, type IntelPcsOptions, type FetchFunction } from '../collateral/intelPcs.ts';
 export { createIntelCollateralCache, collateralFreshUntil, INTEL_COLLATERAL_NAMESPACE, type IntelCollateralCache, type IntelCollateralCacheOptions } from '../collateral/intelCache.ts';
 export { parseIntelCollateralFile, intelCollateralFromPcsClientTool, writeIntelCollateralDir } from '../collateral/intelBundle.ts';
-export { parseDcapVerifierConfig, dcapVerifierConfigSchema, createIntelCollateralSource, fileIntelCollateral, DEFAULT_DCAP_VERIFIER_CONFIG, type DcapVerifierConfig } from '../collateral/intelConfig.ts';
+export { dcapVerifierConfigSchema } from '../verifierConfigSchemas.ts';
+export { parseDcapVerifierConfig, createIntelCollateralSource, fileIntelCollateral, DEFAULT_DCAP_VERIFIER_CONFIG, type DcapVerifierConfig } from '../collateral/intelConfig.ts';

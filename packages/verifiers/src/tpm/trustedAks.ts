@@ -24,13 +24,13 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MAX_TRUSTED_AK_KEYS_LIMIT } from '../verifierConfigSchemas.ts';
 
 /** Upstream's default `max_trusted_ak_keys`. */
 export const DEFAULT_MAX_TRUSTED_AK_KEYS = 100;
 /** Upstream's default `trusted_ak_keys_dir` (applied by whoever reads the config, not here). */
 export const DEFAULT_TRUSTED_AK_KEYS_DIR = '/etc/tpm/trusted_ak_keys';
-/** Largest accepted `max_trusted_ak_keys`: an explicit bound on what one start reads. */
-export const MAX_TRUSTED_AK_KEYS_LIMIT = 10_000;
+export { MAX_TRUSTED_AK_KEYS_LIMIT };
 /** Largest key file read (an RSA-4096 public key in PEM is under 1 KiB). */
 export const MAX_AK_FILE_BYTES = 64 * 1024;
 /** Directory entries looked at, at most (files that are not `.pub` count too). */
