@@ -15,7 +15,7 @@ import { CORE_OPERATORS } from '../src/compiler.ts';
 import { compileProgram, type Program } from '../src/engine.ts';
 import { RegoError } from '../src/errors.ts';
 import { constantValue, parseTermText } from '../src/parser.ts';
-import { ObjectValue, SetValue, compare, equals, fromJson, keyOf, toJsonText, type Value } from '../src/value.ts';
+import { ObjectValue, SetValue, compare, equals, fromJson, fromJsonLazy, keyOf, toJsonText, type Value } from '../src/value.ts';
 
 /** Acceptance thresholds (issue "Rego policy engine"): CI fails below these. */
 export const OPA_CORE_THRESHOLD = 97;
@@ -134,7 +134,7 @@ function runOpaCase(c: OpaCase): string | undefined {
     if (c.input_term !== undefined) {
       const t = parseTermText(c.input_term);
       input = constantValue(t) ?? program.evalTerm(t);
-    } else if (c.input !== undefined) input = fromJson(c.input);
+    } else if (c.input !== undefined) input = fromJsonLazy(c.input);
   } catch (e) {
     return `compile error: ${errorText(e)}`;
   }
@@ -142,7 +142,7 @@ function runOpaCase(c: OpaCase): string | undefined {
   try {
     rows = program.run(body, {
       ...(input !== undefined ? { input } : {}),
-      data: c.data === undefined ? new ObjectValue() : fromJson(c.data),
+      data: c.data === undefined ? new ObjectValue() : fromJsonLazy(c.data),
       strictBuiltinErrors: c.strict_error === true,
       maxSteps: 20_000_000,
       timeoutMs: 10_000,
@@ -338,8 +338,8 @@ function runAciCase(c: RegorusCase, dir: string): string | undefined {
   let rows: Array<Map<string, Value>>;
   try {
     rows = program.run(body, {
-      ...(c.input !== undefined ? { input: fromJson(c.input) } : {}),
-      data: c.data === undefined ? new ObjectValue() : fromJson(c.data),
+      ...(c.input !== undefined ? { input: fromJsonLazy(c.input) } : {}),
+      data: c.data === undefined ? new ObjectValue() : fromJsonLazy(c.data),
       strictBuiltinErrors: false,
       maxSteps: 20_000_000,
       timeoutMs: 10_000,

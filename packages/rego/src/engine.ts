@@ -27,20 +27,21 @@ export interface EngineCompileOptions {
 }
 
 export interface EngineEvalOptions {
-  readonly input?: Value;
-  readonly data?: Value;
-  readonly maxSteps?: number;
-  readonly timeoutMs?: number;
-  readonly strictBuiltinErrors?: boolean;
-  readonly hostFunctions?: ReadonlyMap<string, HostFn>;
-  readonly print?: (line: string) => void;
-  readonly maxDepth?: number;
+  readonly input?: Value | undefined;
+  readonly data?: Value | undefined;
+  readonly maxSteps?: number | undefined;
+  readonly timeoutMs?: number | undefined;
+  readonly strictBuiltinErrors?: boolean | undefined;
+  readonly hostFunctions?: ReadonlyMap<string, HostFn> | undefined;
+  readonly print?: ((line: string) => void) | undefined;
+  readonly maxDepth?: number | undefined;
 }
 
 export const DEFAULT_MAX_STEPS = 1_000_000;
 export const DEFAULT_TIMEOUT_MS = 1000;
 
 const EMPTY_DATA = new ObjectValue();
+const NO_HOST_FUNCTIONS: ReadonlyMap<string, HostFn> = new Map();
 
 export class Program {
   private readonly queryCache = new Map<string, Body>();
@@ -105,16 +106,16 @@ export class Program {
   }
 
   private evaluator(options: EngineEvalOptions): Evaluator {
-    const hosts = options.hostFunctions ?? new Map<string, HostFn>();
+    // one object literal of a fixed shape (no conditional spreads): this runs once per evaluation
     return new Evaluator(this.program, {
       input: options.input,
       data: options.data ?? EMPTY_DATA,
       maxSteps: options.maxSteps ?? DEFAULT_MAX_STEPS,
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       strict: options.strictBuiltinErrors ?? false,
-      hostFunctions: hosts,
-      ...(options.print ? { print: options.print } : {}),
-      ...(options.maxDepth !== undefined ? { maxDepth: options.maxDepth } : {}),
+      hostFunctions: options.hostFunctions ?? NO_HOST_FUNCTIONS,
+      print: options.print,
+      maxDepth: options.maxDepth,
     });
   }
 }

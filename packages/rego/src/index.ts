@@ -11,7 +11,7 @@ import { RegoError } from './errors.ts';
 import { compileProgram, guardCompile, type Program } from './engine.ts';
 import type { HostFn } from './evaluator.ts';
 import { parseModule, parseTermText } from './parser.ts';
-import { fromJson, toJson, type RegoJson, type Value } from './value.ts';
+import { fromJsonLazy, toJson, type RegoJson } from './value.ts';
 
 export { RegoError } from './errors.ts';
 export { ALL_BUILTINS, DEFAULT_BUILTINS, SKIPPED_BUILTINS, builtinTable } from './builtins/index.ts';
@@ -38,6 +38,7 @@ export interface CompileOptions {
 }
 
 export interface EvalOptions {
+  /** Checked up front, converted as the policy reads it: it must not change during the call. */
   readonly input?: RegoJson;
   /** Base document merged under data. */
   readonly data?: RegoJson;
@@ -131,14 +132,14 @@ class Policy implements CompiledPolicy {
       hosts = new Map(this.hosts);
       for (const [k, f] of Object.entries(options.hostFunctions)) hosts.set(k, f as HostFn);
     }
-    const input: Value | undefined = options.input === undefined ? undefined : fromJson(options.input);
+    // one object literal of a fixed shape (no conditional spreads): this runs once per evaluation
     return {
-      ...(input !== undefined ? { input } : {}),
-      ...(options.data !== undefined ? { data: fromJson(options.data) } : {}),
-      ...(options.maxSteps !== undefined ? { maxSteps: options.maxSteps } : {}),
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-      ...(options.strictBuiltinErrors !== undefined ? { strictBuiltinErrors: options.strictBuiltinErrors } : {}),
-      ...(options.print ? { print: options.print } : {}),
+      input: options.input === undefined ? undefined : fromJsonLazy(options.input),
+      data: options.data === undefined ? undefined : fromJsonLazy(options.data),
+      maxSteps: options.maxSteps,
+      timeoutMs: options.timeoutMs,
+      strictBuiltinErrors: options.strictBuiltinErrors,
+      print: options.print,
       hostFunctions: hosts,
     };
   }

@@ -8,6 +8,7 @@ import {
   compare,
   equals,
   fromJson,
+  fromJsonLazy,
   keyOf,
   numberToString,
   parseNumber,
@@ -110,5 +111,27 @@ describe('objects and sets', () => {
     const v = ObjectValue.fromRecord({ s: SetValue.of(['b', 'a']), n: 1 });
     expect(toJson(v)).toEqual({ n: 1, s: ['a', 'b'] });
     expect(toJsonText(v)).toBe('{"n":1,"s":["a","b"]}');
+  });
+});
+
+describe('fromJsonLazy', () => {
+  const sample = { b: [1, { c: 2.5, d: null }], a: { 'x.y': true, n: 2 ** 60 }, s: 'text', e: {} };
+
+  it('gives the value fromJson gives, whichever member is read first', () => {
+    const eager = fromJson(sample);
+    expect(toJsonText(fromJsonLazy(sample))).toBe(toJsonText(eager));
+    expect(equals(fromJsonLazy(sample), eager)).toBe(true);
+    const lazy = fromJsonLazy(sample) as ObjectValue;
+    expect(equals((lazy.get('a') as ObjectValue).get('n') as Value, 2n ** 60n)).toBe(true);
+    expect(lazy.size).toBe(4);
+    expect(keyOf(lazy)).toBe(keyOf(eager));
+  });
+
+  it('refuses up front what fromJson refuses, read or not', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic['self'] = cyclic;
+    expect(() => fromJsonLazy(cyclic)).toThrow(RangeError);
+    expect(() => fromJsonLazy({ a: { b: undefined } })).toThrow(TypeError);
+    expect(() => fromJsonLazy({ a: [Number.NaN] })).toThrow(/not finite/);
   });
 });

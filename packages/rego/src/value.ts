@@ -223,8 +223,28 @@ function meterComposite(v: ArrayValue | ObjectValue | SetValue): void {
 
 /** A Rego object. Keys may be any Value. Iteration (entries/keys/values) is in OPA's sorted key order. */
 export class ObjectValue {
-  private readonly map = new Map<string, [Value, Value]>();
+  private readonly members = new Map<string, [Value, Value]>();
   private sorted: Array<[Value, Value]> | undefined;
+  /** JSON members not converted yet (see fromJsonLazy): converted, one level, at first use. */
+  private pendingJson: Readonly<Record<string, unknown>> | undefined = undefined;
+
+  /** Every member access goes through here, so a lazily converted object fills itself first. */
+  private get map(): Map<string, [Value, Value]> {
+    if (this.pendingJson !== undefined) this.fillFromJson(this.pendingJson);
+    return this.members;
+  }
+
+  private fillFromJson(record: Readonly<Record<string, unknown>>): void {
+    this.pendingJson = undefined;
+    for (const k of Object.keys(record)) this.members.set(keyOf(k), [k, lazyJsonValue(record[k])]);
+  }
+
+  /** @internal fromJsonLazy: an object whose members are converted when first used. */
+  static lazyFromJson(record: Readonly<Record<string, unknown>>): ObjectValue {
+    const o = new ObjectValue();
+    o.pendingJson = record;
+    return o;
+  }
 
   static fromEntries(entries: Iterable<readonly [Value, Value]>): ObjectValue {
     const o = new ObjectValue();
@@ -455,6 +475,49 @@ export function fromJson(x: unknown): Value {
     return o;
   }
   throw new TypeError(`cannot convert ${typeof x} to a Rego value`);
+}
+
+/**
+ * fromJson for the JSON an evaluation is given (input, data): the same value, checked now with
+ * the same errors as fromJson (unsupported types, non-finite numbers, nesting too deep or
+ * cyclic), but objects are converted one level at a time when the policy first reads them, so
+ * the parts of a large input (claims with their evidence) that a policy never reads cost only
+ * the check. The JSON must not change while the evaluation runs.
+ */
+export function fromJsonLazy(x: unknown): Value {
+  checkJson(x);
+  return lazyJsonValue(x);
+}
+
+/** Walks `x` as fromJson would, throwing what it would throw, and builds nothing. */
+function checkJson(x: unknown): void {
+  if (x === null || typeof x === 'boolean' || typeof x === 'string') return;
+  if (typeof x === 'number') {
+    makeNumber(x);
+    return;
+  }
+  if (typeof x === 'bigint') return;
+  if (Array.isArray(x)) {
+    for (const item of x) checkJson(item);
+    return;
+  }
+  if (typeof x === 'object') {
+    if (x instanceof ObjectValue || x instanceof SetValue || x instanceof BigDecimal) return;
+    const rec = x as Record<string, unknown>;
+    for (const k of Object.keys(rec)) checkJson(rec[k]);
+    return;
+  }
+  throw new TypeError(`cannot convert ${typeof x} to a Rego value`);
+}
+
+/** fromJson of checked JSON with objects left to convert themselves (ObjectValue.lazyFromJson). */
+function lazyJsonValue(x: unknown): Value {
+  if (x === null || typeof x === 'boolean' || typeof x === 'string') return x;
+  if (typeof x === 'number') return makeNumber(x);
+  if (typeof x === 'bigint') return normalizeBigInt(x);
+  if (Array.isArray(x)) return x.map(lazyJsonValue);
+  if (x instanceof ObjectValue || x instanceof SetValue || x instanceof BigDecimal) return x;
+  return ObjectValue.lazyFromJson(x as Record<string, unknown>);
 }
 
 /**

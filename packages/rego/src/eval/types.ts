@@ -22,9 +22,9 @@ export interface EvalSettings {
   readonly timeoutMs: number;
   readonly strict: boolean;
   readonly hostFunctions: ReadonlyMap<string, HostFn>;
-  readonly print?: (line: string) => void;
+  readonly print?: ((line: string) => void) | undefined;
   readonly nowNs?: bigint;
-  readonly maxDepth?: number;
+  readonly maxDepth?: number | undefined;
 }
 
 /** A cached "this rule is undefined" (the caches store Values, and undefined means "not cached"). */
