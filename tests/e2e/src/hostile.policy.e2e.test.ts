@@ -82,9 +82,14 @@ describe.skipIf(!capabilities.kbs)('hostile resource-policy input against the KB
     await guest.rcar();
     const started = performance.now();
     expectErrorInformation(await guest.getResource(`default/key/${REDOS_TAG}`), 401, 'PolicyDeny');
-    expect(performance.now() - started).toBeLessThan(1_000);
+    const hostileMs = performance.now() - started;
     // Control: the same guest gets the resource the policy allows.
+    const controlStarted = performance.now();
     expect(guest.decrypt(await guest.getResource(GOOD)).plaintext.equals(SECRET)).toBe(true);
+    const controlMs = performance.now() - controlStarted;
+    // "At once" is judged against the control request in the same conditions, so a loaded machine
+    // slows both alike; the old behaviour (a 3 s regex timeout, then release) fails either bound.
+    expect(hostileMs).toBeLessThan(Math.min(2_500, 1_000 + 4 * controlMs));
   });
 
   it('finding 5: a polynomial regex on a 100-character guest-chosen tag answers in time (it took 23.7 s)', async () => {
