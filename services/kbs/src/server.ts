@@ -122,23 +122,38 @@ function kbsSegments(path: string): string[] {
 }
 
 const EMPTY_BODY = new Uint8Array();
+/** The query of a request without one (frozen: it is shared between requests). */
+const NO_QUERY: Readonly<Record<string, string>> = Object.freeze({});
 
 /** The raw body (fastify leaves it undefined when the request has none). */
 function rawBody(request: FastifyRequest): Uint8Array {
   return (request.body as Buffer | undefined) ?? EMPTY_BODY;
 }
 
+/*
+ * The hooks below run on every guest request; they are written in fastify's callback form
+ * (`done`) rather than as async functions, which fastify would chain through a promise and a
+ * microtask per hook.
+ */
+
 /** preValidation: names the route for metrics (first, so a refusal in a later hook is counted there too). */
 function label(route: RouteLabel): preValidationHookHandler {
-  return async (request) => {
+  return (request, _reply, done) => {
     request.kbsRoute = route;
+    done();
   };
 }
 
 /** preValidation: the raw body becomes its JSON value, or the step's upstream error for bad JSON. */
 function jsonBody(notJson: (message: string) => KbsError): preValidationHookHandler {
-  return async (request) => {
-    request.body = parseJsonBody(rawBody(request), notJson);
+  return (request, _reply, done) => {
+    try {
+      request.body = parseJsonBody(rawBody(request), notJson);
+    } catch (error) {
+      done(error as KbsError);
+      return;
+    }
+    done();
   };
 }
 
@@ -194,7 +209,14 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
+    try {
+      onResponse(request, reply);
+    } finally {
+      done();
+    }
+  });
+  function onResponse(request: FastifyRequest, reply: FastifyReply): void {
     deps.metrics.observeRequest(request.kbsRoute, request.method, reply.statusCode, reply.elapsedTime / 1000, {
       request: Number(request.headers['content-length'] ?? 0) || 0,
       response: Number(reply.getHeader('content-length') ?? 0) || 0,
@@ -209,7 +231,7 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
         `admin call ${outcome === 'ok' ? 'done' : 'refused'}`,
       );
     }
-  });
+  }
 
   app.setErrorHandler((error: FastifyError | KbsError, request, reply) => {
     let kbsError: KbsError;
@@ -293,11 +315,19 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
 
   const attestation = deps.attestation;
   if (attestation !== undefined) {
-    const authRateLimit: preValidationHookHandler = async (request) => {
-      if (deps.authRateLimiter !== undefined && !deps.authRateLimiter.take(request.ip)) throw kbsErrors.tooManyRequests();
-    };
+    const limiter = deps.authRateLimiter;
+    // Without a per-IP limit (auth_rate_limit_per_ip = 0) the route has no hook for it.
+    const authRateLimit: preValidationHookHandler[] =
+      limiter === undefined
+        ? []
+        : [
+            (request, _reply, done) => {
+              if (limiter.take(request.ip)) done();
+              else done(kbsErrors.tooManyRequests());
+            },
+          ];
     for (const url of builtinUrls('auth')) {
-      app.post(url, { preValidation: [label('auth'), authRateLimit, jsonBody(authBodyNotJson)], schema: bodySchema(AUTH_BODY_SCHEMA), config: { kbsParseBody: parseAuthBody } }, async (request, reply) => {
+      app.post(url, { preValidation: [label('auth'), ...authRateLimit, jsonBody(authBodyNotJson)], schema: bodySchema(AUTH_BODY_SCHEMA), config: { kbsParseBody: parseAuthBody } }, async (request, reply) => {
         const { challenge, session } = await handleAuth(parseAuthBody(request.body), attestation.sessions, request.ip, attestation.selector);
         return reply.header('set-cookie', sessionCookie(session)).type('application/json').send(JSON.stringify(challenge));
       });
@@ -375,7 +405,7 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
       const { path, query } = splitUrl(request.url);
       const segments = kbsSegments(path);
       request.kbsRoute = 'plugin';
-      const response = await handlePluginRequest(segments[0] ?? '', { method: request.method, path: segments.slice(1), query: Object.fromEntries(new URLSearchParams(query)), body: rawBody(request) }, { cookie: request.headers.cookie, authorization: request.headers.authorization }, request.url, {
+      const response = await handlePluginRequest(segments[0] ?? '', { method: request.method, path: segments.slice(1), query: query === '' ? NO_QUERY : Object.fromEntries(new URLSearchParams(query)), body: rawBody(request) }, { cookie: request.headers.cookie, authorization: request.headers.authorization }, request.url, {
         plugins: deps.plugins,
         sessions: attestation?.sessions,
         tokenVerifier: deps.tokenVerifier,

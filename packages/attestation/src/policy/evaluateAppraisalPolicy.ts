@@ -24,7 +24,7 @@ const MAX_REFERENCE_VALUES = 256;
 /** Upstream's RVPS call timeout. */
 export const REFERENCE_VALUE_TIMEOUT_MS = 10_000;
 const MAX_REMEMBERED_PROFILES = 512;
-/** Compiled policies kept per evaluator (a handful of ids × TEE classes in practice). */
+/** Policy ids whose compiled form is kept per evaluator (a handful of ids × TEE classes in practice). */
 const MAX_COMPILED_POLICIES = 64;
 
 export interface AppraisalResult {
@@ -44,22 +44,21 @@ export function createPolicyEvaluator(rvps: ReferenceValueProvider): PolicyEvalu
   /** policy hash + TEE → ids asked for last time. */
   const remembered = new Map<string, readonly string[]>();
   /**
-   * Policy id + exact source text → its compiled form. The caller reads the text from the
-   * policy store on every evaluation (another worker or replica may have replaced it through
-   * the admin API), so a changed policy is a new key and is compiled then; an unchanged one
-   * skips the engine's per-call hashing and keeps its parsed rule references between flows.
+   * Policy id → its last text and that text compiled. The caller reads the text from the policy
+   * store on every evaluation (another worker or replica may have replaced it through the admin
+   * API), so a changed text is compiled at its first use; an unchanged one (compared in full,
+   * not hashed) skips the engine's per-call hashing and keeps its parsed rule references.
    */
-  const compiledPolicies = new Map<string, CompiledPolicy>();
+  const compiledPolicies = new Map<string, { readonly source: string; readonly compiled: CompiledPolicy }>();
   function compiledFor(policyId: string, source: string): CompiledPolicy {
-    const key = `${policyId}\u0000${source}`;
-    const cached = compiledPolicies.get(key);
-    if (cached !== undefined) return cached;
+    const cached = compiledPolicies.get(policyId);
+    if (cached !== undefined && cached.source === source) return cached.compiled;
     const compiled = compilePolicy([{ name: `${policyId}.rego`, source }], { hostFunctions: placeholderHostFunctions });
-    if (compiledPolicies.size >= MAX_COMPILED_POLICIES) {
+    if (cached === undefined && compiledPolicies.size >= MAX_COMPILED_POLICIES) {
       const oldest = compiledPolicies.keys().next();
       if (oldest.done !== true) compiledPolicies.delete(oldest.value);
     }
-    compiledPolicies.set(key, compiled);
+    compiledPolicies.set(policyId, { source, compiled });
     return compiled;
   }
 
