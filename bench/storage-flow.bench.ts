@@ -8,7 +8,10 @@
  *   audit:    one attestation record + its claims, one release record (/resource)
  *   decisions: one resource-policy decision record
  *
- *   pnpm exec tsx bench/storage-flow.bench.ts [seconds=5] [guests=16]
+ *   pnpm exec tsx bench/storage-flow.bench.ts [seconds=5] [guests=16] [dir]
+ *
+ * With `dir`, the files are opened (and kept) there: start two at once on one directory to see
+ * two KBS workers sharing the files.
  *
  * Prints flows/s and CPU ms per flow of this process (user+system), which is the storage CPU one
  * KBS process spends per flow; compare runs made back to back (see bench/README.md).
@@ -25,13 +28,14 @@ import type { AuthRequest, Challenge } from '../packages/protocol/src/index.ts';
 
 const seconds = Math.min(Number(process.argv[2] ?? 5), 60);
 const guests = Math.min(Number(process.argv[3] ?? 16), 512);
-const dir = mkdtempSync(join(tmpdir(), 'storage-flow-'));
+const shared = process.argv[4];
+const dir = shared ?? mkdtempSync(join(tmpdir(), 'storage-flow-'));
 const open = (name: string): SqliteStore => new SqliteStore({ path: join(dir, `kbs.${name}.sqlite`), synchronous: 'NORMAL' });
 const sessionStore = open('sessions');
 const auditStore = open('audit');
 const decisionStore = open('decisions');
 const sessions = new SessionManager(sessionStore, { timeoutMinutes: 5, now: Date.now, maxSessionsPerClient: 0 });
-const trail = new AuditTrail(auditStore, { replica: 'bench' });
+const trail = new AuditTrail(auditStore, { replica: `bench/${process.pid}` });
 const decisions = new DecisionLog(decisionStore);
 
 // Claims the size of a sample EAR token's (a few hundred bytes of submods plus a TEE public key).
@@ -79,7 +83,7 @@ const used = process.cpuUsage(cpu);
 const elapsed = (performance.now() - started) / 1000;
 sessions.close();
 await Promise.all([sessionStore.close(), auditStore.close(), decisionStore.close()]);
-rmSync(dir, { recursive: true, force: true });
+if (shared === undefined) rmSync(dir, { recursive: true, force: true });
 process.stdout.write(
   `storage flow, ${guests} guests, ${seconds} s: ${Math.round(flows / elapsed)} flows/s, CPU ${((used.user + used.system) / 1000 / flows).toFixed(3)} ms/flow ` +
     `(user ${(used.user / 1000 / flows).toFixed(3)}, system ${(used.system / 1000 / flows).toFixed(3)}), load ${load} -> ${loadavg().map((value) => value.toFixed(2)).join(' ')}\n`,

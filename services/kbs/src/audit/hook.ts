@@ -27,6 +27,7 @@ export const MAX_DECISION_BYTES = 64 * 1024;
 /** At most this many attestation claim sets are kept (oldest dropped), whatever the TTL: a flood cannot fill the disk. */
 export const MAX_ATTESTATION_CLAIMS = 5000;
 const CLAIMS_TRIM_EVERY = 100;
+const encoder = new TextEncoder();
 const ATTESTATION_ID = /^a-[0-9a-z]{8,12}-[0-9a-f]{12}$/;
 
 /** Time-ordered ids of attestation decisions: `a-<ms, base 36>-<48 random bits>`. */
@@ -176,13 +177,11 @@ export class AuditRecorder {
   async #storeClaims(decision: string, claims: JsonObject): Promise<void> {
     const text = JSON.stringify(claims);
     const now = (this.#options.now ?? Date.now)();
-    const stored: StoredDecision = {
-      decision,
-      time: new Date(now).toISOString(),
-      claimsDigest: sha256Hex(text),
-      ...(Buffer.byteLength(text) <= MAX_DECISION_BYTES ? { claims } : { truncated: true as const }),
-    };
-    await this.#options.store.set(ATTESTATION_CLAIMS_NAMESPACE, decision, new TextEncoder().encode(JSON.stringify(stored)), { expiresAtMs: now + this.#options.decisionTtlMs });
+    const head: StoredDecision = { decision, time: new Date(now).toISOString(), claimsDigest: sha256Hex(text) };
+    // The claims are serialised once: their text goes into the stored JSON as it is (the same
+    // bytes JSON.stringify of the whole StoredDecision would give).
+    const json = Buffer.byteLength(text) <= MAX_DECISION_BYTES ? `${JSON.stringify(head).slice(0, -1)},"claims":${text}}` : JSON.stringify({ ...head, truncated: true });
+    await this.#options.store.set(ATTESTATION_CLAIMS_NAMESPACE, decision, encoder.encode(json), { expiresAtMs: now + this.#options.decisionTtlMs });
     if (++this.#stored % CLAIMS_TRIM_EVERY === 0) await this.#trimClaims();
   }
 

@@ -65,6 +65,18 @@ function byTime(a: string, b: string): number {
   return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
+const encoder = new TextEncoder();
+/** The claims text `build` measured, so `store` does not serialise the claims a second time. */
+const claimsTexts = new WeakMap<DecisionRecord, string>();
+
+/** JSON.stringify(record), with the claims text `build` made spliced in as it is (same bytes). */
+function serialise(record: DecisionRecord): string {
+  const claimsText = claimsTexts.get(record);
+  if (claimsText === undefined || record.claims === undefined) return JSON.stringify(record);
+  const { claims: _claims, ...rest } = record;
+  return `${JSON.stringify(rest).slice(0, -1)},"claims":${claimsText}}`;
+}
+
 export class DecisionLog {
   readonly #store: KeyValueStore;
   readonly #now: () => number;
@@ -83,13 +95,16 @@ export class DecisionLog {
     const now = this.#now();
     const base = { id: newDecisionId(now), time: new Date(now).toISOString(), request: { plugin: request.plugin, path: [...request.path], query: { ...request.query } }, allowed, verdicts };
     const claimsText = JSON.stringify(claims);
-    return claimsText.length <= MAX_RECORD_BYTES ? { ...base, claims } : { ...base, claimsDropped: true };
+    if (claimsText.length > MAX_RECORD_BYTES) return { ...base, claimsDropped: true };
+    const record: DecisionRecord = { ...base, claims };
+    claimsTexts.set(record, claimsText);
+    return record;
   }
 
   /** Stores a record until DECISION_TTL_MS after its time. */
   async store(record: DecisionRecord): Promise<void> {
     const expiresAtMs = Date.parse(record.time) + DECISION_TTL_MS;
-    await this.#store.set(DECISION_NAMESPACE, record.id, new TextEncoder().encode(JSON.stringify(record)), { expiresAtMs });
+    await this.#store.set(DECISION_NAMESPACE, record.id, encoder.encode(serialise(record)), { expiresAtMs });
     this.#writes += 1;
     if (this.#writes % PRUNE_EVERY === 0 && this.#pruning === undefined) {
       this.#pruning = this.prune().finally(() => {

@@ -1,0 +1,27 @@
+import { MemoryStore } from '@trustee/storage';
+import { expect, test } from 'vitest';
+import { DECISION_NAMESPACE, DecisionLog, MAX_RECORD_BYTES } from './decisions.ts';
+
+const request = { plugin: 'resource', path: ['default', 'key', 'k'], query: { a: 'b' } };
+
+test('a stored record is exactly the JSON of the record (claims serialised once, same bytes)', async () => {
+  const now = (): number => 1_700_000_000_000;
+  const store = new MemoryStore(now);
+  const log = new DecisionLog(store, now);
+  const claims = { submods: { cpu0: { 'ear.status': 'affirming', nested: [1, 'two', { three: null }] } }, 'unicode é ✓': '"quoted"\n' };
+  const record = log.build(request, claims, true, [{ policy: 'resource-policy', result: true }]);
+  await log.store(record);
+  const stored = new TextDecoder().decode(await store.get(DECISION_NAMESPACE, record.id));
+  expect(stored).toBe(JSON.stringify(record));
+  expect(await log.get(record.id)).toEqual(record);
+});
+
+test('claims over the bound are dropped from the record, which says so', async () => {
+  const store = new MemoryStore();
+  const log = new DecisionLog(store);
+  const record = log.build(request, { big: 'x'.repeat(MAX_RECORD_BYTES) }, false, [{ policy: 'resource-policy', result: false }]);
+  expect(record.claims).toBeUndefined();
+  expect(record.claimsDropped).toBe(true);
+  await log.store(record);
+  expect(new TextDecoder().decode(await store.get(DECISION_NAMESPACE, record.id))).toBe(JSON.stringify(record));
+});
