@@ -52,18 +52,20 @@ const app = document.getElementById('app') as HTMLElement;
 const main = h('main', { id: 'main', tabindex: -1 });
 const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
 
-// Theme: the system's, or the operator's choice for this browser.
-function applyTheme(theme: string | null): void {
-  if (theme === 'dark' || theme === 'light') document.documentElement.dataset['theme'] = theme;
-  else delete document.documentElement.dataset['theme'];
+// Theme: the operator's choice for this browser, else the system's (followed while it changes).
+// Always written to data-theme, so style.css holds the dark palette once.
+const systemDark = matchMedia('(prefers-color-scheme: dark)');
+function applyTheme(): void {
+  const chosen = localStorage.getItem('trustee-console-theme');
+  const theme = chosen === 'dark' || chosen === 'light' ? chosen : systemDark.matches ? 'dark' : 'light';
+  document.documentElement.dataset['theme'] = theme;
 }
-applyTheme(localStorage.getItem('trustee-console-theme'));
+applyTheme();
+systemDark.addEventListener('change', applyTheme);
 
 function toggleTheme(): void {
-  const dark = document.documentElement.dataset['theme'] === 'dark' || (document.documentElement.dataset['theme'] === undefined && matchMedia('(prefers-color-scheme: dark)').matches);
-  const next = dark ? 'light' : 'dark';
-  localStorage.setItem('trustee-console-theme', next);
-  applyTheme(next);
+  localStorage.setItem('trustee-console-theme', document.documentElement.dataset['theme'] === 'dark' ? 'light' : 'dark');
+  applyTheme();
 }
 
 function say(message: string, kind: 'info' | 'error' = 'info'): void {
