@@ -11,6 +11,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
 import { dirname, join } from 'node:path';
+import { DEFAULT_LOCAL_FS_DIR, DEFAULT_LOCAL_JSON_DIR, DEFAULT_SQLITE_PATH } from '@trustee/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectKbsStartFailure, startAs, startKbs, startRvps } from './harness/kbsProcess.ts';
 import { writeAdminKeys, writeSignerChain, writeTlsServerCert } from './harness/keys.ts';
@@ -65,6 +66,33 @@ function relocate(text: string, root: string): string {
   return text.replace(/(["'])(\.\/work\/|\/opt\/|\/etc\/|\/var\/|\/kbs\/)/g, (_match, quote: string, prefix: string) => `${quote}${root}/${prefix.replace(/^\.\//, '').replace(/^\//, '')}`);
 }
 
+/**
+ * An AS config that leaves a storage location to the default (upstream's `rvps_config.storage_type
+ * = "LocalFs"` with no `storage_backend` table: config.json, example_with_tpm_verifier.json) would
+ * write under /opt on this machine. Those defaults are named, moved under the scratch root like
+ * the paths the file spells out; every key the file sets stays as it is (a table without
+ * `storage_type` keeps the Memory default of the main store).
+ */
+function pinStorageDefaults(config: unknown, root: string): unknown {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) return config;
+  const table = (value: unknown): Record<string, unknown> => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
+  const storage = table((config as Record<string, unknown>)['storage_backend']);
+  const backends = table(storage['backends']);
+  const under = (path: string): string => join(root, path);
+  return {
+    ...config,
+    storage_backend: {
+      ...storage,
+      backends: {
+        ...backends,
+        local_fs: { dir_path: under(DEFAULT_LOCAL_FS_DIR), ...table(backends['local_fs']) },
+        local_json: { file_dir_path: under(DEFAULT_LOCAL_JSON_DIR), ...table(backends['local_json']) },
+        sqlite: { path: under(DEFAULT_SQLITE_PATH), ...table(backends['sqlite']) },
+      },
+    },
+  };
+}
+
 /** Every socket on an ephemeral loopback port; a config without sockets gets one (upstream's default is a fixed port). */
 function ephemeralSockets(toml: string): string {
   const replaced = toml.replace(/^sockets = \[[^\]]*\]/m, 'sockets = ["127.0.0.1:0"]');
@@ -112,8 +140,9 @@ describe.skipIf(!existsSync(UPSTREAM) || !capabilities.kbs)("upstream trustee's 
     expect(listed).toEqual(Object.keys(EXPECTED));
   });
 
-  // Several processes at once: a start is mostly module loading.
-  it.concurrent.for(Object.entries(EXPECTED))('%s', async ([file, expected], { expect }) => {
+  // Several processes at once: a start is mostly module loading. The timeout is longer than the
+  // 120 s start timeout below, so a slow start fails as itself, not as a test timeout.
+  it.concurrent.for(Object.entries(EXPECTED))('%s', { timeout: 180_000 }, async ([file, expected], { expect }) => {
     const text = relocate(readFileSync(join(UPSTREAM, file), 'utf8'), root);
     const name = file.replace(/\W+/g, '-');
     const scratch = join(dir, name);
@@ -133,7 +162,7 @@ describe.skipIf(!existsSync(UPSTREAM) || !capabilities.kbs)("upstream trustee's 
       return;
     }
     const json = JSON.parse(text) as unknown;
-    const service = file.endsWith('rvps.json') ? startRvps(json, { dir: scratch }) : startAs(json, { dir: scratch });
+    const service = file.endsWith('rvps.json') ? startRvps(json, { dir: scratch }) : startAs(pinStorageDefaults(json, root), { dir: scratch });
     if (expected === 'starts') {
       await (await service).stop();
     } else {
