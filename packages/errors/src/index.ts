@@ -1,1 +1,1 @@
-export { TrusteeError, errorClassWithCode, errorCodeOf, type ErrorStatus, type ErrorStatusTable } from './trusteeError.ts';
+export { TrusteeError, UsageError, errorClassWithCode, errorCodeOf, type ErrorStatus, type ErrorStatusTable } from './trusteeError.ts';

@@ -30,6 +30,12 @@ export function errorClassWithCode<Code extends string>(code: Code) {
   };
 }
 
+/**
+ * A command line the program cannot run (unknown flag, missing value): the one class every CLI
+ * of the repository throws for it, so each `main` tells usage from failure the same way.
+ */
+export class UsageError extends errorClassWithCode('usage') {}
+
 /** The wire statuses of one error code: HTTP always, gRPC for services that speak it. */
 export interface ErrorStatus {
   readonly http: number;

@@ -15,7 +15,7 @@ import { commandAttester, fixedEvidenceAttester, sampleAttester, sampleDeviceAtt
 import { KbsClient, type KbsClientOptions } from './kbsClient.ts';
 import { KbsClientError } from './kbsClientError.ts';
 import { TEE_KEY_ALGORITHMS, isTeeKeyAlgorithm, loadTeeKey } from './teeKey.ts';
-import { errorClassWithCode } from '@trustee/errors';
+import { UsageError } from '@trustee/errors';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -107,7 +107,6 @@ Mints an admin JWT signed with the private key (Ed25519 → EdDSA, EC → ES256/
   keygen: `Usage: kbs-client keygen --out FILE\n\nWrites an Ed25519 private key to FILE (mode 0600) and its public key to FILE.pub.\n`,
 };
 
-class UsageError extends errorClassWithCode('usage') {}
 
 /** Runs the CLI; returns the process exit code (0 ok, 1 failure, 2 usage). */
 export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {

@@ -10,7 +10,8 @@
 import 'reflect-metadata';
 import { runCollateral } from './collateralCli.ts';
 import { ConfigError } from './config.ts';
-import { runServe, UsageError } from './serve.ts';
+import { UsageError } from '@trustee/errors';
+import { runServe } from './serve.ts';
 import { runVerify } from './verifyCli.ts';
 
 async function main(argv: readonly string[]): Promise<number> {

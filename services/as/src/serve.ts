@@ -16,7 +16,7 @@ import { ConfigError, loadAsConfig } from './config.ts';
 import { bindGrpc, createAsGrpcServer } from './grpcServer.ts';
 import { createLogger } from '@trustee/log';
 import { buildAsRestServer } from './restServer.ts';
-import { errorClassWithCode } from '@trustee/errors';
+import { UsageError } from '@trustee/errors';
 
 export const SERVE_USAGE = `usage: as [--config-file <as-config.json>] [--socket <HOST:PORT>] [--rest-socket <HOST:PORT>]
           [--https-pubkey-cert <cert.pem> --https-prikey <key.pem>]
@@ -42,7 +42,6 @@ export interface ServeArgs {
   readonly allowUnknownConfig?: boolean;
 }
 
-export class UsageError extends errorClassWithCode('usage') {}
 
 export function parseServeArgs(argv: readonly string[]): ServeArgs | 'help' {
   let values;

@@ -50,7 +50,7 @@ import {
   type VerificationExpectations,
   type VerifiedClaims,
 } from '@trustee/verifiers';
-import { errorClassWithCode } from '@trustee/errors';
+import { UsageError } from '@trustee/errors';
 
 export const VERIFY_USAGE = `usage: as verify --tee <tee> --evidence <file> [options]
   --tee <tee>                 ${TEE_NAMES.join(' | ')}
@@ -73,7 +73,6 @@ export interface CliIo {
   readonly stderr: NodeJS.WritableStream;
 }
 
-class CliUsageError extends errorClassWithCode('usage') {}
 
 interface VerifyOptions {
   readonly tee: TeeName;
@@ -94,7 +93,7 @@ export async function runVerify(argv: readonly string[], io: CliIo): Promise<num
   try {
     options = await parseVerifyArgs(argv);
   } catch (error) {
-    if (error instanceof CliUsageError || error instanceof TrustAnchorError) {
+    if (error instanceof UsageError || error instanceof TrustAnchorError) {
       io.stderr.write(`error: ${error.message}\n`);
       return 2;
     }
@@ -130,7 +129,7 @@ function reportFailure(error: VerificationError, io: CliIo): number {
 function hexOption(value: string | undefined, name: string): Uint8Array | undefined {
   if (value === undefined) return undefined;
   const text = value.replace(/^0x/i, '');
-  if (text.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(text)) throw new CliUsageError(`--${name}: expected hex bytes`);
+  if (text.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(text)) throw new UsageError(`--${name}: expected hex bytes`);
   return new Uint8Array(Buffer.from(text, 'hex'));
 }
 
@@ -138,7 +137,7 @@ async function readInput(path: string, name: string): Promise<Uint8Array> {
   try {
     return new Uint8Array(await readFile(path));
   } catch (error) {
-    throw new CliUsageError(`--${name}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new UsageError(`--${name}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }
 
@@ -163,15 +162,15 @@ async function parseVerifyArgs(argv: readonly string[]): Promise<VerifyOptions |
       allowPositionals: false,
     }));
   } catch (error) {
-    throw new CliUsageError(`${(error as Error).message}\n${VERIFY_USAGE}`);
+    throw new UsageError(`${(error as Error).message}\n${VERIFY_USAGE}`);
   }
   if (values.help) return 'help';
-  if (values.tee === undefined || values.evidence === undefined) throw new CliUsageError(`--tee and --evidence are required\n${VERIFY_USAGE}`);
-  if (!isTeeName(values.tee)) throw new CliUsageError(`--tee: unknown TEE ${JSON.stringify(values.tee)} (${TEE_NAMES.join(', ')})`);
+  if (values.tee === undefined || values.evidence === undefined) throw new UsageError(`--tee and --evidence are required\n${VERIFY_USAGE}`);
+  if (!isTeeName(values.tee)) throw new UsageError(`--tee: unknown TEE ${JSON.stringify(values.tee)} (${TEE_NAMES.join(', ')})`);
   let now = new Date();
   if (values.now !== undefined) {
     now = new Date(values.now);
-    if (Number.isNaN(now.getTime())) throw new CliUsageError(`--now: ${JSON.stringify(values.now)} is not an ISO 8601 time`);
+    if (Number.isNaN(now.getTime())) throw new UsageError(`--now: ${JSON.stringify(values.now)} is not an ISO 8601 time`);
   }
   const expected = { reportData: hexOption(values['report-data'], 'report-data'), initDataDigest: hexOption(values['init-data-digest'], 'init-data-digest') };
   let cert: Uint8Array | string | undefined;
@@ -203,7 +202,7 @@ async function parseVerifyArgs(argv: readonly string[]): Promise<VerifyOptions |
  */
 export function parseTrustAnchors(pem: string): { amd?: AmdTrustAnchors; intel: string[] } {
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-  if (blocks.length === 0) throw new CliUsageError('--trust-anchors: no PEM certificate in the file');
+  if (blocks.length === 0) throw new UsageError('--trust-anchors: no PEM certificate in the file');
   const amd = new Map<AmdProduct, { ark?: Uint8Array; ask?: Uint8Array; asvk?: Uint8Array }>();
   const intel: string[] = [];
   for (const block of blocks) {
@@ -211,7 +210,7 @@ export function parseTrustAnchors(pem: string): { amd?: AmdTrustAnchors; intel: 
     try {
       cert = new X509Certificate(block);
     } catch {
-      throw new CliUsageError('--trust-anchors: a PEM block is not an X.509 certificate');
+      throw new UsageError('--trust-anchors: a PEM block is not an X.509 certificate');
     }
     intel.push(createHash('sha256').update(cert.raw).digest('hex'));
     const cn = /(?:^|\n)CN=([^\n]+)/.exec(cert.subject)?.[1]?.trim() ?? '';
@@ -248,7 +247,7 @@ export async function loadCollateral(path: string): Promise<{ intel?: IntelColla
     try {
       await stat(path);
     } catch {
-      throw new CliUsageError(`--collateral: ${path} does not exist`);
+      throw new UsageError(`--collateral: ${path} does not exist`);
     }
     return { intel: await loadIntelCollateral(path) };
   }

@@ -10,7 +10,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { errorClassWithCode } from '@trustee/errors';
+import { UsageError } from '@trustee/errors';
 import { loadKbsConfig } from '../config.ts';
 import { loadCheckpointSigner, publicKeyFromPem, SIGNER_NAMESPACE } from './checkpointSigner.ts';
 import { openAuditStore } from './index.ts';
@@ -21,7 +21,6 @@ const USAGE = `usage: kbs audit verify [--config-file F] [--public-key PEM] [--j
        kbs audit prune  [--config-file F] --keep <N>
 The config file defaults to $KBS_CONFIG_FILE, then ./data/kbs-config.toml (the dev KBS's).`;
 
-class UsageError extends errorClassWithCode('usage') {}
 
 function parseSince(value: string | undefined): number {
   if (value === undefined) throw new UsageError('export needs --since');
