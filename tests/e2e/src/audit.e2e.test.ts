@@ -10,16 +10,15 @@
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestDatabase, probePostgres, type TestDatabase } from '@trustee/storage/testing/servers.ts';
+import { probePostgres, type TestDatabase } from '@trustee/storage/testing/servers.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kbsConfigToml } from './harness/configs.ts';
 import { describeResponse, expectErrorInformation } from './harness/errors.ts';
-import { startKbs, type KbsProcess } from './harness/kbsProcess.ts';
-import { writeAdminKeys, writeSignerChain } from './harness/keys.ts';
+import type { KbsProcess } from './harness/kbsProcess.ts';
+import { startPostgresReplicas, type PostgresReplicas } from './harness/postgresReplicas.ts';
 import { capabilities, KBS_MAIN, REPO_ROOT, TSX_BIN } from './harness/paths.ts';
 import { makeTempDir, removeTempDir } from './harness/tempDir.ts';
 import { IndependentGuest } from './independent/guest.ts';
-import { IndependentOperator, mintAdminToken, POLICIES } from './independent/operator.ts';
+import { IndependentOperator, POLICIES } from './independent/operator.ts';
 import { generateTeeKey } from './independent/teeKey.ts';
 
 const SUITE = 'audit e2e';
@@ -44,6 +43,7 @@ const SECRET = 'audit-e2e-secret-value-7f3a';
 
 describe.skipIf(!capabilities.kbs || !postgres.available)('audit trail: two KBS replicas on one PostgreSQL database', () => {
   let dir: string;
+  let cluster: PostgresReplicas | undefined;
   let database: TestDatabase;
   let replicas: KbsProcess[] = [];
   let operators: IndependentOperator[];
@@ -52,25 +52,15 @@ describe.skipIf(!capabilities.kbs || !postgres.available)('audit trail: two KBS 
 
   beforeAll(async () => {
     dir = makeTempDir();
-    database = await createTestDatabase(undefined, 'trustee_audit_e2e');
-    const url = new URL(database.url);
-    const admin = writeAdminKeys(dir);
-    const chain = await writeSignerChain(dir);
-    const toml = kbsConfigToml({
-      adminPublicKeyPath: admin.publicKeyPath,
-      storage: { kind: 'Postgres', host: url.hostname, port: Number(url.port || 5432), db: database.name, username: decodeURIComponent(url.username || 'postgres') },
-      tokenTrust: { kind: 'cert-chain', signerKeyPath: chain.keyPath, signerCertChainPath: chain.certChainPath, caCertPath: chain.caCertPath },
-    });
-    replicas = await Promise.all(['a', 'b'].map((name) => startKbs(`${toml}\n[audit]\nreplica_id = "replica-${name}"\n`, { dir, configName: `kbs-${name}.toml`, startTimeoutMs: 90_000 })));
+    cluster = await startPostgresReplicas(dir, { label: 'trustee_audit_e2e', names: ['a', 'b'], perReplica: (name) => `\n[audit]\nreplica_id = "replica-${name}"\n` });
+    ({ database, adminToken } = cluster);
+    replicas = [...cluster.replicas];
     configPath = join(dir, 'kbs-a.toml');
-    adminToken = mintAdminToken(admin.privateKey);
     operators = replicas.map((replica) => new IndependentOperator(replica.url, adminToken));
   }, 180_000);
 
   afterAll(async () => {
-    const codes = await Promise.all(replicas.map((replica) => replica.stop()));
-    expect(codes).toEqual(replicas.map(() => 0));
-    await database?.drop();
+    expect(await cluster?.stop()).toEqual(replicas.map(() => 0));
     if (dir !== undefined) removeTempDir(dir);
   }, 60_000);
 

@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeCli, runCli, type CliResult } from './harness/cli.ts';
-import { kbsConfigToml, localFsStorage, type Storage, type TokenTrust } from './harness/configs.ts';
+import { certChainTrust, kbsConfigToml, localFsStorage, type Storage, type TokenTrust } from './harness/configs.ts';
 import { startKbs, type KbsProcess } from './harness/kbsProcess.ts';
 import { writeAdminKeys, writeSignerChain, type AdminKeys } from './harness/keys.ts';
 import { capabilities } from './harness/paths.ts';
@@ -227,7 +227,7 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli)('kbs-client CLI against 
     f = await setupFixture(
       async (dir) => {
         const chain = await writeSignerChain(dir);
-        return { kind: 'cert-chain', signerKeyPath: chain.keyPath, signerCertChainPath: chain.certChainPath, caCertPath: chain.caCertPath };
+        return certChainTrust(chain);
       },
       (dir) => (capabilities.sqliteStorage ? { kind: 'Sqlite', path: join(dir, 'trustee.sqlite') } : localFsStorage(dir)),
     );

@@ -10,56 +10,34 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kbsConfigToml } from './harness/configs.ts';
+import { startComposeStack, type ComposeStack } from './harness/composeStack.ts';
 import { describeResponse, expectErrorInformation } from './harness/errors.ts';
-import { startAs, startKbs, startRvps, useCompiledServices, type AsProcess, type KbsProcess, type RvpsProcess } from './harness/kbsProcess.ts';
-import { writeAdminKeys, writeSignerChain } from './harness/keys.ts';
+import { useCompiledServices, type KbsProcess } from './harness/kbsProcess.ts';
 import { REPO_ROOT, TSX_BIN } from './harness/paths.ts';
 import { makeTempDir, removeTempDir } from './harness/tempDir.ts';
 import { decodeJwt, IndependentGuest } from './independent/guest.ts';
-import { IndependentOperator, mintAdminToken, POLICIES } from './independent/operator.ts';
+import { IndependentOperator, POLICIES } from './independent/operator.ts';
 import { generateTeeKey } from './independent/teeKey.ts';
 
 const run = promisify(execFile);
 
 describe('compiled runtime (pnpm build, plain node)', () => {
   let dir: string;
-  let rvps: RvpsProcess;
-  let as: AsProcess;
   let kbs: KbsProcess;
   let operator: IndependentOperator;
+  let stack: ComposeStack | undefined;
 
   beforeAll(async () => {
     await run(TSX_BIN, [join(REPO_ROOT, 'scripts/build.ts')], { cwd: REPO_ROOT, timeout: 300_000 });
     useCompiledServices();
     dir = makeTempDir();
-    const admin = writeAdminKeys(dir);
-    const signer = await writeSignerChain(dir, 'as-token');
-    rvps = await startRvps({ storage: { storage_type: 'Sqlite', backends: { sqlite: { path: join(dir, 'rvps.sqlite') } } } }, { dir });
-    as = await startAs(
-      {
-        storage_backend: { storage_type: 'Sqlite', backends: { sqlite: { path: join(dir, 'as.sqlite') } } },
-        rvps_config: { type: 'GrpcRemote', address: rvps.grpcAddress },
-        attestation_token_broker: { duration_min: 5, signer: { key_path: signer.keyPath, cert_path: signer.certChainPath } },
-      },
-      { dir },
-    );
-    const toml = kbsConfigToml({
-      adminPublicKeyPath: admin.publicKeyPath,
-      storage: { kind: 'Sqlite', path: join(dir, 'kbs.sqlite') },
-      tokenTrust: { kind: 'cert-chain', signerKeyPath: signer.keyPath, signerCertChainPath: signer.certChainPath, caCertPath: signer.caCertPath },
-    });
-    const start = toml.indexOf('[attestation_service]');
-    const end = toml.indexOf('[admin]');
-    const grpcSection = `[attestation_service]\ntype = "coco_as_grpc"\nas_addr = ${JSON.stringify(`http://${as.grpcAddress}`)}\n\n`;
-    kbs = await startKbs(`${toml.slice(0, start)}${grpcSection}${toml.slice(end)}`, { dir });
-    operator = new IndependentOperator(kbs.url, mintAdminToken(admin.privateKey));
+    stack = await startComposeStack(dir);
+    ({ kbs } = stack);
+    operator = new IndependentOperator(kbs.url, stack.adminToken);
   }, 400_000);
 
   afterAll(async () => {
-    await kbs?.stop();
-    await as?.stop();
-    await rvps?.stop();
+    await stack?.stop();
     if (dir !== undefined) removeTempDir(dir);
   });
 

@@ -7,18 +7,16 @@
  * the KBS through the signer's CA.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kbsConfigToml } from './harness/configs.ts';
+import { startComposeStack, type ComposeStack } from './harness/composeStack.ts';
 import { describeResponse, expectErrorInformation } from './harness/errors.ts';
-import { startAs, startKbs, startRvps, type AsProcess, type KbsProcess, type RvpsProcess } from './harness/kbsProcess.ts';
-import { writeAdminKeys, writeSignerChain } from './harness/keys.ts';
+import type { AsProcess, KbsProcess, RvpsProcess } from './harness/kbsProcess.ts';
 import { capabilities } from './harness/paths.ts';
 import { makeTempDir, removeTempDir } from './harness/tempDir.ts';
 import { decodeJwt, IndependentGuest } from './independent/guest.ts';
 import { httpRequest, jsonBody } from './independent/http.ts';
 import { x5cFromPem } from './independent/jwt.ts';
-import { IndependentOperator, mintAdminToken, POLICIES } from './independent/operator.ts';
+import { IndependentOperator, POLICIES } from './independent/operator.ts';
 import { generateTeeKey } from './independent/teeKey.ts';
 
 const cpu0 = (token: string): Record<string, unknown> | undefined =>
@@ -30,39 +28,19 @@ describe.skipIf(!capabilities.kbs || !capabilities.as || !capabilities.rvps || !
   let as: AsProcess;
   let kbs: KbsProcess;
   let operator: IndependentOperator;
+  let stack: ComposeStack | undefined;
   let signerChainPath: string;
 
   beforeAll(async () => {
     dir = makeTempDir();
-    const admin = writeAdminKeys(dir);
-    const signer = await writeSignerChain(dir, 'as-token');
-    signerChainPath = signer.certChainPath;
-    rvps = await startRvps({ storage: { storage_type: 'Sqlite', backends: { sqlite: { path: join(dir, 'rvps.sqlite') } } } }, { dir });
-    as = await startAs(
-      {
-        storage_backend: { storage_type: 'Sqlite', backends: { sqlite: { path: join(dir, 'as.sqlite') } } },
-        rvps_config: { type: 'GrpcRemote', address: rvps.grpcAddress },
-        attestation_token_broker: { duration_min: 5, signer: { key_path: signer.keyPath, cert_path: signer.certChainPath } },
-      },
-      { dir },
-    );
-    const toml = kbsConfigToml({
-      adminPublicKeyPath: admin.publicKeyPath,
-      storage: { kind: 'Sqlite', path: join(dir, 'kbs.sqlite') },
-      tokenTrust: { kind: 'cert-chain', signerKeyPath: signer.keyPath, signerCertChainPath: signer.certChainPath, caCertPath: signer.caCertPath },
-    });
-    // Replace the builtin AS section by the upstream compose one.
-    const start = toml.indexOf('[attestation_service]');
-    const end = toml.indexOf('[admin]');
-    const grpcSection = `[attestation_service]\ntype = "coco_as_grpc"\nas_addr = ${JSON.stringify(`http://${as.grpcAddress}`)}\n\n`;
-    kbs = await startKbs(`${toml.slice(0, start)}${grpcSection}${toml.slice(end)}`, { dir });
-    operator = new IndependentOperator(kbs.url, mintAdminToken(admin.privateKey));
+    stack = await startComposeStack(dir);
+    ({ rvps, as, kbs } = stack);
+    signerChainPath = stack.signer.certChainPath;
+    operator = new IndependentOperator(kbs.url, stack.adminToken);
   });
 
   afterAll(async () => {
-    await kbs?.stop();
-    await as?.stop();
-    await rvps?.stop();
+    await stack?.stop();
     if (dir !== undefined) removeTempDir(dir);
   });
 

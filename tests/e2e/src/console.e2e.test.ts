@@ -20,14 +20,14 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeCli, runCli } from './harness/cli.ts';
-import { kbsConfigToml } from './harness/configs.ts';
+import { certChainKbsConfig } from './harness/certChainKbs.ts';
+import { sqliteStorage } from './harness/configs.ts';
 import { startKbs, type KbsProcess } from './harness/kbsProcess.ts';
-import { writeAdminKeys, writeSignerChain } from './harness/keys.ts';
 import { capabilities, REPO_ROOT } from './harness/paths.ts';
 import { makeTempDir, removeTempDir } from './harness/tempDir.ts';
 import { httpRequest } from './independent/http.ts';
 import { IndependentGuest } from './independent/guest.ts';
-import { IndependentOperator, mintAdminToken, POLICIES } from './independent/operator.ts';
+import { IndependentOperator, POLICIES } from './independent/operator.ts';
 import { generateTeeKey } from './independent/teeKey.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -88,15 +88,9 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli)('operator console in Chr
     buildConsole();
     mkdirSync(SCREENSHOTS, { recursive: true });
     dir = makeTempDir();
-    const admin = writeAdminKeys(dir);
-    const chain = await writeSignerChain(dir);
-    const toml = kbsConfigToml({
-      adminPublicKeyPath: admin.publicKeyPath,
-      storage: { kind: 'Sqlite', path: join(dir, 'kbs.sqlite') },
-      tokenTrust: { kind: 'cert-chain', signerKeyPath: chain.keyPath, signerCertChainPath: chain.certChainPath, caCertPath: chain.caCertPath },
-    });
-    kbs = await startKbs(`${toml}\n[audit]\nreplica_id = "console-e2e"\n`, { dir, startTimeoutMs: 90_000 });
-    adminToken = mintAdminToken(admin.privateKey);
+    const config = await certChainKbsConfig(dir, sqliteStorage(dir));
+    kbs = await startKbs(`${config.toml}\n[audit]\nreplica_id = "console-e2e"\n`, { dir, startTimeoutMs: 90_000 });
+    adminToken = config.adminToken;
     operator = new IndependentOperator(kbs.url, adminToken);
     expect((await operator.setResource(RESOURCE, Buffer.from(SECRET))).status).toBe(200);
 

@@ -13,7 +13,7 @@
  * shared ones on 5432/6379 serve other test files at the same time and are never stopped.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kbsConfigToml } from './harness/configs.ts';
+import { certChainTrust, kbsConfigToml } from './harness/configs.ts';
 import { startKbs, type KbsProcess } from './harness/kbsProcess.ts';
 import { writeAdminKeys, writeSignerChain } from './harness/keys.ts';
 import { capabilities } from './harness/paths.ts';
@@ -78,7 +78,7 @@ describe.skipIf(!capabilities.kbs || unavailable !== undefined)('HA faults: Post
       adminPublicKeyPath: admin.publicKeyPath,
       storage: { kind: 'Postgres', host: '127.0.0.1', port: pg.port, db: 'postgres', username: 'postgres' },
       redisSessions: { url: redis.url },
-      tokenTrust: { kind: 'cert-chain', signerKeyPath: chain.keyPath, signerCertChainPath: chain.certChainPath, caCertPath: chain.caCertPath },
+      tokenTrust: certChainTrust(chain),
     });
     const started = await Promise.all(['a', 'b', 'c'].map((name) => startKbs(toml, { dir, configName: `kbs-${name}.toml`, startTimeoutMs: 90_000 })));
     all.push(...started);

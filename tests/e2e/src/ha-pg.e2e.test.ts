@@ -13,18 +13,17 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestDatabase, probePostgres, probeRedis, TEST_REDIS_URL, type TestDatabase } from '@trustee/storage/testing/servers.ts';
+import { probePostgres, probeRedis, TEST_REDIS_URL } from '@trustee/storage/testing/servers.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeCli, runCli } from './harness/cli.ts';
-import { kbsConfigToml } from './harness/configs.ts';
 import { describeResponse, expectErrorInformation } from './harness/errors.ts';
-import { startKbs, type KbsProcess } from './harness/kbsProcess.ts';
-import { writeAdminKeys, writeSignerChain } from './harness/keys.ts';
+import type { KbsProcess } from './harness/kbsProcess.ts';
 import { capabilities } from './harness/paths.ts';
+import { startPostgresReplicas, type PostgresReplicas } from './harness/postgresReplicas.ts';
 import { makeTempDir, removeTempDir } from './harness/tempDir.ts';
 import { IndependentGuest } from './independent/guest.ts';
 import { httpRequest, type HttpResponse } from './independent/http.ts';
-import { IndependentOperator, mintAdminToken, POLICIES } from './independent/operator.ts';
+import { IndependentOperator, POLICIES } from './independent/operator.ts';
 import { generateTeeKey, teeKeyPem } from './independent/teeKey.ts';
 
 const SUITE = 'ha-pg e2e';
@@ -55,35 +54,23 @@ function via(guest: IndependentGuest, replica: KbsProcess): IndependentGuest {
 
 describe.skipIf(!capabilities.kbs || !capabilities.cli || !postgres.available || !redis.available)('three KBS replicas on PostgreSQL with Redis sessions', () => {
   let dir: string;
-  let database: TestDatabase;
+  let cluster: PostgresReplicas | undefined;
   let replicas: KbsProcess[] = [];
   let operators: IndependentOperator[];
   let adminTokenFile: string;
 
   beforeAll(async () => {
     dir = makeTempDir();
-    database = await createTestDatabase(undefined, 'trustee_ha_e2e');
-    const url = new URL(database.url);
-    const admin = writeAdminKeys(dir);
-    const chain = await writeSignerChain(dir);
-    const toml = kbsConfigToml({
-      adminPublicKeyPath: admin.publicKeyPath,
-      storage: { kind: 'Postgres', host: url.hostname, port: Number(url.port || 5432), db: database.name, username: decodeURIComponent(url.username || 'postgres') },
-      redisSessions: { url: TEST_REDIS_URL },
-      tokenTrust: { kind: 'cert-chain', signerKeyPath: chain.keyPath, signerCertChainPath: chain.certChainPath, caCertPath: chain.caCertPath },
-    });
-    // The same file for all three, as a Deployment mounts one ConfigMap.
-    replicas = await Promise.all(['a', 'b', 'c'].map((name) => startKbs(toml, { dir, configName: `kbs-${name}.toml`, startTimeoutMs: 90_000 })));
-    const token = mintAdminToken(admin.privateKey);
+    cluster = await startPostgresReplicas(dir, { label: 'trustee_ha_e2e', names: ['a', 'b', 'c'], kbs: { redisSessions: { url: TEST_REDIS_URL } } });
+    const token = cluster.adminToken;
+    replicas = [...cluster.replicas];
     operators = replicas.map((replica) => new IndependentOperator(replica.url, token));
     adminTokenFile = join(dir, 'admin-token');
     writeFileSync(adminTokenFile, `${token}\n`);
   }, 180_000);
 
   afterAll(async () => {
-    const codes = await Promise.all(replicas.map((replica) => replica.stop()));
-    expect(codes).toEqual(replicas.map(() => 0));
-    await database?.drop();
+    expect(await cluster?.stop()).toEqual(replicas.map(() => 0));
     if (dir !== undefined) removeTempDir(dir);
   }, 60_000);
 

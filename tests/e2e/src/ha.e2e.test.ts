@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kbsConfigToml } from './harness/configs.ts';
+import { certChainTrust, kbsConfigToml } from './harness/configs.ts';
 import { describeResponse, expectErrorInformation } from './harness/errors.ts';
 import { startKbs, type KbsProcess } from './harness/kbsProcess.ts';
 import { writeAdminKeys, writeSignerChain } from './harness/keys.ts';
@@ -34,7 +34,7 @@ describe.skipIf(!capabilities.kbs || !capabilities.sqliteStorage)('two KBS repli
       kbsConfigToml({
         adminPublicKeyPath: admin.publicKeyPath,
         storage: { kind: 'Sqlite', path: join(dir, 'shared.sqlite') },
-        tokenTrust: { kind: 'cert-chain', signerKeyPath: chain.keyPath, signerCertChainPath: chain.certChainPath, caCertPath: chain.caCertPath },
+        tokenTrust: certChainTrust(chain),
         ...(workerCount === undefined ? {} : { workerCount }),
       });
     // Start one after the other: the second start also checks that an existing store is reused.

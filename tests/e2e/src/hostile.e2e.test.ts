@@ -17,7 +17,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kbsConfigToml } from './harness/configs.ts';
+import { certChainTrust, kbsConfigToml } from './harness/configs.ts';
 import { describeResponse, ERROR_TYPE_PREFIX, expectErrorInformation } from './harness/errors.ts';
 import { startKbs, type KbsProcess } from './harness/kbsProcess.ts';
 import { writeAdminKeys, writeSignerChain, type AdminKeys, type SignerChain } from './harness/keys.ts';
@@ -147,7 +147,7 @@ describe.skipIf(!capabilities.kbs)('hostile clients against the KBS process (iss
     chain = await writeSignerChain(dir);
     signer = createPrivateKey(readFileSync(chain.keyPath));
     chainX5c = x5cFromPem(readFileSync(chain.certChainPath, 'utf8'));
-    const tokenTrust = { kind: 'cert-chain', signerKeyPath: chain.keyPath, signerCertChainPath: chain.certChainPath, caCertPath: chain.caCertPath } as const;
+    const tokenTrust = certChainTrust(chain);
 
     sqlitePath = join(dir, 'a', 'kbs.sqlite');
     const configA = kbsConfigToml({ adminPublicKeyPath: admin.publicKeyPath, storage: { kind: 'Sqlite', path: sqlitePath }, tokenTrust, sessionTimeoutMinutes: SESSION_MS / 60_000 });

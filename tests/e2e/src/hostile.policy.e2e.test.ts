@@ -6,18 +6,17 @@
  * neither slows a well-behaved guest beside it nor the health endpoint (p99 under 1 s each); a
  * recursive policy is refused at upload and the stored policy stays as it was.
  */
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kbsConfigToml } from './harness/configs.ts';
+import { certChainKbsConfig } from './harness/certChainKbs.ts';
+import { sqliteStorage } from './harness/configs.ts';
 import { describeResponse, expectErrorInformation } from './harness/errors.ts';
 import { startKbs, type KbsProcess } from './harness/kbsProcess.ts';
-import { writeAdminKeys, writeSignerChain } from './harness/keys.ts';
 import { capabilities } from './harness/paths.ts';
 import { makeTempDir, removeTempDir } from './harness/tempDir.ts';
 import { IndependentGuest } from './independent/guest.ts';
 import { httpRequest } from './independent/http.ts';
-import { IndependentOperator, mintAdminToken } from './independent/operator.ts';
+import { IndependentOperator } from './independent/operator.ts';
 import { generateTeeKey } from './independent/teeKey.ts';
 
 /** Denies a tag that the catastrophic-backtracking pattern matches (OPA/RE2 semantics). */
@@ -55,15 +54,9 @@ describe.skipIf(!capabilities.kbs)('hostile resource-policy input against the KB
 
   beforeAll(async () => {
     dir = makeTempDir();
-    const admin = writeAdminKeys(dir);
-    const chain = await writeSignerChain(dir);
-    const config = kbsConfigToml({
-      adminPublicKeyPath: admin.publicKeyPath,
-      storage: { kind: 'Sqlite', path: join(dir, 'kbs.sqlite') },
-      tokenTrust: { kind: 'cert-chain', signerKeyPath: chain.keyPath, signerCertChainPath: chain.certChainPath, caCertPath: chain.caCertPath },
-    });
+    const { toml: config, adminToken } = await certChainKbsConfig(dir, sqliteStorage(dir));
     kbs = await startKbs(config, { dir, startTimeoutMs: 90_000 });
-    operator = new IndependentOperator(kbs.url, mintAdminToken(admin.privateKey));
+    operator = new IndependentOperator(kbs.url, adminToken);
     for (const path of [GOOD, `default/key/${REDOS_TAG}`, `default/key/${POLYNOMIAL_TAG}`]) {
       const stored = await operator.setResource(path, SECRET);
       expect(stored.status, describeResponse(stored)).toBe(200);

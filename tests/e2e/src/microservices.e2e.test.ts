@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeCli, runCli, type CliResult } from './harness/cli.ts';
-import { kbsConfigToml } from './harness/configs.ts';
+import { certChainTrust, kbsConfigToml } from './harness/configs.ts';
 import { describeResponse } from './harness/errors.ts';
 import { startAs, startKbs, startRvps, type AsProcess, type KbsProcess, type RvpsProcess } from './harness/kbsProcess.ts';
 import { writeAdminKeys, writeSignerChain } from './harness/keys.ts';
@@ -27,11 +27,6 @@ import { generateTeeKey, teeKeyPem } from './independent/teeKey.ts';
 
 const SECRET = Buffer.from('secret behind three processes');
 const RESOURCE = 'default/key/microservices';
-
-/** Upstream's compose `kbs-config.toml` shape: the KBS's own `[attestation_service]` table replaced. */
-function withAttestationService(toml: string, section: string): string {
-  return toml.replace(/\[attestation_service\][\s\S]*?(?=\n\[admin\])/, `${section}\n`);
-}
 
 function expectOk(result: CliResult): string {
   expect(result.code, describeCli(result)).toBe(0);
@@ -65,14 +60,14 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli || !capabilities.rvps || 
       },
       { dir },
     );
-    const toml = withAttestationService(
-      kbsConfigToml({
-        adminPublicKeyPath: admin.publicKeyPath,
-        storage: { kind: 'Memory' },
-        tokenTrust: { kind: 'cert-chain', signerKeyPath: chain.keyPath, signerCertChainPath: chain.certChainPath, caCertPath: chain.caCertPath },
-      }),
-      `[attestation_service]\ntype = "coco_as_grpc"\nas_addr = ${JSON.stringify(`http://${as.grpcAddress}`)}\npool_size = 8\ntimeout = 1\n`,
-    );
+    // Upstream's compose `kbs-config.toml` shape: the KBS's `[attestation_service]` is the remote AS.
+    const toml = kbsConfigToml({
+      adminPublicKeyPath: admin.publicKeyPath,
+      storage: { kind: 'Memory' },
+      tokenTrust: certChainTrust(chain),
+      grpcAttestationService: { asAddr: `http://${as.grpcAddress}`, poolSize: 8 },
+      sessionTimeoutMinutes: 1,
+    });
     kbs = await startKbs(toml, { dir });
     const cwd = makeTempDir();
     const tokenFile = join(dir, 'admin-token');
@@ -146,14 +141,12 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli || !capabilities.rvps || 
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const { port } = probe.address() as AddressInfo;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const toml = withAttestationService(
-      kbsConfigToml({
-        adminPublicKeyPath: admin.publicKeyPath,
-        storage: { kind: 'Memory' },
-        tokenTrust: { kind: 'cert-chain', signerKeyPath: chain.keyPath, signerCertChainPath: chain.certChainPath, caCertPath: chain.caCertPath },
-      }),
-      `[attestation_service]\ntype = "coco_as_grpc"\nas_addr = "http://127.0.0.1:${port}"\n`,
-    );
+    const toml = kbsConfigToml({
+      adminPublicKeyPath: admin.publicKeyPath,
+      storage: { kind: 'Memory' },
+      tokenTrust: certChainTrust(chain),
+      grpcAttestationService: { asAddr: `http://127.0.0.1:${port}` },
+    });
     const early = await startKbs(toml, { dir, configName: 'early-kbs.toml' });
     let late: AsProcess | undefined;
     try {

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kbsConfigToml } from './harness/configs.ts';
+import { certChainTrust, kbsConfigToml } from './harness/configs.ts';
 import { describeResponse, expectErrorInformation, ERROR_TYPE_PREFIX } from './harness/errors.ts';
 import { startKbs, type KbsProcess } from './harness/kbsProcess.ts';
 import { writeAdminKeys, writeSignerChain, type AdminKeys, type SignerChain } from './harness/keys.ts';
@@ -67,7 +67,7 @@ describe.skipIf(!capabilities.kbs)('hostile requests against the KBS process', (
       kbsConfigToml({
         adminPublicKeyPath: admin.publicKeyPath,
         storage: { kind: 'LocalFs', dir: storageDir },
-        tokenTrust: { kind: 'cert-chain', signerKeyPath: chain.keyPath, signerCertChainPath: chain.certChainPath, caCertPath: chain.caCertPath },
+        tokenTrust: certChainTrust(chain),
         payloadRequestSizeMiB: 1,
         audience: 'KBS',
         extraAcls: [

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeCli, runCli } from './harness/cli.ts';
-import { kbsConfigToml } from './harness/configs.ts';
+import { certChainTrust, kbsConfigToml } from './harness/configs.ts';
 import { expectErrorInformation } from './harness/errors.ts';
 import { startKbs, type KbsProcess } from './harness/kbsProcess.ts';
 import { writeAdminKeys, writeSignerChain, type SignerChain } from './harness/keys.ts';
@@ -17,9 +17,6 @@ import { makeTempDir, removeTempDir } from './harness/tempDir.ts';
 import { IndependentGuest } from './independent/guest.ts';
 import { IndependentOperator, mintAdminToken, POLICIES } from './independent/operator.ts';
 import { generateTeeKey, teeKeyPem } from './independent/teeKey.ts';
-
-const certChainTrust = (chain: SignerChain) =>
-  ({ kind: 'cert-chain', signerKeyPath: chain.keyPath, signerCertChainPath: chain.certChainPath, caCertPath: chain.caCertPath }) as const;
 
 describe.skipIf(!capabilities.kbs || !capabilities.cli)('passport mode across two KBS processes', () => {
   let dir: string;

@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeCli, runCli, type CliResult } from './harness/cli.ts';
-import { kbsConfigToml } from './harness/configs.ts';
+import { certChainTrust, kbsConfigToml } from './harness/configs.ts';
 import { expectErrorInformation } from './harness/errors.ts';
 import { startKbs, type KbsProcess } from './harness/kbsProcess.ts';
 import { writeAdminKeys, writeSignerChain, type SignerChain } from './harness/keys.ts';
@@ -75,7 +75,7 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli)('passport mode: issuer K
         kbsConfigToml({
           adminPublicKeyPath: admin.publicKeyPath,
           storage: { kind: 'Memory' },
-          tokenTrust: { kind: 'cert-chain', signerKeyPath: signer.keyPath, signerCertChainPath: signer.certChainPath, caCertPath: signer.caCertPath },
+          tokenTrust: certChainTrust(signer),
         }),
         { dir, configName: 'issuer.toml' },
       ),

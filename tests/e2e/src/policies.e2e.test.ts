@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeCli, runCli, type CliResult } from './harness/cli.ts';
-import { kbsConfigToml } from './harness/configs.ts';
+import { certChainKbsConfig } from './harness/certChainKbs.ts';
+import { sqliteStorage } from './harness/configs.ts';
 import { describeResponse } from './harness/errors.ts';
 import { startKbs, type KbsProcess } from './harness/kbsProcess.ts';
-import { writeAdminKeys, writeSignerChain } from './harness/keys.ts';
 import { capabilities } from './harness/paths.ts';
 import { makeTempDir, removeTempDir } from './harness/tempDir.ts';
 import { IndependentGuest } from './independent/guest.ts';
@@ -68,23 +68,15 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli)('scoped resource policie
 
   beforeAll(async () => {
     dir = makeTempDir();
-    const admin = writeAdminKeys(dir);
-    const chain = await writeSignerChain(dir);
     // Attestation policy selection by id (upstream PR #1521): `gpu` for any TEE, `tdxonly` for TDX only.
     const policyIdMap = '\n[attestation_service.policy_id_map]\ngpu = ["gpu"]\ntdxonly = { policies = ["gpu"], tees = ["tdx"] }\n';
-    kbs = await startKbs(
-      kbsConfigToml({
-        adminPublicKeyPath: admin.publicKeyPath,
-        storage: { kind: 'Sqlite', path: join(dir, 'kbs.sqlite') },
-        tokenTrust: { kind: 'cert-chain', signerKeyPath: chain.keyPath, signerCertChainPath: chain.certChainPath, caCertPath: chain.caCertPath },
-        extraAcls: [
-          { role: 'team-a', allowedEndpoints: teamAcl('a') },
-          { role: 'team-b', allowedEndpoints: teamAcl('b') },
-        ],
-      }) + policyIdMap,
-      { dir, startTimeoutMs: 90_000 },
-    );
-    const adminToken = mintAdminToken(admin.privateKey);
+    const { toml, admin, adminToken } = await certChainKbsConfig(dir, sqliteStorage(dir), {
+      extraAcls: [
+        { role: 'team-a', allowedEndpoints: teamAcl('a') },
+        { role: 'team-b', allowedEndpoints: teamAcl('b') },
+      ],
+    });
+    kbs = await startKbs(toml + policyIdMap, { dir, startTimeoutMs: 90_000 });
     operator = new IndependentOperator(kbs.url, adminToken);
     for (const [who, role] of [['admin', 'admin'], ['a', 'team-a'], ['b', 'team-b']] as const) {
       tokenFiles[who] = join(dir, `${who}.token`);

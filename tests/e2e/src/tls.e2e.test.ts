@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { connect, type ConnectionOptions } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeCli, runCli } from './harness/cli.ts';
-import { kbsConfigToml } from './harness/configs.ts';
+import { certChainTrust, kbsConfigToml } from './harness/configs.ts';
 import { describeResponse } from './harness/errors.ts';
 import { startKbs, type KbsProcess } from './harness/kbsProcess.ts';
 import { writeAdminKeys, writeSignerChain, writeTlsServerCert, type TlsServerCert } from './harness/keys.ts';
@@ -34,7 +34,7 @@ describe.skipIf(!capabilities.kbs || !capabilities.cli)('KBS over HTTPS', () => 
       kbsConfigToml({
         adminPublicKeyPath: admin.publicKeyPath,
         storage: { kind: 'Memory' },
-        tokenTrust: { kind: 'cert-chain', signerKeyPath: chain.keyPath, signerCertChainPath: chain.certChainPath, caCertPath: chain.caCertPath },
+        tokenTrust: certChainTrust(chain),
         tls: { privateKeyPath: tls.keyPath, certificatePath: tls.certPath },
       }),
       { dir },

@@ -12,17 +12,16 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kbsConfigToml } from './harness/configs.ts';
+import { certChainKbsConfig } from './harness/certChainKbs.ts';
+import { sqliteStorage } from './harness/configs.ts';
 import { describeResponse, expectErrorInformation } from './harness/errors.ts';
 import { startKbs, type KbsProcess } from './harness/kbsProcess.ts';
-import { writeAdminKeys, writeSignerChain } from './harness/keys.ts';
 import { capabilities } from './harness/paths.ts';
 import { makeTempDir, removeTempDir } from './harness/tempDir.ts';
 import { IndependentGuest } from './independent/guest.ts';
 import { httpRequest } from './independent/http.ts';
-import { IndependentOperator, mintAdminToken, POLICIES } from './independent/operator.ts';
+import { IndependentOperator, POLICIES } from './independent/operator.ts';
 import { generateTeeKey } from './independent/teeKey.ts';
 
 const RESOURCE = 'default/key/workers';
@@ -53,17 +52,10 @@ describe.skipIf(!capabilities.kbs || !capabilities.sqliteStorage || !existsProc(
 
   beforeAll(async () => {
     dir = makeTempDir();
-    const admin = writeAdminKeys(dir);
-    const chain = await writeSignerChain(dir);
-    const config = kbsConfigToml({
-      adminPublicKeyPath: admin.publicKeyPath,
-      storage: { kind: 'Sqlite', path: join(dir, 'kbs.sqlite') },
-      tokenTrust: { kind: 'cert-chain', signerKeyPath: chain.keyPath, signerCertChainPath: chain.certChainPath, caCertPath: chain.caCertPath },
-      workerCount: 'unset',
-    });
+    const { toml: config, adminToken } = await certChainKbsConfig(dir, sqliteStorage(dir), { workerCount: 'unset' });
     expect(config).not.toMatch(/worker_count/);
     kbs = await startKbs(config, { dir, startTimeoutMs: 120_000 });
-    operator = new IndependentOperator(kbs.url, mintAdminToken(admin.privateKey));
+    operator = new IndependentOperator(kbs.url, adminToken);
     expect((await operator.setResource(RESOURCE, Buffer.from('from-any-worker'))).status).toBe(200);
     expect((await operator.setResourcePolicy(POLICIES.allowAll)).status).toBe(200);
   }, 300_000);

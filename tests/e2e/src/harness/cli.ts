@@ -15,11 +15,18 @@ export interface RunCliOptions {
   readonly home?: string;
   readonly timeoutMs?: number;
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Run `node --import tsx cli.ts` (the program the `tsx` binary runs, without its extra wrapper
+   * process: ~0.4 s less per call). `--import tsx` resolves from `cwd`, so `cwd` must be inside
+   * the repository.
+   */
+  readonly nodeImportTsx?: boolean;
 }
 
 export function runCli(args: readonly string[], options: RunCliOptions): Promise<CliResult> {
+  const [command, argv] = options.nodeImportTsx === true ? [process.execPath, ['--import', 'tsx', CLI_MAIN, ...args]] : [TSX_BIN, [CLI_MAIN, ...args]];
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX_BIN, [CLI_MAIN, ...args], {
+    const child = spawn(command, argv, {
       cwd: options.cwd,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],

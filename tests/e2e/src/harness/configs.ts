@@ -24,6 +24,11 @@ export interface KbsConfigOptions {
   readonly redisSessions?: { readonly url: string };
   /** `[attestation_service] timeout`, minutes (session lifetime). */
   readonly sessionTimeoutMinutes?: number;
+  /**
+   * `[attestation_service] type = "coco_as_grpc"` at this `as_addr` (upstream's compose
+   * `kbs-config.toml`) instead of the builtin AS; `tokenTrust` still names what tokens are trusted.
+   */
+  readonly grpcAttestationService?: { readonly asAddr: string; readonly poolSize?: number };
   /** `[http_server] payload_request_size`, MiB. */
   readonly payloadRequestSizeMiB?: number;
   /**
@@ -70,21 +75,26 @@ export function kbsConfigToml(options: KbsConfigOptions): string {
   } else {
     lines.push(`trusted_certs_paths = [${q(options.tokenTrust.caCertPath)}]`, 'insecure_header_jwk = false');
   }
-  lines.push('', '[attestation_service]', 'type = "coco_as_builtin"');
-  if (options.sessionTimeoutMinutes !== undefined) lines.push(`timeout = ${options.sessionTimeoutMinutes}`);
-  lines.push('', '[attestation_service.attestation_token_broker]', 'duration_min = 5');
-  if (options.tokenTrust.kind === 'cert-chain') {
-    lines.push(
-      '',
-      '[attestation_service.attestation_token_broker.signer]',
-      `key_path = ${q(options.tokenTrust.signerKeyPath)}`,
-      `cert_path = ${q(options.tokenTrust.signerCertChainPath)}`,
-    );
+  if (options.grpcAttestationService !== undefined) {
+    const { asAddr, poolSize } = options.grpcAttestationService;
+    lines.push('', '[attestation_service]', 'type = "coco_as_grpc"', `as_addr = ${q(asAddr)}`);
+    if (poolSize !== undefined) lines.push(`pool_size = ${poolSize}`);
+    if (options.sessionTimeoutMinutes !== undefined) lines.push(`timeout = ${options.sessionTimeoutMinutes}`);
+  } else {
+    lines.push('', '[attestation_service]', 'type = "coco_as_builtin"');
+    if (options.sessionTimeoutMinutes !== undefined) lines.push(`timeout = ${options.sessionTimeoutMinutes}`);
+    lines.push('', '[attestation_service.attestation_token_broker]', 'duration_min = 5');
+    if (options.tokenTrust.kind === 'cert-chain') {
+      lines.push(
+        '',
+        '[attestation_service.attestation_token_broker.signer]',
+        `key_path = ${q(options.tokenTrust.signerKeyPath)}`,
+        `cert_path = ${q(options.tokenTrust.signerCertChainPath)}`,
+      );
+    }
+    lines.push('', '[attestation_service.rvps_config]', 'type = "BuiltIn"');
   }
   lines.push(
-    '',
-    '[attestation_service.rvps_config]',
-    'type = "BuiltIn"',
     '',
     '[admin]',
     'authorization_mode = "AuthenticatedAuthorization"',
@@ -120,4 +130,20 @@ export function kbsConfigToml(options: KbsConfigOptions): string {
 
 export function localFsStorage(dir: string): Storage {
   return { kind: 'LocalFs', dir: join(dir, 'storage') };
+}
+
+/** One SQLite file under `dir` (the KBS puts its session file beside it). */
+export function sqliteStorage(dir: string, file = 'kbs.sqlite'): Storage {
+  return { kind: 'Sqlite', path: join(dir, file) };
+}
+
+/** A test database (`createTestDatabase`) as upstream's `[storage_backend.backends.postgres]` fields. */
+export function postgresStorage(database: { readonly url: string; readonly name: string }): Storage {
+  const url = new URL(database.url);
+  return { kind: 'Postgres', host: url.hostname, port: Number(url.port || 5432), db: database.name, username: decodeURIComponent(url.username || 'postgres') };
+}
+
+/** Tokens trusted through the CA of a signer chain (`writeSignerChain`), whose key the builtin AS signs with. */
+export function certChainTrust(chain: { readonly keyPath: string; readonly certChainPath: string; readonly caCertPath: string }): Extract<TokenTrust, { kind: 'cert-chain' }> {
+  return { kind: 'cert-chain', signerKeyPath: chain.keyPath, signerCertChainPath: chain.certChainPath, caCertPath: chain.caCertPath };
 }

@@ -6,7 +6,7 @@
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { kbsConfigToml } from './configs.ts';
+import { certChainTrust, kbsConfigToml, postgresStorage } from './configs.ts';
 import { writeAdminKeys, writeSignerChain } from './keys.ts';
 import { makeTempDir, removeTempDir } from './tempDir.ts';
 import { parse } from 'smol-toml';
@@ -51,5 +51,19 @@ describe('e2e key material', () => {
     expect(toml.admin?.authorization_mode).toBe('AuthenticatedAuthorization');
     expect(toml.storage_backend?.storage_type).toBe('Sqlite');
     expect(toml.attestation_service?.timeout).toBe(1);
+  });
+
+  it('renders the compose topology\'s remote AS section in place of the builtin AS', () => {
+    const toml = parse(
+      kbsConfigToml({
+        adminPublicKeyPath: '/x/admin.pub',
+        storage: postgresStorage({ url: 'postgres://kbs@db.internal:6543/ignored', name: 'kbs_db' }),
+        tokenTrust: certChainTrust({ keyPath: '/x/k', certChainPath: '/x/c', caCertPath: '/x/ca' }),
+        grpcAttestationService: { asAddr: 'http://as:50004', poolSize: 8 },
+      }),
+    ) as Record<string, Record<string, unknown>>;
+    expect(toml.attestation_service).toEqual({ type: 'coco_as_grpc', as_addr: 'http://as:50004', pool_size: 8 });
+    expect(toml.attestation_token?.trusted_certs_paths).toEqual(['/x/ca']);
+    expect((toml.storage_backend?.backends as Record<string, unknown>)['postgres']).toEqual({ host: 'db.internal', port: 6543, db: 'kbs_db', username: 'kbs' });
   });
 });
