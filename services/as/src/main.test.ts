@@ -32,7 +32,11 @@ function start(args: readonly string[]): Promise<Started> {
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`no listening lines; stderr: ${stderr}`)), 30_000);
+    const timer = setTimeout(() => {
+      // Not left running when the start is too slow (tsx forwards SIGTERM to the node process it runs).
+      child.kill('SIGTERM');
+      fail(new Error(`no listening lines; stderr: ${stderr}`));
+    }, 30_000);
     child.stdout?.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
       const grpcLine = /listening grpc on (\S+)\n/.exec(stdout);
