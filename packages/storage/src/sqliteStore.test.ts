@@ -99,29 +99,42 @@ test('processes started together on a fresh file all open it (the WAL switch ret
   const { spawn } = await import('node:child_process');
   const moduleUrl = new URL('./sqliteStore.ts', import.meta.url).href;
   const dir = mkdtempSync(join(tmpdir(), 'sqlite-race-'));
-  // Each child waits for the same wall-clock instant, then opens the store and writes one key.
-  const script = (path: string, at: number): string =>
+  // Each child loads the module, says "ready", then waits for the instant the parent sends once
+  // all four are ready (so a slow start on a loaded machine cannot spoil the race), spins until
+  // it, opens the store and writes one key.
+  const script = (path: string): string =>
     `const { SqliteStore } = await import(${JSON.stringify(moduleUrl)});
-     while (Date.now() < ${at}) {}
+     process.stdout.write('ready\\n');
+     const at = await new Promise((resolve) => process.stdin.once('data', (chunk) => resolve(Number(String(chunk).trim()))));
+     process.stdin.destroy();
+     while (Date.now() < at) {}
      const store = new SqliteStore({ path: ${JSON.stringify(path)}, sweepIntervalMs: 0 });
      await store.set('race', String(process.pid), new Uint8Array([1]));
      await store.close();`;
   try {
     for (let round = 0; round < 8; round += 1) {
       const path = join(dir, `round-${round}.sqlite`);
-      const at = Date.now() + 1500;
-      const results = await Promise.all(
-        Array.from(
-          { length: 4 },
-          () =>
-            new Promise<{ code: number | null; stderr: string }>((resolve) => {
-              const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script(path, at)]);
-              let stderr = '';
-              child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-              child.on('exit', (code) => resolve({ code, stderr }));
-            }),
-        ),
-      );
+      const children = Array.from({ length: 4 }, () => {
+        const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script(path)]);
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        // A child that died before reading its instant must not fail the write with an unhandled EPIPE.
+        child.stdin.on('error', () => undefined);
+        const ready = new Promise<void>((resolve) => {
+          let stdout = '';
+          child.stdout.on('data', (chunk: Buffer) => {
+            stdout += chunk.toString();
+            if (stdout.includes('ready')) resolve();
+          });
+          child.on('exit', () => resolve());
+        });
+        const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
+        return { child, ready, exited };
+      });
+      await Promise.all(children.map((c) => c.ready));
+      const at = String(Date.now() + 200);
+      for (const { child } of children) child.stdin.end(`${at}\n`);
+      const results = await Promise.all(children.map((c) => c.exited));
       for (const result of results) expect(result.code, result.stderr).toBe(0);
       const store = new SqliteStore({ path, sweepIntervalMs: 0 });
       expect(await store.list('race')).toHaveLength(4);
@@ -130,7 +143,7 @@ test('processes started together on a fresh file all open it (the WAL switch ret
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-});
+}, 240_000);
 
 test('writes of one turn are group-committed in program order; a handle reads its own pending writes', async () => {
   const path = dbPath();
