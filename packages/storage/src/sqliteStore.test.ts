@@ -211,3 +211,21 @@ test('a file made with the WITHOUT ROWID layout is rewritten as a rowid table on
   expect((check.prepare('SELECT count(*) AS n FROM kv').get() as { n: number }).n).toBe(3);
   check.close();
 });
+
+test('a read of another key leaves the turn\'s writes pending; a read of a pending key or namespace commits them first', async () => {
+  const path = dbPath();
+  const store = new SqliteStore({ path, sweepIntervalMs: 0 });
+  const peer = new SqliteStore({ path, sweepIntervalMs: 0 });
+  const written = store.set('kbs', 'a', bytes('a'));
+  expect(await store.get('kbs', 'b')).toBeUndefined();
+  expect(await store.list('other')).toEqual([]);
+  expect(await peer.get('kbs', 'a')).toBeUndefined(); // still pending: one group commit for the turn
+  expect(await store.list('kbs')).toEqual(['a']);
+  expect(new TextDecoder().decode(await peer.get('kbs', 'a'))).toBe('a');
+  await expect(written).resolves.toBe(true);
+  const batch = store.setBatch([{ namespace: 'kbs', key: 'c', value: bytes('c') }]);
+  expect(new TextDecoder().decode(await store.get('kbs', 'c'))).toBe('c');
+  await expect(batch).resolves.toBe(1);
+  await store.close();
+  await peer.close();
+});

@@ -70,8 +70,9 @@ const LOCK_ERRORS = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED']);
  * `delete`) are group-committed: those issued in one turn of the event loop run in order in one
  * `BEGIN IMMEDIATE` transaction at the end of that turn (setImmediate), and each promise
  * settles after the COMMIT (fsynced with FULL) — a commit's lock round trips, WAL frame writes
- * and fsync cost per batch what they cost per write before. Reads (`get`, `list`) first commit
- * the writes this handle has pending, so a handle always reads its own writes in program order.
+ * and fsync cost per batch what they cost per write before. A read (`get` of a key, `list` of a
+ * namespace) that a pending write of this handle touches first commits the pending writes, so a
+ * handle always reads its own writes in program order; reads of other keys leave them pending.
  */
 /**
  * `PRAGMA journal_mode = WAL` needs an exclusive lock, and SQLite answers SQLITE_BUSY at once,
@@ -101,6 +102,9 @@ export class SqliteStore implements KeyValueStore {
   readonly #sweeper: NodeJS.Timeout | undefined;
   #closed = false;
   #pending: PendingWrite[] = [];
+  /** The (namespace, key)s and namespaces the pending writes touch: reads of others need not commit them first. */
+  readonly #pendingKeys = new Set<string>();
+  readonly #pendingNamespaces = new Set<string>();
   #flushScheduled = false;
   readonly #commit: (batch: readonly PendingWrite[]) => unknown[];
 
@@ -165,9 +169,14 @@ export class SqliteStore implements KeyValueStore {
     return this.#statements;
   }
 
-  #run<T>(action: (statements: Statements) => T): T {
+  /**
+   * Runs a read. `touches` says whether a pending write could change its answer (default: any
+   * pending write does); only then are the pending writes committed first, so a read of another
+   * key does not cut this turn's group commit short.
+   */
+  #run<T>(action: (statements: Statements) => T, touches: () => boolean = () => true): T {
     const statements = this.#open();
-    this.#flush();
+    if (this.#pending.length > 0 && touches()) this.#flush();
     try {
       return action(statements);
     } catch (error) {
@@ -176,8 +185,12 @@ export class SqliteStore implements KeyValueStore {
   }
 
   /** Queues a write for this turn's group commit; resolves with what `run` returned, after the COMMIT. */
-  #write<T>(run: (statements: Statements) => T): Promise<T> {
+  #write<T>(keys: readonly (readonly [string, string])[], run: (statements: Statements) => T): Promise<T> {
     if (this.#closed) return Promise.reject(new StorageError('closed', 'store is closed'));
+    for (const [namespace, key] of keys) {
+      this.#pendingKeys.add(pendingKey(namespace, key));
+      this.#pendingNamespaces.add(namespace);
+    }
     return new Promise<T>((resolve, reject) => {
       this.#pending.push({ run, resolve: resolve as (value: never) => void, reject });
       if (!this.#flushScheduled) {
@@ -199,6 +212,8 @@ export class SqliteStore implements KeyValueStore {
     const batch = this.#pending;
     if (batch.length === 0) return;
     this.#pending = [];
+    this.#pendingKeys.clear();
+    this.#pendingNamespaces.clear();
     if (this.#closed) {
       for (const write of batch) write.reject(new StorageError('closed', 'store is closed'));
       return;
@@ -225,7 +240,10 @@ export class SqliteStore implements KeyValueStore {
   }
 
   async get(namespace: string, key: string): Promise<Uint8Array | undefined> {
-    const row = this.#run((s) => s.get.get(namespace, key, this.#now()));
+    const row = this.#run(
+      (s) => s.get.get(namespace, key, this.#now()),
+      () => this.#pendingKeys.has(pendingKey(namespace, key)),
+    );
     return row === undefined ? undefined : new Uint8Array(row.value.buffer, row.value.byteOffset, row.value.byteLength);
   }
 
@@ -238,7 +256,7 @@ export class SqliteStore implements KeyValueStore {
     const blob = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
     const expiresAt = options.expiresAtMs ?? null;
     const overwrite = options.overwrite !== false;
-    return this.#write((s) => this.#setOne(s, namespace, key, blob, expiresAt, overwrite));
+    return this.#write([[namespace, key]], (s) => this.#setOne(s, namespace, key, blob, expiresAt, overwrite));
   }
 
   #setOne(s: Statements, namespace: string, key: string, blob: Buffer, expiresAt: number | null, overwrite: boolean): boolean {
@@ -255,24 +273,30 @@ export class SqliteStore implements KeyValueStore {
       return Promise.reject(error);
     }
     const rows = writes.map((write) => ({ namespace: write.namespace, key: write.key, blob: Buffer.from(write.value.buffer, write.value.byteOffset, write.value.byteLength), expiresAt: write.expiresAtMs ?? null, overwrite: write.overwrite !== false }));
-    return this.#write((s) => {
+    return this.#write(
+      rows.map((row) => [row.namespace, row.key] as const),
+      (s) => {
       let applied = 0;
       for (const row of rows) {
         if (!this.#setOne(s, row.namespace, row.key, row.blob, row.expiresAt, row.overwrite)) break;
         applied++;
       }
       return applied;
-    });
+      },
+    );
   }
 
   async delete(namespace: string, key: string): Promise<boolean> {
-    const row = await this.#write((s) => s.delete.get(namespace, key));
+    const row = await this.#write([[namespace, key]], (s) => s.delete.get(namespace, key));
     return row !== undefined && (row.expires_at === null || row.expires_at > this.#now());
   }
 
   async list(namespace: string, prefix = ''): Promise<string[]> {
     const now = this.#now();
-    const rows = this.#run((s) => (prefix === '' ? s.listAll.all(namespace, now) : s.listPrefix.all(namespace, prefix, [...prefix].length, prefix, now)));
+    const rows = this.#run(
+      (s) => (prefix === '' ? s.listAll.all(namespace, now) : s.listPrefix.all(namespace, prefix, [...prefix].length, prefix, now)),
+      () => this.#pendingNamespaces.has(namespace),
+    );
     return rows.map((row) => row.key).sort();
   }
 
@@ -298,6 +322,10 @@ export class SqliteStore implements KeyValueStore {
     if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
     this.#db.close();
   }
+}
+
+function pendingKey(namespace: string, key: string): string {
+  return `${namespace}\u0000${key}`;
 }
 
 function asStorageError(error: unknown): StorageError {
