@@ -25,3 +25,18 @@ test('claims over the bound are dropped from the record, which says so', async (
   await log.store(record);
   expect(new TextDecoder().decode(await store.get(DECISION_NAMESPACE, record.id))).toBe(JSON.stringify(record));
 });
+
+test('prune keeps the newest records and deletes the rest', async () => {
+  let now = 1_700_000_000_000;
+  const store = new MemoryStore(() => now);
+  const log = new DecisionLog(store, () => now, 300);
+  const ids: string[] = [];
+  for (let i = 0; i < 700; i++) {
+    now += 1;
+    const record = log.build(request, { i }, true, [{ policy: 'resource-policy', result: true }]);
+    ids.push(record.id);
+    await store.set(DECISION_NAMESPACE, record.id, new TextEncoder().encode(JSON.stringify(record)));
+  }
+  expect(await log.prune()).toBe(400);
+  expect(await log.recentIds(1000)).toEqual(ids.slice(400).reverse());
+});
