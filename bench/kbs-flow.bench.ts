@@ -5,7 +5,7 @@
  * a temp dir, builtin AS), for each TEE key kind and each guest count.
  *
  *   pnpm bench:kbs                                  # the whole table (see bench/README.md)
- *   pnpm exec tsx bench/kbs-flow.bench.ts [--seconds 5] [--guests 1,32,256] [--keys P-256,P-521,RSA-OAEP-256] [--workers N] [--steps] [--session-storage Memory] [--append-toml TOML]
+ *   pnpm exec tsx bench/kbs-flow.bench.ts [--seconds 5] [--guests 1,32,256] [--keys P-256,P-521,RSA-OAEP-256] [--workers N] [--steps] [--session-storage Memory] [--append-toml TOML] [--compiled]
  *
  * Without `--workers` the config leaves `http_server.worker_count` unset: the KBS default (one
  * worker per core). Per row it prints flows/s, flow latency p50/p99 (ms), the CPU milliseconds
@@ -33,6 +33,7 @@ const { values } = parseArgs({
     // Seconds of the HTTP floor (GET /healthz) per guest count; 0 leaves it out.
     'http-floor': { type: 'string', default: '3' },
     'session-storage': { type: 'string' },
+    compiled: { type: 'boolean' },
     // TOML appended to the KBS config, e.g. $'[audit]\nenabled = false' to see what the audit trail costs.
     'append-toml': { type: 'string' },
   },
@@ -47,6 +48,7 @@ const SECRET = 'bench-secret';
 
 const kbs = await startKbs({
   workers,
+  compiled: values.compiled === true,
   // The bench is one client address standing in for many guests: the per-client /auth limits are off.
   httpServerLines: ['auth_rate_limit_per_ip = 0', 'max_sessions_per_ip = 0'],
   profileDir: process.env['KBS_BENCH_PROFILE_DIR'],
@@ -60,7 +62,7 @@ try {
   const workerProcesses = kbs.workerProcesses();
   console.log(
     `KBS flow bench: sample TEE, builtin AS, SQLite (WAL; durable data synchronous=FULL, sessions ${values['session-storage'] ?? 'SQLite NORMAL'}), ${seconds} s per row, ` +
-      `KBS worker_count ${workers ?? `unset (default)`} → ${Math.max(1, workerProcesses)} serving process(es), ${availableParallelism()} cores, node ${process.version}, load ${loadAverages()}`,
+      `KBS ${values.compiled === true ? 'compiled (dist, plain node)' : 'from source (tsx)'}, worker_count ${workers ?? `unset (default)`} → ${Math.max(1, workerProcesses)} serving process(es), ${availableParallelism()} cores, node ${process.version}, load ${loadAverages()}`,
   );
   console.log('KBS CPU = primary + workers from /proc (bench client excluded); floor = node:crypto cost of one flow\'s KBS-side operations, measured here');
   console.log(TABLE_HEADER);

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants, createCipheriv, createECDH, createHash, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -254,11 +254,22 @@ export interface StartKbsOptions {
   readonly profileDir?: string | undefined;
   /** Extra node options for the KBS (e.g. `--max-old-space-size=...`). */
   readonly nodeOptions?: readonly string[];
+  /**
+   * Run the compiled KBS (`services/kbs/dist/main.js` with the `trustee-compiled` condition, as
+   * production and the images do; `pnpm build` first) instead of the sources through tsx.
+   */
+  readonly compiled?: boolean;
   /** Last edit of the config text (e.g. the session `timeout`). */
   readonly editConfig?: (toml: string) => string;
 }
 
-/** Starts `services/kbs/src/main.ts` on a dev config in a temp dir (SQLite storage), port 0. */
+function compiledEntry(): string {
+  const entry = join(ROOT, 'services/kbs/dist/main.js');
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run 'pnpm build' first (--compiled runs the compiled output)`);
+  return entry;
+}
+
+/** Starts `services/kbs/src/main.ts` (or its compiled form) on a dev config in a temp dir (SQLite storage), port 0. */
 export async function startKbs(options: StartKbsOptions = {}): Promise<KbsProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'kbs-bench-'));
   const paths = await prepareDevEnvironment(dir);
@@ -269,9 +280,9 @@ export async function startKbs(options: StartKbsOptions = {}): Promise<KbsProces
   const args = [
     ...(options.nodeOptions ?? []),
     ...(options.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.profileDir]),
-    '--import',
-    'tsx',
-    join(ROOT, 'services/kbs/src/main.ts'),
+    ...(options.compiled === true
+      ? ['--conditions=trustee-compiled', compiledEntry()]
+      : ['--import', 'tsx', join(ROOT, 'services/kbs/src/main.ts')]),
     '--config-file',
     paths.configFile,
   ];
@@ -310,7 +321,7 @@ export async function startKbs(options: StartKbsOptions = {}): Promise<KbsProces
         .slice(1)
         .filter((id) => {
           try {
-            return readFileSync(`/proc/${id}/cmdline`, 'utf8').includes('main.ts');
+            return /main\.[tj]s/.test(readFileSync(`/proc/${id}/cmdline`, 'utf8'));
           } catch {
             return false;
           }
