@@ -105,6 +105,7 @@ try {
     for (const guests of guestCounts) {
       const result = await runFlowPhase({ kbs, tee, evidence: (reportData) => factory.evidence(tee, reportData), keyKind, guests, seconds, resourcePath, secret: SECRET });
       console.log(tableRow(`${tee} ${keyKind} ${guests} guest(s)`, result, floorMs));
+      if (result.failures > 0) for (const line of kbs.problemLines()) console.log(`  KBS: ${line}`);
     }
   }
 } finally {

@@ -71,6 +71,7 @@ try {
     for (const guests of guestCounts) {
       const result = await runFlowPhase({ kbs, tee: 'sample', evidence: sampleEvidence, keyKind, guests, seconds, resourcePath, secret: SECRET });
       console.log(tableRow(`sample ${keyKind} ${guests} guest(s)`, result, floorMs));
+      if (result.failures > 0) for (const line of kbs.problemLines()) console.log(`  KBS: ${line}`);
       if (values.steps) {
         const step = (name: keyof typeof result.steps): string => `${name} p50 ${percentile(result.steps[name], 50).toFixed(2)} p99 ${percentile(result.steps[name], 99).toFixed(2)}`;
         console.log(`    ${step('auth')} | ${step('attest')} | ${step('resource')}`);

@@ -238,6 +238,8 @@ export interface KbsProcess {
   readonly adminToken: string;
   /** Worker processes (cluster) under the KBS, 0 when the primary serves itself. */
   workerProcesses(): number;
+  /** The KBS's latest warn/error log lines (pino level >= 40), so a failed request can be explained. */
+  problemLines(): readonly string[];
   stop(): Promise<void>;
 }
 
@@ -299,6 +301,19 @@ export async function startKbs(options: StartKbsOptions = {}): Promise<KbsProces
     }
     rmSync(dir, { recursive: true, force: true });
   };
+  const problems: string[] = [];
+  let partial = '';
+  const keepProblems = (chunk: Buffer): void => {
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!/"level":(4|5|6)0/.test(line)) continue;
+      problems.push(line.length > 2_000 ? `${line.slice(0, 2_000)}…` : line);
+      if (problems.length > 50) problems.shift();
+    }
+  };
+  child.stdout?.on('data', keepProblems);
+  child.stderr?.on('data', keepProblems);
   try {
     const port = await new Promise<number>((resolvePort, reject) => {
       const timer = setTimeout(() => reject(new Error(`KBS did not start:\n${stderr}`)), 90_000);
@@ -326,7 +341,7 @@ export async function startKbs(options: StartKbsOptions = {}): Promise<KbsProces
             return false;
           }
         }).length;
-    return { port, pid, paths, adminToken: readFileSync(paths.adminToken, 'utf8').trim(), workerProcesses, stop };
+    return { port, pid, paths, adminToken: readFileSync(paths.adminToken, 'utf8').trim(), workerProcesses, problemLines: () => [...problems], stop };
   } catch (error) {
     await stop();
     throw error;
