@@ -3,7 +3,10 @@
  * own registries (HTTP status, KBS `ErrorInformation` variant).
  */
 import { TrusteeError } from '@trustee/errors';
-export const ATTESTATION_ERROR_CODES = [
+import { REFERENCE_VALUE_ERROR_CODES, type ReferenceValueErrorCode } from '@trustee/rvps-core';
+
+/** The codes the attestation core raises itself; the RVPS core's codes join them below. */
+const OWN_CODES = [
   /** The request itself is unusable: no requests, bad runtime data, unknown hash algorithm. */
   'invalid_request',
   /** Init-data TOML that does not parse or lacks `version`/`algorithm`/`data`. */
@@ -22,18 +25,6 @@ export const ATTESTATION_ERROR_CODES = [
   'policy_evaluation_failed',
   /** `data.policy.trust_claims` or `data.policy.extensions` has the wrong shape. */
   'invalid_policy_result',
-  /** RVPS registration message rejected (version, type, payload). */
-  'invalid_reference_value',
-  /** RVPS backend unavailable (storage, remote RVPS unreachable or timing out): retryable. */
-  'rvps_error',
-  /** The remote RVPS answered with an internal error of its own (not retryable). */
-  'rvps_failed',
-  /** The caller's credentials are missing or rejected (a remote RVPS's admin calls). */
-  'unauthenticated',
-  /** The caller may not do this (a remote RVPS without admin configuration). */
-  'permission_denied',
-  /** The thing asked for does not exist (a remote RVPS answered NOT_FOUND). */
-  'not_found',
   /** The EAR could not be assembled or signed (e.g. empty profile/build/developer). */
   'token_issue_failed',
   /** Configuration rejected at startup (path-precise message). */
@@ -42,6 +33,14 @@ export const ATTESTATION_ERROR_CODES = [
   'storage_error',
 ] as const;
 
-export type AttestationErrorCode = (typeof ATTESTATION_ERROR_CODES)[number];
+/**
+ * A ReferenceValueError (built-in or remote RVPS) keeps its code when the attestation core
+ * rethrows it (packages/attestation/src/policy/evaluateAppraisalPolicy.ts), so every RVPS code
+ * is also an attestation code: `invalid_reference_value`, `rvps_error` (retryable outage),
+ * `rvps_failed` (the remote RVPS's own failure), `unauthenticated`, `permission_denied`, `not_found`.
+ */
+export type AttestationErrorCode = (typeof OWN_CODES)[number] | ReferenceValueErrorCode;
+
+export const ATTESTATION_ERROR_CODES: readonly AttestationErrorCode[] = [...new Set<AttestationErrorCode>([...OWN_CODES, ...REFERENCE_VALUE_ERROR_CODES])];
 
 export class AttestationError extends TrusteeError<AttestationErrorCode> {}

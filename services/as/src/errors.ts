@@ -63,27 +63,6 @@ export const AS_ERRORS: ErrorStatusTable<AsErrorCode, Mapping> = {
   internal: { grpc: GrpcStatus.INTERNAL, http: 500, title: 'unexpected server error (see the log line with the request id)' },
 };
 
-const FROM_ATTESTATION: Readonly<Record<AttestationErrorCode, AsErrorCode>> = {
-  invalid_request: 'invalid_request',
-  invalid_init_data: 'invalid_request',
-  unsupported_tee: 'unsupported_tee',
-  verification_failed: 'verification_failed',
-  collateral_unavailable: 'collateral_unavailable',
-  policy_not_found: 'policy_not_found',
-  invalid_policy: 'invalid_policy',
-  policy_evaluation_failed: 'policy_evaluation_failed',
-  invalid_policy_result: 'policy_evaluation_failed',
-  invalid_reference_value: 'invalid_reference_value',
-  rvps_error: 'rvps_unavailable',
-  unauthenticated: 'unauthenticated',
-  permission_denied: 'permission_denied',
-  not_found: 'not_found',
-  rvps_failed: 'rvps_failed',
-  token_issue_failed: 'internal',
-  invalid_config: 'internal',
-  storage_error: 'internal',
-};
-
 /** The RVPS core's codes (built-in RVPS, remote RVPS client), as the attestation core maps them. */
 const FROM_REFERENCE_VALUES: Readonly<Record<ReferenceValueErrorCode, AsErrorCode>> = {
   invalid_reference_value: 'invalid_reference_value',
@@ -94,6 +73,23 @@ const FROM_REFERENCE_VALUES: Readonly<Record<ReferenceValueErrorCode, AsErrorCod
   permission_denied: 'permission_denied',
   not_found: 'not_found',
   invalid_config: 'internal',
+};
+
+/** The attestation core's codes: its own, and the RVPS codes it passes on unchanged (above). */
+const FROM_ATTESTATION: Readonly<Record<AttestationErrorCode, AsErrorCode>> = {
+  ...FROM_REFERENCE_VALUES,
+  invalid_request: 'invalid_request',
+  invalid_init_data: 'invalid_request',
+  unsupported_tee: 'unsupported_tee',
+  verification_failed: 'verification_failed',
+  collateral_unavailable: 'collateral_unavailable',
+  policy_not_found: 'policy_not_found',
+  invalid_policy: 'invalid_policy',
+  policy_evaluation_failed: 'policy_evaluation_failed',
+  invalid_policy_result: 'policy_evaluation_failed',
+  token_issue_failed: 'internal',
+  invalid_config: 'internal',
+  storage_error: 'internal',
 };
 
 /** A failure of this service, already classified. */
