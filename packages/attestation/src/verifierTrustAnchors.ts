@@ -29,7 +29,7 @@ import {
   type TeeName,
   type Verifier,
 } from '@trustee/verifiers';
-import { AttestationError } from './attestationError.ts';
+import { ConfigError } from '@trustee/config';
 import { isJsonObject, own, type JsonObject } from '@trustee/protocol';
 import type { Logger } from '@trustee/log';
 
@@ -44,7 +44,7 @@ const MAX_ANCHORS_FILE_BYTES = 1024 * 1024;
  * // [attestation_service.verifier_config.snp_verifier]
  * // trust_anchors_path = "/etc/trustee/amd-lab-roots.pem"
  * const verifiers = await verifiersFromTrustAnchorConfig(config.verifierConfig, log);
- * @throws AttestationError `invalid_config` naming the key and what is wrong with the file.
+ * @throws ConfigError naming the key and what is wrong with the file.
  */
 export async function verifiersFromTrustAnchorConfig(verifierConfig: JsonObject, log?: Logger): Promise<Partial<Record<TeeName, Verifier>>> {
   // Without a logger (a composition root that passes none) the warning still reaches stderr.
@@ -54,12 +54,7 @@ export async function verifiersFromTrustAnchorConfig(verifierConfig: JsonObject,
   if (snpPath !== undefined) {
     const key = 'verifier_config.snp_verifier.trust_anchors_path';
     const inputs = amdAnchorInputs(await readPemCertificates(snpPath, key), key);
-    let trustAnchors;
-    try {
-      trustAnchors = createAmdTrustAnchors(inputs);
-    } catch (error) {
-      throw new AttestationError('invalid_config', `${key}: ${(error as Error).message}`, { cause: error });
-    }
+    const trustAnchors = createAmdTrustAnchors(inputs, key);
     verifiers.snp = createSnpVerifier({ trustAnchors });
     verifiers['az-snp-vtpm'] = createAzSnpVtpmVerifier({ trustAnchors });
     warn(
@@ -84,7 +79,7 @@ export async function verifiersFromTrustAnchorConfig(verifierConfig: JsonObject,
     try {
       verifiers.tpm = await tpmVerifierFromOptions({ trustedAkKeysDir, ...(typeof max === 'number' ? { maxTrustedAkKeys: max } : {}), warn });
     } catch (error) {
-      throw new AttestationError('invalid_config', `${key}: ${(error as Error).message}`, { cause: error });
+      throw new ConfigError(`${key}: ${(error as Error).message}`, { path: key, cause: error });
     }
   }
   return verifiers;
@@ -93,11 +88,11 @@ export async function verifiersFromTrustAnchorConfig(verifierConfig: JsonObject,
 /**
  * SHA-256 fingerprints (hex) of the self-signed root CAs in a PEM file.
  *
- * @throws AttestationError `invalid_config` naming `key` when the file is unreadable, empty or holds a non-root.
+ * @throws ConfigError naming `key` when the file is unreadable, empty or holds a non-root.
  */
 export async function readRootFingerprints(path: string, key: string): Promise<string[]> {
   return (await readPemCertificates(path, key)).map((der, index) => {
-    const cert = parseCertificate(der, `${key} certificate ${index}`);
+    const cert = parseCertificate(der, key, index);
     if (!cert.checkIssued(cert) || !cert.verify(cert.publicKey)) fail(key, `certificate ${index} (${cert.subject.replace(/\n/g, ', ')}) is not a self-signed root CA`);
     return createHash('sha256').update(der).digest('hex');
   });
@@ -118,7 +113,7 @@ async function readPemCertificates(path: string, key: string): Promise<Uint8Arra
     if (bytes.byteLength > MAX_ANCHORS_FILE_BYTES) fail(key, `${path} is larger than ${MAX_ANCHORS_FILE_BYTES} bytes`);
     text = bytes.toString('utf8');
   } catch (error) {
-    if (error instanceof AttestationError) throw error;
+    if (error instanceof ConfigError) throw error;
     return fail(key, `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   const certificates = splitPemBundle(text);
@@ -126,11 +121,11 @@ async function readPemCertificates(path: string, key: string): Promise<Uint8Arra
   return certificates;
 }
 
-function parseCertificate(der: Uint8Array, what: string): X509Certificate {
+function parseCertificate(der: Uint8Array, key: string, index: number): X509Certificate {
   try {
     return new X509Certificate(der);
   } catch (error) {
-    throw new AttestationError('invalid_config', `${what}: not a DER certificate`, { cause: error });
+    throw new ConfigError(`${key} certificate ${index}: not a DER certificate`, { path: key, cause: error });
   }
 }
 
@@ -140,7 +135,7 @@ function commonName(cert: X509Certificate): string {
 
 /** Groups a PEM bundle into per-product ARK/ASK/ASVK by subject CN and issuer. */
 function amdAnchorInputs(certificates: readonly Uint8Array[], key: string): AmdTrustAnchorInput[] {
-  const parsed = certificates.map((der, index) => ({ der, cert: parseCertificate(der, `${key} certificate ${index}`) }));
+  const parsed = certificates.map((der, index) => ({ der, cert: parseCertificate(der, key, index) }));
   const arks = parsed.filter(({ cert }) => cert.subject === cert.issuer);
   if (arks.length === 0) fail(key, 'no self-signed ARK in the file');
   return arks.map(({ der, cert }) => {
@@ -159,5 +154,5 @@ function amdAnchorInputs(certificates: readonly Uint8Array[], key: string): AmdT
 }
 
 function fail(key: string, message: string): never {
-  throw new AttestationError('invalid_config', `${key}: ${message}`);
+  throw ConfigError.at(key, message);
 }

@@ -36,7 +36,6 @@ import {
   SNP_REPORT_SIZE,
   staticIntelCollateral,
   TEE_NAMES,
-  TrustAnchorError,
   VerificationError,
   verifySnpEvidenceFile,
   type AmdProduct,
@@ -51,6 +50,7 @@ import {
   type VerifiedClaims,
 } from '@trustee/verifiers';
 import { UsageError } from '@trustee/errors';
+import { ConfigError } from '@trustee/config';
 
 export const VERIFY_USAGE = `usage: as verify --tee <tee> --evidence <file> [options]
   --tee <tee>                 ${TEE_NAMES.join(' | ')}
@@ -93,7 +93,7 @@ export async function runVerify(argv: readonly string[], io: CliIo): Promise<num
   try {
     options = await parseVerifyArgs(argv);
   } catch (error) {
-    if (error instanceof UsageError || error instanceof TrustAnchorError) {
+    if (error instanceof UsageError || error instanceof ConfigError) {
       io.stderr.write(`error: ${error.message}\n`);
       return 2;
     }
@@ -227,7 +227,7 @@ export function parseTrustAnchors(pem: string): { amd?: AmdTrustAnchors; intel: 
     if (ark === undefined || ask === undefined) continue;
     inputs.push({ product, ark, ask, ...(asvk === undefined ? {} : { asvk }) });
   }
-  return { ...(inputs.length === 0 ? {} : { amd: createAmdTrustAnchors(inputs) }), intel };
+  return { ...(inputs.length === 0 ? {} : { amd: createAmdTrustAnchors(inputs, '--trust-anchors') }), intel };
 }
 
 async function isDirectory(path: string): Promise<boolean> {

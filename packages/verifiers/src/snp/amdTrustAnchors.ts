@@ -1,6 +1,6 @@
 import { AMD_PRODUCTS, AMD_ROOT_CERTIFICATES, AMD_ROOT_FINGERPRINTS, type AmdProduct } from './amdRoots.ts';
 import { parseAmdCertificate, type AmdCertificate } from './vekCertificate.ts';
-import { errorClassWithCode } from '@trustee/errors';
+import { ConfigError } from '@trustee/config';
 
 /** The roots one product line's VEKs must chain to. */
 export interface AmdTrustAnchor {
@@ -23,28 +23,28 @@ export interface AmdTrustAnchorInput {
   readonly asvk?: Uint8Array | string;
 }
 
-/** Raised when configured trust anchors are unusable: a configuration error, not an evidence error. */
-export class TrustAnchorError extends errorClassWithCode('invalid_config') {}
-
 /**
  * Builds trust anchors from certificates: each ARK must be self-signed, each ASK/ASVK signed by
  * its ARK. Use it for operators' custom roots and for tests' generated roots; the verifiers use
  * only AMD's pinned roots unless such anchors are passed to them explicitly.
  *
+ * Unusable anchors are a configuration error, not an evidence error: a ConfigError at `path`
+ * (the config key or flag the certificates came from; '' when they come from code).
+ *
  * @example
  * const anchors = createAmdTrustAnchors([{ product: 'Milan', ark: arkPem, ask: askPem }]);
  * const verifier = createSnpVerifier({ trustAnchors: anchors });
  */
-export function createAmdTrustAnchors(inputs: readonly AmdTrustAnchorInput[]): AmdTrustAnchors {
+export function createAmdTrustAnchors(inputs: readonly AmdTrustAnchorInput[], path = ''): AmdTrustAnchors {
   const anchors = new Map<AmdProduct, AmdTrustAnchor>();
   for (const input of inputs) {
-    const ark = parseAnchor(input.ark, `${input.product} ARK`);
-    const ask = parseAnchor(input.ask, `${input.product} ASK`);
-    const asvk = input.asvk === undefined ? undefined : parseAnchor(input.asvk, `${input.product} ASVK`);
-    if (!ark.x509.verify(ark.publicKey)) throw new TrustAnchorError(`${input.product} ARK is not self-signed`);
-    if (!ask.x509.verify(ark.publicKey)) throw new TrustAnchorError(`${input.product} ASK is not signed by its ARK`);
-    if (asvk !== undefined && !asvk.x509.verify(ark.publicKey)) throw new TrustAnchorError(`${input.product} ASVK is not signed by its ARK`);
-    if (anchors.has(input.product)) throw new TrustAnchorError(`${input.product} trust anchor given twice`);
+    const ark = parseAnchor(input.ark, `${input.product} ARK`, path);
+    const ask = parseAnchor(input.ask, `${input.product} ASK`, path);
+    const asvk = input.asvk === undefined ? undefined : parseAnchor(input.asvk, `${input.product} ASVK`, path);
+    if (!ark.x509.verify(ark.publicKey)) throw ConfigError.at(path, `${input.product} ARK is not self-signed`);
+    if (!ask.x509.verify(ark.publicKey)) throw ConfigError.at(path, `${input.product} ASK is not signed by its ARK`);
+    if (asvk !== undefined && !asvk.x509.verify(ark.publicKey)) throw ConfigError.at(path, `${input.product} ASVK is not signed by its ARK`);
+    if (anchors.has(input.product)) throw ConfigError.at(path, `${input.product} trust anchor given twice`);
     anchors.set(input.product, { product: input.product, ark, ask, asvk });
   }
   return anchors;
@@ -66,7 +66,7 @@ export function amdTrustAnchors(): AmdTrustAnchors {
   for (const [product, anchor] of anchors) {
     const pins = AMD_ROOT_FINGERPRINTS[product];
     if (anchor.ark.fingerprint !== pins.ark || anchor.ask.fingerprint !== pins.ask || anchor.asvk?.fingerprint !== pins.asvk) {
-      throw new TrustAnchorError(`embedded AMD ${product} certificates do not match their pinned fingerprints`);
+      throw new ConfigError(`embedded AMD ${product} certificates do not match their pinned fingerprints`);
     }
   }
   amdAnchors = anchors;
@@ -77,10 +77,10 @@ function base64(text: string): Uint8Array {
   return new Uint8Array(Buffer.from(text, 'base64'));
 }
 
-function parseAnchor(input: Uint8Array | string, what: string): AmdCertificate {
+function parseAnchor(input: Uint8Array | string, what: string, path: string): AmdCertificate {
   try {
     return parseAmdCertificate(input, what);
   } catch (error) {
-    throw new TrustAnchorError(`${what}: ${(error as Error).message}`);
+    throw ConfigError.at(path, `${what}: ${(error as Error).message}`);
   }
 }

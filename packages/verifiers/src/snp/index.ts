@@ -14,7 +14,7 @@
  * 5. An ARK carried in the evidence must hold the anchor's public key (upstream: signed by it).
  */
 export { AMD_PRODUCTS, AMD_ROOT_FINGERPRINTS, type AmdProduct } from './amdRoots.ts';
-export { amdTrustAnchors, createAmdTrustAnchors, TrustAnchorError, type AmdTrustAnchor, type AmdTrustAnchors, type AmdTrustAnchorInput } from './amdTrustAnchors.ts';
+export { amdTrustAnchors, createAmdTrustAnchors, type AmdTrustAnchor, type AmdTrustAnchors, type AmdTrustAnchorInput } from './amdTrustAnchors.ts';
 export { parseSnpReport, encodeSnpReport, signingKeyOf, policyFields, platformFields, SNP_REPORT_SIZE, SNP_SIGNED_LENGTH, type SnpReport, type SnpVersion } from './snpReport.ts';
 export { parseSnpReportJson, snpReportToJson } from './snpReportJson.ts';
 export { parseSnpEvidence, type SnpEvidence, type SnpCertEntry, type SnpCertType } from './snpEvidence.ts';

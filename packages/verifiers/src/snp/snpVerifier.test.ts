@@ -7,7 +7,8 @@ import { createTestSnpReport, testAmdPki, testAmdTrustAnchors, testVek } from '.
 import type { CollateralSource, Json, SnpTcbVersion } from '../verifier.ts';
 import { VerificationError } from '../verificationError.ts';
 import { checksOf } from '../testing/verificationRejection.ts';
-import { createAmdTrustAnchors, TrustAnchorError } from './amdTrustAnchors.ts';
+import { ConfigError } from '@trustee/config';
+import { createAmdTrustAnchors } from './amdTrustAnchors.ts';
 import { createSnpVerifier, snpVerifier } from './snpVerifier.ts';
 import { verifyRawSnpReport } from './verifyRawSnpReport.ts';
 import { parseAmdCertificate } from './vekCertificate.ts';
@@ -163,8 +164,12 @@ describe('trust anchors', () => {
   test('an ASK not signed by the ARK is refused as an anchor', async () => {
     const a = await testAmdPki('Milan');
     const b = await testAmdPki('Genoa');
-    expect(() => createAmdTrustAnchors([{ product: 'Milan', ark: a.arkDer, ask: b.askDer }])).toThrow(TrustAnchorError);
-    expect(() => createAmdTrustAnchors([{ product: 'Milan', ark: a.askDer, ask: a.askDer }])).toThrow(TrustAnchorError);
+    expect(() => createAmdTrustAnchors([{ product: 'Milan', ark: a.arkDer, ask: b.askDer }])).toThrow(ConfigError);
+    expect(() => createAmdTrustAnchors([{ product: 'Milan', ark: a.askDer, ask: a.askDer }])).toThrow(ConfigError);
+    // Given the config key the certificates came from, the error names it (path and message).
+    expect(() => createAmdTrustAnchors([{ product: 'Milan', ark: a.arkDer, ask: b.askDer }], 'verifier_config.snp_verifier.trust_anchors_path')).toThrow(
+      expect.objectContaining({ code: 'invalid_config', path: 'verifier_config.snp_verifier.trust_anchors_path', message: 'verifier_config.snp_verifier.trust_anchors_path: Milan ASK is not signed by its ARK' }) as unknown as Error,
+    );
   });
 
   test('a product without an anchor is reported', async () => {
