@@ -20,3 +20,4 @@ export {
   type ReadinessOptions,
   type ReadinessReport,
 } from './readiness.ts';
+export { callerRequestId, MAX_REQUEST_ID_LENGTH, REQUEST_ID_METADATA } from './requestId.ts';

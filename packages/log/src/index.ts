@@ -1,1 +1,1 @@
-export { createLogger, silentLogger, type CreateLoggerOptions, type LogFields, type LogFn, type Logger, type RootLogger } from './logger.ts';
+export { createLogger, requestIdOf, silentLogger, type CreateLoggerOptions, type LogFields, type LogFn, type Logger, type RootLogger } from './logger.ts';

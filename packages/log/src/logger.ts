@@ -23,6 +23,17 @@ export interface Logger {
   error: LogFn;
   /** A logger that adds `bindings` to every line (e.g. `{ reqId }`). */
   child(bindings: LogFields): Logger;
+  /** The fields this logger adds to every line (pino's `bindings()`), e.g. a request logger's `reqId`. */
+  bindings?(): LogFields;
+}
+
+/**
+ * The `reqId` a request's logger was made with, so a call to another service can carry it (the
+ * KBS sends it to a gRPC attestation service as `x-request-id`); undefined when there is none.
+ */
+export function requestIdOf(log: Logger | undefined): string | undefined {
+  const id = log?.bindings?.()['reqId'];
+  return typeof id === 'string' ? id : undefined;
 }
 
 /** The concrete logger a service makes: a pino logger, also usable as fastify's `loggerInstance`. */

@@ -6,10 +6,12 @@
  * latter also through a second AS configured with `GrpcRemote` pointing at the first.
  */
 import { createHash } from 'node:crypto';
+import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { compactVerify, importJWK, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { AttestationServiceClient, HealthClient, ReferenceValueProviderServiceClient, type AttestationResponse, type HealthCheckResponse } from '@trustee/grpc';
+import { AttestationServiceClient, HealthClient, MAX_REQUEST_ID_LENGTH, REQUEST_ID_METADATA, ReferenceValueProviderServiceClient, type AttestationResponse, type HealthCheckResponse } from '@trustee/grpc';
+import { createLogger } from '@trustee/log';
 import { canonicalJson } from '@trustee/protocol';
 import { MemoryStore } from '@trustee/storage';
 import { createTestSnpReport } from '@trustee/verifiers/testing/snpFactory.ts';
@@ -320,6 +322,43 @@ describe('admin gates (config "admin")', () => {
       expect((await rpc<{ reference_value_results?: string }>(gated.reference, 'QueryReferenceValue', { reference_value_id: 'svn' })).reference_value_results).toBe('["1"]');
     } finally {
       await gated.close();
+    }
+  });
+});
+
+describe('request ids over gRPC', () => {
+  test("a caller's x-request-id (a KBS's) is the reqId of the call's log lines; a missing, too long or non-printable one is replaced by the AS's own", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    const composed = await composeAs(parseAsConfig({}), { store: new MemoryStore(), log: createLogger({ stream }) });
+    const listening = await startListeners(composed, { grpcSocket: '127.0.0.1:0' });
+    const target = new AttestationServiceClient(listening.grpc?.address ?? '', grpc.credentials.createInsecure());
+    // An empty request is refused (INVALID_ARGUMENT) with one `request refused` line.
+    const refusedReqId = async (requestId: string | undefined): Promise<unknown> => {
+      const metadata = new grpc.Metadata();
+      if (requestId !== undefined) metadata.set(REQUEST_ID_METADATA, requestId);
+      const evaluate = (target as unknown as Record<string, (request: object, metadata: grpc.Metadata, callback: (error: grpc.ServiceError | null) => void) => void>)['AttestationEvaluate'];
+      const code = await new Promise((resolve) => evaluate?.call(target, { verification_requests: [], policy_ids: [] }, metadata, (error) => resolve(error?.code)));
+      expect(code).toBe(grpc.status.INVALID_ARGUMENT);
+      const refused = lines.filter((line) => line['msg'] === 'request refused' && line['route'] === 'grpc AttestationEvaluate');
+      expect(refused.length).toBeGreaterThan(0);
+      return refused.at(-1)?.['reqId'];
+    };
+    try {
+      expect(await refusedReqId('kbs7f3a-1c')).toBe('kbs7f3a-1c');
+      expect(await refusedReqId('k'.repeat(MAX_REQUEST_ID_LENGTH))).toBe('k'.repeat(MAX_REQUEST_ID_LENGTH));
+      const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+      for (const unusable of [undefined, 'k'.repeat(MAX_REQUEST_ID_LENGTH + 1), 'two words', '']) {
+        expect(await refusedReqId(unusable), JSON.stringify(unusable)).toMatch(uuid);
+      }
+    } finally {
+      target.close();
+      await listening.close();
     }
   });
 });

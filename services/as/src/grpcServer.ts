@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import {
   attestationServiceDefinition,
+  callerRequestId,
   healthCheckHandler,
   healthServiceDefinition,
   referenceValueServiceDefinition,
@@ -43,8 +44,9 @@ function authorizationOf(metadata: grpc.Metadata): string | undefined {
 export function addAsServices(server: grpc.Server, as: ComposedAs): void {
   function unary<Req>(method: string, handler: Handler<Req>): grpc.handleUnaryCall<Req, object> {
     return (call, callback) => {
-      // One id per call, on every line the call causes (the core's too), as fastify does for REST.
-      const reqId = randomUUID();
+      // One id per call, on every line the call causes (the core's too), as fastify does for REST:
+      // the caller's (a KBS's `x-request-id`) when it sent a usable one, so both logs share it.
+      const reqId = callerRequestId(call.metadata) ?? randomUUID();
       const log = as.log.child({ reqId });
       handler(call.request, authorizationOf(call.metadata), log).then(
         (response) => {

@@ -19,7 +19,8 @@ export interface AdminCredentials {
 export interface AttestationBackend {
   /**
    * `log` is the request's logger (it carries the `reqId`): the builtin service writes this call's
-   * lines through it; a remote service logs in its own process.
+   * lines through it; a remote service logs in its own process, under the `reqId` the gRPC
+   * backend sends along (`x-request-id`).
    */
   evaluate(requests: readonly VerificationRequest[], policyIds: readonly string[], log?: Logger): Promise<string>;
   /**

@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createAttestationService, parseAttestationServiceConfig, type AttestationService } from '@trustee/attestation';
 import { createBuiltinRvps } from '@trustee/rvps-core';
-import { attestationServiceDefinition, healthServiceDefinition, referenceValueServiceDefinition } from '@trustee/grpc';
+import { attestationServiceDefinition, healthServiceDefinition, referenceValueServiceDefinition, REQUEST_ID_METADATA } from '@trustee/grpc';
+import { RecordingLogger } from '@trustee/log/testing/recordingLogger.ts';
 import type { AttestationRequest, IndividualAttestationRequest, ReferenceValueQueryRequest, ReferenceValueRegisterRequest, SetPolicyRequest } from '@trustee/grpc';
 import { b64url, type Json } from '@trustee/protocol';
 import { MemoryStore } from '@trustee/storage';
@@ -39,6 +40,8 @@ interface FakeAs {
   readonly received: AttestationRequest[];
   /** `authorization` metadata of each call, by method. */
   readonly authorizations: Array<[string, string | undefined]>;
+  /** `x-request-id` metadata of each call, by method. */
+  readonly requestIds: Array<[string, string | undefined]>;
   /** Failures to answer, in order, before behaving normally (a bare status gets generic details). */
   readonly failNext: Array<grpc.status | { readonly code: grpc.status; readonly details: string }>;
   readonly inFlight: { now: number; max: number };
@@ -79,6 +82,7 @@ async function startFakeAs(tls?: { readonly key: Buffer; readonly cert: Buffer }
   const fake = {
     received: [] as AttestationRequest[],
     authorizations: [] as Array<[string, string | undefined]>,
+    requestIds: [] as Array<[string, string | undefined]>,
     failNext: [] as FakeAs['failNext'],
     inFlight: { now: 0, max: 0 },
     delayMs: 0,
@@ -89,6 +93,8 @@ async function startFakeAs(tls?: { readonly key: Buffer; readonly cert: Buffer }
     (call: grpc.ServerUnaryCall<Req, object>, callback: Callback): void => {
       const [authorization] = call.metadata.get('authorization');
       fake.authorizations.push([call.getPath().split('/').at(-1) ?? '', typeof authorization === 'string' ? authorization : undefined]);
+      const [requestId] = call.metadata.get(REQUEST_ID_METADATA);
+      fake.requestIds.push([call.getPath().split('/').at(-1) ?? '', typeof requestId === 'string' ? requestId : undefined]);
       const failure = fake.failNext.shift();
       if (failure !== undefined) {
         callback(typeof failure === 'number' ? { code: failure, details: `injected ${grpc.status[failure]}` } : failure);
@@ -156,10 +162,12 @@ async function freePort(): Promise<number> {
 describe('KBS over a gRPC attestation service', () => {
   let as: Awaited<ReturnType<typeof startFakeAs>>;
   let h: Harness;
+  const kbsLog: string[] = [];
 
   beforeAll(async () => {
     as = await startFakeAs();
     h = await startHarness({
+      logLines: kbsLog,
       edit: (raw) => {
         raw['attestation_service'] = { type: 'coco_as_grpc', as_addr: as.address, pool_size: 2, timeout: 0.5, policy_id_map: { gpu: ['gpu'] } };
         raw['attestation_token'] = { trusted_certs_paths: [as.signerCert] };
@@ -198,6 +206,12 @@ describe('KBS over a gRPC attestation service', () => {
     expect(JSON.parse(item?.structured_runtime_data ?? '')).toEqual({ 'tee-pubkey': guest.teePubKey, nonce: guest.nonce, 'additional-evidence': '' });
     expect(item?.runtime_data_hash_algorithm).toBe('sha384');
     expect(item?.init_data).toBeUndefined();
+    // The /attest request's own id (the reqId of its KBS log lines) goes along, for the AS's log lines.
+    const requestId = as.requestIds.filter(([method]) => method === 'AttestationEvaluate').at(-1)?.[1];
+    expect(requestId).toMatch(/^[0-9a-f]{6}-[0-9a-z]+$/);
+    // `<process tag>-<counter>`: the tag of this KBS's own log lines (the /attest call itself logs none on success).
+    const tags = new Set(kbsLog.map((line) => (JSON.parse(line) as { reqId?: string }).reqId?.split('-')[0]));
+    expect(tags.has(requestId?.split('-')[0])).toBe(true);
   });
 
   test('a guest naming attestation policy id `gpu` (extra-params.id) is appraised by the remote AS with policy_ids ["gpu"]', async () => {
@@ -300,6 +314,23 @@ describe('the gRPC backend on its own', () => {
       expect(refused).toBeInstanceOf(RemoteAttestationError);
       expect((refused as RemoteAttestationError).code).toBe('verification_failed');
       expect((refused as Error).message).toContain(`attestation service ${as.address} AttestationEvaluate: PERMISSION_DENIED`);
+    } finally {
+      backend.close();
+      await as.close();
+    }
+  });
+
+  test('AttestationEvaluate carries the KBS request id (the reqId of the request logger) as x-request-id; without one, none is sent', async () => {
+    const as = await startFakeAs();
+    const backend = createGrpcAttestationBackend({ asAddr: as.address, poolSize: 1, retries: 0 });
+    const request = { tee: 'sample' as const, evidence: { svn: '1', report_data: 'AAAA' }, runtimeData: { structured: { nonce: 'n' } } };
+    try {
+      await backend.evaluate([request], ['default'], new RecordingLogger().child({ reqId: 'k3f9-1a' })).catch(() => undefined);
+      await backend.evaluate([request], ['default']).catch(() => undefined);
+      expect(as.requestIds).toEqual([
+        ['AttestationEvaluate', 'k3f9-1a'],
+        ['AttestationEvaluate', undefined],
+      ]);
     } finally {
       backend.close();
       await as.close();

@@ -30,7 +30,8 @@
  *   ServiceUnavailable (upstream connects lazily and fails the guest with a 401).
  */
 import * as grpc from '@grpc/grpc-js';
-import { AttestationServiceClient, HealthClient, PEER_CHANNEL_OPTIONS, ReferenceValueProviderServiceClient } from '@trustee/grpc';
+import { AttestationServiceClient, HealthClient, PEER_CHANNEL_OPTIONS, REQUEST_ID_METADATA, ReferenceValueProviderServiceClient } from '@trustee/grpc';
+import { requestIdOf } from '@trustee/log';
 import type {
   AttestationResponse,
   HealthCheckResponse,
@@ -174,7 +175,7 @@ export function createGrpcAttestationBackend(options: GrpcAttestationOptions): G
   const healthClient = new HealthClient(target, credentials, { channelOverride });
   const slots = new Slots(options.poolSize);
 
-  function callOnce<T>(client: grpc.Client, method: string, request: object, deadline: number, credentials?: AdminCredentials): Promise<T> {
+  function callOnce<T>(client: grpc.Client, method: string, request: object, deadline: number, credentials?: AdminCredentials, requestId?: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const fn = (client as unknown as Record<string, UnaryMethod<T> | undefined>)[method];
       if (fn === undefined) {
@@ -183,6 +184,8 @@ export function createGrpcAttestationBackend(options: GrpcAttestationOptions): G
       }
       const metadata = new grpc.Metadata();
       if (credentials?.authorization !== undefined) metadata.set('authorization', credentials.authorization);
+      // services/as uses it as the reqId of this call's log lines: one id across both logs.
+      if (requestId !== undefined) metadata.set(REQUEST_ID_METADATA, requestId);
       fn.call(client, request, metadata, { deadline }, (error, response) => {
         if (error !== null) reject(error);
         else resolve(response as T);
@@ -190,13 +193,13 @@ export function createGrpcAttestationBackend(options: GrpcAttestationOptions): G
     });
   }
 
-  async function call<T>(client: grpc.Client, method: string, request: object, deadlineMs: number, credentials?: AdminCredentials): Promise<T> {
+  async function call<T>(client: grpc.Client, method: string, request: object, deadlineMs: number, credentials?: AdminCredentials, requestId?: string): Promise<T> {
     const deadline = Date.now() + deadlineMs;
     let delay = backoffMs;
     for (let attempt = 1; ; attempt += 1) {
       await slots.acquire(deadline);
       try {
-        return await callOnce<T>(client, method, request, deadline, credentials);
+        return await callOnce<T>(client, method, request, deadline, credentials, requestId);
       } catch (error) {
         const status = (error as Partial<grpc.ServiceError>).code;
         if (status === grpc.status.UNAVAILABLE && !answeredByAs(error) && attempt <= retries && Date.now() + delay < deadline) {
@@ -213,12 +216,14 @@ export function createGrpcAttestationBackend(options: GrpcAttestationOptions): G
 
   return {
     address: url,
-    async evaluate(requests, policyIds) {
+    async evaluate(requests, policyIds, log) {
       const response = await call<AttestationResponse>(
         attestation,
         'AttestationEvaluate',
         { verification_requests: requests.map(toGrpcRequest), policy_ids: [...policyIds] },
         evaluateDeadlineMs,
+        undefined,
+        requestIdOf(log),
       );
       if (typeof response.attestation_token !== 'string' || response.attestation_token === '') {
         throw new RemoteAttestationError('empty_token', `attestation service ${url} AttestationEvaluate: answered without a token`, undefined);

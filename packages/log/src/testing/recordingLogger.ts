@@ -33,6 +33,10 @@ export class RecordingLogger implements Logger {
     return new RecordingLogger({ ...this.#bindings, ...bindings }, this.lines);
   }
 
+  bindings(): LogFields {
+    return { ...this.#bindings };
+  }
+
   /** The messages logged at `level`, in order. */
   messages(level: LogLine['level']): string[] {
     return this.lines.filter((line) => line.level === level).map((line) => line.msg);
