@@ -245,7 +245,10 @@ async function composeRoutes(config: KbsConfig, options: ComposeOptions, core: C
   if (decisionStore !== store) closers.push(() => decisionStore.close());
   const selector = new AttestationPolicySelector(config.attestationService.type === 'none' ? undefined : config.attestationService.policyIdMap);
   const policies = new ResourcePolicies(policy, new ScopedPolicyStore(store), new DecisionLog(decisionStore), {
-    onRecordError: (error) => (options.log ?? silentLogger).warn(`policy decision not recorded: ${(error as Error).message}`),
+    onRecordError: (error, requestLog) => {
+      const log: Logger = requestLog ?? options.log ?? silentLogger;
+      log.warn(`policy decision not recorded: ${(error as Error).message}`);
+    },
   });
   const admin = await createAdminAuthorizer(config.admin, now);
 

@@ -4,6 +4,7 @@
  * or a token + resource-policy call; encrypted answers are JWEs to the TEE key found in the
  * verified token.
  */
+import type { Logger } from '@trustee/log';
 import { encryptForTeeKey } from '@trustee/protocol';
 import { isWithinKeyLimits, type ResourceRepository } from '@trustee/storage';
 import type { JsonObject, TokenVerifier } from './backends.ts';
@@ -108,6 +109,8 @@ export interface PluginDeps {
   readonly tokenVerifier: TokenVerifier;
   /** The global resource policy and the scoped ones, with the decision log. */
   readonly policies: ResourcePolicies;
+  /** The request's logger (`request.log`, with its `reqId`). */
+  readonly log?: Logger;
   /** Rejects with KbsError (AdminAuthInitialization, upstream's quirk for plugin admin paths) when denied. */
   authorizeAdmin(headers: RequestHeaders, uri: string): Promise<void>;
   readonly onPolicyDecision?: (result: 'allow' | 'deny' | 'error') => void;
@@ -166,7 +169,7 @@ export async function handlePluginRequest(pluginName: string, request: PluginReq
   }
   let decision;
   try {
-    decision = await deps.policies.decide(claims, { plugin: pluginName, path: request.path, query: request.query });
+    decision = await deps.policies.decide(claims, { plugin: pluginName, path: request.path, query: request.query }, deps.log);
   } catch (error) {
     deps.onPolicyDecision?.('error');
     deps.onDecision?.({ result: 'error', claims, decisionId: undefined, verdicts: [] });

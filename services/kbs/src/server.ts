@@ -410,6 +410,7 @@ export function buildKbsServer(deps: KbsServerDeps): FastifyInstance {
         sessions: attestation?.sessions,
         tokenVerifier: deps.tokenVerifier,
         policies: deps.policies,
+        log: request.log,
         authorizeAdmin: async (headers, uri) => {
           auditFacts(request).admin = true;
           try {

@@ -162,9 +162,15 @@ export class AuditRecorder {
       const entry = await this.#entryFor(request, reply.statusCode);
       if (entry === undefined) return;
       const facts = request.kbsAudit;
+      // The answer has gone; a record that cannot be stored is reported on the request's own
+      // log line (with its reqId and decision id), never silently dropped.
       await Promise.all([
-        this.#options.trail.append(entry).catch(() => undefined),
-        facts?.claims === undefined || entry.kind !== 'attestation' ? undefined : this.#storeClaims(entry.decision, facts.claims).catch(() => undefined),
+        this.#options.trail
+          .append(entry, (error) => request.log.error({ decision: entry.decision, reason: (error as Error).message }, 'audit record not stored'))
+          .catch(() => undefined),
+        facts?.claims === undefined || entry.kind !== 'attestation'
+          ? undefined
+          : this.#storeClaims(entry.decision, facts.claims).catch((error: unknown) => request.log.warn({ decision: entry.decision, reason: (error as Error).message }, 'attestation claims not stored')),
       ]);
     });
   }

@@ -292,3 +292,29 @@ describe('two replicas on one store never fork the chain', () => {
     });
   });
 });
+
+describe("a failed append is reported to the appender's own reporter", () => {
+  it("goes to the reporter given with the entry (the request's logger), not the trail's", async () => {
+    const store = new MemoryStore();
+    const down: KeyValueStore = {
+      get: (namespace, key) => store.get(namespace, key),
+      set: async () => {
+        throw new Error('audit store down');
+      },
+      delete: (namespace, key) => store.delete(namespace, key),
+      list: (namespace, prefix) => store.list(namespace, prefix),
+      ping: () => store.ping(),
+      close: () => store.close(),
+    };
+    const trailErrors: unknown[] = [];
+    const requestErrors: string[] = [];
+    const trail = new AuditTrail(down, { onError: (error) => trailErrors.push(error) });
+    const [withReporter, without] = await Promise.allSettled([
+      trail.append(entry(1), (error, failed) => requestErrors.push(`${failed.decision}: ${(error as Error).message}`)),
+      trail.append(entry(2)),
+    ]);
+    expect([withReporter.status, without.status]).toEqual(['rejected', 'rejected']);
+    expect(requestErrors).toEqual([`${entry(1).decision}: audit store down`]);
+    expect(trailErrors).toHaveLength(1);
+  });
+});

@@ -73,6 +73,7 @@ const MAX_BATCH = 256;
 interface Waiting {
   readonly entry: AuditEntry;
   readonly original: AuditEntry;
+  readonly report: (error: unknown, entry: AuditEntry) => void;
   readonly resolve: (record: AuditRecord) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -128,17 +129,22 @@ export class AuditTrail {
     return { appended: this.#appended, dropped: this.#dropped, pending: this.#pending };
   }
 
-  /** Queues one record; resolves with it once stored (rejects when the store refused it). */
-  append(entry: AuditEntry): Promise<AuditRecord> {
+  /**
+   * Queues one record; resolves with it once stored (rejects when the store refused it). A
+   * failure is reported to `onError` (the request's own reporter, so the line carries its request
+   * id) or else to the trail's.
+   */
+  append(entry: AuditEntry, onError?: (error: unknown, entry: AuditEntry) => void): Promise<AuditRecord> {
+    const report = onError ?? this.#onError;
     if (this.#pending >= this.#maxPending) {
       this.#dropped++;
       const error = new Error(`audit queue full (${this.#maxPending} records waiting): record dropped`);
-      this.#onError(error, entry);
+      report(error, entry);
       return Promise.reject(error);
     }
     const clean = sanitizeEntry(entry);
     this.#pending++;
-    const result = new Promise<AuditRecord>((resolve, reject) => this.#waiting.push({ entry: clean, original: entry, resolve, reject }));
+    const result = new Promise<AuditRecord>((resolve, reject) => this.#waiting.push({ entry: clean, original: entry, report, resolve, reject }));
     this.#writing ??= this.#drain();
     return result;
   }
@@ -159,7 +165,7 @@ export class AuditTrail {
           for (const [index, waiting] of batch.entries()) waiting.resolve(records[index] as AuditRecord);
         } catch (error) {
           for (const waiting of batch) {
-            this.#onError(error, waiting.original);
+            waiting.report(error, waiting.original);
             waiting.reject(error);
           }
         } finally {

@@ -6,6 +6,7 @@
  * on every backend (memory, SQLite, real PostgreSQL and Redis).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { silentLogger, type Logger } from '@trustee/log';
 import { compilePolicy } from '@trustee/rego';
 import { MemoryStore, PostgresStore, RedisStore, SqliteStore, type KeyValueStore } from '@trustee/storage';
 import { createTestDatabase, createTestRedis, probePostgres, probeRedis, type TestDatabase, type TestRedis } from '@trustee/storage/testing/servers.ts';
@@ -184,4 +185,29 @@ test('policy upload refuses syntax errors, unknown builtins and network builtins
   expect(() => validateResourcePolicy('package policy\nallow if foo.bar(1)')).toThrow(/undefined function foo.bar/);
   expect(() => validateResourcePolicy('package policy\nallow if { r := http.send({"method": "get", "url": "http://x"}); r.status_code == 200 }')).toThrow(/http.send performs network I\/O/);
   expect(() => validateResourcePolicy('package policy\nallow if net.lookup_ip_addr("example.com")')).toThrow(PolicyRejected);
+});
+
+test("a decision that cannot be recorded still stands, and the failure goes to the deciding request's logger", async () => {
+  const store = new MemoryStore();
+  const global = new ResourcePolicy(store);
+  await global.set(ALLOW_ALL_RESOURCE_POLICY);
+  const refusing: KeyValueStore = {
+    get: (namespace, key) => store.get(namespace, key),
+    set: async () => {
+      throw new Error('decision store down');
+    },
+    delete: (namespace, key) => store.delete(namespace, key),
+    list: (namespace, prefix) => store.list(namespace, prefix),
+    ping: () => store.ping(),
+    close: () => store.close(),
+  };
+  const reports: { message: string; requestLog: Logger | undefined }[] = [];
+  const policies = new ResourcePolicies(global, new ScopedPolicyStore(store), new DecisionLog(refusing), {
+    onRecordError: (error, requestLog) => reports.push({ message: (error as Error).message, requestLog }),
+  });
+  const requestLog = silentLogger.child({ reqId: 'req-7' });
+  const decision = await policies.decide({}, resource('default/key/one'), requestLog);
+  expect(decision.allowed).toBe(true);
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(reports).toEqual([{ message: 'decision store down', requestLog }]);
 });

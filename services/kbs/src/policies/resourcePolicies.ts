@@ -10,6 +10,7 @@
  *   engine (rule bodies held/failed, failing expression, compared values, bounded).
  * - `dryRun`: replays recorded decisions with a candidate policy in place of the stored one.
  */
+import type { Logger } from '@trustee/log';
 import { RegoError, type CompiledPolicy, type RegoJson, type RuleExplanation } from '@trustee/rego';
 import type { JsonObject } from '../backends.ts';
 import { KbsError, kbsErrors } from '../errors.ts';
@@ -86,8 +87,8 @@ export type PolicyTarget = { readonly kind: 'global' } | { readonly kind: 'scope
 export interface ResourcePoliciesOptions {
   /** Clock for dry-run budgets (ms). */
   readonly now?: () => number;
-  /** Called when a decision could not be recorded (the decision stands). */
-  readonly onRecordError?: (error: unknown) => void;
+  /** Called when a decision could not be recorded (the decision stands), with the deciding request's logger when there is one. */
+  readonly onRecordError?: (error: unknown, requestLog: Logger | undefined) => void;
 }
 
 function requestData(request: DecisionRequest): PolicyRequestData {
@@ -107,7 +108,7 @@ export class ResourcePolicies {
   readonly #global: ResourcePolicy;
   readonly #scoped: ScopedPolicyStore;
   readonly #log: DecisionLog;
-  readonly #onRecordError: (error: unknown) => void;
+  readonly #onRecordError: (error: unknown, requestLog: Logger | undefined) => void;
   readonly #now: () => number;
 
   constructor(global: ResourcePolicy, scoped: ScopedPolicyStore, log: DecisionLog, options: ResourcePoliciesOptions = {}) {
@@ -132,9 +133,10 @@ export class ResourcePolicies {
 
   /**
    * The release decision for a guest. Resolves allow/deny with a decision id; an evaluation
-   * failure rejects with PolicyEngineError whose reason names the decision id.
+   * failure rejects with PolicyEngineError whose reason names the decision id. `requestLog` (the
+   * guest request's logger, with its request id) gets the line if the decision cannot be recorded.
    */
-  async decide(claims: JsonObject, request: DecisionRequest): Promise<Decision> {
+  async decide(claims: JsonObject, request: DecisionRequest, requestLog?: Logger): Promise<Decision> {
     const verdicts: PolicyVerdict[] = [];
     let globalPolicyHash: string | undefined;
     let failure: unknown;
@@ -157,9 +159,9 @@ export class ResourcePolicies {
     const record = this.#log.build(request, claims, allowed, verdicts);
     if (allowed) {
       // A release does not wait for its record; a deny does, so its id can be explained at once.
-      this.#log.store(record).catch((error: unknown) => this.#onRecordError(error));
+      this.#log.store(record).catch((error: unknown) => this.#onRecordError(error, requestLog));
     } else {
-      await this.#log.store(record).catch((error: unknown) => this.#onRecordError(error));
+      await this.#log.store(record).catch((error: unknown) => this.#onRecordError(error, requestLog));
     }
     const decisionId = record.id;
     if (failure !== undefined) {
