@@ -1,6 +1,6 @@
 import { MemoryStore } from '@trustee/storage';
 import { expect, test } from 'vitest';
-import { DECISION_NAMESPACE, DecisionLog, MAX_RECORD_BYTES } from './decisions.ts';
+import { DECISION_NAMESPACE, DecisionLog, MAX_RECORD_BYTES, PRUNE_EVERY } from './decisions.ts';
 
 const request = { plugin: 'resource', path: ['default', 'key', 'k'], query: { a: 'b' } };
 
@@ -39,4 +39,18 @@ test('prune keeps the newest records and deletes the rest', async () => {
   }
   expect(await log.prune()).toBe(400);
   expect(await log.recentIds(1000)).toEqual(ids.slice(400).reverse());
+});
+
+test('storing alone keeps the log bounded: at most keep + PRUNE_EVERY records per process', async () => {
+  let now = 1_700_000_000_000;
+  const store = new MemoryStore(() => now);
+  const keep = 50;
+  const log = new DecisionLog(store, () => now, keep);
+  for (let i = 0; i < 3 * PRUNE_EVERY + 7; i++) {
+    now += 1;
+    await log.store(log.build(request, { i }, true, [{ policy: 'resource-policy', result: true }]));
+    expect((await store.list(DECISION_NAMESPACE)).length).toBeLessThanOrEqual(keep + PRUNE_EVERY);
+  }
+  // The last prune (at write 3 × PRUNE_EVERY) left `keep`; 7 more were written since.
+  expect((await store.list(DECISION_NAMESPACE)).length).toBe(keep + 7);
 });
