@@ -23,6 +23,14 @@ export interface KeyValueStore {
    * without the atomicity of the prefix).
    */
   setBatch?(writes: readonly BatchWrite[]): Promise<number>;
+  /**
+   * Optional: a read-then-write no other writer can interleave, in any process sharing the store.
+   * `plan` runs synchronously inside one write transaction, reads keys of `namespace` through
+   * `read` (their values as of that transaction) and returns the writes to apply in it (all in
+   * `namespace`) and the call's result. Where a store lacks it, callers use a path that tolerates
+   * races (e.g. the audit trail's conditional creates and retries).
+   */
+  updateExclusive?<T>(namespace: string, plan: ExclusivePlan<T>): Promise<T>;
   /** Deletes a key; returns whether it existed. */
   delete(namespace: string, key: string): Promise<boolean>;
   /** Lists the keys of a namespace (optionally those starting with `prefix`), sorted. */
@@ -43,6 +51,9 @@ export interface SetOptions {
   /** Absolute expiry in milliseconds since the epoch; the key reads as absent afterwards. */
   readonly expiresAtMs?: number;
 }
+
+/** See `KeyValueStore.updateExclusive`. */
+export type ExclusivePlan<T> = (read: (key: string) => Uint8Array | undefined) => { readonly writes: readonly Omit<BatchWrite, 'namespace'>[]; readonly result: T };
 
 export interface BatchWrite extends SetOptions {
   readonly namespace: string;

@@ -229,3 +229,60 @@ test('a read of another key leaves the turn\'s writes pending; a read of a pendi
   await store.close();
   await peer.close();
 });
+
+const counterPlan = (read: (key: string) => Uint8Array | undefined): { writes: { key: string; value: Uint8Array }[]; result: number } => {
+  const current = read('counter');
+  const next = (current === undefined ? 0 : Number(new TextDecoder().decode(current))) + 1;
+  return { writes: [{ key: 'counter', value: bytes(String(next)) }], result: next };
+};
+
+test('updateExclusive: read-then-write increments from two handles and another OS process lose no update', async () => {
+  const path = dbPath();
+  const a = new SqliteStore({ path, sweepIntervalMs: 0 });
+  const b = new SqliteStore({ path, sweepIntervalMs: 0 });
+  await a.set('ctr', 'counter', bytes('0'));
+  const script = join(dirs[0] ?? tmpdir(), 'incrementer.cjs');
+  // The other process increments the same row with its own read-then-write transactions.
+  writeFileSync(
+    script,
+    `const Database = require(${JSON.stringify(require_resolve())});
+     const db = new Database(process.argv[2], { timeout: 5000 });
+     const get = db.prepare("SELECT value FROM kv WHERE namespace = 'ctr' AND key = 'counter'");
+     const put = db.prepare("UPDATE kv SET value = ? WHERE namespace = 'ctr' AND key = 'counter'");
+     const increment = db.transaction(() => { put.run(Buffer.from(String(Number(get.get().value.toString()) + 1))); }).immediate;
+     for (let i = 0; i < 300; i++) increment();
+     db.close();`,
+  );
+  const child = new Promise<void>((resolve, reject) => {
+    const process = fork(script, [path], { stdio: 'inherit' });
+    process.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`incrementer exited ${code}`))));
+  });
+  const results: number[] = [];
+  for (let round = 0; round < 50; round++) {
+    // Several exclusive updates per turn on each handle: each sees the one before it.
+    results.push(...(await Promise.all([a, b, a, b, a, b].map((store) => store.updateExclusive('ctr', counterPlan)))));
+  }
+  await child;
+  expect(new TextDecoder().decode(await a.get('ctr', 'counter'))).toBe(String(300 + 300));
+  expect(new Set(results).size).toBe(300); // every increment saw a different value
+  await a.close();
+  await b.close();
+});
+
+test('updateExclusive: a pending plan is committed before a read of its namespace; a plan whose create finds the key fails alone', async () => {
+  const path = dbPath();
+  const store = new SqliteStore({ path, sweepIntervalMs: 0 });
+  const peer = new SqliteStore({ path, sweepIntervalMs: 0 });
+  const first = store.updateExclusive('ctr', counterPlan);
+  expect(new TextDecoder().decode(await store.get('ctr', 'counter'))).toBe('1');
+  await expect(first).resolves.toBe(1);
+  await peer.set('ctr', 'taken', bytes('peer'));
+  const other = store.set('kbs', 'beside', bytes('x'));
+  const refused = store.updateExclusive('ctr', () => ({ writes: [{ key: 'fresh', value: bytes('f') }, { key: 'taken', value: bytes('mine'), overwrite: false }], result: 'done' }));
+  await expect(refused).rejects.toThrow(/ctr\/taken already exists/);
+  await expect(other).resolves.toBe(true);
+  expect(await peer.get('ctr', 'fresh')).toBeUndefined(); // nothing of the refused plan was applied
+  expect(new TextDecoder().decode(await peer.get('ctr', 'taken'))).toBe('peer');
+  await store.close();
+  await peer.close();
+});

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { assertKeyLimits } from './keyRules.ts';
-import type { BatchWrite, KeyValueStore, SetOptions } from './keyValueStore.ts';
+import type { BatchWrite, ExclusivePlan, KeyValueStore, SetOptions } from './keyValueStore.ts';
 import { StorageError } from './storageError.ts';
 
 export interface SqliteStoreOptions {
@@ -105,6 +105,8 @@ export class SqliteStore implements KeyValueStore {
   /** The (namespace, key)s and namespaces the pending writes touch: reads of others need not commit them first. */
   readonly #pendingKeys = new Set<string>();
   readonly #pendingNamespaces = new Set<string>();
+  /** Namespaces with a pending `updateExclusive`, whose keys are known only when it runs: any read there commits first. */
+  readonly #pendingWholeNamespaces = new Set<string>();
   #flushScheduled = false;
   readonly #commit: (batch: readonly PendingWrite[]) => unknown[];
 
@@ -214,6 +216,7 @@ export class SqliteStore implements KeyValueStore {
     this.#pending = [];
     this.#pendingKeys.clear();
     this.#pendingNamespaces.clear();
+    this.#pendingWholeNamespaces.clear();
     if (this.#closed) {
       for (const write of batch) write.reject(new StorageError('closed', 'store is closed'));
       return;
@@ -242,7 +245,7 @@ export class SqliteStore implements KeyValueStore {
   async get(namespace: string, key: string): Promise<Uint8Array | undefined> {
     const row = this.#run(
       (s) => s.get.get(namespace, key, this.#now()),
-      () => this.#pendingKeys.has(pendingKey(namespace, key)),
+      () => this.#pendingKeys.has(pendingKey(namespace, key)) || this.#pendingWholeNamespaces.has(namespace),
     );
     return row === undefined ? undefined : new Uint8Array(row.value.buffer, row.value.byteOffset, row.value.byteLength);
   }
@@ -284,6 +287,33 @@ export class SqliteStore implements KeyValueStore {
       return applied;
       },
     );
+  }
+
+  /**
+   * Runs `plan` inside this turn's group commit (BEGIN IMMEDIATE: every other connection's writes
+   * wait), so what it read is still current when its writes commit.
+   */
+  updateExclusive<T>(namespace: string, plan: ExclusivePlan<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new StorageError('closed', 'store is closed'));
+    this.#pendingNamespaces.add(namespace);
+    this.#pendingWholeNamespaces.add(namespace);
+    return this.#write([], (s) => {
+      const now = this.#now();
+      const { writes, result } = plan((key) => {
+        const row = s.get.get(namespace, key, now);
+        return row === undefined ? undefined : new Uint8Array(row.value.buffer, row.value.byteOffset, row.value.byteLength);
+      });
+      for (const write of writes) {
+        assertKeyLimits(write.key);
+        const blob = Buffer.from(write.value.buffer, write.value.byteOffset, write.value.byteLength);
+        // A refused conditional create inside the exclusive transaction means the plan misread the
+        // store: fail the whole call (the transaction rolls back) rather than apply a partial plan.
+        if (!this.#setOne(s, namespace, write.key, blob, write.expiresAtMs ?? null, write.overwrite !== false)) {
+          throw new StorageError('backend_failure', `updateExclusive: ${namespace}/${write.key} already exists`);
+        }
+      }
+      return result;
+    });
   }
 
   async delete(namespace: string, key: string): Promise<boolean> {
