@@ -3,9 +3,14 @@
  * empty challenge) and answers every client mistake with a 4xx `{type, detail}` from the error
  * registry, never upstream's blanket 500; the JWKS verifies the issued token; metrics count it.
  */
+import { Writable } from 'node:stream';
 import { compactVerify, importJWK, type JWK } from 'jose';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createLogger, MAX_REQUEST_ID_LENGTH, REQUEST_ID_HEADER } from '@trustee/log';
+import { MemoryStore } from '@trustee/storage';
+import { composeAs } from './compose.ts';
+import { parseAsConfig } from './config.ts';
 import { AS_ERROR_CODES, AS_ERRORS } from './errors.ts';
 import { buildAsRestServer } from './restServer.ts';
 import { b64urlJson, composeTestAs, createTestAdmin, RUNTIME_DATA, sampleEvidence, type TestAs } from './testing/fixtures.ts';
@@ -186,6 +191,45 @@ describe('error registry', () => {
     for (const code of AS_ERROR_CODES) {
       expect(AS_ERRORS[code].http).toBeGreaterThanOrEqual(400);
       expect(AS_ERRORS[code].title.length).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('request ids over REST', () => {
+  test("a caller's x-request-id is the reqId of the request's log lines; a missing, too long, spaced or non-ASCII one is replaced by a UUID", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    const composed = await composeAs(parseAsConfig({}), { store: new MemoryStore(), log: createLogger({ stream }) });
+    const logged = buildAsRestServer(composed);
+    // A request without verification requests is refused (400) with one `request refused` line.
+    const refusedReqId = async (requestId: string | undefined): Promise<unknown> => {
+      const before = lines.length;
+      const response = await logged.inject({
+        method: 'POST',
+        url: '/attestation',
+        headers: requestId === undefined ? {} : { [REQUEST_ID_HEADER]: requestId },
+        payload: { verification_requests: [], policy_ids: [] },
+      });
+      expect(response.statusCode).toBe(400);
+      const refused = lines.slice(before).filter((line) => line['msg'] === 'request refused');
+      expect(refused).toHaveLength(1);
+      return refused[0]?.['reqId'];
+    };
+    try {
+      expect(await refusedReqId('kbs7f3a-1c')).toBe('kbs7f3a-1c');
+      expect(await refusedReqId('k'.repeat(MAX_REQUEST_ID_LENGTH))).toBe('k'.repeat(MAX_REQUEST_ID_LENGTH));
+      const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+      for (const unusable of [undefined, 'k'.repeat(MAX_REQUEST_ID_LENGTH + 1), 'two words', '', 'caf\u00e9']) {
+        expect(await refusedReqId(unusable), JSON.stringify(unusable)).toMatch(uuid);
+      }
+    } finally {
+      await logged.close();
+      await composed.close();
     }
   });
 });

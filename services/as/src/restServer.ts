@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer } from '@trustee/http';
+import { REQUEST_ID_HEADER, usableRequestId } from '@trustee/log';
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import type { ComposedAs } from './compose.ts';
 import { attestationChallenge, decodePolicyText, decodeRestAttestationRequest } from './decodeRequest.ts';
@@ -34,7 +35,16 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 export function buildAsRestServer(as: ComposedAs, options: RestServerOptions = {}): FastifyInstance {
   const bodyLimit = options.bodyLimitBytes ?? REST_BODY_LIMIT_BYTES;
-  const app = createServer({ loggerInstance: as.log, genReqId: () => randomUUID(), bodyLimit, routerOptions: { maxParamLength: 1024 }, ...(options.https === undefined ? {} : { tls: { key: options.https.key, cert: options.https.cert } }) });
+  const app = createServer({
+    loggerInstance: as.log,
+    // The caller's `x-request-id` (a KBS's, or any client's) when usable, so its log and ours share
+    // the id; the same rule as gRPC callers' (packages/log/src/requestId.ts). Read here rather than
+    // through fastify's `requestIdHeader`, which takes any value verbatim.
+    genReqId: (request) => usableRequestId(request.headers[REQUEST_ID_HEADER]) ?? randomUUID(),
+    bodyLimit,
+    routerOptions: { maxParamLength: 1024 },
+    ...(options.https === undefined ? {} : { tls: { key: options.https.key, cert: options.https.cert } }),
+  });
 
   // Like actix's JSON extractor: bodies must be application/json.
   app.removeContentTypeParser('text/plain');
