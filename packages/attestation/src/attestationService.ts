@@ -10,7 +10,7 @@ import type { AttestationServiceConfig } from './config.ts';
 import { expectedInitData } from './initData.ts';
 import { expectedReportData } from './expectedReportData.ts';
 import type { Json, JsonObject, VerificationRequest } from '@trustee/protocol';
-import { silentLogger, type Logger } from '@trustee/log';
+import { requestIdOf, silentLogger, type Logger } from '@trustee/log';
 import { defaultPolicies, DEFAULT_POLICY_IDS } from './policy/defaultPolicies.ts';
 import { createPolicyEvaluator } from './policy/evaluateAppraisalPolicy.ts';
 import { createPolicyStore } from './policy/policyStore.ts';
@@ -165,7 +165,7 @@ export async function createAttestationService(deps: AttestationServiceDeps): Pr
               `the claims from ${request.tee} evidence are too large for a token (${inputBytes} bytes; at most ${MAX_ANNOTATED_EVIDENCE_BYTES} per submodule, ${MAX_TOKEN_CLAIMS_BYTES} per token)`,
             );
           }
-          const appraisal = await evaluator.evaluate({ policyId: classPolicyId, source, input, profile: request.tee });
+          const appraisal = await evaluator.evaluate({ policyId: classPolicyId, source, input, profile: request.tee, requestId: requestIdOf(options.log) });
           if (appraisal.trustClaimsUndefined) log.warn(`attestation: policy ${classPolicyId} defines no trust_claims rule; every trust claim is 0`);
           submods.push({
             name: `${teeClass}${index}`,

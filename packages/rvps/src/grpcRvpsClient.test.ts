@@ -5,7 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { referenceValueServiceDefinition } from '@trustee/grpc';
+import { referenceValueServiceDefinition, REQUEST_ID_METADATA } from '@trustee/grpc';
 import { MemoryStore } from '@trustee/storage';
 import { ReferenceValueError } from './referenceValueError.ts';
 import { createBuiltinRvps } from './builtinRvps.ts';
@@ -214,6 +214,44 @@ describe('createGrpcRvpsClient: values are checked like registrations', () => {
       const error = await client.query('svn').catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'rvps_error' });
       expect((error as Error).message).toMatch(/unusable reference value "svn": value is nested deeper than 32 levels/);
+    } finally {
+      client.close();
+      server.forceShutdown();
+    }
+  });
+});
+
+describe('request ids', () => {
+  test("every call made for a request carries its id as x-request-id metadata; a call without one sends none", async () => {
+    const seen: Array<[string, unknown]> = [];
+    const answer = (method: string, response: object) => (call: grpc.ServerUnaryCall<object, object>, callback: grpc.sendUnaryData<object>) => {
+      seen.push([method, call.metadata.get(REQUEST_ID_METADATA)[0]]);
+      callback(null, response);
+    };
+    const server = new grpc.Server();
+    server.addService(referenceValueServiceDefinition, {
+      QueryReferenceValue: answer('QueryReferenceValue', {}),
+      RegisterReferenceValue: answer('RegisterReferenceValue', {}),
+      ListReferenceValues: answer('ListReferenceValues', { reference_values: [] }),
+      DeleteReferenceValue: answer('DeleteReferenceValue', { deleted: false }),
+    });
+    const client = createGrpcRvpsClient({ address: `127.0.0.1:${await bind(server)}` });
+    try {
+      const context = { requestId: 'as-0f5c3a1e' };
+      await client.query('svn', context);
+      await client.register(message({ svn: ['1'] }), { authorization: 'Bearer t' }, context);
+      await client.list(undefined, context);
+      await client.delete('svn', undefined, context);
+      await client.query('svn');
+      await client.health();
+      expect(seen).toEqual([
+        ['QueryReferenceValue', 'as-0f5c3a1e'],
+        ['RegisterReferenceValue', 'as-0f5c3a1e'],
+        ['ListReferenceValues', 'as-0f5c3a1e'],
+        ['DeleteReferenceValue', 'as-0f5c3a1e'],
+        ['QueryReferenceValue', undefined],
+        ['QueryReferenceValue', undefined],
+      ]);
     } finally {
       client.close();
       server.forceShutdown();

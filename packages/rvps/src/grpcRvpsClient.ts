@@ -8,7 +8,7 @@
  * backoff while the RVPS is UNAVAILABLE instead of a health RPC before every query.
  */
 import * as grpc from '@grpc/grpc-js';
-import { PEER_CHANNEL_OPTIONS, ReferenceValueProviderServiceClient } from '@trustee/grpc';
+import { PEER_CHANNEL_OPTIONS, REQUEST_ID_METADATA, ReferenceValueProviderServiceClient } from '@trustee/grpc';
 import type {
   ReferenceValueDeleteResponse,
   ReferenceValueListResponse,
@@ -16,7 +16,7 @@ import type {
 } from '@trustee/grpc';
 import { ReferenceValueError, type ReferenceValueErrorCode } from './referenceValueError.ts';
 import type { Json } from '@trustee/protocol';
-import type { CallerCredentials, ReferenceValueProvider } from './referenceValueProvider.ts';
+import type { CallContext, CallerCredentials, ReferenceValueProvider } from './referenceValueProvider.ts';
 import { checkReferenceValue } from './referenceValueLimits.ts';
 
 export interface GrpcRvpsClientOptions {
@@ -33,10 +33,10 @@ export interface GrpcRvpsClientOptions {
 }
 
 export interface GrpcRvpsClient extends ReferenceValueProvider {
-  list(credentials?: CallerCredentials): Promise<string[]>;
-  delete(id: string, credentials?: CallerCredentials): Promise<boolean>;
+  list(credentials?: CallerCredentials, context?: CallContext): Promise<string[]>;
+  delete(id: string, credentials?: CallerCredentials, context?: CallContext): Promise<boolean>;
   /** The remote records as JSON texts `{"name","expiration","value"}` (trustee-ts RVPS addition). */
-  listRecords(credentials?: CallerCredentials): Promise<string[]>;
+  listRecords(credentials?: CallerCredentials, context?: CallContext): Promise<string[]>;
   /**
    * Upstream's health probe: `QueryReferenceValue("__healthcheck__")` answered within `timeoutMs`
    * (default 1 s). Throws `rvps_error` when the RVPS does not answer.
@@ -91,7 +91,7 @@ export function createGrpcRvpsClient(options: GrpcRvpsClientOptions): GrpcRvpsCl
   const credentials = tls ? grpc.credentials.createSsl(options.rootCerts ?? null) : grpc.credentials.createInsecure();
   const client = new ReferenceValueProviderServiceClient(target, credentials, PEER_CHANNEL_OPTIONS);
 
-  function callOnce<T>(method: string, request: object, timeoutMs: number, credentials: CallerCredentials | undefined): Promise<T> {
+  function callOnce<T>(method: string, request: object, timeoutMs: number, credentials: CallerCredentials | undefined, context: CallContext | undefined): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const fn = (client as unknown as Record<string, UnaryMethod<T> | undefined>)[method];
       if (fn === undefined) {
@@ -101,6 +101,8 @@ export function createGrpcRvpsClient(options: GrpcRvpsClientOptions): GrpcRvpsCl
       const metadata = new grpc.Metadata();
       // The caller's credentials travel on: the RVPS, not the AS, decides on its admin calls.
       if (credentials?.authorization !== undefined) metadata.set('authorization', credentials.authorization);
+      // The RVPS logs the call under it (services/rvps/src/grpcServer.ts): one id across both logs.
+      if (context?.requestId !== undefined) metadata.set(REQUEST_ID_METADATA, context.requestId);
       fn.call(client, request, metadata, { deadline: Date.now() + timeoutMs }, (error: grpc.ServiceError | null, response?: T) => {
         if (error !== null) reject(error);
         else resolve(response as T);
@@ -108,13 +110,13 @@ export function createGrpcRvpsClient(options: GrpcRvpsClientOptions): GrpcRvpsCl
     });
   }
 
-  async function call<T>(method: string, request: object, options: { credentials?: CallerCredentials | undefined; timeoutMs?: number; attempts?: number } = {}): Promise<T> {
+  async function call<T>(method: string, request: object, options: { credentials?: CallerCredentials | undefined; context?: CallContext | undefined; timeoutMs?: number; attempts?: number } = {}): Promise<T> {
     const timeoutMs = options.timeoutMs ?? deadlineMs;
     const attempts = options.attempts ?? retries + 1;
     let delay = backoffMs;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await callOnce<T>(method, request, timeoutMs, options.credentials);
+        return await callOnce<T>(method, request, timeoutMs, options.credentials, options.context);
       } catch (error) {
         const status = (error as Partial<grpc.ServiceError>).code;
         if (status === grpc.status.UNAVAILABLE && attempt < attempts) {
@@ -129,8 +131,8 @@ export function createGrpcRvpsClient(options: GrpcRvpsClientOptions): GrpcRvpsCl
 
   return {
     address: url,
-    async query(id) {
-      const response = await call<ReferenceValueQueryResponse>('QueryReferenceValue', { reference_value_id: id });
+    async query(id, context) {
+      const response = await call<ReferenceValueQueryResponse>('QueryReferenceValue', { reference_value_id: id }, { context });
       const text = response.reference_value_results;
       if (text === undefined || text === null) return undefined;
       let value: Json;
@@ -148,15 +150,15 @@ export function createGrpcRvpsClient(options: GrpcRvpsClientOptions): GrpcRvpsCl
       }
       return value;
     },
-    async register(message, credentials) {
-      await call('RegisterReferenceValue', { message }, { credentials });
+    async register(message, credentials, context) {
+      await call('RegisterReferenceValue', { message }, { credentials, context });
     },
-    async listRecords(credentials) {
-      return (await call<ReferenceValueListResponse>('ListReferenceValues', {}, { credentials })).reference_values;
+    async listRecords(credentials, context) {
+      return (await call<ReferenceValueListResponse>('ListReferenceValues', {}, { credentials, context })).reference_values;
     },
-    async list(credentials) {
+    async list(credentials, context) {
       const names: string[] = [];
-      for (const text of await this.listRecords(credentials)) {
+      for (const text of await this.listRecords(credentials, context)) {
         let record: unknown;
         try {
           record = JSON.parse(text);
@@ -169,8 +171,8 @@ export function createGrpcRvpsClient(options: GrpcRvpsClientOptions): GrpcRvpsCl
       }
       return names.sort();
     },
-    async delete(id, credentials) {
-      return (await call<ReferenceValueDeleteResponse>('DeleteReferenceValue', { reference_value_id: id }, { credentials })).deleted;
+    async delete(id, credentials, context) {
+      return (await call<ReferenceValueDeleteResponse>('DeleteReferenceValue', { reference_value_id: id }, { credentials, context })).deleted;
     },
     async health(timeoutMs = 1000) {
       await call('QueryReferenceValue', { reference_value_id: HEALTHCHECK_REFERENCE_VALUE_ID }, { timeoutMs, attempts: 1 });

@@ -30,5 +30,5 @@ export { sampleExtractor } from './extractors/sampleExtractor.ts';
 export { swidExtractor } from './extractors/swidExtractor.ts';
 export { corimExtractor } from './extractors/corimExtractor.ts';
 export { parseRegistrationMessage, RVPS_MESSAGE_VERSION, MAX_REGISTRATION_MESSAGE_BYTES, type RegistrationMessage } from './registrationMessage.ts';
-export type { CallerCredentials, ReferenceValueProvider, Extractor, ExtractedReferenceValue, ExtractorContext } from './referenceValueProvider.ts';
+export type { CallContext, CallerCredentials, ReferenceValueProvider, Extractor, ExtractedReferenceValue, ExtractorContext } from './referenceValueProvider.ts';
 export { createGrpcRvpsClient, rvpsTarget, HEALTHCHECK_REFERENCE_VALUE_ID, type GrpcRvpsClient, type GrpcRvpsClientOptions } from './grpcRvpsClient.ts';

@@ -9,7 +9,7 @@
  */
 import { collateralFromVerifierConfig, createAttestationService, verifiersFromTrustAnchorConfig, type AttestationService } from '@trustee/attestation';
 import type { Json, VerificationRequest } from '@trustee/protocol';
-import { createBuiltinRvps, createGrpcRvpsClient, type CallerCredentials } from '@trustee/rvps-core';
+import { createBuiltinRvps, createGrpcRvpsClient, type CallContext, type CallerCredentials } from '@trustee/rvps-core';
 import { DeferredStart, Readiness } from '@trustee/grpc';
 import { isStorageUnavailable, openStore, type KeyValueStore } from '@trustee/storage';
 import { getVerifier, supportedTees, type CollateralSource, type FetchFunction, type TeeName, type Verifier } from '@trustee/verifiers';
@@ -23,14 +23,14 @@ import { AsMetrics } from './metrics.ts';
 /**
  * What the reference-value RPCs need; the built-in RVPS and the remote client both provide it.
  * `credentials` are the caller's, forwarded to a remote RVPS (the built-in one ignores them: the
- * AdminGuard has checked them).
+ * AdminGuard has checked them), as is `context` (the calling request's id, for the remote RVPS's log).
  */
 export interface RvpsBackend {
-  query(id: string): Promise<Json | undefined>;
-  register(message: string, credentials?: CallerCredentials): Promise<void>;
+  query(id: string, context?: CallContext): Promise<Json | undefined>;
+  register(message: string, credentials?: CallerCredentials, context?: CallContext): Promise<void>;
   /** Records as JSON texts `{"version","name","expiration","value"}`. */
-  listRecords(credentials?: CallerCredentials): Promise<string[]>;
-  delete(id: string, credentials?: CallerCredentials): Promise<boolean>;
+  listRecords(credentials?: CallerCredentials, context?: CallContext): Promise<string[]>;
+  delete(id: string, credentials?: CallerCredentials, context?: CallContext): Promise<boolean>;
 }
 
 export interface ComposeAsOptions {

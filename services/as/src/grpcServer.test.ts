@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { compactVerify, importJWK, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { AttestationServiceClient, HealthClient, MAX_REQUEST_ID_LENGTH, REQUEST_ID_METADATA, ReferenceValueProviderServiceClient, type AttestationResponse, type HealthCheckResponse } from '@trustee/grpc';
+import { AttestationServiceClient, HealthClient, MAX_REQUEST_ID_LENGTH, REQUEST_ID_METADATA, ReferenceValueProviderServiceClient, referenceValueServiceDefinition, type AttestationResponse, type HealthCheckResponse } from '@trustee/grpc';
 import { createLogger } from '@trustee/log';
 import { canonicalJson } from '@trustee/protocol';
 import { MemoryStore } from '@trustee/storage';
@@ -18,6 +18,7 @@ import { createTestSnpReport } from '@trustee/verifiers/testing/snpFactory.ts';
 import { tdxEvidence } from '@trustee/verifiers/testing/tdxFactory.ts';
 import { composeAs } from './compose.ts';
 import { parseAsConfig } from './config.ts';
+import { buildAsRestServer } from './restServer.ts';
 import { startListeners, type RunningAs } from './serve.ts';
 import { b64urlJson, composeTestAs, createTestAdmin, FIXTURE_NOW, RUNTIME_DATA, rpc, rpcError, sampleEvidence, type TestAs } from './testing/fixtures.ts';
 
@@ -359,6 +360,61 @@ describe('request ids over gRPC', () => {
     } finally {
       target.close();
       await listening.close();
+    }
+  });
+});
+
+describe('request ids to a remote RVPS (rvps_config GrpcRemote)', () => {
+  test("the request's id travels on with each reference value query of its evaluation (gRPC and REST) and with a forwarded QueryReferenceValue", async () => {
+    // A stand-in RVPS that records the x-request-id of every query but the AS's health probe.
+    const seen: Array<[string, unknown]> = [];
+    const rvps = new grpc.Server();
+    rvps.addService(referenceValueServiceDefinition, {
+      QueryReferenceValue: (call: grpc.ServerUnaryCall<{ reference_value_id: string }, object>, callback: grpc.sendUnaryData<object>) => {
+        if (call.request.reference_value_id !== '__healthcheck__') seen.push([call.request.reference_value_id, call.metadata.get(REQUEST_ID_METADATA)[0]]);
+        callback(null, {});
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) => rvps.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error === null ? resolve(bound) : reject(error))));
+    const front = await composeAs(parseAsConfig({ rvps_config: { type: 'GrpcRemote', address: `127.0.0.1:${port}` } }), { store: new MemoryStore(), now: () => FIXTURE_NOW });
+    const listening = await startListeners(front, { grpcSocket: '127.0.0.1:0' });
+    const rest = buildAsRestServer(front);
+    const target = new AttestationServiceClient(listening.grpc?.address ?? '', grpc.credentials.createInsecure());
+    const reference = new ReferenceValueProviderServiceClient(listening.grpc?.address ?? '', grpc.credentials.createInsecure());
+    const call = (on: grpc.Client, method: string, body: object, requestId: string): Promise<unknown> => {
+      const metadata = new grpc.Metadata();
+      metadata.set(REQUEST_ID_METADATA, requestId);
+      const fn = (on as unknown as Record<string, (request: object, metadata: grpc.Metadata, callback: (error: grpc.ServiceError | null, response?: unknown) => void) => void>)[method];
+      return new Promise((resolve, reject) => fn?.call(on, body, metadata, (error, response) => (error === null ? resolve(response) : reject(error))));
+    };
+    const idsOf = (from: number): unknown[] => [...new Set(seen.slice(from).map(([, id]) => id))];
+    try {
+      // default_cpu queries the sample TEE's reference values (launch_digest, svn, ...).
+      let from = seen.length;
+      await call(target, 'AttestationEvaluate', request({ tee: 'sample', evidence: b64urlJson(sampleEvidence()), structured_runtime_data: JSON.stringify(RUNTIME_DATA) }), 'kbs7f3a-1c');
+      expect(seen.length).toBeGreaterThan(from);
+      expect(idsOf(from)).toEqual(['kbs7f3a-1c']);
+
+      from = seen.length;
+      const response = await rest.inject({
+        method: 'POST',
+        url: '/attestation',
+        headers: { 'x-request-id': 'rest-client-7' },
+        payload: { verification_requests: [{ tee: 'sample', evidence: b64urlJson(sampleEvidence()), runtime_data: { structured: RUNTIME_DATA } }], policy_ids: [] },
+      });
+      expect(response.statusCode).toBe(200);
+      expect(seen.length).toBeGreaterThan(from);
+      expect(idsOf(from)).toEqual(['rest-client-7']);
+
+      from = seen.length;
+      expect(await call(reference, 'QueryReferenceValue', { reference_value_id: 'svn' }, 'kbs7f3a-2d')).not.toHaveProperty('reference_value_results');
+      expect(seen.slice(from)).toEqual([['svn', 'kbs7f3a-2d']]);
+    } finally {
+      target.close();
+      reference.close();
+      await rest.close();
+      await listening.close();
+      rvps.forceShutdown();
     }
   });
 });

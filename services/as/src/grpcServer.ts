@@ -22,8 +22,9 @@ import {
   type ReferenceValueRegisterRequest,
   type SetPolicyRequest,
 } from '@trustee/grpc';
-import type { Logger } from '@trustee/log';
+import { requestIdOf, type Logger } from '@trustee/log';
 import { b64url } from '@trustee/protocol';
+import type { CallContext } from '@trustee/rvps-core';
 import type { ComposedAs } from './compose.ts';
 import { attestationChallenge, decodeGrpcAttestationRequest, decodePolicyText } from './decodeRequest.ts';
 import { AsError, reportFailure, toAsError } from './errors.ts';
@@ -93,22 +94,22 @@ export function addAsServices(server: grpc.Server, as: ComposedAs): void {
   } as unknown as grpc.UntypedServiceImplementation);
 
   server.addService(referenceValueServiceDefinition, {
-    QueryReferenceValue: unary<ReferenceValueQueryRequest>('QueryReferenceValue', async (request) => {
-      const value = await as.rvps.query(request.reference_value_id);
+    QueryReferenceValue: unary<ReferenceValueQueryRequest>('QueryReferenceValue', async (request, _authorization, log) => {
+      const value = await as.rvps.query(request.reference_value_id, callContext(log));
       return value === undefined ? {} : { reference_value_results: JSON.stringify(value) };
     }),
-    RegisterReferenceValue: unary<ReferenceValueRegisterRequest>('RegisterReferenceValue', async (request, authorization) => {
+    RegisterReferenceValue: unary<ReferenceValueRegisterRequest>('RegisterReferenceValue', async (request, authorization, log) => {
       await as.admin.check('register_reference_value', authorization);
-      await as.rvps.register(request.message, credentials(authorization));
+      await as.rvps.register(request.message, credentials(authorization), callContext(log));
       return {};
     }),
-    ListReferenceValues: unary<object>('ListReferenceValues', async (_request, authorization) => {
+    ListReferenceValues: unary<object>('ListReferenceValues', async (_request, authorization, log) => {
       await as.admin.check('reference_value_admin', authorization);
-      return { reference_values: await as.rvps.listRecords(credentials(authorization)) };
+      return { reference_values: await as.rvps.listRecords(credentials(authorization), callContext(log)) };
     }),
-    DeleteReferenceValue: unary<ReferenceValueDeleteRequest>('DeleteReferenceValue', async (request, authorization) => {
+    DeleteReferenceValue: unary<ReferenceValueDeleteRequest>('DeleteReferenceValue', async (request, authorization, log) => {
       await as.admin.check('reference_value_admin', authorization);
-      return { deleted: await as.rvps.delete(request.reference_value_id, credentials(authorization)) };
+      return { deleted: await as.rvps.delete(request.reference_value_id, credentials(authorization), callContext(log)) };
     }),
   } as unknown as grpc.UntypedServiceImplementation);
 
@@ -133,3 +134,7 @@ function credentials(authorization: string | undefined): { authorization?: strin
   return authorization === undefined ? {} : { authorization };
 }
 
+/** The call's reqId, sent on to a remote RVPS so its log names the same request. */
+function callContext(log: Logger): CallContext {
+  return { requestId: requestIdOf(log) };
+}

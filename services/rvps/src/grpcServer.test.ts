@@ -8,10 +8,12 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { status } from '@grpc/grpc-js';
+import { Writable } from 'node:stream';
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { afterEach, describe, expect, test } from 'vitest';
 import { MemoryStore, parseStorageBackendConfig } from '@trustee/storage';
-import type { ReferenceValueDeleteResponse, ReferenceValueListResponse, ReferenceValueQueryResponse } from '@trustee/grpc';
+import { MAX_REQUEST_ID_LENGTH, REQUEST_ID_METADATA, ReferenceValueProviderServiceClient, type ReferenceValueDeleteResponse, type ReferenceValueListResponse, type ReferenceValueQueryResponse } from '@trustee/grpc';
+import { createLogger } from '@trustee/log';
 import { composeRvps, type ComposedRvps } from './compose.ts';
 import type { AdminConfig, RvpsConfig } from './config.ts';
 import { bindGrpcServer } from './grpcServer.ts';
@@ -165,5 +167,43 @@ describe('RVPS gRPC', () => {
     expect(await client.health('')).toEqual({ status: 'SERVING' });
     expect(await client.health('reference.ReferenceValueProviderService')).toEqual({ status: 'SERVING' });
     await expect(client.health('attestation.AttestationService')).rejects.toMatchObject({ code: status.NOT_FOUND });
+  });
+});
+
+describe('request ids over gRPC', () => {
+  test("a caller's x-request-id (an AS's) is the reqId of the call's log line; a missing, too long or spaced one is replaced by the RVPS's own", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    const rvps = await composeRvps(memoryConfig, { store: new MemoryStore(), log: createLogger({ stream }) });
+    const port = await bindGrpcServer(rvps.grpcServer, '127.0.0.1', 0);
+    const client = new ReferenceValueProviderServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+    // A message that is not JSON is refused (INVALID_ARGUMENT) with one `request rejected` line.
+    const rejectedReqId = async (requestId: string | undefined): Promise<unknown> => {
+      const metadata = new Metadata();
+      if (requestId !== undefined) metadata.set(REQUEST_ID_METADATA, requestId);
+      const register = (client as unknown as Record<string, (request: object, metadata: Metadata, callback: (error: ServiceError | null) => void) => void>)['RegisterReferenceValue'];
+      const before = lines.length;
+      const code = await new Promise((resolve) => register?.call(client, { message: 'not json' }, metadata, (error) => resolve(error?.code)));
+      expect(code).toBe(status.INVALID_ARGUMENT);
+      const rejected = lines.slice(before).filter((line) => line['msg'] === 'request rejected' && line['operation'] === 'register');
+      expect(rejected).toHaveLength(1);
+      return rejected[0]?.['reqId'];
+    };
+    try {
+      expect(await rejectedReqId('as-0f5c3a1e')).toBe('as-0f5c3a1e');
+      expect(await rejectedReqId('k'.repeat(MAX_REQUEST_ID_LENGTH))).toBe('k'.repeat(MAX_REQUEST_ID_LENGTH));
+      const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+      for (const unusable of [undefined, 'k'.repeat(MAX_REQUEST_ID_LENGTH + 1), 'two words', '']) {
+        expect(await rejectedReqId(unusable), JSON.stringify(unusable)).toMatch(uuid);
+      }
+    } finally {
+      client.close();
+      await rvps.close();
+    }
   });
 });

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import {
+  callerRequestId,
   healthCheckHandler,
   healthServiceDefinition,
   Readiness,
@@ -49,7 +50,9 @@ export function createGrpcServer(deps: { operations: ReferenceValueOperations; m
           callback(null, response);
         },
         (caught: unknown) => {
-          const requestId = randomUUID();
+          // The caller's id (an AS's `x-request-id`, packages/rvps/src/grpcRvpsClient.ts) when it
+          // sent a usable one, so the failure is found under the same id in both logs.
+          const requestId = callerRequestId(call.metadata) ?? randomUUID();
           const error = toRvpsError(caught, requestId);
           metrics?.observe('grpc', operation, error.code, seconds());
           logFailure(log.child({ reqId: requestId }), 'grpc', operation, error, caught);

@@ -13,7 +13,7 @@
 import { compilePolicy, RegoError, type CompiledPolicy, type HostFunction, type RegoJson } from '@trustee/rego';
 import { AttestationError } from '../attestationError.ts';
 import type { Json, JsonObject } from '@trustee/protocol';
-import { ReferenceValueError, type ReferenceValueProvider } from '@trustee/rvps-core';
+import { ReferenceValueError, type CallContext, type ReferenceValueProvider } from '@trustee/rvps-core';
 import { parseExtensions, parseTrustClaims, zeroTrustVector, type AppraisalExtension, type TrustVector } from '../trustVector.ts';
 
 export const QUERY_REFERENCE_VALUE = 'query_reference_value';
@@ -35,7 +35,8 @@ export interface AppraisalResult {
 }
 
 export interface PolicyEvaluator {
-  evaluate(args: { policyId: string; source: string; input: JsonObject; profile: string }): Promise<AppraisalResult>;
+  /** `requestId`: the attestation request's, sent on with each reference value query (a remote RVPS logs it). */
+  evaluate(args: { policyId: string; source: string; input: JsonObject; profile: string; requestId?: string | undefined }): Promise<AppraisalResult>;
 }
 
 const placeholderHostFunctions: Readonly<Record<string, HostFunction>> = { [QUERY_REFERENCE_VALUE]: () => null };
@@ -62,14 +63,15 @@ export function createPolicyEvaluator(rvps: ReferenceValueProvider): PolicyEvalu
     return compiled;
   }
 
-  async function fetchInto(values: Map<string, Json>, ids: Iterable<string>): Promise<void> {
+  async function fetchInto(values: Map<string, Json>, ids: Iterable<string>, context: CallContext): Promise<void> {
     const pending = [...ids].filter((id) => !values.has(id));
-    const fetched = await Promise.all(pending.map((id) => queryWithTimeout(rvps, id)));
+    const fetched = await Promise.all(pending.map((id) => queryWithTimeout(rvps, id, context)));
     pending.forEach((id, index) => values.set(id, fetched[index] ?? null));
   }
 
   return {
-    async evaluate({ policyId, source, input, profile }) {
+    async evaluate({ policyId, source, input, profile, requestId }) {
+      const context: CallContext = { requestId };
       let compiled: CompiledPolicy;
       try {
         compiled = compiledFor(policyId, source);
@@ -78,7 +80,7 @@ export function createPolicyEvaluator(rvps: ReferenceValueProvider): PolicyEvalu
       }
       const profileKey = `${compiled.hash}\u0000${profile}`;
       const values = new Map<string, Json>();
-      await fetchInto(values, remembered.get(profileKey) ?? []);
+      await fetchInto(values, remembered.get(profileKey) ?? [], context);
 
       for (let round = 0; ; round++) {
         const missing = new Set<string>();
@@ -106,7 +108,7 @@ export function createPolicyEvaluator(rvps: ReferenceValueProvider): PolicyEvalu
           if (round + 1 >= MAX_ROUNDS || values.size + missing.size > MAX_REFERENCE_VALUES) {
             throw new AttestationError('policy_evaluation_failed', `policy ${policyId}: too many reference value lookups`);
           }
-          await fetchInto(values, missing);
+          await fetchInto(values, missing, context);
           continue;
         }
         if (failure !== undefined) throw regoFailure(failure, policyId, 'policy_evaluation_failed');
@@ -124,14 +126,14 @@ export function createPolicyEvaluator(rvps: ReferenceValueProvider): PolicyEvalu
   };
 }
 
-async function queryWithTimeout(rvps: ReferenceValueProvider, id: string): Promise<Json | undefined> {
+async function queryWithTimeout(rvps: ReferenceValueProvider, id: string, context: CallContext): Promise<Json | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new AttestationError('rvps_error', `reference value query for ${JSON.stringify(id)} timed out`)), REFERENCE_VALUE_TIMEOUT_MS);
     timer.unref();
   });
   try {
-    return await Promise.race([rvps.query(id), timeout]);
+    return await Promise.race([rvps.query(id, context), timeout]);
   } catch (error) {
     if (error instanceof AttestationError) throw error;
     // The RVPS's codes are a subset of ours: a remote RVPS's own failure stays `rvps_failed`, an outage `rvps_error`.
