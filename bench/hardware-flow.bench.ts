@@ -5,7 +5,7 @@
  * guests, against one KBS process that trusts the factory's anchors and collateral exactly like
  * the hardware e2e KBS (`verifierConfigToml(files, { trustAnchors: true })`).
  *
- *   pnpm bench:hardware [--seconds 5] [--guests 32] [--tees snp,tdx,az-snp-vtpm,az-tdx-vtpm] [--key P-256] [--workers N]
+ *   pnpm bench:hardware [--seconds 5] [--guests 32] [--tees snp,tdx,az-snp-vtpm,az-tdx-vtpm] [--key P-256] [--workers N] [--compiled]
  *
  * The factory lives in this process (its AMD test PKI is per process), so the client signs one
  * evidence per flow; that time is excluded from the latency and the client's CPU is not the
@@ -42,6 +42,8 @@ const { values } = parseArgs({
     tees: { type: 'string', default: HARDWARE_TEES.join(',') },
     key: { type: 'string', default: 'P-256' },
     workers: { type: 'string' },
+    // The KBS from its compiled output (dist, plain node) as production runs it; build first.
+    compiled: { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -66,6 +68,7 @@ const factory = await createEvidenceFactory();
 const files = await factory.writeAnchors(anchorsDir);
 const kbs = await startKbs({
   workers,
+  compiled: values.compiled === true,
   httpServerLines: ['auth_rate_limit_per_ip = 0', 'max_sessions_per_ip = 0'],
   appendToml: verifierConfigToml(files, { trustAnchors: true }),
   profileDir: process.env['KBS_BENCH_PROFILE_DIR'],
@@ -94,7 +97,7 @@ async function registerReferenceValues(tee: HardwareTee): Promise<void> {
 try {
   const resourcePath = await setUpResource(client, kbs.adminToken, SECRET);
   console.log(
-    `KBS hardware flow bench: factory evidence, builtin AS (default_cpu, reference values registered), SQLite, ${keyKind} TEE keys, ${seconds} s per row, ` +
+    `KBS hardware flow bench: factory evidence, builtin AS (default_cpu, reference values registered), SQLite, ${keyKind} TEE keys, ${seconds} s per row, KBS ${values.compiled === true ? 'compiled (dist, plain node)' : 'from source (tsx)'}, ` +
       `KBS worker_count ${workers ?? 'unset (default)'} → ${Math.max(1, kbs.workerProcesses())} serving process(es), ${availableParallelism()} cores, node ${process.version}, load ${loadAverages()}`,
   );
   console.log('KBS CPU = primary + workers from /proc (bench client and evidence generation excluded); floor = KBS-side node:crypto of one flow + the evidence signature checks');

@@ -188,10 +188,18 @@ export function publicKeyOf(cert: ParsedCertificate): KeyObject | undefined {
 
 /** SHA-384 of the uncompressed EC point of a certificate's key: DCAP's `root_key_id` ('' when unreadable). */
 export function rootKeyId(cert: ParsedCertificate): string {
+  // Memoised per parsed certificate: chains are parsed once and reused (verifyQuote.ts's chain
+  // memo), and exporting the key cost ~6% of a TDX flow's KBS CPU when done for every quote.
+  const known = rootKeyIds.get(cert);
+  if (known !== undefined) return known;
+  let id: string;
   try {
     const spki = cert.x509.publicKey.export({ format: 'der', type: 'spki' });
-    return createHash('sha384').update(spki.subarray(spki.length - 65)).digest('hex');
+    id = createHash('sha384').update(spki.subarray(spki.length - 65)).digest('hex');
   } catch {
-    return '';
+    id = '';
   }
+  rootKeyIds.set(cert, id);
+  return id;
 }
+const rootKeyIds = new WeakMap<ParsedCertificate, string>();
