@@ -1,4 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { validateConfig } from '@trustee/config';
 import type { KeyValueStore } from '@trustee/storage';
@@ -42,7 +43,9 @@ export function fileIntelCollateral(path: string, updateType: 'early' | 'standar
     async getIntelCollateral(request: IntelCollateralRequest): Promise<IntelCollateral> {
       let mtimeMs: number;
       try {
-        mtimeMs = (await stat(path)).mtimeMs;
+        // Checked for every quote: a synchronous stat of a local file costs microseconds, where the
+        // promise API's round trip through libuv's thread pool was ~3% of a TDX flow's KBS CPU.
+        mtimeMs = statSync(path).mtimeMs;
       } catch {
         throw VerificationError.single('collateral_unavailable', 'collateral.intel.file', `collateral file ${path} is not readable`);
       }
