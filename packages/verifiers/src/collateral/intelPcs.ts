@@ -1,3 +1,4 @@
+import { Memo } from '../dcap/memo.ts';
 import { parsePemChain } from '../dcap/x509.ts';
 import { derChildren, expectTag, parseDer, DER_SEQUENCE, type DerNode } from '../dcap/der.ts';
 import { VerificationError } from '../verificationError.ts';
@@ -47,14 +48,13 @@ export function rootCaCrlDistributionPoint(chainPem: string): string | undefined
   // Asked for every quote (the offline file source checks the answer against its rootcacrl_cdp);
   // parsing the chain's certificates each time was ~14% of a TDX flow's KBS CPU. A pure function
   // of the text: remembered for a few chains (collateral has one or two).
-  if (cdpByChain.has(chainPem)) return cdpByChain.get(chainPem);
+  const known = cdpByChain.get(chainPem);
+  if (known !== undefined) return known.cdp;
   const cdp = readRootCaCrlDistributionPoint(chainPem);
-  if (cdpByChain.size >= MAX_REMEMBERED_CHAINS) cdpByChain.clear();
-  cdpByChain.set(chainPem, cdp);
+  cdpByChain.set(chainPem, { cdp });
   return cdp;
 }
-const MAX_REMEMBERED_CHAINS = 16;
-const cdpByChain = new Map<string, string | undefined>();
+const cdpByChain = new Memo<{ readonly cdp: string | undefined }>(16);
 
 function readRootCaCrlDistributionPoint(chainPem: string): string | undefined {
   const root = parsePemChain(chainPem, 'collateral.intel.qe_identity_issuer_chain').at(-1);

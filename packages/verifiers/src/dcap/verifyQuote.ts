@@ -7,6 +7,7 @@ import { parsePckPlatformInfo, type PckPlatformInfo } from './pck.ts';
 import { parseSignedJson } from './signedJson.ts';
 import { evaluateTcb, type TcbResult } from './tcbEvaluation.ts';
 import { parseQeIdentity, parseTcbInfo, type QeIdentity, type TcbInfo } from './tcbInfo.ts';
+import { Memo } from './memo.ts';
 import { isCrlSignedBy, isSignedBy, parseCrl, parsePemChain, publicKeyOf, rootKeyId, verifyP256Raw, type ParsedCertificate, type ParsedCrl } from './x509.ts';
 
 /** SHA-256 (DER) of the production Intel SGX Root CA, the default DCAP trust anchor. */
@@ -57,22 +58,6 @@ export interface DcapVerification {
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
-
-/** Small bounded memo: verified chains, collateral signatures and CRLs are immutable facts. */
-class Memo<V> {
-  readonly #map = new Map<string, V>();
-  constructor(readonly limit: number) {}
-  get(key: string): V | undefined {
-    return this.#map.get(key);
-  }
-  set(key: string, value: V): void {
-    if (this.#map.size >= this.limit) {
-      const oldest = this.#map.keys().next();
-      if (oldest.done !== true) this.#map.delete(oldest.value);
-    }
-    this.#map.set(key, value);
-  }
-}
 
 const chainMemo = new Memo<VerifiedPckChain>(1024);
 const signedChainMemo = new Memo<ParsedCertificate[]>(256);
