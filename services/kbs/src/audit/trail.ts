@@ -113,7 +113,7 @@ export class AuditTrail {
   readonly #signer: (() => Promise<CheckpointSigner>) | undefined;
   readonly #maxPending: number;
   readonly #onError: (error: unknown, entry: AuditEntry) => void;
-  #head: { seq: number; hash: string } | undefined;
+  #head: Head | undefined;
   #waiting: Waiting[] = [];
   #writing: Promise<void> | undefined;
   #pending = 0;
@@ -183,7 +183,7 @@ export class AuditTrail {
     }
   }
 
-  async #discoverHead(): Promise<{ seq: number; hash: string }> {
+  async #discoverHead(): Promise<Head> {
     let head = { seq: 0, hash: GENESIS };
     const hint = await this.#store.get(AUDIT_NAMESPACE, HEAD_KEY);
     let hinted: { seq: number } | undefined;
@@ -204,7 +204,7 @@ export class AuditTrail {
     }
     if (start > 0) {
       const bytes = await this.#store.get(AUDIT_NAMESPACE, recordKey(start));
-      if (bytes !== undefined) head = { seq: start, hash: parseRecord(bytes)?.hash ?? sha256Hex(bytes) };
+      if (bytes !== undefined) head = { seq: start, hash: chainHashOf(bytes) };
     }
     return head;
   }
@@ -215,32 +215,18 @@ export class AuditTrail {
     if (this.#store.updateExclusive !== undefined) return this.#writeExclusive(entries, this.#store.updateExclusive.bind(this.#store));
     const written: AuditRecord[] = [];
     for (let attempt = 0; attempt < MAX_RACE_RETRIES; attempt++) {
-      let head: { seq: number; hash: string } = this.#head;
-      const records: AuditRecord[] = [];
-      const writes: BatchWrite[] = [];
-      for (const entry of entries.slice(written.length)) {
-        const unsigned: UnsignedRecord = { v: 1, seq: head.seq + 1, prev: head.hash, time: new Date(this.#now()).toISOString(), replica: this.replica, ...entry };
-        const record: AuditRecord = { ...unsigned, hash: hashRecord(unsigned) };
-        records.push(record);
-        writes.push({ namespace: AUDIT_NAMESPACE, key: recordKey(record.seq), value: te.encode(JSON.stringify(record)), overwrite: false });
-        head = { seq: record.seq, hash: record.hash };
-      }
-      // A hint only (races may leave it behind the newest record; readers probe forward), in
-      // the batch's own transaction and only once the batch is fully written: one write per batch.
-      writes.push({ namespace: AUDIT_NAMESPACE, key: HEAD_KEY, value: te.encode(JSON.stringify(head)) });
-      const created = Math.min(await setInOrder(this.#store, writes), records.length);
+      const { records, writes } = this.#chain(entries.slice(written.length), this.#head);
+      const created = Math.min(await setInOrder(this.#store, writes.map((write): BatchWrite => ({ namespace: AUDIT_NAMESPACE, ...write }))), records.length);
       for (const record of records.slice(0, created)) {
-        this.#head = { seq: record.seq, hash: record.hash };
-        this.#appended++;
+        this.#accept(record);
         written.push(record);
-        this.#maybePrune(record.seq);
       }
       if (written.length === entries.length) return written;
       // Another replica took the next number: chain onto its newest record (probe forward past
       // the records it wrote in the same batch).
-      let newest: { seq: number; hash: string } = this.#head;
+      let newest: Head = this.#head;
       for (let winner = await this.#store.get(AUDIT_NAMESPACE, recordKey(newest.seq + 1)); winner !== undefined; winner = await this.#store.get(AUDIT_NAMESPACE, recordKey(newest.seq + 1))) {
-        newest = { seq: newest.seq + 1, hash: parseRecord(winner)?.hash ?? sha256Hex(winner) };
+        newest = { seq: newest.seq + 1, hash: chainHashOf(winner) };
       }
       this.#head = newest;
     }
@@ -256,26 +242,41 @@ export class AuditTrail {
       const hint = parseHead(read(HEAD_KEY));
       let head = hint !== undefined && hint.seq > known.seq ? hint : known;
       for (let next = read(recordKey(head.seq + 1)); next !== undefined; next = read(recordKey(head.seq + 1))) {
-        head = { seq: head.seq + 1, hash: parseRecord(next)?.hash ?? sha256Hex(next) };
+        head = { seq: head.seq + 1, hash: chainHashOf(next) };
       }
-      const built: AuditRecord[] = [];
-      const writes: { key: string; value: Uint8Array; overwrite?: boolean }[] = [];
-      for (const entry of entries) {
-        const unsigned: UnsignedRecord = { v: 1, seq: head.seq + 1, prev: head.hash, time: new Date(this.#now()).toISOString(), replica: this.replica, ...entry };
-        const record: AuditRecord = { ...unsigned, hash: hashRecord(unsigned) };
-        built.push(record);
-        writes.push({ key: recordKey(record.seq), value: te.encode(JSON.stringify(record)), overwrite: false });
-        head = { seq: record.seq, hash: record.hash };
-      }
-      writes.push({ key: HEAD_KEY, value: te.encode(JSON.stringify(head)) });
+      const { records: built, writes } = this.#chain(entries, head);
       return { writes, result: built };
     });
-    for (const record of records) {
-      this.#head = { seq: record.seq, hash: record.hash };
-      this.#appended++;
-      this.#maybePrune(record.seq);
-    }
+    for (const record of records) this.#accept(record);
     return records;
+  }
+
+  /**
+   * `entries` chained onto `head`, and their writes: each record created only where its number
+   * is free, then the head hint — a hint only (races may leave it behind the newest record;
+   * readers probe forward), in the batch's own transaction and only once the batch is fully
+   * written: one write per batch.
+   */
+  #chain(entries: readonly AuditEntry[], head: Head): { records: AuditRecord[]; writes: Omit<BatchWrite, 'namespace'>[] } {
+    const records: AuditRecord[] = [];
+    const writes: Omit<BatchWrite, 'namespace'>[] = [];
+    let last = head;
+    for (const entry of entries) {
+      const unsigned: UnsignedRecord = { v: 1, seq: last.seq + 1, prev: last.hash, time: new Date(this.#now()).toISOString(), replica: this.replica, ...entry };
+      const record: AuditRecord = { ...unsigned, hash: hashRecord(unsigned) };
+      records.push(record);
+      writes.push({ key: recordKey(record.seq), value: te.encode(JSON.stringify(record)), overwrite: false });
+      last = { seq: record.seq, hash: record.hash };
+    }
+    writes.push({ key: HEAD_KEY, value: te.encode(JSON.stringify(last)) });
+    return { records, writes };
+  }
+
+  /** A record the store took: it is this process's head now. */
+  #accept(record: AuditRecord): void {
+    this.#head = { seq: record.seq, hash: record.hash };
+    this.#appended++;
+    this.#maybePrune(record.seq);
   }
 
   #maybePrune(seq: number): void {
@@ -314,8 +315,19 @@ export class AuditTrail {
   }
 }
 
+/** The newest record's number and hash: what the next record chains onto. */
+interface Head {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+/** The hash the next record chains onto: a stored record's own, or its bytes' digest when it does not parse. */
+function chainHashOf(bytes: Uint8Array): string {
+  return parseRecord(bytes)?.hash ?? sha256Hex(bytes);
+}
+
 /** The head hint `{seq, hash}`, or undefined when absent or unusable. */
-function parseHead(bytes: Uint8Array | undefined): { seq: number; hash: string } | undefined {
+function parseHead(bytes: Uint8Array | undefined): Head | undefined {
   if (bytes === undefined) return undefined;
   try {
     const value = JSON.parse(td.decode(bytes)) as { seq?: unknown; hash?: unknown };
