@@ -247,7 +247,7 @@ export class SqliteStore implements KeyValueStore {
       (s) => s.get.get(namespace, key, this.#now()),
       () => this.#pendingKeys.has(pendingKey(namespace, key)) || this.#pendingWholeNamespaces.has(namespace),
     );
-    return row === undefined ? undefined : new Uint8Array(row.value.buffer, row.value.byteOffset, row.value.byteLength);
+    return row === undefined ? undefined : valueOf(row);
   }
 
   set(namespace: string, key: string, value: Uint8Array, options: SetOptions = {}): Promise<boolean> {
@@ -256,15 +256,16 @@ export class SqliteStore implements KeyValueStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    const blob = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-    const expiresAt = options.expiresAtMs ?? null;
-    const overwrite = options.overwrite !== false;
-    return this.#write([[namespace, key]], (s) => this.#setOne(s, namespace, key, blob, expiresAt, overwrite));
+    const write: BatchWrite = { ...options, namespace, key, value };
+    return this.#write([[namespace, key]], (s) => this.#setOne(s, write));
   }
 
-  #setOne(s: Statements, namespace: string, key: string, blob: Buffer, expiresAt: number | null, overwrite: boolean): boolean {
-    if (!overwrite) return s.insertIfAbsent.run(namespace, key, blob, expiresAt, this.#now()).changes > 0;
-    s.upsert.run(namespace, key, blob, expiresAt);
+  /** One write; false when it is a conditional create (`overwrite: false`) whose key holds a live value. */
+  #setOne(s: Statements, write: BatchWrite): boolean {
+    const blob = blobOf(write.value);
+    const expiresAt = write.expiresAtMs ?? null;
+    if (write.overwrite === false) return s.insertIfAbsent.run(write.namespace, write.key, blob, expiresAt, this.#now()).changes > 0;
+    s.upsert.run(write.namespace, write.key, blob, expiresAt);
     return true;
   }
 
@@ -275,16 +276,17 @@ export class SqliteStore implements KeyValueStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    const rows = writes.map((write) => ({ namespace: write.namespace, key: write.key, blob: Buffer.from(write.value.buffer, write.value.byteOffset, write.value.byteLength), expiresAt: write.expiresAtMs ?? null, overwrite: write.overwrite !== false }));
+    // A snapshot: the writes are applied at the end of the turn.
+    const batch = writes.map((write) => ({ ...write }));
     return this.#write(
-      rows.map((row) => [row.namespace, row.key] as const),
+      batch.map((write) => [write.namespace, write.key] as const),
       (s) => {
-      let applied = 0;
-      for (const row of rows) {
-        if (!this.#setOne(s, row.namespace, row.key, row.blob, row.expiresAt, row.overwrite)) break;
-        applied++;
-      }
-      return applied;
+        let applied = 0;
+        for (const write of batch) {
+          if (!this.#setOne(s, write)) break;
+          applied++;
+        }
+        return applied;
       },
     );
   }
@@ -301,14 +303,13 @@ export class SqliteStore implements KeyValueStore {
       const now = this.#now();
       const { writes, result } = plan((key) => {
         const row = s.get.get(namespace, key, now);
-        return row === undefined ? undefined : new Uint8Array(row.value.buffer, row.value.byteOffset, row.value.byteLength);
+        return row === undefined ? undefined : valueOf(row);
       });
       for (const write of writes) {
         assertKeyLimits(write.key);
-        const blob = Buffer.from(write.value.buffer, write.value.byteOffset, write.value.byteLength);
         // A refused conditional create inside the exclusive transaction means the plan misread the
         // store: fail the whole call (the transaction rolls back) rather than apply a partial plan.
-        if (!this.#setOne(s, namespace, write.key, blob, write.expiresAtMs ?? null, write.overwrite !== false)) {
+        if (!this.#setOne(s, { ...write, namespace })) {
           throw new StorageError('backend_failure', `updateExclusive: ${namespace}/${write.key} already exists`);
         }
       }
@@ -352,6 +353,16 @@ export class SqliteStore implements KeyValueStore {
     if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
     this.#db.close();
   }
+}
+
+/** `value`'s bytes as the Buffer better-sqlite3 binds (a view, no copy). */
+function blobOf(value: Uint8Array): Buffer {
+  return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+}
+
+/** A row's value as a plain Uint8Array view (no copy). */
+function valueOf(row: { readonly value: Buffer }): Uint8Array {
+  return new Uint8Array(row.value.buffer, row.value.byteOffset, row.value.byteLength);
 }
 
 function pendingKey(namespace: string, key: string): string {
