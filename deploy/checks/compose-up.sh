@@ -238,7 +238,9 @@ start_to_listening() {
     local id; id="$(compose ps -q "$service")"
     local start line
     start="$(docker inspect -f '{{.State.StartedAt}}' "$id")"
-    line="$(docker logs -t "$id" 2>&1 | grep -m1 'listening' | cut -d' ' -f1)"
+    # awk reads the whole log: `grep -m1` stops early, `docker logs` then dies of SIGPIPE and
+    # pipefail turns that into the script's exit (seen for the KBS, whose log is the longest).
+    line="$(docker logs -t "$id" 2>&1 | awk '!found && /listening/ { print $1; found = 1 }')"
     node -e 'const [a,b]=process.argv.slice(1).map(Date.parse);console.log(`    ${process.argv[3]}: ${b-a} ms from container start to listening`)' "$start" "$line" "$service" 2>/dev/null \
       || echo "    $service: no listening line"
   done
